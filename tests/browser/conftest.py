@@ -1,0 +1,27 @@
+"""Fixtures for browser tests: one Chromium per session, one app server per module."""
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.browser.harness import CHROMIUM_ARGS, StreamlitServer, find_chromium
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless system Chromium; a missing browser fails the test with a clear message."""
+    executable = find_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory):
+    """Base URL of `streamlit run streamlit_app.py`, with runs kept in a temp folder."""
+    workdir = tmp_path_factory.mktemp("app_server")
+    server = StreamlitServer(runs_dir=workdir / "runs", log_path=workdir / "streamlit.log").start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
