@@ -1,0 +1,187 @@
+"""Containers shared by every dataset: `Dataset`, `DatasetSpec`, split helpers.
+
+Arrays follow one convention everywhere:
+    x_train: (N_train, F) float32   (int64 token ids for embedding-encoded sequences)
+    y_train: (N_train,) int64 class indices, or (N_train, D) float32 for regression
+    x_val, y_val: the same for the validation split
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+KINDS = ("sequence", "2d", "regression", "image")
+
+
+class DatasetUnavailable(ValueError):
+    """A dataset whose files are not on this machine; the message says how to get them."""
+
+
+@dataclass(eq=False)
+class Dataset:
+    """One built dataset: train and validation arrays plus what they mean.
+
+    x_train: (N_train, n_features) float32 (int64 ids for embedding sequences)
+    y_train: (N_train,) int64 for classification, (N_train, n_outputs) float32 for regression
+    x_val, y_val: same layout with N_val rows
+    classes: class names, index i names label i; [] for regression
+    input_shape: shape of one sample before flattening, e.g. (8, 8) or (2,)
+    """
+
+    name: str
+    kind: str
+    params: dict
+    description: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    classes: list = field(default_factory=list)
+    input_shape: tuple = ()
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind != "regression"
+
+    @property
+    def n_features(self) -> int:
+        """Columns of x (for embedding-encoded sequences: the context length)."""
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of classes, or columns of y for regression."""
+        if self.is_classification:
+            return len(self.classes)
+        return int(self.y_train.shape[1])
+
+    @property
+    def n_train(self) -> int:
+        return int(self.x_train.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.x_val.shape[0])
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}({self.name!r}, kind={self.kind!r}, "
+                f"train={self.x_train.shape}, val={self.x_val.shape}, "
+                f"classes={len(self.classes)}, input_shape={self.input_shape})")
+
+
+@dataclass(eq=False)
+class DatasetSpec:
+    """A registry entry: how to build one dataset and what it will look like.
+
+    params: parameter name -> default, read from the builder's signature so the
+    two cannot drift apart.
+    """
+
+    name: str
+    kind: str
+    description: str
+    builder: Callable[..., Dataset]
+    shape_fn: Callable[[dict], tuple]
+    classes_fn: Callable[[dict], list]
+    availability_fn: Callable[[], tuple] | None = None
+    params: dict = field(init=False)
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"kind {self.kind!r} is not one of {KINDS}")
+        signature = inspect.signature(self.builder)
+        self.params = {name: (None if p.default is inspect.Parameter.empty else p.default)
+                       for name, p in signature.parameters.items()}
+
+    def resolve_params(self, params: dict | None = None) -> dict:
+        """Defaults overlaid with `params`; unknown names raise ValueError."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.params))
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {', '.join(unknown)} for dataset {self.name!r}; "
+                f"valid parameters: {', '.join(self.params)}")
+        merged = dict(self.params)
+        merged.update(params)
+        return merged
+
+    def input_shape(self, params: dict | None = None) -> tuple:
+        """Shape of one sample before flattening, for these parameters."""
+        return tuple(self.shape_fn(self.resolve_params(params)))
+
+    def class_names(self, params: dict | None = None) -> list:
+        """Class names for these parameters; [] for regression."""
+        return list(self.classes_fn(self.resolve_params(params)))
+
+    def availability(self) -> tuple:
+        """(True, "") or (False, reason with how to get the data)."""
+        if self.availability_fn is None:
+            return True, ""
+        return self.availability_fn()
+
+    def build(self, **params) -> Dataset:
+        return self.builder(**self.resolve_params(params))
+
+    def __repr__(self) -> str:
+        return f"DatasetSpec({self.name!r}, kind={self.kind!r})"
+
+
+# ----------------------------------------------------------------- validation
+
+def check_int(name: str, value, minimum: int, hint: str) -> int:
+    """`value` as int if it is an integer >= minimum, else ValueError with `hint`."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}; {hint}")
+    return int(value)
+
+
+def check_fraction(name: str, value, low_open: bool = False, allow_zero: bool = True) -> float:
+    """A float in [0, 1) (or (0, 1) when allow_zero is False)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}") from None
+    low_ok = number > 0 if (low_open or not allow_zero) else number >= 0
+    if not (low_ok and number < 1):
+        bound = "(0, 1)" if (low_open or not allow_zero) else "[0, 1)"
+        raise ValueError(f"{name} must be in {bound}, got {value!r}; pick e.g. 0.2")
+    return number
+
+
+def check_choice(name: str, value, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(map(repr, choices))}")
+    return value
+
+
+# --------------------------------------------------------------------- splits
+
+def split_indices(n: int, val_fraction: float, rng: np.random.Generator):
+    """Shuffled (train_idx, val_idx) with round(n * val_fraction) validation rows."""
+    order = rng.permutation(n)
+    n_val = int(round(n * val_fraction))
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def stratified_split(labels: np.ndarray, val_fraction: float, rng: np.random.Generator):
+    """(train_idx, val_idx) keeping each class's share in both splits.
+
+    labels: (N,) int. Each class contributes round(count * val_fraction) rows to
+    validation, so a class with a single sample stays in train.
+    """
+    labels = np.asarray(labels)
+    train_parts, val_parts = [], []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        members = members[rng.permutation(members.size)]
+        n_val = int(round(members.size * val_fraction))
+        val_parts.append(members[:n_val])
+        train_parts.append(members[n_val:])
+    train_idx = np.sort(np.concatenate(train_parts)) if train_parts else np.zeros(0, np.int64)
+    val_idx = np.sort(np.concatenate(val_parts)) if val_parts else np.zeros(0, np.int64)
+    # Sorted indices keep the source order; shuffle once so batches mix classes.
+    return rng.permutation(train_idx), rng.permutation(val_idx)

@@ -1,0 +1,68 @@
+"""The one list of datasets that pages, the CLI and the tests read."""
+
+from __future__ import annotations
+
+from . import digits, folder, idx, sequences, shapes, toy2d
+from .core import DatasetSpec
+
+
+def _fixed(value):
+    return lambda params: value
+
+
+def _shapes_shape(params):
+    return (int(params["size"]), int(params["size"]))
+
+
+def _build_registry() -> dict:
+    specs = [DatasetSpec("sequences", "sequence",
+                         "Toy token sequences cut from master sequences; predict the next token or the source",
+                         sequences.build_sequences, sequences.input_shape, sequences.class_names)]
+    for name, (description, classes) in toy2d.CLASSIFICATION.items():
+        specs.append(DatasetSpec(name, "2d", description, toy2d.make_classifier(name),
+                                 _fixed((2,)), _fixed(classes)))
+    for name in ("plane", "bump"):
+        specs.append(DatasetSpec(name, "regression", toy2d.REGRESSION[name], toy2d.make_surface(name),
+                                 _fixed((2,)), _fixed([])))
+    specs += [
+        DatasetSpec("sine", "regression", toy2d.REGRESSION["sine"], toy2d.build_sine,
+                    _fixed((1,)), _fixed([])),
+        DatasetSpec("shapes", "image", shapes.DESCRIPTION, shapes.build_shapes,
+                    _shapes_shape, lambda params: shapes.parse_shapes(params["shapes"])),
+        DatasetSpec("digits", "image", digits.DESCRIPTION, digits.build_digits,
+                    _fixed((8, 8)), _fixed(digits.DIGITS_CLASSES)),
+        DatasetSpec("fashion-mnist", "image", idx.FASHION_DESCRIPTION, idx.build_fashion_mnist,
+                    _fixed((28, 28)), _fixed(idx.FASHION_CLASSES), idx.fashion_availability),
+        DatasetSpec("folder", "image", folder.DESCRIPTION, folder.build_folder,
+                    folder.input_shape, folder.class_names),
+    ]
+    return {spec.name: spec for spec in specs}
+
+
+REGISTRY: dict = _build_registry()
+
+
+def names() -> list:
+    """Registry names in display order."""
+    return list(REGISTRY)
+
+
+def spec(name: str) -> DatasetSpec:
+    """The DatasetSpec for `name`; ValueError listing the valid names otherwise."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(REGISTRY)}")
+    return REGISTRY[name]
+
+
+def load(name: str, **params):
+    """Build dataset `name` with `params` over its defaults (see spec(name).params)."""
+    return spec(name).build(**params)
+
+
+def availability(name: str) -> tuple:
+    """(True, "") when `name` can be loaded here, else (False, how to get it)."""
+    return spec(name).availability()
+
+
+def available(name: str) -> bool:
+    return availability(name)[0]
