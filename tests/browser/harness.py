@@ -36,6 +36,9 @@ SERVER_START_TIMEOUT_S = 60
 SERVER_STOP_TIMEOUT_S = 10
 # A cold first run imports numpy, plotly and the engine; allow for a slow CI machine.
 PAGE_TIMEOUT_MS = 60_000
+# Playwright's 5 s default for expect() is tight for plotly figures on 2 slow cores.
+EXPECT_TIMEOUT_MS = 15_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 
 def find_chromium():
