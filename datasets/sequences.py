@@ -139,11 +139,11 @@ class SequenceDataset(Dataset):
         self.position_train, self.position_val = position_train, position_val
         self.windows_train, self.windows_val = windows_train, windows_val
         self._index = {token: i for i, token in enumerate(vocab)}
-        self.bayes_accuracy_train = _bayes_accuracy(windows_train, self.y_train)
-        self.bayes_accuracy_val = _bayes_accuracy(windows_val, self.y_val)
+        self.bayes_accuracy_train = bayes_accuracy(windows_train, self.y_train)
+        self.bayes_accuracy_val = bayes_accuracy(windows_val, self.y_val)
         all_windows = list(windows_train) + list(windows_val)
         all_targets = np.concatenate([self.y_train, self.y_val])
-        self.bayes_accuracy = _bayes_accuracy(all_windows, all_targets)
+        self.bayes_accuracy = bayes_accuracy(all_windows, all_targets)
         self.ambiguous_contexts = _ambiguous(all_windows, all_targets, self.classes)
         counts = np.bincount(all_targets, minlength=len(self.classes))
         self.target_distribution = {name: int(c) for name, c in zip(self.classes, counts)}
@@ -196,8 +196,11 @@ def _group_targets(windows, targets) -> dict:
     return groups
 
 
-def _bayes_accuracy(windows, targets) -> float:
-    """Share of samples a context -> most-frequent-target lookup gets right (nan if empty)."""
+def bayes_accuracy(windows, targets) -> float:
+    """Share of samples a context -> most-frequent-target lookup gets right (nan if empty).
+
+    windows: N context strings; targets: (N,) int class indices.
+    """
     if len(windows) == 0:
         return float("nan")
     groups = _group_targets(windows, targets)

@@ -78,10 +78,14 @@ def _points(name: str, n_neg: int, n_pos: int, noise: float, rng) -> tuple:
         outer, outer_label = ring(n_neg, 3.5, 5)
         return np.concatenate([inner, outer]), np.concatenate([inner_label, outer_label])
     if name == "xor":
-        pts = _uniform(rng, -5, 5, (n_neg + n_pos, 2))
-        pts += np.where(pts > 0, 0.3, -0.3)  # Playground's padding keeps points off the axes
-        jitter = _uniform(rng, -5, 5, pts.shape) * noise
-        noisy = pts + jitter
+        # Playground draws each coordinate from [-5, 5] pushed 0.3 off the axes; drawing the
+        # signs per class instead keeps the two classes the same size.
+        magnitude = _uniform(rng, 0.3, 5.3, (n_neg + n_pos, 2))
+        sign_x = rng.choice([-1.0, 1.0], n_neg + n_pos)
+        same = np.r_[np.zeros(n_neg, bool), np.ones(n_pos, bool)]
+        sign_y = np.where(same, sign_x, -sign_x)
+        pts = magnitude * np.stack([sign_x, sign_y], axis=1)
+        noisy = pts + _uniform(rng, -5, 5, pts.shape) * noise  # label from a jittered copy, like Playground
         return pts, (noisy[:, 0] * noisy[:, 1] >= 0).astype(np.int64)
     if name == "gauss":
         std = np.sqrt(0.5 + 3.5 * noise / 0.5)  # Playground: variance 0.5 -> 4 as noise 0 -> 0.5
