@@ -16,8 +16,7 @@ def _shapes_shape(params):
 
 def _build_registry() -> dict:
     specs = [DatasetSpec("sequences", "sequence",
-                         "Toy token sequences cut from master sequences; predict the next token or the source",
-                         sequences.build_sequences, sequences.input_shape, sequences.class_names)]
+                         sequences.DESCRIPTION, sequences.build_sequences, sequences.input_shape, sequences.class_names)]
     for name, (description, classes) in toy2d.CLASSIFICATION.items():
         specs.append(DatasetSpec(name, "2d", description, toy2d.make_classifier(name),
                                  _fixed((2,)), _fixed(classes)))

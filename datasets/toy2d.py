@@ -34,19 +34,20 @@ RADIUS = 6.0
 
 def _check_common(samples, noise, train_ratio) -> tuple:
     samples = check_int("samples", samples, 2, "ask for at least 2 points (Playground uses 500)")
+    given_noise, given_ratio = noise, train_ratio
     try:
         noise = float(noise)
     except (TypeError, ValueError):
         raise ValueError(f"noise must be a number on Playground's 0-50 scale, got {noise!r}") from None
     if not 0 <= noise <= 50:
-        raise ValueError(f"noise {noise!r} is outside Playground's 0-50 scale; pick a value from 0 to 50")
+        raise ValueError(f"noise {given_noise!r} is outside Playground's 0-50 scale; pick a value from 0 to 50")
     try:
         train_ratio = float(train_ratio)
     except (TypeError, ValueError):
         raise ValueError(f"train_ratio must be a number in (0, 1), got {train_ratio!r}") from None
     n_train = int(round(samples * train_ratio))
     if not 0 < train_ratio < 1 or n_train < 1 or n_train >= samples:
-        raise ValueError(f"train_ratio {train_ratio!r} leaves an empty split with {samples} samples; "
+        raise ValueError(f"train_ratio {given_ratio!r} leaves an empty split with {samples} samples; "
                          "pick a ratio strictly between 0 and 1, e.g. 0.5")
     return samples, noise, train_ratio, n_train
 
