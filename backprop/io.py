@@ -1,0 +1,85 @@
+"""Save and load a network as one .npz: its weights plus its configuration as JSON bytes.
+
+Nothing is pickled: arrays are plain numeric arrays and ``load`` reads with
+``allow_pickle=False``. Writes go to a temporary file in the same folder, are
+fsynced, then renamed over the target, so a crash never leaves half a file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .network import Network
+
+FORMAT = "backprop-network/1"
+_CONFIG_KEY = "__config__"
+
+
+def atomic_write(path, write) -> None:
+    """Call write(file_object) on a temp file beside ``path``, fsync, then os.replace it into place."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def save_arrays(path, arrays: dict[str, np.ndarray], metadata: dict | None = None) -> None:
+    """Atomically write named arrays (and optional JSON metadata) to an .npz file."""
+    payload = dict(arrays)
+    if metadata is not None:
+        payload[_CONFIG_KEY] = np.frombuffer(json.dumps(metadata).encode("utf-8"), dtype=np.uint8)
+    atomic_write(path, lambda handle: np.savez(handle, **payload))
+
+
+def load_arrays(path) -> tuple[dict[str, np.ndarray], dict | None]:
+    """Read an .npz written by save_arrays; ValueError says what is wrong with a damaged file."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
+        raise ValueError(f"{path.name} is not a readable weights file ({type(err).__name__}: {err})") from None
+    metadata = None
+    if _CONFIG_KEY in arrays:
+        raw = arrays.pop(_CONFIG_KEY)
+        try:
+            metadata = json.loads(raw.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ValueError(f"{path.name} has a damaged configuration: {err}") from None
+    return arrays, metadata
+
+
+def save(net: Network, path) -> None:
+    """Write ``net`` (architecture, weights, batch-norm statistics) to ``path`` (.npz)."""
+    save_arrays(path, net.get_weights(), {"format": FORMAT, "network": net.config()})
+
+
+def load(path) -> Network:
+    """Rebuild the network saved at ``path``; the round trip is exact."""
+    arrays, metadata = load_arrays(path)
+    if not metadata or metadata.get("format") != FORMAT or "network" not in metadata:
+        raise ValueError(f"{Path(path).name} is not a saved network (no {FORMAT} configuration)")
+    try:
+        net = Network(**metadata["network"])
+    except TypeError as err:
+        raise ValueError(f"{Path(path).name} has an unknown network configuration: {err}") from None
+    net.set_weights(arrays)
+    return net

@@ -1,0 +1,266 @@
+"""The training loop: a cursor over (epoch, batch) that can be run, stopped and resumed.
+
+Batch order depends only on (seed, epoch), so two runs forked from the same seed
+see the same batches, and a run resumed after a stop continues where it was.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import numpy as np
+
+from .optimizers import Optimizer, make_optimizer
+from .schedules import EarlyStopping, make_schedule, monitored_value
+from .trace import Trace
+
+
+class TrainingDiverged(RuntimeError):
+    """A step produced a non-finite loss; the weights of the last finite step were kept."""
+
+
+EPOCH_FIELDS = ("epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                "learning_rate", "seconds", "samples_seen")
+
+
+@dataclass
+class History:
+    """Per-epoch records (dicts with EPOCH_FIELDS) and the loss of every step."""
+
+    epochs: list[dict] = field(default_factory=list)
+    step_loss: list[float] = field(default_factory=list)
+    stop_reason: str | None = None
+    best_epoch: int | None = None
+    best_monitor: str | None = None
+
+    def column(self, name: str) -> list:
+        """One field across epochs, e.g. ``history.column("val_accuracy")``."""
+        return [record.get(name) for record in self.epochs]
+
+    def __getitem__(self, name: str) -> list:
+        return self.column(name)
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def to_dict(self) -> dict:
+        return {"epochs": self.epochs, "step_loss": self.step_loss, "stop_reason": self.stop_reason,
+                "best_epoch": self.best_epoch, "best_monitor": self.best_monitor}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "History":
+        if not isinstance(data, dict) or not isinstance(data.get("epochs"), list):
+            raise ValueError("history must be a dict with a list of 'epochs'")
+        return cls(epochs=list(data["epochs"]), step_loss=[float(v) for v in data.get("step_loss", [])],
+                   stop_reason=data.get("stop_reason"), best_epoch=data.get("best_epoch"),
+                   best_monitor=data.get("best_monitor"))
+
+    def __repr__(self) -> str:
+        last = self.epochs[-1] if self.epochs else {}
+        return f"History(epochs={len(self.epochs)}, steps={len(self.step_loss)}, last={last})"
+
+
+@dataclass
+class TrainingEvent:
+    """What a callback sees: kind is "step" (after each update) or "epoch" (after each epoch)."""
+
+    kind: str
+    trainer: "Trainer"
+    epoch: int
+    step: int
+    loss: float
+    steps_per_epoch: int
+    trace: Optional[Trace] = None
+    record: Optional[dict] = None
+
+    @property
+    def epoch_progress(self) -> float:
+        """Fraction of the current epoch done, in [0, 1]."""
+        return self.trainer.batch_index / self.steps_per_epoch if self.steps_per_epoch else 0.0
+
+
+class Trainer:
+    """Trains one network with one optimizer; keeps its place between calls.
+
+    optimizer: a name from OPTIMIZERS (with ``learning_rate`` and options such as
+      momentum, nesterov, beta1, beta2, weight_decay, clip_norm) or an Optimizer.
+    schedule: None, a Schedule, a name or {"schedule": name, ...} (see schedules).
+    early_stopping: None, an EarlyStopping or its patience as an int.
+    monitor: what "best" means for the checkpoint; defaults to val_accuracy for
+      classifiers with validation data, val_loss with validation, else train_loss.
+    seed: the batch-order seed; defaults to the network's seed.
+    On a non-finite loss the step raises TrainingDiverged before its update, so the
+    network keeps the weights left by the last step whose loss was finite.
+    """
+
+    def __init__(self, net, optimizer: str | Optimizer = "sgd", learning_rate: float = 0.01,
+                 batch_size: int = 64, schedule=None, early_stopping=None, monitor: str | None = None,
+                 seed: int | None = None, shuffle: bool = True, **optimizer_options):
+        self.net = net
+        if isinstance(optimizer, Optimizer):
+            self.optimizer = optimizer
+        else:
+            self.optimizer = make_optimizer(optimizer, learning_rate, **optimizer_options)
+        if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+            raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
+        self.batch_size = int(batch_size)
+        self.base_rate = self.optimizer.learning_rate
+        self.schedule = make_schedule(schedule)
+        if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
+            early_stopping = EarlyStopping(patience=early_stopping)
+        self.early_stopping = early_stopping
+        self.monitor = monitor
+        self.seed = net.seed if seed is None else int(seed)
+        self.shuffle = shuffle
+        self.history = History()
+        self.epoch = 0            # completed epochs
+        self.step = 0             # completed steps
+        self.batch_index = 0      # next batch within the current epoch
+        self.samples_seen = 0
+        self.stopped = False
+        self.best_weights: dict | None = None
+        self.best_value = math.inf
+        self._order: np.ndarray | None = None
+        self._epoch_stats = [0.0, 0, 0, 0.0]   # loss sum, correct, samples, seconds
+
+    # --------------------------------------------------------------- pieces
+    def batch_order(self, n: int, epoch: int) -> np.ndarray:
+        """Sample order for a 0-based epoch: a permutation fixed by (seed, epoch)."""
+        if not self.shuffle:
+            return np.arange(n)
+        return np.random.default_rng([self.seed, 7, epoch]).permutation(n)
+
+    def steps_per_epoch(self, n: int) -> int:
+        return math.ceil(n / self.batch_size)
+
+    def train_step(self, xb: np.ndarray, yb: np.ndarray) -> Trace:
+        """One forward/backward/update on a checked batch; raises TrainingDiverged on a non-finite loss."""
+        trace = self.net.gradients(xb, yb, train=True, check=False)
+        if not math.isfinite(trace.loss):
+            raise TrainingDiverged(
+                f"the loss became {trace.loss} at step {self.step + 1} (epoch {self.epoch + 1}); "
+                f"the weights of the last finite step were kept. Lower the learning rate "
+                f"(now {self.optimizer.learning_rate:g}) or add gradient clipping.")
+        self.optimizer.step(self.net, trace)
+        self.step += 1
+        self.samples_seen += xb.shape[0]
+        return trace
+
+    def _default_monitor(self, has_validation: bool) -> str:
+        if self.monitor:
+            return self.monitor
+        if has_validation:
+            return "val_accuracy" if self.net.is_classifier else "val_loss"
+        return "train_loss"
+
+    def _finish_epoch(self, validation, callback, per_epoch: int) -> bool:
+        """Record the epoch, apply schedule, checkpoint and early stopping; True means stop."""
+        loss_sum, correct, count, seconds = self._epoch_stats
+        self.epoch += 1
+        record = {
+            "epoch": self.epoch, "step": self.step, "train_loss": loss_sum / max(count, 1),
+            "train_accuracy": (correct / count) if self.net.is_classifier and count else None,
+            "val_loss": None, "val_accuracy": None, "learning_rate": self.optimizer.learning_rate,
+            "seconds": seconds, "samples_seen": self.samples_seen,
+        }
+        if validation is not None:
+            metrics = self.net.evaluate(*validation)
+            record["val_loss"] = metrics["loss"]
+            record["val_accuracy"] = metrics.get("accuracy")
+        self.history.epochs.append(record)
+        self._epoch_stats = [0.0, 0, 0, 0.0]
+        self.batch_index = 0
+        self._order = None
+
+        monitor = self._default_monitor(validation is not None)
+        value = monitored_value(record, monitor)
+        if value is not None and value < self.best_value:
+            self.best_value = value
+            self.best_weights = self.net.get_weights()
+            self.history.best_epoch, self.history.best_monitor = self.epoch, monitor
+
+        stop = False
+        if self.early_stopping is not None and self.early_stopping.should_stop(record):
+            self.history.stop_reason = (f"early stopping: {self.early_stopping.monitor} did not improve "
+                                        f"for {self.early_stopping.patience} epochs")
+            if self.early_stopping.restore_best and self.best_weights is not None:
+                self.net.set_weights(self.best_weights)
+            stop = True
+        self.optimizer.learning_rate = self.schedule.next_rate(
+            self.base_rate, self.optimizer.learning_rate, self.epoch, record)
+        if callback is not None and callback(TrainingEvent(
+                "epoch", self, self.epoch, self.step, record["train_loss"],
+                per_epoch, record=record)):
+            self.history.stop_reason = self.history.stop_reason or "stopped by the user"
+            stop = True
+        return stop
+
+    # ----------------------------------------------------------------- loops
+    def run(self, x, y, epochs: int | None = None, steps: int | None = None, validation=None,
+            callback: Callable[[TrainingEvent], bool | None] | None = None) -> History:
+        """Train for ``epochs`` more epochs (or ``steps`` more steps); returns the History.
+
+        callback(event) is called after every step and every epoch; returning True
+        stops the loop after that step, keeping everything done so far. A partly
+        run epoch is resumed by the next call.
+        """
+        if epochs is None and steps is None:
+            raise ValueError("give the number of epochs or steps to train")
+        for label, value in (("epochs", epochs), ("steps", steps)):
+            if value is not None and not (isinstance(value, (int, np.integer)) and value >= 1):
+                raise ValueError(f"{label} must be a positive integer, got {value!r}")
+        x = self.net.check_inputs(x)
+        y = self.net.check_targets(y, x.shape[0])
+        if validation is not None:
+            xv = self.net.check_inputs(validation[0])
+            validation = (xv, self.net.check_targets(validation[1], xv.shape[0]))
+        n = x.shape[0]
+        per_epoch = self.steps_per_epoch(n)
+        target_epoch = self.epoch + epochs if epochs is not None else None
+        steps_left = steps
+        self.history.stop_reason = None
+        labels = y if y.ndim == 1 else (y.argmax(axis=1) if self.net.is_classifier else None)
+        while True:
+            if self._order is None or len(self._order) != n:
+                self._order = self.batch_order(n, self.epoch)
+                if self.batch_index >= per_epoch:
+                    self.batch_index = 0
+            start = time.perf_counter()
+            idx = self._order[self.batch_index * self.batch_size:(self.batch_index + 1) * self.batch_size]
+            trace = self.train_step(x[idx], y[idx])
+            self.batch_index += 1
+            stats = self._epoch_stats
+            stats[0] += trace.loss * len(idx)
+            if self.net.is_classifier:
+                stats[1] += int(np.count_nonzero(trace.output.argmax(axis=1) == labels[idx]))
+            stats[2] += len(idx)
+            stats[3] += time.perf_counter() - start
+            self.history.step_loss.append(trace.loss)
+            stop = bool(callback is not None and callback(TrainingEvent(
+                "step", self, self.epoch + 1, self.step, trace.loss, per_epoch, trace=trace)))
+            if self.batch_index >= per_epoch:
+                stop = self._finish_epoch(validation, callback, per_epoch) or stop
+            if stop:
+                self.history.stop_reason = self.history.stop_reason or "stopped by the user"
+                self.stopped = True
+                break
+            if steps_left is not None:
+                steps_left -= 1
+                if steps_left == 0:
+                    break
+            if target_epoch is not None and self.epoch >= target_epoch and self.batch_index == 0:
+                break
+        return self.history
+
+    def restore_best(self) -> bool:
+        """Load the best checkpoint into the network; False if there is none yet."""
+        if self.best_weights is None:
+            return False
+        self.net.set_weights(self.best_weights)
+        return True
+
+    def __repr__(self) -> str:
+        return (f"Trainer({self.optimizer!r}, batch_size={self.batch_size}, epoch={self.epoch}, "
+                f"step={self.step})")
