@@ -1,0 +1,106 @@
+"""Engine speed: one SGD epoch of 784-256-64-10 against the GEMM-only floor of the same steps.
+
+    python bench/engine.py [--samples 60000] [--repeats 3]
+
+Prints seconds per epoch at batch 64 and 512 for ReLU and GELU networks, the
+time of only the matrix products those steps perform (the floor), their ratio,
+and the time of one single-sample step with a full trace.
+Targets: ReLU ratio <= 1.3 at batch 64; GELU <= 1.25x ReLU; single step <= 300 us.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from backprop import Network, Trainer  # noqa: E402
+
+SIZES = [784, 256, 64, 10]
+
+
+def load_data(samples: int):
+    try:
+        import datasets
+
+        ds = datasets.load("fashion-mnist", train_samples=samples)
+        return ds.x_train, ds.y_train, "Fashion-MNIST"
+    except Exception as err:  # absent data or datasets package: same shapes, random values
+        rng = np.random.default_rng(0)
+        print(f"(Fashion-MNIST not available: {err}; using random data)")
+        return (rng.random((samples, 784), dtype=np.float32),
+                rng.integers(0, 10, samples), "random")
+
+
+def epoch_seconds(x, y, activation: str, batch_size: int, repeats: int) -> float:
+    best = np.inf
+    for r in range(repeats):
+        net = Network(SIZES, activation=activation, seed=r)
+        trainer = Trainer(net, optimizer="sgd", learning_rate=0.01, batch_size=batch_size)
+        start = time.perf_counter()
+        trainer.run(x, y, epochs=1)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def gemm_floor_seconds(x, batch_size: int, repeats: int) -> float:
+    """Only the matrix products of one epoch: per step 3 forward, 3 weight-gradient, 2 input-gradient."""
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((a, b), dtype=np.float32) * 0.05 for a, b in zip(SIZES, SIZES[1:])]
+    n = x.shape[0]
+    order = np.random.default_rng(1).permutation(n)
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for i in range(0, n, batch_size):
+            a = x[order[i:i + batch_size]]
+            acts = [a]
+            for w in weights:
+                a = a @ w
+                acts.append(a)
+            d = a
+            for k in range(len(weights) - 1, -1, -1):
+                acts[k].T @ d
+                if k > 0:
+                    d = d @ weights[k].T
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def single_step_us(repeats: int = 2000) -> float:
+    net = Network(SIZES, activation="gelu", seed=0)
+    trainer = Trainer(net, optimizer="sgd", learning_rate=0.01, batch_size=1)
+    rng = np.random.default_rng(0)
+    x = rng.random((1, 784), dtype=np.float32)
+    y = np.array([3])
+    for _ in range(50):
+        trainer.train_step(x, y)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        trainer.train_step(x, y)
+    return (time.perf_counter() - start) / repeats * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=60000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    x, y, source = load_data(args.samples)
+    print(f"data: {source}, {x.shape[0]} samples, network {SIZES}, plain SGD, float32")
+    for batch_size in (64, 512):
+        floor = gemm_floor_seconds(x, batch_size, args.repeats)
+        relu = epoch_seconds(x, y, "relu", batch_size, args.repeats)
+        gelu = epoch_seconds(x, y, "gelu", batch_size, args.repeats)
+        print(f"batch {batch_size:4d}: GEMM floor {floor:.3f} s | ReLU epoch {relu:.3f} s "
+              f"(ratio {relu / floor:.2f}, target <= 1.3 at batch 64) | GELU epoch {gelu:.3f} s "
+              f"(GELU/ReLU {gelu / relu:.2f}, target <= 1.25)")
+    print(f"single-sample step with full trace: {single_step_us():.0f} us (target <= 300 us)")
+
+
+if __name__ == "__main__":
+    main()
