@@ -139,16 +139,14 @@ def check_int(name: str, value, minimum: int, hint: str) -> int:
     return int(value)
 
 
-def check_fraction(name: str, value, low_open: bool = False, allow_zero: bool = True) -> float:
-    """A float in [0, 1) (or (0, 1) when allow_zero is False)."""
+def check_fraction(name: str, value) -> float:
+    """`value` as float if it lies in [0, 1), else ValueError repeating it."""
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number between 0 and 1, got {value!r}") from None
-    low_ok = number > 0 if (low_open or not allow_zero) else number >= 0
-    if not (low_ok and number < 1):
-        bound = "(0, 1)" if (low_open or not allow_zero) else "[0, 1)"
-        raise ValueError(f"{name} must be in {bound}, got {value!r}; pick e.g. 0.2")
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}") from None
+    if not 0 <= number < 1:
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}; pick e.g. 0.2")
     return number
 
 

@@ -3,6 +3,7 @@
 Layouts:
     root/<class>/*.png               split by val_fraction (stratified, seeded)
     root/train/<class>/*.png and root/val/<class>/*.png   used as given
+    root/train/<class>/*.png alone   split by val_fraction
 Only files directly inside a class folder count; deeper folders, hidden files and
 files with other extensions are ignored. Readable formats: png, jpg, jpeg, webp,
 bmp, gif (first frame). Files that fail to decode are skipped and listed in
@@ -67,10 +68,16 @@ def _has_split_layout(root: Path) -> bool:
 
 
 def scan(path) -> dict:
-    """{'train': {class: [paths]}, 'val': {...}} for the split layout, or {'all': {...}}."""
+    """{'train': {class: [paths]}, 'val': {...}} for the split layout, or {'all': {...}}.
+
+    A root holding only train/ (no val/) is split by val_fraction like a flat root.
+    """
     root = _check_root(path)
     if _has_split_layout(root):
         return {split: {d.name: _images_in(d) for d in _subdirs(root / split)} for split in ("train", "val")}
+    names = [d.name for d in _subdirs(root)]
+    if names == ["train"]:
+        root = root / "train"
     return {"all": {d.name: _images_in(d) for d in _subdirs(root)}}
 
 

@@ -12,14 +12,12 @@ datasets.load("folder", path="data/shapes").
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .core import Dataset, check_choice, check_fraction, check_int, stratified_split
+from ..core import Dataset, check_choice, check_fraction, check_int, stratified_split
 
 SHAPES = ("circle", "square", "triangle", "cross", "star")
 DEFAULT_SHAPES = ("circle", "square", "triangle")
@@ -109,12 +107,13 @@ def _check(samples, size, shapes, noise, val_fraction):
     shapes = parse_shapes(shapes)
     samples = check_int("samples", samples, len(shapes), "ask for at least one image per shape")
     size = check_int("size", size, 8, "use an image size of at least 8 pixels, e.g. 28")
+    given_noise = noise
     try:
         noise = float(noise)
     except (TypeError, ValueError):
         raise ValueError(f"noise must be a number in [0, 1], got {noise!r}") from None
     if not 0 <= noise <= 1:
-        raise ValueError(f"noise {noise!r} must be in [0, 1] (max pixel-noise std as a share of white)")
+        raise ValueError(f"noise {given_noise!r} must be in [0, 1] (max pixel-noise std as a share of white)")
     val_fraction = check_fraction("val_fraction", val_fraction)
     return samples, size, shapes, noise, val_fraction
 
@@ -142,7 +141,13 @@ def build_shapes(samples=600, size=28, shapes=DEFAULT_SHAPES, noise=0.1, val_fra
 def write_folders(out, n=1000, size=28, train_split=0.8, shapes=DEFAULT_SHAPES, noise=0.1,
                   seed=0, progress=None) -> dict:
     """Write out/train/<class>/0001.png and out/val/<class>/... ; returns {split: {class: count}}."""
-    n, size, shapes, noise, val_fraction = _check(n, size, shapes, noise, 1 - float(train_split))
+    try:
+        val_fraction = 1 - float(train_split)
+    except (TypeError, ValueError):
+        val_fraction = None
+    if val_fraction is None or not 0 < float(train_split) <= 1:
+        raise ValueError(f"train_split must be in (0, 1], got {train_split!r}; e.g. 0.8 keeps 80 % for training")
+    n, size, shapes, noise, val_fraction = _check(n, size, shapes, noise, val_fraction)
     images, labels = generate(n, size, shapes, noise, seed)
     train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng([seed, 1]))
     out = Path(out)
@@ -159,38 +164,3 @@ def write_folders(out, n=1000, size=28, train_split=0.8, shapes=DEFAULT_SHAPES, 
             if progress:
                 progress(done, n)
     return counts
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m datasets.shapes",
-                                     description="Write synthetic shape images as train/val class folders.")
-    parser.add_argument("--out", required=True, help="output folder, e.g. data/shapes")
-    parser.add_argument("--size", type=int, default=28, help="image side in pixels (default 28)")
-    parser.add_argument("--n", type=int, default=1000, help="total number of images (default 1000)")
-    parser.add_argument("--train-split", type=float, default=0.8, help="share of images in train/ (default 0.8)")
-    parser.add_argument("--shapes", default=",".join(DEFAULT_SHAPES),
-                        help=f"comma-separated classes from {', '.join(SHAPES)}")
-    parser.add_argument("--noise", type=float, default=0.1, help="max pixel-noise std in [0, 1] (default 0.1)")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-
-    def progress(done, total):
-        if done == total or done % 50 == 0:
-            print(f"\rwriting images: {done}/{total}", end="" if done < total else "\n",
-                  file=sys.stderr, flush=True)
-
-    try:
-        counts = write_folders(args.out, n=args.n, size=args.size, train_split=args.train_split,
-                               shapes=args.shapes, noise=args.noise, seed=args.seed, progress=progress)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    for split, per_class in counts.items():
-        summary = ", ".join(f"{name} {count}" for name, count in per_class.items())
-        print(f"{split}: {sum(per_class.values())} images ({summary})")
-    print(f"wrote {args.out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
