@@ -159,9 +159,9 @@ def check_choice(name: str, value, choices) -> str:
 # --------------------------------------------------------------------- splits
 
 def split_indices(n: int, val_fraction: float, rng: np.random.Generator):
-    """Shuffled (train_idx, val_idx) with round(n * val_fraction) validation rows."""
+    """(train_idx, val_idx): round(n * val_fraction) random validation rows, at most n - 1."""
     order = rng.permutation(n)
-    n_val = int(round(n * val_fraction))
+    n_val = min(int(round(n * val_fraction)), n - 1)  # never leave train empty
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
@@ -169,14 +169,14 @@ def stratified_split(labels: np.ndarray, val_fraction: float, rng: np.random.Gen
     """(train_idx, val_idx) keeping each class's share in both splits.
 
     labels: (N,) int. Each class contributes round(count * val_fraction) rows to
-    validation, so a class with a single sample stays in train.
+    validation, and at least one of its rows stays in train.
     """
     labels = np.asarray(labels)
     train_parts, val_parts = [], []
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
         members = members[rng.permutation(members.size)]
-        n_val = int(round(members.size * val_fraction))
+        n_val = min(int(round(members.size * val_fraction)), members.size - 1)
         val_parts.append(members[:n_val])
         train_parts.append(members[n_val:])
     train_idx = np.sort(np.concatenate(train_parts)) if train_parts else np.zeros(0, np.int64)

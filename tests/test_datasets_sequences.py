@@ -202,3 +202,8 @@ def test_encode_rejects_wrong_length_and_unknown_tokens():
         ds.encode("abcz")
     with pytest.raises(ValueError, match="unknown split 'test'"):
         ds.inspect_samples(2, split="test")
+
+
+def test_a_tiny_sample_keeps_at_least_one_training_row():
+    ds = datasets.load("sequences", master_sequences="abcdab", context=2, samples=1, val_fraction=0.9)
+    assert len(ds.y_train) == 1 and len(ds.y_val) == 0 and np.isnan(ds.bayes_accuracy_val)
