@@ -7,7 +7,8 @@
 """
 from .activations import ACTIVATIONS, get_activation
 from .gradcheck import GradCheckResult, check_network, gradcheck
-from .io import load, save
+from .config import RunConfig
+from .io import load, load_with_metadata, save
 from .layers import INITS, Dense, Embedding
 from .losses import LOSSES, get_loss
 from .metrics import accuracy, confusion_matrix, precision_recall_f1
@@ -25,5 +26,5 @@ __all__ = [
     "Trainer", "History", "TrainingEvent", "TrainingDiverged",
     "gradcheck", "check_network", "GradCheckResult",
     "accuracy", "confusion_matrix", "precision_recall_f1",
-    "get_activation", "get_loss", "save", "load",
+    "get_activation", "get_loss", "save", "load", "load_with_metadata", "RunConfig",
 ]

@@ -67,19 +67,29 @@ def load_arrays(path) -> tuple[dict[str, np.ndarray], dict | None]:
     return arrays, metadata
 
 
-def save(net: Network, path) -> None:
-    """Write ``net`` (architecture, weights, batch-norm statistics) to ``path`` (.npz)."""
-    save_arrays(path, net.get_weights(), {"format": FORMAT, "network": net.config()})
+def save(net: Network, path, metadata: dict | None = None) -> None:
+    """Write ``net`` (architecture, weights, batch-norm statistics) to ``path`` (.npz).
+
+    metadata: optional JSON-ready facts stored beside it (dataset, classes,
+    validation accuracy, the command that made it); read back with ``load_with_metadata``.
+    """
+    save_arrays(path, net.get_weights(),
+                {"format": FORMAT, "network": net.config(), "metadata": metadata or {}})
+
+
+def load_with_metadata(path) -> tuple[Network, dict]:
+    """(network, metadata) saved at ``path``; the round trip is exact."""
+    arrays, stored = load_arrays(path)
+    if not stored or stored.get("format") != FORMAT or "network" not in stored:
+        raise ValueError(f"{Path(path).name} is not a saved network (no {FORMAT} configuration)")
+    try:
+        net = Network(**stored["network"])
+    except TypeError as err:
+        raise ValueError(f"{Path(path).name} has an unknown network configuration: {err}") from None
+    net.set_weights(arrays)
+    return net, dict(stored.get("metadata") or {})
 
 
 def load(path) -> Network:
     """Rebuild the network saved at ``path``; the round trip is exact."""
-    arrays, metadata = load_arrays(path)
-    if not metadata or metadata.get("format") != FORMAT or "network" not in metadata:
-        raise ValueError(f"{Path(path).name} is not a saved network (no {FORMAT} configuration)")
-    try:
-        net = Network(**metadata["network"])
-    except TypeError as err:
-        raise ValueError(f"{Path(path).name} has an unknown network configuration: {err}") from None
-    net.set_weights(arrays)
-    return net
+    return load_with_metadata(path)[0]
