@@ -1,0 +1,275 @@
+"""Backprop against centred finite differences (float64), and GELU against math.erf.
+
+Every check runs through a whole network of at least three dense blocks, so a
+wrong derivative anywhere in the chain shows up in some parameter's gradient.
+"""
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import backprop
+from backprop import ACTIVATIONS, Network, check_network, gradcheck
+
+TOLERANCE = 1e-6
+
+
+def float_batch(n=6, features=4, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, features)), rng.integers(0, classes, size=n)
+
+
+def assert_all_close(results, tolerance=TOLERANCE):
+    assert results, "no parameter was checked"
+    for result in results:
+        assert result.relative_error < tolerance, result
+
+
+def assert_network_gradients(net, x, y, **options):
+    """check_network, except a bias followed by batch norm: its gradient is 0 in theory."""
+    results = check_network(net, x, y, **options)
+    for result in results:
+        layer = net.layers[result.layer] if isinstance(result.layer, int) else None
+        if layer is not None and layer.batch_norm and result.param == "b":
+            # The mean subtraction cancels b exactly; both sides must agree that it is ~0.
+            assert np.max(np.abs(result.backprop)) < 1e-9
+            assert np.max(np.abs(result.numeric)) < 1e-7
+        else:
+            assert result.relative_error < TOLERANCE, result
+    return results
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_every_activation_gradient_matches_finite_differences_through_three_blocks(activation):
+    x, y = float_batch()
+    net = Network([4, 5, 5, 3], activation=activation, seed=1, dtype="float64")
+    results = assert_network_gradients(net, x, y)
+    # two hidden blocks and the output block, W and b each
+    assert len(results) == 6
+
+
+@pytest.mark.parametrize("activation", list(ACTIVATIONS))
+def test_every_activation_derivative_matches_its_forward_elementwise(activation):
+    act = ACTIVATIONS[activation]
+    # points away from ReLU's kink at 0, where the slope is not defined
+    z = np.array([-3.1, -1.2, -0.4, 0.3, 0.9, 2.5])
+    a, kept = act.apply(z)
+    eps = 1e-6
+    numeric = (act.forward(z + eps) - act.forward(z - eps)) / (2 * eps)
+    np.testing.assert_allclose(act.derivative_from(z, a, kept), numeric, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(act.derivative(z, a), numeric, rtol=1e-7, atol=1e-9)
+
+
+def test_cross_entropy_with_integer_labels_gradient_matches_finite_differences():
+    x, y = float_batch(classes=3)
+    net = Network([4, 6, 5, 3], activation="tanh", loss="cross_entropy", seed=2, dtype="float64")
+    assert_network_gradients(net, x, y)
+
+
+def test_cross_entropy_with_one_hot_and_soft_targets_gradient_matches_finite_differences():
+    x, labels = float_batch(classes=3)
+    one_hot = np.eye(3)[labels]
+    soft = np.random.default_rng(3).dirichlet(np.ones(3), size=len(labels))
+    net = Network([4, 6, 5, 3], activation="gelu", seed=2, dtype="float64")
+    assert_network_gradients(net, x, one_hot)
+    assert_network_gradients(net, x, soft)
+
+
+def test_one_hot_targets_give_the_same_loss_and_gradient_as_integer_labels():
+    x, labels = float_batch(classes=3)
+    net = Network([4, 6, 3], seed=2, dtype="float64")
+    by_label = net.gradients(x, labels)
+    by_row = net.gradients(x, np.eye(3)[labels])
+    assert by_label.loss == pytest.approx(by_row.loss, rel=1e-12)
+    np.testing.assert_allclose(by_label.layers[0].dW, by_row.layers[0].dW, rtol=1e-12)
+
+
+def test_mse_gradient_matches_finite_differences():
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    net = Network([4, 6, 5, 2], activation="sigmoid", loss="mse", seed=3, dtype="float64")
+    assert_network_gradients(net, x, y)
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1, 2.5])
+def test_weight_decay_gradient_matches_finite_differences_of_the_penalised_loss(weight_decay):
+    x, y = float_batch()
+    net = Network([4, 6, 5, 3], activation="relu", seed=5, dtype="float64")
+    results = assert_network_gradients(net, x, y, weight_decay=weight_decay)
+    plain = {(r.layer, r.param): r.backprop for r in check_network(net, x, y)}
+    for r in results:
+        if r.param == "W" and weight_decay:
+            # the decay term λW is really part of what was checked
+            assert not np.allclose(r.backprop, plain[(r.layer, r.param)])
+        elif r.param == "b":
+            np.testing.assert_array_equal(r.backprop, plain[(r.layer, r.param)])
+
+
+def test_dropout_with_a_replayed_mask_gradient_matches_finite_differences():
+    x, y = float_batch(n=8)
+    net = Network([4, 7, 6, 3], activation="tanh", dropout=[0.5, 0.3], seed=6, dtype="float64")
+    results = assert_network_gradients(net, x, y)
+    assert len(results) == 6
+    # dropout is on: the training trace really zeroes some units
+    trace = net.astype("float64").gradients(x, y)
+    assert np.any(trace.layers[0].dropout_mask == 0)
+
+
+def test_batch_norm_in_train_mode_gradient_matches_finite_differences():
+    x, y = float_batch(n=8)
+    net = Network([4, 7, 6, 3], activation="gelu", batch_norm=True, seed=7, dtype="float64")
+    results = assert_network_gradients(net, x, y)
+    checked = {(r.layer, r.param) for r in results}
+    assert {(0, "gamma"), (0, "beta"), (1, "gamma"), (1, "beta")} <= checked
+
+
+def test_batch_norm_in_eval_mode_gradient_matches_finite_differences():
+    x, y = float_batch(n=8)
+    net = Network([4, 7, 6, 3], activation="tanh", batch_norm=True, seed=7, dtype="float64")
+    net.layers[0].running_mean = np.linspace(-0.5, 0.5, 7)
+    net.layers[0].running_var = np.linspace(0.5, 2.0, 7)
+    assert_all_close(check_network(net, x, y, train=False))
+
+
+def test_batch_norm_and_dropout_together_gradient_matches_finite_differences():
+    x, y = float_batch(n=8)
+    net = Network([4, 7, 6, 3], activation="leaky_relu", batch_norm=True, dropout=0.4, seed=8,
+                  dtype="float64")
+    assert_network_gradients(net, x, y)
+
+
+def test_mixed_per_layer_settings_gradient_matches_finite_differences():
+    x, y = float_batch(n=8)
+    net = Network([4, 6, 6, 5, 3], activation=["gelu", "sigmoid", "gelu_tanh"],
+                  batch_norm=[True, False, True], dropout=[0.0, 0.25, 0.0], seed=9, dtype="float64")
+    assert [layer.activation.name for layer in net.layers] == ["gelu", "sigmoid", "gelu_tanh", "linear"]
+    results = assert_network_gradients(net, x, y)
+    assert len(results) == 2 * 4 + 2 * 2
+
+
+def test_embedding_table_gradient_with_repeated_tokens_matches_finite_differences():
+    # token 2 appears in two positions of one sample and in several samples
+    ids = np.array([[2, 2, 0], [1, 2, 3], [3, 0, 2], [2, 1, 1]])
+    y = np.array([0, 1, 2, 1])
+    net = Network([3, 6, 5, 3], activation="tanh", embedding=(5, 2), seed=10, dtype="float64")
+    results = check_network(net, ids, y)
+    table = next(r for r in results if r.layer == "embedding")
+    assert len(table.indices) == 5 * 2
+    assert_all_close(results)
+    # token 4 is never used: its rows get no gradient
+    trace = net.gradients(ids, y)
+    np.testing.assert_array_equal(trace.embedding.dtable[4], 0.0)
+
+
+def test_input_gradient_matches_finite_differences():
+    x, y = float_batch(n=3)
+    net = Network([4, 5, 5, 3], activation="gelu", seed=11, dtype="float64")
+    dx = net.gradients(x, y, input_gradient=True).dx
+    eps = 1e-6
+    numeric = np.empty_like(x)
+    for idx in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[idx] += eps
+        minus[idx] -= eps
+        numeric[idx] = (net.gradients(plus, y).loss - net.gradients(minus, y).loss) / (2 * eps)
+    np.testing.assert_allclose(dx, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_gradcheck_does_not_change_the_network():
+    x, y = float_batch()
+    net = Network([4, 5, 3], seed=0)
+    before = net.get_weights()
+    gradcheck(net, x, y, layer=1, param="W")
+    after = net.get_weights()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert net.dtype == np.float32
+
+
+def test_gradcheck_reports_a_large_error_for_a_corrupted_derivative(monkeypatch):
+    x, y = float_batch()
+    honest = gradcheck(Network([4, 5, 5, 3], activation="tanh", seed=12), x, y, layer=0, param="W")
+    assert honest.relative_error < TOLERANCE
+
+    tanh = ACTIVATIONS["tanh"]
+    corrupted = dataclasses.replace(tanh, derivative=lambda z, a: 1.01 * tanh.derivative(z, a))
+    monkeypatch.setitem(ACTIVATIONS, "tanh", corrupted)
+    result = gradcheck(Network([4, 5, 5, 3], activation="tanh", seed=12), x, y, layer=0, param="W")
+    assert result.relative_error > 1e-3
+    assert result.max_rel_error > 1e-3
+
+
+def test_gradcheck_rejects_unknown_layers_and_parameters():
+    x, y = float_batch()
+    net = Network([4, 5, 3])
+    with pytest.raises(ValueError, match="no parameter 'gamma'"):
+        gradcheck(net, x, y, layer=0, param="gamma")
+    with pytest.raises(ValueError, match="layer must be 'embedding' or an index"):
+        gradcheck(net, x, y, layer=5)
+    with pytest.raises(ValueError, match="no embedding stage"):
+        gradcheck(net, x, y, layer="embedding", param="table")
+
+
+# ------------------------------------------------------------------ GELU
+
+
+def test_gelu_matches_math_erf_at_hand_picked_points():
+    z = np.array([-3.0, -1.0, -0.5, 0.0, 0.5, 1.0, 2.0])
+    expected = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in z])
+    got = ACTIVATIONS["gelu"].forward(z)
+    np.testing.assert_allclose(got, expected, rtol=1e-14, atol=1e-16)
+    # GELU(1) = Φ(1) = 0.841344746068543 (standard normal table)
+    assert got[5] == pytest.approx(0.841344746068543, abs=1e-15)
+    assert got[3] == 0.0
+
+
+def test_gelu_is_accurate_far_in_the_tails():
+    z = np.array([-30.0, -10.0, 10.0, 30.0])
+    got = ACTIVATIONS["gelu"].forward(z)
+    # z·Φ(z): Φ(−10) = 7.619853024160527e-24
+    assert got[1] == pytest.approx(-10 * 7.619853024160527e-24, rel=1e-12)
+    assert got[2] == 10.0 and got[3] == 30.0
+    assert np.all(np.isfinite(got))
+
+
+def test_gelu_float32_forward_and_slope_agree_with_float64():
+    z64 = np.linspace(-8, 8, 20001)
+    z32 = z64.astype(np.float32)
+    gelu = ACTIVATIONS["gelu"]
+    a32, kept32 = gelu.apply(z32)
+    a64, kept64 = gelu.apply(z32.astype(np.float64))
+    assert a32.dtype == np.float32
+    assert np.max(np.abs(a32.astype(np.float64) - a64)) < 1e-6
+    slope32 = gelu.derivative_from(z32, a32, kept32)
+    slope64 = gelu.derivative_from(z32.astype(np.float64), a64, kept64)
+    assert slope32.dtype == np.float32
+    assert np.max(np.abs(slope32.astype(np.float64) - slope64)) < 1e-6
+
+
+def test_exact_gelu_and_tanh_approximation_are_different_options():
+    z = np.array([-2.0, -1.0, 1.0, 2.0])
+    exact = ACTIVATIONS["gelu"].forward(z)
+    approx = ACTIVATIONS["gelu_tanh"].forward(z)
+    # they agree to about 1e-3 but are not the same function
+    assert np.max(np.abs(exact - approx)) < 1e-3
+    assert np.min(np.abs(exact - approx)) > 1e-5
+    x, _ = float_batch()
+    out_exact = Network([4, 5, 3], activation="gelu", seed=0).output(x)
+    out_approx = Network([4, 5, 3], activation="gelu_tanh", seed=0).output(x)
+    assert not np.array_equal(out_exact, out_approx)
+
+
+def test_float32_network_gradients_agree_with_float64():
+    x, y = float_batch(n=16)
+    net = Network([4, 8, 8, 3], activation="gelu", batch_norm=True, seed=13)
+    t32 = net.gradients(x, y)
+    t64 = net.astype("float64").gradients(x, y)
+    assert t32.layers[0].dW.dtype == np.float32
+    assert t32.loss == pytest.approx(t64.loss, rel=1e-5)
+    for r32, r64 in zip(t32.layers, t64.layers):
+        np.testing.assert_allclose(r32.dW, r64.dW, rtol=1e-3, atol=1e-5)
+
+
+def test_activation_registry_is_what_the_package_exports():
+    assert backprop.ACTIVATIONS is ACTIVATIONS
+    assert {"relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "leaky_relu", "linear"} <= set(ACTIVATIONS)
