@@ -1,0 +1,166 @@
+"""The session's active network: its config, data, weights and trainer, kept per user.
+
+Pages read ``active_model()``; the sidebar changes it through ``apply_config``;
+the runs page makes a stored run active with ``activate``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+
+import streamlit as st
+
+from backprop import Network, RunConfig, Trainer
+
+from .data import try_load_dataset
+
+CONFIG_KEY = "bp.config"
+MODEL_KEY = "bp.model"
+NOTICES_KEY = "bp.notices"
+
+
+@dataclass
+class ActiveModel:
+    """What the step-through and sequence pages show and train."""
+
+    config: RunConfig
+    dataset: object
+    net: Network
+    trainer: Trainer
+    initial_weights: dict
+    run_name: str | None = None
+    last_trace: object = None
+    steps_done: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- URL links
+def config_to_query(config: RunConfig) -> dict[str, str]:
+    """Only the settings that differ from the defaults, each as JSON text."""
+    default = RunConfig().to_dict()
+    return {k: json.dumps(v) for k, v in config.to_dict().items() if default[k] != v}
+
+
+def config_from_query(query: dict[str, str]) -> tuple[RunConfig, list[str]]:
+    """Settings from a link; a bad or outdated one falls back to its default with a notice."""
+    known = {f.name for f in fields(RunConfig)}
+    data, notices = {}, []
+    for key, text in query.items():
+        if key not in known:
+            continue
+        try:
+            data[key] = json.loads(text)
+        except (json.JSONDecodeError, TypeError):
+            notices.append(f"link setting {key}={text!r} is not readable; using the default")
+    config, more = RunConfig.from_dict_lenient(data)
+    return config, notices + [f"link setting {n}" for n in more]
+
+
+def write_query(config: RunConfig) -> None:
+    """Put the config in the URL so the address can be shared."""
+    wanted = config_to_query(config)
+    known = {f.name for f in fields(RunConfig)}
+    for key in list(st.query_params):
+        if key in known and key not in wanted:
+            del st.query_params[key]
+    for key, value in wanted.items():
+        if st.query_params.get(key) != value:
+            st.query_params[key] = value
+
+
+# ----------------------------------------------------------------- the model
+def current_config() -> RunConfig:
+    """The session's config; the first call reads it from the URL."""
+    if CONFIG_KEY not in st.session_state:
+        config, notices = config_from_query(dict(st.query_params))
+        st.session_state[CONFIG_KEY] = config
+        st.session_state[NOTICES_KEY] = notices
+    return st.session_state[CONFIG_KEY]
+
+
+def take_notices() -> list[str]:
+    """Messages about settings that were replaced by defaults (shown once)."""
+    return st.session_state.pop(NOTICES_KEY, [])
+
+
+def build_model(config: RunConfig, run_name: str | None = None) -> ActiveModel:
+    """A fresh network and trainer for config; ValueError says what is wrong."""
+    dataset, error = try_load_dataset(config.dataset, config.dataset_params)
+    if error:
+        raise ValueError(error)
+    net = config.build_network(dataset)
+    return ActiveModel(config=config, dataset=dataset, net=net, trainer=config.build_trainer(net),
+                       initial_weights=net.get_weights(), run_name=run_name)
+
+
+def active_model() -> ActiveModel:
+    """The session's model, built on first use from the current config (st.error + stop if it can't be)."""
+    model = st.session_state.get(MODEL_KEY)
+    if model is None:
+        config = current_config()
+        try:
+            model = build_model(config)
+        except ValueError as err:
+            st.error(f"{err}. Change the setup in the sidebar.")
+            st.stop()
+        st.session_state[MODEL_KEY] = model
+    return model
+
+
+def apply_config(new: RunConfig) -> str | None:
+    """Make ``new`` the session's config; rebuild the network only if the architecture changed.
+
+    Returns a sentence for the user about what happened (None if nothing visible did).
+    Raises ValueError (nothing changed) when the new config can't be built.
+    """
+    old = current_config()
+    model = st.session_state.get(MODEL_KEY)
+    if model is not None and not old.architecture_changed(new) and new == old:
+        return None
+    if model is None or old.architecture_changed(new):
+        model = build_model(new)
+        st.session_state[MODEL_KEY] = model
+        st.session_state[CONFIG_KEY] = new
+        return (f"Architecture changed: rebuilt the network ({model.net.n_parameters:,} parameters, "
+                f"seed {new.seed}) with fresh initial weights.")
+    trainer_fields = ("optimizer", "momentum", "nesterov", "weight_decay", "clip_norm", "schedule",
+                      "early_stopping", "batch_size")
+    message = None
+    if any(getattr(old, k) != getattr(new, k) for k in trainer_fields):
+        trainer = new.build_trainer(model.net)
+        # Keep the place in training so batch order and history continue.
+        for name in ("history", "epoch", "step", "batch_index", "samples_seen", "best_weights",
+                     "best_value"):
+            setattr(trainer, name, getattr(model.trainer, name))
+        model.trainer = trainer
+        message = "Training settings changed: the weights are kept; optimizer state starts fresh."
+    elif old.learning_rate != new.learning_rate:
+        model.trainer.optimizer.learning_rate = new.learning_rate
+        model.trainer.base_rate = new.learning_rate
+        message = f"Learning rate set to {new.learning_rate:g}; the weights are kept."
+    model.config = new
+    st.session_state[CONFIG_KEY] = new
+    return message
+
+
+def activate(config: RunConfig, net: Network, trainer: Trainer | None = None,
+             run_name: str | None = None, initial_weights: dict | None = None) -> ActiveModel:
+    """Make a given network (e.g. a stored run's) the session's active model."""
+    dataset, error = try_load_dataset(config.dataset, config.dataset_params)
+    if error:
+        raise ValueError(error)
+    model = ActiveModel(config=config, dataset=dataset, net=net,
+                        trainer=trainer or config.build_trainer(net),
+                        initial_weights=initial_weights or net.get_weights(), run_name=run_name)
+    st.session_state[MODEL_KEY] = model
+    st.session_state[CONFIG_KEY] = config
+    return model
+
+
+def reset_to_initial() -> None:
+    """Restore the initial weights and start training over (fresh optimizer and history)."""
+    model = active_model()
+    model.net.set_weights(model.initial_weights)
+    model.trainer = model.config.build_trainer(model.net)
+    model.last_trace = None
+    model.steps_done = 0
