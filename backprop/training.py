@@ -88,8 +88,9 @@ class Trainer:
       momentum, nesterov, beta1, beta2, weight_decay, clip_norm) or an Optimizer.
     schedule: None, a Schedule, a name or {"schedule": name, ...} (see schedules).
     early_stopping: None, an EarlyStopping or its patience as an int.
-    monitor: what "best" means for the checkpoint; defaults to val_accuracy for
-      classifiers with validation data, val_loss with validation, else train_loss.
+    monitor: what "best" means for the checkpoint; defaults to what early stopping
+      watches, else val_accuracy for classifiers with validation data, val_loss
+      with validation, else train_loss.
     seed: the batch-order seed; defaults to the network's seed.
     On a non-finite loss the step raises TrainingDiverged before its update, so the
     network keeps the weights left by the last step whose loss was finite.
@@ -103,7 +104,8 @@ class Trainer:
             self.optimizer = optimizer
         else:
             self.optimizer = make_optimizer(optimizer, learning_rate, **optimizer_options)
-        if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        if not (isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
+                and batch_size >= 1):
             raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
         self.batch_size = int(batch_size)
         self.base_rate = self.optimizer.learning_rate
@@ -151,6 +153,9 @@ class Trainer:
     def _default_monitor(self, has_validation: bool) -> str:
         if self.monitor:
             return self.monitor
+        # Early stopping restores the best checkpoint, so "best" must mean what it watches.
+        if self.early_stopping is not None:
+            return self.early_stopping.monitor
         if has_validation:
             return "val_accuracy" if self.net.is_classifier else "val_loss"
         return "train_loss"
@@ -209,7 +214,8 @@ class Trainer:
         if epochs is None and steps is None:
             raise ValueError("give the number of epochs or steps to train")
         for label, value in (("epochs", epochs), ("steps", steps)):
-            if value is not None and not (isinstance(value, (int, np.integer)) and value >= 1):
+            if value is not None and not (isinstance(value, (int, np.integer))
+                                          and not isinstance(value, bool) and value >= 1):
                 raise ValueError(f"{label} must be a positive integer, got {value!r}")
         x = self.net.check_inputs(x)
         y = self.net.check_targets(y, x.shape[0])
