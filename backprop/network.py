@@ -193,11 +193,17 @@ class Network:
                 raise ValueError(f"expected inputs of shape (N, {self.n_inputs}), got {x.shape}")
             if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
                 raise ValueError(f"inputs must be real numbers, got dtype {x.dtype}")
-            x = x.astype(self.dtype, copy=False)
+            original = x
+            with np.errstate(over="ignore"):   # overflow in the cast is reported below
+                x = x.astype(self.dtype, copy=False)
             # A float64 sum is finite whenever every entry is, and costs far less than isfinite.
             if not np.isfinite(x.sum(dtype=np.float64)) and not np.all(np.isfinite(x)):
-                bad = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-                raise ValueError(f"inputs contain {bad} non-finite values (NaN or inf); clean the data")
+                bad = int(np.size(original) - np.count_nonzero(np.isfinite(original)))
+                if bad:
+                    raise ValueError(f"inputs contain {bad} non-finite values (NaN or inf); clean the data")
+                big = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
+                raise ValueError(f"inputs contain {big} values too large for {self.dtype.name}; "
+                                 f"rescale the data or use float64")
         if x.shape[0] < 1:
             raise ValueError("the batch is empty: give at least one sample")
         return x
