@@ -1,0 +1,336 @@
+"""Turn a drawing or an uploaded picture into a model input that looks like its training data.
+
+    style = drawing.style_for("digits")              # or "shapes", "fashion-mnist", (28, 28)
+    prepared = drawing.prepare(canvas_rgba, style)   # (H, W, 4) uint8 from the canvas
+    if not prepared.empty:
+        net.predict_proba(prepared.x)                # x: (1, 64) float32 in [0, 1]
+    prepared.stages                                  # [(title, (h, w) uint8), ...] to show
+
+The steps, each kept as a stage image so a person sees why a sloppy drawing fails:
+
+1. grayscale: ink is bright (white strokes on black), 0..1;
+2. crop to the ink's bounding box;
+3. scale the longer side into the dataset's box, keeping the aspect ratio, on a
+   ``work_size`` square: MNIST-style 20 px in 28, the full 32 px of the UCI
+   digits' 32×32 bitmaps (their height always fills the 8 rows);
+4. shift so the centre of mass lands in the middle, but never push ink off the frame;
+5. average down to the model's size (32×32 -> 8×8 in 4×4 blocks, as the UCI
+   digits were made) and, for the digits, round to their 17 levels 0..16 and
+   divide by 16 as the loader does.
+
+Uploads go through ``read_upload`` first: PNG, JPEG or WebP in any mode, dark
+drawings on light paper inverted (automatically or by choice), and every bad
+file kind rejected with an ``UploadError`` that says what to change.
+Imports numpy, Pillow and the standard library only.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .digits import DIGITS_MAX_VALUE
+
+# A pixel brighter than this is ink (0..1 scale); fainter ones are anti-aliasing or noise.
+INK_THRESHOLD = 0.2
+# Fewer ink pixels than this share of the picture (or than MIN_INK_PIXELS) is "nothing drawn".
+MIN_INK_FRACTION = 2e-4
+MIN_INK_PIXELS = 4
+ALLOWED_FORMATS = ("PNG", "JPEG", "WEBP")
+# Larger uploads are shrunk first: the model sees at most 32 px anyway.
+MAX_WORKING_SIDE = 1024
+
+
+@dataclass(frozen=True)
+class InputStyle:
+    """How a dataset's images look, so a drawing can be made to look the same.
+
+    size: the model's input side in pixels (8 or 28).
+    work_size: side of the square the ink is placed on (a multiple of ``size``).
+    box: side of the box (on ``work_size``) the ink's longer side is scaled into.
+    levels: quantise to this many steps above 0 (16 for the UCI digits), or None.
+    """
+
+    name: str
+    size: int
+    work_size: int
+    box: int
+    levels: int | None = None
+
+    def __post_init__(self):
+        if self.size < 1 or self.work_size % self.size or not 1 <= self.box <= self.work_size:
+            raise ValueError(f"inconsistent input style {self!r}: need work_size a multiple of size "
+                             "and 1 <= box <= work_size")
+
+
+STYLES = {
+    "digits": InputStyle("digits", size=8, work_size=32, box=32, levels=DIGITS_MAX_VALUE),
+    "shapes": InputStyle("shapes", size=28, work_size=28, box=20),
+    "fashion-mnist": InputStyle("fashion-mnist", size=28, work_size=28, box=28),
+    "mnist": InputStyle("mnist", size=28, work_size=28, box=20),
+}
+
+
+def style_for(dataset: str, input_shape=None) -> InputStyle:
+    """The InputStyle for a dataset name; unknown square image sets get the MNIST-style 20/28 box."""
+    if dataset in STYLES:
+        return STYLES[dataset]
+    if input_shape is None or len(input_shape) != 2 or input_shape[0] != input_shape[1]:
+        raise ValueError(f"cannot draw for dataset {dataset!r} with input shape {input_shape!r}: "
+                         "only square grayscale image models take drawings")
+    side = int(input_shape[0])
+    return InputStyle(dataset, size=side, work_size=side, box=max(1, round(side * 20 / 28)))
+
+
+class UploadError(ValueError):
+    """An uploaded file that cannot be used; the message says what to upload instead."""
+
+
+@dataclass
+class Prepared:
+    """A drawing turned into one model input, with every intermediate image.
+
+    gray: (H, W) float32 in [0, 1], ink bright.  empty: nothing (or too little) drawn.
+    model_input: (size, size) float32 as the loader gives it; x: (1, size·size).
+    stages: (title, (h, w) uint8) pairs, from the drawing to the model input.
+    """
+
+    style: InputStyle
+    gray: np.ndarray
+    empty: bool
+    model_input: np.ndarray | None = None
+    x: np.ndarray | None = None
+    stages: list = field(default_factory=list)
+
+
+# ----------------------------------------------------------------- pieces
+def to_grayscale(image) -> np.ndarray:
+    """(H, W) float32 in [0, 1], ink bright, from (H, W), (H, W, 3) or (H, W, 4) pixels.
+
+    uint8 is read as 0..255, floats as 0..1. With an alpha channel the colour is
+    weighted by alpha, so white strokes on a transparent canvas count as ink.
+    """
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    if array.size == 0:
+        raise ValueError(f"the image is empty (shape {array.shape})")
+    scale = 255.0 if array.dtype == np.uint8 else 1.0
+    array = array.astype(np.float32) / np.float32(scale)
+    if array.ndim == 2:
+        gray = array
+    elif array.shape[2] == 1:
+        gray = array[..., 0]
+    else:
+        gray = array[..., 0] * 0.299 + array[..., 1] * 0.587 + array[..., 2] * 0.114
+        if array.shape[2] == 4:
+            gray = gray * array[..., 3]
+    return np.clip(np.nan_to_num(gray), 0.0, 1.0).astype(np.float32)
+
+
+def ink_mask(gray: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels bright enough to be ink."""
+    return gray > INK_THRESHOLD
+
+
+def is_empty(gray: np.ndarray) -> bool:
+    """True when too few pixels hold ink to mean anything (an untouched canvas, a stray dot)."""
+    count = int(np.count_nonzero(ink_mask(gray)))
+    return count < max(MIN_INK_PIXELS, MIN_INK_FRACTION * gray.size)
+
+
+def ink_bbox(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(top, bottom, left, right) of the ink, bottom/right exclusive; None without ink."""
+    mask = ink_mask(gray)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def crop_to_ink(gray: np.ndarray) -> np.ndarray:
+    """(h, w) the part of ``gray`` inside the ink's bounding box (all of it without ink)."""
+    box = ink_bbox(gray)
+    if box is None:
+        return gray
+    top, bottom, left, right = box
+    return gray[top:bottom, left:right]
+
+
+def resize(gray: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(height, width) float32: area average when shrinking, bilinear when growing."""
+    if gray.shape == (height, width):
+        return gray.astype(np.float32, copy=True)
+    shrinking = height <= gray.shape[0] and width <= gray.shape[1]
+    method = Image.Resampling.BOX if shrinking else Image.Resampling.BILINEAR
+    out = Image.fromarray(gray.astype(np.float32), mode="F").resize((width, height), method)
+    return np.clip(np.asarray(out, dtype=np.float32), 0.0, 1.0)
+
+
+def fit_in_box(crop: np.ndarray, box: int) -> np.ndarray:
+    """(h', w') with max(h', w') == box and the crop's aspect ratio kept (each side >= 1)."""
+    h, w = crop.shape
+    scale = box / max(h, w)
+    return resize(crop, max(1, round(h * scale)), max(1, round(w * scale)))
+
+
+def center_of_mass(gray: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the brightness-weighted centre; the geometric centre if all dark."""
+    total = float(gray.sum(dtype=np.float64))
+    h, w = gray.shape
+    if total <= 0:
+        return (h - 1) / 2, (w - 1) / 2
+    rows = float(gray.sum(axis=1, dtype=np.float64) @ np.arange(h)) / total
+    cols = float(gray.sum(axis=0, dtype=np.float64) @ np.arange(w)) / total
+    return rows, cols
+
+
+def place_by_mass(patch: np.ndarray, size: int) -> np.ndarray:
+    """(size, size): ``patch`` pasted so its centre of mass sits at the centre.
+
+    The shift is clamped so that no ink leaves the frame: a patch as tall as the
+    frame (an 8×8 digit) stays put vertically and is centred only across.
+    """
+    h, w = patch.shape
+    if h > size or w > size:
+        raise ValueError(f"a {h}×{w} patch does not fit a {size}×{size} frame")
+    cy, cx = center_of_mass(patch)
+    centre = (size - 1) / 2
+    top = int(np.clip(round(centre - cy), 0, size - h))
+    left = int(np.clip(round(centre - cx), 0, size - w))
+    out = np.zeros((size, size), np.float32)
+    out[top:top + h, left:left + w] = patch
+    return out
+
+
+def block_average(image: np.ndarray, size: int) -> np.ndarray:
+    """(size, size): means over equal square blocks of a (k·size, k·size) image."""
+    k = image.shape[0] // size
+    if image.shape != (k * size, k * size):
+        raise ValueError(f"cannot average a {image.shape} image into {size}×{size} blocks")
+    return image.reshape(size, k, size, k).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+
+
+def to_uint8(gray: np.ndarray) -> np.ndarray:
+    """(h, w) uint8 0..255 from floats in [0, 1], for showing a stage."""
+    return np.round(np.clip(gray, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+# -------------------------------------------------------------- pipeline
+def prepare(image, style: InputStyle) -> Prepared:
+    """Run every step on ``image`` (see ``to_grayscale`` for accepted arrays).
+
+    Returns a Prepared whose ``empty`` is True (and ``x`` None) when nothing is drawn.
+    """
+    gray = to_grayscale(image)
+    stages = [("your drawing", to_uint8(gray))]
+    if is_empty(gray):
+        return Prepared(style, gray, True, stages=stages)
+    crop = crop_to_ink(gray)
+    stages.append((f"cropped to the ink ({crop.shape[1]}×{crop.shape[0]})", to_uint8(crop)))
+    fitted = fit_in_box(crop, style.box)
+    placed = place_by_mass(fitted, style.work_size)
+    stages.append((f"longer side scaled to {style.box} px, centred by mass in {style.work_size}×"
+                   f"{style.work_size}", to_uint8(placed)))
+    small = block_average(placed, style.size)
+    if style.levels:
+        levels = np.round(small * style.levels)
+        model_input = (levels / style.levels).astype(np.float32)
+        title = f"model input {style.size}×{style.size}, levels 0..{style.levels}"
+    else:
+        model_input = small
+        title = f"model input {style.size}×{style.size}"
+    stages.append((title, to_uint8(model_input)))
+    return Prepared(style, gray, False, model_input=model_input,
+                    x=model_input.reshape(1, -1), stages=stages)
+
+
+# ---------------------------------------------------------------- upload
+def read_upload(data: bytes, invert: bool | None = None, name: str = "the file",
+                max_pixels: int | None = None) -> tuple[np.ndarray, bool]:
+    """Decode an uploaded PNG/JPEG/WebP into ((H, W) float32 gray in [0, 1], ink bright; inverted).
+
+    invert: None decides from the border (a light border means dark ink on light
+      paper, which is inverted); True / False force it.
+    max_pixels: refuse larger images (default ``Image.MAX_IMAGE_PIXELS``); a
+      decompression bomb is refused, never decoded.
+    Transparent pictures use their opacity as the ink. Raises UploadError.
+    """
+    if not data:
+        raise UploadError(f"{name} is empty: upload a PNG, JPEG or WebP picture")
+    limit = max_pixels or Image.MAX_IMAGE_PIXELS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                kind = image.format
+                if kind not in ALLOWED_FORMATS:
+                    raise UploadError(f"{name} is a {kind or 'unknown'} image: upload a PNG, JPEG or WebP")
+                width, height = image.size
+                if limit and width * height > limit:
+                    raise UploadError(
+                        f"{name} is {width}×{height} pixels, more than the {limit:,} allowed: "
+                        "upload a smaller picture (a few hundred pixels is plenty)")
+                image.load()
+                gray = _gray_from_image(image)
+    except UploadError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UploadError(f"{name} claims to be enormous (a decompression bomb): "
+                          "upload a normal-sized picture") from None
+    except UnidentifiedImageError:
+        raise UploadError(f"{name} is not a picture Pillow can read: upload a PNG, JPEG or WebP") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise UploadError(f"{name} is damaged or truncated ({err}): save it again as PNG and "
+                          "upload that") from None
+    if invert is None:
+        invert = looks_dark_on_light(gray)
+    if invert:
+        gray = 1.0 - gray
+    return gray.astype(np.float32), bool(invert)
+
+
+def _gray_from_image(image: Image.Image) -> np.ndarray:
+    """(H, W) float32 in [0, 1] from any Pillow mode, shrunk to at most MAX_WORKING_SIDE."""
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        array = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode.startswith("I;16") else max(float(array.max()), 1.0)
+        gray_image = Image.fromarray((np.clip(array / top, 0, 1)).astype(np.float32), mode="F")
+        alpha = None
+    else:
+        if image.mode == "CMYK":
+            image = image.convert("RGB")
+        has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+            image.mode == "P" and "transparency" in image.info)
+        rgba = image.convert("RGBA") if has_alpha else image.convert("RGB")
+        alpha = rgba.getchannel("A") if has_alpha else None
+        gray_image = Image.fromarray(
+            np.asarray(rgba.convert("L"), dtype=np.float32) / np.float32(255), mode="F")
+        if alpha is not None and alpha.getextrema()[0] == 255:
+            alpha = None   # an alpha channel that is opaque everywhere says nothing
+        if alpha is not None:
+            # On a transparent background the opaque pixels are the drawing, whatever their colour.
+            gray_image = Image.fromarray(np.asarray(alpha, dtype=np.float32) / np.float32(255), mode="F")
+    if max(gray_image.size) > MAX_WORKING_SIDE:
+        scale = MAX_WORKING_SIDE / max(gray_image.size)
+        gray_image = gray_image.resize((max(1, round(gray_image.width * scale)),
+                                        max(1, round(gray_image.height * scale))), Image.Resampling.BOX)
+    return np.clip(np.asarray(gray_image, dtype=np.float32), 0.0, 1.0)
+
+
+def looks_dark_on_light(gray: np.ndarray) -> bool:
+    """True when the picture's border is mostly light: dark ink on light paper."""
+    h, w = gray.shape
+    band = max(1, min(h, w) // 20)
+    border = np.concatenate([gray[:band].ravel(), gray[-band:].ravel(),
+                             gray[:, :band].ravel(), gray[:, -band:].ravel()])
+    return bool(np.median(border) > 0.5)
+
+
+__all__ = ["InputStyle", "STYLES", "style_for", "Prepared", "prepare", "UploadError", "read_upload",
+           "to_grayscale", "is_empty", "ink_bbox", "crop_to_ink", "fit_in_box", "center_of_mass",
+           "place_by_mass", "block_average", "looks_dark_on_light", "ALLOWED_FORMATS"]

@@ -1,0 +1,201 @@
+"""Drawing and upload preprocessing: synthetic strokes with known answers, and every bad file kind."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from datasets import drawing
+from datasets.drawing import STYLES, UploadError, prepare, read_upload
+
+
+def canvas(paint, size=280):
+    """(size, size, 4) uint8 RGBA: white strokes painted on an opaque black canvas."""
+    image = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    paint(ImageDraw.Draw(image))
+    return np.asarray(image)
+
+
+WHITE = (255, 255, 255, 255)
+
+
+def test_empty_canvas_is_detected_and_not_turned_into_an_input():
+    prepared = prepare(canvas(lambda d: None), STYLES["shapes"])
+    assert prepared.empty and prepared.x is None
+    assert len(prepared.stages) == 1
+
+
+def test_a_stray_dot_counts_as_empty_but_a_stroke_does_not():
+    dot = canvas(lambda d: d.point((10, 10), fill=WHITE))
+    assert prepare(dot, STYLES["digits"]).empty
+    stroke = canvas(lambda d: d.line([(100, 100), (180, 100)], fill=WHITE, width=12))
+    assert not prepare(stroke, STYLES["digits"]).empty
+
+
+def test_transparent_canvas_with_white_strokes_reads_ink_from_alpha():
+    image = np.zeros((50, 50, 4), np.uint8)
+    image[10:40, 20:25] = 255
+    gray = drawing.to_grayscale(image)
+    assert gray[20, 22] == 1.0 and gray[0, 0] == 0.0
+
+
+@pytest.mark.parametrize("where", [(30, 30), (200, 60), (60, 220)])
+def test_centre_of_mass_lands_in_the_centre_wherever_the_blob_is_drawn(where):
+    x, y = where
+    image = canvas(lambda d: d.ellipse([x - 25, y - 25, x + 25, y + 25], fill=WHITE))
+    prepared = prepare(image, STYLES["shapes"])
+    cy, cx = drawing.center_of_mass(prepared.model_input)
+    assert abs(cy - 13.5) < 0.6 and abs(cx - 13.5) < 0.6
+
+
+def test_longer_side_fills_the_box_and_the_aspect_ratio_is_kept():
+    # A 40 wide × 160 tall rectangle: the height becomes the 20 px box, the width 5 px.
+    image = canvas(lambda d: d.rectangle([100, 60, 139, 219], fill=WHITE))
+    crop = drawing.crop_to_ink(drawing.to_grayscale(image))
+    assert crop.shape == (160, 40)
+    fitted = drawing.fit_in_box(crop, 20)
+    assert fitted.shape == (20, 5)
+    placed = drawing.place_by_mass(fitted, 28)
+    top, bottom, left, right = drawing.ink_bbox(placed)
+    assert (bottom - top, right - left) == (20, 5)
+
+
+def test_frame_filling_patch_is_not_pushed_off_the_frame():
+    patch = np.zeros((32, 6), np.float32)
+    patch[:4] = 1.0                       # all the mass at the top
+    placed = drawing.place_by_mass(patch, 32)
+    assert placed.sum() == patch.sum()    # nothing cut off
+    assert drawing.ink_bbox(placed)[0] == 0
+
+
+def test_digits_input_uses_the_loaders_sixteen_levels():
+    image = canvas(lambda d: d.line([(140, 40), (140, 240)], fill=WHITE, width=20))
+    prepared = prepare(image, STYLES["digits"])
+    assert prepared.x.shape == (1, 64) and prepared.x.dtype == np.float32
+    levels = prepared.model_input * 16
+    np.testing.assert_allclose(levels, np.round(levels), atol=1e-6)
+    assert prepared.x.max() <= 1.0
+    # The bar is as tall as the 8×8 frame, as UCI digits are.
+    top, bottom, _, _ = drawing.ink_bbox(prepared.model_input)
+    assert (top, bottom) == (0, 8)
+
+
+def test_every_stage_is_a_uint8_image():
+    image = canvas(lambda d: d.polygon([(140, 40), (240, 220), (40, 220)], outline=WHITE, width=10))
+    prepared = prepare(image, STYLES["shapes"])
+    assert [s[1].dtype for s in prepared.stages] == [np.uint8] * 4
+    assert prepared.stages[-1][1].shape == (28, 28)
+
+
+def test_unknown_dataset_style_needs_a_square_input():
+    assert drawing.style_for("folder", (28, 28)).box == 20
+    with pytest.raises(ValueError, match="square grayscale"):
+        drawing.style_for("sequences", (5,))
+
+
+# ------------------------------------------------------------------ uploads
+def encode(image, fmt="PNG", **options):
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def dark_digit_on_paper(mode="L"):
+    image = Image.new("L", (120, 100), 245)
+    ImageDraw.Draw(image).line([(60, 10), (60, 90)], fill=10, width=10)
+    return image.convert(mode) if mode != "L" else image
+
+
+def test_dark_ink_on_light_paper_is_inverted_automatically():
+    gray, inverted = read_upload(encode(dark_digit_on_paper()))
+    assert inverted
+    assert gray[50, 60] > 0.9 and gray[5, 5] < 0.1
+
+
+def test_the_inversion_switch_overrides_the_guess():
+    gray, inverted = read_upload(encode(dark_digit_on_paper()), invert=False)
+    assert not inverted and gray[5, 5] > 0.9
+
+
+def test_light_ink_on_dark_is_left_alone():
+    gray, inverted = read_upload(encode(Image.eval(dark_digit_on_paper(), lambda v: 255 - v)))
+    assert not inverted and gray[50, 60] > 0.9
+
+
+@pytest.mark.parametrize("mode,fmt", [("RGBA", "PNG"), ("P", "PNG"), ("CMYK", "JPEG"),
+                                      ("RGB", "WEBP"), ("1", "PNG"), ("LA", "PNG")])
+def test_any_image_mode_is_converted(mode, fmt):
+    gray, _ = read_upload(encode(dark_digit_on_paper(mode), fmt))
+    assert gray.shape == (100, 120) and gray.dtype == np.float32
+    assert gray[50, 60] > 0.7 and gray[5, 5] < 0.3
+
+
+def test_sixteen_bit_png_is_scaled_to_unit_range():
+    array = np.full((40, 40), 1000, np.uint16)
+    array[10:30, 18:22] = 65000
+    gray, inverted = read_upload(encode(Image.fromarray(array)))
+    assert not inverted and gray[20, 20] > 0.95 and gray[0, 0] < 0.05
+
+
+def test_transparent_upload_uses_opacity_as_ink_whatever_the_colour():
+    image = Image.new("RGBA", (60, 60), (255, 255, 255, 0))
+    ImageDraw.Draw(image).line([(30, 5), (30, 55)], fill=(0, 0, 0, 255), width=6)
+    gray, inverted = read_upload(encode(image))
+    assert not inverted and gray[30, 30] == 1.0 and gray[2, 2] == 0.0
+
+
+def test_prepared_upload_of_a_drawn_bar_is_not_empty():
+    gray, _ = read_upload(encode(dark_digit_on_paper()))
+    assert not prepare(gray, STYLES["digits"]).empty
+
+
+def test_empty_file_is_refused():
+    with pytest.raises(UploadError, match="empty"):
+        read_upload(b"")
+
+
+def test_non_image_is_refused_with_the_formats_to_use():
+    with pytest.raises(UploadError, match="PNG, JPEG or WebP"):
+        read_upload(b"%PDF-1.4 not a picture at all", name="notes.pdf")
+
+
+def test_other_image_formats_are_refused():
+    with pytest.raises(UploadError, match="is a GIF image: upload a PNG, JPEG or WebP"):
+        read_upload(encode(dark_digit_on_paper(), "GIF"))
+
+
+def test_truncated_file_is_reported_as_damaged():
+    data = encode(Image.effect_noise((200, 200), 60))
+    with pytest.raises(UploadError, match="damaged or truncated"):
+        read_upload(data[: len(data) // 2])
+
+
+def test_image_over_the_pixel_limit_is_refused_before_decoding():
+    with pytest.raises(UploadError, match="more than the 1,000 allowed"):
+        read_upload(encode(dark_digit_on_paper()), max_pixels=1000)
+
+
+def png_header_only(width, height):
+    """A PNG whose header claims width×height pixels, with a tiny (invalid) body."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + \
+        chunk(b"IEND", b"")
+
+
+def test_decompression_bomb_is_refused(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    # Over the limit (a warning in Pillow, an error here) and far over it (Pillow's own error).
+    for side in (120, 1000):
+        with pytest.raises(UploadError, match="decompression bomb|allowed"):
+            read_upload(png_header_only(side, side))
+
+
+def test_pillow_bomb_error_is_reported_as_a_bomb(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
+    with pytest.raises(UploadError, match="decompression bomb"):
+        read_upload(png_header_only(1000, 1000), max_pixels=10**9)
