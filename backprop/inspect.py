@@ -1,0 +1,363 @@
+"""Read one step's trace closely: phases, per-cell sums, per-unit chain rule, diagnostics.
+
+Everything here reads a ``Trace`` (and, for losses after an update, the network);
+nothing changes weights. The step-through page shows what these functions return.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .trace import LayerTrace, Trace
+
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+# Activations whose units can be switched off for a whole batch (output exactly 0).
+CAN_DIE = ("relu",)
+# |a| beyond which tanh counts as saturated; sigmoid uses distance from 0 or 1.
+SATURATION = {"tanh": 0.97, "sigmoid": 0.03}
+
+
+def sup(k: int) -> str:
+    """Layer number as a superscript: sup(2) == '²'."""
+    return str(k).translate(SUPERSCRIPTS)
+
+
+# ------------------------------------------------------------------ phases
+@dataclass(frozen=True)
+class Phase:
+    """One stop of the stepper: kind is "forward", "loss", "backward" or "update".
+
+    layer: 0-based dense block index (None for loss and update);
+    label: short text for the stepper; equations: lines shown when this phase is current.
+    """
+
+    kind: str
+    layer: int | None
+    label: str
+    equations: tuple
+
+    def __repr__(self) -> str:
+        return f"Phase({self.label!r})"
+
+
+def forward_equations(k: int, activation: str, stages: tuple) -> tuple:
+    """The forward equations of dense block k (0-based), one stage per line."""
+    n, prev = sup(k + 1), ("x" if k == 0 else f"a{sup(k)}")
+    lines = [f"z{n} = {prev}·W{n} + b{n}" if "batch_norm" not in stages else
+             f"h{n} = {prev}·W{n} + b{n}"]
+    if "batch_norm" in stages:
+        lines.append(f"z{n} = γ{n}·(h{n} − μ_batch)/√(σ²_batch + ε) + β{n}")
+    if activation == "linear":
+        lines.append(f"a{n} = z{n}  (output layer: no activation)")
+    else:
+        lines.append(f"a{n} = f(z{n}),  f = {activation}: {ACTIVATIONS[activation].formula}")
+    if "dropout" in stages:
+        lines.append(f"a{n} ← a{n} ⊙ mask{n}  (dropout, kept units scaled by 1/keep)")
+    return tuple(lines)
+
+
+def backward_equations(k: int, activation: str, stages: tuple, last: bool) -> tuple:
+    """The backward equations of dense block k, from the gradient arriving to dW."""
+    n = sup(k + 1)
+    lines = ["da = dL/d(output), from the loss" if last else f"da{n} = dz{sup(k + 2)}·W{sup(k + 2)}ᵀ"]
+    if "dropout" in stages:
+        lines.append(f"da{n} ← da{n} ⊙ mask{n}")
+    lines.append(f"dz{n} = da{n} ⊙ f′(z{n})" if activation != "linear" else f"dz{n} = da{n}")
+    if "batch_norm" in stages:
+        lines.append(f"dh{n} = batch-norm backward of dz{n} (through μ and σ of the batch)")
+        lines.append(f"dW{n} = a_inᵀ·dh{n},  db{n} = Σₙ dh{n}")
+    else:
+        lines.append(f"dW{n} = a_inᵀ·dz{n},  db{n} = Σₙ dz{n}")
+    return tuple(lines)
+
+
+def step_phases(layers: list, loss_formula: str, train: bool, optimizer: str = "sgd",
+                weight_decay: float = 0.0) -> list[Phase]:
+    """The stepper's stops for dense blocks described by (activation, stages) pairs.
+
+    layers: [(activation name, stages tuple), ...] in forward order.
+    train: include the update phase (the "Train" mode).
+    """
+    phases = []
+    for k, (activation, stages) in enumerate(layers):
+        phases.append(Phase("forward", k, f"Forward {k + 1}", forward_equations(k, activation, stages)))
+    phases.append(Phase("loss", None, "Loss", (loss_formula,)))
+    for k in reversed(range(len(layers))):
+        activation, stages = layers[k]
+        phases.append(Phase("backward", k, f"Backward {k + 1}",
+                            backward_equations(k, activation, stages, k == len(layers) - 1)))
+    if train:
+        decay = " + λW" if weight_decay else ""
+        rule = {"sgd": f"W ← W − η(dW{decay}),  b ← b − η·db",
+                "momentum": f"v ← μv − η(dW{decay}),  W ← W + v",
+                "adam": f"m, v ← moments of (dW{decay});  W ← W − η·m̂/(√v̂ + ε)"}
+        phases.append(Phase("update", None, "Update", (rule.get(optimizer, rule["sgd"]),)))
+    return phases
+
+
+def network_phases(net, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0) -> list[Phase]:
+    """step_phases for a Network."""
+    return step_phases([(layer.activation.name, layer.stages) for layer in net.layers],
+                       net.loss_fn.formula, train, optimizer, weight_decay)
+
+
+# --------------------------------------------------------------- batches
+def batch_indices(n: int, batch_size: int, seed: int, draw: int) -> np.ndarray:
+    """Sorted random rows of a training set of n samples: min(batch_size, n) of them.
+
+    The same (seed, draw) always gives the same batch, so a step can be reproduced.
+    """
+    if n < 1:
+        raise ValueError("the training set is empty; choose a dataset with samples")
+    rng = np.random.default_rng([int(seed), 11, int(draw)])
+    return np.sort(rng.choice(n, size=min(int(batch_size), n), replace=False))
+
+
+def loss_on_batch(net, trace: Trace) -> float:
+    """The network's current loss on the trace's batch, same mode and dropout masks as the trace."""
+    masks = [rec.dropout_mask for rec in trace.layers]
+    out = net.forward(trace.x, train=trace.train, dropout_masks=masks, check=False,
+                      probabilities=False).output
+    return float(net.loss_fn.function(out, trace.y)[0])
+
+
+# --------------------------------------------------------- cell inspector
+def upstream_gradient(rec: LayerTrace) -> tuple[np.ndarray, str]:
+    """(gradient into the affine output, its name): d_affine with batch norm, else dz."""
+    if rec.d_affine is not None and rec.d_affine is not rec.dz:
+        return rec.d_affine, "dh"
+    return rec.dz, "dz"
+
+
+@dataclass
+class WeightBreakdown:
+    """dW[i, j] = Σₙ a_in[n, i]·g[n, j] for one weight, with the update that followed.
+
+    terms: (N,) the products, in float64; top: [(n, a_in, g, product)] by |product|;
+    total: their sum; dW: the trace's value; weight: W[i, j] the step used;
+    delta / new_value: the applied change and W + ΔW (None before an update).
+    """
+
+    layer: int
+    i: int
+    j: int
+    grad_name: str
+    terms: np.ndarray
+    top: list
+    total: float
+    dW: float
+    weight: float
+    delta: float | None = None
+    new_value: float | None = None
+
+
+def weight_breakdown(rec: LayerTrace, i: int, j: int, top: int = 5) -> WeightBreakdown:
+    """Decompose dW[i, j] of one layer record into its per-sample terms."""
+    n_in, n_out = rec.W.shape
+    if not (0 <= i < n_in and 0 <= j < n_out):
+        raise ValueError(f"weight ({i}, {j}) is outside W of shape {rec.W.shape}")
+    if rec.dW is None:
+        raise ValueError("this trace has no gradients yet: run the backward pass first")
+    grad, name = upstream_gradient(rec)
+    terms = rec.a_in[:, i].astype(np.float64) * grad[:, j].astype(np.float64)
+    order = np.argsort(-np.abs(terms), kind="stable")[:top]
+    rows = [(int(n), float(rec.a_in[n, i]), float(grad[n, j]), float(terms[n])) for n in order]
+    out = WeightBreakdown(rec.index, i, j, name, terms, rows, float(terms.sum()),
+                          float(rec.dW[i, j]), float(rec.W[i, j]))
+    if rec.delta_W is not None:
+        out.delta = float(rec.delta_W[i, j])
+        out.new_value = float(rec.W[i, j] + rec.delta_W[i, j])
+    return out
+
+
+@dataclass
+class UnitBreakdown:
+    """The chain rule at one unit j of one layer for sample n.
+
+    da: dL/da[n, j]; mask: the dropout factor (1 without dropout); slope: f′(z[n, j]);
+    dz = da·mask·slope. da_terms: [(k, dz_next[n, k], W_next[j, k], product)] by
+    |product| (empty for the output layer, whose da comes from the loss).
+    """
+
+    layer: int
+    unit: int
+    sample: int
+    z: float
+    a: float
+    da: float
+    mask: float
+    slope: float
+    dz: float
+    da_terms: list = field(default_factory=list)
+    da_from_loss: bool = False
+
+
+def activation_slope(rec: LayerTrace) -> np.ndarray:
+    """f′(z) for the layer's batch, (N, n_out)."""
+    activation = ACTIVATIONS[rec.activation]
+    return np.asarray(activation.derivative_from(rec.z, rec.activation_output, rec.activation_kept),
+                      dtype=np.float64)
+
+
+def unit_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: int = 5) -> UnitBreakdown:
+    """dz = da·f′(z) at (sample, unit) of ``layer``, and da = dz_next·W_nextᵀ term by term."""
+    if not 0 <= layer < len(trace.layers):
+        raise ValueError(f"layer must be in [0, {len(trace.layers) - 1}], got {layer!r}")
+    rec = trace.layers[layer]
+    if rec.da is None:
+        raise ValueError("this trace has no gradients yet: run the backward pass first")
+    n, units = rec.z.shape
+    if not (0 <= unit < units and 0 <= sample < n):
+        raise ValueError(f"unit {unit} / sample {sample} outside this layer's {units} units and {n} samples")
+    mask = 1.0 if rec.dropout_mask is None else float(rec.dropout_mask[sample, unit])
+    slope = float(activation_slope(rec)[sample, unit])
+    out = UnitBreakdown(layer, unit, sample, float(rec.z[sample, unit]), float(rec.a[sample, unit]),
+                        float(rec.da[sample, unit]), mask, slope, float(rec.dz[sample, unit]))
+    if layer + 1 < len(trace.layers):
+        nxt = trace.layers[layer + 1]
+        grad, _ = upstream_gradient(nxt)
+        products = grad[sample].astype(np.float64) * nxt.W[unit].astype(np.float64)
+        order = np.argsort(-np.abs(products), kind="stable")[:top]
+        out.da_terms = [(int(k), float(grad[sample, k]), float(nxt.W[unit, k]), float(products[k]))
+                        for k in order]
+    else:
+        out.da_from_loss = True
+    return out
+
+
+# ------------------------------------------------------------ diagnostics
+@dataclass
+class LayerDiagnostics:
+    """Health figures of one dense block for one step (None where they do not apply)."""
+
+    layer: int
+    activation: str
+    grad_norm: float
+    weight_norm: float
+    update_ratio: float | None
+    dead_share: float | None
+    saturated_share: float | None
+
+    def row(self) -> dict:
+        return {"layer": self.layer + 1, "activation": self.activation,
+                "‖dW‖": self.grad_norm, "‖W‖": self.weight_norm,
+                "‖ΔW‖/‖W‖": self.update_ratio, "dead units": self.dead_share,
+                "saturated": self.saturated_share}
+
+
+def _norm(m) -> float:
+    return float(np.linalg.norm(np.asarray(m, dtype=np.float64)))
+
+
+def layer_diagnostics(trace: Trace) -> list[LayerDiagnostics]:
+    """Per layer: ‖dW‖, ‖W‖, ‖ΔW‖/‖W‖ (after an update), dead and saturated shares.
+
+    dead: share of units whose output is 0 for every sample of the batch (ReLU only);
+    saturated: share of tanh/sigmoid outputs within the flat ends (|a| > 0.97; a < 0.03 or > 0.97).
+    """
+    out = []
+    for rec in trace.layers:
+        weight_norm = _norm(rec.W)
+        ratio = None
+        if rec.delta_W is not None:
+            ratio = _norm(rec.delta_W) / weight_norm if weight_norm > 0 else math.inf
+        dead = None
+        if rec.activation in CAN_DIE:
+            dead = float(np.mean(np.all(rec.activation_output <= 0, axis=0)))
+        saturated = None
+        if rec.activation == "tanh":
+            saturated = float(np.mean(np.abs(rec.activation_output) > SATURATION["tanh"]))
+        elif rec.activation == "sigmoid":
+            edge = SATURATION["sigmoid"]
+            act = rec.activation_output
+            saturated = float(np.mean((act < edge) | (act > 1 - edge)))
+        grad_norm = _norm(rec.dW) if rec.dW is not None else math.nan
+        out.append(LayerDiagnostics(rec.index, rec.activation, grad_norm, weight_norm, ratio,
+                                    dead, saturated))
+    return out
+
+
+EXPLODING_NORM = 1e3
+VANISHING_RATIO = 1e-3
+DEAD_WARNING = 0.5
+SATURATED_WARNING = 0.5
+LARGE_UPDATE = 0.1
+
+
+def diagnostic_notes(diagnostics: list[LayerDiagnostics], loss_before: float | None = None,
+                     loss_after: float | None = None) -> list[str]:
+    """Plain-language remarks about what looks off in this step (empty when nothing does)."""
+    notes = []
+    norms = [d.grad_norm for d in diagnostics]
+    if any(not math.isfinite(g) for g in norms):
+        notes.append("Some gradients are not finite (NaN or inf): training has diverged. "
+                     "Reset to the initial weights and lower the learning rate.")
+    elif max(norms, default=0) > EXPLODING_NORM:
+        worst = int(np.argmax(norms))
+        notes.append(f"Exploding gradients: ‖dW‖ of layer {worst + 1} is {norms[worst]:.3g}. "
+                     "Lower the learning rate or turn on gradient clipping.")
+    elif len(norms) > 1 and norms[-1] > 0 and norms[0] / norms[-1] < VANISHING_RATIO:
+        notes.append(f"Vanishing gradients: layer 1 gets a gradient {norms[0] / norms[-1]:.1e} "
+                     "times the last layer's, so it barely learns. Try ReLU/GELU, He init or batch norm.")
+    for d in diagnostics:
+        if d.dead_share is not None and d.dead_share >= DEAD_WARNING:
+            notes.append(f"Dead ReLUs: {d.dead_share:.0%} of layer {d.layer + 1}'s units output 0 "
+                         "for every sample in this batch, so they get no gradient. A smaller learning "
+                         "rate, Leaky ReLU or GELU avoids this.")
+        if d.saturated_share is not None and d.saturated_share >= SATURATED_WARNING:
+            notes.append(f"Saturation: {d.saturated_share:.0%} of layer {d.layer + 1}'s {d.activation} "
+                         "outputs sit on the flat ends, where f′(z) ≈ 0.")
+        if d.update_ratio is not None and d.update_ratio > LARGE_UPDATE:
+            notes.append(f"Large update: layer {d.layer + 1}'s weights changed by {d.update_ratio:.0%} "
+                         "of their size in one step (around 0.1 % is typical).")
+    if loss_before is not None and loss_after is not None:
+        if not math.isfinite(loss_after):
+            notes.append(f"The loss became {loss_after} after the update: the learning rate is far "
+                         "too high. Reset to the initial weights and lower it.")
+        elif loss_after > loss_before:
+            notes.append(f"The loss rose on this same batch, {loss_before:.4g} → {loss_after:.4g}: "
+                         "the step overshot. The learning rate may be too high.")
+    return notes
+
+
+# ------------------------------------------------------------ check, export
+def network_at_trace(net, trace: Trace):
+    """A copy of ``net`` holding the parameters the trace's forward pass used (pre-update)."""
+    twin = net.copy()
+    for key, rec in trace.parameter_records():
+        owner = twin.embedding if key == "embedding" else twin.layers[key]
+        for name, value in rec.params.items():
+            setattr(owner, name, np.array(value, dtype=twin.dtype, copy=True))
+    return twin
+
+
+def check_entries(shape: tuple, chosen: tuple, count: int = 8, seed: int = 0) -> list[tuple]:
+    """The chosen index first, then up to count − 1 other seeded random indices of a matrix."""
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape))
+    picks = rng.choice(size, size=min(count, size), replace=False)
+    others = [tuple(int(v) for v in np.unravel_index(p, shape)) for p in picks]
+    chosen = tuple(int(v) for v in chosen)
+    return [chosen] + [idx for idx in others if idx != chosen][:max(count - 1, 0)]
+
+
+def trace_npz_bytes(trace: Trace, config: dict | None = None) -> bytes:
+    """Every tensor of the step (Trace.arrays() names) as one .npz; the config as 'config.json' text."""
+    import io
+    import json
+
+    arrays = dict(trace.arrays())
+    if config is not None:
+        arrays["config.json"] = np.array(json.dumps(config))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def top_predictions(probs: np.ndarray, classes: list, k: int = 3) -> list[list[tuple[str, float]]]:
+    """Per row of probs (N, C): the k most likely (class name, probability), best first."""
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return [[(str(classes[c]), float(probs[n, c])) for c in row] for n, row in enumerate(order)]

@@ -1,0 +1,143 @@
+"""The step inspector's arithmetic: per-sample terms, the chain rule at a unit, diagnostics."""
+import math
+
+import numpy as np
+import pytest
+
+from backprop import Network, make_optimizer
+from backprop.inspect import (batch_indices, diagnostic_notes, layer_diagnostics, loss_on_batch,
+                              network_phases, trace_npz_bytes, unit_breakdown, weight_breakdown)
+
+
+def small_batch(n=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, 3)).astype(np.float32), rng.integers(0, 2, size=n)
+
+
+def test_weight_terms_sum_to_the_traced_gradient():
+    net = Network([3, 4, 2], activation="tanh", seed=1)
+    x, y = small_batch()
+    trace = net.gradients(x, y)
+    out = weight_breakdown(trace.layers[0], 2, 1, top=3)
+    expected = x[:, 2].astype(np.float64) * trace.layers[0].dz[:, 1]
+    np.testing.assert_allclose(out.terms, expected, rtol=1e-6)
+    assert out.total == pytest.approx(float(trace.layers[0].dW[2, 1]), rel=1e-5, abs=1e-7)
+    assert len(out.top) == 3
+    assert abs(out.top[0][3]) >= abs(out.top[1][3]) >= abs(out.top[2][3])
+    assert out.delta is None and out.grad_name == "dz"
+
+
+def test_weight_terms_use_the_affine_gradient_under_batch_norm():
+    net = Network([3, 4, 2], activation="relu", batch_norm=True, seed=2)
+    x, y = small_batch()
+    rec = net.gradients(x, y).layers[0]
+    out = weight_breakdown(rec, 0, 3)
+    assert out.grad_name == "dh"
+    assert out.total == pytest.approx(float(rec.dW[0, 3]), rel=1e-4, abs=1e-6)
+
+
+def test_weight_breakdown_reports_the_sgd_update():
+    net = Network([3, 4, 2], activation="gelu", seed=3)
+    x, y = small_batch()
+    trace = net.gradients(x, y)
+    make_optimizer("sgd", 0.5).step(net, trace)
+    out = weight_breakdown(trace.layers[1], 3, 0)
+    assert out.delta == pytest.approx(-0.5 * out.dW, rel=1e-6)
+    assert out.new_value == pytest.approx(float(net.layers[1].W[3, 0]), rel=1e-6)
+
+
+def test_weight_breakdown_rejects_an_index_outside_the_matrix():
+    net = Network([3, 4, 2], seed=0)
+    rec = net.gradients(*small_batch()).layers[0]
+    with pytest.raises(ValueError, match="outside W of shape"):
+        weight_breakdown(rec, 3, 0)
+
+
+def test_unit_chain_rule_matches_the_trace():
+    net = Network([3, 5, 4, 2], activation="tanh", seed=4)
+    x, y = small_batch()
+    trace = net.gradients(x, y)
+    out = unit_breakdown(trace, 0, 2, sample=1, top=10)
+    assert out.dz == pytest.approx(out.da * out.slope, rel=1e-5)
+    assert out.slope == pytest.approx(1 - math.tanh(out.z) ** 2, rel=1e-4)
+    assert sum(t[3] for t in out.da_terms) == pytest.approx(out.da, rel=1e-5, abs=1e-8)
+    assert unit_breakdown(trace, 2, 0).da_from_loss
+
+
+def test_phases_walk_forward_loss_backward_then_update():
+    net = Network([2, 3, 2], activation="relu", batch_norm=True, dropout=0.2)
+    labels = [p.label for p in network_phases(net, train=True)]
+    assert labels == ["Forward 1", "Forward 2", "Loss", "Backward 2", "Backward 1", "Update"]
+    assert [p.label for p in network_phases(net, train=False)][-1] == "Backward 1"
+    first = network_phases(net, train=True)[0].equations
+    assert first[0] == "h¹ = x·W¹ + b¹" and any("dropout" in line for line in first)
+
+
+def test_batches_are_reproducible_and_never_larger_than_the_set():
+    a, b = batch_indices(10, 4, seed=0, draw=3), batch_indices(10, 4, seed=0, draw=3)
+    np.testing.assert_array_equal(a, b)
+    assert len(batch_indices(3, 32, 0, 0)) == 3
+    assert not np.array_equal(batch_indices(1000, 4, 0, 0), batch_indices(1000, 4, 0, 1))
+
+
+def test_loss_after_sgd_step_is_measured_on_the_same_batch():
+    net = Network([3, 4, 2], activation="tanh", seed=5)
+    x, y = small_batch()
+    trace = net.gradients(x, y)
+    assert loss_on_batch(net, trace) == pytest.approx(trace.loss, rel=1e-6)
+    make_optimizer("sgd", 0.1).step(net, trace)
+    assert loss_on_batch(net, trace) < trace.loss
+
+
+def test_dead_relu_units_are_counted_and_explained():
+    net = Network([3, 4, 2], activation="relu", seed=0)
+    net.layers[0].b = np.array([-100, -100, -100, 0], dtype=np.float32)
+    trace = net.gradients(*small_batch())
+    diag = layer_diagnostics(trace)
+    assert diag[0].dead_share == pytest.approx(0.75)
+    assert diag[1].dead_share is None
+    notes = diagnostic_notes(diag)
+    assert any("Dead ReLUs: 75%" in n for n in notes)
+
+
+def test_saturated_tanh_and_rising_loss_are_explained():
+    net = Network([3, 4, 2], activation="tanh", seed=0)
+    net.layers[0].W = net.layers[0].W * np.float32(100)
+    trace = net.gradients(*small_batch())
+    diag = layer_diagnostics(trace)
+    assert diag[0].saturated_share > 0.5
+    notes = diagnostic_notes(diag, loss_before=0.5, loss_after=0.9)
+    assert any("Saturation" in n for n in notes)
+    assert any("learning rate may be too high" in n for n in notes)
+
+
+def test_exploding_and_vanishing_gradients_are_named():
+    class Fake:
+        def __init__(self, layer, g):
+            self.layer, self.grad_norm = layer, g
+            self.dead_share = self.saturated_share = self.update_ratio = None
+    assert "Exploding" in diagnostic_notes([Fake(0, 5e3), Fake(1, 1.0)])[0]
+    assert "Vanishing" in diagnostic_notes([Fake(0, 1e-7), Fake(1, 1.0)])[0]
+    assert "not finite" in diagnostic_notes([Fake(0, math.nan)])[0]
+    assert diagnostic_notes([Fake(0, 1.0), Fake(1, 1.0)]) == []
+
+
+def test_update_ratio_after_a_step():
+    net = Network([3, 4, 2], seed=0)
+    trace = net.gradients(*small_batch())
+    assert layer_diagnostics(trace)[0].update_ratio is None
+    make_optimizer("sgd", 0.1).step(net, trace)
+    ratio = layer_diagnostics(trace)[0].update_ratio
+    expected = np.linalg.norm(trace.layers[0].delta_W) / np.linalg.norm(trace.layers[0].W)
+    assert ratio == pytest.approx(expected, rel=1e-5)
+
+
+def test_npz_export_holds_every_tensor_and_the_config(tmp_path):
+    import io
+    import json
+    net = Network([3, 4, 2], seed=0)
+    trace = net.gradients(*small_batch())
+    data = np.load(io.BytesIO(trace_npz_bytes(trace, {"hidden": [4]})), allow_pickle=False)
+    assert set(trace.arrays()) <= set(data.files)
+    np.testing.assert_array_equal(data["layer1.dW"], trace.layers[0].dW)
+    assert json.loads(str(data["config.json"])) == {"hidden": [4]}

@@ -1,0 +1,81 @@
+"""Step figures: small matrices carry exact values, large ones travel as small images."""
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from backprop import Network
+from viz.heatmap import abs_limit, block_reduce, matrix_figure, shared_limit, summary_stats, to_rgb
+from viz.step import (backward_panels, decision_boundary, fitted_curve, forward_panels, graph_fits,
+                      image_figure, network_graph, stack_figure)
+
+
+def test_small_matrix_is_a_heatmap_with_exact_values_centred_on_zero():
+    m = np.array([[1.5, -0.25], [0.0, 3.0]])
+    fig = matrix_figure(m, "W")
+    trace = fig.data[0]
+    assert isinstance(trace, go.Heatmap)
+    np.testing.assert_array_equal(np.asarray(trace.z), m)
+    assert (trace.zmin, trace.zmid, trace.zmax) == (-3.0, 0, 3.0)
+
+
+def test_large_matrix_is_a_compact_image():
+    m = np.random.default_rng(0).normal(size=(784, 256))
+    fig = matrix_figure(m, "W¹")
+    assert isinstance(fig.data[0], go.Image)
+    assert fig.data[0].source.startswith("data:image/png;base64,")
+    assert len(fig.to_json()) < 80_000
+
+
+def test_colour_map_is_white_at_zero_and_saturates_at_the_limit():
+    rgb = to_rgb(np.array([[-2.0, 0.0, 2.0, np.nan]]), limit=1.0)
+    assert tuple(rgb[0, 1]) == (247, 247, 247) or rgb[0, 1].min() > 240
+    assert rgb[0, 0, 2] > rgb[0, 0, 0] and rgb[0, 2, 0] > rgb[0, 2, 2]
+    assert tuple(rgb[0, 3]) == (120, 120, 120)
+
+
+def test_block_reduce_averages_and_keeps_small_matrices():
+    m = np.arange(16, dtype=float).reshape(4, 4)
+    assert block_reduce(m, max_pixels=100)[1] == 1
+    reduced, r = block_reduce(m, max_pixels=4)
+    assert r == 2 and reduced[0, 0] == pytest.approx((0 + 1 + 4 + 5) / 4)
+
+
+def test_stats_and_limits():
+    stats = summary_stats([1, 2, 3, 4, 5, np.nan])
+    assert stats == {"min": 1, "p25": 2, "median": 3, "p75": 4, "max": 5}
+    assert abs_limit(np.zeros(3)) == 1.0
+    assert shared_limit([np.array([1.0]), np.array([-4.0]), None]) == 4.0
+
+
+def test_layer_stack_has_one_panel_per_tensor_and_shares_the_scale():
+    net = Network([2, 3, 2], activation="relu", seed=0)
+    x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
+    trace = net.gradients(x, np.array([0, 1, 0, 1, 1]))
+    fig = stack_figure(forward_panels(trace.layers[0]), limit=2.0, highlight=True)
+    assert len(fig.data) == 4 and all(t.zmax == 2.0 for t in fig.data)
+    assert len(fig.layout.shapes) == 1
+    fig = stack_figure(backward_panels(trace.layers[1]))
+    assert [t.name for t in fig.data] == ["dW²", "db²", "dz²", "da²"]
+
+
+def test_graph_buckets_edges_and_colours_nodes():
+    net = Network([2, 4, 3], activation="tanh", seed=0)
+    x = np.random.default_rng(1).normal(size=(6, 2)).astype(np.float32)
+    trace = net.gradients(x, np.array([0, 1, 2, 0, 1, 2]))
+    fig = network_graph(trace, sample=0)
+    nodes = fig.data[-1]
+    assert len(nodes.x) == 2 + 4 + 3
+    assert len(fig.data) - 1 <= 27
+    assert graph_fits([2, 4, 3]) and not graph_fits([784, 16, 10])
+
+
+def test_task_views_draw_from_the_network():
+    net = Network([2, 4, 2], seed=0)
+    x = np.random.default_rng(2).normal(size=(20, 2))
+    fig = decision_boundary(net, x, np.arange(20) % 2, ["a", "b"], resolution=10, highlight=[0, 1])
+    assert fig.data[0].z.shape == (10, 10)
+    reg = Network([1, 4, 1], loss="mse", seed=0)
+    fig = fitted_curve(reg, x[:, :1], x[:, 1:], points=30)
+    assert len(fig.data[1].x) == 30
+    fig = image_figure(np.arange(64.0), (8, 8), "digit")
+    assert fig.data[0].z.shape == (8, 8, 3)

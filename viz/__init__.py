@@ -1,0 +1,1 @@
+"""Figures: pure functions from engine data (traces, histories, datasets) to plotly figures."""

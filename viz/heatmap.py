@@ -1,0 +1,134 @@
+"""Matrices as figures: exact-value heatmaps when small, colour-mapped images when large.
+
+Every matrix uses a diverging scale centred on 0 (blue negative, white 0, red
+positive) whose half-width ``limit`` is either the matrix's own max |value| or
+one shared by several matrices (``shared_limit``). Large matrices are sent as a
+palette PNG (one byte a pixel before compression) instead of a list of numbers,
+so a 784×256 weight matrix costs tens of kilobytes, not megabytes.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+SMALL = 64                 # both sides at most this: go.Heatmap with hover values
+MAX_IMAGE_PIXELS = 120_000 # larger images are averaged down in blocks before sending
+COLORSCALE = "RdBu_r"
+# The same diverging scale as 256 RGB entries, for images (RdBu reversed, ColorBrewer).
+_STOPS = np.array([
+    [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240],
+    [247, 247, 247], [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31]],
+    dtype=np.float64)
+_LUT = np.stack([np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_STOPS)), _STOPS[:, c])
+                 for c in range(3)], axis=1).round().astype(np.uint8)
+NAN_RGB = (120, 120, 120)
+# The default plotly template alone is ~9 KB of JSON per figure; Streamlit themes the chart anyway.
+PLAIN = "none"
+
+
+def as_matrix(values) -> np.ndarray:
+    """A 2-D float64 view of a vector (1, n) or matrix (rows, cols)."""
+    m = np.asarray(values, dtype=np.float64)
+    if m.ndim == 1:
+        m = m.reshape(1, -1)
+    if m.ndim != 2:
+        raise ValueError(f"expected a vector or matrix, got shape {m.shape}")
+    return m
+
+
+def summary_stats(values) -> dict[str, float]:
+    """min, p25, median, p75, max of the finite entries (NaN when there are none)."""
+    m = np.asarray(values, dtype=np.float64).ravel()
+    m = m[np.isfinite(m)]
+    if m.size == 0:
+        return {k: float("nan") for k in ("min", "p25", "median", "p75", "max")}
+    q = np.percentile(m, [0, 25, 50, 75, 100])
+    return dict(zip(("min", "p25", "median", "p75", "max"), map(float, q)))
+
+
+def stats_text(stats: dict[str, float]) -> str:
+    return " · ".join(f"{k} {v:.3g}" for k, v in stats.items())
+
+
+def abs_limit(values) -> float:
+    """max |finite value|, or 1 for an all-zero or empty matrix (so the scale is never 0 wide)."""
+    m = np.asarray(values, dtype=np.float64)
+    m = np.abs(m[np.isfinite(m)])
+    limit = float(m.max()) if m.size else 0.0
+    return limit if limit > 0 else 1.0
+
+
+def shared_limit(matrices) -> float:
+    """One scale half-width for several matrices: the largest max |value| among them."""
+    return max((abs_limit(m) for m in matrices if m is not None), default=1.0)
+
+
+def block_reduce(m: np.ndarray, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[np.ndarray, int]:
+    """Average r×r blocks until rows·cols ≤ max_pixels; returns (matrix, r). r = 1: unchanged."""
+    r = 1
+    while (m.shape[0] // r) * (m.shape[1] // r) > max_pixels and min(m.shape) // (r + 1) >= 1:
+        r += 1
+    if r == 1:
+        return m, 1
+    rows, cols = (m.shape[0] // r) * r, (m.shape[1] // r) * r
+    # A block's mean keeps sign and size on the same scale; trailing rows/cols that do not fill a block are dropped.
+    return m[:rows, :cols].reshape(rows // r, r, cols // r, r).mean(axis=(1, 3)), r
+
+
+def to_rgb(m: np.ndarray, limit: float) -> np.ndarray:
+    """Colour-map a matrix onto the diverging scale: (rows, cols, 3) uint8, NaN as grey."""
+    finite = np.isfinite(m)
+    scaled = np.clip((np.where(finite, m, 0.0) / limit + 1.0) * 127.5, 0, 255).astype(np.uint8)
+    rgb = _LUT[scaled]
+    rgb[~finite] = NAN_RGB
+    return rgb
+
+
+def png_data_uri(rgb: np.ndarray) -> str:
+    """A palette PNG of an RGB uint8 image as a data: URI (the LUT has ≤ 257 colours)."""
+    image = Image.fromarray(rgb, mode="RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE,
+                                                       dither=Image.Dither.NONE)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=False, compress_level=6)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def matrix_trace(values, limit: float, name: str = "", small: int = SMALL):
+    """A go.Heatmap (small) or go.Image (large) trace of one matrix on the scale ±limit."""
+    m = as_matrix(values)
+    rows, cols = m.shape
+    if rows <= small and cols <= small:
+        return go.Heatmap(z=m, zmin=-limit, zmax=limit, zmid=0, colorscale=COLORSCALE,
+                          showscale=False, name=name,
+                          hovertemplate=f"{name}[%{{y}}, %{{x}}] = %{{z:.6g}}<extra></extra>")
+    reduced, r = block_reduce(m)
+    # Pixel centres sit at original indices so axes and hover read in the matrix's own rows and columns.
+    return go.Image(source=png_data_uri(to_rgb(reduced, limit)), x0=(r - 1) / 2, y0=(r - 1) / 2,
+                    dx=r, dy=r, name=name,
+                    hovertemplate=(f"{name} near [%{{y:.0f}}, %{{x:.0f}}]"
+                                   + (f" ({r}×{r} block mean)" if r > 1 else "")
+                                   + "<extra></extra>"))
+
+
+def matrix_figure(values, title: str = "", limit: float | None = None, height: int = 260,
+                  small: int = SMALL) -> go.Figure:
+    """One matrix with its legend (min, p25, median, p75, max) under the title.
+
+    limit: the scale's half-width; None uses this matrix's own max |value|.
+    """
+    m = as_matrix(values)
+    limit = abs_limit(m) if limit is None else float(limit)
+    fig = go.Figure(matrix_trace(m, limit, title, small))
+    stats = summary_stats(m)
+    fig.update_layout(
+        title=dict(text=f"{title} <span style='font-size:11px'>{m.shape[0]}×{m.shape[1]}, "
+                        f"scale ±{limit:.3g}</span><br><span style='font-size:10px'>"
+                        f"{stats_text(stats)}</span>", font=dict(size=13), x=0, xanchor="left"),
+        height=height, margin=dict(l=30, r=10, t=52, b=20), template=PLAIN)
+    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
+    fig.update_xaxes(showgrid=False, zeroline=False)
+    return fig
