@@ -1,0 +1,123 @@
+"""The Sequences page under AppTest: defaults, every input, bad inputs, training and the jump."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "sequences.py")
+APP = str(ROOT / "streamlit_app.py")
+
+
+def run_page():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def shown(at) -> str:
+    """All markdown, subheaders and captions the page shows, as one text."""
+    parts = [m.value for m in at.markdown] + [h.value for h in at.subheader] + [c.value for c in at.caption]
+    return "\n".join(parts)
+
+
+def strips(at) -> str:
+    return next(m.value for m in at.markdown if "white-space:nowrap" in m.value)
+
+
+def test_page_runs_on_defaults_with_strips_samples_and_ceiling():
+    at = run_page()
+
+    assert not at.error
+    assert ">M1<" in strips(at) and ">M2<" in strips(at)
+    assert "Samples (160 train, 40 validation)" in shown(at)
+    assert [m.value for m in at.metric] == ["91.0%", "91.2%", "90.0%"]
+    assert "cca is followed by d 34× and a 18× → best guess d, 65%" in shown(at)
+    assert "Use this dataset" in at.info[0].value  # the session's network is still on another dataset
+
+
+@pytest.mark.parametrize("key, value, expect", [
+    ("seq.vocab", "abcde", ">e<"),                                     # the legend grows
+    ("seq.context", 2, "ab is followed by b 14× and c 12×"),           # new ambiguity
+    ("seq.samples", 100, "Samples (80 train, 20 validation)"),
+    ("seq.masters", "abcdabcd, dcbadcba", ">M2<"),
+    ("seq.seed", 1, "Sample **#0**: `"),
+])
+def test_each_input_changes_what_is_shown(key, value, expect):
+    at = run_page()
+    before = shown(at)
+    widget = at.text_input(key=key) if key in ("seq.vocab", "seq.masters") else at.number_input(key=key)
+    widget.set_value(value).run()
+
+    assert not at.exception and not at.error
+    assert shown(at) != before
+    assert expect in shown(at)
+
+
+def test_auto_generated_and_random_masters():
+    at = run_page()
+    at.radio(key="seq.mode").set_value("auto").run()
+    assert ">M3<" in strips(at)  # three auto-generated masters by default
+    at.radio(key="seq.mode").set_value("none").run()
+    assert not at.exception and not at.error
+    assert any("every window is random" in box.value for box in at.info)
+
+
+def test_encoding_and_task_change_the_input_and_targets():
+    at = run_page()
+    at.selectbox(key="seq.encoding").set_value("embedding").run()
+    assert "token ids" in at.get("plotly_chart")[0].proto.spec
+    at.selectbox(key="seq.task").set_value("classification").run()
+    assert not at.exception and not at.error
+    assert "→ **M" in shown(at)  # the target is now the master
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("seq.vocab", "", "empty"),
+    ("seq.masters", "abcx, abcd", "outside the vocabulary"),
+    ("seq.context", 9, "longer than every master sequence"),
+])
+def test_invalid_settings_show_the_reason_and_keep_the_last_good_view(key, value, message):
+    at = run_page()
+    widget = at.number_input(key=key) if key == "seq.context" else at.text_input(key=key)
+    widget.set_value(value).run()
+
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert ">M1<" in strips(at)
+    assert "last valid settings" in shown(at)
+
+
+def test_use_this_dataset_then_train_reaches_the_ceiling():
+    at = run_page()
+    at.button(key="seq.use").click().run()
+    assert any("rebuilt the network" in s.value for s in at.success)
+    at.number_input(key="seq.epochs").set_value(30).run()
+    at.button(key="seq.train").click().run()
+
+    assert not at.exception and not at.error
+    readings = [box.value for box in at.info]
+    assert any(r.startswith("At the ceiling") for r in readings), readings
+    assert "Generation" in shown(at)
+
+
+def test_embedding_encoding_shows_the_learned_table():
+    at = run_page()
+    at.selectbox(key="seq.encoding").set_value("embedding").run()
+    at.button(key="seq.use").click().run()
+
+    assert not at.exception and not at.error
+    specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
+    assert "Embedding table" in specs and "principal directions" in specs
+
+
+def test_open_in_step_through_carries_the_sample():
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/sequences.py").run()
+    at.number_input(key="seq.sample").set_value(7).run()
+    at.button(key="seq.jump").click().run()
+
+    assert not at.exception, at.exception
+    assert at.session_state["step.sample_index"] == 7
+    assert at.session_state["bp.config"].dataset == "sequences"  # applied before the jump
