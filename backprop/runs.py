@@ -597,9 +597,14 @@ def train_run(run: Run, dataset, epochs: int | None = None, callback: Callable |
     try:
         trainer.run(dataset.x_train, config.targets(dataset, dataset.y_train), epochs=epochs, steps=steps,
                     validation=validation, callback=on_event)
-    except (KeyboardInterrupt, TrainingDiverged):
-        trainer.history.stop_reason = trainer.history.stop_reason or "interrupted"
-        run.save_progress(net, trainer)
+    except BaseException as err:
+        # Ctrl-C, divergence, or a Streamlit rerun stopping the script: keep what is done.
+        trainer.history.stop_reason = trainer.history.stop_reason or (
+            str(err) if isinstance(err, TrainingDiverged) else "interrupted")
+        try:
+            run.save_progress(net, trainer)
+        except Exception:
+            pass  # the original error says more than a failed save after it
         raise
     run.save_progress(net, trainer)
     return net, trainer

@@ -1,0 +1,47 @@
+"""Compare runs: curves on one chart, the settings that differ, best metrics, and how far forks drift apart."""
+
+import streamlit as st
+
+from ui import runs
+from viz.runs import X_AXES, compare_figure, distance_figure
+
+st.title("Compare runs")
+
+infos = runs.store().list()
+runs.show_damaged(infos)
+if len(runs.healthy(infos)) == 0:
+    st.info("No runs yet. Create and train runs on the **Runs** page, or with `python -m backprop train`.")
+    st.stop()
+
+names = runs.compare_picker(infos)
+if not names:
+    st.info("Pick one or more runs above.")
+    st.stop()
+
+cols = st.columns([2, 2, 1, 1])
+x_axis = cols[0].radio("x axis", list(X_AXES), horizontal=True, key="compare.x", format_func=X_AXES.get)
+smoothing = cols[1].slider("Smoothing (EMA)", 0.0, 0.99, 0.0, 0.01, key="compare.smoothing")
+log_y = cols[2].checkbox("Log-scale loss", key="compare.log")
+show_steps = cols[3].checkbox("Step loss", value=True, key="compare.steps")
+
+figure = compare_figure(runs.histories(names), x=x_axis, smoothing=smoothing, log_y=log_y,
+                        bayes_accuracy=runs.bayes_accuracy(names), show_steps=show_steps)
+st.plotly_chart(figure, key="compare.chart")
+st.caption("Solid: training; dashed: validation; faint: the loss of every step. "
+           "Wall time counts training time only (not evaluation).")
+
+st.subheader("Best and final metrics")
+st.dataframe(runs.metrics_table(names), width="stretch")
+
+st.subheader("Settings")
+styled, differing = runs.config_table(names)
+if len(names) > 1:
+    st.caption("Differing settings, highlighted: " + (", ".join(differing) or "none"))
+st.dataframe(styled, width="stretch")
+
+distances = runs.fork_distances(names)
+if distances:
+    st.subheader("Weight distance between forks")
+    st.plotly_chart(distance_figure(distances), key="compare.distance")
+    st.caption("‖W_a − W_b‖ per layer from per-epoch weight snapshots (kept for networks up to 500k "
+               "parameters). Forks with the same initial weights start at 0.")

@@ -1,0 +1,440 @@
+"""Streamlit glue for training runs: picking, creating, forking, training and managing runs.
+
+The store on disk is shared by every session (and the CLI); which run is active,
+and the network being trained, live in the session (``ui.session``), so two
+people working on different runs do not disturb each other.
+"""
+from __future__ import annotations
+
+import time
+from itertools import combinations
+
+import pandas as pd
+import streamlit as st
+
+from backprop import ACTIVATIONS, OPTIMIZERS, RunConfig
+from backprop.cli import train_command
+from backprop.runs import RunInfo, RunStore, build_for_training, history_csv, summarize, train_run, weight_distances
+from viz.runs import compare_figure
+
+from . import session
+from .data import load_dataset, try_load_dataset
+
+PICK_KEY = "runs.pick"
+MESSAGE_KEY = "runs.message"
+PLAY_KEY = "runs.playing"
+PLAY_TARGET_KEY = "runs.play_target"
+SIDEBAR_PREFIX = "sb."
+# How long one tick of play mode trains before it redraws.
+CHUNK_SECONDS = 0.6
+# Redraw the progress bar at most this often during a long training call.
+PROGRESS_SECONDS = 0.25
+MAX_COMPARED_BY_DEFAULT = 4
+
+
+def store() -> RunStore:
+    return RunStore()
+
+
+def say(kind: str, text: str) -> None:
+    """Queue a message for the next run of the page (callbacks cannot draw)."""
+    st.session_state[MESSAGE_KEY] = (kind, text)
+
+
+def show_messages() -> None:
+    kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
+    if kind:
+        getattr(st, kind)(text)
+
+
+def healthy(infos: list[RunInfo]) -> list[RunInfo]:
+    return [info for info in infos if not info.damaged]
+
+
+def show_damaged(infos: list[RunInfo]) -> None:
+    for info in infos:
+        if info.damaged:
+            st.warning(f"Run **{info.name}** is damaged and skipped: {info.damaged}. "
+                       f"Delete its folder ({info.path}) or restore the file.")
+
+
+def active_run_name() -> str | None:
+    model = st.session_state.get(session.MODEL_KEY)
+    return getattr(model, "run_name", None)
+
+
+def forget_sidebar_widgets() -> None:
+    """Drop the setup sidebar's widget state so it redraws from the newly active config."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(SIDEBAR_PREFIX)]:
+        del st.session_state[key]
+
+
+def activate_run(name: str):
+    """Make the stored run the session's active model (latest weights, trainer resumed); returns it."""
+    run = store().open(name)
+    dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
+    if error:
+        raise ValueError(error)
+    net, trainer = build_for_training(run, dataset)
+    session.activate(run.config, net, trainer, run_name=run.name, initial_weights=run.weights("initial"))
+    forget_sidebar_widgets()
+    return run
+
+
+def training_state(name: str):
+    """(run, model) for training ``name`` in this session, continuing the in-memory trainer when it matches disk."""
+    run = store().open(name)
+    model = st.session_state.get(session.MODEL_KEY)
+    in_step = (model is not None and model.run_name == run.name and model.config == run.config
+               and model.trainer.step == int((run.cursor or {}).get("step", len(run.history.step_loss))))
+    if not in_step:
+        run = activate_run(name)
+        model = st.session_state[session.MODEL_KEY]
+    return run, model
+
+
+# --------------------------------------------------------------- callbacks
+def _on_pick() -> None:
+    name = st.session_state.get(PICK_KEY)
+    if name and name != active_run_name():
+        try:
+            activate_run(name)
+        except ValueError as err:
+            say("error", f"Could not open run {name!r}: {err}")
+
+
+def _on_create(config: RunConfig) -> None:
+    try:
+        dataset, error = try_load_dataset(config.dataset, config.dataset_params)
+        if error:
+            raise ValueError(error)
+        run = store().create(st.session_state.get("runs.new_name", ""), config, dataset=dataset)
+        activate_run(run.name)
+        st.session_state[PICK_KEY] = run.name
+        say("success", f"Created run **{run.name}** ({config.describe()}). Train it below.")
+    except ValueError as err:
+        say("error", f"Could not create the run: {err}")
+
+
+def _on_fork(parent: str, changes: dict) -> None:
+    try:
+        run = store().open(parent)
+        dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
+        fork = store().fork(parent, st.session_state.get("runs.fork_name", ""),
+                            dataset=None if error else dataset, **changes)
+        activate_run(fork.name)
+        st.session_state[PICK_KEY] = fork.name
+        same = "the same initial weights" if fork.has("initial") and not set(changes) & {"hidden", "batch_norm", "seed"} \
+            else "fresh initial weights (its weight shapes or seed differ)"
+        say("success", f"Forked **{parent}** into **{fork.name}**: {', '.join(changes) or 'no change'}; "
+                       f"same seed and batch order, {same}.")
+    except ValueError as err:
+        say("error", f"Could not fork: {err}")
+
+
+def _on_rename(name: str) -> None:
+    try:
+        run = store().rename(name, st.session_state.get("runs.rename_to", ""))
+        model = st.session_state.get(session.MODEL_KEY)
+        if model is not None and model.run_name == name:
+            model.run_name = run.name
+        st.session_state[PICK_KEY] = run.name
+        say("success", f"Renamed **{name}** to **{run.name}**.")
+    except ValueError as err:
+        say("error", f"Could not rename: {err}")
+
+
+def _on_reset(name: str) -> None:
+    try:
+        store().reset(name)
+        activate_run(name)
+        say("success", f"Run **{name}** is back at its initial weights; its history was cleared.")
+    except ValueError as err:
+        say("error", f"Could not reset: {err}")
+
+
+def _on_delete(name: str) -> None:
+    try:
+        store().delete(name)
+        model = st.session_state.get(session.MODEL_KEY)
+        if model is not None and model.run_name == name:
+            model.run_name = None
+        st.session_state.pop(PICK_KEY, None)
+        say("success", f"Deleted run **{name}**.")
+    except ValueError as err:
+        say("error", f"Could not delete: {err}")
+
+
+def _on_import() -> None:
+    upload = st.session_state.get("runs.upload")
+    if upload is None:
+        return
+    try:
+        run = store().import_zip(upload.getvalue(), name=st.session_state.get("runs.import_name") or None)
+        st.session_state[PICK_KEY] = run.name
+        activate_run(run.name)
+        say("success", f"Imported run **{run.name}**.")
+    except ValueError as err:
+        say("error", f"Could not import {upload.name}: {err}")
+
+
+# ------------------------------------------------------------------ widgets
+def create_run_form(config: RunConfig, names: list[str]) -> None:
+    """Name + button that stores a new run from the sidebar's setup."""
+    st.caption(f"From the setup in the sidebar: {config.describe()}")
+    base = f"{config.dataset}-{config.activation if isinstance(config.activation, str) else 'mixed'}"
+    suggestion = base if base not in names else store().unique_name(base)
+    st.session_state.setdefault("runs.new_name", suggestion)
+    if st.session_state["runs.new_name"] in names:
+        st.session_state["runs.new_name"] = suggestion
+    st.text_input("Run name", key="runs.new_name", help="Letters, digits, -, _ and . (spaces become -)")
+    st.button("Create run", type="primary", on_click=_on_create, args=(config,), key="runs.create")
+
+
+def run_picker(infos: list[RunInfo]) -> str | None:
+    """Selectbox of healthy runs; choosing one makes it the session's active run."""
+    names = [info.name for info in healthy(infos)]
+    if st.session_state.get(PICK_KEY) not in names:
+        active = active_run_name()
+        st.session_state[PICK_KEY] = active if active in names else None
+    labels = {info.name: f"{info.name} · {info.summary.get('epochs', 0)} epochs · {info.config.describe()}"
+              for info in healthy(infos)}
+    return st.selectbox("Run", names, key=PICK_KEY, on_change=_on_pick, placeholder="Choose a run…",
+                        format_func=lambda n: labels.get(n, n),
+                        help="The chosen run becomes this session's active network (Step through shows it).")
+
+
+def ensure_active(name: str) -> None:
+    if name != active_run_name():
+        try:
+            activate_run(name)
+        except ValueError as err:
+            st.error(f"Could not open run {name!r}: {err}. Pick another run or delete this one.")
+            st.stop()
+
+
+def _stop_reason_message(history) -> None:
+    if history.stop_reason and "early stopping" in history.stop_reason:
+        st.info(f"Training ended by {history.stop_reason}; the best weights were restored.")
+
+
+def train_panel(name: str) -> None:
+    """Train N epochs with progress, live chart and Stop; or play/pause for watching it learn."""
+    run = store().open(name)
+    cols = st.columns([1, 1, 1, 2])
+    epochs = int(cols[0].number_input("Epochs", 1, 1000, int(run.config.epochs), key="runs.epochs"))
+    train = cols[1].button("Train", type="primary", key="runs.train", icon=":material/play_arrow:")
+    stopped = cols[2].button("Stop", key="runs.stop", icon=":material/stop:")
+    playing = cols[3].toggle("Play (train continuously)", key=PLAY_KEY,
+                             help="Trains a slice every second and redraws, until you switch it off.")
+    if stopped:
+        st.info(f"Stopped. Every finished step is kept: {len(run.history)} epochs, "
+                f"{len(run.history.step_loss)} steps.")
+    progress = st.empty()
+    chart = st.empty()
+    chart.plotly_chart(compare_figure({name: run.history}), key="runs.chart")
+    if train and not playing:
+        _train_now(name, epochs, progress, chart)
+    if playing:
+        _play_fragment(name)
+    _stop_reason_message(store().open(name).history)
+
+
+def _train_now(name: str, epochs: int, progress, chart) -> None:
+    run, model = training_state(name)
+    start_epoch = model.trainer.epoch
+    bar = progress.progress(0.0, text="starting…")
+    last = [0.0]
+
+    def on_event(event):
+        now = time.perf_counter()
+        if event.kind == "epoch":
+            chart.plotly_chart(compare_figure({name: model.trainer.history}), key=f"runs.chart.{event.epoch}")
+        if event.kind == "epoch" or now - last[0] > PROGRESS_SECONDS:
+            last[0] = now
+            fraction = min((event.epoch - start_epoch - 1 + event.epoch_progress) / epochs, 1.0) \
+                if event.kind == "step" else (event.epoch - start_epoch) / epochs
+            bar.progress(max(fraction, 0.0), text=f"epoch {event.epoch - start_epoch}/{epochs} · "
+                                                  f"loss {event.loss:.4g}")
+        return None
+
+    try:
+        train_run(run, model.dataset, epochs=epochs, callback=on_event, net=model.net, trainer=model.trainer)
+    except Exception as err:   # TrainingDiverged and bad settings reach the user as text
+        st.error(f"Training stopped: {err}")
+        return
+    progress.success(f"Trained {epochs} epochs: {summary_line(run.history)}")
+
+
+def _play_fragment(name: str) -> None:
+    @st.fragment(run_every=1.0)
+    def tick():
+        run, model = training_state(name)
+        deadline = time.perf_counter() + CHUNK_SECONDS
+        try:
+            train_run(run, model.dataset, epochs=1, net=model.net, trainer=model.trainer,
+                      callback=lambda event: event.kind == "step" and time.perf_counter() > deadline)
+        except Exception as err:
+            st.session_state[PLAY_KEY] = False
+            st.error(f"Training stopped: {err}")
+            return
+        history = model.trainer.history
+        if history.stop_reason == "stopped by the user":
+            history.stop_reason = None   # a play tick ending is not a stop
+        st.plotly_chart(compare_figure({name: history}), key="runs.play_chart")
+        st.caption(f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}")
+
+    tick()
+
+
+def summary_line(history) -> str:
+    summary = summarize(history)
+    parts = [f"{summary['epochs']} epochs"]
+    if summary["final_train_loss"] is not None:
+        parts.append(f"train loss {summary['final_train_loss']:.4g}")
+    if summary["best_val_accuracy"] is not None:
+        parts.append(f"best val accuracy {summary['best_val_accuracy']:.4f} (epoch {summary['best_epoch']})")
+    return " · ".join(parts)
+
+
+def epoch_table(history) -> pd.DataFrame:
+    """Per-epoch metrics, epoch time in ms."""
+    rows = [{"epoch": r["epoch"], "train loss": r["train_loss"], "train acc": r.get("train_accuracy"),
+             "val loss": r.get("val_loss"), "val acc": r.get("val_accuracy"), "learning rate": r["learning_rate"],
+             "epoch ms": round((r.get("seconds") or 0.0) * 1000, 1), "samples seen": r.get("samples_seen")}
+            for r in history.epochs]
+    return pd.DataFrame(rows)
+
+
+def fork_form(name: str) -> None:
+    """Widgets for the settings a fork may change; only the changed ones are applied."""
+    parent = store().open(name).config
+    act_names = list(ACTIVATIONS)
+    cols = st.columns(3)
+    current_act = parent.activation if isinstance(parent.activation, str) else parent.activation[0]
+    activation = cols[0].selectbox("Activation", act_names, index=act_names.index(current_act), key="runs.f.act")
+    learning_rate = cols[1].number_input("Learning rate", 1e-6, 10.0, float(parent.learning_rate), format="%g",
+                                         key="runs.f.lr")
+    optimizer = cols[2].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(parent.optimizer),
+                                  key="runs.f.opt")
+    cols = st.columns(3)
+    batch_norm = cols[0].checkbox("Batch norm", bool(parent.batch_norm is True), key="runs.f.bn")
+    weight_decay = cols[1].number_input("Weight decay λ", 0.0, 10.0, float(parent.weight_decay), format="%g",
+                                        key="runs.f.l2")
+    schedule = cols[2].selectbox("LR schedule", ["constant", "step", "cosine", "plateau"],
+                                 index=["constant", "step", "cosine", "plateau"].index(
+                                     (parent.schedule or {}).get("schedule", "constant")), key="runs.f.sched")
+    early = st.number_input("Early stopping patience (0 = off)", 0, 100, int(parent.early_stopping or 0),
+                            key="runs.f.early")
+    wanted = {"activation": activation if isinstance(parent.activation, str) or activation != current_act
+              else parent.activation, "learning_rate": float(learning_rate), "optimizer": optimizer,
+              "batch_norm": batch_norm if parent.batch_norm in (True, False) or batch_norm else parent.batch_norm,
+              "weight_decay": float(weight_decay), "schedule": schedule_for(schedule, parent),
+              "early_stopping": int(early) or None}
+    changes = {k: v for k, v in wanted.items() if getattr(parent, k) != v}
+    st.session_state.setdefault("runs.fork_name", f"{name}-fork")
+    st.text_input("Fork name", key="runs.fork_name")
+    st.button("Fork", on_click=_on_fork, args=(name, changes), key="runs.fork",
+              help="Same seed and batch order; the parent's initial weights when the shapes allow.")
+    st.caption("Changes: " + (", ".join(f"{k} → {v}" for k, v in changes.items()) or "none (an identical twin)"))
+
+
+def schedule_for(kind: str, parent: RunConfig) -> dict | None:
+    """A schedule dict for a menu choice, keeping the parent's options when the kind is unchanged."""
+    if kind == "constant":
+        return None
+    if parent.schedule and parent.schedule.get("schedule") == kind:
+        return parent.schedule
+    return {"step": {"schedule": "step", "epochs": [max(parent.epochs // 2, 1)], "factor": 0.1},
+            "cosine": {"schedule": "cosine", "total_epochs": parent.epochs},
+            "plateau": {"schedule": "plateau"}}[kind]
+
+
+def manage_panel(name: str) -> None:
+    """Rename, reset (confirmed), delete (confirmed), export downloads and import."""
+    run = store().open(name)
+    st.code(train_command(run.config, f"runs/{name}"), language="bash")
+    cols = st.columns(2)
+    with cols[0]:
+        st.text_input("New name", key="runs.rename_to")
+        st.button("Rename", on_click=_on_rename, args=(name,), key="runs.rename")
+        sure_reset = st.checkbox("Yes, forget this run's training", key="runs.sure_reset")
+        st.button("Reset to initial weights", disabled=not sure_reset, on_click=_on_reset, args=(name,),
+                  key="runs.reset")
+        sure_delete = st.checkbox(f"Yes, delete {name} for good", key="runs.sure_delete")
+        st.button("Delete run", disabled=not sure_delete, on_click=_on_delete, args=(name,), key="runs.delete")
+    with cols[1]:
+        st.download_button("Download run (.zip)", store().export_zip(name), f"{name}.zip", "application/zip",
+                           key="runs.dl_zip")
+        st.download_button("History (.csv)", history_csv(run.history), f"{name}-history.csv", "text/csv",
+                           key="runs.dl_csv")
+        st.download_button("Best weights (.npz)", (run.path / ("best.npz" if run.has("best") else "latest.npz"))
+                           .read_bytes(), f"{name}-best.npz", key="runs.dl_npz")
+    st.file_uploader("Import an exported run (.zip)", type=["zip"], key="runs.upload")
+    st.text_input("Name for the imported run (optional)", key="runs.import_name")
+    st.button("Import", on_click=_on_import, key="runs.import")
+
+
+# ------------------------------------------------------------------ compare
+def compare_picker(infos: list[RunInfo]) -> list[str]:
+    names = [info.name for info in healthy(infos)]
+    active = active_run_name()
+    default = names[-MAX_COMPARED_BY_DEFAULT:]
+    if active in names and active not in default:
+        default = [active] + default[1:]
+    return st.multiselect("Runs to compare", names, default=default, key="compare.runs")
+
+
+def histories(names: list[str]) -> dict:
+    runs = store()
+    return {name: runs.open(name).history for name in names}
+
+
+def bayes_accuracy(names: list[str]) -> float | None:
+    """The Bayes-optimal accuracy when every chosen run uses the same sequence dataset."""
+    configs = [store().open(name).config for name in names]
+    keys = {(c.dataset, repr(sorted(c.dataset_params.items()))) for c in configs}
+    if len(keys) != 1 or configs[0].dataset != "sequences":
+        return None
+    dataset = load_dataset(configs[0].dataset, configs[0].dataset_params)
+    return getattr(dataset, "bayes_accuracy", None)
+
+
+def config_table(names: list[str]):
+    """Settings by run, differing rows highlighted (a pandas Styler)."""
+    configs = {name: store().open(name).config for name in names}
+    first = next(iter(configs.values()))
+    differing = sorted({key for c in configs.values() for key in c.differences(first)})
+    data = {name: {k: str(v) for k, v in c.to_dict().items()} for name, c in configs.items()}
+    frame = pd.DataFrame(data)
+    frame.index.name = "setting"
+    frame = pd.concat([frame.loc[differing], frame.drop(index=differing)])
+
+    def highlight(row):
+        return ["background-color: #fff3b0" if row.name in differing else "" for _ in row]
+
+    return frame.style.apply(highlight, axis=1), differing
+
+
+def metrics_table(names: list[str]) -> pd.DataFrame:
+    rows = []
+    for name in names:
+        summary = summarize(store().open(name).history)
+        rows.append({"run": name, "epochs": summary["epochs"], "best val acc": summary["best_val_accuracy"],
+                     "best epoch": summary["best_epoch"], "seconds to best": summary["seconds_to_best"],
+                     "best val loss": summary["best_val_loss"], "final train loss": summary["final_train_loss"]})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def fork_distances(names: list[str]) -> dict:
+    """Weight distances for chosen pairs where one run is the other's fork (or they share a parent)."""
+    runs = {name: store().open(name) for name in names}
+    out = {}
+    for a, b in combinations(names, 2):
+        related = runs[a].parent == b or runs[b].parent == a or (
+            runs[a].parent is not None and runs[a].parent == runs[b].parent)
+        if related:
+            data = weight_distances(runs[a], runs[b])
+            if data["epochs"]:
+                out[f"{a} vs {b}"] = data
+    return out
