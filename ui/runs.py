@@ -78,6 +78,9 @@ def activate_run(name: str):
     net, trainer = build_for_training(run, dataset)
     session.activate(run.config, net, trainer, run_name=run.name, initial_weights=run.weights("initial"))
     forget_sidebar_widgets()
+    # The fork widgets start from the newly active run's settings.
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("runs.f.", "runs.fork_name"))]:
+        del st.session_state[key]
     return run
 
 
@@ -116,9 +119,10 @@ def _on_create(config: RunConfig) -> None:
         say("error", f"Could not create the run: {err}")
 
 
-def _on_fork(parent: str, changes: dict) -> None:
+def _on_fork(parent: str) -> None:
     try:
         run = store().open(parent)
+        changes = fork_changes(run.config)
         dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
         fork = store().fork(parent, st.session_state.get("runs.fork_name", ""),
                             dataset=None if error else dataset, **changes)
@@ -312,31 +316,45 @@ def fork_form(name: str) -> None:
     act_names = list(ACTIVATIONS)
     cols = st.columns(3)
     current_act = parent.activation if isinstance(parent.activation, str) else parent.activation[0]
-    activation = cols[0].selectbox("Activation", act_names, index=act_names.index(current_act), key="runs.f.act")
-    learning_rate = cols[1].number_input("Learning rate", 1e-6, 10.0, float(parent.learning_rate), format="%g",
+    cols[0].selectbox("Activation", act_names, index=act_names.index(current_act), key="runs.f.act")
+    cols[1].number_input("Learning rate", 1e-6, 10.0, float(parent.learning_rate), format="%g",
                                          key="runs.f.lr")
-    optimizer = cols[2].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(parent.optimizer),
+    cols[2].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(parent.optimizer),
                                   key="runs.f.opt")
     cols = st.columns(3)
-    batch_norm = cols[0].checkbox("Batch norm", bool(parent.batch_norm is True), key="runs.f.bn")
-    weight_decay = cols[1].number_input("Weight decay λ", 0.0, 10.0, float(parent.weight_decay), format="%g",
+    cols[0].checkbox("Batch norm", bool(parent.batch_norm is True), key="runs.f.bn")
+    cols[1].number_input("Weight decay λ", 0.0, 10.0, float(parent.weight_decay), format="%g",
                                         key="runs.f.l2")
-    schedule = cols[2].selectbox("LR schedule", ["constant", "step", "cosine", "plateau"],
+    cols[2].selectbox("LR schedule", ["constant", "step", "cosine", "plateau"],
                                  index=["constant", "step", "cosine", "plateau"].index(
                                      (parent.schedule or {}).get("schedule", "constant")), key="runs.f.sched")
-    early = st.number_input("Early stopping patience (0 = off)", 0, 100, int(parent.early_stopping or 0),
+    st.number_input("Early stopping patience (0 = off)", 0, 100, int(parent.early_stopping or 0),
                             key="runs.f.early")
-    wanted = {"activation": activation if isinstance(parent.activation, str) or activation != current_act
-              else parent.activation, "learning_rate": float(learning_rate), "optimizer": optimizer,
-              "batch_norm": batch_norm if parent.batch_norm in (True, False) or batch_norm else parent.batch_norm,
-              "weight_decay": float(weight_decay), "schedule": schedule_for(schedule, parent),
-              "early_stopping": int(early) or None}
-    changes = {k: v for k, v in wanted.items() if getattr(parent, k) != v}
+    changes = fork_changes(parent)
     st.session_state.setdefault("runs.fork_name", f"{name}-fork")
     st.text_input("Fork name", key="runs.fork_name")
-    st.button("Fork", on_click=_on_fork, args=(name, changes), key="runs.fork",
+    st.button("Fork", on_click=_on_fork, args=(name,), key="runs.fork",
               help="Same seed and batch order; the parent's initial weights when the shapes allow.")
     st.caption("Changes: " + (", ".join(f"{k} → {v}" for k, v in changes.items()) or "none (an identical twin)"))
+
+
+def fork_changes(parent: RunConfig) -> dict:
+    """The settings the fork widgets (read from session state, so a click sees the latest values) change."""
+    state = st.session_state
+    current_act = parent.activation if isinstance(parent.activation, str) else parent.activation[0]
+    activation = state.get("runs.f.act", current_act)
+    batch_norm = bool(state.get("runs.f.bn", parent.batch_norm is True))
+    wanted = {
+        "activation": parent.activation if activation == current_act else activation,
+        "learning_rate": float(state.get("runs.f.lr", parent.learning_rate)),
+        "optimizer": state.get("runs.f.opt", parent.optimizer),
+        "batch_norm": parent.batch_norm if batch_norm == (parent.batch_norm is True) else batch_norm,
+        "weight_decay": float(state.get("runs.f.l2", parent.weight_decay)),
+        "schedule": schedule_for(state.get("runs.f.sched", (parent.schedule or {}).get("schedule", "constant")),
+                                 parent),
+        "early_stopping": int(state.get("runs.f.early", parent.early_stopping or 0)) or None,
+    }
+    return {k: v for k, v in wanted.items() if getattr(parent, k) != v}
 
 
 def schedule_for(kind: str, parent: RunConfig) -> dict | None:

@@ -1,0 +1,148 @@
+"""The Runs and Compare pages under AppTest: create, train, fork, manage and compare."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import datasets
+from backprop import RunConfig
+from backprop.runs import RunStore, train_run
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS_PAGE = str(ROOT / "pages" / "runs.py")
+COMPARE_PAGE = str(ROOT / "pages" / "compare.py")
+
+
+def runs_page():
+    return AppTest.from_file(RUNS_PAGE, default_timeout=60).run()
+
+
+def no_errors(at):
+    assert not at.exception, at.exception
+    assert not [e.value for e in at.error]
+
+
+def test_empty_store_offers_to_create_a_run():
+    at = runs_page()
+    no_errors(at)
+    assert any("No runs yet" in box.value for box in at.info)
+    assert at.button(key="runs.create")
+
+
+def test_create_train_fork_and_compare():
+    at = runs_page()
+    at.text_input(key="runs.new_name").set_value("gelu run")
+    at.button(key="runs.create").click().run()
+    no_errors(at)
+    assert at.selectbox(key="runs.pick").value == "gelu-run"
+    assert at.session_state["bp.model"].run_name == "gelu-run"
+
+    at.number_input(key="runs.epochs").set_value(2)
+    at.button(key="runs.train").click().run()
+    no_errors(at)
+    assert any("Trained 2 epochs" in box.value for box in at.success)
+    assert len(RunStore().open("gelu-run").history) == 2
+
+    at.selectbox(key="runs.f.act").set_value("relu")
+    at.text_input(key="runs.fork_name").set_value("relu-run")
+    at.button(key="runs.fork").click().run()
+    no_errors(at)
+    fork = RunStore().open("relu-run")
+    assert fork.parent == "gelu-run" and fork.config.activation == "relu"
+    assert at.selectbox(key="runs.pick").value == "relu-run"
+    at.button(key="runs.train").click().run()
+    no_errors(at)
+    assert len(RunStore().open("relu-run").history) == 2
+
+    compare = AppTest.from_file(COMPARE_PAGE, default_timeout=60).run()
+    no_errors(compare)
+    assert compare.multiselect(key="compare.runs").value == ["gelu-run", "relu-run"]
+    chart = compare.get("plotly_chart")[0].proto.spec
+    assert '"gelu-run \\u00b7 val loss"' in chart or "gelu-run · val loss" in chart
+    assert "relu-run" in chart
+    frames = compare.dataframe
+    assert len(frames) == 2
+    assert any("activation" in caption.value for caption in compare.caption)
+    assert len(compare.get("plotly_chart")) == 2      # the curves and the fork's weight distances
+    for axis in ("step", "time"):
+        compare.radio(key="compare.x").set_value(axis).run()
+        no_errors(compare)
+    compare.slider(key="compare.smoothing").set_value(0.8).run()
+    compare.checkbox(key="compare.log").check().run()
+    no_errors(compare)
+
+
+@pytest.fixture
+def trained_run():
+    dataset = datasets.load("circle", samples=120)
+    config = RunConfig(dataset="circle", dataset_params={"samples": 120}, hidden=[4], learning_rate=0.05)
+    run = RunStore().create("trained", config, dataset=dataset)
+    train_run(run, dataset, epochs=2)
+    return run
+
+
+def test_picking_a_run_activates_it_and_shows_its_layers(trained_run):
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    no_errors(at)
+    model = at.session_state["bp.model"]
+    assert model.run_name == "trained" and model.trainer.epoch == 2
+    assert at.radio(key="runs.quantity").value == "W"
+    at.radio(key="runs.quantity").set_value("dW").run()
+    no_errors(at)
+    assert len(at.get("plotly_chart")) >= 3
+
+
+def test_reset_and_delete_need_confirmation(trained_run):
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    assert at.button(key="runs.reset").disabled and at.button(key="runs.delete").disabled
+    at.checkbox(key="runs.sure_reset").check().run()
+    at.button(key="runs.reset").click().run()
+    no_errors(at)
+    assert len(RunStore().open("trained").history) == 0
+    at.checkbox(key="runs.sure_delete").check().run()
+    at.button(key="runs.delete").click().run()
+    no_errors(at)
+    assert RunStore().list() == []
+    assert any("No runs yet" in box.value for box in at.info)
+
+
+def test_rename_with_bad_name_shows_what_to_change(trained_run):
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    at.text_input(key="runs.rename_to").set_value("a/b")
+    at.button(key="runs.rename").click().run()
+    assert not at.exception
+    assert any("path separators" in e.value for e in at.error)
+    at.text_input(key="runs.rename_to").set_value("better name")
+    at.button(key="runs.rename").click().run()
+    no_errors(at)
+    assert at.selectbox(key="runs.pick").value == "better-name"
+
+
+def test_damaged_run_is_shown_as_warning_not_exception(trained_run):
+    (trained_run.path / "history.json").write_text("{broken")
+    at = runs_page()
+    assert not at.exception
+    assert any("damaged" in w.value and "history.json" in w.value for w in at.warning)
+    compare = AppTest.from_file(COMPARE_PAGE, default_timeout=60).run()
+    assert not compare.exception
+    assert any("No runs yet" in box.value for box in compare.info)
+
+
+def test_compare_with_no_runs_says_where_to_make_them():
+    compare = AppTest.from_file(COMPARE_PAGE, default_timeout=60).run()
+    no_errors(compare)
+    assert any("Runs" in box.value for box in compare.info)
+
+
+def test_runs_page_is_routed_from_the_entry_point(trained_run):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    at.switch_page("pages/compare.py").run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Compare runs"]
+    at.switch_page("pages/runs.py").run()
+    no_errors(at)
+    assert [t.value for t in at.title] == ["Training runs"]
