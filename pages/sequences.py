@@ -49,9 +49,9 @@ with left:
 with right:
     st.subheader("Bayes-optimal accuracy")
     c1, c2, c3 = st.columns(3)
-    c1.metric("all samples", f"{ds.bayes_accuracy:.1%}")
-    c2.metric("train", f"{ds.bayes_accuracy_train:.1%}")
-    c3.metric("validation", f"{ds.bayes_accuracy_val:.1%}")
+    c1.metric("all samples", ui.percent(ds.bayes_accuracy))
+    c2.metric("train", ui.percent(ds.bayes_accuracy_train))
+    c3.metric("validation", ui.percent(ds.bayes_accuracy_val))
     if ds.ambiguous_contexts:
         st.markdown("The best any model can do: these contexts are followed by more than one target, "
                     "so the most frequent one is the best guess:")
@@ -74,7 +74,7 @@ ui.train_controls(model)
 
 accuracy = ui.train_accuracy(model)
 c1, c2 = st.columns([1, 3])
-c1.metric("train accuracy now", f"{accuracy:.1%}",
+c1.metric("train accuracy now", ui.percent(accuracy),
           delta=f"{(accuracy - ds.bayes_accuracy_train) * 100:+.1f} pts vs ceiling", delta_color="off")
 c2.info(ceiling_reading(accuracy, ds.bayes_accuracy_train))
 st.plotly_chart(viz.accuracy_figure(*ui.accuracy_series(model), ds.bayes_accuracy_train, ds.bayes_accuracy_val),

@@ -119,5 +119,11 @@ def test_open_in_step_through_carries_the_sample():
     at.button(key="seq.jump").click().run()
 
     assert not at.exception, at.exception
-    assert at.session_state["step.sample_index"] == 7
-    assert at.session_state["bp.config"].dataset == "sequences"  # applied before the jump
+    state = at.session_state
+    # The step-through page (when present) takes the handed index into its own sample box.
+    handed = state["step.sample_index"] if "step.sample_index" in state else state["step.index"]
+    assert handed == 7
+    config = state["bp.config"]
+    assert config.dataset == "sequences"  # applied before the jump
+    assert config.dataset_params == {"source": "explicit", "context": 3, "samples": 200,
+                                     "master_sequences": "abccaabb, addaccad"}

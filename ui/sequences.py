@@ -39,6 +39,11 @@ MODES = {"type": "type them", "auto": "auto-generate", "none": "none (random win
 
 
 # ------------------------------------------------------------------ dataset
+def percent(value: float) -> str:
+    """0.912 -> '91.2%', 1.0 -> '100%' (short enough for a metric in a narrow column)."""
+    return "100%" if value >= 1 else f"{value:.1%}"
+
+
 def _initial_settings() -> dict:
     """Page defaults, or the active network's sequence settings when it already uses sequences."""
     settings = dict(PAGE_DEFAULTS)

@@ -115,14 +115,14 @@ def encoded_input_figure(x_row: np.ndarray, vocab, context: int, encoding: str) 
                                    texttemplate="%{text}", colorscale="Blues", showscale=False,
                                    zmin=0, zmax=max(len(vocab) - 1, 1),
                                    hovertemplate="%{x}: %{text}<extra></extra>"))
-        return _layout(fig, "Encoded input: token ids (looked up in the embedding table)", 160)
+        return _layout(fig, "Input: token ids (rows of the embedding table)", 160)
     matrix = x_row.reshape(context, len(vocab))
     fig = go.Figure(go.Heatmap(z=matrix, x=list(vocab), y=positions, colorscale="Blues",
                                zmin=0, zmax=1, showscale=False, texttemplate="%{z:.0f}",
                                hovertemplate="%{y}, token %{x}: %{z:.0f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_xaxes(side="top")
-    return _layout(fig, "Encoded input: one-hot, positions × vocabulary", 90 + 34 * context)
+    fig.update_xaxes(side="bottom")
+    return _layout(fig, "Input: one-hot, position × token", 110 + 34 * context)
 
 
 def target_distribution_figure(distribution: dict, vocab=None) -> go.Figure:
@@ -195,7 +195,8 @@ def probability_heatmap_figure(probabilities: np.ndarray, row_labels, classes,
                                .repeat(len(classes), axis=1),
                                hovertemplate="%{text}<br>class %{x}: %{z:.1%}<extra></extra>"))
     fig.add_trace(go.Scatter(x=targets, y=rows, mode="markers", name="true token",
-                             marker=dict(symbol="circle-open", size=9, color=TARGET, line=dict(width=2)),
+                             marker=dict(symbol="circle-open", size=9 if n <= 60 else 4, color=TARGET,
+                                         line=dict(width=2 if n <= 60 else 1)),
                              hoverinfo="skip"))
     if wrong.any():
         fig.add_trace(go.Scatter(x=predicted[wrong], y=rows[wrong], mode="markers",
