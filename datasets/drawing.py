@@ -214,6 +214,16 @@ def block_average(image: np.ndarray, size: int) -> np.ndarray:
     return image.reshape(size, k, size, k).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
 
 
+def pad_to_square(gray: np.ndarray) -> np.ndarray:
+    """(s, s) with s = max(h, w): ``gray`` centred on black, so a thin crop can be shown as a tile."""
+    h, w = gray.shape
+    side = max(h, w)
+    out = np.zeros((side, side), gray.dtype)
+    top, left = (side - h) // 2, (side - w) // 2
+    out[top:top + h, left:left + w] = gray
+    return out
+
+
 def to_uint8(gray: np.ndarray) -> np.ndarray:
     """(h, w) uint8 0..255 from floats in [0, 1], for showing a stage."""
     return np.round(np.clip(gray, 0.0, 1.0) * 255).astype(np.uint8)
@@ -230,7 +240,7 @@ def prepare(image, style: InputStyle) -> Prepared:
     if is_empty(gray):
         return Prepared(style, gray, True, stages=stages)
     crop = crop_to_ink(gray)
-    stages.append((f"cropped to the ink ({crop.shape[1]}×{crop.shape[0]})", to_uint8(crop)))
+    stages.append((f"cropped to the ink ({crop.shape[1]}×{crop.shape[0]})", to_uint8(pad_to_square(crop))))
     fitted = fit_in_box(crop, style.box)
     placed = place_by_mass(fitted, style.work_size)
     stages.append((f"longer side scaled to {style.box} px, centred by mass in {style.work_size}×"
@@ -333,4 +343,4 @@ def looks_dark_on_light(gray: np.ndarray) -> bool:
 
 __all__ = ["InputStyle", "STYLES", "style_for", "Prepared", "prepare", "UploadError", "read_upload",
            "to_grayscale", "is_empty", "ink_bbox", "crop_to_ink", "fit_in_box", "center_of_mass",
-           "place_by_mass", "block_average", "looks_dark_on_light", "ALLOWED_FORMATS"]
+           "place_by_mass", "block_average", "pad_to_square", "looks_dark_on_light", "ALLOWED_FORMATS"]

@@ -30,9 +30,10 @@ with right:
         prediction = ui.predict(model, prepared, explain)
         top = ui.top_k(prediction.probs, classes)
         cols = st.columns(4)
-        cols[0].metric("Prediction", top[0][0], f"{top[0][1]:.1%} sure", delta_color="off")
+        cols[0].metric("Prediction", top[0][0], f"{top[0][1]:.1%} sure", delta_color="off",
+                       delta_arrow="off")
         for col, (name, p) in zip(cols[1:], top[1:]):
-            col.metric("next", name, f"{p:.1%}", delta_color="off")
+            col.metric("next", name, f"{p:.1%}", delta_color="off", delta_arrow="off")
         st.plotly_chart(figures.probability_bars(prediction.probs, classes), key="draw.probs")
 
 if prepared is not None and not prepared.empty:

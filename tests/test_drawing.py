@@ -88,6 +88,7 @@ def test_every_stage_is_a_uint8_image():
     prepared = prepare(image, STYLES["shapes"])
     assert [s[1].dtype for s in prepared.stages] == [np.uint8] * 4
     assert prepared.stages[-1][1].shape == (28, 28)
+    assert [s[1].shape[0] == s[1].shape[1] for s in prepared.stages] == [True] * 4   # square tiles
 
 
 def test_unknown_dataset_style_needs_a_square_input():

@@ -228,7 +228,7 @@ def stage_images(prepared: drawing.Prepared) -> None:
 
 def _enlarge(image: np.ndarray, side: int) -> np.ndarray:
     """Nearest-neighbour upscale of a small uint8 image so its pixels stay crisp."""
-    factor = max(1, side // max(image.shape))
+    factor = max(1, side // max(image.shape[:2]))
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 

@@ -46,7 +46,7 @@ def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class
         go.Bar(name="after", x=labels, y=np.asarray(after, np.float64).ravel(), marker_color=PREDICTED),
     ])
     fig.update_layout(barmode="group", title="Probability before and after teaching",
-                      yaxis=dict(range=[0, 1], tickformat=".0%"), legend=dict(orientation="h", y=1.12))
+                      yaxis=dict(range=[0, 1], tickformat=".0%"), legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"))
     fig.update_xaxes(type="category")
     return _compact(fig, 320)
 

@@ -132,3 +132,46 @@ def test_upload_of_a_dark_on_light_digit_and_of_a_non_image(browser, app_server)
         screenshot(page, "draw_upload_error")
     finally:
         page.close()
+
+
+def test_saliency_activations_teaching_and_validation_render(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        stages = page.locator("[data-testid='stImage']")
+        expect(stages).to_have_count(4)
+        stages.first.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_path("draw_stages")))
+
+        tabs = page.locator("[data-testid='stTabs']")
+        expect(tabs.locator(".js-plotly-plot").first).to_be_visible()      # the saliency overlay
+        expect(page.get_by_text("over the input")).to_be_visible()
+        tabs.scroll_into_view_if_needed()
+        tabs.screenshot(path=str(screenshot_path("draw_saliency")))
+
+        page.get_by_role("tab", name="Activations").click()
+        expect(page.get_by_text("hidden layer 1 (relu, 64 units)")).to_be_visible()
+
+        page.get_by_role("tab", name="Teach it").click()
+        page.get_by_role("button", name="Teach it").click()
+        wait_for_app(page)
+        expect(page.get_by_text("Probability before and after teaching")).to_be_visible()
+        expect(page.get_by_text("session copy taught for 1 step(s)")).to_be_visible()
+        tabs.screenshot(path=str(screenshot_path("draw_teach")))
+        page.get_by_role("button", name="Reset to the original model").click()
+        expect(page.get_by_text("session copy taught")).to_have_count(0)
+
+        page.get_by_role("tab", name="Validation").click()
+        page.get_by_text("Score the original model on its validation set").click()
+        expect(page.get_by_text("validation images misclassified")).to_be_visible()
+        tabs.screenshot(path=str(screenshot_path("draw_validation")))
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def screenshot_path(name):
+    from tests.browser.harness import ARTIFACTS_DIR
+    ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS_DIR / f"{name}.png"
