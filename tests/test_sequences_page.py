@@ -127,3 +127,18 @@ def test_open_in_step_through_carries_the_sample():
     assert config.dataset == "sequences"  # applied before the jump
     assert config.dataset_params == {"source": "explicit", "context": 3, "samples": 200,
                                      "master_sequences": "abccaabb, addaccad"}
+
+
+@pytest.mark.parametrize("key, value", [("seq.seed", 1), ("seq.mode", "auto")])
+def test_step_through_keeps_a_non_default_seed_and_a_length_range(key, value):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.switch_page("pages/sequences.py").run()
+    widget = at.number_input(key=key) if key == "seq.seed" else at.radio(key=key)
+    widget.set_value(value).run()
+    at.button(key="seq.use").click().run()
+    applied = dict(at.session_state["bp.config"].dataset_params)
+    at.button(key="seq.jump").click().run()
+
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    # The step-through sidebar must describe the same data, or the index would point elsewhere.
+    assert at.session_state["bp.config"].dataset_params == applied

@@ -65,7 +65,10 @@ def _param_widget(dataset: str, name: str, default, current):
         return float(st.number_input(label, value=float(value), key=key, format="%g"))
     if isinstance(value, (list, tuple)):
         text = st.text_input(label, value=", ".join(map(str, value)), key=key)
-        return [p.strip() for p in text.split(",") if p.strip()] or default
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        if parts and all(p.isdigit() for p in parts):  # e.g. a (min, max) length range
+            parts = [int(p) for p in parts]
+        return parts or default
     text = st.text_input(label, value="" if value is None else str(value), key=key,
                          help="Leave empty for the default.")
     return text.strip() or None
@@ -91,6 +94,8 @@ def dataset_controls(config: RunConfig) -> tuple[str, dict]:
             value = _param_widget(name, param, default, current.get(param))
             if value != default and not (isinstance(default, tuple) and list(default) == value):
                 params[param] = value
+    # Not editable here, but kept: another page (e.g. Sequences) may have set them.
+    params.update({p: current[p] for p in HIDDEN_PARAMS if p in current})
     return name, params
 
 
