@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from ui.draw import INJECT_KEY, TAUGHT_KEY
+from ui.draw import INJECT_KEY, TAUGHT_KEY, model_options
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "draw.py")
 
@@ -109,3 +109,25 @@ def test_blank_input_does_not_predict_noise(image):
     app = open_page(image)
     assert not [m for m in app.metric if m.label == "Prediction"]
     assert any("Draw something" in info.value for info in app.info)
+
+
+def test_runs_trained_on_image_datasets_are_listed_and_usable(isolated_runs_dir):
+    pytest.importorskip("backprop.runs")
+    import datasets
+    from backprop import RunConfig
+    from backprop.runs import RunStore, train_run
+
+    store = RunStore(isolated_runs_dir)
+    digits = datasets.load("digits")
+    train_run(store.create("tiny-digits", RunConfig(dataset="digits", hidden=[16], epochs=2), dataset=digits),
+              digits, epochs=2)
+    circle = datasets.load("circle")
+    train_run(store.create("circle-run", RunConfig(dataset="circle", epochs=1), dataset=circle), circle, epochs=1)
+
+    app = open_page(VERTICAL_BAR)
+    ids = list(model_options())
+    assert "run:tiny-digits" in ids and "run:circle-run" not in ids
+    app.selectbox(key="draw.model").set_value("run:tiny-digits").run()
+    assert not app.exception and not app.error
+    assert [m for m in app.metric if m.label == "Prediction"]
+    assert any("runs/tiny-digits" in c.value for c in app.caption)

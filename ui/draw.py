@@ -112,15 +112,22 @@ def _load_model(model_id: str):
     net = run.load_network("best")
     config = run.config
     classes, input_shape = _image_dataset_facts(config.dataset, json.dumps(config.dataset_params))
-    summary = run.summary
-    acts = "/".join(dict.fromkeys(net.activations)) or "linear"
+    try:
+        from backprop.cli import train_command
+        command = train_command(config, f"runs/{run.name}")
+    except ImportError:
+        command = f"python -m backprop export-model --run runs/{run.name} --out models/{name}.npz"
     meta = {"name": name, "dataset": config.dataset, "dataset_params": config.dataset_params,
             "classes": classes, "input_shape": input_shape,
-            "val_accuracy": summary.get("best_val_accuracy"),
-            "architecture": f"{'-'.join(map(str, net.sizes))} {acts}, {net.n_parameters:,} parameters",
-            "command": f"python -m backprop export-model --run {run.path} --out models/{name}.npz",
-            "description": f"run {name}: {config.describe()}"}
+            "val_accuracy": run.summary.get("best_val_accuracy"), "command": command,
+            "description": f"run {name} (best epoch): {config.describe()}"}
     return net, meta
+
+
+def architecture(net) -> str:
+    """``64-64-10 relu, 4,810 parameters``."""
+    acts = "/".join(dict.fromkeys(net.activations)) or "linear"
+    return f"{'-'.join(map(str, net.sizes))} {acts}, {net.n_parameters:,} parameters"
 
 
 def model_picker_ui() -> Model:
@@ -151,7 +158,7 @@ def model_card(model: Model) -> None:
         cols = st.columns([3, 2, 1])
         cols[0].markdown(f"**{meta.get('name', model.id)}**: {meta.get('description', meta['dataset'])}  \n"
                          f"Classes: {', '.join(map(str, meta['classes']))}")
-        cols[1].markdown(f"Architecture: `{meta.get('architecture', '?')}`  \n"
+        cols[1].markdown(f"Architecture: `{meta.get('architecture') or architecture(model.original)}`  \n"
                          f"Input: {model.style.size}×{model.style.size}")
         cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.1%}")
         st.caption(f"Reproduce: `{meta.get('command', '?')}`")
