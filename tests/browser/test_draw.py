@@ -129,7 +129,8 @@ def test_upload_of_a_dark_on_light_digit_and_of_a_non_image(browser, app_server)
         expect(page.locator("[data-testid='stAlertContentError']")).to_contain_text("upload a PNG, JPEG or WebP")
         expect(prediction(page)).to_have_count(0)
         assert_no_exception(page)
-        screenshot(page, "draw_upload_error")
+        page.locator("[data-testid='stAlertContentError']").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_path("draw_upload_error")))
     finally:
         page.close()
 
