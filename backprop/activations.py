@@ -31,15 +31,27 @@ def gelu_tail(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     1.5e-7 (float32 resolution) that reuses exp(−z²/2), which GELU's slope needs
     anyway, so forward and backward together cost one exp.
     """
-    gauss = np.exp(z * z * z.dtype.type(-0.5))
-    x = np.abs(z) * z.dtype.type(_SQRT_HALF)
+    gauss = np.multiply(z, z)
+    gauss *= z.dtype.type(-0.5)
+    np.exp(gauss, out=gauss)
     if z.dtype == np.float64:
+        x = np.abs(z) * z.dtype.type(_SQRT_HALF)
         return 0.5 * _erfc_exact(x).astype(np.float64), gauss
-    t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = 1.061405429 * t - 1.453152027
-    poly = poly * t + 1.421413741
-    poly = poly * t - 0.284496736
-    poly = poly * t + 0.254829592
+    # In place on two buffers: the same operations in the same order as the textbook
+    # form, so the same numbers, without a temporary per step.
+    t = np.abs(z)
+    t *= z.dtype.type(_SQRT_HALF)
+    t *= 0.3275911
+    t += 1.0
+    np.divide(1.0, t, out=t)
+    poly = np.multiply(t, 1.061405429, dtype=z.dtype)
+    poly -= 1.453152027
+    poly *= t
+    poly += 1.421413741
+    poly *= t
+    poly -= 0.284496736
+    poly *= t
+    poly += 0.254829592
     poly *= t
     poly *= gauss
     poly *= 0.5
@@ -66,7 +78,7 @@ def _gelu_keep(z):
     # z·Φ(z) with Φ from the tail on the safe side, stable for large |z|;
     # keeps Φ(z) and exp(−z²/2) for the slope Φ(z) + z·φ(z).
     tail, gauss = gelu_tail(z)
-    cdf = np.where(z >= 0, 1 - tail, tail)
+    cdf = np.subtract(1, tail, out=tail, where=z >= 0)   # tail is ours: reuse it
     return z * cdf, (cdf, gauss)
 
 
@@ -76,7 +88,10 @@ def _gelu(z):
 
 def _gelu_grad_kept(z, a, kept):
     cdf, gauss = kept
-    return cdf + z * gauss * z.dtype.type(_INV_SQRT_2PI)
+    slope = np.multiply(z, gauss)
+    slope *= z.dtype.type(_INV_SQRT_2PI)
+    slope += cdf
+    return slope
 
 
 def _gelu_grad(z, a):

@@ -26,6 +26,16 @@ def init_weights(init: str, n_in: int, n_out: int, rng: np.random.Generator,
     return w.astype(dtype)
 
 
+def _is_scratch(array: np.ndarray, rec: LayerTrace) -> bool:
+    """True if ``array`` owns its memory and is none of the arrays the record keeps."""
+    if array.base is not None or array is rec.z or array is rec.activation_output:
+        return False
+    kept = rec.activation_kept
+    if isinstance(kept, tuple):
+        return all(array is not k for k in kept)
+    return array is not kept
+
+
 class Dense:
     """One dense block: affine, then optional batch norm, activation, optional inverted dropout.
 
@@ -119,8 +129,12 @@ class Dense:
         if self.activation.name == "linear":
             rec.dz = d_act
         else:
-            rec.dz = d_act * self.activation.derivative_from(rec.z, rec.activation_output,
-                                                             rec.activation_kept)
+            slope = self.activation.derivative_from(rec.z, rec.activation_output, rec.activation_kept)
+            if slope.dtype == d_act.dtype and _is_scratch(slope, rec):
+                # a fresh float slope nobody else holds: multiply into it, one array fewer
+                rec.dz = np.multiply(slope, d_act, out=slope)
+            else:
+                rec.dz = d_act * slope
         if self.batch_norm:
             rec.dgamma = (rec.dz * rec.normalized).sum(axis=0)
             rec.dbeta = rec.dz.sum(axis=0)
@@ -134,7 +148,12 @@ class Dense:
                 rec.d_affine = d_norm * rec.inv_std
         else:
             rec.d_affine = rec.dz
-        rec.dW = rec.a_in.T @ rec.d_affine
+        if rec.a_in.shape[0] == 1:
+            # One sample: dW is an outer product. matmul's (n_in, 1) view of a_in is not a
+            # BLAS layout and takes a slow loop; the broadcast product is the same numbers.
+            rec.dW = np.multiply(rec.a_in.reshape(-1, 1), rec.d_affine)
+        else:
+            rec.dW = rec.a_in.T @ rec.d_affine
         rec.db = rec.d_affine.sum(axis=0)
         if need_input_grad:
             rec.d_in = rec.d_affine @ rec.W.T

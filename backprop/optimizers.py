@@ -77,24 +77,28 @@ class Optimizer:
         """
         if not trace.has_gradients:
             raise ValueError("this trace has no gradients: create it with net.gradients(x, y)")
-        owners = dict(net.parameter_owners())
-        grads = []
+        weight_decay = self.weight_decay
+        entries = []   # (state key, owner, record, name, gradient)
         for key, rec in trace.parameter_records():
+            owner = net.embedding if key == "embedding" else net.layers[key]
+            params = rec.params
             for name, grad in rec.grads.items():
-                grads.append((key, rec, name, effective_gradient(name, rec.params[name], grad,
-                                                                 self.weight_decay)))
-        self.last_clip_scale = 1.0
+                if weight_decay:
+                    grad = effective_gradient(name, params[name], grad, weight_decay)
+                entries.append(((key, name), owner, rec, name, grad))
+        scale = 1.0
         if self.clip_norm is not None:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for *_, g in grads))
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for *_, g in entries))
             self.last_grad_norm = norm
             if norm > self.clip_norm:
-                self.last_clip_scale = self.clip_norm / norm
+                scale = self.clip_norm / norm
+        self.last_clip_scale = scale
         self.steps += 1
-        for key, rec, name, grad in grads:
-            if self.last_clip_scale != 1.0:
-                grad = grad * grad.dtype.type(self.last_clip_scale)
-            delta = self._delta((key, name), grad)
-            owner = owners[key]
+        delta_of = self._delta
+        for state_key, owner, rec, name, grad in entries:
+            if scale != 1.0:
+                grad = grad * grad.dtype.type(scale)
+            delta = delta_of(state_key, grad)
             setattr(owner, name, getattr(owner, name) + delta)
             rec.set_delta(name, delta)
         if trace.train:

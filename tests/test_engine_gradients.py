@@ -273,3 +273,22 @@ def test_float32_network_gradients_agree_with_float64():
 def test_activation_registry_is_what_the_package_exports():
     assert backprop.ACTIVATIONS is ACTIVATIONS
     assert {"relu", "gelu", "gelu_tanh", "tanh", "sigmoid", "leaky_relu", "linear"} <= set(ACTIVATIONS)
+
+
+def test_single_sample_gradients_match_finite_differences_and_the_batch_formula():
+    x, y = float_batch(n=1)
+    net = Network([4, 5, 5, 3], activation="gelu", seed=14, dtype="float64")
+    assert_network_gradients(net, x, y)
+    trace = net.gradients(x, y)
+    for rec in trace.layers:
+        # one sample: dW = a_inᵀ·d_affine is the outer product of two vectors
+        np.testing.assert_array_equal(rec.dW, np.outer(rec.a_in[0], rec.d_affine[0]))
+
+
+def test_a_single_sample_step_gives_the_same_update_as_that_sample_in_a_batch_of_copies():
+    x, y = float_batch(n=1)
+    net = Network([4, 5, 3], activation="relu", seed=15, dtype="float64")
+    one = net.gradients(x, y)
+    many = net.gradients(np.repeat(x, 3, axis=0), np.repeat(y, 3))
+    # the loss is a mean, so three copies give the same gradient
+    np.testing.assert_allclose(one.layers[0].dW, many.layers[0].dW, rtol=1e-12, atol=1e-15)
