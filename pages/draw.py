@@ -4,7 +4,10 @@ import streamlit as st
 
 from datasets import drawing
 from ui import draw as ui
+from ui.frame import inside_app_frame
 from viz import draw as figures
+
+inside_app_frame()
 
 st.title("Draw & predict")
 st.caption("Draw with the mouse: white ink on black, like the training images. "

@@ -4,6 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.frame import inside_app_frame
+
+inside_app_frame()
+
 APP_DIR = Path(__file__).parent.parent
 
 # What each screen is for; titles and icons come from the navigation in streamlit_app.py.

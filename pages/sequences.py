@@ -5,8 +5,11 @@ import streamlit as st
 from backprop.generate import (ceiling_reading, context_distribution, expected_continuation,
                                explain_ambiguous, generate, principal_components)
 from ui import sequences as ui
+from ui.frame import inside_app_frame
 from ui.session import active_model
 from viz import sequences as viz
+
+inside_app_frame()
 
 st.title("Sequences")
 st.caption("Windows cut from master sequences: the context is the input, the next token "

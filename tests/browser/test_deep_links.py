@@ -1,0 +1,24 @@
+"""A link straight to a screen opens it inside the app frame, even as a fresh server's first request."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.harness import assert_no_exception, open_page, screenshot
+
+pytestmark = pytest.mark.browser
+
+
+def test_first_request_to_a_deep_link_gets_the_grouped_navigation(app_server, browser):
+    # This module's server is new: /draw is the first page it ever serves.
+    page = open_page(browser, f"{app_server}/draw")
+    try:
+        expect(page.get_by_role("heading", name="Draw & predict")).to_be_visible()
+        nav = page.locator("[data-testid='stSidebarNav']")
+        # The sections exist only in streamlit_app.py's navigation, not in the folder-based fallback.
+        expect(nav.get_by_text("Data and drawing")).to_be_visible()
+        expect(nav.get_by_text("Inside a network")).to_be_visible()
+        expect(page.locator("[data-testid='stSidebarNav']").get_by_text("home", exact=True)).to_have_count(0)
+        assert_no_exception(page)
+        screenshot(page, "deep_link_draw")
+    finally:
+        page.close()
