@@ -29,7 +29,7 @@ def stepper():
     step.phase_bar(state, settings)
     description, _ = step.sample_view(model, state)
     st.markdown(description)
-    shared = st.toggle("One colour scale per column (off: a scale per matrix)", value=True,
+    shared = st.toggle("One colour scale per column (off: a scale per matrix)", value=False,
                        key="step.shared_scale")
     step.matrix_columns(state, settings, shared)
     step.update_view(state, settings, shared)

@@ -215,6 +215,7 @@ def step_buttons(model: ActiveModel, settings: Settings) -> StepState:
     if cols[5].button("Reset to initial weights", key="step.reset", use_container_width=True):
         reset_to_initial()
         model.extra["step"] = state = StepState()
+        new_step(model, state, settings)
         state.notice = "Weights reset to their initial values; training starts over."
     if run_n or run_epoch:
         st.button("Stop", key="step.stop", help="Stops after the current step; the steps done so far are kept.")
@@ -459,6 +460,13 @@ def update_view(state: StepState, settings: Settings, shared: bool) -> None:
 
 def task_view(model: ActiveModel, state: StepState) -> None:
     """What the network does with its input: boundary, curve, token table or image."""
+    try:
+        _task_view(model, state)
+    except ValueError as err:
+        st.error(f"Cannot draw the task view: {err}.")
+
+
+def _task_view(model: ActiveModel, state: StepState) -> None:
     dataset, trace = model.dataset, state.trace
     rows = state.rows if state.rows is not None else None
     if dataset.kind == "2d":

@@ -57,9 +57,11 @@ def stack_figure(panels, limit: float | None = None, title: str = "", height: in
     titles = []
     for label, m in panels:
         own = abs_limit(m) if limit is None else limit
-        titles.append(f"<b>{label}</b> {m.shape[0]}×{m.shape[1]} ±{own:.2g}<br>"
-                      f"<span style='font-size:9px'>{stats_text(summary_stats(m))}</span>")
-    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.09,
+        titles.append(f"<b>{label}</b> {m.shape[0]}×{m.shape[1]} ±{own:.2g} · "
+                      f"{stats_text(summary_stats(m))}")
+    plot_height = height - (54 if title else 30) - 16
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True,
+                        vertical_spacing=min(0.3, 26 / max(plot_height, 1)),
                         row_heights=[w / total for w in weights], subplot_titles=titles)
     for row, (label, m) in enumerate(panels, start=1):
         fig.add_trace(matrix_trace(m, abs_limit(m) if limit is None else limit, label), row=row, col=1)
@@ -67,8 +69,8 @@ def stack_figure(panels, limit: float | None = None, title: str = "", height: in
                          showticklabels=m.shape[0] > 1)
     fig.update_xaxes(showgrid=False, zeroline=False)
     for annotation in fig.layout.annotations:
-        annotation.font.size = 11
-        annotation.x, annotation.xanchor = 0, "left"
+        annotation.font.size = 10
+        annotation.x, annotation.xanchor, annotation.align = 0, "left", "left"
     fig.update_layout(height=height, margin=dict(l=34, r=8, t=54 if title else 30, b=16),
                       template=PLAIN, title=dict(text=title, font=dict(size=13)) if title else None)
     if highlight:
@@ -149,13 +151,23 @@ def network_graph(trace, sample: int | None = None) -> go.Figure:
 
 
 # ----------------------------------------------------------- task views
+def finite_rows(x, y):
+    """Rows of (x, y) whose inputs are all finite, x as float64: a NaN must not break a view."""
+    x = np.asarray(x, dtype=np.float64)
+    keep = np.all(np.isfinite(x.reshape(len(x), -1)), axis=1)
+    if not keep.any():
+        raise ValueError("every input row contains NaN or inf; clean the data")
+    return x[keep], np.asarray(y)[keep]
+
+
 def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) -> go.Figure:
     """Class probabilities of a 2-D classifier on a grid, with the points coloured by label.
 
     Two classes: P(class 1) on the diverging scale; more: the winning class.
     highlight: row indices of x drawn larger (the current batch or sample).
     """
-    x = np.asarray(x, dtype=np.float64)
+    marked = None if highlight is None or not len(highlight) else np.asarray(x, dtype=np.float64)[np.asarray(highlight)]
+    x, y = finite_rows(x, y)
     pad = 0.1 * (x.max(axis=0) - x.min(axis=0) + 1e-9)
     lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
     gx, gy = np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
@@ -172,9 +184,8 @@ def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) 
         rows = np.flatnonzero(np.asarray(y) == c)
         fig.add_trace(go.Scatter(x=x[rows, 0], y=x[rows, 1], mode="markers", name=str(name),
                                  marker=dict(size=5, line=dict(width=0.5, color="#222"))))
-    if highlight is not None and len(highlight):
-        h = np.asarray(highlight)
-        fig.add_trace(go.Scatter(x=x[h, 0], y=x[h, 1], mode="markers", name="this step",
+    if marked is not None:
+        fig.add_trace(go.Scatter(x=marked[:, 0], y=marked[:, 1], mode="markers", name="this step",
                                  marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00"))))
     fig.update_layout(height=380, margin=dict(l=30, r=10, t=30, b=30), template=PLAIN,
                       title="Decision boundary", title_font_size=13)
@@ -183,15 +194,18 @@ def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) 
 
 def fitted_curve(net, x, y, highlight=None, points: int = 200) -> go.Figure:
     """A 1-D regression set (x, y) and the network's curve over the data's x range."""
-    x = np.asarray(x, dtype=np.float64).ravel()
-    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)[:, 0]
+    x = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+    marked = None if highlight is None or not len(highlight) else np.asarray(highlight)
+    marked = None if marked is None else (x[marked, 0], y[marked, 0])
+    x, y = finite_rows(x, y)
+    x, y = x[:, 0], y[:, 0]
     grid = np.linspace(x.min(), x.max(), points)
     curve = net.output(grid.reshape(-1, 1))[:, 0]
     fig = go.Figure([go.Scatter(x=x, y=y, mode="markers", name="data", marker=dict(size=4)),
                      go.Scatter(x=grid, y=curve, mode="lines", name="network", line=dict(width=3))])
-    if highlight is not None and len(highlight):
-        h = np.asarray(highlight)
-        fig.add_trace(go.Scatter(x=x[h], y=y[h], mode="markers", name="this step",
+    if marked is not None:
+        fig.add_trace(go.Scatter(x=marked[0], y=marked[1], mode="markers", name="this step",
                                  marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00"))))
     fig.update_layout(height=340, margin=dict(l=30, r=10, t=30, b=30), template=PLAIN,
                       title="Fitted curve", title_font_size=13)
@@ -200,7 +214,7 @@ def fitted_curve(net, x, y, highlight=None, points: int = 200) -> go.Figure:
 
 def regression_surface(net, x, y, resolution: int = 50) -> go.Figure:
     """A 2-D-input regression: the network's output on a grid, points coloured by target."""
-    x = np.asarray(x, dtype=np.float64)
+    x, y = finite_rows(x, y)
     gx = np.linspace(x[:, 0].min(), x[:, 0].max(), resolution)
     gy = np.linspace(x[:, 1].min(), x[:, 1].max(), resolution)
     grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)

@@ -1,0 +1,233 @@
+"""The step-through page under AppTest: every control, the update arithmetic, and bad setups."""
+import dataclasses
+import io
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from backprop.inspect import weight_breakdown
+
+PAGE = "../pages/step_through.py"
+
+
+def open_page(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for key, value in query.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def model(at):
+    return at.session_state["bp.model"]
+
+
+def state(at):
+    return model(at).extra["step"]
+
+
+def click(at, key):
+    at.button(key=key).click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def use_sgd(at, learning_rate=0.1):
+    at.selectbox(key="sb.optimizer").set_value("sgd").run()
+    at.number_input(key="sb.lr").set_value(learning_rate).run()
+    at.number_input(key="sb.l2").set_value(0.0).run()
+    assert model(at).trainer.optimizer.name == "sgd"
+    return at
+
+
+def weights(at):
+    return [layer.W.copy() for layer in model(at).net.layers]
+
+
+def current_phase_text(at):
+    return [m.value for m in at.markdown if m.value.startswith("**Current phase")]
+
+
+def test_page_opens_ready_with_every_control_and_no_error():
+    at = open_page()
+    labels = [b.label for b in at.button]
+    for label in ("Next ▸", "Full step", "Run 20 steps", "Run one epoch", "Reset to initial weights"):
+        assert label in labels
+    assert not at.error
+    assert any("Ready." in m.value for m in at.markdown)
+    assert state(at).trace is not None and state(at).phase == -1
+
+
+def test_next_walks_every_phase_and_ends_with_the_update():
+    at = open_page()
+    at.radio(key="step.mode").set_value("Train").run()
+    n_layers = len(model(at).net.layers)
+    expected = ([f"Forward {k}" for k in range(1, n_layers + 1)] + ["Loss"]
+                + [f"Backward {k}" for k in range(n_layers, 0, -1)] + ["Update"])
+    seen = []
+    for _ in expected:
+        click(at, "step.next")
+        seen.append(current_phase_text(at)[0].removeprefix("**Current phase: ").removesuffix("**"))
+    assert seen == expected
+    assert state(at).trace.updated
+    assert any(s.value.startswith("Update (adam") for s in at.subheader)
+    assert model(at).steps_done == 1
+
+
+def test_visualize_only_never_changes_the_weights():
+    at = open_page()
+    before = weights(at)
+    for _ in range(3):
+        click(at, "step.full")
+    assert state(at).phase == len(model(at).net.layers) * 2   # ends at Backward 1
+    for old, new in zip(before, weights(at)):
+        np.testing.assert_array_equal(old, new)
+    assert not state(at).trace.updated
+
+
+def test_train_with_plain_sgd_moves_weights_by_exactly_minus_eta_times_dw():
+    at = use_sgd(open_page(), learning_rate=0.1)
+    at.radio(key="step.mode").set_value("Train").run()
+    before = weights(at)
+    click(at, "step.full")
+    trace = state(at).trace
+    assert trace.updated and trace.optimizer == "sgd"
+    for old, new, rec in zip(before, weights(at), trace.layers):
+        np.testing.assert_array_equal(rec.W, old)            # the trace keeps the weights it used
+        np.testing.assert_array_equal(new, old + rec.dW * np.float32(-0.1))
+    assert state(at).loss_after is not None
+
+
+def test_inspector_numbers_are_the_trace_numbers():
+    at = open_page()
+    click(at, "step.full")
+    at.selectbox(key="step.ins.layer").set_value(1).run()
+    at.number_input(key="step.ins.i0").set_value(1).run()
+    at.number_input(key="step.ins.j0").set_value(3).run()
+    rec = state(at).trace.layers[0]
+    breakdown = weight_breakdown(rec, 1, 3)
+    text = next(m.value for m in at.markdown if m.value.startswith("**Weight W[1, 3] of layer 1**"))
+    assert f"= **{breakdown.total:.6g}** (trace: {float(rec.dW[1, 3]):.6g})" in text
+    assert breakdown.total == pytest.approx(float(rec.dW[1, 3]), rel=1e-5, abs=1e-8)
+    unit = next(m.value for m in at.markdown if m.value.startswith("**Unit 3 of layer 1, sample 0:**"))
+    assert f"**{float(rec.dz[0, 3]):.6g}**" in unit
+
+
+def test_gradient_check_button_agrees_with_backprop():
+    at = open_page()
+    click(at, "step.full")
+    click(at, "step.gradcheck")
+    result = state(at).gradcheck
+    assert result is not None and result.max_rel_error < 1e-4
+    assert result.indices[0] == (0, 0)
+    assert any("agree" in c.value for c in at.caption)
+
+
+def test_run_n_steps_and_one_epoch_train_and_report():
+    at = open_page()
+    at.number_input(key="step.n").set_value(5).run()
+    click(at, "step.run_n")
+    assert model(at).steps_done == 5
+    assert any("Trained 5 steps" in s.value for s in at.success)
+    click(at, "step.run_epoch")
+    assert model(at).trainer.epoch == 1
+    assert not at.error
+
+
+def test_reset_restores_the_initial_weights():
+    at = open_page()
+    at.radio(key="step.mode").set_value("Train").run()
+    click(at, "step.full")
+    click(at, "step.reset")
+    for name, value in model(at).initial_weights.items():
+        np.testing.assert_array_equal(model(at).net.get_weights()[name], value)
+    assert model(at).steps_done == 0
+    assert any("reset" in s.value for s in at.success)
+
+
+def test_a_sample_chosen_on_another_page_opens_here():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["step.sample_index"] = 7
+    at.run()
+    assert at.radio(key="step.input").value == "Chosen sample"
+    assert at.number_input(key="step.index").value == 7
+    click(at, "step.next")
+    assert list(state(at).rows) == [7]
+    assert any(m.value.startswith("Training sample 7:") for m in at.markdown)
+
+
+def test_scale_toggle_and_export():
+    at = open_page()
+    click(at, "step.full")
+    at.toggle(key="step.shared_scale").set_value(True).run()
+    assert not at.exception
+    click(at, "step.export")
+    _, data = at.session_state["step.export_bytes"]
+    archive = np.load(io.BytesIO(data), allow_pickle=False)
+    assert "layer1.dW" in archive.files and "x" in archive.files
+    assert json.loads(str(archive["config.json"]))["hidden"] == [8, 8]
+
+
+def test_link_opens_its_network_and_a_bad_value_falls_back_with_a_notice():
+    at = open_page(hidden="[4]", activation='"relu"')
+    assert model(at).net.sizes == [2, 4, 2]
+    assert model(at).net.activations == ["relu"]
+    assert any("hidden=%5B4%5D" in c.value or "hidden=[4]" in c.value for c in at.code)
+    at = open_page(hidden='"x"')
+    assert any("hidden='x' is not valid" in w.value for w in at.warning)
+    assert model(at).net.sizes == [2, 8, 8, 2]
+
+
+def test_divergence_is_explained_and_the_page_keeps_working():
+    at = open_page()
+    at.number_input(key="sb.lr").set_value(1000.0).run()
+    at.selectbox(key="sb.optimizer").set_value("sgd").run()
+    at.number_input(key="step.n").set_value(30).run()
+    click(at, "step.run_n")
+    click(at, "step.run_n")
+    messages = [e.value for e in at.error] + [w.value for w in at.warning]
+    assert messages, "a learning rate of 1000 should produce a warning or an error"
+    assert any("learning rate" in m.lower() for m in messages)
+    click(at, "step.next")
+    click(at, "step.reset")
+    assert not at.error
+
+
+def test_nan_in_the_data_is_reported_not_raised():
+    at = open_page()
+    m = model(at)
+    x = m.dataset.x_train.copy()
+    x[:, 0] = np.nan
+    m.dataset = dataclasses.replace(m.dataset, x_train=x)
+    click(at, "step.full")   # finishes the step computed before the data went bad
+    click(at, "step.full")   # a new step reads the bad rows
+    assert any("non-finite values" in e.value and "Choose another dataset" in e.value for e in at.error)
+    click(at, "step.next")
+
+
+@pytest.mark.parametrize("widget,value", [("sb.hidden", "1"), ("sb.batch", 1)])
+def test_one_unit_layer_and_one_sample_batch_step_cleanly(widget, value):
+    at = open_page()
+    if widget == "sb.hidden":
+        at.text_input(key=widget).set_value(value).run()
+    else:
+        at.number_input(key=widget).set_value(value).run()
+    at.radio(key="step.mode").set_value("Train").run()
+    click(at, "step.full")
+    click(at, "step.next")
+    assert not at.error
+    assert state(at).trace.x.shape[0] == (1 if widget == "sb.batch" else 32)
+
+
+@pytest.mark.parametrize("dataset", ["sequences", "digits", "sine"])
+def test_other_kinds_of_data_step_and_show_their_task_view(dataset):
+    at = open_page()
+    at.selectbox(key="sb.dataset").set_value(dataset).run()
+    assert not at.exception
+    click(at, "step.full")
+    assert not at.error
+    if dataset == "sequences":
+        assert len(at.dataframe) >= 2
