@@ -267,7 +267,9 @@ def _train_now(name: str, epochs: int, progress, chart) -> None:
     except Exception as err:   # TrainingDiverged and bad settings reach the user as text
         st.error(f"Training stopped: {err}")
         return
-    progress.success(f"Trained {epochs} epochs: {summary_line(run.history)}")
+    # Rerun so the picker, tables and tabs read the new history from disk.
+    say("success", f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(run.history)}")
+    st.rerun()
 
 
 def _play_fragment(name: str) -> None:

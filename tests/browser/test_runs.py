@@ -1,0 +1,103 @@
+"""Runs in a real browser: create two runs, train both, see two runs' curves on the Compare chart."""
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+from tests.browser.harness import assert_no_exception, open_page, screenshot, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+
+def click_once_settled(page, button, attempts=5):
+    """Click ``button`` once the page shows a single copy of it.
+
+    While a script run is redrawing, Streamlit keeps the previous run's elements
+    until the new ones replace them, so a button can briefly exist twice.
+    """
+    for _ in range(attempts):
+        wait_for_app(page)
+        expect(button.first).to_be_visible()
+        if button.count() == 1:
+            try:
+                button.click(timeout=5_000)
+                return
+            except PlaywrightError:
+                continue
+    raise AssertionError(f"{button} never settled to one clickable copy")
+
+
+def create(page, name):
+    field = page.get_by_label("Run name", exact=True)
+    expect(page.get_by_text("New run")).to_be_visible()
+    expect(field).to_be_attached()
+    wait_for_app(page)
+    if not field.is_visible():   # the "New run" expander starts open only while there are no runs
+        page.get_by_text("New run").click()
+    expect(field).to_be_visible()
+    field.fill(name)
+    field.press("Enter")
+    wait_for_app(page)
+    expect(field).to_have_value(name)
+    click_once_settled(page, page.get_by_role("button", name="Create run"))
+    wait_for_app(page)
+    expect(page.get_by_text(f"Created run {name}")).to_be_visible()
+
+
+def create_and_train(page, name):
+    create(page, name)
+    train(page, epochs=3)
+
+
+def train(page, epochs):
+    epochs_field = page.get_by_label("Epochs", exact=True)
+    epochs_field.fill(str(epochs))
+    epochs_field.press("Enter")
+    wait_for_app(page)
+    click_once_settled(page, page.get_by_role("button", name="Train", exact=True))
+    wait_for_app(page)
+    expect(page.get_by_text(f"Trained {epochs} epoch")).to_be_visible()
+    wait_for_app(page)   # the page reruns once more to redraw from the saved run
+    assert_no_exception(page)
+
+
+def test_two_runs_trained_in_the_browser_show_on_the_compare_chart(browser, app_server):
+    page = open_page(browser, f"{app_server}/runs")
+    try:
+        expect(page.get_by_role("heading", name="Training runs")).to_be_visible()
+        create_and_train(page, "first")
+        create_and_train(page, "second")
+        screenshot(page, "runs")
+
+        page.goto(f"{app_server}/compare")
+        wait_for_app(page)
+        expect(page.get_by_role("heading", name="Compare runs")).to_be_visible()
+        chart = page.locator(".js-plotly-plot").first
+        expect(chart.locator(".scatterlayer .trace").first).to_be_attached()
+        legend = chart.locator(".legend").text_content()
+        assert "first · val loss" in legend and "second · val loss" in legend
+        # Per run: train and val loss, train and val accuracy (plus a faint step-loss trace).
+        assert chart.locator(".scatterlayer .trace").count() >= 8
+        assert_no_exception(page)
+        screenshot(page, "compare")
+    finally:
+        page.close()
+
+
+def test_two_sessions_keep_their_own_active_run(browser, app_server):
+    one = open_page(browser, f"{app_server}/runs")
+    two = open_page(browser, f"{app_server}/runs")
+    try:
+        create(one, "alpha")
+        two.reload()
+        wait_for_app(two)
+        create(two, "beta")
+        # Each session trains its own active run, after the other session created one.
+        for page, name in ((one, "alpha"), (two, "beta")):
+            train(page, epochs=1)
+            expect(page.get_by_text(f"Active run {name}")).to_be_visible()
+        assert_no_exception(one)
+        assert_no_exception(two)
+    finally:
+        one.close()
+        two.close()
