@@ -227,7 +227,9 @@ class Trainer:
         target_epoch = self.epoch + epochs if epochs is not None else None
         steps_left = steps
         self.history.stop_reason = None
-        labels = y if y.ndim == 1 else (y.argmax(axis=1) if self.net.is_classifier else None)
+        count_correct = self.net.is_classifier
+        labels = None if y.ndim == 1 or not count_correct else y.argmax(axis=1)
+        trace = None
         while True:
             if self._order is None or len(self._order) != n:
                 self._order = self.batch_order(n, self.epoch)
@@ -235,13 +237,17 @@ class Trainer:
                     self.batch_index = 0
             start = time.perf_counter()
             idx = self._order[self.batch_index * self.batch_size:(self.batch_index + 1) * self.batch_size]
-            trace = self.train_step(x[idx], y[idx])
+            yb = y[idx]
+            trace = None   # let the last step's arrays go before this step allocates its own
+            trace = self.train_step(x[idx], yb)
             self.batch_index += 1
             stats = self._epoch_stats
-            stats[0] += trace.loss * len(idx)
-            if self.net.is_classifier:
-                stats[1] += int(np.count_nonzero(trace.output.argmax(axis=1) == labels[idx]))
-            stats[2] += len(idx)
+            size = len(idx)
+            stats[0] += trace.loss * size
+            if count_correct:
+                predicted = trace.output.argmax(axis=1)
+                stats[1] += int(np.count_nonzero(predicted == (yb if labels is None else labels[idx])))
+            stats[2] += size
             stats[3] += time.perf_counter() - start
             self.history.step_loss.append(trace.loss)
             stop = bool(callback is not None and callback(TrainingEvent(
