@@ -386,7 +386,8 @@ def diagnostics(state: StepState) -> None:
 
 
 def share_and_export(model: ActiveModel, state: StepState) -> None:
-    query = urlencode(config_to_query(model.config))
+    # Brackets, quotes and commas stay readable; browsers send them as they are.
+    query = urlencode(config_to_query(model.config), safe='[]",:')
     st.markdown("**Share this setup**: the address bar already carries it. Append to the app's address:")
     st.code(f"step-through?{query}" if query else "step-through  (all defaults)", language=None)
     if state.trace is None:

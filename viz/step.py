@@ -66,8 +66,9 @@ def stack_figure(panels, limit: float | None = None, title: str = "", height: in
     for row, (label, m) in enumerate(panels, start=1):
         fig.add_trace(matrix_trace(m, abs_limit(m) if limit is None else limit, label), row=row, col=1)
         fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, row=row, col=1,
-                         showticklabels=m.shape[0] > 1)
-    fig.update_xaxes(showgrid=False, zeroline=False)
+                         showticklabels=m.shape[0] > 1, dtick=1 if m.shape[0] <= 8 else None)
+    n_cols = panels[0][1].shape[1] if panels else 0
+    fig.update_xaxes(showgrid=False, zeroline=False, dtick=1 if n_cols <= 16 else None)
     for annotation in fig.layout.annotations:
         annotation.font.size = 10
         annotation.x, annotation.xanchor, annotation.align = 0, "left", "left"
