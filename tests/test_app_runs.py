@@ -146,3 +146,14 @@ def test_runs_page_is_routed_from_the_entry_point(trained_run):
     at.switch_page("pages/runs.py").run()
     no_errors(at)
     assert [t.value for t in at.title] == ["Training runs"]
+
+
+def test_play_trains_a_slice_per_tick_and_keeps_it(trained_run):
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    steps_before = len(RunStore().open("trained").history.step_loss)
+    at.toggle(key="runs.playing").set_value(True).run()
+    no_errors(at)
+    assert any("playing" in caption.value for caption in at.caption)
+    assert len(RunStore().open("trained").history.step_loss) > steps_before
+    assert RunStore().open("trained").history.stop_reason is None

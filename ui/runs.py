@@ -287,6 +287,7 @@ def _play_fragment(name: str) -> None:
         history = model.trainer.history
         if history.stop_reason == "stopped by the user":
             history.stop_reason = None   # a play tick ending is not a stop
+            run.save_progress(model.net, model.trainer)
         st.plotly_chart(compare_figure({name: history}), key="runs.play_chart")
         st.caption(f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}")
 
