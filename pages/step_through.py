@@ -50,4 +50,5 @@ def stepper():
         step.share_and_export(model, state)
 
 
+step.pending_training(model)
 stepper()

@@ -28,6 +28,7 @@ from viz.step import (GRAPH_MAX_UNITS, backward_panels, column_limit, decision_b
 from .session import ActiveModel, config_to_query, reset_to_initial
 
 SAMPLE_INDEX_KEY = "step.sample_index"   # set by other pages to open a chosen sample here
+PENDING_KEY = "step.pending_run"       # (steps, epochs) asked for by the Run buttons
 MODES = ("Visualize only", "Train")
 INPUTS = ("Random batch", "Chosen sample")
 
@@ -185,6 +186,23 @@ def run_training(model: ActiveModel, state: StepState, steps: int | None, epochs
     _show_last_training_step(model, state)
 
 
+def pending_training(model: ActiveModel) -> None:
+    """Run the steps or epoch the Run buttons asked for, with progress and a Stop button.
+
+    Called by the page outside its fragment: a click on Stop then reruns the whole
+    page, which stops this loop after the current step and keeps what was trained.
+    """
+    pending = st.session_state.pop(PENDING_KEY, None)
+    if pending is None:
+        return
+    steps, epochs = pending
+    slot = st.empty()
+    slot.button("Stop", key="step.stop", type="primary",
+                help="Stops after the current step; the steps done so far are kept.")
+    run_training(model, state_of(model), steps, epochs)
+    slot.empty()
+
+
 def _show_last_training_step(model: ActiveModel, state: StepState) -> None:
     trace = state.trace
     if trace is None or state.rows is not None:
@@ -209,7 +227,8 @@ def step_buttons(model: ActiveModel, settings: Settings) -> StepState:
         advance(model, state, settings)
     if cols[1].button("Full step", key="step.full", use_container_width=True):
         advance(model, state, settings, to_end=True)
-    n_steps = int(cols[2].number_input("N", 1, 100_000, 20, key="step.n", label_visibility="collapsed"))
+    n_steps = int(cols[2].number_input("Steps to run", 1, 100_000, 20, key="step.n",
+                                        label_visibility="collapsed"))
     run_n = cols[3].button(f"Run {n_steps} steps", key="step.run_n", use_container_width=True)
     run_epoch = cols[4].button("Run one epoch", key="step.run_epoch", use_container_width=True)
     if cols[5].button("Reset to initial weights", key="step.reset", use_container_width=True):
@@ -218,8 +237,10 @@ def step_buttons(model: ActiveModel, settings: Settings) -> StepState:
         new_step(model, state, settings)
         state.notice = "Weights reset to their initial values; training starts over."
     if run_n or run_epoch:
-        st.button("Stop", key="step.stop", help="Stops after the current step; the steps done so far are kept.")
-        run_training(model, state, n_steps if run_n else None, 1 if run_epoch else None)
+        # Long runs happen in a whole-page run (see pending_training), where a Stop click interrupts;
+        # a click inside this fragment would only be queued behind the running loop.
+        st.session_state[PENDING_KEY] = (n_steps if run_n else None, 1 if run_epoch else None)
+        st.rerun(scope="app")
     if state.trace is None and state.error is None:
         new_step(model, state, settings)
     state.phase = min(state.phase, len(settings.phases) - 1)

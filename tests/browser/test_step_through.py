@@ -64,3 +64,23 @@ def test_bad_link_value_falls_back_with_a_notice(browser, app_server):
         assert_no_exception(page)
     finally:
         page.close()
+
+
+def test_stop_keeps_the_steps_already_trained(browser, app_server):
+    page = open_page(browser, f"{app_server}/step-through?hidden=[8]")
+    try:
+        dismiss_page_not_found(page)
+        page.get_by_label("Steps to run", exact=True).fill("100000")
+        page.get_by_label("Steps to run", exact=True).press("Enter")
+        wait_for_app(page)
+        page.get_by_role("button", name="Run 100000 steps").click()
+        expect(page.get_by_text("Training", exact=False).first).to_be_visible()
+        stop = page.get_by_role("button", name="Stop", exact=True)
+        expect(stop).to_be_visible()
+        expect(page.locator("[data-testid='stProgress']")).to_contain_text("steps")
+        stop.click()
+        wait_for_app(page)
+        expect(page.get_by_text("Stopped after")).to_be_visible()
+        assert_no_exception(page)
+    finally:
+        page.close()
