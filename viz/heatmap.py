@@ -129,6 +129,6 @@ def matrix_figure(values, title: str = "", limit: float | None = None, height: i
                         f"scale ±{limit:.3g}</span><br><span style='font-size:10px'>"
                         f"{stats_text(stats)}</span>", font=dict(size=13), x=0, xanchor="left"),
         height=height, margin=dict(l=30, r=10, t=52, b=20), template=PLAIN)
-    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False)
+    fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, scaleanchor=False)
     fig.update_xaxes(showgrid=False, zeroline=False)
     return fig

@@ -65,7 +65,9 @@ def stack_figure(panels, limit: float | None = None, title: str = "", height: in
                         row_heights=[w / total for w in weights], subplot_titles=titles)
     for row, (label, m) in enumerate(panels, start=1):
         fig.add_trace(matrix_trace(m, abs_limit(m) if limit is None else limit, label), row=row, col=1)
+        # scaleanchor=False: an image would otherwise keep square pixels and shrink to a sliver.
         fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, row=row, col=1,
+                         scaleanchor=False,
                          showticklabels=m.shape[0] > 1, dtick=1 if m.shape[0] <= 8 else None)
     n_cols = panels[0][1].shape[1] if panels else 0
     fig.update_xaxes(showgrid=False, zeroline=False, dtick=1 if n_cols <= 16 else None)
