@@ -132,3 +132,14 @@ def test_batch_norm_train_forward_normalizes_each_unit_over_the_batch():
     np.testing.assert_allclose(rec.batch_var, [0.5625, 0.0])
     # unit 0: ±0.75 / sqrt(0.5625 + 1e-5) ≈ ±1; unit 1: 0 / sqrt(1e-5) = 0
     np.testing.assert_allclose(rec.normalized, [[1.0, 0.0], [-1.0, 0.0]], rtol=2e-5)
+
+
+def test_cross_entropy_stays_finite_and_exact_for_huge_logits():
+    from backprop.losses import cross_entropy
+    logits = np.array([[1000.0, 0.0], [-1000.0, 1000.0]], dtype=np.float32)
+    loss, grad, probs = cross_entropy(logits, np.array([1, 0]))
+    # row 1: −log softmax = 1000 − 0; row 2: 1000 − (−1000) = 2000; mean 1500
+    assert loss == 1500.0
+    # (p − onehot)/N: row 1 p = [1, 0] → [1, −1]/2; row 2 p = [0, 1] → [−1, 1]/2
+    np.testing.assert_array_equal(grad, [[0.5, -0.5], [-0.5, 0.5]])
+    assert np.all(np.isfinite(probs))
