@@ -110,8 +110,12 @@ class Trainer:
         self.batch_size = int(batch_size)
         self.base_rate = self.optimizer.learning_rate
         self.schedule = make_schedule(schedule)
-        if isinstance(early_stopping, int) and not isinstance(early_stopping, bool):
-            early_stopping = EarlyStopping(patience=early_stopping)
+        if isinstance(early_stopping, (int, np.integer)) and not isinstance(early_stopping, bool):
+            early_stopping = EarlyStopping(patience=int(early_stopping))
+        elif not (early_stopping is None or isinstance(early_stopping, EarlyStopping)):
+            # anything else (True, 2.5, "5") used to fail only at the end of the first epoch
+            raise ValueError(f"early stopping must be None, an EarlyStopping or a patience "
+                             f"(a positive integer), got {early_stopping!r}")
         self.early_stopping = early_stopping
         self.monitor = monitor
         self.seed = net.seed if seed is None else int(seed)

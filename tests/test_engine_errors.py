@@ -281,3 +281,15 @@ def test_metrics_reject_mismatched_or_empty_inputs():
 def test_large_finite_inputs_whose_squares_overflow_are_accepted():
     x = np.full((2, 3), 3e19)    # x² overflows float32, x itself is fine
     assert net().forward(x, probabilities=False).output.shape == (2, 2)
+
+
+@pytest.mark.parametrize("value", [True, 2.5, "5"])
+def test_early_stopping_must_be_a_patience_or_an_early_stopping(value):
+    with pytest.raises(ValueError, match="early stopping must be None, an EarlyStopping or a patience"):
+        Trainer(net(), early_stopping=value)
+
+
+@pytest.mark.parametrize("value", [0, -3])
+def test_early_stopping_patience_must_be_at_least_one(value):
+    with pytest.raises(ValueError, match="early-stopping patience must be an integer >= 1"):
+        Trainer(net(), early_stopping=value)
