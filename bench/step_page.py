@@ -58,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="fashion-mnist")
     parser.add_argument("--hidden", default="[256, 64]")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
     at = AppTest.from_file(PAGE, default_timeout=600)
@@ -84,9 +84,11 @@ def main() -> None:
     assert not at.exception, at.exception
 
     t_med, s_med, n_med = (statistics.median(v) for v in (trivial, steps, nexts))
-    print(f"trivial rerun      median {t_med * 1e3:7.1f} ms  (runs: {', '.join(f'{v * 1e3:.0f}' for v in trivial)})")
-    print(f"Full step click    median {s_med * 1e3:7.1f} ms  = {s_med / t_med:.2f}× trivial (target ≤ 1.2×)"
-          f"  (runs: {', '.join(f'{v * 1e3:.0f}' for v in steps)})")
+    t_min, s_min = min(trivial), min(steps)
+    print(f"trivial rerun      median {t_med * 1e3:7.1f} ms, best {t_min * 1e3:6.1f} ms")
+    print(f"Full step click    median {s_med * 1e3:7.1f} ms  = {s_med / t_med:.2f}× trivial (target ≤ 1.2×)")
+    print(f"Full step click    best {s_min * 1e3:7.1f} ms  = {s_min / t_min:.2f}× the best trivial rerun "
+          "(best-of is the least disturbed by other processes)")
     print(f"Next ▸ click       median {n_med * 1e3:7.1f} ms  = {n_med / t_med:.2f}× trivial")
     print(f"sent per rerun: {charts} plotly charts, {plotly_bytes / 1e3:.0f} KB figure specs, "
           f"{total_bytes / 1e3:.0f} KB all elements (target ≤ 400 KB)")

@@ -506,7 +506,10 @@ def _task_view(model: ActiveModel, state: StepState) -> None:
         st.dataframe(prediction_table(model, state), hide_index=True)
         return
     st.plotly_chart(fig, key="step.fig.task", config={"displayModeBar": False})
-    st.caption("Drawn with the current weights" + (" (after the update)." if trace.updated else "."))
+    if dataset.kind == "image":
+        st.caption("Prediction from this step's forward pass" + (", before the update." if trace.updated else "."))
+    else:
+        st.caption("Drawn with the current weights" + (" (after the update)." if trace.updated else "."))
 
 
 def graph_view(model: ActiveModel, state: StepState) -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from backprop.inspect import sup
 
-from .heatmap import (COLORSCALE, PLAIN, abs_limit, as_matrix, matrix_trace, shared_limit,
-                      stats_text, summary_stats)
+from .heatmap import (COLORSCALE, PLAIN, abs_limit, as_matrix, matrix_axes, matrix_trace,
+                      shared_limit, stats_text, summary_stats)
 
 # Row share of each panel in a layer's stack: the weight matrix gets the most room.
 PANEL_HEIGHTS = {"W": 0.46, "b": 0.08, "z": 0.23, "a": 0.23}
@@ -53,33 +52,34 @@ def stack_figure(panels, limit: float | None = None, title: str = "", height: in
     """
     panels = [(label, as_matrix(m)) for label, m in panels]
     weights = [PANEL_HEIGHTS.get(label.rstrip("⁰¹²³⁴⁵⁶⁷⁸⁹").lstrip("dΔ"), 0.2) for label, _ in panels]
-    total = sum(weights)
-    titles = []
-    for label, m in panels:
+    top = 54 if title else 30
+    gap = min(0.3, 26 / max(height - top - 16, 1))
+    free = 1 - gap * (len(panels) - 1)
+    layout = dict(height=height, margin=dict(l=34, r=8, t=top, b=16), template={}, annotations=[],
+                  shapes=[], title=dict(text=title, font=dict(size=13)) if title else None)
+    data, y_top = [], 1.0
+    for row, ((label, m), weight) in enumerate(zip(panels, weights), start=1):
         own = abs_limit(m) if limit is None else limit
-        titles.append(f"<b>{label}</b> {m.shape[0]}×{m.shape[1]} ±{own:.2g} · "
-                      f"{stats_text(summary_stats(m))}")
-    plot_height = height - (54 if title else 30) - 16
-    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True,
-                        vertical_spacing=min(0.3, 26 / max(plot_height, 1)),
-                        row_heights=[w / total for w in weights], subplot_titles=titles)
-    for row, (label, m) in enumerate(panels, start=1):
-        fig.add_trace(matrix_trace(m, abs_limit(m) if limit is None else limit, label), row=row, col=1)
-        # scaleanchor=False: an image would otherwise keep square pixels and shrink to a sliver.
-        fig.update_yaxes(autorange="reversed", showgrid=False, zeroline=False, row=row, col=1,
-                         scaleanchor=False,
-                         showticklabels=m.shape[0] > 1, dtick=1 if m.shape[0] <= 8 else None)
-    n_cols = panels[0][1].shape[1] if panels else 0
-    fig.update_xaxes(showgrid=False, zeroline=False, dtick=1 if n_cols <= 16 else None)
-    for annotation in fig.layout.annotations:
-        annotation.font.size = 10
-        annotation.x, annotation.xanchor, annotation.align = 0, "left", "left"
-    fig.update_layout(height=height, margin=dict(l=34, r=8, t=54 if title else 30, b=16),
-                      template=PLAIN, title=dict(text=title, font=dict(size=13)) if title else None)
+        suffix = "" if row == 1 else str(row)
+        y_bottom = max(0.0, y_top - free * weight / sum(weights))
+        xaxis, yaxis = matrix_axes(*m.shape)
+        xaxis.update(anchor=f"y{suffix}", domain=[0, 1], showticklabels=row == len(panels))
+        if row > 1:
+            xaxis["matches"] = "x"
+        yaxis.update(anchor=f"x{suffix}", domain=[y_bottom, y_top])
+        layout[f"xaxis{suffix}"], layout[f"yaxis{suffix}"] = xaxis, yaxis
+        trace = matrix_trace(m, own, label)
+        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
+        data.append(trace)
+        layout["annotations"].append(dict(
+            text=f"<b>{label}</b> {m.shape[0]}×{m.shape[1]} ±{own:.2g} · {stats_text(summary_stats(m))}",
+            x=0, y=y_top, xref="paper", yref="paper", xanchor="left", yanchor="bottom", align="left",
+            showarrow=False, font=dict(size=10)))
+        y_top = y_bottom - gap
     if highlight:
-        fig.add_shape(type="rect", xref="paper", yref="paper", x0=-0.02, y0=-0.02, x1=1.01, y1=1.01,
-                      line=dict(color="#f08c00", width=3))
-    return fig
+        layout["shapes"].append(dict(type="rect", xref="paper", yref="paper", x0=-0.02, y0=-0.02,
+                                     x1=1.01, y1=1.01, line=dict(color="#f08c00", width=3)))
+    return go.Figure(dict(data=data, layout=layout), _validate=False)
 
 
 def vector_bar(values, title: str) -> go.Figure:
