@@ -4,7 +4,9 @@
 
 Prints seconds per epoch at batch 64 and 512 for ReLU and GELU networks, the
 time of only the matrix products those steps perform (the floor), their ratio,
-and the time of one single-sample step with a full trace.
+and the time of one single-sample step with a full trace. Each figure is the best
+of --repeats runs; floor, ReLU and GELU alternate within a repeat, so on a busy
+machine compare the ratios of one run rather than seconds across runs.
 Targets: ReLU ratio <= 1.3 at batch 64; GELU <= 1.25x ReLU; single step <= 300 us.
 """
 from __future__ import annotations
