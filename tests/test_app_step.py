@@ -104,9 +104,9 @@ def test_train_with_plain_sgd_moves_weights_by_exactly_minus_eta_times_dw():
 def test_inspector_numbers_are_the_trace_numbers():
     at = open_page()
     click(at, "step.full")
-    at.selectbox(key="step.ins.layer").set_value(1).run()
-    at.number_input(key="step.ins.i0").set_value(1).run()
-    at.number_input(key="step.ins.j0").set_value(3).run()
+    at.selectbox(key="step.ins.layer.3").set_value(1).run()
+    at.number_input(key="step.ins.i0.2").set_value(1).run()
+    at.number_input(key="step.ins.j0.8").set_value(3).run()
     rec = state(at).trace.layers[0]
     breakdown = weight_breakdown(rec, 1, 3)
     text = next(m.value for m in at.markdown if m.value.startswith("**Weight W[1, 3] of layer 1**"))
@@ -231,3 +231,19 @@ def test_other_kinds_of_data_step_and_show_their_task_view(dataset):
     assert not at.error
     if dataset == "sequences":
         assert len(at.dataframe) >= 2
+
+
+def test_inspector_and_sample_choices_survive_a_smaller_network_and_batch():
+    at = open_page()
+    click(at, "step.full")
+    at.selectbox(key="step.ins.layer.3").set_value(2).run()
+    at.number_input(key="step.ins.i1.8").set_value(7).run()
+    at.number_input(key="step.ins.n.32").set_value(31).run()
+    at.radio(key="step.input").set_value("Chosen sample").run()
+    at.number_input(key="step.index").set_value(240).run()
+    at.text_input(key="sb.hidden").set_value("2").run()
+    at.number_input(key="sb.batch").set_value(1).run()
+    at.selectbox(key="sb.dataset").set_value("sine").run()
+    assert not at.exception, at.exception
+    click(at, "step.full")
+    assert not at.error

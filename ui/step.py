@@ -68,8 +68,12 @@ def state_of(model: ActiveModel) -> StepState:
 def input_controls(model: ActiveModel) -> Settings:
     """Mode and input choice; honours a sample index handed over by another page."""
     n_train = model.dataset.n_train
-    handed = st.session_state.pop(SAMPLE_INDEX_KEY, None)
-    if handed is not None:
+    # The hand-off key is left in place (the other page owns it). It applies on arrival: leaving this
+    # page drops its widget keys, so a missing "step.input" means we just came here.
+    handed = st.session_state.get(SAMPLE_INDEX_KEY)
+    if handed is not None and ("step.input" not in st.session_state
+                               or st.session_state.get("step.handed_index") != handed):
+        st.session_state["step.handed_index"] = handed
         st.session_state["step.input"] = INPUTS[1]
         st.session_state["step.index"] = int(min(max(int(handed), 0), n_train - 1))
     left, middle, right = st.columns([1.2, 1.2, 1])
@@ -78,6 +82,8 @@ def input_controls(model: ActiveModel) -> Settings:
     source = middle.radio("Input", INPUTS, key="step.input", horizontal=True,
                           help=f"A random batch of {model.config.batch_size} (the batch size), or one sample.")
     chosen = None
+    if st.session_state.get("step.index", 0) > n_train - 1:   # a smaller dataset was chosen since
+        st.session_state["step.index"] = n_train - 1
     if source == INPUTS[1]:
         chosen = int(right.number_input(f"Sample (0 – {n_train - 1})", 0, n_train - 1,
                                         key="step.index", step=1))
@@ -290,8 +296,8 @@ def sample_view(model: ActiveModel, state: StepState) -> tuple[str, int | None]:
         return "The last batch of the training run.", None
     row = int(state.rows[0])
     if len(state.rows) > 1:
-        return (f"Random batch of {len(state.rows)} training rows (draw {state.draws}); sample 0 of it is "
-                f"training row {row}."), 0
+        return (f"Random batch of {len(state.rows)} training rows (draw {state.draws}). Its sample 0 is "
+                + describe_sample(model, trace, row)), 0
     return describe_sample(model, trace, row), 0
 
 
@@ -348,12 +354,14 @@ def inspector(model: ActiveModel, state: StepState) -> None:
         return
     n_layers = len(trace.layers)
     c = st.columns(4)
-    layer = int(c[0].selectbox("Layer", range(1, n_layers + 1), index=n_layers - 1, key="step.ins.layer")) - 1
+    # Keys carry the sizes, so a smaller network or batch never meets an index left from a larger one.
+    layer = int(c[0].selectbox("Layer", range(1, n_layers + 1), index=n_layers - 1,
+                               key=f"step.ins.layer.{n_layers}")) - 1
     rec = trace.layers[layer]
     n_in, n_out = rec.W.shape
-    i = int(c[1].number_input(f"row i (input, < {n_in})", 0, n_in - 1, 0, key=f"step.ins.i{layer}"))
-    j = int(c[2].number_input(f"column j (unit, < {n_out})", 0, n_out - 1, 0, key=f"step.ins.j{layer}"))
-    n = int(c[3].number_input(f"sample n (< {len(trace.x)})", 0, len(trace.x) - 1, 0, key="step.ins.n"))
+    i = int(c[1].number_input(f"row i (input, < {n_in})", 0, n_in - 1, 0, key=f"step.ins.i{layer}.{n_in}"))
+    j = int(c[2].number_input(f"column j (unit, < {n_out})", 0, n_out - 1, 0, key=f"step.ins.j{layer}.{n_out}"))
+    n = int(c[3].number_input(f"sample n (< {len(trace.x)})", 0, len(trace.x) - 1, 0, key=f"step.ins.n.{len(trace.x)}"))
     w = weight_breakdown(rec, i, j)
     g = "dh" if w.grad_name == "dh" else "dz"
     st.markdown(f"**Weight W[{i}, {j}] of layer {layer + 1}** — "
