@@ -247,3 +247,17 @@ def test_inspector_and_sample_choices_survive_a_smaller_network_and_batch():
     assert not at.exception, at.exception
     click(at, "step.full")
     assert not at.error
+
+
+def test_batch_norm_and_dropout_steps_show_their_stages_and_check_cleanly():
+    at = open_page()
+    at.checkbox(key="sb.batch_norm").check().run()
+    at.slider(key="sb.dropout").set_value(0.2).run()
+    at.radio(key="step.mode").set_value("Train").run()
+    click(at, "step.next")
+    code = next(c.value for c in at.code if "z¹" in c.value)
+    assert "h¹ = x·W¹ + b¹" in code and "dropout" in code
+    click(at, "step.full")
+    click(at, "step.gradcheck")
+    assert state(at).gradcheck.max_rel_error < 1e-4
+    assert not at.error

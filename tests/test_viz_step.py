@@ -79,3 +79,12 @@ def test_task_views_draw_from_the_network():
     assert len(fig.data[1].x) == 30
     fig = image_figure(np.arange(64.0), (8, 8), "digit")
     assert fig.data[0].z.shape == (8, 8, 3)
+
+
+def test_batch_norm_and_dropout_add_their_stages_to_the_stacks():
+    net = Network([2, 3, 2], activation="relu", batch_norm=True, dropout=0.5, seed=0)
+    x = np.random.default_rng(3).normal(size=(4, 2)).astype(np.float32)
+    rec = net.gradients(x, np.array([0, 1, 0, 1])).layers[0]
+    assert [label for label, _ in forward_panels(rec)] == ["W¹", "b¹", "h¹", "z¹", "a¹", "mask¹"]
+    assert [label for label, _ in backward_panels(rec)] == ["dW¹", "db¹", "dh¹", "dz¹", "da¹"]
+    assert len(stack_figure(forward_panels(rec)).data) == 6

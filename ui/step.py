@@ -296,8 +296,9 @@ def sample_view(model: ActiveModel, state: StepState) -> tuple[str, int | None]:
         return "The last batch of the training run.", None
     row = int(state.rows[0])
     if len(state.rows) > 1:
+        sample = describe_sample(model, trace, row)
         return (f"Random batch of {len(state.rows)} training rows (draw {state.draws}). Its sample 0 is "
-                + describe_sample(model, trace, row)), 0
+                + sample[0].lower() + sample[1:]), 0
     return describe_sample(model, trace, row), 0
 
 

@@ -21,15 +21,28 @@ WIDTH_BUCKETS = (0.6, 1.6, 3.2)
 
 
 def forward_panels(rec) -> list[tuple[str, np.ndarray]]:
-    """(label, matrix) of a layer's forward column: W (n_in, n_out), b, z (N, n_out), a."""
+    """(label, matrix) of a layer's forward column: W (n_in, n_out), b, z (N, n_out), a.
+
+    With batch norm the affine output h = a_in·W + b comes before z; with dropout the
+    scaled mask follows a (a = f(z)·mask).
+    """
     n = sup(rec.index + 1)
-    return [(f"W{n}", rec.W), (f"b{n}", rec.b), (f"z{n}", rec.z), (f"a{n}", rec.a)]
+    panels = [(f"W{n}", rec.W), (f"b{n}", rec.b)]
+    if rec.normalized is not None:
+        panels.append((f"h{n}", rec.affine))
+    panels += [(f"z{n}", rec.z), (f"a{n}", rec.a)]
+    if rec.dropout_mask is not None:
+        panels.append((f"mask{n}", rec.dropout_mask))
+    return panels
 
 
 def backward_panels(rec) -> list[tuple[str, np.ndarray]]:
-    """(label, matrix) of a layer's backward column: dW, db, dz, da (same shapes as forward)."""
+    """(label, matrix) of a layer's backward column: dW, db, dz, da (and dh with batch norm)."""
     n = sup(rec.index + 1)
-    return [(f"dW{n}", rec.dW), (f"db{n}", rec.db), (f"dz{n}", rec.dz), (f"da{n}", rec.da)]
+    panels = [(f"dW{n}", rec.dW), (f"db{n}", rec.db)]
+    if rec.normalized is not None and rec.d_affine is not None:
+        panels.append((f"dh{n}", rec.d_affine))
+    return panels + [(f"dz{n}", rec.dz), (f"da{n}", rec.da)]
 
 
 def update_panels(rec) -> list[tuple[str, np.ndarray]]:
