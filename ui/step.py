@@ -398,8 +398,9 @@ def inspector(model: ActiveModel, state: StepState) -> None:
                      hide_index=True)
         verdict = "agree" if result.max_rel_error < 1e-4 else "disagree — look closer"
         st.caption(f"Layer {layer + 1}, W (+λW with weight decay {model.config.weight_decay:g}), float64: "
-                   f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e}). "
-                   "Dropout masks of the check's own pass are replayed in every perturbed pass.")
+                   f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e})."
+                   + (" Dropout masks of the check's own pass are replayed in every perturbed pass."
+                      if any(r.dropout_mask is not None for r in trace.layers) else ""))
 
 
 def diagnostics(state: StepState) -> None:
