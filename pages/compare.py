@@ -3,7 +3,10 @@
 import streamlit as st
 
 from ui import runs
+from ui.frame import inside_app_frame
 from viz.runs import X_AXES, compare_figure, distance_figure
+
+inside_app_frame()
 
 st.title("Compare runs")
 

@@ -3,8 +3,11 @@
 import streamlit as st
 
 from ui import runs
+from ui.frame import inside_app_frame
 from ui.sidebar import config_sidebar
 from viz.runs import distribution_figure, grad_norm_figure
+
+inside_app_frame()
 
 st.title("Training runs")
 st.caption("A run is a saved experiment: settings, every epoch's metrics and its weights. "

@@ -3,8 +3,11 @@
 import streamlit as st
 
 from ui import step
+from ui.frame import inside_app_frame
 from ui.session import active_model
 from ui.sidebar import config_sidebar
+
+inside_app_frame()
 
 config = config_sidebar()
 model = active_model()
