@@ -20,7 +20,7 @@ PAGES = {
         page_if_present("pages/home.py", title="Home", icon=":material/home:", default=True),
     ],
     "Inside a network": [
-        page_if_present("pages/step_through.py", title="Step through", icon=":material/footprint:", url_path="step-through"),
+        page_if_present("pages/step_through.py", title="Step through", icon=":material/footprint:", url_path="step_through"),
     ],
     "Training runs": [
         page_if_present("pages/runs.py", title="Runs", icon=":material/model_training:", url_path="runs"),

@@ -420,7 +420,7 @@ def share_and_export(model: ActiveModel, state: StepState) -> None:
     # Brackets, quotes and commas stay readable; browsers send them as they are.
     query = urlencode(config_to_query(model.config), safe='[]",:')
     st.markdown("**Share this setup**: the address bar already carries it. Append to the app's address:")
-    st.code(f"step-through?{query}" if query else "step-through  (all defaults)", language=None)
+    st.code(f"step_through?{query}" if query else "step_through  (all defaults)", language=None)
     if state.trace is None:
         return
     if st.button("Prepare this step's download", key="step.export"):

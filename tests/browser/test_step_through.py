@@ -8,17 +8,9 @@ from tests.browser.harness import assert_no_exception, open_page, screenshot, wa
 pytestmark = pytest.mark.browser
 
 
-def dismiss_page_not_found(page):
-    """Close Streamlit's "Page not found" dialog if a direct link raised it.
-
-    Streamlit 1.67 still resolves a direct URL against the pages/ file names first;
-    the navigation lists this page as /step-through while the file is step_through.py,
-    so a direct link shows the dialog although the right page runs underneath.
-    """
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
-    if dialog.count():
-        page.keyboard.press("Escape")
-        expect(dialog).to_have_count(0)
+def assert_no_page_not_found(page):
+    """A direct link to this page must open it without Streamlit's "Page not found" dialog."""
+    expect(page.get_by_role("dialog").filter(has_text="Page not found")).to_have_count(0)
 
 
 def click_and_wait(page, name):
@@ -27,10 +19,10 @@ def click_and_wait(page, name):
 
 
 def test_step_through_walks_a_whole_step_in_chromium(browser, app_server):
-    page = open_page(browser, f"{app_server}/step-through?hidden=[4]&activation=%22relu%22&optimizer=%22sgd%22",
+    page = open_page(browser, f"{app_server}/step_through?hidden=[4]&activation=%22relu%22&optimizer=%22sgd%22",
                      viewport=(1500, 1100))
     try:
-        dismiss_page_not_found(page)
+        assert_no_page_not_found(page)
         expect(page.get_by_role("heading", name="Step through one training step")).to_be_visible()
         expect(page.locator(".st-key-step-phase-current")).to_contain_text("Ready")
         # Train mode so the walk ends with the update.
@@ -56,9 +48,9 @@ def test_step_through_walks_a_whole_step_in_chromium(browser, app_server):
 
 
 def test_bad_link_value_falls_back_with_a_notice(browser, app_server):
-    page = open_page(browser, f"{app_server}/step-through?hidden=%22x%22")
+    page = open_page(browser, f"{app_server}/step_through?hidden=%22x%22")
     try:
-        dismiss_page_not_found(page)
+        assert_no_page_not_found(page)
         expect(page.get_by_text("hidden='x' is not valid").first).to_be_visible()
         expect(page.get_by_role("heading", name="Step through one training step")).to_be_visible()
         assert_no_exception(page)
@@ -67,9 +59,9 @@ def test_bad_link_value_falls_back_with_a_notice(browser, app_server):
 
 
 def test_stop_keeps_the_steps_already_trained(browser, app_server):
-    page = open_page(browser, f"{app_server}/step-through?hidden=[8]")
+    page = open_page(browser, f"{app_server}/step_through?hidden=[8]")
     try:
-        dismiss_page_not_found(page)
+        assert_no_page_not_found(page)
         page.get_by_label("Steps to run", exact=True).fill("100000")
         page.get_by_label("Steps to run", exact=True).press("Enter")
         wait_for_app(page)
