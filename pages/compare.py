@@ -10,10 +10,13 @@ inside_app_frame()
 
 st.title("Compare runs")
 
+runs.show_messages()
 infos = runs.store().list()
 runs.show_damaged(infos)
 if len(runs.healthy(infos)) == 0:
-    st.info("No runs yet. Create and train runs on the **Runs** page, or with `python -m backprop train`.")
+    st.info("No runs yet. Create and train runs on the **Runs** page, or with `python -m backprop train`, "
+            "or start from two trained examples:")
+    runs.example_runs_button()
     st.stop()
 
 names = runs.compare_picker(infos)

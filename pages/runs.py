@@ -23,7 +23,9 @@ with st.expander("New run", expanded=not names):
     runs.create_run_form(config, names)
 
 if not names:
-    st.info("No runs yet. Set up the network in the sidebar, name the run and press **Create run**.")
+    st.info("No runs yet. Set up the network in the sidebar, name the run and press **Create run**, "
+            "or start from two trained examples:")
+    runs.example_runs_button()
     st.stop()
 
 name = runs.run_picker(infos)

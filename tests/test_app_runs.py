@@ -157,3 +157,28 @@ def test_play_trains_a_slice_per_tick_and_keeps_it(trained_run):
     assert any("playing" in caption.value for caption in at.caption)
     assert len(RunStore().open("trained").history.step_loss) > steps_before
     assert RunStore().open("trained").history.stop_reason is None
+
+
+def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_click():
+    at = AppTest.from_file(COMPARE_PAGE, default_timeout=120).run()
+    no_errors(at)
+    at.button(key="runs.examples").click().run()
+
+    no_errors(at)
+    infos = RunStore().list()
+    assert [info.name for info in infos] == ["example-gelu", "example-relu"]
+    gelu, relu = (RunStore().open(info.name) for info in infos)
+    assert relu.config.differences(gelu.config) == ["activation"]
+    assert len(gelu.history.epochs) == len(relu.history.epochs) == 20
+    assert any("example-relu" in box.value for box in at.success)
+    specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
+    assert "example-gelu" in specs and "example-relu" in specs
+
+
+def test_runs_page_on_an_empty_store_offers_the_example_runs():
+    at = runs_page()
+    at.button(key="runs.examples").click().run()
+
+    no_errors(at)
+    assert len(RunStore().list()) == 2
+    assert not any("No runs yet" in box.value for box in at.info)

@@ -119,6 +119,32 @@ def _on_create(config: RunConfig) -> None:
         say("error", f"Could not create the run: {err}")
 
 
+EXAMPLE_EPOCHS = 20
+
+
+def _on_examples() -> None:
+    """Two runs of the default setup that differ only in the activation, trained and ready to compare."""
+    config = RunConfig(epochs=EXAMPLE_EPOCHS)
+    try:
+        dataset = load_dataset(config.dataset, config.dataset_params)
+        base = store().create(store().unique_name("example-gelu"), config, dataset=dataset)
+        fork = store().fork(base.name, store().unique_name("example-relu"), dataset=dataset, activation="relu")
+        for run in (base, fork):
+            train_run(run, dataset, epochs=EXAMPLE_EPOCHS)
+        activate_run(base.name)
+        st.session_state[PICK_KEY] = base.name
+        say("success", f"Created and trained **{base.name}** and its fork **{fork.name}** "
+                       f"({config.describe()}; the fork uses ReLU) for {EXAMPLE_EPOCHS} epochs.")
+    except ValueError as err:
+        say("error", f"Could not create the example runs: {err}")
+
+
+def example_runs_button() -> None:
+    """One click to a pair of trained runs, for a store that is still empty."""
+    st.button(f"Create two example runs (GELU vs ReLU on circle, {EXAMPLE_EPOCHS} epochs)",
+              key="runs.examples", on_click=_on_examples, icon=":material/science:")
+
+
 def _on_fork(parent: str) -> None:
     try:
         run = store().open(parent)
