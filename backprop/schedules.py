@@ -79,14 +79,7 @@ class ReduceOnPlateau(Schedule):
         self.wait = 0
 
     def next_rate(self, base_rate, current_rate, epoch, record):
-        value = monitored_value(record, self.monitor)
-        if value is None:
-            return current_rate
-        if value < self.best - self.min_delta:
-            self.best, self.wait = value, 0
-            return current_rate
-        self.wait += 1
-        if self.wait >= self.patience:
+        if epochs_without_improvement(self, record) >= self.patience:
             self.wait = 0
             return max(current_rate * self.factor, self.min_rate)
         return current_rate
@@ -119,6 +112,22 @@ def make_schedule(spec) -> Schedule:
 LOWER_IS_BETTER = {"loss": True, "accuracy": False}
 
 
+def epochs_without_improvement(watcher, record: dict) -> int:
+    """Update ``watcher.best``/``watcher.wait`` from an epoch record; returns the epochs since the last improvement.
+
+    watcher has monitor, min_delta, best and wait (plateau schedules and early
+    stopping share this); a record without the monitored value changes nothing.
+    """
+    value = monitored_value(record, watcher.monitor)
+    if value is None:
+        return 0
+    if value < watcher.best - watcher.min_delta:
+        watcher.best, watcher.wait = value, 0
+    else:
+        watcher.wait += 1
+    return watcher.wait
+
+
 def monitored_value(record: dict, monitor: str) -> float | None:
     """The value to watch, signed so that lower is better (accuracies are negated)."""
     value = record.get(monitor)
@@ -140,14 +149,7 @@ class EarlyStopping:
         self.wait = 0
 
     def should_stop(self, record: dict) -> bool:
-        value = monitored_value(record, self.monitor)
-        if value is None:
-            return False
-        if value < self.best - self.min_delta:
-            self.best, self.wait = value, 0
-            return False
-        self.wait += 1
-        return self.wait >= self.patience
+        return epochs_without_improvement(self, record) >= self.patience
 
     def config(self) -> dict:
         return {"patience": self.patience, "monitor": self.monitor, "min_delta": self.min_delta,
