@@ -24,7 +24,6 @@ PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
 PLAY_KEY = "runs.playing"
 PLAY_TARGET_KEY = "runs.play_target"
-SIDEBAR_PREFIX = "sb."
 # How long one tick of play mode trains before it redraws.
 CHUNK_SECONDS = 0.6
 # Redraw the progress bar at most this often during a long training call.
@@ -63,12 +62,6 @@ def active_run_name() -> str | None:
     return getattr(model, "run_name", None)
 
 
-def forget_sidebar_widgets() -> None:
-    """Drop the setup sidebar's widget state so it redraws from the newly active config."""
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(SIDEBAR_PREFIX)]:
-        del st.session_state[key]
-
-
 def activate_run(name: str):
     """Make the stored run the session's active model (latest weights, trainer resumed); returns it."""
     run = store().open(name)
@@ -77,7 +70,6 @@ def activate_run(name: str):
         raise ValueError(error)
     net, trainer = build_for_training(run, dataset)
     session.activate(run.config, net, trainer, run_name=run.name, initial_weights=run.weights("initial"))
-    forget_sidebar_widgets()
     # The fork widgets start from the newly active run's settings.
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("runs.f.", "runs.fork_name"))]:
         del st.session_state[key]

@@ -17,6 +17,8 @@ from .data import try_load_dataset
 CONFIG_KEY = "bp.config"
 MODEL_KEY = "bp.model"
 NOTICES_KEY = "bp.notices"
+# Every widget of the setup sidebar (ui/sidebar.py) has a key with this prefix.
+SIDEBAR_WIDGET_PREFIX = "sb."
 
 
 @dataclass
@@ -115,7 +117,7 @@ def apply_config(new: RunConfig) -> str | None:
     """
     old = current_config()
     model = st.session_state.get(MODEL_KEY)
-    if model is not None and not old.architecture_changed(new) and new == old:
+    if model is not None and new == old:
         return None
     if model is None or old.architecture_changed(new):
         model = build_model(new)
@@ -154,7 +156,14 @@ def activate(config: RunConfig, net: Network, trainer: Trainer | None = None,
                         initial_weights=initial_weights or net.get_weights(), run_name=run_name)
     st.session_state[MODEL_KEY] = model
     st.session_state[CONFIG_KEY] = config
+    forget_sidebar_widgets()
     return model
+
+
+def forget_sidebar_widgets() -> None:
+    """Drop the setup sidebar's widget state so it redraws from the session's config."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(SIDEBAR_WIDGET_PREFIX)]:
+        del st.session_state[key]
 
 
 def reset_to_initial() -> None:
