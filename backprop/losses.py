@@ -10,17 +10,24 @@ from typing import Callable
 import numpy as np
 
 
+def _row_max(logits: np.ndarray) -> np.ndarray:
+    """Each row's largest value, (N, 1). Picked by argmax: for a few classes per row that is
+    several times faster than a max-reduction along the short axis, and the same values
+    (NaN included: argmax points at it)."""
+    n = logits.shape[0]
+    return logits[np.arange(n), logits.argmax(axis=1)].reshape(n, 1)
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax of ``logits`` (N, C), stabilised by the row max."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    shifted = logits - _row_max(logits)
+    return shifted - np.log(np.add.reduce(np.exp(shifted), axis=1, keepdims=True))
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise softmax of ``logits`` (N, C); rows sum to 1."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=1, keepdims=True)
+    e = np.exp(logits - _row_max(logits))
+    return e / np.add.reduce(e, axis=1, keepdims=True)
 
 
 def cross_entropy(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -31,20 +38,20 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.nda
     The fused gradient ``(p - y) / N`` never divides by a probability.
     """
     n = logits.shape[0]
-    shifted = logits - logits.max(axis=1, keepdims=True)
+    shifted = logits - _row_max(logits)
     exp = np.exp(shifted)
-    total = exp.sum(axis=1, keepdims=True)
+    total = np.add.reduce(exp, axis=1, keepdims=True)
     probs = exp / total
     log_total = np.log(total)
-    grad = probs.copy()
+    inv_n = logits.dtype.type(1.0 / n)
+    grad = probs * inv_n
     if target.ndim == 1:
         rows = np.arange(n)
-        loss = float((log_total[:, 0] - shifted[rows, target]).sum()) / n
-        grad[rows, target] -= 1
+        loss = float(np.add.reduce(log_total[:, 0] - shifted[rows, target])) / n
+        grad[rows, target] -= inv_n
     else:
-        loss = -float((target * (shifted - log_total)).sum()) / n
-        grad -= target
-    grad /= n
+        loss = -float(np.add.reduce(target * (shifted - log_total), axis=None)) / n
+        grad -= target * inv_n
     return loss, grad, probs
 
 
