@@ -62,6 +62,17 @@ class Dense:
             "activation",) + (("dropout",) if self.dropout > 0 else ())
 
     @property
+    def activation(self):
+        return self._activation
+
+    @activation.setter
+    def activation(self, activation) -> None:
+        self._activation = activation
+        # bound once here: they are called per layer per step
+        self._linear = activation.name == "linear"
+        self._apply, self._slope = activation.apply, activation.derivative_from
+
+    @property
     def n_in(self) -> int:
         return self.W.shape[0]
 
@@ -94,9 +105,8 @@ class Dense:
         """
         affine = a_in @ self.W
         affine += self.b
-        rec = LayerTrace(index=self.index, activation=self.activation.name, stages=self.stages,
-                         train=train, W=self.W, b=self.b, a_in=a_in, affine=affine, z=affine,
-                         activation_output=affine, a=affine)
+        rec = LayerTrace(self.index, self.activation.name, self.stages, train, self.W, self.b,
+                         a_in, affine)
         if self.batch_norm:
             rec.gamma, rec.beta = self.gamma, self.beta
             if train:
@@ -108,11 +118,9 @@ class Dense:
             rec.inv_std = 1.0 / np.sqrt(var + self.dtype.type(BATCH_NORM_EPS))
             rec.normalized = (affine - mean) * rec.inv_std
             rec.z = rec.normalized * self.gamma + self.beta
-        if self.activation.name == "linear":
-            rec.activation_output = rec.z
-        else:
-            rec.activation_output, rec.activation_kept = self.activation.apply(rec.z)
-        rec.a = rec.activation_output
+        if not self._linear:
+            rec.activation_output, rec.activation_kept = self._apply(rec.z)
+            rec.a = rec.activation_output
         if self.dropout > 0 and train:
             if dropout_mask is None:
                 keep = 1.0 - self.dropout
@@ -123,21 +131,24 @@ class Dense:
         return rec
 
     def backward(self, rec: LayerTrace, da: np.ndarray, *, need_input_grad: bool) -> np.ndarray | None:
-        """Fill rec's gradients from da = dL/da (N, n_out); return dL/da_in, or None if not needed."""
+        """Fill rec's gradients from da = dL/da (N, n_out); return dL/da_in, or None if not needed.
+
+        dW is left to the record, which forms a_inᵀ·d_affine when it is first read.
+        """
         rec.da = da
         d_act = da if rec.dropout_mask is None else da * rec.dropout_mask
-        if self.activation.name == "linear":
+        if self._linear:
             rec.dz = d_act
         else:
-            slope = self.activation.derivative_from(rec.z, rec.activation_output, rec.activation_kept)
+            slope = self._slope(rec.z, rec.activation_output, rec.activation_kept)
             if slope.dtype == d_act.dtype and _is_scratch(slope, rec):
                 # a fresh float slope nobody else holds: multiply into it, one array fewer
                 rec.dz = np.multiply(slope, d_act, out=slope)
             else:
                 rec.dz = d_act * slope
         if self.batch_norm:
-            rec.dgamma = (rec.dz * rec.normalized).sum(axis=0)
-            rec.dbeta = rec.dz.sum(axis=0)
+            rec.dgamma = np.add.reduce(rec.dz * rec.normalized, axis=0)
+            rec.dbeta = np.add.reduce(rec.dz, axis=0)
             d_norm = rec.dz * rec.gamma
             if rec.train:
                 n = d_norm.shape[0]
@@ -148,13 +159,7 @@ class Dense:
                 rec.d_affine = d_norm * rec.inv_std
         else:
             rec.d_affine = rec.dz
-        if rec.a_in.shape[0] == 1:
-            # One sample: dW is an outer product. matmul's (n_in, 1) view of a_in is not a
-            # BLAS layout and takes a slow loop; the broadcast product is the same numbers.
-            rec.dW = np.multiply(rec.a_in.reshape(-1, 1), rec.d_affine)
-        else:
-            rec.dW = rec.a_in.T @ rec.d_affine
-        rec.db = rec.d_affine.sum(axis=0)
+        rec.db = np.add.reduce(rec.d_affine, axis=0)
         if need_input_grad:
             rec.d_in = rec.d_affine @ rec.W.T
         return rec.d_in

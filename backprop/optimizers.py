@@ -23,6 +23,10 @@ def _positive(name: str, value, allow_zero: bool = False) -> float:
     return float(value)
 
 
+# where a record keeps each parameter's applied change
+DELTA_FIELDS = {name: f"delta_{name}" for name in ("W", "b", "gamma", "beta", "table")}
+
+
 def decays(param_name: str) -> bool:
     """Weight decay applies to weight matrices only, not to biases, batch-norm or embeddings."""
     return param_name == "W"
@@ -66,47 +70,83 @@ class Optimizer:
     def learning_rate(self, value: float) -> None:
         self._learning_rate = _positive("learning rate", value)
 
+    # True for rules whose change is a function of −η·g alone (SGD, momentum): they take
+    # −η·g, which for a weight matrix comes straight out of the weight-gradient product.
+    linear_in_gradient = False
+
     def _delta(self, key, grad: np.ndarray) -> np.ndarray:
+        """ΔP from the gradient g (non-linear rules such as Adam)."""
+        raise NotImplementedError
+
+    def _delta_from_step(self, key, scaled: np.ndarray) -> np.ndarray:
+        """ΔP from s = −η·g (rules with linear_in_gradient)."""
         raise NotImplementedError
 
     def step(self, net, trace: Trace) -> Trace:
         """Apply one update from ``trace`` to ``net``; record ΔP in the trace and return it.
 
         P + ΔP is a new array (it costs the same memory traffic as an in-place
-        add), so the trace keeps the weights its forward pass used.
+        add), so the trace keeps the weights its forward pass used. Without weight
+        decay or clipping, SGD and momentum never form dW: −η·dW is the product
+        a_inᵀ·(−η·d_affine), which equals −η·dW up to float rounding.
         """
         if not trace.has_gradients:
             raise ValueError("this trace has no gradients: create it with net.gradients(x, y)")
-        weight_decay = self.weight_decay
-        entries = []   # (state key, owner, record, name, gradient)
+        entries = []   # (state key, owner, record, name)
         for key, rec in trace.parameter_records():
             owner = net.embedding if key == "embedding" else net.layers[key]
-            params = rec.params
-            for name, grad in rec.grads.items():
-                if weight_decay:
-                    grad = effective_gradient(name, params[name], grad, weight_decay)
-                entries.append(((key, name), owner, rec, name, grad))
-        scale = 1.0
-        if self.clip_norm is not None:
-            norm = math.sqrt(sum(float(np.vdot(g, g)) for *_, g in entries))
-            self.last_grad_norm = norm
-            if norm > self.clip_norm:
-                scale = self.clip_norm / norm
-        self.last_clip_scale = scale
+            for name in rec.param_names():
+                entries.append(((key, name), owner, rec, name))
         self.steps += 1
-        delta_of = self._delta
-        for state_key, owner, rec, name, grad in entries:
-            if scale != 1.0:
-                grad = grad * grad.dtype.type(scale)
-            delta = delta_of(state_key, grad)
-            setattr(owner, name, getattr(owner, name) + delta)
-            rec.set_delta(name, delta)
+        self.last_clip_scale = 1.0
+        rate = -self.learning_rate
+        if self.linear_in_gradient and not self.weight_decay and self.clip_norm is None:
+            from_step = self._delta_from_step
+            for state_key, owner, rec, name in entries:
+                delta = from_step(state_key, rec.scaled_gradient(name, rate))
+                setattr(owner, name, getattr(owner, name) + delta)
+                setattr(rec, DELTA_FIELDS[name], delta)
+        else:
+            grads = self._gradients(entries)
+            if self.linear_in_gradient:
+                # the clip scale and −η in one multiplication
+                factor = rate * self.last_clip_scale
+                for (state_key, owner, rec, name), grad in zip(entries, grads):
+                    delta = self._delta_from_step(state_key, grad * grad.dtype.type(factor))
+                    self._apply(owner, rec, name, delta)
+            else:
+                scale = self.last_clip_scale
+                for (state_key, owner, rec, name), grad in zip(entries, grads):
+                    if scale != 1.0:
+                        grad = grad * grad.dtype.type(scale)
+                    self._apply(owner, rec, name, self._delta(state_key, grad))
         if trace.train:
             net.commit_batch_statistics(trace)
         trace.updated = True
         trace.learning_rate = self.learning_rate
         trace.optimizer = self.name
         return trace
+
+    def _gradients(self, entries) -> list[np.ndarray]:
+        """Each entry's gradient of the regularised loss; sets the clip scale from their global norm."""
+        weight_decay = self.weight_decay
+        grads = []
+        for _, _, rec, name in entries:
+            grad = getattr(rec, "d" + name)
+            if weight_decay:
+                grad = effective_gradient(name, getattr(rec, name), grad, weight_decay)
+            grads.append(grad)
+        if self.clip_norm is not None:
+            norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+            self.last_grad_norm = norm
+            if norm > self.clip_norm:
+                self.last_clip_scale = self.clip_norm / norm
+        return grads
+
+    @staticmethod
+    def _apply(owner, rec, name: str, delta: np.ndarray) -> None:
+        setattr(owner, name, getattr(owner, name) + delta)
+        setattr(rec, DELTA_FIELDS[name], delta)
 
     def config(self) -> dict:
         return {"optimizer": self.name, "learning_rate": self.learning_rate,
@@ -121,9 +161,10 @@ class SGD(Optimizer):
     """ΔP = −η·g."""
 
     name = "sgd"
+    linear_in_gradient = True
 
-    def _delta(self, key, grad):
-        return grad * grad.dtype.type(-self.learning_rate)
+    def _delta_from_step(self, key, scaled):
+        return scaled
 
 
 class Momentum(Optimizer):
@@ -138,12 +179,14 @@ class Momentum(Optimizer):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
-    def _delta(self, key, grad):
-        mu, lr = grad.dtype.type(self.momentum), grad.dtype.type(self.learning_rate)
+    linear_in_gradient = True
+
+    def _delta_from_step(self, key, scaled):
+        mu = scaled.dtype.type(self.momentum)
         velocity = self.state.get(key)
-        velocity = -lr * grad if velocity is None else mu * velocity - lr * grad
+        velocity = scaled if velocity is None else mu * velocity + scaled
         self.state[key] = velocity
-        return mu * velocity - lr * grad if self.nesterov else velocity
+        return mu * velocity + scaled if self.nesterov else velocity
 
     def config(self):
         return {**super().config(), "momentum": self.momentum, "nesterov": self.nesterov}

@@ -6,7 +6,7 @@ refers to stays the one its forward pass used, without a copy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -14,7 +14,19 @@ import numpy as np
 Array = Optional[np.ndarray]
 
 
-@dataclass(eq=False)
+def weight_gradient(a_in: np.ndarray, d_affine: np.ndarray) -> np.ndarray:
+    """a_inᵀ · d_affine (n_in, n_out): dL/dW from a block's input and the gradient at its affine output.
+
+    Called with ``factor · d_affine`` it gives ``factor · dL/dW`` from the same matrix
+    product, which is how SGD and momentum get −η·dW without a pass over dW.
+    """
+    if a_in.shape[0] == 1:
+        # One sample: an outer product. matmul's (n_in, 1) view of a_in is not a BLAS
+        # layout and takes a slow loop; the broadcast product is the same numbers.
+        return np.multiply(a_in.reshape(-1, 1), d_affine)
+    return a_in.T @ d_affine
+
+
 class LayerTrace:
     """One dense block's forward and backward arrays for a batch of N samples.
 
@@ -25,20 +37,17 @@ class LayerTrace:
     Without batch norm ``z is affine``; without dropout ``a is activation_output``.
     Backward: da = dL/da, dz = dL/dz, d_affine = dL/d(affine), dW, db, dgamma, dbeta,
     d_in = dL/da_in (None for the first layer unless an input gradient was asked for).
+    dW = a_inᵀ·d_affine is formed the first time it is read, from the two arrays the
+    record holds, so a training step whose optimizer never needs dW itself (plain SGD,
+    momentum) skips that (n_in, n_out) product.
     After an optimizer step: delta_W, delta_b (and delta_gamma, delta_beta), the applied change.
+
+    A plain class rather than a dataclass: one is made per layer per training step,
+    and setting only the fields a block ran (the rest read as the class's None)
+    keeps that cheap.
     """
 
-    index: int
-    activation: str
-    stages: tuple
-    train: bool
-    W: np.ndarray
-    b: np.ndarray
-    a_in: np.ndarray
-    affine: np.ndarray
-    z: np.ndarray
-    activation_output: np.ndarray
-    a: np.ndarray
+    # Fields a block sets only when it runs the stage; None otherwise.
     gamma: Array = None
     beta: Array = None
     normalized: Array = None
@@ -49,7 +58,6 @@ class LayerTrace:
     da: Array = None
     dz: Array = None
     d_affine: Array = None
-    dW: Array = None
     db: Array = None
     dgamma: Array = None
     dbeta: Array = None
@@ -59,6 +67,43 @@ class LayerTrace:
     delta_gamma: Array = None
     delta_beta: Array = None
     activation_kept: object = None   # forward intermediates the activation's slope reuses
+    _dW: Array = None
+
+    def __init__(self, index: int, activation: str, stages: tuple, train: bool, W: np.ndarray,
+                 b: np.ndarray, a_in: np.ndarray, affine: np.ndarray, z: Array = None,
+                 activation_output: Array = None, a: Array = None, **optional):
+        self.index, self.activation, self.stages, self.train = index, activation, stages, train
+        self.W, self.b, self.a_in, self.affine = W, b, a_in, affine
+        self.z = affine if z is None else z
+        self.activation_output = self.z if activation_output is None else activation_output
+        self.a = self.activation_output if a is None else a
+        for name, value in optional.items():
+            if not hasattr(type(self), name):
+                raise TypeError(f"LayerTrace has no field {name!r}")
+            setattr(self, name, value)
+
+    @property
+    def dW(self) -> Array:
+        """dL/dW (n_in, n_out); None before the backward pass."""
+        if self._dW is None and self.d_affine is not None:
+            self._dW = weight_gradient(self.a_in, self.d_affine)
+        return self._dW
+
+    @dW.setter
+    def dW(self, value: Array) -> None:
+        self._dW = value
+
+    def param_names(self) -> tuple[str, ...]:
+        return ("W", "b", "gamma", "beta") if self.gamma is not None else ("W", "b")
+
+    def scaled_gradient(self, name: str, factor: float) -> np.ndarray:
+        """factor · dL/d(name). For W it is the weight-gradient product with the factor folded
+        into d_affine (N·n_out multiplications instead of n_in·n_out), whether or not dW has
+        been formed, so the result never depends on what was read before."""
+        if name == "W":
+            return weight_gradient(self.a_in, self.d_affine * self.d_affine.dtype.type(factor))
+        grad = getattr(self, "d" + name)
+        return grad * grad.dtype.type(factor)
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -84,17 +129,17 @@ class LayerTrace:
             out.update(gamma=self.delta_gamma, beta=self.delta_beta)
         return out
 
-    def set_delta(self, name: str, value: np.ndarray) -> None:
-        setattr(self, f"delta_{name}", value)
-
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this record holds, by field name (None fields left out)."""
-        skip = {"index", "activation", "stages", "train", "activation_kept"}
-        return {
+        skip = {"index", "activation", "stages", "train", "activation_kept", "_dW"}
+        out = {
             name: value
             for name, value in vars(self).items()
             if name not in skip and isinstance(value, np.ndarray)
         }
+        if self.dW is not None:
+            out["dW"] = self.dW
+        return out
 
     def __repr__(self) -> str:
         n, k = self.a_in.shape[0], self.W.shape[1]
@@ -128,8 +173,11 @@ class EmbeddingTrace:
     def deltas(self) -> dict[str, Array]:
         return {"table": self.delta_table}
 
-    def set_delta(self, name: str, value: np.ndarray) -> None:
-        self.delta_table = value
+    def param_names(self) -> tuple[str, ...]:
+        return ("table",)
+
+    def scaled_gradient(self, name: str, factor: float) -> np.ndarray:
+        return self.dtable * self.dtable.dtype.type(factor)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}
@@ -138,7 +186,6 @@ class EmbeddingTrace:
         return f"EmbeddingTrace(N={self.ids.shape[0]}, table={self.table.shape})"
 
 
-@dataclass(eq=False)
 class Trace:
     """One forward (and usually backward) pass of a network on a batch.
 
@@ -152,12 +199,6 @@ class Trace:
     which ``learning_rate``.
     """
 
-    x: np.ndarray
-    y: Array
-    train: bool
-    layers: list[LayerTrace]
-    output: np.ndarray
-    embedding: Optional[EmbeddingTrace] = None
     probs: Array = None
     loss: Optional[float] = None
     d_output: Array = None
@@ -165,7 +206,16 @@ class Trace:
     updated: bool = False
     learning_rate: Optional[float] = None
     optimizer: Optional[str] = None
-    extra: dict = field(default_factory=dict)
+
+    def __init__(self, x: np.ndarray, y: Array, train: bool, layers: list[LayerTrace],
+                 output: np.ndarray, embedding: Optional[EmbeddingTrace] = None, **optional):
+        self.x, self.y, self.train, self.layers, self.output = x, y, train, layers, output
+        self.embedding = embedding
+        self.extra: dict = {}
+        for name, value in optional.items():
+            if not hasattr(type(self), name):
+                raise TypeError(f"Trace has no field {name!r}")
+            setattr(self, name, value)
 
     @property
     def has_gradients(self) -> bool:

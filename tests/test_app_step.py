@@ -88,7 +88,7 @@ def test_visualize_only_never_changes_the_weights():
     assert not state(at).trace.updated
 
 
-def test_train_with_plain_sgd_moves_weights_by_exactly_minus_eta_times_dw():
+def test_train_with_plain_sgd_moves_weights_by_minus_eta_times_dw():
     at = use_sgd(open_page(), learning_rate=0.1)
     at.radio(key="step.mode").set_value("Train").run()
     before = weights(at)
@@ -97,7 +97,9 @@ def test_train_with_plain_sgd_moves_weights_by_exactly_minus_eta_times_dw():
     assert trace.updated and trace.optimizer == "sgd"
     for old, new, rec in zip(before, weights(at), trace.layers):
         np.testing.assert_array_equal(rec.W, old)            # the trace keeps the weights it used
-        np.testing.assert_array_equal(new, old + rec.dW * np.float32(-0.1))
+        np.testing.assert_array_equal(new, old + rec.delta_W)   # exactly the recorded change
+        # which is −η·dW up to float32 rounding (−η is folded into the product)
+        np.testing.assert_allclose(rec.delta_W, rec.dW * np.float32(-0.1), rtol=1e-5, atol=1e-9)
     assert state(at).loss_after is not None
 
 

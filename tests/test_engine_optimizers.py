@@ -18,17 +18,50 @@ def small_net(**options):
     return Network([3, 4, 2], activation="tanh", dtype="float64", seed=1, **options)
 
 
-def test_sgd_changes_each_parameter_by_exactly_minus_learning_rate_times_gradient():
+def test_sgd_changes_each_parameter_by_minus_learning_rate_times_gradient():
     net = small_net()
     x, y = batch()
     before = {k: (layer.W, layer.b) for k, layer in enumerate(net.layers)}
     trace = SGD(learning_rate=LR).step(net, net.gradients(x, y))
     for k, rec in enumerate(trace.layers):
-        np.testing.assert_array_equal(rec.delta_W, -LR * rec.dW)
+        # −η folded into the weight-gradient product: equal to −η·dW up to float64 rounding
+        np.testing.assert_allclose(rec.delta_W, -LR * rec.dW, rtol=1e-13, atol=1e-18)
         np.testing.assert_array_equal(rec.delta_b, -LR * rec.db)
         np.testing.assert_array_equal(net.layers[k].W, before[k][0] + rec.delta_W)
         np.testing.assert_array_equal(net.layers[k].b, before[k][1] + rec.delta_b)
     assert trace.updated and trace.learning_rate == LR and trace.optimizer == "sgd"
+
+
+@pytest.mark.parametrize("make, forms_dW", [
+    (lambda: SGD(learning_rate=LR), False),
+    (lambda: Momentum(learning_rate=LR, nesterov=True), False),
+    (lambda: SGD(learning_rate=LR, weight_decay=0.1), True),
+    (lambda: SGD(learning_rate=LR, clip_norm=1.0), True),
+    (lambda: Adam(learning_rate=LR), True),
+])
+def test_only_rules_that_need_the_gradient_itself_form_dW(make, forms_dW):
+    net = small_net()
+    x, y = batch()
+    trace = make().step(net, net.gradients(x, y))
+    assert all((rec._dW is not None) == forms_dW for rec in trace.layers)
+    # reading dW afterwards forms it from the record's a_in and d_affine
+    rec = trace.layers[1]
+    np.testing.assert_array_equal(rec.dW, rec.a_in.T @ rec.d_affine)
+
+
+def test_float32_sgd_step_matches_minus_learning_rate_times_gradient_to_float32_rounding():
+    net = Network([6, 16, 3], activation="relu", seed=3)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(32, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 32)
+    w_before = net.layers[0].W
+    trace = SGD(learning_rate=LR).step(net, net.gradients(x, y))
+    rec = trace.layers[0]
+    assert rec.delta_W.dtype == np.float32
+    expected = -LR * rec.dW.astype(np.float64)
+    scale = np.abs(rec.a_in.astype(np.float64)).T @ np.abs(rec.d_affine.astype(np.float64)) * LR
+    assert np.all(np.abs(rec.delta_W - expected) <= 4 * np.finfo(np.float32).eps * scale + 1e-12)
+    np.testing.assert_array_equal(net.layers[0].W, w_before + rec.delta_W)
 
 
 def test_the_trace_keeps_the_weights_its_step_used():
