@@ -260,7 +260,7 @@ class Network:
             rec = layer.forward(a, train=train, rng=self.dropout_rng, dropout_mask=mask)
             records.append(rec)
             a = rec.a
-        trace = Trace(x=x, y=None, train=train, layers=records, output=a, embedding=emb)
+        trace = Trace(x, None, train, records, a, emb)
         if probabilities and self.is_classifier:
             trace.probs = softmax(a)
         return trace
@@ -297,7 +297,8 @@ class Network:
     def commit_batch_statistics(self, trace: Trace) -> None:
         """After a training step: fold its batch statistics into the running ones."""
         for layer, rec in zip(self.layers, trace.layers):
-            layer.commit_batch_statistics(rec)
+            if layer.batch_norm:
+                layer.commit_batch_statistics(rec)
 
     def output(self, x, batch_size: int = 2048) -> np.ndarray:
         """The last layer's values in eval mode (logits for cross-entropy), (N, n_outputs)."""

@@ -243,7 +243,8 @@ class Trainer:
             idx = self._order[self.batch_index * self.batch_size:(self.batch_index + 1) * self.batch_size]
             yb = y[idx]
             trace = None   # let the last step's arrays go before this step allocates its own
-            trace = self.train_step(x[idx], yb)
+            # take() gathers the rows faster than fancy indexing: same array
+            trace = self.train_step(x.take(idx, axis=0), yb)
             self.batch_index += 1
             stats = self._epoch_stats
             size = len(idx)
