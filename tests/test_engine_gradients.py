@@ -61,6 +61,22 @@ def test_every_activation_derivative_matches_its_forward_elementwise(activation)
     np.testing.assert_allclose(act.derivative(z, a), numeric, rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_with_its_kept_slope_is_exactly_max_z_0_and_its_kink_slope_is_0(dtype):
+    z = np.array([-2.5, -0.0, 0.0, 1e-30, 3.0, -1e-30, np.nan, np.inf, -3e38], dtype=dtype)
+    act = ACTIVATIONS["relu"]
+    a, kept = act.apply(z)
+    # bit for bit: no -0.0 for negative z, NaN stays NaN
+    np.testing.assert_array_equal(a, np.maximum(z, 0))
+    assert not np.any(np.signbit(a[~np.isnan(a)]))
+    assert a.dtype == dtype
+    np.testing.assert_array_equal(act.derivative_from(z, a, kept), act.derivative(z, a))
+    np.testing.assert_array_equal(act.derivative_from(z, a, kept), [0, 0, 0, 1, 1, 0, 0, 1, 0])
+    # −inf, which only an overflow produces, gives NaN, so the step reads as diverged
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(act.apply(np.array([-np.inf], dtype=dtype))[0][0])
+
+
 def test_cross_entropy_with_integer_labels_gradient_matches_finite_differences():
     x, y = float_batch(classes=3)
     net = Network([4, 6, 5, 3], activation="tanh", loss="cross_entropy", seed=2, dtype="float64")
