@@ -73,6 +73,8 @@ class Optimizer:
     # True for rules whose change is a function of −η·g alone (SGD, momentum): they take
     # −η·g, which for a weight matrix comes straight out of the weight-gradient product.
     linear_in_gradient = False
+    # True when the change is −η·g itself and the rule keeps no reference to it (SGD).
+    change_is_scaled_gradient = False
 
     def _delta(self, key, grad: np.ndarray) -> np.ndarray:
         """ΔP from the gradient g (non-linear rules such as Adam)."""
@@ -103,7 +105,15 @@ class Optimizer:
         if self.linear_in_gradient and not self.weight_decay and self.clip_norm is None:
             from_step = self._delta_from_step
             for state_key, owner, rec, name in entries:
-                delta = from_step(state_key, rec.scaled_gradient(name, rate))
+                scaled = rec.scaled_gradient(name, rate)
+                if name == "W" and self.change_is_scaled_gradient:
+                    # ΔW is a fresh array nobody else holds: W + ΔW goes into its buffer,
+                    # which saves a new (n_in, n_out) array per step, and the record
+                    # keeps ΔW as its recipe.
+                    owner.W = np.add(owner.W, scaled, out=scaled)
+                    rec.record_delta_W_as_scaled_gradient(rate)
+                    continue
+                delta = from_step(state_key, scaled)
                 setattr(owner, name, getattr(owner, name) + delta)
                 setattr(rec, DELTA_FIELDS[name], delta)
         else:
@@ -162,6 +172,7 @@ class SGD(Optimizer):
 
     name = "sgd"
     linear_in_gradient = True
+    change_is_scaled_gradient = True
 
     def _delta_from_step(self, key, scaled):
         return scaled

@@ -41,6 +41,8 @@ class LayerTrace:
     record holds, so a training step whose optimizer never needs dW itself (plain SGD,
     momentum) skips that (n_in, n_out) product.
     After an optimizer step: delta_W, delta_b (and delta_gamma, delta_beta), the applied change.
+    Plain SGD writes W + ΔW into ΔW's own buffer; the record then keeps ΔW as its
+    recipe, −η folded into a_inᵀ·d_affine, and re-forms it bit for bit when it is read.
 
     A plain class rather than a dataclass: one is made per layer per training step,
     and setting only the fields a block ran (the rest read as the class's None)
@@ -62,12 +64,13 @@ class LayerTrace:
     dgamma: Array = None
     dbeta: Array = None
     d_in: Array = None
-    delta_W: Array = None
     delta_b: Array = None
     delta_gamma: Array = None
     delta_beta: Array = None
     activation_kept: object = None   # forward intermediates the activation's slope reuses
     _dW: Array = None
+    _delta_W: Array = None
+    _delta_W_factor: Optional[float] = None
 
     def __init__(self, index: int, activation: str, stages: tuple, train: bool, W: np.ndarray,
                  b: np.ndarray, a_in: np.ndarray, affine: np.ndarray, z: Array = None,
@@ -92,6 +95,21 @@ class LayerTrace:
     @dW.setter
     def dW(self, value: Array) -> None:
         self._dW = value
+
+    @property
+    def delta_W(self) -> Array:
+        """The change the optimizer applied to W (None before an update)."""
+        if self._delta_W is None and self._delta_W_factor is not None:
+            self._delta_W = self.scaled_gradient("W", self._delta_W_factor)
+        return self._delta_W
+
+    @delta_W.setter
+    def delta_W(self, value: Array) -> None:
+        self._delta_W, self._delta_W_factor = value, None
+
+    def record_delta_W_as_scaled_gradient(self, factor: float) -> None:
+        """Record ΔW as ``scaled_gradient("W", factor)``, formed again when read."""
+        self._delta_W, self._delta_W_factor = None, factor
 
     def param_names(self) -> tuple[str, ...]:
         return ("W", "b", "gamma", "beta") if self.gamma is not None else ("W", "b")
@@ -131,14 +149,16 @@ class LayerTrace:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this record holds, by field name (None fields left out)."""
-        skip = {"index", "activation", "stages", "train", "activation_kept", "_dW"}
+        skip = {"index", "activation", "stages", "train", "activation_kept", "_dW", "_delta_W"}
         out = {
             name: value
             for name, value in vars(self).items()
             if name not in skip and isinstance(value, np.ndarray)
         }
-        if self.dW is not None:
-            out["dW"] = self.dW
+        for name in ("dW", "delta_W"):   # formed on first read
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
         return out
 
     def __repr__(self) -> str:

@@ -64,6 +64,24 @@ def test_float32_sgd_step_matches_minus_learning_rate_times_gradient_to_float32_
     np.testing.assert_array_equal(net.layers[0].W, w_before + rec.delta_W)
 
 
+@pytest.mark.parametrize("batch_size", [1, 64])
+def test_sgd_delta_w_formed_again_on_read_is_exactly_the_change_applied(batch_size):
+    # large enough for the threaded matrix product; W + ΔW went into ΔW's buffer
+    net = Network([300, 200, 5], activation="relu", seed=4)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(batch_size, 300)).astype(np.float32)
+    y = rng.integers(0, 5, batch_size)
+    w_before = net.layers[0].W
+    trace = SGD(learning_rate=LR).step(net, net.gradients(x, y))
+    rec = trace.layers[0]
+    assert rec._delta_W is None   # kept as its recipe until read
+    np.testing.assert_array_equal(net.layers[0].W, w_before + rec.delta_W)
+    first = rec.delta_W
+    rec._delta_W = None
+    np.testing.assert_array_equal(rec.delta_W, first)   # the same bits every time
+    assert "delta_W" in rec.arrays() and "dW" in rec.arrays()
+
+
 def test_the_trace_keeps_the_weights_its_step_used():
     net = small_net()
     x, y = batch()
