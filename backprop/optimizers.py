@@ -4,6 +4,8 @@
 weight decay λ·W on weights), clips the global norm if asked, turns it into a
 change ΔP by the optimizer's rule, assigns ``P + ΔP`` as a *new* array (so the
 trace's reference to the old P stays valid), and stores ΔP in the trace.
+Rules linear in the gradient (SGD, momentum) without decay or clipping take
+−η·g directly; for a weight matrix that is one product, a_inᵀ·(−η·d_affine).
 """
 from __future__ import annotations
 
@@ -87,36 +89,32 @@ class Optimizer:
     def step(self, net, trace: Trace) -> Trace:
         """Apply one update from ``trace`` to ``net``; record ΔP in the trace and return it.
 
-        P + ΔP is a new array (it costs the same memory traffic as an in-place
-        add), so the trace keeps the weights its forward pass used. Without weight
-        decay or clipping, SGD and momentum never form dW: −η·dW is the product
+        P + ΔP is a new array (for plain SGD's W, the buffer ΔW was formed in), so
+        the trace keeps the weights its forward pass used. Without weight decay or
+        clipping, SGD and momentum never form dW: −η·dW is the product
         a_inᵀ·(−η·d_affine), which equals −η·dW up to float rounding.
         """
         if not trace.has_gradients:
             raise ValueError("this trace has no gradients: create it with net.gradients(x, y)")
-        entries = []   # (state key, owner, record, name)
-        for key, rec in trace.parameter_records():
-            owner = net.embedding if key == "embedding" else net.layers[key]
-            for name in rec.param_names():
-                entries.append(((key, name), owner, rec, name))
         self.steps += 1
         self.last_clip_scale = 1.0
         rate = -self.learning_rate
         if self.linear_in_gradient and not self.weight_decay and self.clip_norm is None:
-            from_step = self._delta_from_step
-            for state_key, owner, rec, name in entries:
-                scaled = rec.scaled_gradient(name, rate)
-                if name == "W" and self.change_is_scaled_gradient:
-                    # ΔW is a fresh array nobody else holds: W + ΔW goes into its buffer,
-                    # which saves a new (n_in, n_out) array per step, and the record
-                    # keeps ΔW as its recipe.
-                    owner.W = np.add(owner.W, scaled, out=scaled)
-                    rec.record_delta_W_as_scaled_gradient(rate)
-                    continue
-                delta = from_step(state_key, scaled)
-                setattr(owner, name, getattr(owner, name) + delta)
-                setattr(rec, DELTA_FIELDS[name], delta)
+            in_place, from_step = self.change_is_scaled_gradient, self._delta_from_step
+            for key, owner, rec in self._records(net, trace):
+                for name in rec.param_names():
+                    scaled = rec.scaled_gradient(name, rate)
+                    if in_place and name == "W":
+                        # ΔW is a fresh array nobody else holds: W + ΔW goes into its
+                        # buffer, which saves a new (n_in, n_out) array per step, and the
+                        # record keeps ΔW as its recipe.
+                        owner.W = np.add(owner.W, scaled, out=scaled)
+                        rec.record_delta_W_as_scaled_gradient(rate)
+                    else:
+                        self._apply(owner, rec, name, from_step((key, name), scaled))
         else:
+            entries = [((key, name), owner, rec, name)
+                       for key, owner, rec in self._records(net, trace) for name in rec.param_names()]
             grads = self._gradients(entries)
             if self.linear_in_gradient:
                 # the clip scale and −η in one multiplication
@@ -136,6 +134,15 @@ class Optimizer:
         trace.learning_rate = self.learning_rate
         trace.optimizer = self.name
         return trace
+
+    @staticmethod
+    def _records(net, trace: Trace):
+        """(state key, parameter owner, record) for the embedding (if any) and each dense block."""
+        if trace.embedding is not None:
+            yield "embedding", net.embedding, trace.embedding
+        layers = net.layers
+        for rec in trace.layers:
+            yield rec.index, layers[rec.index], rec
 
     def _gradients(self, entries) -> list[np.ndarray]:
         """Each entry's gradient of the regularised loss; sets the clip scale from their global norm."""

@@ -73,17 +73,12 @@ class LayerTrace:
     _delta_W_factor: Optional[float] = None
 
     def __init__(self, index: int, activation: str, stages: tuple, train: bool, W: np.ndarray,
-                 b: np.ndarray, a_in: np.ndarray, affine: np.ndarray, z: Array = None,
-                 activation_output: Array = None, a: Array = None, **optional):
+                 b: np.ndarray, a_in: np.ndarray, affine: np.ndarray):
+        """The record of a block whose stages so far are the affine one: z, activation_output
+        and a start as ``affine``; the block replaces them as it runs its other stages."""
         self.index, self.activation, self.stages, self.train = index, activation, stages, train
-        self.W, self.b, self.a_in, self.affine = W, b, a_in, affine
-        self.z = affine if z is None else z
-        self.activation_output = self.z if activation_output is None else activation_output
-        self.a = self.activation_output if a is None else a
-        for name, value in optional.items():
-            if not hasattr(type(self), name):
-                raise TypeError(f"LayerTrace has no field {name!r}")
-            setattr(self, name, value)
+        self.W, self.b, self.a_in = W, b, a_in
+        self.affine = self.z = self.activation_output = self.a = affine
 
     @property
     def dW(self) -> Array:
@@ -228,14 +223,10 @@ class Trace:
     optimizer: Optional[str] = None
 
     def __init__(self, x: np.ndarray, y: Array, train: bool, layers: list[LayerTrace],
-                 output: np.ndarray, embedding: Optional[EmbeddingTrace] = None, **optional):
+                 output: np.ndarray, embedding: Optional[EmbeddingTrace] = None):
         self.x, self.y, self.train, self.layers, self.output = x, y, train, layers, output
         self.embedding = embedding
         self.extra: dict = {}
-        for name, value in optional.items():
-            if not hasattr(type(self), name):
-                raise TypeError(f"Trace has no field {name!r}")
-            setattr(self, name, value)
 
     @property
     def has_gradients(self) -> bool:
