@@ -1,6 +1,6 @@
 """Engine speed: one SGD epoch of 784-256-64-10 against the GEMM-only floor of the same steps.
 
-    python bench/engine.py [--samples 60000] [--repeats 3]
+    python bench/engine.py [--samples 60000] [--repeats 5]
 
 Prints seconds per epoch at batch 64 and 512 for ReLU and GELU networks, the
 time of only the matrix products those steps perform (the floor), their ratio,
@@ -98,7 +98,7 @@ def single_step_us(repeats: int = 2000) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=60000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     x, y, source = load_data(args.samples)
     print(f"data: {source}, {x.shape[0]} samples, network {SIZES}, plain SGD, float32")
