@@ -54,12 +54,15 @@ def _owner(net, layer):
 
 def gradcheck(net, x, y, layer=0, param: str = "W", entries=None, eps: float = 1e-6,
               weight_decay: float = 0.0, train: bool = True, max_entries: int = 40,
-              seed: int = 0) -> GradCheckResult:
+              seed: int = 0, dropout_masks=None) -> GradCheckResult:
     """Check dL/d(param) of ``layer`` by centred differences (L(P+ε) − L(P−ε)) / 2ε.
 
     The network is copied to float64 first; ``net`` is not changed. Dropout masks
     of the backprop pass are replayed in every perturbed pass, and batch norm
     uses batch statistics in train mode, so both sides see the same function.
+    dropout_masks: one per dense block (None where it has no dropout), e.g. a
+    trace's, to check the function that step computed; by default the backprop
+    pass draws its own.
     entries: None (all entries if at most ``max_entries``, else a seeded sample),
     an int (that many sampled entries) or a list of index tuples.
     weight_decay: check the gradient of the loss plus (λ/2)·ΣW² the optimizer uses.
@@ -70,7 +73,11 @@ def gradcheck(net, x, y, layer=0, param: str = "W", entries=None, eps: float = 1
         raise ValueError(f"{layer!r} has no parameter {param!r}; it has {', '.join(owner.param_names)}")
     x = net64.check_inputs(x)
     y = net64.check_targets(y, x.shape[0])
-    trace = net64.gradients(x, y, train=train, check=False)
+    if dropout_masks is not None:
+        if len(dropout_masks) != len(net64.layers):
+            raise ValueError(f"got {len(dropout_masks)} dropout masks for {len(net64.layers)} layers")
+        dropout_masks = [None if m is None else np.asarray(m, dtype=np.float64) for m in dropout_masks]
+    trace = net64.gradients(x, y, train=train, dropout_masks=dropout_masks, check=False)
     masks = [rec.dropout_mask for rec in trace.layers]
     record = trace.embedding if layer == "embedding" else trace.layers[layer]
     values = getattr(owner, param)

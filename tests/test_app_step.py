@@ -121,6 +121,7 @@ def test_inspector_numbers_are_the_trace_numbers():
 def test_gradient_check_button_agrees_with_backprop():
     at = open_page()
     click(at, "step.full")
+    click(at, "step.full")   # a second step: its masks are not a fresh copy's first draw
     click(at, "step.gradcheck")
     result = state(at).gradcheck
     assert result is not None and result.max_rel_error < 1e-4
@@ -260,6 +261,13 @@ def test_batch_norm_and_dropout_steps_show_their_stages_and_check_cleanly():
     code = next(c.value for c in at.code if "z¹" in c.value)
     assert "h¹ = x·W¹ + b¹" in code and "dropout" in code
     click(at, "step.full")
+    click(at, "step.full")   # a second step: its masks are not a fresh copy's first draw
     click(at, "step.gradcheck")
-    assert state(at).gradcheck.max_rel_error < 1e-4
+    result = state(at).gradcheck
+    assert result.max_rel_error < 1e-4
+    # the check replays this step's dropout masks: its backprop column is the trace's dW
+    rec = state(at).trace.layers[result.layer]
+    np.testing.assert_allclose(result.backprop, [float(rec.dW[i]) for i in result.indices],
+                               rtol=1e-4, atol=1e-7)
+    assert any("The step's own dropout masks are replayed" in c.value for c in at.caption)
     assert not at.error

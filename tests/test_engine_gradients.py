@@ -132,6 +132,24 @@ def test_dropout_with_a_replayed_mask_gradient_matches_finite_differences():
     assert np.any(trace.layers[0].dropout_mask == 0)
 
 
+def test_gradcheck_replays_a_given_steps_dropout_masks():
+    x, y = float_batch(n=8)
+    net = Network([4, 7, 6, 3], activation="tanh", dropout=[0.5, 0.3], seed=6, dtype="float64")
+    net.gradients(x, y)
+    trace = net.gradients(x, y)   # a later step: its masks are not a fresh copy's first draw
+    masks = [rec.dropout_mask for rec in trace.layers]
+    for layer in range(3):
+        result = gradcheck(net, x, y, layer=layer, param="W", dropout_masks=masks)
+        assert result.relative_error < TOLERANCE, result
+        # the checked gradient is that step's, not one with freshly drawn masks
+        np.testing.assert_allclose(result.backprop, [trace.layers[layer].dW[i] for i in result.indices],
+                                   rtol=1e-12, atol=1e-15)
+    own = gradcheck(net, x, y, layer=0, param="W")
+    assert not np.allclose(own.backprop, [trace.layers[0].dW[i] for i in own.indices])
+    with pytest.raises(ValueError, match="got 2 dropout masks for 3 layers"):
+        gradcheck(net, x, y, dropout_masks=masks[:2])
+
+
 def test_batch_norm_in_train_mode_gradient_matches_finite_differences():
     x, y = float_batch(n=8)
     net = Network([4, 7, 6, 3], activation="gelu", batch_norm=True, seed=7, dtype="float64")

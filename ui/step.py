@@ -389,7 +389,8 @@ def inspector(model: ActiveModel, state: StepState) -> None:
         entries = check_entries(rec.W.shape, (i, j), count=8, seed=model.config.seed)
         try:
             state.gradcheck = gradcheck(twin, trace.x, trace.y, layer=layer, param="W", entries=entries,
-                                        weight_decay=model.config.weight_decay)
+                                        weight_decay=model.config.weight_decay, train=trace.train,
+                                        dropout_masks=[r.dropout_mask for r in trace.layers])
         except ValueError as err:
             st.error(f"Gradient check failed: {err}")
     result = state.gradcheck
@@ -399,7 +400,7 @@ def inspector(model: ActiveModel, state: StepState) -> None:
         verdict = "agree" if result.max_rel_error < 1e-4 else "disagree — look closer"
         st.caption(f"Layer {layer + 1}, W (+λW with weight decay {model.config.weight_decay:g}), float64: "
                    f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e})."
-                   + (" Dropout masks of the check's own pass are replayed in every perturbed pass."
+                   + (" The step's own dropout masks are replayed in the check and in every perturbed pass."
                       if any(r.dropout_mask is not None for r in trace.layers) else ""))
 
 
