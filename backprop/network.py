@@ -133,6 +133,30 @@ class Network:
         for layer in self.layers:
             yield layer.index, layer
 
+    def weight_references(self) -> list[tuple[object, str, np.ndarray]]:
+        """(owner, name, array) for every parameter and running statistic, without copies.
+
+        Updates assign new arrays rather than write into these, so the list keeps
+        today's values; ``restore_references`` puts them back.
+        """
+        refs = [] if self.embedding is None else [(self.embedding, "table", self.embedding.table)]
+        for layer in self.layers:
+            refs.append((layer, "W", layer.W))
+            refs.append((layer, "b", layer.b))
+            if layer.batch_norm:
+                for name in ("gamma", "beta", "running_mean", "running_var"):
+                    refs.append((layer, name, getattr(layer, name)))
+        return refs
+
+    @staticmethod
+    def restore_references(refs: list[tuple[object, str, np.ndarray]]) -> None:
+        for owner, name, value in refs:
+            setattr(owner, name, value)
+
+    def weights_finite(self) -> bool:
+        """True if every parameter and running statistic is finite."""
+        return all(np.isfinite(value).all() for _, _, value in self.weight_references())
+
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and running statistic under flat names ("layer1.W", ...)."""
         out = {}

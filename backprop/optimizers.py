@@ -135,6 +135,11 @@ class Optimizer:
         trace.optimizer = self.name
         return trace
 
+    def state_finite(self) -> bool:
+        """True if every running average the rule keeps (velocity, moments) is finite."""
+        return all(np.isfinite(a).all() for value in self.state.values()
+                   for a in (value if isinstance(value, tuple) else (value,)))
+
     @staticmethod
     def _records(net, trace: Trace):
         """(state key, parameter owner, record) for the embedding (if any) and each dense block."""

@@ -93,7 +93,9 @@ class Trainer:
       with validation, else train_loss.
     seed: the batch-order seed; defaults to the network's seed.
     On a non-finite loss the step raises TrainingDiverged before its update, so the
-    network keeps the weights left by the last step whose loss was finite.
+    network keeps the weights left by the last step whose loss was finite; if that
+    step's own update overflowed them, it is undone (with the optimizer's running
+    averages, when they overflowed too).
     """
 
     def __init__(self, net, optimizer: str | Optimizer = "sgd", learning_rate: float = 0.01,
@@ -129,6 +131,7 @@ class Trainer:
         self.best_weights: dict | None = None
         self.best_value = math.inf
         self._order: np.ndarray | None = None
+        self._weights_before_update: list | None = None
         self._epoch_stats = [0.0, 0, 0, 0.0]   # loss sum, correct, samples, seconds
 
     # --------------------------------------------------------------- pieces
@@ -143,13 +146,23 @@ class Trainer:
 
     def train_step(self, xb: np.ndarray, yb: np.ndarray) -> Trace:
         """One forward/backward/update on a checked batch; raises TrainingDiverged on a non-finite loss."""
-        trace = self.net.gradients(xb, yb, train=True, check=False)
+        net = self.net
+        trace = net.gradients(xb, yb, train=True, check=False)
         if not math.isfinite(trace.loss):
+            overflowed = ""
+            if self._weights_before_update is not None and not net.weights_finite():
+                # the last update itself overflowed: go back to the weights its step used
+                net.restore_references(self._weights_before_update)
+                overflowed = " (the previous update overflowed the weights, so it was undone)"
+                if not self.optimizer.state_finite():
+                    self.optimizer.state.clear()
             raise TrainingDiverged(
                 f"the loss became {trace.loss} at step {self.step + 1} (epoch {self.epoch + 1}); "
-                f"the weights of the last finite step were kept. Lower the learning rate "
-                f"(now {self.optimizer.learning_rate:g}) or add gradient clipping.")
-        self.optimizer.step(self.net, trace)
+                f"the weights of the last step with a finite loss were kept{overflowed}. Lower the "
+                f"learning rate (now {self.optimizer.learning_rate:g}) or add gradient clipping.")
+        # references, not copies: updates assign new arrays
+        self._weights_before_update = net.weight_references()
+        self.optimizer.step(net, trace)
         self.step += 1
         self.samples_seen += xb.shape[0]
         return trace

@@ -202,6 +202,24 @@ def test_a_huge_learning_rate_raises_training_diverged_and_keeps_the_last_finite
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum"])
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_an_update_that_overflows_the_weights_is_undone_when_the_next_loss_diverges(optimizer, activation):
+    x = np.array([[1e3, -1e3], [2e3, 5e2]], dtype=np.float32)
+    y = np.array([0, 1])
+    net = Network([2, 3, 2], activation=activation, seed=0)
+    used_by_step_1 = net.get_weights()
+    trainer = Trainer(net, optimizer=optimizer, learning_rate=1e36, batch_size=2)
+    with pytest.raises(TrainingDiverged, match="the previous update overflowed the weights, so it was undone"):
+        trainer.run(x, y, epochs=5)
+    assert trainer.step == 1 and math.isfinite(trainer.history.step_loss[-1])
+    # step 1's loss was finite but its update made W infinite: the weights step 1 used are back
+    for name, value in net.get_weights().items():
+        np.testing.assert_array_equal(value, used_by_step_1[name], err_msg=name)
+    assert trainer.optimizer.state_finite()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_inputs_that_overflow_float32_raise_training_diverged_at_the_first_step():
     x, y = xor_points(n=20)
     net = Network([2, 16, 16, 2], activation="relu", seed=0)
