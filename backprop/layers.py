@@ -89,11 +89,13 @@ class Dense:
         return {name: getattr(self, name) for name in self.param_names}
 
     @property
+    def state_names(self) -> tuple[str, ...]:
+        return ("running_mean", "running_var") if self.batch_norm else ()
+
+    @property
     def state(self) -> dict[str, np.ndarray]:
         """Non-trained arrays saved with the weights (batch-norm running statistics)."""
-        if not self.batch_norm:
-            return {}
-        return {"running_mean": self.running_mean, "running_var": self.running_var}
+        return {name: getattr(self, name) for name in self.state_names}
 
     def forward(self, a_in: np.ndarray, *, train: bool, rng: np.random.Generator | None,
                 dropout_mask: np.ndarray | None = None) -> LayerTrace:

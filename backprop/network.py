@@ -141,11 +141,8 @@ class Network:
         """
         refs = [] if self.embedding is None else [(self.embedding, "table", self.embedding.table)]
         for layer in self.layers:
-            refs.append((layer, "W", layer.W))
-            refs.append((layer, "b", layer.b))
-            if layer.batch_norm:
-                for name in ("gamma", "beta", "running_mean", "running_var"):
-                    refs.append((layer, name, getattr(layer, name)))
+            for name in layer.param_names + layer.state_names:
+                refs.append((layer, name, getattr(layer, name)))
         return refs
 
     @staticmethod
