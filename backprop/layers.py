@@ -191,6 +191,7 @@ class Embedding:
         self.table = (rng.normal(0.0, 1.0, size=(vocab_size, dim)) / np.sqrt(dim)).astype(self.dtype)
 
     param_names = ("table",)
+    state_names = ()
 
     @property
     def params(self) -> dict[str, np.ndarray]:

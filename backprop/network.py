@@ -139,11 +139,8 @@ class Network:
         Updates assign new arrays rather than write into these, so the list keeps
         today's values; ``restore_references`` puts them back.
         """
-        refs = [] if self.embedding is None else [(self.embedding, "table", self.embedding.table)]
-        for layer in self.layers:
-            for name in layer.param_names + layer.state_names:
-                refs.append((layer, name, getattr(layer, name)))
-        return refs
+        return [(owner, name, getattr(owner, name)) for _, owner in self.parameter_owners()
+                for name in owner.param_names + owner.state_names]
 
     @staticmethod
     def restore_references(refs: list[tuple[object, str, np.ndarray]]) -> None:

@@ -143,11 +143,8 @@ class Optimizer:
     @staticmethod
     def _records(net, trace: Trace):
         """(state key, parameter owner, record) for the embedding (if any) and each dense block."""
-        if trace.embedding is not None:
-            yield "embedding", net.embedding, trace.embedding
-        layers = net.layers
-        for rec in trace.layers:
-            yield rec.index, layers[rec.index], rec
+        for key, rec in trace.parameter_records():
+            yield key, net.embedding if key == "embedding" else net.layers[key], rec
 
     def _gradients(self, entries) -> list[np.ndarray]:
         """Each entry's gradient of the regularised loss; sets the clip scale from their global norm."""
