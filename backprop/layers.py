@@ -135,7 +135,7 @@ class Dense:
     def backward(self, rec: LayerTrace, da: np.ndarray, *, need_input_grad: bool) -> np.ndarray | None:
         """Fill rec's gradients from da = dL/da (N, n_out); return dL/da_in, or None if not needed.
 
-        dW is left to the record, which forms a_inᵀ·d_affine when it is first read.
+        dW and db are left to the record, which forms them from d_affine when first read.
         """
         rec.da = da
         d_act = da if rec.dropout_mask is None else da * rec.dropout_mask
@@ -161,7 +161,6 @@ class Dense:
                 rec.d_affine = d_norm * rec.inv_std
         else:
             rec.d_affine = rec.dz
-        rec.db = np.add.reduce(rec.d_affine, axis=0)
         if need_input_grad:
             rec.d_in = rec.d_affine @ rec.W.T
         return rec.d_in

@@ -5,7 +5,8 @@ weight decay λ·W on weights), clips the global norm if asked, turns it into a
 change ΔP by the optimizer's rule, assigns ``P + ΔP`` as a *new* array (so the
 trace's reference to the old P stays valid), and stores ΔP in the trace.
 Rules linear in the gradient (SGD, momentum) without decay or clipping take
-−η·g directly; for a weight matrix that is one product, a_inᵀ·(−η·d_affine).
+−η·g directly; for a dense block's W and b that is a_inᵀ·s and Σₙ s with one
+scaled copy s = −η·d_affine.
 """
 from __future__ import annotations
 
@@ -91,8 +92,9 @@ class Optimizer:
 
         P + ΔP is a new array (for plain SGD's W, the buffer ΔW was formed in), so
         the trace keeps the weights its forward pass used. Without weight decay or
-        clipping, SGD and momentum never form dW: −η·dW is the product
-        a_inᵀ·(−η·d_affine), which equals −η·dW up to float rounding.
+        clipping, SGD and momentum never form dW or db: −η·dW is the product
+        a_inᵀ·(−η·d_affine) and −η·db the batch sum of −η·d_affine, equal to them
+        up to float rounding.
         """
         if not trace.has_gradients:
             raise ValueError("this trace has no gradients: create it with net.gradients(x, y)")
@@ -102,8 +104,7 @@ class Optimizer:
         if self.linear_in_gradient and not self.weight_decay and self.clip_norm is None:
             in_place, from_step = self.change_is_scaled_gradient, self._delta_from_step
             for key, owner, rec in self._records(net, trace):
-                for name in rec.param_names():
-                    scaled = rec.scaled_gradient(name, rate)
+                for name, scaled in rec.scaled_gradients(rate):
                     if in_place and name == "W":
                         # ΔW is a fresh array nobody else holds: W + ΔW goes into its
                         # buffer, which saves a new (n_in, n_out) array per step, and the

@@ -37,9 +37,10 @@ class LayerTrace:
     Without batch norm ``z is affine``; without dropout ``a is activation_output``.
     Backward: da = dL/da, dz = dL/dz, d_affine = dL/d(affine), dW, db, dgamma, dbeta,
     d_in = dL/da_in (None for the first layer unless an input gradient was asked for).
-    dW = a_inᵀ·d_affine is formed the first time it is read, from the two arrays the
-    record holds, so a training step whose optimizer never needs dW itself (plain SGD,
-    momentum) skips that (n_in, n_out) product.
+    dW = a_inᵀ·d_affine and db = Σₙ d_affine are formed the first time they are read,
+    from arrays the record holds, so a training step whose optimizer never needs the
+    gradients themselves (plain SGD, momentum) skips them: it takes −η·dW and −η·db
+    from one scaled copy of d_affine (``scaled_gradients``).
     After an optimizer step: delta_W, delta_b (and delta_gamma, delta_beta), the applied change.
     Plain SGD writes W + ΔW into ΔW's own buffer; the record then keeps ΔW as its
     recipe, −η folded into a_inᵀ·d_affine, and re-forms it bit for bit when it is read.
@@ -60,7 +61,6 @@ class LayerTrace:
     da: Array = None
     dz: Array = None
     d_affine: Array = None
-    db: Array = None
     dgamma: Array = None
     dbeta: Array = None
     d_in: Array = None
@@ -69,6 +69,7 @@ class LayerTrace:
     delta_beta: Array = None
     activation_kept: object = None   # forward intermediates the activation's slope reuses
     _dW: Array = None
+    _db: Array = None
     _delta_W: Array = None
     _delta_W_factor: Optional[float] = None
 
@@ -92,10 +93,21 @@ class LayerTrace:
         self._dW = value
 
     @property
+    def db(self) -> Array:
+        """dL/db (n_out,), the batch sum of d_affine; None before the backward pass."""
+        if self._db is None and self.d_affine is not None:
+            self._db = np.add.reduce(self.d_affine, axis=0)
+        return self._db
+
+    @db.setter
+    def db(self, value: Array) -> None:
+        self._db = value
+
+    @property
     def delta_W(self) -> Array:
         """The change the optimizer applied to W (None before an update)."""
         if self._delta_W is None and self._delta_W_factor is not None:
-            self._delta_W = self.scaled_gradient("W", self._delta_W_factor)
+            self._delta_W = self._scaled_weight_gradient(self._delta_W_factor)
         return self._delta_W
 
     @delta_W.setter
@@ -103,20 +115,29 @@ class LayerTrace:
         self._delta_W, self._delta_W_factor = value, None
 
     def record_delta_W_as_scaled_gradient(self, factor: float) -> None:
-        """Record ΔW as ``scaled_gradient("W", factor)``, formed again when read."""
+        """Record ΔW as the W entry of ``scaled_gradients(factor)``, formed again when read."""
         self._delta_W, self._delta_W_factor = None, factor
 
     def param_names(self) -> tuple[str, ...]:
         return ("W", "b", "gamma", "beta") if self.gamma is not None else ("W", "b")
 
-    def scaled_gradient(self, name: str, factor: float) -> np.ndarray:
-        """factor · dL/d(name). For W it is the weight-gradient product with the factor folded
-        into d_affine (N·n_out multiplications instead of n_in·n_out), whether or not dW has
-        been formed, so the result never depends on what was read before."""
-        if name == "W":
-            return weight_gradient(self.a_in, self.d_affine * self.d_affine.dtype.type(factor))
-        grad = getattr(self, "d" + name)
-        return grad * grad.dtype.type(factor)
+    def _scaled_weight_gradient(self, factor: float) -> np.ndarray:
+        return weight_gradient(self.a_in, self.d_affine * self.d_affine.dtype.type(factor))
+
+    def scaled_gradients(self, factor: float) -> tuple[tuple[str, np.ndarray], ...]:
+        """(name, factor · dL/d(name)) for each parameter, in ``param_names`` order.
+
+        W and b come from one scaled copy s = factor·d_affine: a_inᵀ·s and Σₙ s, which
+        equal factor·dW and factor·db up to float rounding. Scaling the (N, n_out)
+        array costs less than scaling dW, and neither gradient has to be formed.
+        The same factor always gives the same bits, whatever was read before.
+        """
+        dtype = self.d_affine.dtype.type
+        scaled = self.d_affine * dtype(factor)
+        out = (("W", weight_gradient(self.a_in, scaled)), ("b", np.add.reduce(scaled, axis=0)))
+        if self.gamma is None:
+            return out
+        return out + (("gamma", self.dgamma * dtype(factor)), ("beta", self.dbeta * dtype(factor)))
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -144,13 +165,13 @@ class LayerTrace:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this record holds, by field name (None fields left out)."""
-        skip = {"index", "activation", "stages", "train", "activation_kept", "_dW", "_delta_W"}
+        skip = {"index", "activation", "stages", "train", "activation_kept", "_dW", "_db", "_delta_W"}
         out = {
             name: value
             for name, value in vars(self).items()
             if name not in skip and isinstance(value, np.ndarray)
         }
-        for name in ("dW", "delta_W"):   # formed on first read
+        for name in ("dW", "db", "delta_W"):   # formed on first read
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -191,8 +212,8 @@ class EmbeddingTrace:
     def param_names(self) -> tuple[str, ...]:
         return ("table",)
 
-    def scaled_gradient(self, name: str, factor: float) -> np.ndarray:
-        return self.dtable * self.dtable.dtype.type(factor)
+    def scaled_gradients(self, factor: float) -> tuple[tuple[str, np.ndarray], ...]:
+        return (("table", self.dtable * self.dtable.dtype.type(factor)),)
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {k: v for k, v in vars(self).items() if isinstance(v, np.ndarray)}

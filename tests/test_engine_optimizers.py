@@ -24,29 +24,32 @@ def test_sgd_changes_each_parameter_by_minus_learning_rate_times_gradient():
     before = {k: (layer.W, layer.b) for k, layer in enumerate(net.layers)}
     trace = SGD(learning_rate=LR).step(net, net.gradients(x, y))
     for k, rec in enumerate(trace.layers):
-        # −η folded into the weight-gradient product: equal to −η·dW up to float64 rounding
+        # −η folded into d_affine before the weight-gradient product and the batch sum:
+        # equal to −η·dW and −η·db up to float64 rounding
         np.testing.assert_allclose(rec.delta_W, -LR * rec.dW, rtol=1e-13, atol=1e-18)
-        np.testing.assert_array_equal(rec.delta_b, -LR * rec.db)
+        np.testing.assert_allclose(rec.delta_b, -LR * rec.db, rtol=1e-13, atol=1e-18)
         np.testing.assert_array_equal(net.layers[k].W, before[k][0] + rec.delta_W)
         np.testing.assert_array_equal(net.layers[k].b, before[k][1] + rec.delta_b)
     assert trace.updated and trace.learning_rate == LR and trace.optimizer == "sgd"
 
 
-@pytest.mark.parametrize("make, forms_dW", [
+@pytest.mark.parametrize("make, forms_gradients", [
     (lambda: SGD(learning_rate=LR), False),
     (lambda: Momentum(learning_rate=LR, nesterov=True), False),
     (lambda: SGD(learning_rate=LR, weight_decay=0.1), True),
     (lambda: SGD(learning_rate=LR, clip_norm=1.0), True),
     (lambda: Adam(learning_rate=LR), True),
 ])
-def test_only_rules_that_need_the_gradient_itself_form_dW(make, forms_dW):
+def test_only_rules_that_need_the_gradient_itself_form_dW_and_db(make, forms_gradients):
     net = small_net()
     x, y = batch()
     trace = make().step(net, net.gradients(x, y))
-    assert all((rec._dW is not None) == forms_dW for rec in trace.layers)
-    # reading dW afterwards forms it from the record's a_in and d_affine
+    assert all((rec._dW is not None) == forms_gradients for rec in trace.layers)
+    assert all((rec._db is not None) == forms_gradients for rec in trace.layers)
+    # reading them afterwards forms them from the record's a_in and d_affine
     rec = trace.layers[1]
     np.testing.assert_array_equal(rec.dW, rec.a_in.T @ rec.d_affine)
+    np.testing.assert_array_equal(rec.db, rec.d_affine.sum(axis=0))
 
 
 def test_float32_sgd_step_matches_minus_learning_rate_times_gradient_to_float32_rounding():
