@@ -27,6 +27,29 @@ def weight_gradient(a_in: np.ndarray, d_affine: np.ndarray) -> np.ndarray:
     return a_in.T @ d_affine
 
 
+class _GradientFormedOnRead:
+    """A record's parameter gradient, formed from its d_affine the first time it is read
+    and kept in ``_<name>``; None before the backward pass. Setting it stores the value."""
+
+    def __init__(self, form, doc: str):
+        self.form, self.__doc__ = form, doc + "; None before the backward pass."
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = "_" + name
+
+    def __get__(self, rec, owner=None):
+        if rec is None:
+            return self
+        value = getattr(rec, self.slot)
+        if value is None and rec.d_affine is not None:
+            value = self.form(rec)
+            setattr(rec, self.slot, value)
+        return value
+
+    def __set__(self, rec, value) -> None:
+        setattr(rec, self.slot, value)
+
+
 class LayerTrace:
     """One dense block's forward and backward arrays for a batch of N samples.
 
@@ -81,27 +104,10 @@ class LayerTrace:
         self.W, self.b, self.a_in = W, b, a_in
         self.affine = self.z = self.activation_output = self.a = affine
 
-    @property
-    def dW(self) -> Array:
-        """dL/dW (n_in, n_out); None before the backward pass."""
-        if self._dW is None and self.d_affine is not None:
-            self._dW = weight_gradient(self.a_in, self.d_affine)
-        return self._dW
-
-    @dW.setter
-    def dW(self, value: Array) -> None:
-        self._dW = value
-
-    @property
-    def db(self) -> Array:
-        """dL/db (n_out,), the batch sum of d_affine; None before the backward pass."""
-        if self._db is None and self.d_affine is not None:
-            self._db = np.add.reduce(self.d_affine, axis=0)
-        return self._db
-
-    @db.setter
-    def db(self, value: Array) -> None:
-        self._db = value
+    dW = _GradientFormedOnRead(lambda rec: weight_gradient(rec.a_in, rec.d_affine),
+                               "dL/dW (n_in, n_out), a_inᵀ·d_affine")
+    db = _GradientFormedOnRead(lambda rec: np.add.reduce(rec.d_affine, axis=0),
+                               "dL/db (n_out,), the batch sum of d_affine")
 
     @property
     def delta_W(self) -> Array:
