@@ -145,29 +145,23 @@ class LayerTrace:
             return out
         return out + (("gamma", self.dgamma * dtype(factor)), ("beta", self.dbeta * dtype(factor)))
 
+    def _by_param(self, *values) -> dict:
+        return dict(zip(self.param_names(), values))
+
     @property
     def params(self) -> dict[str, np.ndarray]:
         """The parameters this step used, by name (W, b, and gamma, beta with batch norm)."""
-        out = {"W": self.W, "b": self.b}
-        if self.gamma is not None:
-            out.update(gamma=self.gamma, beta=self.beta)
-        return out
+        return self._by_param(self.W, self.b, self.gamma, self.beta)
 
     @property
     def grads(self) -> dict[str, np.ndarray]:
         """dL/d(parameter), same keys as ``params``."""
-        out = {"W": self.dW, "b": self.db}
-        if self.gamma is not None:
-            out.update(gamma=self.dgamma, beta=self.dbeta)
-        return out
+        return self._by_param(self.dW, self.db, self.dgamma, self.dbeta)
 
     @property
     def deltas(self) -> dict[str, Array]:
         """The applied change per parameter (None before an update)."""
-        out = {"W": self.delta_W, "b": self.delta_b}
-        if self.gamma is not None:
-            out.update(gamma=self.delta_gamma, beta=self.delta_beta)
-        return out
+        return self._by_param(self.delta_W, self.delta_b, self.delta_gamma, self.delta_beta)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this record holds, by field name (None fields left out)."""
