@@ -113,7 +113,7 @@ class LayerTrace:
     def delta_W(self) -> Array:
         """The change the optimizer applied to W (None before an update)."""
         if self._delta_W is None and self._delta_W_factor is not None:
-            self._delta_W = self._scaled_weight_gradient(self._delta_W_factor)
+            self._delta_W = weight_gradient(self.a_in, self._scaled_d_affine(self._delta_W_factor))
         return self._delta_W
 
     @delta_W.setter
@@ -127,8 +127,10 @@ class LayerTrace:
     def param_names(self) -> tuple[str, ...]:
         return ("W", "b", "gamma", "beta") if self.gamma is not None else ("W", "b")
 
-    def _scaled_weight_gradient(self, factor: float) -> np.ndarray:
-        return weight_gradient(self.a_in, self.d_affine * self.d_affine.dtype.type(factor))
+    def _scaled_d_affine(self, factor: float) -> np.ndarray:
+        # The one place s = factor·d_affine is formed, so ΔW re-formed from its recipe
+        # has the bits of the ΔW the optimizer applied.
+        return self.d_affine * self.d_affine.dtype.type(factor)
 
     def scaled_gradients(self, factor: float) -> tuple[tuple[str, np.ndarray], ...]:
         """(name, factor · dL/d(name)) for each parameter, in ``param_names`` order.
@@ -138,11 +140,11 @@ class LayerTrace:
         array costs less than scaling dW, and neither gradient has to be formed.
         The same factor always gives the same bits, whatever was read before.
         """
-        dtype = self.d_affine.dtype.type
-        scaled = self.d_affine * dtype(factor)
+        scaled = self._scaled_d_affine(factor)
         out = (("W", weight_gradient(self.a_in, scaled)), ("b", np.add.reduce(scaled, axis=0)))
         if self.gamma is None:
             return out
+        dtype = self.d_affine.dtype.type
         return out + (("gamma", self.dgamma * dtype(factor)), ("beta", self.dbeta * dtype(factor)))
 
     def _by_param(self, *values) -> dict:
@@ -165,11 +167,12 @@ class LayerTrace:
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array this record holds, by field name (None fields left out)."""
-        skip = {"index", "activation", "stages", "train", "activation_kept", "_dW", "_db", "_delta_W"}
+        skip = {"index", "activation", "stages", "train", "activation_kept"}
         out = {
             name: value
             for name, value in vars(self).items()
-            if name not in skip and isinstance(value, np.ndarray)
+            # private slots hold the fields formed on first read, added below by name
+            if name not in skip and not name.startswith("_") and isinstance(value, np.ndarray)
         }
         for name in ("dW", "db", "delta_W"):   # formed on first read
             value = getattr(self, name)
