@@ -20,14 +20,23 @@ PAGES = {
         page_if_present("pages/home.py", title="Home", icon=":material/home:", default=True),
     ],
     "Inside a network": [
-        page_if_present("pages/step_through.py", title="Step through", icon=":material/footprint:", url_path="step_through"),
+        page_if_present(
+            "pages/step_through.py",
+            title="Step through",
+            icon=":material/footprint:",
+            url_path="step_through",
+        ),
     ],
     "Training runs": [
         page_if_present("pages/runs.py", title="Runs", icon=":material/model_training:", url_path="runs"),
-        page_if_present("pages/compare.py", title="Compare runs", icon=":material/compare_arrows:", url_path="compare"),
+        page_if_present(
+            "pages/compare.py", title="Compare runs", icon=":material/compare_arrows:", url_path="compare"
+        ),
     ],
     "Data and drawing": [
-        page_if_present("pages/sequences.py", title="Sequences", icon=":material/timeline:", url_path="sequences"),
+        page_if_present(
+            "pages/sequences.py", title="Sequences", icon=":material/timeline:", url_path="sequences"
+        ),
         page_if_present("pages/draw.py", title="Draw & predict", icon=":material/draw:", url_path="draw"),
     ],
 }

@@ -1,4 +1,5 @@
 """`python -m backprop ...`: see backprop/cli.py."""
+
 import sys
 
 from .cli import main

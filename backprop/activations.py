@@ -5,12 +5,13 @@ same shape and dtype, and gives ``f'(z)`` so the backward pass is
 ``dz = da * f'(z)``.  ``derivative`` receives both ``z`` and ``a`` so functions
 whose slope is cheaper from the output (tanh, sigmoid) need no second exp.
 """
+
 from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -118,14 +119,14 @@ def _gelu_grad(z, a):
 
 
 def _gelu_tanh(z):
-    inner = z.dtype.type(_GELU_TANH_C) * (z + z.dtype.type(0.044715) * z ** 3)
+    inner = z.dtype.type(_GELU_TANH_C) * (z + z.dtype.type(0.044715) * z**3)
     return 0.5 * z * (1 + np.tanh(inner))
 
 
 def _gelu_tanh_grad(z, a):
     c = z.dtype.type(_GELU_TANH_C)
     k = z.dtype.type(0.044715)
-    t = np.tanh(c * (z + k * z ** 3))
+    t = np.tanh(c * (z + k * z**3))
     return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * c * (1 + 3 * k * z * z)
 
 
@@ -189,12 +190,18 @@ ACTIVATIONS: dict[str, Activation] = {
     for a in (
         Activation("relu", "ReLU", "max(0, z)", _relu, _relu_grad),
         Activation("gelu", "GELU (exact)", "z·Φ(z)", _gelu, _gelu_grad, _gelu_keep, _gelu_grad_kept),
-        Activation("gelu_tanh", "GELU (tanh approx.)",
-                   "½z(1 + tanh(√(2/π)(z + 0.044715z³)))", _gelu_tanh, _gelu_tanh_grad),
+        Activation(
+            "gelu_tanh",
+            "GELU (tanh approx.)",
+            "½z(1 + tanh(√(2/π)(z + 0.044715z³)))",
+            _gelu_tanh,
+            _gelu_tanh_grad,
+        ),
         Activation("tanh", "tanh", "tanh(z)", _tanh, _tanh_grad),
         Activation("sigmoid", "sigmoid", "1 / (1 + e^(−z))", _sigmoid, _sigmoid_grad),
-        Activation("leaky_relu", "Leaky ReLU",
-                   f"z if z > 0 else {LEAKY_SLOPE}·z", _leaky_relu, _leaky_relu_grad),
+        Activation(
+            "leaky_relu", "Leaky ReLU", f"z if z > 0 else {LEAKY_SLOPE}·z", _leaky_relu, _leaky_relu_grad
+        ),
         Activation("linear", "linear", "z", _linear, _linear_grad),
     )
 }
@@ -205,6 +212,4 @@ def get_activation(name: str) -> Activation:
     try:
         return ACTIVATIONS[name]
     except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}"
-        ) from None
+        raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}") from None

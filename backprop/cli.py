@@ -8,6 +8,7 @@
 The datasets package is imported inside the commands (this is an entry point;
 the engine itself stays numpy + stdlib).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,13 +50,15 @@ def parse_dataset_params(items: list[str] | None) -> dict:
 
 
 def parse_hidden(text: str) -> list[int]:
-    """"256,64" -> [256, 64]; "" or "none" -> [] (a linear model)."""
+    """ "256,64" -> [256, 64]; "" or "none" -> [] (a linear model)."""
     if text.strip().lower() in ("", "none"):
         return []
     try:
         return [int(part) for part in text.split(",")]
     except ValueError:
-        raise ValueError(f"--hidden takes layer sizes separated by commas, e.g. 256,64; got {text!r}") from None
+        raise ValueError(
+            f"--hidden takes layer sizes separated by commas, e.g. 256,64; got {text!r}"
+        ) from None
 
 
 def parse_schedule(text: str | None, epochs: int) -> dict | None:
@@ -82,8 +85,9 @@ def parse_schedule(text: str | None, epochs: int) -> dict | None:
             return schedule
     except (ValueError, IndexError):
         pass
-    raise ValueError(f"--lr-decay must look like step:5,8:0.1, cosine, cosine:20, plateau or plateau:0.5:3; "
-                     f"got {text!r}")
+    raise ValueError(
+        f"--lr-decay must look like step:5,8:0.1, cosine, cosine:20, plateau or plateau:0.5:3; got {text!r}"
+    )
 
 
 def _per_layer_text(text: str):
@@ -94,12 +98,26 @@ def _per_layer_text(text: str):
 def config_from_args(args) -> RunConfig:
     """The RunConfig described by `train`'s options (ValueError names the bad one)."""
     return RunConfig(
-        dataset=args.dataset, dataset_params=parse_dataset_params(args.dataset_param),
-        hidden=parse_hidden(args.hidden), activation=_per_layer_text(args.activation), loss=args.loss,
-        init=args.init, optimizer=args.optimizer, learning_rate=args.lr, momentum=args.momentum,
-        nesterov=args.nesterov, weight_decay=args.l2, clip_norm=args.clip_norm, batch_size=args.batch_size,
-        epochs=args.epochs, seed=args.seed, dropout=args.dropout, batch_norm=args.batch_norm,
-        schedule=parse_schedule(args.lr_decay, args.epochs), early_stopping=args.early_stopping)
+        dataset=args.dataset,
+        dataset_params=parse_dataset_params(args.dataset_param),
+        hidden=parse_hidden(args.hidden),
+        activation=_per_layer_text(args.activation),
+        loss=args.loss,
+        init=args.init,
+        optimizer=args.optimizer,
+        learning_rate=args.lr,
+        momentum=args.momentum,
+        nesterov=args.nesterov,
+        weight_decay=args.l2,
+        clip_norm=args.clip_norm,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        seed=args.seed,
+        dropout=args.dropout,
+        batch_norm=args.batch_norm,
+        schedule=parse_schedule(args.lr_decay, args.epochs),
+        early_stopping=args.early_stopping,
+    )
 
 
 def train_command(config: RunConfig, run_dir: str | None = None) -> str:
@@ -108,9 +126,24 @@ def train_command(config: RunConfig, run_dir: str | None = None) -> str:
     for key, value in config.dataset_params.items():
         words += ["--dataset-param", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
     acts = config.activation if isinstance(config.activation, str) else ",".join(config.activation)
-    words += ["--hidden", ",".join(map(str, config.hidden)) or "none", "--activation", acts,
-              "--loss", config.loss, "--optimizer", config.optimizer, "--lr", f"{config.learning_rate:g}",
-              "--epochs", str(config.epochs), "--batch-size", str(config.batch_size), "--seed", str(config.seed)]
+    words += [
+        "--hidden",
+        ",".join(map(str, config.hidden)) or "none",
+        "--activation",
+        acts,
+        "--loss",
+        config.loss,
+        "--optimizer",
+        config.optimizer,
+        "--lr",
+        f"{config.learning_rate:g}",
+        "--epochs",
+        str(config.epochs),
+        "--batch-size",
+        str(config.batch_size),
+        "--seed",
+        str(config.seed),
+    ]
     if config.init != "xavier":
         words += ["--init", config.init]
     if config.optimizer == "momentum":
@@ -126,7 +159,9 @@ def train_command(config: RunConfig, run_dir: str | None = None) -> str:
     if config.schedule:
         kind = config.schedule["schedule"]
         if kind == "step":
-            decay = f"step:{','.join(map(str, config.schedule['epochs']))}:{config.schedule.get('factor', 0.1):g}"
+            decay = (
+                f"step:{','.join(map(str, config.schedule['epochs']))}:{config.schedule.get('factor', 0.1):g}"
+            )
         elif kind == "cosine":
             decay = f"cosine:{config.schedule.get('total_epochs', config.epochs)}"
         else:
@@ -167,8 +202,10 @@ class ProgressBar:
     def line(self, epoch: int, fraction: float, loss: float) -> str:
         done = min(max(fraction, 0.0), 1.0)
         filled = int(round(done * BAR_WIDTH))
-        return (f"epoch {epoch - self.first}/{self.total} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
-                f"{done * 100:3.0f}% loss {loss:.4g}")
+        return (
+            f"epoch {epoch - self.first}/{self.total} [{'#' * filled}{'.' * (BAR_WIDTH - filled)}] "
+            f"{done * 100:3.0f}% loss {loss:.4g}"
+        )
 
     def __call__(self, event):
         if event.kind == "step":
@@ -203,7 +240,9 @@ def cmd_train(args) -> int:
         print(f"resuming {run.path} ({len(run.history)} epochs done); stored settings apply", file=sys.stderr)
     else:
         if not args.dataset:
-            raise ValueError("--dataset is required, e.g. --dataset circle (python -m datasets --list shows all)")
+            raise ValueError(
+                "--dataset is required, e.g. --dataset circle (python -m datasets --list shows all)"
+            )
         config = config_from_args(args)
         if args.run_dir:
             store, name = _store_and_name(args.run_dir)
@@ -211,8 +250,10 @@ def cmd_train(args) -> int:
             store = RunStore()
             name = store.unique_name(f"{config.dataset}-{'-'.join(map(str, config.hidden)) or 'linear'}")
         if (store.root / name).exists():
-            raise ValueError(f"{store.root / name} already exists; pass --resume to train it further "
-                             f"or choose another --run-dir")
+            raise ValueError(
+                f"{store.root / name} already exists; pass --resume to train it further "
+                f"or choose another --run-dir"
+            )
     dataset = datasets.load(config.dataset, **config.dataset_params)
     if not args.resume:
         run = store.create(name, config, dataset=dataset)
@@ -222,19 +263,26 @@ def cmd_train(args) -> int:
     try:
         train_run(run, dataset, epochs=epochs, callback=bar)
     except KeyboardInterrupt:
-        print(f"\nstopped: kept {len(run.history)} finished epochs and the weights after step "
-              f"{run.cursor['step'] if run.cursor else 0} in {run.path}", file=sys.stderr)
+        print(
+            f"\nstopped: kept {len(run.history)} finished epochs and the weights after step "
+            f"{run.cursor['step'] if run.cursor else 0} in {run.path}",
+            file=sys.stderr,
+        )
         return 130
     except TrainingDiverged as err:
-        print(f"\ntraining diverged: {err}\nkept {len(run.history)} finished epochs in {run.path}",
-              file=sys.stderr)
+        print(
+            f"\ntraining diverged: {err}\nkept {len(run.history)} finished epochs in {run.path}",
+            file=sys.stderr,
+        )
         return 1
     summary = summarize(run.history)
     elapsed = time.perf_counter() - started
     best = summary["best_val_accuracy"]
-    print(f"run {run.path}: {summary['epochs']} epochs in {elapsed:.1f} s"
-          + (f", best val accuracy {best:.4f} at epoch {summary['best_epoch']}" if best is not None else "")
-          + (f" ({run.history.stop_reason})" if run.history.stop_reason else ""))
+    print(
+        f"run {run.path}: {summary['epochs']} epochs in {elapsed:.1f} s"
+        + (f", best val accuracy {best:.4f} at epoch {summary['best_epoch']}" if best is not None else "")
+        + (f" ({run.history.stop_reason})" if run.history.stop_reason else "")
+    )
     return 0
 
 
@@ -250,9 +298,13 @@ def cmd_runs(args) -> int:
             continue
         summary = info.summary
         best = summary.get("best_val_accuracy")
-        metric = (f"best val acc {best:.4f} @ epoch {summary['best_epoch']}" if best is not None
-                  else f"val loss {summary['best_val_loss']:.4g}" if summary.get("best_val_loss") is not None
-                  else "not trained")
+        metric = (
+            f"best val acc {best:.4f} @ epoch {summary['best_epoch']}"
+            if best is not None
+            else f"val loss {summary['best_val_loss']:.4g}"
+            if summary.get("best_val_loss") is not None
+            else "not trained"
+        )
         parent = f"  (fork of {info.parent})" if info.parent else ""
         print(f"{info.name:24s} {summary['epochs']:4d} epochs  {metric:32s} {info.config.describe()}{parent}")
     return 0
@@ -271,12 +323,15 @@ def load_image(path, input_shape) -> np.ndarray:
         raise ValueError(f"this run's dataset takes inputs of shape {shape}, not images")
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB" if len(shape) == 3 else "L").resize((shape[1], shape[0]),
-                                                                               Image.Resampling.BILINEAR)
+            image = image.convert("RGB" if len(shape) == 3 else "L").resize(
+                (shape[1], shape[0]), Image.Resampling.BILINEAR
+            )
             pixels = np.asarray(image, dtype=np.float32) / 255.0
     except (UnidentifiedImageError, OSError) as err:
         raise ValueError(f"cannot read {path} as an image ({err})") from None
-    border = np.concatenate([pixels[0].ravel(), pixels[-1].ravel(), pixels[:, 0].ravel(), pixels[:, -1].ravel()])
+    border = np.concatenate(
+        [pixels[0].ravel(), pixels[-1].ravel(), pixels[:, 0].ravel(), pixels[:, -1].ravel()]
+    )
     if border.mean() > 0.5:
         pixels = 1.0 - pixels
     return pixels.reshape(1, -1)
@@ -286,7 +341,12 @@ def _dataset_facts(config: RunConfig) -> dict:
     import datasets
 
     spec = datasets.spec(config.dataset)
-    facts = {"dataset": config.dataset, "dataset_params": config.dataset_params, "classes": [], "input_shape": []}
+    facts = {
+        "dataset": config.dataset,
+        "dataset_params": config.dataset_params,
+        "classes": [],
+        "input_shape": [],
+    }
     try:
         facts["classes"] = spec.class_names(config.dataset_params)
         facts["input_shape"] = list(spec.input_shape(config.dataset_params))
@@ -322,27 +382,39 @@ def cmd_export_model(args) -> int:
     summary = run.summary
     epoch = summary["best_epoch"] if args.which == "best" and run.has("best") else len(run.history)
     record = run.history.epochs[epoch - 1] if epoch else {}
-    metadata = {**facts, "val_accuracy": record.get("val_accuracy"), "epoch": epoch, "run": run.name,
-                "command": train_command(run.config, f"runs/{run.name}")}
+    metadata = {
+        **facts,
+        "val_accuracy": record.get("val_accuracy"),
+        "epoch": epoch,
+        "run": run.name,
+        "command": train_command(run.config, f"runs/{run.name}"),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     save(net, args.out, metadata=metadata)
     accuracy = metadata["val_accuracy"]
-    print(f"wrote {args.out} ({run.name}, epoch {epoch}"
-          + (f", val accuracy {accuracy:.4f})" if accuracy is not None else ")"))
+    print(
+        f"wrote {args.out} ({run.name}, epoch {epoch}"
+        + (f", val accuracy {accuracy:.4f})" if accuracy is not None else ")")
+    )
     return 0
 
 
 # --------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m backprop",
-                                     description="Train, list, predict with and export backprop runs.")
+    parser = argparse.ArgumentParser(
+        prog="python -m backprop", description="Train, list, predict with and export backprop runs."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     train = sub.add_parser("train", help="train a run (written where the app lists it)")
     train.add_argument("--dataset", help="registry name, e.g. circle, digits, fashion-mnist")
-    train.add_argument("--dataset-param", action="append", metavar="KEY=VALUE", help="dataset parameter (repeat)")
+    train.add_argument(
+        "--dataset-param", action="append", metavar="KEY=VALUE", help="dataset parameter (repeat)"
+    )
     train.add_argument("--hidden", default="8,8", help="hidden sizes, e.g. 256,64 (none for a linear model)")
-    train.add_argument("--activation", default="gelu", help=f"one of {', '.join(ACTIVATIONS)} (or one per layer)")
+    train.add_argument(
+        "--activation", default="gelu", help=f"one of {', '.join(ACTIVATIONS)} (or one per layer)"
+    )
     train.add_argument("--loss", default="cross_entropy", choices=list(LOSSES))
     train.add_argument("--init", default="xavier")
     train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
@@ -386,7 +458,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ValueError as err:   # includes datasets.DatasetUnavailable
+    except ValueError as err:  # includes datasets.DatasetUnavailable
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -7,6 +7,7 @@ datasets package (a dataset is passed in: anything with ``n_features``,
 ``n_outputs``, ``is_classification``, ``kind`` and, for sequences,
 ``vocab`` and ``encoding``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -23,8 +24,19 @@ from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES, EarlyStopping, make_schedule
 from .training import Trainer
 
-ARCHITECTURE_FIELDS = ("dataset", "dataset_params", "hidden", "activation", "loss", "init",
-                       "init_std", "seed", "dropout", "batch_norm", "embedding_dim")
+ARCHITECTURE_FIELDS = (
+    "dataset",
+    "dataset_params",
+    "hidden",
+    "activation",
+    "loss",
+    "init",
+    "init_std",
+    "seed",
+    "dropout",
+    "batch_norm",
+    "embedding_dim",
+)
 
 
 @dataclass
@@ -66,7 +78,7 @@ class RunConfig:
     def __post_init__(self):
         self.validate()
 
-    def validate(self) -> "RunConfig":
+    def validate(self) -> RunConfig:
         """Raise ValueError naming the first bad setting; returns self."""
         if not isinstance(self.dataset, str) or not self.dataset:
             raise ValueError(f"dataset must be a registry name, got {self.dataset!r}")
@@ -94,8 +106,11 @@ class RunConfig:
             _check_positive("clip norm", self.clip_norm)
         if not (isinstance(self.momentum, numbers.Real) and 0 <= self.momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        for label, value in (("batch size", self.batch_size), ("epochs", self.epochs),
-                             ("embedding_dim", self.embedding_dim)):
+        for label, value in (
+            ("batch size", self.batch_size),
+            ("epochs", self.epochs),
+            ("embedding_dim", self.embedding_dim),
+        ):
             if not (_is_int(value) and value >= 1):
                 raise ValueError(f"{label} must be a positive integer, got {value!r}")
         if not (_is_int(self.seed) and self.seed >= 0):
@@ -112,8 +127,12 @@ class RunConfig:
                 self.schedule = {"schedule": self.schedule}
             if self.schedule.get("schedule") not in SCHEDULES:
                 raise ValueError(f"unknown schedule {self.schedule!r}")
-        if self.early_stopping is not None and not (_is_int(self.early_stopping) and self.early_stopping >= 1):
-            raise ValueError(f"early-stopping patience must be a positive integer, got {self.early_stopping!r}")
+        if self.early_stopping is not None and not (
+            _is_int(self.early_stopping) and self.early_stopping >= 1
+        ):
+            raise ValueError(
+                f"early-stopping patience must be a positive integer, got {self.early_stopping!r}"
+            )
         return self
 
     # ----------------------------------------------------------- round trip
@@ -121,7 +140,7 @@ class RunConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunConfig":
+    def from_dict(cls, data: dict) -> RunConfig:
         """Strict: unknown keys or bad values raise ValueError."""
         if not isinstance(data, dict):
             raise ValueError(f"a run configuration must be a JSON object, got {type(data).__name__}")
@@ -132,7 +151,7 @@ class RunConfig:
         return cls(**data)
 
     @classmethod
-    def from_dict_lenient(cls, data: dict) -> tuple["RunConfig", list[str]]:
+    def from_dict_lenient(cls, data: dict) -> tuple[RunConfig, list[str]]:
         """Keep every valid setting, replace bad or unknown ones by defaults; returns notices."""
         notices: list[str] = []
         config = cls()
@@ -149,27 +168,26 @@ class RunConfig:
                 notices.append(f"{key}={value!r} is not valid ({err}); using {getattr(config, key)!r}")
         return config, notices
 
-    def replace(self, **changes) -> "RunConfig":
+    def replace(self, **changes) -> RunConfig:
         """A validated copy with some settings changed."""
         unknown = sorted(set(changes) - {f.name for f in fields(self)})
         if unknown:
             raise ValueError(f"unknown configuration keys {unknown}")
         return type(self)(**{**asdict(self), **changes})
 
-    def differences(self, other: "RunConfig") -> list[str]:
+    def differences(self, other: RunConfig) -> list[str]:
         """Names of the settings whose values differ."""
         mine, theirs = asdict(self), asdict(other)
         return [k for k in mine if mine[k] != theirs[k]]
 
-    def architecture_changed(self, other: "RunConfig") -> bool:
+    def architecture_changed(self, other: RunConfig) -> bool:
         """True when switching to ``other`` needs a new network (not just new training settings)."""
         return any(getattr(self, k) != getattr(other, k) for k in ARCHITECTURE_FIELDS)
 
     # --------------------------------------------------------------- builders
     def check_dataset(self, dataset) -> None:
         if not dataset.is_classification and self.loss == "cross_entropy":
-            raise ValueError(
-                f"{dataset.name} is a regression dataset: use the mse loss, not cross_entropy")
+            raise ValueError(f"{dataset.name} is a regression dataset: use the mse loss, not cross_entropy")
 
     def uses_embedding(self, dataset) -> bool:
         return getattr(dataset, "encoding", None) == "embedding"
@@ -178,10 +196,18 @@ class RunConfig:
         """The network for ``dataset``: inputs from its features, outputs from its classes."""
         self.check_dataset(dataset)
         embedding = (len(dataset.vocab), self.embedding_dim) if self.uses_embedding(dataset) else None
-        return Network([dataset.n_features, *self.hidden, dataset.n_outputs],
-                       activation=self.activation, loss=self.loss, init=self.init,
-                       init_std=self.init_std, seed=self.seed, dtype=dtype,
-                       batch_norm=self.batch_norm, dropout=self.dropout, embedding=embedding)
+        return Network(
+            [dataset.n_features, *self.hidden, dataset.n_outputs],
+            activation=self.activation,
+            loss=self.loss,
+            init=self.init,
+            init_std=self.init_std,
+            seed=self.seed,
+            dtype=dtype,
+            batch_norm=self.batch_norm,
+            dropout=self.dropout,
+            embedding=embedding,
+        )
 
     def optimizer_options(self) -> dict:
         options = {"weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
@@ -191,9 +217,16 @@ class RunConfig:
 
     def build_trainer(self, net: Network) -> Trainer:
         early = EarlyStopping(patience=self.early_stopping) if self.early_stopping else None
-        return Trainer(net, optimizer=self.optimizer, learning_rate=self.learning_rate,
-                       batch_size=self.batch_size, schedule=self.schedule, early_stopping=early,
-                       seed=self.seed, **self.optimizer_options())
+        return Trainer(
+            net,
+            optimizer=self.optimizer,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            schedule=self.schedule,
+            early_stopping=early,
+            seed=self.seed,
+            **self.optimizer_options(),
+        )
 
     def targets(self, dataset, y: np.ndarray) -> np.ndarray:
         """Targets as the loss reads them: one-hot rows for an mse classifier, else unchanged."""
@@ -212,9 +245,16 @@ class RunConfig:
         if self.weight_decay:
             extras.append(f"L2 {self.weight_decay:g}")
         hidden = "-".join(map(str, self.hidden)) or "no hidden"
-        return " · ".join([self.dataset, f"{hidden} {acts}",
-                           f"{self.optimizer} lr {self.learning_rate:g}", f"batch {self.batch_size}",
-                           f"seed {self.seed}", *extras])
+        return " · ".join(
+            [
+                self.dataset,
+                f"{hidden} {acts}",
+                f"{self.optimizer} lr {self.learning_rate:g}",
+                f"batch {self.batch_size}",
+                f"seed {self.seed}",
+                *extras,
+            ]
+        )
 
 
 def _is_int(value) -> bool:

@@ -6,10 +6,11 @@ any predictor can be driven and nothing here depends on the datasets package.
     result = generate(net.predict_proba, ds.encode, "abc", steps=8, context=3, vocab=ds.vocab)
     coords, explained = principal_components(net.embedding.table)
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -30,8 +31,9 @@ class Generation:
         return f"Generation({self.start!r} -> {self.text!r})"
 
 
-def generate(predict_proba: Callable, encode: Callable, start: str, steps: int, context: int,
-             vocab) -> Generation:
+def generate(
+    predict_proba: Callable, encode: Callable, start: str, steps: int, context: int, vocab
+) -> Generation:
     """Continue ``start`` greedily for ``steps`` tokens, feeding the last ``context`` tokens each time.
 
     predict_proba: (1, n_features) -> (1, V) probabilities over ``vocab``
@@ -41,8 +43,10 @@ def generate(predict_proba: Callable, encode: Callable, start: str, steps: int, 
     if not isinstance(steps, (int, np.integer)) or isinstance(steps, bool) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if len(start) < context:
-        raise ValueError(f"start {start!r} has {len(start)} tokens; type at least {context} "
-                         f"(the context length) to generate from")
+        raise ValueError(
+            f"start {start!r} has {len(start)} tokens; type at least {context} "
+            f"(the context length) to generate from"
+        )
     sequence = list(start)
     tokens, rows = [], []
     for _ in range(int(steps)):
@@ -65,7 +69,7 @@ def expected_continuation(masters, start: str, steps: int) -> tuple:
         offset = master.find(start)
         if offset >= 0:
             begin = offset + len(start)
-            return index, offset, list(master[begin:begin + steps])
+            return index, offset, list(master[begin : begin + steps])
     return None, None, []
 
 
@@ -84,7 +88,7 @@ def principal_components(table: np.ndarray, n: int = 2) -> tuple:
     explained = np.zeros(n)
     k = min(n, s.size)
     coords[:, :k] = u[:, :k] * s[:k]
-    total = float(np.sum(s ** 2))
+    total = float(np.sum(s**2))
     if total > 0:
         explained[:k] = s[:k] ** 2 / total
     for j in range(k):
@@ -120,7 +124,7 @@ def ceiling_reading(accuracy: float, ceiling: float) -> str:
         if ceiling >= 1 - 1e-9:
             return "At the ceiling: every sample is predicted right."
         return "At the ceiling: the remaining errors are ambiguous contexts no model can get right."
-    return (f"Below the ceiling by {gap:.1f} points: train longer or use a bigger network.")
+    return f"Below the ceiling by {gap:.1f} points: train longer or use a bigger network."
 
 
 def sample_order(sources: np.ndarray, positions: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
 """Centred finite differences against backprop, in float64, for any parameter of any layer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,12 +35,16 @@ class GradCheckResult:
 
     def rows(self) -> list[dict]:
         """One dict per checked entry, for tables."""
-        return [{"index": idx, "backprop": float(b), "numeric": float(n), "rel_error": float(r)}
-                for idx, b, n, r in zip(self.indices, self.backprop, self.numeric, self.rel_error)]
+        return [
+            {"index": idx, "backprop": float(b), "numeric": float(n), "rel_error": float(r)}
+            for idx, b, n, r in zip(self.indices, self.backprop, self.numeric, self.rel_error)
+        ]
 
     def __repr__(self) -> str:
-        return (f"GradCheckResult(layer={self.layer!r}, param={self.param!r}, entries={len(self.indices)}, "
-                f"relative_error={self.relative_error:.3g}, max_rel_error={self.max_rel_error:.3g})")
+        return (
+            f"GradCheckResult(layer={self.layer!r}, param={self.param!r}, entries={len(self.indices)}, "
+            f"relative_error={self.relative_error:.3g}, max_rel_error={self.max_rel_error:.3g})"
+        )
 
 
 def _owner(net, layer):
@@ -48,13 +53,26 @@ def _owner(net, layer):
             raise ValueError("this network has no embedding stage to check")
         return net.embedding
     if not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(net.layers):
-        raise ValueError(f"layer must be 'embedding' or an index in [0, {len(net.layers) - 1}], got {layer!r}")
+        raise ValueError(
+            f"layer must be 'embedding' or an index in [0, {len(net.layers) - 1}], got {layer!r}"
+        )
     return net.layers[layer]
 
 
-def gradcheck(net, x, y, layer=0, param: str = "W", entries=None, eps: float = 1e-6,
-              weight_decay: float = 0.0, train: bool = True, max_entries: int = 40,
-              seed: int = 0, dropout_masks=None) -> GradCheckResult:
+def gradcheck(
+    net,
+    x,
+    y,
+    layer=0,
+    param: str = "W",
+    entries=None,
+    eps: float = 1e-6,
+    weight_decay: float = 0.0,
+    train: bool = True,
+    max_entries: int = 40,
+    seed: int = 0,
+    dropout_masks=None,
+) -> GradCheckResult:
     """Check dL/d(param) of ``layer`` by centred differences (L(P+ε) − L(P−ε)) / 2ε.
 
     The network is copied to float64 first; ``net`` is not changed. Dropout masks

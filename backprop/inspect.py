@@ -3,6 +3,7 @@
 Everything here reads a ``Trace`` (and, for losses after an update, the network);
 nothing changes weights. The step-through page shows what these functions return.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,7 @@ class Phase:
 def forward_equations(k: int, activation: str, stages: tuple) -> tuple:
     """The forward equations of dense block k (0-based), one stage per line."""
     n, prev = sup(k + 1), ("x" if k == 0 else f"a{sup(k)}")
-    lines = [f"z{n} = {prev}·W{n} + b{n}" if "batch_norm" not in stages else
-             f"h{n} = {prev}·W{n} + b{n}"]
+    lines = [f"z{n} = {prev}·W{n} + b{n}" if "batch_norm" not in stages else f"h{n} = {prev}·W{n} + b{n}"]
     if "batch_norm" in stages:
         lines.append(f"z{n} = γ{n}·(h{n} − μ_batch)/√(σ²_batch + ε) + β{n}")
     if activation == "linear":
@@ -74,8 +74,9 @@ def backward_equations(k: int, activation: str, stages: tuple, last: bool) -> tu
     return tuple(lines)
 
 
-def step_phases(layers: list, loss_formula: str, train: bool, optimizer: str = "sgd",
-                weight_decay: float = 0.0) -> list[Phase]:
+def step_phases(
+    layers: list, loss_formula: str, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0
+) -> list[Phase]:
     """The stepper's stops for dense blocks described by (activation, stages) pairs.
 
     layers: [(activation name, stages tuple), ...] in forward order.
@@ -87,21 +88,34 @@ def step_phases(layers: list, loss_formula: str, train: bool, optimizer: str = "
     phases.append(Phase("loss", None, "Loss", (loss_formula,)))
     for k in reversed(range(len(layers))):
         activation, stages = layers[k]
-        phases.append(Phase("backward", k, f"Backward {k + 1}",
-                            backward_equations(k, activation, stages, k == len(layers) - 1)))
+        phases.append(
+            Phase(
+                "backward",
+                k,
+                f"Backward {k + 1}",
+                backward_equations(k, activation, stages, k == len(layers) - 1),
+            )
+        )
     if train:
         decay = " + λW" if weight_decay else ""
-        rule = {"sgd": f"W ← W − η(dW{decay}),  b ← b − η·db",
-                "momentum": f"v ← μv − η(dW{decay}),  W ← W + v",
-                "adam": f"m, v ← moments of (dW{decay});  W ← W − η·m̂/(√v̂ + ε)"}
+        rule = {
+            "sgd": f"W ← W − η(dW{decay}),  b ← b − η·db",
+            "momentum": f"v ← μv − η(dW{decay}),  W ← W + v",
+            "adam": f"m, v ← moments of (dW{decay});  W ← W − η·m̂/(√v̂ + ε)",
+        }
         phases.append(Phase("update", None, "Update", (rule.get(optimizer, rule["sgd"]),)))
     return phases
 
 
 def network_phases(net, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0) -> list[Phase]:
     """step_phases for a Network."""
-    return step_phases([(layer.activation.name, layer.stages) for layer in net.layers],
-                       net.loss_fn.formula, train, optimizer, weight_decay)
+    return step_phases(
+        [(layer.activation.name, layer.stages) for layer in net.layers],
+        net.loss_fn.formula,
+        train,
+        optimizer,
+        weight_decay,
+    )
 
 
 # --------------------------------------------------------------- batches
@@ -119,8 +133,9 @@ def batch_indices(n: int, batch_size: int, seed: int, draw: int) -> np.ndarray:
 def loss_on_batch(net, trace: Trace) -> float:
     """The network's current loss on the trace's batch, same mode and dropout masks as the trace."""
     masks = [rec.dropout_mask for rec in trace.layers]
-    out = net.forward(trace.x, train=trace.train, dropout_masks=masks, check=False,
-                      probabilities=False).output
+    out = net.forward(
+        trace.x, train=trace.train, dropout_masks=masks, check=False, probabilities=False
+    ).output
     return float(net.loss_fn.function(out, trace.y)[0])
 
 
@@ -165,8 +180,9 @@ def weight_breakdown(rec: LayerTrace, i: int, j: int, top: int = 5) -> WeightBre
     terms = rec.a_in[:, i].astype(np.float64) * grad[:, j].astype(np.float64)
     order = np.argsort(-np.abs(terms), kind="stable")[:top]
     rows = [(int(n), float(rec.a_in[n, i]), float(grad[n, j]), float(terms[n])) for n in order]
-    out = WeightBreakdown(rec.index, i, j, name, terms, rows, float(terms.sum()),
-                          float(rec.dW[i, j]), float(rec.W[i, j]))
+    out = WeightBreakdown(
+        rec.index, i, j, name, terms, rows, float(terms.sum()), float(rec.dW[i, j]), float(rec.W[i, j])
+    )
     if rec.delta_W is not None:
         out.delta = float(rec.delta_W[i, j])
         out.new_value = float(rec.W[i, j] + rec.delta_W[i, j])
@@ -198,8 +214,9 @@ class UnitBreakdown:
 def activation_slope(rec: LayerTrace) -> np.ndarray:
     """f′(z) for the layer's batch, (N, n_out)."""
     activation = ACTIVATIONS[rec.activation]
-    return np.asarray(activation.derivative_from(rec.z, rec.activation_output, rec.activation_kept),
-                      dtype=np.float64)
+    return np.asarray(
+        activation.derivative_from(rec.z, rec.activation_output, rec.activation_kept), dtype=np.float64
+    )
 
 
 def unit_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: int = 5) -> UnitBreakdown:
@@ -214,15 +231,25 @@ def unit_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: in
         raise ValueError(f"unit {unit} / sample {sample} outside this layer's {units} units and {n} samples")
     mask = 1.0 if rec.dropout_mask is None else float(rec.dropout_mask[sample, unit])
     slope = float(activation_slope(rec)[sample, unit])
-    out = UnitBreakdown(layer, unit, sample, float(rec.z[sample, unit]), float(rec.a[sample, unit]),
-                        float(rec.da[sample, unit]), mask, slope, float(rec.dz[sample, unit]))
+    out = UnitBreakdown(
+        layer,
+        unit,
+        sample,
+        float(rec.z[sample, unit]),
+        float(rec.a[sample, unit]),
+        float(rec.da[sample, unit]),
+        mask,
+        slope,
+        float(rec.dz[sample, unit]),
+    )
     if layer + 1 < len(trace.layers):
         nxt = trace.layers[layer + 1]
         grad, _ = upstream_gradient(nxt)
         products = grad[sample].astype(np.float64) * nxt.W[unit].astype(np.float64)
         order = np.argsort(-np.abs(products), kind="stable")[:top]
-        out.da_terms = [(int(k), float(grad[sample, k]), float(nxt.W[unit, k]), float(products[k]))
-                        for k in order]
+        out.da_terms = [
+            (int(k), float(grad[sample, k]), float(nxt.W[unit, k]), float(products[k])) for k in order
+        ]
     else:
         out.da_from_loss = True
     return out
@@ -242,10 +269,15 @@ class LayerDiagnostics:
     saturated_share: float | None
 
     def row(self) -> dict:
-        return {"layer": self.layer + 1, "activation": self.activation,
-                "‖dW‖": self.grad_norm, "‖W‖": self.weight_norm,
-                "‖ΔW‖/‖W‖": self.update_ratio, "dead units": self.dead_share,
-                "saturated": self.saturated_share}
+        return {
+            "layer": self.layer + 1,
+            "activation": self.activation,
+            "‖dW‖": self.grad_norm,
+            "‖W‖": self.weight_norm,
+            "‖ΔW‖/‖W‖": self.update_ratio,
+            "dead units": self.dead_share,
+            "saturated": self.saturated_share,
+        }
 
 
 def _norm(m) -> float:
@@ -275,8 +307,9 @@ def layer_diagnostics(trace: Trace) -> list[LayerDiagnostics]:
             act = rec.activation_output
             saturated = float(np.mean((act < edge) | (act > 1 - edge)))
         grad_norm = _norm(rec.dW) if rec.dW is not None else math.nan
-        out.append(LayerDiagnostics(rec.index, rec.activation, grad_norm, weight_norm, ratio,
-                                    dead, saturated))
+        out.append(
+            LayerDiagnostics(rec.index, rec.activation, grad_norm, weight_norm, ratio, dead, saturated)
+        )
     return out
 
 
@@ -287,39 +320,56 @@ SATURATED_WARNING = 0.5
 LARGE_UPDATE = 0.1
 
 
-def diagnostic_notes(diagnostics: list[LayerDiagnostics], loss_before: float | None = None,
-                     loss_after: float | None = None) -> list[str]:
+def diagnostic_notes(
+    diagnostics: list[LayerDiagnostics], loss_before: float | None = None, loss_after: float | None = None
+) -> list[str]:
     """Plain-language remarks about what looks off in this step (empty when nothing does)."""
     notes = []
     norms = [d.grad_norm for d in diagnostics]
     if any(not math.isfinite(g) for g in norms):
-        notes.append("Some gradients are not finite (NaN or inf): training has diverged. "
-                     "Reset to the initial weights and lower the learning rate.")
+        notes.append(
+            "Some gradients are not finite (NaN or inf): training has diverged. "
+            "Reset to the initial weights and lower the learning rate."
+        )
     elif max(norms, default=0) > EXPLODING_NORM:
         worst = int(np.argmax(norms))
-        notes.append(f"Exploding gradients: ‖dW‖ of layer {worst + 1} is {norms[worst]:.3g}. "
-                     "Lower the learning rate or turn on gradient clipping.")
+        notes.append(
+            f"Exploding gradients: ‖dW‖ of layer {worst + 1} is {norms[worst]:.3g}. "
+            "Lower the learning rate or turn on gradient clipping."
+        )
     elif len(norms) > 1 and norms[-1] > 0 and norms[0] / norms[-1] < VANISHING_RATIO:
-        notes.append(f"Vanishing gradients: layer 1 gets a gradient {norms[0] / norms[-1]:.1e} "
-                     "times the last layer's, so it barely learns. Try ReLU/GELU, He init or batch norm.")
+        notes.append(
+            f"Vanishing gradients: layer 1 gets a gradient {norms[0] / norms[-1]:.1e} "
+            "times the last layer's, so it barely learns. Try ReLU/GELU, He init or batch norm."
+        )
     for d in diagnostics:
         if d.dead_share is not None and d.dead_share >= DEAD_WARNING:
-            notes.append(f"Dead ReLUs: {d.dead_share:.0%} of layer {d.layer + 1}'s units output 0 "
-                         "for every sample in this batch, so they get no gradient. A smaller learning "
-                         "rate, Leaky ReLU or GELU avoids this.")
+            notes.append(
+                f"Dead ReLUs: {d.dead_share:.0%} of layer {d.layer + 1}'s units output 0 "
+                "for every sample in this batch, so they get no gradient. A smaller learning "
+                "rate, Leaky ReLU or GELU avoids this."
+            )
         if d.saturated_share is not None and d.saturated_share >= SATURATED_WARNING:
-            notes.append(f"Saturation: {d.saturated_share:.0%} of layer {d.layer + 1}'s {d.activation} "
-                         "outputs sit on the flat ends, where f′(z) ≈ 0.")
+            notes.append(
+                f"Saturation: {d.saturated_share:.0%} of layer {d.layer + 1}'s {d.activation} "
+                "outputs sit on the flat ends, where f′(z) ≈ 0."
+            )
         if d.update_ratio is not None and d.update_ratio > LARGE_UPDATE:
-            notes.append(f"Large update: layer {d.layer + 1}'s weights changed by {d.update_ratio:.0%} "
-                         "of their size in one step (around 0.1 % is typical).")
+            notes.append(
+                f"Large update: layer {d.layer + 1}'s weights changed by {d.update_ratio:.0%} "
+                "of their size in one step (around 0.1 % is typical)."
+            )
     if loss_before is not None and loss_after is not None:
         if not math.isfinite(loss_after):
-            notes.append(f"The loss became {loss_after} after the update: the learning rate is far "
-                         "too high. Reset to the initial weights and lower it.")
+            notes.append(
+                f"The loss became {loss_after} after the update: the learning rate is far "
+                "too high. Reset to the initial weights and lower it."
+            )
         elif loss_after > loss_before:
-            notes.append(f"The loss rose on this same batch, {loss_before:.4g} → {loss_after:.4g}: "
-                         "the step overshot. The learning rate may be too high.")
+            notes.append(
+                f"The loss rose on this same batch, {loss_before:.4g} → {loss_after:.4g}: "
+                "the step overshot. The learning rate may be too high."
+            )
     return notes
 
 
@@ -341,7 +391,7 @@ def check_entries(shape: tuple, chosen: tuple, count: int = 8, seed: int = 0) ->
     picks = rng.choice(size, size=min(count, size), replace=False)
     others = [tuple(int(v) for v in np.unravel_index(p, shape)) for p in picks]
     chosen = tuple(int(v) for v in chosen)
-    return [chosen] + [idx for idx in others if idx != chosen][:max(count - 1, 0)]
+    return [chosen] + [idx for idx in others if idx != chosen][: max(count - 1, 0)]
 
 
 def trace_npz_bytes(trace: Trace, config: dict | None = None) -> bytes:

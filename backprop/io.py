@@ -4,8 +4,10 @@ Nothing is pickled: arrays are plain numeric arrays and ``load`` reads with
 ``allow_pickle=False``. Writes go to a temporary file in the same folder, are
 fsynced, then renamed over the target, so a crash never leaves half a file.
 """
+
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -32,10 +34,8 @@ def atomic_write(path, write) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
 
 
@@ -56,7 +56,9 @@ def load_arrays(path) -> tuple[dict[str, np.ndarray], dict | None]:
     except FileNotFoundError:
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, KeyError) as err:
-        raise ValueError(f"{path.name} is not a readable weights file ({type(err).__name__}: {err})") from None
+        raise ValueError(
+            f"{path.name} is not a readable weights file ({type(err).__name__}: {err})"
+        ) from None
     metadata = None
     if _CONFIG_KEY in arrays:
         raw = arrays.pop(_CONFIG_KEY)
@@ -73,8 +75,9 @@ def save(net: Network, path, metadata: dict | None = None) -> None:
     metadata: optional JSON-ready facts stored beside it (dataset, classes,
     validation accuracy, the command that made it); read back with ``load_with_metadata``.
     """
-    save_arrays(path, net.get_weights(),
-                {"format": FORMAT, "network": net.config(), "metadata": metadata or {}})
+    save_arrays(
+        path, net.get_weights(), {"format": FORMAT, "network": net.config(), "metadata": metadata or {}}
+    )
 
 
 def load_with_metadata(path) -> tuple[Network, dict]:

@@ -1,4 +1,5 @@
 """The building blocks: a dense block (affine, batch norm, activation, dropout) and an embedding stage."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,7 @@ BATCH_NORM_EPS = 1e-5
 BATCH_NORM_MOMENTUM = 0.9
 
 
-def init_weights(init: str, n_in: int, n_out: int, rng: np.random.Generator,
-                 std: float, dtype) -> np.ndarray:
+def init_weights(init: str, n_in: int, n_out: int, rng: np.random.Generator, std: float, dtype) -> np.ndarray:
     """Weights (n_in, n_out): xavier = Glorot uniform, he = He normal, normal = N(0, std²)."""
     if init == "xavier":
         limit = np.sqrt(6.0 / (n_in + n_out))
@@ -43,9 +43,20 @@ class Dense:
     the running statistics used in eval mode.
     """
 
-    def __init__(self, n_in: int, n_out: int, *, activation: str = "relu", batch_norm: bool = False,
-                 dropout: float = 0.0, init: str = "xavier", init_std: float = 0.01,
-                 rng: np.random.Generator, dtype=np.float32, index: int = 0):
+    def __init__(
+        self,
+        n_in: int,
+        n_out: int,
+        *,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+        init: str = "xavier",
+        init_std: float = 0.01,
+        rng: np.random.Generator,
+        dtype=np.float32,
+        index: int = 0,
+    ):
         self.index = index
         self.activation = get_activation(activation)
         self.batch_norm = bool(batch_norm)
@@ -58,8 +69,12 @@ class Dense:
             self.beta = np.zeros(n_out, dtype=self.dtype)
             self.running_mean = np.zeros(n_out, dtype=self.dtype)
             self.running_var = np.ones(n_out, dtype=self.dtype)
-        self.stages = ("affine",) + (("batch_norm",) if self.batch_norm else ()) + (
-            "activation",) + (("dropout",) if self.dropout > 0 else ())
+        self.stages = (
+            ("affine",)
+            + (("batch_norm",) if self.batch_norm else ())
+            + ("activation",)
+            + (("dropout",) if self.dropout > 0 else ())
+        )
 
     @property
     def activation(self):
@@ -97,8 +112,14 @@ class Dense:
         """Non-trained arrays saved with the weights (batch-norm running statistics)."""
         return {name: getattr(self, name) for name in self.state_names}
 
-    def forward(self, a_in: np.ndarray, *, train: bool, rng: np.random.Generator | None,
-                dropout_mask: np.ndarray | None = None) -> LayerTrace:
+    def forward(
+        self,
+        a_in: np.ndarray,
+        *,
+        train: bool,
+        rng: np.random.Generator | None,
+        dropout_mask: np.ndarray | None = None,
+    ) -> LayerTrace:
         """Run the block on a_in (N, n_in); returns the record whose ``a`` feeds the next block.
 
         train: batch statistics and dropout (when the block has them); eval: running
@@ -107,8 +128,7 @@ class Dense:
         """
         affine = a_in @ self.W
         affine += self.b
-        rec = LayerTrace(self.index, self.activation.name, self.stages, train, self.W, self.b,
-                         a_in, affine)
+        rec = LayerTrace(self.index, self.activation.name, self.stages, train, self.W, self.b, a_in, affine)
         if self.batch_norm:
             rec.gamma, rec.beta = self.gamma, self.beta
             if train:
@@ -155,8 +175,8 @@ class Dense:
             if rec.train:
                 n = d_norm.shape[0]
                 rec.d_affine = (rec.inv_std / n) * (
-                    n * d_norm - d_norm.sum(axis=0)
-                    - rec.normalized * (d_norm * rec.normalized).sum(axis=0))
+                    n * d_norm - d_norm.sum(axis=0) - rec.normalized * (d_norm * rec.normalized).sum(axis=0)
+                )
             else:
                 rec.d_affine = d_norm * rec.inv_std
         else:
@@ -174,16 +194,20 @@ class Dense:
 
     def __repr__(self) -> str:
         extras = "".join(
-            [", batch_norm" if self.batch_norm else "",
-             f", dropout={self.dropout:g}" if self.dropout > 0 else ""])
+            [
+                ", batch_norm" if self.batch_norm else "",
+                f", dropout={self.dropout:g}" if self.dropout > 0 else "",
+            ]
+        )
         return f"Dense({self.n_in}→{self.n_out}, {self.activation.name}{extras})"
 
 
 class Embedding:
     """Token ids (N, context) -> concatenated rows of a learned table, (N, context·dim)."""
 
-    def __init__(self, vocab_size: int, dim: int, context: int, *, rng: np.random.Generator,
-                 dtype=np.float32):
+    def __init__(
+        self, vocab_size: int, dim: int, context: int, *, rng: np.random.Generator, dtype=np.float32
+    ):
         self.vocab_size, self.dim, self.context = vocab_size, dim, context
         self.dtype = np.dtype(dtype)
         # Unit-variance rows divided by sqrt(dim) keep each embedding's norm near 1.

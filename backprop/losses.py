@@ -2,11 +2,12 @@
 
 Both losses average over the batch, so gradients do not grow with batch size.
 """
+
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -56,9 +57,9 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.nda
     inv_n = logits.dtype.type(1.0 / n)
     grad = probs * inv_n
     if target.ndim == 1:
-        label_at = starts + target   # flat index of each row's label
+        label_at = starts + target  # flat index of each row's label
         loss = float(np.add.reduce(log_total - shifted.reshape(-1).take(label_at))) / n
-        flat_grad = grad.reshape(-1)   # a view: grad is a fresh C-ordered array
+        flat_grad = grad.reshape(-1)  # a view: grad is a fresh C-ordered array
         flat_grad[label_at] -= inv_n
     else:
         loss = -float(np.add.reduce(target * (shifted - log_total[:, None]), axis=None)) / n

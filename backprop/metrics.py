@@ -1,4 +1,5 @@
 """Classification metrics from labels: accuracy, confusion matrix, per-class precision/recall/F1."""
+
 from __future__ import annotations
 
 import numpy as np

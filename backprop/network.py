@@ -1,8 +1,10 @@
 """The network: a stack of dense blocks (optionally fed by an embedding stage) and a loss."""
+
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +22,8 @@ def _per_hidden(value, n_hidden: int, what: str) -> list:
         if len(value) != n_hidden:
             raise ValueError(
                 f"{what} lists {len(value)} values for {n_hidden} hidden layers; "
-                f"give one value or exactly {n_hidden}: got {list(value)!r}")
+                f"give one value or exactly {n_hidden}: got {list(value)!r}"
+            )
         return list(value)
     return [value] * n_hidden
 
@@ -31,9 +34,11 @@ def _check_sizes(sizes) -> list[int]:
     except TypeError:
         raise ValueError(f"layer sizes must be a list of positive integers, got {sizes!r}") from None
     if len(sizes) < 2 or not all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes):
+        isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1 for s in sizes
+    ):
         raise ValueError(
-            f"layer sizes must be at least two positive integers (inputs, ..., outputs), got {sizes!r}")
+            f"layer sizes must be at least two positive integers (inputs, ..., outputs), got {sizes!r}"
+        )
     return [int(s) for s in sizes]
 
 
@@ -48,10 +53,19 @@ class Network:
     batch_norm, dropout: one value or one per hidden layer.
     """
 
-    def __init__(self, sizes: Sequence[int], activation: str | Sequence[str] = "relu",
-                 loss: str = "cross_entropy", init: str = "xavier", init_std: float = 0.01,
-                 seed: int = 0, dtype: str = "float32", batch_norm: bool | Sequence[bool] = False,
-                 dropout: float | Sequence[float] = 0.0, embedding: Sequence[int] | None = None):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        loss: str = "cross_entropy",
+        init: str = "xavier",
+        init_std: float = 0.01,
+        seed: int = 0,
+        dtype: str = "float32",
+        batch_norm: bool | Sequence[bool] = False,
+        dropout: float | Sequence[float] = 0.0,
+        embedding: Sequence[int] | None = None,
+    ):
         self.sizes = _check_sizes(sizes)
         n_hidden = len(self.sizes) - 2
         self.activations = _per_hidden(activation, n_hidden, "activation")
@@ -89,11 +103,20 @@ class Network:
         fan_ins = [n_in] + self.sizes[1:-1]
         for k, (fan_in, fan_out) in enumerate(zip(fan_ins, self.sizes[1:])):
             hidden = k < n_hidden
-            self.layers.append(Dense(
-                fan_in, fan_out, activation=self.activations[k] if hidden else "linear",
-                batch_norm=self.batch_norms[k] if hidden else False,
-                dropout=self.dropouts[k] if hidden else 0.0,
-                init=init, init_std=init_std, rng=rng, dtype=self.dtype, index=k))
+            self.layers.append(
+                Dense(
+                    fan_in,
+                    fan_out,
+                    activation=self.activations[k] if hidden else "linear",
+                    batch_norm=self.batch_norms[k] if hidden else False,
+                    dropout=self.dropouts[k] if hidden else 0.0,
+                    init=init,
+                    init_std=init_std,
+                    rng=rng,
+                    dtype=self.dtype,
+                    index=k,
+                )
+            )
         # Dropout draws from its own stream so that it never shifts the weight init.
         self.dropout_rng = np.random.default_rng([self.seed, 1])
 
@@ -117,12 +140,16 @@ class Network:
     def config(self) -> dict[str, Any]:
         """JSON-ready arguments that rebuild this architecture with ``Network(**config)``."""
         return {
-            "sizes": list(self.sizes), "activation": list(self.activations), "loss": self.loss,
-            "init": self.init, "init_std": self.init_std, "seed": self.seed,
-            "dtype": self.dtype.name, "batch_norm": list(self.batch_norms),
+            "sizes": list(self.sizes),
+            "activation": list(self.activations),
+            "loss": self.loss,
+            "init": self.init,
+            "init_std": self.init_std,
+            "seed": self.seed,
+            "dtype": self.dtype.name,
+            "batch_norm": list(self.batch_norms),
             "dropout": [float(d) for d in self.dropouts],
-            "embedding": None if self.embedding is None else
-            [self.embedding.vocab_size, self.embedding.dim],
+            "embedding": None if self.embedding is None else [self.embedding.vocab_size, self.embedding.dim],
         }
 
     # ---------------------------------------------------------------- weights
@@ -139,8 +166,11 @@ class Network:
         Updates assign new arrays rather than write into these, so the list keeps
         today's values; ``restore_references`` puts them back.
         """
-        return [(owner, name, getattr(owner, name)) for _, owner in self.parameter_owners()
-                for name in owner.param_names + owner.state_names]
+        return [
+            (owner, name, getattr(owner, name))
+            for _, owner in self.parameter_owners()
+            for name in owner.param_names + owner.state_names
+        ]
 
     @staticmethod
     def restore_references(refs: list[tuple[object, str, np.ndarray]]) -> None:
@@ -172,15 +202,16 @@ class Network:
             value = np.asarray(value)
             if value.shape != expected[name].shape:
                 raise ValueError(
-                    f"weight {name!r} has shape {value.shape}, this network needs {expected[name].shape}")
+                    f"weight {name!r} has shape {value.shape}, this network needs {expected[name].shape}"
+                )
             owner_name, attr = name.split(".", 1)
             owner = self.embedding if owner_name == "embedding" else self.layers[int(owner_name[5:]) - 1]
             setattr(owner, attr, value.astype(self.dtype, copy=True))
 
-    def copy(self) -> "Network":
+    def copy(self) -> Network:
         return self.astype(self.dtype.name)
 
-    def astype(self, dtype: str) -> "Network":
+    def astype(self, dtype: str) -> Network:
         """A new network with the same architecture and weights in another dtype."""
         twin = Network(**{**self.config(), "dtype": str(dtype)})
         twin.set_weights(self.get_weights())
@@ -198,14 +229,16 @@ class Network:
         if self.embedding is not None:
             if x.ndim != 2 or x.shape[1] != self.n_inputs:
                 raise ValueError(f"expected token ids of shape (N, {self.n_inputs}), got {x.shape}")
-            if not np.issubdtype(x.dtype, np.integer):
-                if not np.all(np.isfinite(x)) or not np.all(x == np.round(x)):
-                    raise ValueError("token ids must be integers")
+            if not np.issubdtype(x.dtype, np.integer) and (
+                not np.all(np.isfinite(x)) or not np.all(x == np.round(x))
+            ):
+                raise ValueError("token ids must be integers")
             x = x.astype(np.int64, copy=False)
             if x.size and (x.min() < 0 or x.max() >= self.embedding.vocab_size):
                 raise ValueError(
                     f"token ids must be in [0, {self.embedding.vocab_size - 1}], "
-                    f"got values from {x.min()} to {x.max()}")
+                    f"got values from {x.min()} to {x.max()}"
+                )
         else:
             if x.ndim != 2 or x.shape[1] != self.n_inputs:
                 raise ValueError(f"expected inputs of shape (N, {self.n_inputs}), got {x.shape}")
@@ -225,8 +258,10 @@ class Network:
                 if bad:
                     raise ValueError(f"inputs contain {bad} non-finite values (NaN or inf); clean the data")
                 big = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-                raise ValueError(f"inputs contain {big} values too large for {self.dtype.name}; "
-                                 f"rescale the data or use float64")
+                raise ValueError(
+                    f"inputs contain {big} values too large for {self.dtype.name}; "
+                    f"rescale the data or use float64"
+                )
         if x.shape[0] < 1:
             raise ValueError("the batch is empty: give at least one sample")
         return x
@@ -239,8 +274,10 @@ class Network:
         if self.is_classifier:
             c = self.n_outputs
             if y.ndim == 1:
-                if not (np.issubdtype(y.dtype, np.integer) or
-                        (np.all(np.isfinite(y)) and np.all(y == np.round(y)))):
+                if not (
+                    np.issubdtype(y.dtype, np.integer)
+                    or (np.all(np.isfinite(y)) and np.all(y == np.round(y)))
+                ):
                     raise ValueError("class labels must be integers (or pass one-hot rows)")
                 y = y.astype(np.int64, copy=False)
                 if y.min() < 0 or y.max() >= c:
@@ -259,8 +296,15 @@ class Network:
         return y
 
     # ---------------------------------------------------------------- passes
-    def forward(self, x, *, train: bool = False, dropout_masks: Sequence | None = None,
-                check: bool = True, probabilities: bool = True) -> Trace:
+    def forward(
+        self,
+        x,
+        *,
+        train: bool = False,
+        dropout_masks: Sequence | None = None,
+        check: bool = True,
+        probabilities: bool = True,
+    ) -> Trace:
         """Forward pass only. train=True uses batch statistics and dropout.
 
         probabilities: fill ``trace.probs`` for classifiers (the loss does it itself).
@@ -283,8 +327,16 @@ class Network:
             trace.probs = softmax(a)
         return trace
 
-    def gradients(self, x, y, *, train: bool = True, dropout_masks: Sequence | None = None,
-                  input_gradient: bool = False, check: bool = True) -> Trace:
+    def gradients(
+        self,
+        x,
+        y,
+        *,
+        train: bool = True,
+        dropout_masks: Sequence | None = None,
+        input_gradient: bool = False,
+        check: bool = True,
+    ) -> Trace:
         """Forward and backward on (x, y) without updating anything.
 
         x: (N, n_inputs) floats, or (N, context) token ids with an embedding.
@@ -295,8 +347,7 @@ class Network:
         if check:
             x = self.check_inputs(x)
             y = self.check_targets(y, x.shape[0])
-        trace = self.forward(x, train=train, dropout_masks=dropout_masks, check=False,
-                             probabilities=False)
+        trace = self.forward(x, train=train, dropout_masks=dropout_masks, check=False, probabilities=False)
         trace.y = y
         loss, d_out, probs = self.loss_fn.function(trace.output, y)
         trace.loss, trace.d_output = loss, d_out
@@ -321,8 +372,10 @@ class Network:
     def output(self, x, batch_size: int = 2048) -> np.ndarray:
         """The last layer's values in eval mode (logits for cross-entropy), (N, n_outputs)."""
         x = self.check_inputs(x)
-        parts = [self.forward(x[i:i + batch_size], check=False, probabilities=False).output
-                 for i in range(0, x.shape[0], batch_size)]
+        parts = [
+            self.forward(x[i : i + batch_size], check=False, probabilities=False).output
+            for i in range(0, x.shape[0], batch_size)
+        ]
         return np.concatenate(parts, axis=0)
 
     def predict_proba(self, x, batch_size: int = 2048) -> np.ndarray:
@@ -340,8 +393,13 @@ class Network:
         """Mean loss (and accuracy for classifiers) in eval mode over the whole set."""
         x = self.check_inputs(x)
         y = self.check_targets(y, x.shape[0])
-        out = np.concatenate([self.forward(x[i:i + batch_size], check=False, probabilities=False).output
-                              for i in range(0, x.shape[0], batch_size)], axis=0)
+        out = np.concatenate(
+            [
+                self.forward(x[i : i + batch_size], check=False, probabilities=False).output
+                for i in range(0, x.shape[0], batch_size)
+            ],
+            axis=0,
+        )
         loss = self.loss_fn.function(out, y)[0]
         result = {"loss": float(loss)}
         if self.is_classifier:
@@ -349,17 +407,30 @@ class Network:
             result["accuracy"] = float(np.mean(out.argmax(axis=1) == labels))
         return result
 
-    def fit(self, x, y, epochs: int = 10, batch_size: int = 64, optimizer: str = "adam",
-            learning_rate: float = 1e-3, validation=None, callback=None, **options):
+    def fit(
+        self,
+        x,
+        y,
+        epochs: int = 10,
+        batch_size: int = 64,
+        optimizer: str = "adam",
+        learning_rate: float = 1e-3,
+        validation=None,
+        callback=None,
+        **options,
+    ):
         """Train for ``epochs`` epochs; returns the History. See ``backprop.training.Trainer``."""
         from .training import Trainer
 
-        trainer = Trainer(self, optimizer=optimizer, learning_rate=learning_rate,
-                          batch_size=batch_size, **options)
+        trainer = Trainer(
+            self, optimizer=optimizer, learning_rate=learning_rate, batch_size=batch_size, **options
+        )
         return trainer.run(x, y, epochs=epochs, validation=validation, callback=callback)
 
     def __repr__(self) -> str:
-        parts = ([repr(self.embedding)] if self.embedding is not None else []) + [repr(l) for l in self.layers]
+        parts = ([repr(self.embedding)] if self.embedding is not None else []) + [
+            repr(l) for l in self.layers
+        ]
         return f"Network([{', '.join(parts)}], loss={self.loss!r}, dtype={self.dtype.name})"
 
 

@@ -8,6 +8,7 @@ Rules linear in the gradient (SGD, momentum) without decay or clipping take
 −η·g directly; for a dense block's W and b that is a_inᵀ·s and Σₙ s with one
 scaled copy s = −η·d_affine.
 """
+
 from __future__ import annotations
 
 import math
@@ -35,8 +36,9 @@ def decays(param_name: str) -> bool:
     return param_name == "W"
 
 
-def effective_gradient(param_name: str, param: np.ndarray, grad: np.ndarray,
-                       weight_decay: float) -> np.ndarray:
+def effective_gradient(
+    param_name: str, param: np.ndarray, grad: np.ndarray, weight_decay: float
+) -> np.ndarray:
     """dL/dP of the regularised loss L + (λ/2)·ΣW²: grad + λ·W for weights."""
     if weight_decay and decays(param_name):
         return grad + param.dtype.type(weight_decay) * param
@@ -55,8 +57,9 @@ class Optimizer:
 
     name = "optimizer"
 
-    def __init__(self, learning_rate: float = 0.01, weight_decay: float = 0.0,
-                 clip_norm: float | None = None):
+    def __init__(
+        self, learning_rate: float = 0.01, weight_decay: float = 0.0, clip_norm: float | None = None
+    ):
         self.learning_rate = _positive("learning rate", learning_rate)
         self.weight_decay = _positive("weight decay", weight_decay, allow_zero=True)
         self.clip_norm = None if clip_norm in (None, 0) else _positive("clip norm", clip_norm)
@@ -114,8 +117,11 @@ class Optimizer:
                     else:
                         self._apply(owner, rec, name, from_step((key, name), scaled))
         else:
-            entries = [((key, name), owner, rec, name)
-                       for key, owner, rec in self._records(net, trace) for name in rec.param_names()]
+            entries = [
+                ((key, name), owner, rec, name)
+                for key, owner, rec in self._records(net, trace)
+                for name in rec.param_names()
+            ]
             grads = self._gradients(entries)
             if self.linear_in_gradient:
                 # the clip scale and −η in one multiplication
@@ -138,8 +144,11 @@ class Optimizer:
 
     def state_finite(self) -> bool:
         """True if every running average the rule keeps (velocity, moments) is finite."""
-        return all(np.isfinite(a).all() for value in self.state.values()
-                   for a in (value if isinstance(value, tuple) else (value,)))
+        return all(
+            np.isfinite(a).all()
+            for value in self.state.values()
+            for a in (value if isinstance(value, tuple) else (value,))
+        )
 
     @staticmethod
     def _records(net, trace: Trace):
@@ -169,8 +178,12 @@ class Optimizer:
         setattr(rec, DELTA_FIELDS[name], delta)
 
     def config(self) -> dict:
-        return {"optimizer": self.name, "learning_rate": self.learning_rate,
-                "weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
+        return {
+            "optimizer": self.name,
+            "learning_rate": self.learning_rate,
+            "weight_decay": self.weight_decay,
+            "clip_norm": self.clip_norm,
+        }
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items() if k != "optimizer")
@@ -193,8 +206,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, nesterov: bool = False,
-                 **kwargs):
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.9, nesterov: bool = False, **kwargs):
         super().__init__(learning_rate, **kwargs)
         if not (isinstance(momentum, numbers.Real) and 0 <= momentum < 1):
             raise ValueError(f"momentum must be in [0, 1), got {momentum!r}")
@@ -218,8 +230,14 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, learning_rate: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
-                 eps: float = 1e-8, **kwargs):
+    def __init__(
+        self,
+        learning_rate: float = 1e-3,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        **kwargs,
+    ):
         super().__init__(learning_rate, **kwargs)
         for label, beta in (("beta1", beta1), ("beta2", beta2)):
             if not (isinstance(beta, numbers.Real) and 0 <= beta < 1):
@@ -237,9 +255,9 @@ class Adam(Optimizer):
         v += dt(1 - self.beta2) * (grad * grad)
         self.state[key] = (m, v)
         t = self.steps
-        step_size = self.learning_rate * math.sqrt(1 - self.beta2 ** t) / (1 - self.beta1 ** t)
+        step_size = self.learning_rate * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
         # eps scaled so that it matches ε added to sqrt(v̂) in the uncorrected form.
-        return dt(-step_size) * m / (np.sqrt(v) + dt(self.eps * math.sqrt(1 - self.beta2 ** t)))
+        return dt(-step_size) * m / (np.sqrt(v) + dt(self.eps * math.sqrt(1 - self.beta2**t)))
 
     def config(self):
         return {**super().config(), "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}

@@ -18,8 +18,10 @@ A run folder holds
 Every file is written atomically (temp file, fsync, os.replace); arrays are read
 with allow_pickle=False; a damaged run is listed with the reason, never fatal.
 """
+
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -29,10 +31,10 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -72,13 +74,15 @@ def clean_name(name) -> str:
     if len(cleaned) > MAX_NAME_LENGTH:
         raise ValueError(f"a run name has at most {MAX_NAME_LENGTH} characters, got {len(cleaned)}")
     if not _NAME_RE.match(cleaned):
-        raise ValueError(f"a run name may use letters, digits, '-', '_' and '.' and must start with a "
-                         f"letter or digit, got {name!r}")
+        raise ValueError(
+            f"a run name may use letters, digits, '-', '_' and '.' and must start with a "
+            f"letter or digit, got {name!r}"
+        )
     return cleaned
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _write_json(path: Path, data) -> None:
@@ -110,9 +114,16 @@ def _check_npz(path: Path) -> None:
 
 def summarize(history: History) -> dict:
     """epochs, steps, best val accuracy (or lowest val/train loss) and its epoch, seconds to reach it."""
-    summary = {"epochs": len(history.epochs), "steps": len(history.step_loss), "best_val_accuracy": None,
-               "best_epoch": history.best_epoch, "best_val_loss": None, "final_train_loss": None,
-               "seconds_to_best": None, "stop_reason": history.stop_reason}
+    summary = {
+        "epochs": len(history.epochs),
+        "steps": len(history.step_loss),
+        "best_val_accuracy": None,
+        "best_epoch": history.best_epoch,
+        "best_val_loss": None,
+        "final_train_loss": None,
+        "seconds_to_best": None,
+        "stop_reason": history.stop_reason,
+    }
     if not history.epochs:
         return summary
     summary["final_train_loss"] = history.epochs[-1].get("train_loss")
@@ -213,16 +224,20 @@ class Run:
     def save_progress(self, net: Network, trainer: Trainer) -> None:
         """Persist latest weights, optimizer state and history; best when it improved; a snapshot per epoch."""
         self.history = trainer.history
-        self.cursor = {"epoch": trainer.epoch, "batch_index": trainer.batch_index, "step": trainer.step,
-                       "samples_seen": trainer.samples_seen,
-                       "epoch_stats": [float(v) for v in trainer._epoch_stats]}
+        self.cursor = {
+            "epoch": trainer.epoch,
+            "batch_index": trainer.batch_index,
+            "step": trainer.step,
+            "samples_seen": trainer.samples_seen,
+            "epoch_stats": [float(v) for v in trainer._epoch_stats],
+        }
         save_arrays(self.path / "latest.npz", net.get_weights())
         _save_optimizer(self.path / "optimizer.npz", trainer)
         best = trainer.history.best_epoch
         if best is not None and best != self._best_saved_epoch and trainer.best_weights is not None:
             save_arrays(self.path / "best.npz", trainer.best_weights)
             self._best_saved_epoch = best
-        if (trainer.batch_index == 0 and trainer.epoch > 0 and net.n_parameters <= SNAPSHOT_MAX_PARAMETERS):
+        if trainer.batch_index == 0 and trainer.epoch > 0 and net.n_parameters <= SNAPSHOT_MAX_PARAMETERS:
             path = self.path / "snapshots" / f"epoch-{trainer.epoch:04d}.npz"
             if not path.exists():
                 save_arrays(path, net.get_weights())
@@ -257,8 +272,10 @@ def _load_optimizer(path: Path, trainer: Trainer) -> bool:
         key, name, index = flat.rsplit(".", 2)
         key = key if key == "embedding" else int(key)
         grouped.setdefault((key, name), {})[int(index)] = value
-    opt.state = {k: (parts[0] if len(parts) == 1 else tuple(parts[i] for i in sorted(parts)))
-                 for k, parts in grouped.items()}
+    opt.state = {
+        k: (parts[0] if len(parts) == 1 else tuple(parts[i] for i in sorted(parts)))
+        for k, parts in grouped.items()
+    }
     opt.steps = int(meta.get("steps", 0))
     opt.learning_rate = float(meta.get("learning_rate", opt.learning_rate))
     return True
@@ -333,16 +350,30 @@ class RunStore:
             save_arrays(staging / "initial.npz", initial)
             save_arrays(staging / "latest.npz", initial)
             _write_json(staging / "history.json", History().to_dict())
-            _write_json(staging / "config.json", {"format": RUN_FORMAT, "name": path.name, "created": _now(),
-                                                  "parent": parent, "config": config.to_dict()})
+            _write_json(
+                staging / "config.json",
+                {
+                    "format": RUN_FORMAT,
+                    "name": path.name,
+                    "created": _now(),
+                    "parent": parent,
+                    "config": config.to_dict(),
+                },
+            )
             os.rename(staging, path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return Run(path)
 
-    def create(self, name: str, config: RunConfig, net: Network | None = None, dataset=None,
-               parent: str | None = None) -> Run:
+    def create(
+        self,
+        name: str,
+        config: RunConfig,
+        net: Network | None = None,
+        dataset=None,
+        parent: str | None = None,
+    ) -> Run:
         """A new run with untrained weights: ``net``'s, or built from ``config`` for ``dataset``."""
         path = self._new_folder(name)
         if not isinstance(config, RunConfig):
@@ -373,8 +404,10 @@ class RunStore:
             except ValueError:
                 pass  # the shapes differ: the fork gets its own fresh init
         if dataset is None:
-            raise ValueError(f"the fork changes the weight shapes ({', '.join(sorted(changes))}); "
-                             f"give the dataset to build its network")
+            raise ValueError(
+                f"the fork changes the weight shapes ({', '.join(sorted(changes))}); "
+                f"give the dataset to build its network"
+            )
         return self._write_run(path, config, config.build_network(dataset).get_weights(), parent.name)
 
     def rename(self, name: str, new_name: str) -> Run:
@@ -489,13 +522,30 @@ def network_from_arrays(config: RunConfig, arrays: dict) -> Network:
     if "embedding.table" in arrays:
         vocab, dim = arrays["embedding.table"].shape
         embedding, n_inputs = (vocab, dim), first_w.shape[0] // dim
-    return Network([n_inputs, *cfg.hidden, last_w.shape[1]], activation=cfg.activation, loss=cfg.loss,
-                   init=cfg.init, init_std=cfg.init_std, seed=cfg.seed, batch_norm=cfg.batch_norm,
-                   dropout=cfg.dropout, embedding=embedding)
+    return Network(
+        [n_inputs, *cfg.hidden, last_w.shape[1]],
+        activation=cfg.activation,
+        loss=cfg.loss,
+        init=cfg.init,
+        init_std=cfg.init_std,
+        seed=cfg.seed,
+        batch_norm=cfg.batch_norm,
+        dropout=cfg.dropout,
+        embedding=embedding,
+    )
 
 
-CSV_FIELDS = ("epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "learning_rate",
-              "seconds", "samples_seen")
+CSV_FIELDS = (
+    "epoch",
+    "step",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "learning_rate",
+    "seconds",
+    "samples_seen",
+)
 
 
 def history_csv(history: History) -> str:
@@ -508,6 +558,7 @@ def history_csv(history: History) -> str:
 
 # ------------------------------------------------------------------ training
 
+
 def layer_statistics(net: Network, x_probe: np.ndarray, y_probe: np.ndarray) -> list[dict]:
     """Per layer: percentiles of W, of a and of dW on a fixed probe batch, and the norm of (dW, db).
 
@@ -518,12 +569,14 @@ def layer_statistics(net: Network, x_probe: np.ndarray, y_probe: np.ndarray) -> 
     stats = []
     for rec in trace.layers:
         grad_norm = math.sqrt(float(np.vdot(rec.dW, rec.dW)) + float(np.vdot(rec.db, rec.db)))
-        stats.append({
-            "W": np.percentile(rec.W, PERCENTILES).astype(float).tolist(),
-            "a": np.percentile(rec.a, PERCENTILES).astype(float).tolist(),
-            "dW": np.percentile(rec.dW, PERCENTILES).astype(float).tolist(),
-            "grad_norm": grad_norm,
-        })
+        stats.append(
+            {
+                "W": np.percentile(rec.W, PERCENTILES).astype(float).tolist(),
+                "a": np.percentile(rec.a, PERCENTILES).astype(float).tolist(),
+                "dW": np.percentile(rec.dW, PERCENTILES).astype(float).tolist(),
+                "grad_norm": grad_norm,
+            }
+        )
     return stats
 
 
@@ -543,14 +596,15 @@ def build_for_training(run: Run, dataset) -> tuple[Network, Trainer]:
     cursor = run.cursor or {}
     trainer.epoch = len(history.epochs)
     trainer.step = int(cursor.get("step", history.epochs[-1]["step"] if history.epochs else 0))
-    trainer.samples_seen = int(cursor.get("samples_seen", history.epochs[-1]["samples_seen"]
-                                          if history.epochs else 0))
+    trainer.samples_seen = int(
+        cursor.get("samples_seen", history.epochs[-1]["samples_seen"] if history.epochs else 0)
+    )
     if cursor.get("epoch") == trainer.epoch and cursor.get("batch_index"):
         trainer.batch_index = int(cursor["batch_index"])
         stats = cursor.get("epoch_stats") or [0.0, 0, 0, 0.0]
         trainer._epoch_stats = [float(stats[0]), int(stats[1]), int(stats[2]), float(stats[3])]
     rate = trainer.optimizer.learning_rate
-    for record in history.epochs:   # replay: plateau and early-stopping counters
+    for record in history.epochs:  # replay: plateau and early-stopping counters
         rate = trainer.schedule.next_rate(trainer.base_rate, rate, record["epoch"], record)
         if trainer.early_stopping is not None:
             trainer.early_stopping.should_stop(record)
@@ -572,8 +626,15 @@ def probe_batch(config: RunConfig, dataset, size: int = PROBE_SIZE):
     return x[:size], config.targets(dataset, y[:size])
 
 
-def train_run(run: Run, dataset, epochs: int | None = None, callback: Callable | None = None,
-              net: Network | None = None, trainer: Trainer | None = None, steps: int | None = None):
+def train_run(
+    run: Run,
+    dataset,
+    epochs: int | None = None,
+    callback: Callable | None = None,
+    net: Network | None = None,
+    trainer: Trainer | None = None,
+    steps: int | None = None,
+):
     """Train ``run`` for ``epochs`` more epochs (or ``steps`` steps); returns (net, trainer).
 
     Pass the net and trainer of an earlier call to keep going in memory; else
@@ -595,16 +656,22 @@ def train_run(run: Run, dataset, epochs: int | None = None, callback: Callable |
         return callback(event) if callback is not None else None
 
     try:
-        trainer.run(dataset.x_train, config.targets(dataset, dataset.y_train), epochs=epochs, steps=steps,
-                    validation=validation, callback=on_event)
+        trainer.run(
+            dataset.x_train,
+            config.targets(dataset, dataset.y_train),
+            epochs=epochs,
+            steps=steps,
+            validation=validation,
+            callback=on_event,
+        )
     except BaseException as err:
         # Ctrl-C, divergence, or a Streamlit rerun stopping the script: keep what is done.
         trainer.history.stop_reason = trainer.history.stop_reason or (
-            str(err) if isinstance(err, TrainingDiverged) else "interrupted")
-        try:
+            str(err) if isinstance(err, TrainingDiverged) else "interrupted"
+        )
+        # the original error says more than a failed save after it
+        with contextlib.suppress(Exception):
             run.save_progress(net, trainer)
-        except Exception:
-            pass  # the original error says more than a failed save after it
         raise
     run.save_progress(net, trainer)
     return net, trainer

@@ -7,6 +7,7 @@ cross-entropy gradient is (p - y) / N, so a soft target y = p - N·p_c (e_c - p)
 makes the engine's own backward pass carry exactly dp_c/dz down to the input:
 no second implementation of backprop to keep in step with the layers.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,8 +42,8 @@ def probability_gradient(net: Network, x, target_class=None) -> tuple[np.ndarray
     p_target = probs[rows, classes][:, None]
     onehot = np.zeros_like(probs)
     onehot[rows, classes] = 1
-    d_prob = p_target * (onehot - probs)             # dp_c/dz, (N, C)
-    soft_target = probs - n * d_prob                 # so that (p - y) / N == dp_c/dz
+    d_prob = p_target * (onehot - probs)  # dp_c/dz, (N, C)
+    soft_target = probs - n * d_prob  # so that (p - y) / N == dp_c/dz
     trace = net.gradients(x, soft_target, train=False, input_gradient=True, check=False)
     return probs, trace.dx, trace
 

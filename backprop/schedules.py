@@ -1,9 +1,10 @@
 """Learning-rate schedules and early stopping, applied at the end of each epoch."""
+
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Sequence
+from collections.abc import Sequence
 
 
 class Schedule:
@@ -37,7 +38,7 @@ class StepDecay(Schedule):
 
     def next_rate(self, base_rate, current_rate, epoch, record):
         drops = sum(1 for e in self.epochs if e <= epoch)
-        return base_rate * self.factor ** drops
+        return base_rate * self.factor**drops
 
     def config(self):
         return {"schedule": self.name, "epochs": self.epochs, "factor": self.factor}
@@ -67,8 +68,14 @@ class ReduceOnPlateau(Schedule):
 
     name = "plateau"
 
-    def __init__(self, factor: float = 0.5, patience: int = 3, min_rate: float = 1e-6,
-                 monitor: str = "val_loss", min_delta: float = 0.0):
+    def __init__(
+        self,
+        factor: float = 0.5,
+        patience: int = 3,
+        min_rate: float = 1e-6,
+        monitor: str = "val_loss",
+        min_delta: float = 0.0,
+    ):
         if not (isinstance(factor, numbers.Real) and 0 < factor < 1):
             raise ValueError(f"plateau factor must be in (0, 1), got {factor!r}")
         if not (isinstance(patience, numbers.Integral) and patience >= 1):
@@ -85,8 +92,14 @@ class ReduceOnPlateau(Schedule):
         return current_rate
 
     def config(self):
-        return {"schedule": self.name, "factor": self.factor, "patience": self.patience,
-                "min_rate": self.min_rate, "monitor": self.monitor, "min_delta": self.min_delta}
+        return {
+            "schedule": self.name,
+            "factor": self.factor,
+            "patience": self.patience,
+            "min_rate": self.min_rate,
+            "monitor": self.monitor,
+            "min_delta": self.min_delta,
+        }
 
 
 SCHEDULES = {cls.name: cls for cls in (Schedule, StepDecay, Cosine, ReduceOnPlateau)}
@@ -139,8 +152,9 @@ def monitored_value(record: dict, monitor: str) -> float | None:
 class EarlyStopping:
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
 
-    def __init__(self, patience: int = 5, monitor: str = "val_loss", min_delta: float = 0.0,
-                 restore_best: bool = True):
+    def __init__(
+        self, patience: int = 5, monitor: str = "val_loss", min_delta: float = 0.0, restore_best: bool = True
+    ):
         if not (isinstance(patience, numbers.Integral) and patience >= 1):
             raise ValueError(f"early-stopping patience must be an integer >= 1, got {patience!r}")
         self.patience, self.monitor = int(patience), monitor
@@ -152,8 +166,12 @@ class EarlyStopping:
         return epochs_without_improvement(self, record) >= self.patience
 
     def config(self) -> dict:
-        return {"patience": self.patience, "monitor": self.monitor, "min_delta": self.min_delta,
-                "restore_best": self.restore_best}
+        return {
+            "patience": self.patience,
+            "monitor": self.monitor,
+            "min_delta": self.min_delta,
+            "restore_best": self.restore_best,
+        }
 
     def __repr__(self) -> str:
         return f"EarlyStopping(patience={self.patience}, monitor={self.monitor!r})"

@@ -4,14 +4,14 @@ A trace holds references to arrays the step computed anyway; parameters are
 never updated in place (optimizers assign new arrays), so the ``W`` a trace
 refers to stays the one its forward pass used, without a copy.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
-Array = Optional[np.ndarray]
+Array = np.ndarray | None
 
 
 def weight_gradient(a_in: np.ndarray, d_affine: np.ndarray) -> np.ndarray:
@@ -90,24 +90,35 @@ class LayerTrace:
     delta_b: Array = None
     delta_gamma: Array = None
     delta_beta: Array = None
-    activation_kept: object = None   # forward intermediates the activation's slope reuses
+    activation_kept: object = None  # forward intermediates the activation's slope reuses
     _dW: Array = None
     _db: Array = None
     _delta_W: Array = None
-    _delta_W_factor: Optional[float] = None
+    _delta_W_factor: float | None = None
 
-    def __init__(self, index: int, activation: str, stages: tuple, train: bool, W: np.ndarray,
-                 b: np.ndarray, a_in: np.ndarray, affine: np.ndarray):
+    def __init__(
+        self,
+        index: int,
+        activation: str,
+        stages: tuple,
+        train: bool,
+        W: np.ndarray,
+        b: np.ndarray,
+        a_in: np.ndarray,
+        affine: np.ndarray,
+    ):
         """The record of a block whose stages so far are the affine one: z, activation_output
         and a start as ``affine``; the block replaces them as it runs its other stages."""
         self.index, self.activation, self.stages, self.train = index, activation, stages, train
         self.W, self.b, self.a_in = W, b, a_in
         self.affine = self.z = self.activation_output = self.a = affine
 
-    dW = _GradientFormedOnRead(lambda rec: weight_gradient(rec.a_in, rec.d_affine),
-                               "dL/dW (n_in, n_out), a_inᵀ·d_affine")
-    db = _GradientFormedOnRead(lambda rec: np.add.reduce(rec.d_affine, axis=0),
-                               "dL/db (n_out,), the batch sum of d_affine")
+    dW = _GradientFormedOnRead(
+        lambda rec: weight_gradient(rec.a_in, rec.d_affine), "dL/dW (n_in, n_out), a_inᵀ·d_affine"
+    )
+    db = _GradientFormedOnRead(
+        lambda rec: np.add.reduce(rec.d_affine, axis=0), "dL/db (n_out,), the batch sum of d_affine"
+    )
 
     @property
     def delta_W(self) -> Array:
@@ -174,7 +185,7 @@ class LayerTrace:
             # private slots hold the fields formed on first read, added below by name
             if name not in skip and not name.startswith("_") and isinstance(value, np.ndarray)
         }
-        for name in ("dW", "db", "delta_W"):   # formed on first read
+        for name in ("dW", "db", "delta_W"):  # formed on first read
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -239,15 +250,22 @@ class Trace:
     """
 
     probs: Array = None
-    loss: Optional[float] = None
+    loss: float | None = None
     d_output: Array = None
     dx: Array = None
     updated: bool = False
-    learning_rate: Optional[float] = None
-    optimizer: Optional[str] = None
+    learning_rate: float | None = None
+    optimizer: str | None = None
 
-    def __init__(self, x: np.ndarray, y: Array, train: bool, layers: list[LayerTrace],
-                 output: np.ndarray, embedding: Optional[EmbeddingTrace] = None):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: Array,
+        train: bool,
+        layers: list[LayerTrace],
+        output: np.ndarray,
+        embedding: EmbeddingTrace | None = None,
+    ):
         self.x, self.y, self.train, self.layers, self.output = x, y, train, layers, output
         self.embedding = embedding
         self.extra: dict = {}
@@ -278,5 +296,4 @@ class Trace:
 
     def __repr__(self) -> str:
         loss = "None" if self.loss is None else f"{self.loss:.6g}"
-        return (f"Trace(N={self.x.shape[0]}, layers={len(self.layers)}, loss={loss}, "
-                f"updated={self.updated})")
+        return f"Trace(N={self.x.shape[0]}, layers={len(self.layers)}, loss={loss}, updated={self.updated})"

@@ -3,12 +3,13 @@
 Batch order depends only on (seed, epoch), so two runs forked from the same seed
 see the same batches, and a run resumed after a stop continues where it was.
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -21,8 +22,17 @@ class TrainingDiverged(RuntimeError):
     """A step produced a non-finite loss; the weights of the last finite step were kept."""
 
 
-EPOCH_FIELDS = ("epoch", "step", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                "learning_rate", "seconds", "samples_seen")
+EPOCH_FIELDS = (
+    "epoch",
+    "step",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "learning_rate",
+    "seconds",
+    "samples_seen",
+)
 
 
 @dataclass
@@ -46,16 +56,25 @@ class History:
         return len(self.epochs)
 
     def to_dict(self) -> dict:
-        return {"epochs": self.epochs, "step_loss": self.step_loss, "stop_reason": self.stop_reason,
-                "best_epoch": self.best_epoch, "best_monitor": self.best_monitor}
+        return {
+            "epochs": self.epochs,
+            "step_loss": self.step_loss,
+            "stop_reason": self.stop_reason,
+            "best_epoch": self.best_epoch,
+            "best_monitor": self.best_monitor,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "History":
+    def from_dict(cls, data: dict) -> History:
         if not isinstance(data, dict) or not isinstance(data.get("epochs"), list):
             raise ValueError("history must be a dict with a list of 'epochs'")
-        return cls(epochs=list(data["epochs"]), step_loss=[float(v) for v in data.get("step_loss", [])],
-                   stop_reason=data.get("stop_reason"), best_epoch=data.get("best_epoch"),
-                   best_monitor=data.get("best_monitor"))
+        return cls(
+            epochs=list(data["epochs"]),
+            step_loss=[float(v) for v in data.get("step_loss", [])],
+            stop_reason=data.get("stop_reason"),
+            best_epoch=data.get("best_epoch"),
+            best_monitor=data.get("best_monitor"),
+        )
 
     def __repr__(self) -> str:
         last = self.epochs[-1] if self.epochs else {}
@@ -67,13 +86,13 @@ class TrainingEvent:
     """What a callback sees: kind is "step" (after each update) or "epoch" (after each epoch)."""
 
     kind: str
-    trainer: "Trainer"
+    trainer: Trainer
     epoch: int
     step: int
     loss: float
     steps_per_epoch: int
-    trace: Optional[Trace] = None
-    record: Optional[dict] = None
+    trace: Trace | None = None
+    record: dict | None = None
 
     @property
     def epoch_progress(self) -> float:
@@ -98,16 +117,27 @@ class Trainer:
     averages, when they overflowed too).
     """
 
-    def __init__(self, net, optimizer: str | Optimizer = "sgd", learning_rate: float = 0.01,
-                 batch_size: int = 64, schedule=None, early_stopping=None, monitor: str | None = None,
-                 seed: int | None = None, shuffle: bool = True, **optimizer_options):
+    def __init__(
+        self,
+        net,
+        optimizer: str | Optimizer = "sgd",
+        learning_rate: float = 0.01,
+        batch_size: int = 64,
+        schedule=None,
+        early_stopping=None,
+        monitor: str | None = None,
+        seed: int | None = None,
+        shuffle: bool = True,
+        **optimizer_options,
+    ):
         self.net = net
         if isinstance(optimizer, Optimizer):
             self.optimizer = optimizer
         else:
             self.optimizer = make_optimizer(optimizer, learning_rate, **optimizer_options)
-        if not (isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool)
-                and batch_size >= 1):
+        if not (
+            isinstance(batch_size, (int, np.integer)) and not isinstance(batch_size, bool) and batch_size >= 1
+        ):
             raise ValueError(f"batch size must be a positive integer, got {batch_size!r}")
         self.batch_size = int(batch_size)
         self.base_rate = self.optimizer.learning_rate
@@ -116,23 +146,25 @@ class Trainer:
             early_stopping = EarlyStopping(patience=int(early_stopping))
         elif not (early_stopping is None or isinstance(early_stopping, EarlyStopping)):
             # anything else (True, 2.5, "5") used to fail only at the end of the first epoch
-            raise ValueError(f"early stopping must be None, an EarlyStopping or a patience "
-                             f"(a positive integer), got {early_stopping!r}")
+            raise ValueError(
+                f"early stopping must be None, an EarlyStopping or a patience "
+                f"(a positive integer), got {early_stopping!r}"
+            )
         self.early_stopping = early_stopping
         self.monitor = monitor
         self.seed = net.seed if seed is None else int(seed)
         self.shuffle = shuffle
         self.history = History()
-        self.epoch = 0            # completed epochs
-        self.step = 0             # completed steps
-        self.batch_index = 0      # next batch within the current epoch
+        self.epoch = 0  # completed epochs
+        self.step = 0  # completed steps
+        self.batch_index = 0  # next batch within the current epoch
         self.samples_seen = 0
         self.stopped = False
         self.best_weights: dict | None = None
         self.best_value = math.inf
         self._order: np.ndarray | None = None
         self._weights_before_update: list | None = None
-        self._epoch_stats = [0.0, 0, 0, 0.0]   # loss sum, correct, samples, seconds
+        self._epoch_stats = [0.0, 0, 0, 0.0]  # loss sum, correct, samples, seconds
 
     # --------------------------------------------------------------- pieces
     def batch_order(self, n: int, epoch: int) -> np.ndarray:
@@ -159,7 +191,8 @@ class Trainer:
             raise TrainingDiverged(
                 f"the loss became {trace.loss} at step {self.step + 1} (epoch {self.epoch + 1}); "
                 f"the weights of the last step with a finite loss were kept{overflowed}. Lower the "
-                f"learning rate (now {self.optimizer.learning_rate:g}) or add gradient clipping.")
+                f"learning rate (now {self.optimizer.learning_rate:g}) or add gradient clipping."
+            )
         # references, not copies: updates assign new arrays
         self._weights_before_update = net.weight_references()
         self.optimizer.step(net, trace)
@@ -182,10 +215,15 @@ class Trainer:
         loss_sum, correct, count, seconds = self._epoch_stats
         self.epoch += 1
         record = {
-            "epoch": self.epoch, "step": self.step, "train_loss": loss_sum / max(count, 1),
+            "epoch": self.epoch,
+            "step": self.step,
+            "train_loss": loss_sum / max(count, 1),
             "train_accuracy": (correct / count) if self.net.is_classifier and count else None,
-            "val_loss": None, "val_accuracy": None, "learning_rate": self.optimizer.learning_rate,
-            "seconds": seconds, "samples_seen": self.samples_seen,
+            "val_loss": None,
+            "val_accuracy": None,
+            "learning_rate": self.optimizer.learning_rate,
+            "seconds": seconds,
+            "samples_seen": self.samples_seen,
         }
         if validation is not None:
             metrics = self.net.evaluate(*validation)
@@ -205,23 +243,35 @@ class Trainer:
 
         stop = False
         if self.early_stopping is not None and self.early_stopping.should_stop(record):
-            self.history.stop_reason = (f"early stopping: {self.early_stopping.monitor} did not improve "
-                                        f"for {self.early_stopping.patience} epochs")
+            self.history.stop_reason = (
+                f"early stopping: {self.early_stopping.monitor} did not improve "
+                f"for {self.early_stopping.patience} epochs"
+            )
             if self.early_stopping.restore_best and self.best_weights is not None:
                 self.net.set_weights(self.best_weights)
             stop = True
         self.optimizer.learning_rate = self.schedule.next_rate(
-            self.base_rate, self.optimizer.learning_rate, self.epoch, record)
-        if callback is not None and callback(TrainingEvent(
-                "epoch", self, self.epoch, self.step, record["train_loss"],
-                per_epoch, record=record)):
+            self.base_rate, self.optimizer.learning_rate, self.epoch, record
+        )
+        if callback is not None and callback(
+            TrainingEvent(
+                "epoch", self, self.epoch, self.step, record["train_loss"], per_epoch, record=record
+            )
+        ):
             self.history.stop_reason = self.history.stop_reason or "stopped by the user"
             stop = True
         return stop
 
     # ----------------------------------------------------------------- loops
-    def run(self, x, y, epochs: int | None = None, steps: int | None = None, validation=None,
-            callback: Callable[[TrainingEvent], bool | None] | None = None) -> History:
+    def run(
+        self,
+        x,
+        y,
+        epochs: int | None = None,
+        steps: int | None = None,
+        validation=None,
+        callback: Callable[[TrainingEvent], bool | None] | None = None,
+    ) -> History:
         """Train for ``epochs`` more epochs (or ``steps`` more steps); returns the History.
 
         callback(event) is called after every step and every epoch; returning True
@@ -231,8 +281,9 @@ class Trainer:
         if epochs is None and steps is None:
             raise ValueError("give the number of epochs or steps to train")
         for label, value in (("epochs", epochs), ("steps", steps)):
-            if value is not None and not (isinstance(value, (int, np.integer))
-                                          and not isinstance(value, bool) and value >= 1):
+            if value is not None and not (
+                isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+            ):
                 raise ValueError(f"{label} must be a positive integer, got {value!r}")
         x = self.net.check_inputs(x)
         y = self.net.check_targets(y, x.shape[0])
@@ -253,9 +304,9 @@ class Trainer:
                 if self.batch_index >= per_epoch:
                     self.batch_index = 0
             start = time.perf_counter()
-            idx = self._order[self.batch_index * self.batch_size:(self.batch_index + 1) * self.batch_size]
+            idx = self._order[self.batch_index * self.batch_size : (self.batch_index + 1) * self.batch_size]
             yb = y[idx]
-            trace = None   # let the last step's arrays go before this step allocates its own
+            trace = None  # let the last step's arrays go before this step allocates its own
             # take() gathers the rows faster than fancy indexing: same array
             trace = self.train_step(x.take(idx, axis=0), yb)
             self.batch_index += 1
@@ -268,8 +319,12 @@ class Trainer:
             stats[2] += size
             stats[3] += time.perf_counter() - start
             self.history.step_loss.append(trace.loss)
-            stop = bool(callback is not None and callback(TrainingEvent(
-                "step", self, self.epoch + 1, self.step, trace.loss, per_epoch, trace=trace)))
+            stop = bool(
+                callback is not None
+                and callback(
+                    TrainingEvent("step", self, self.epoch + 1, self.step, trace.loss, per_epoch, trace=trace)
+                )
+            )
             if self.batch_index >= per_epoch:
                 stop = self._finish_epoch(validation, callback, per_epoch) or stop
             if stop:
@@ -292,5 +347,6 @@ class Trainer:
         return True
 
     def __repr__(self) -> str:
-        return (f"Trainer({self.optimizer!r}, batch_size={self.batch_size}, epoch={self.epoch}, "
-                f"step={self.step})")
+        return (
+            f"Trainer({self.optimizer!r}, batch_size={self.batch_size}, epoch={self.epoch}, step={self.step})"
+        )

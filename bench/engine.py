@@ -10,6 +10,7 @@ is taken within one repeat, where all three met the same machine; the printed
 ratio is the median over repeats, and each repeat's ReLU/floor is listed too.
 Targets: ReLU ratio <= 1.3 at batch 64; GELU <= 1.25x ReLU; single step <= 300 us.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backprop import Network, Trainer  # noqa: E402
+from backprop import Network, Trainer
 
 SIZES = [784, 256, 64, 10]
 
@@ -35,8 +36,7 @@ def load_data(samples: int):
     except Exception as err:  # absent data or datasets package: same shapes, random values
         rng = np.random.default_rng(0)
         print(f"(Fashion-MNIST not available: {err}; using random data)")
-        return (rng.random((samples, 784), dtype=np.float32),
-                rng.integers(0, 10, samples), "random")
+        return (rng.random((samples, 784), dtype=np.float32), rng.integers(0, 10, samples), "random")
 
 
 def epoch_seconds(x, y, activation: str, batch_size: int, seed: int = 0) -> float:
@@ -55,7 +55,7 @@ def gemm_floor_seconds(x, batch_size: int) -> float:
     order = np.random.default_rng(1).permutation(n)
     start = time.perf_counter()
     for i in range(0, n, batch_size):
-        a = x[order[i:i + batch_size]]
+        a = x[order[i : i + batch_size]]
         acts = [a]
         for w in weights:
             a = a @ w
@@ -71,9 +71,16 @@ def gemm_floor_seconds(x, batch_size: int) -> float:
 def paired_runs(x, y, batch_size: int, repeats: int) -> np.ndarray:
     """(repeats, 3) seconds of (floor, ReLU, GELU). Within a repeat the three run back to
     back, so they share the machine's state; ratios are taken within a repeat."""
-    return np.array([(gemm_floor_seconds(x, batch_size),
-                      epoch_seconds(x, y, "relu", batch_size, seed=r),
-                      epoch_seconds(x, y, "gelu", batch_size, seed=r)) for r in range(repeats)])
+    return np.array(
+        [
+            (
+                gemm_floor_seconds(x, batch_size),
+                epoch_seconds(x, y, "relu", batch_size, seed=r),
+                epoch_seconds(x, y, "gelu", batch_size, seed=r),
+            )
+            for r in range(repeats)
+        ]
+    )
 
 
 def single_step_us(repeats: int = 2000) -> float:
@@ -85,7 +92,7 @@ def single_step_us(repeats: int = 2000) -> float:
     for _ in range(50):
         trainer.train_step(x, y)
     best = np.inf
-    for _ in range(5):   # best of five blocks, for the same reason as best_of
+    for _ in range(5):  # best of five blocks, for the same reason as best_of
         start = time.perf_counter()
         for _ in range(repeats // 5):
             trainer.train_step(x, y)
@@ -105,9 +112,11 @@ def main() -> None:
         floor, relu, gelu = runs.min(axis=0)
         ratio = np.median(runs[:, 1] / runs[:, 0])
         gelu_ratio = np.median(runs[:, 2] / runs[:, 1])
-        print(f"batch {batch_size:4d}: GEMM floor {floor:.3f} s | ReLU epoch {relu:.3f} s "
-              f"(ratio {ratio:.2f}, target <= 1.3 at batch 64) | GELU epoch {gelu:.3f} s "
-              f"(GELU/ReLU {gelu_ratio:.2f}, target <= 1.25)")
+        print(
+            f"batch {batch_size:4d}: GEMM floor {floor:.3f} s | ReLU epoch {relu:.3f} s "
+            f"(ratio {ratio:.2f}, target <= 1.3 at batch 64) | GELU epoch {gelu:.3f} s "
+            f"(GELU/ReLU {gelu_ratio:.2f}, target <= 1.25)"
+        )
         print("            ReLU/floor per run: " + " ".join(f"{r:.2f}" for r in runs[:, 1] / runs[:, 0]))
     print(f"single-sample step with full trace: {single_step_us():.0f} us (target <= 300 us)")
 

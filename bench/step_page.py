@@ -10,6 +10,7 @@ and the bytes of what one rerun sends: the plotly figure specs and all element
 protos together. Targets: a step click within 1.2× a trivial rerun; ≤ 400 KB a rerun.
 Numbers only; nothing here is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,10 +69,12 @@ def main() -> None:
     if at.exception or at.error:
         raise SystemExit(f"the page did not open: {[e.value for e in at.exception or at.error]}")
     net = at.session_state["bp.model"].net
-    print(f"network {'-'.join(map(str, net.sizes))} on {args.dataset}: first open {first:.2f} s "
-          "(includes building the dataset)")
+    print(
+        f"network {'-'.join(map(str, net.sizes))} on {args.dataset}: first open {first:.2f} s "
+        "(includes building the dataset)"
+    )
     at.radio(key="step.mode").set_value("Train").run()
-    at.button(key="step.full").click().run()   # warm up every figure path once
+    at.button(key="step.full").click().run()  # warm up every figure path once
 
     # Interleaved, so that load from other processes hits both kinds of rerun alike.
     trivial, steps = [], []
@@ -87,12 +90,18 @@ def main() -> None:
     t_min, s_min = min(trivial), min(steps)
     print(f"trivial rerun      median {t_med * 1e3:7.1f} ms, best {t_min * 1e3:6.1f} ms")
     print(f"Full step click    median {s_med * 1e3:7.1f} ms  = {s_med / t_med:.2f}× trivial (target ≤ 1.2×)")
-    print(f"Full step click    best {s_min * 1e3:7.1f} ms  = {s_min / t_min:.2f}× the best trivial rerun "
-          "(best-of is the least disturbed by other processes)")
+    print(
+        f"Full step click    best {s_min * 1e3:7.1f} ms  = {s_min / t_min:.2f}× the best trivial rerun "
+        "(best-of is the least disturbed by other processes)"
+    )
     print(f"Next ▸ click       median {n_med * 1e3:7.1f} ms  = {n_med / t_med:.2f}× trivial")
-    print(f"sent per rerun: {charts} plotly charts, {plotly_bytes / 1e3:.0f} KB figure specs, "
-          f"{total_bytes / 1e3:.0f} KB all elements (target ≤ 400 KB)")
-    print(f"after Full step: {step_charts} charts, {step_plotly / 1e3:.0f} KB specs, {step_total / 1e3:.0f} KB all")
+    print(
+        f"sent per rerun: {charts} plotly charts, {plotly_bytes / 1e3:.0f} KB figure specs, "
+        f"{total_bytes / 1e3:.0f} KB all elements (target ≤ 400 KB)"
+    )
+    print(
+        f"after Full step: {step_charts} charts, {step_plotly / 1e3:.0f} KB specs, {step_total / 1e3:.0f} KB all"
+    )
 
 
 if __name__ == "__main__":

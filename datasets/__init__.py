@@ -16,6 +16,20 @@ from .idx import read_idx, write_idx
 from .registry import REGISTRY, availability, available, load, names, spec
 from .sequences import SequenceDataset
 
-__all__ = ["REGISTRY", "names", "spec", "load", "available", "availability",
-           "Dataset", "DatasetSpec", "DatasetUnavailable", "SequenceDataset", "FolderDataset",
-           "read_idx", "write_idx", "raw_digits", "DIGITS_MAX_VALUE"]
+__all__ = [
+    "REGISTRY",
+    "names",
+    "spec",
+    "load",
+    "available",
+    "availability",
+    "Dataset",
+    "DatasetSpec",
+    "DatasetUnavailable",
+    "SequenceDataset",
+    "FolderDataset",
+    "read_idx",
+    "write_idx",
+    "raw_digits",
+    "DIGITS_MAX_VALUE",
+]

@@ -9,8 +9,8 @@ Arrays follow one convention everywhere:
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 import numpy as np
 
@@ -68,9 +68,11 @@ class Dataset:
         return int(self.x_val.shape[0])
 
     def __repr__(self) -> str:
-        return (f"{type(self).__name__}({self.name!r}, kind={self.kind!r}, "
-                f"train={self.x_train.shape}, val={self.x_val.shape}, "
-                f"classes={len(self.classes)}, input_shape={self.input_shape})")
+        return (
+            f"{type(self).__name__}({self.name!r}, kind={self.kind!r}, "
+            f"train={self.x_train.shape}, val={self.x_val.shape}, "
+            f"classes={len(self.classes)}, input_shape={self.input_shape})"
+        )
 
 
 @dataclass(eq=False)
@@ -94,8 +96,10 @@ class DatasetSpec:
         if self.kind not in KINDS:
             raise ValueError(f"kind {self.kind!r} is not one of {KINDS}")
         signature = inspect.signature(self.builder)
-        self.params = {name: (None if p.default is inspect.Parameter.empty else p.default)
-                       for name, p in signature.parameters.items()}
+        self.params = {
+            name: (None if p.default is inspect.Parameter.empty else p.default)
+            for name, p in signature.parameters.items()
+        }
 
     def resolve_params(self, params: dict | None = None) -> dict:
         """Defaults overlaid with `params`; unknown names raise ValueError."""
@@ -104,7 +108,8 @@ class DatasetSpec:
         if unknown:
             raise ValueError(
                 f"unknown parameter(s) {', '.join(unknown)} for dataset {self.name!r}; "
-                f"valid parameters: {', '.join(self.params)}")
+                f"valid parameters: {', '.join(self.params)}"
+            )
         merged = dict(self.params)
         merged.update(params)
         return merged
@@ -132,6 +137,7 @@ class DatasetSpec:
 
 # ----------------------------------------------------------------- validation
 
+
 def check_int(name: str, value, minimum: int, hint: str) -> int:
     """`value` as int if it is an integer >= minimum, else ValueError with `hint`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
@@ -157,6 +163,7 @@ def check_choice(name: str, value, choices) -> str:
 
 
 # --------------------------------------------------------------------- splits
+
 
 def split_indices(n: int, val_fraction: float, rng: np.random.Generator):
     """(train_idx, val_idx): round(n * val_fraction) random validation rows, at most n - 1."""

@@ -18,7 +18,9 @@ from .core import Dataset, check_fraction, stratified_split
 DIGITS_FILE = Path(__file__).resolve().parent / "data" / "digits.npz"
 DIGITS_MAX_VALUE = 16
 DIGITS_CLASSES = [str(d) for d in range(10)]
-DESCRIPTION = "Real handwritten digits, 8x8 pixels, 1,797 images (UCI Optical Recognition of Handwritten Digits)"
+DESCRIPTION = (
+    "Real handwritten digits, 8x8 pixels, 1,797 images (UCI Optical Recognition of Handwritten Digits)"
+)
 
 
 @lru_cache(maxsize=1)
@@ -46,6 +48,15 @@ def build_digits(val_fraction=0.2, seed=0) -> Dataset:
     train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng(seed))
     x = images.reshape(len(images), 64).astype(np.float32) / DIGITS_MAX_VALUE
     y = labels.astype(np.int64)
-    return Dataset(name="digits", kind="image", params=dict(val_fraction=val_fraction, seed=seed),
-                   description=DESCRIPTION, x_train=x[train_idx], y_train=y[train_idx],
-                   x_val=x[val_idx], y_val=y[val_idx], classes=list(DIGITS_CLASSES), input_shape=(8, 8))
+    return Dataset(
+        name="digits",
+        kind="image",
+        params=dict(val_fraction=val_fraction, seed=seed),
+        description=DESCRIPTION,
+        x_train=x[train_idx],
+        y_train=y[train_idx],
+        x_val=x[val_idx],
+        y_val=y[val_idx],
+        classes=list(DIGITS_CLASSES),
+        input_shape=(8, 8),
+    )

@@ -23,6 +23,7 @@ drawings on light paper inverted (automatically or by choice), and every bad
 file kind rejected with an ``UploadError`` that says what to change.
 Imports numpy, Pillow and the standard library only.
 """
+
 from __future__ import annotations
 
 import io
@@ -62,8 +63,10 @@ class InputStyle:
 
     def __post_init__(self):
         if self.size < 1 or self.work_size % self.size or not 1 <= self.box <= self.work_size:
-            raise ValueError(f"inconsistent input style {self!r}: need work_size a multiple of size "
-                             "and 1 <= box <= work_size")
+            raise ValueError(
+                f"inconsistent input style {self!r}: need work_size a multiple of size "
+                "and 1 <= box <= work_size"
+            )
 
 
 STYLES = {
@@ -79,8 +82,10 @@ def style_for(dataset: str, input_shape=None) -> InputStyle:
     if dataset in STYLES:
         return STYLES[dataset]
     if input_shape is None or len(input_shape) != 2 or input_shape[0] != input_shape[1]:
-        raise ValueError(f"cannot draw for dataset {dataset!r} with input shape {input_shape!r}: "
-                         "only square grayscale image models take drawings")
+        raise ValueError(
+            f"cannot draw for dataset {dataset!r} with input shape {input_shape!r}: "
+            "only square grayscale image models take drawings"
+        )
     side = int(input_shape[0])
     return InputStyle(dataset, size=side, work_size=side, box=max(1, round(side * 20 / 28)))
 
@@ -202,7 +207,7 @@ def place_by_mass(patch: np.ndarray, size: int) -> np.ndarray:
     top = int(np.clip(round(centre - cy), 0, size - h))
     left = int(np.clip(round(centre - cx), 0, size - w))
     out = np.zeros((size, size), np.float32)
-    out[top:top + h, left:left + w] = patch
+    out[top : top + h, left : left + w] = patch
     return out
 
 
@@ -220,7 +225,7 @@ def pad_to_square(gray: np.ndarray) -> np.ndarray:
     side = max(h, w)
     out = np.zeros((side, side), gray.dtype)
     top, left = (side - h) // 2, (side - w) // 2
-    out[top:top + h, left:left + w] = gray
+    out[top : top + h, left : left + w] = gray
     return out
 
 
@@ -243,8 +248,12 @@ def prepare(image, style: InputStyle) -> Prepared:
     stages.append((f"cropped to the ink ({crop.shape[1]}×{crop.shape[0]})", to_uint8(pad_to_square(crop))))
     fitted = fit_in_box(crop, style.box)
     placed = place_by_mass(fitted, style.work_size)
-    stages.append((f"longer side scaled to {style.box} px, centred by mass in {style.work_size}×"
-                   f"{style.work_size}", to_uint8(placed)))
+    stages.append(
+        (
+            f"longer side scaled to {style.box} px, centred by mass in {style.work_size}×{style.work_size}",
+            to_uint8(placed),
+        )
+    )
     small = block_average(placed, style.size)
     if style.levels:
         levels = np.round(small * style.levels)
@@ -254,13 +263,13 @@ def prepare(image, style: InputStyle) -> Prepared:
         model_input = small
         title = f"model input {style.size}×{style.size}"
     stages.append((title, to_uint8(model_input)))
-    return Prepared(style, gray, False, model_input=model_input,
-                    x=model_input.reshape(1, -1), stages=stages)
+    return Prepared(style, gray, False, model_input=model_input, x=model_input.reshape(1, -1), stages=stages)
 
 
 # ---------------------------------------------------------------- upload
-def read_upload(data: bytes, invert: bool | None = None, name: str = "the file",
-                max_pixels: int | None = None) -> tuple[np.ndarray, bool]:
+def read_upload(
+    data: bytes, invert: bool | None = None, name: str = "the file", max_pixels: int | None = None
+) -> tuple[np.ndarray, bool]:
     """Decode an uploaded PNG/JPEG/WebP into ((H, W) float32 gray in [0, 1], ink bright; inverted).
 
     invert: None decides from the border (a light border means dark ink on light
@@ -283,19 +292,22 @@ def read_upload(data: bytes, invert: bool | None = None, name: str = "the file",
                 if limit and width * height > limit:
                     raise UploadError(
                         f"{name} is {width}×{height} pixels, more than the {limit:,} allowed: "
-                        "upload a smaller picture (a few hundred pixels is plenty)")
+                        "upload a smaller picture (a few hundred pixels is plenty)"
+                    )
                 image.load()
                 gray = _gray_from_image(image)
     except UploadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadError(f"{name} claims to be enormous (a decompression bomb): "
-                          "upload a normal-sized picture") from None
+        raise UploadError(
+            f"{name} claims to be enormous (a decompression bomb): upload a normal-sized picture"
+        ) from None
     except UnidentifiedImageError:
         raise UploadError(f"{name} is not a picture Pillow can read: upload a PNG, JPEG or WebP") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise UploadError(f"{name} is damaged or truncated ({err}): save it again as PNG and "
-                          "upload that") from None
+        raise UploadError(
+            f"{name} is damaged or truncated ({err}): save it again as PNG and upload that"
+        ) from None
     if invert is None:
         invert = looks_dark_on_light(gray)
     if invert:
@@ -315,20 +327,24 @@ def _gray_from_image(image: Image.Image) -> np.ndarray:
         if image.mode == "CMYK":
             image = image.convert("RGB")
         has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-            image.mode == "P" and "transparency" in image.info)
+            image.mode == "P" and "transparency" in image.info
+        )
         rgba = image.convert("RGBA") if has_alpha else image.convert("RGB")
         alpha = rgba.getchannel("A") if has_alpha else None
         gray_image = Image.fromarray(
-            np.asarray(rgba.convert("L"), dtype=np.float32) / np.float32(255), mode="F")
+            np.asarray(rgba.convert("L"), dtype=np.float32) / np.float32(255), mode="F"
+        )
         if alpha is not None and alpha.getextrema()[0] == 255:
-            alpha = None   # an alpha channel that is opaque everywhere says nothing
+            alpha = None  # an alpha channel that is opaque everywhere says nothing
         if alpha is not None:
             # On a transparent background the opaque pixels are the drawing, whatever their colour.
             gray_image = Image.fromarray(np.asarray(alpha, dtype=np.float32) / np.float32(255), mode="F")
     if max(gray_image.size) > MAX_WORKING_SIDE:
         scale = MAX_WORKING_SIDE / max(gray_image.size)
-        gray_image = gray_image.resize((max(1, round(gray_image.width * scale)),
-                                        max(1, round(gray_image.height * scale))), Image.Resampling.BOX)
+        gray_image = gray_image.resize(
+            (max(1, round(gray_image.width * scale)), max(1, round(gray_image.height * scale))),
+            Image.Resampling.BOX,
+        )
     return np.clip(np.asarray(gray_image, dtype=np.float32), 0.0, 1.0)
 
 
@@ -336,11 +352,29 @@ def looks_dark_on_light(gray: np.ndarray) -> bool:
     """True when the picture's border is mostly light: dark ink on light paper."""
     h, w = gray.shape
     band = max(1, min(h, w) // 20)
-    border = np.concatenate([gray[:band].ravel(), gray[-band:].ravel(),
-                             gray[:, :band].ravel(), gray[:, -band:].ravel()])
+    border = np.concatenate(
+        [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
+    )
     return bool(np.median(border) > 0.5)
 
 
-__all__ = ["InputStyle", "STYLES", "style_for", "Prepared", "prepare", "UploadError", "read_upload",
-           "to_grayscale", "is_empty", "ink_bbox", "crop_to_ink", "fit_in_box", "center_of_mass",
-           "place_by_mass", "block_average", "pad_to_square", "looks_dark_on_light", "ALLOWED_FORMATS"]
+__all__ = [
+    "InputStyle",
+    "STYLES",
+    "style_for",
+    "Prepared",
+    "prepare",
+    "UploadError",
+    "read_upload",
+    "to_grayscale",
+    "is_empty",
+    "ink_bbox",
+    "crop_to_ink",
+    "fit_in_box",
+    "center_of_mass",
+    "place_by_mass",
+    "block_average",
+    "pad_to_square",
+    "looks_dark_on_light",
+    "ALLOWED_FORMATS",
+]

@@ -47,8 +47,11 @@ def _subdirs(folder: Path) -> list:
 
 
 def _images_in(folder: Path) -> list:
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
 
 
 def _check_root(path) -> Path:
@@ -58,7 +61,9 @@ def _check_root(path) -> Path:
     if not root.exists():
         raise ValueError(f"image folder {str(root)!r} does not exist; check the path")
     if not root.is_dir():
-        raise ValueError(f"image folder {str(root)!r} is a file, not a folder; give the folder holding the class folders")
+        raise ValueError(
+            f"image folder {str(root)!r} is a file, not a folder; give the folder holding the class folders"
+        )
     return root
 
 
@@ -121,8 +126,10 @@ def build_folder(path=None, size=28, color="grayscale", val_fraction=0.2, seed=0
     mode = "L" if color == "grayscale" else "RGB"
     layout = scan(root)
     if not any(files for groups in layout.values() for files in groups.values()):
-        raise ValueError(f"image folder {str(root)!r} holds no images ({', '.join(IMAGE_EXTENSIONS)}) "
-                         "in class sub-folders; arrange them as root/<class>/image.png")
+        raise ValueError(
+            f"image folder {str(root)!r} holds no images ({', '.join(IMAGE_EXTENSIONS)}) "
+            "in class sub-folders; arrange them as root/<class>/image.png"
+        )
 
     skipped: list = []
     decoded: dict = {}
@@ -140,14 +147,18 @@ def build_folder(path=None, size=28, color="grayscale", val_fraction=0.2, seed=0
     classes = sorted({name for name, _, _ in source})
     if len(classes) < 2:
         found = classes[0] if classes else "none"
-        raise ValueError(f"image folder {str(root)!r} has readable images for {len(classes)} class "
-                         f"({found}); a classifier needs at least two class folders")
+        raise ValueError(
+            f"image folder {str(root)!r} has readable images for {len(classes)} class "
+            f"({found}); a classifier needs at least two class folders"
+        )
     index = {name: i for i, name in enumerate(classes)}
     if "val" in decoded:
         extra = sorted({name for name, _, _ in decoded["val"]} - set(classes))
         if extra:
-            raise ValueError(f"image folder {str(root)!r}: val/ has class(es) {', '.join(extra)} "
-                             "missing from train/; add training images for them or remove them")
+            raise ValueError(
+                f"image folder {str(root)!r}: val/ has class(es) {', '.join(extra)} "
+                "missing from train/; add training images for them or remove them"
+            )
 
     features = size * size * (1 if mode == "L" else 3)
 
@@ -169,7 +180,18 @@ def build_folder(path=None, size=28, color="grayscale", val_fraction=0.2, seed=0
         x_train, y_train, files_train = x_train[order], y_train[order], [files_train[i] for i in order]
 
     params = dict(path=str(root), size=size, color=color, val_fraction=val_fraction, seed=seed)
-    return FolderDataset(name="folder", kind="image", params=params, description=DESCRIPTION,
-                         x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
-                         classes=classes, input_shape=input_shape(params),
-                         skipped_files=skipped, files_train=files_train, files_val=files_val)
+    return FolderDataset(
+        name="folder",
+        kind="image",
+        params=params,
+        description=DESCRIPTION,
+        x_train=x_train,
+        y_train=y_train,
+        x_val=x_val,
+        y_val=y_val,
+        classes=classes,
+        input_shape=input_shape(params),
+        skipped_files=skipped,
+        files_train=files_train,
+        files_val=files_val,
+    )

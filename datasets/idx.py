@@ -15,8 +15,14 @@ import numpy as np
 
 from .core import Dataset, DatasetUnavailable, check_int
 
-IDX_DTYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"),
-              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+IDX_DTYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -37,26 +43,34 @@ def read_idx(path) -> np.ndarray:
     if len(raw) < 4:
         raise ValueError(f"IDX file {path}: only {len(raw)} bytes, too short for the 4-byte magic number")
     if raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"IDX file {path}: bad magic number 0x{raw[:4].hex()} (must start with 0x0000); "
-                         "this is not an IDX file")
+        raise ValueError(
+            f"IDX file {path}: bad magic number 0x{raw[:4].hex()} (must start with 0x0000); "
+            "this is not an IDX file"
+        )
     code, ndim = raw[2], raw[3]
     if code not in IDX_DTYPES:
-        raise ValueError(f"IDX file {path}: unknown dtype code 0x{code:02x} in the magic number; "
-                         f"valid codes: {', '.join(f'0x{c:02x}' for c in IDX_DTYPES)}")
+        raise ValueError(
+            f"IDX file {path}: unknown dtype code 0x{code:02x} in the magic number; "
+            f"valid codes: {', '.join(f'0x{c:02x}' for c in IDX_DTYPES)}"
+        )
     if ndim == 0:
         raise ValueError(f"IDX file {path}: header declares 0 dimensions; expected at least 1")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"IDX file {path}: truncated header, {ndim} dimensions need {header} bytes "
-                         f"but the file has {len(raw)}")
+        raise ValueError(
+            f"IDX file {path}: truncated header, {ndim} dimensions need {header} bytes "
+            f"but the file has {len(raw)}"
+        )
     shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = IDX_DTYPES[code]
     expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     actual = len(raw) - header
     if actual != expected:
         problem = "truncated" if actual < expected else "has trailing bytes"
-        raise ValueError(f"IDX file {path}: {problem}; header declares shape {shape} "
-                         f"({expected} data bytes) but {actual} data bytes follow")
+        raise ValueError(
+            f"IDX file {path}: {problem}; header declares shape {shape} "
+            f"({expected} data bytes) but {actual} data bytes follow"
+        )
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="), copy=False)
 
@@ -67,7 +81,9 @@ def write_idx(path, array: np.ndarray, compress: bool = False) -> None:
     codes = {np.dtype(v).newbyteorder("=").str: k for k, v in IDX_DTYPES.items()}
     key = array.dtype.newbyteorder("=").str
     if key not in codes:
-        raise ValueError(f"dtype {array.dtype} has no IDX code; use uint8, int8, int16, int32, float32 or float64")
+        raise ValueError(
+            f"dtype {array.dtype} has no IDX code; use uint8, int8, int16, int32, float32 or float64"
+        )
     code = codes[key]
     header = bytes([0, 0, code, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
     payload = header + array.astype(IDX_DTYPES[code], copy=False).tobytes()
@@ -76,15 +92,31 @@ def write_idx(path, array: np.ndarray, compress: bool = False) -> None:
 
 # ------------------------------------------------------------- Fashion-MNIST
 
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-FASHION_FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
-                 "val_images": "t10k-images-idx3-ubyte", "val_labels": "t10k-labels-idx1-ubyte"}
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+FASHION_FILES = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "val_images": "t10k-images-idx3-ubyte",
+    "val_labels": "t10k-labels-idx1-ubyte",
+}
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_DESCRIPTION = "Fashion-MNIST: 28x28 grayscale clothing photos, 10 classes (60k train, 10k test)"
-HOW_TO_GET = ("install it with `sudo apt-get install dataset-fashion-mnist`, or put the four IDX files "
-              "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
-              "t10k-labels-idx1-ubyte.gz) in data/fashion-mnist/ or in $BACKPROP_DATA_DIR")
+HOW_TO_GET = (
+    "install it with `sudo apt-get install dataset-fashion-mnist`, or put the four IDX files "
+    "(train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+    "t10k-labels-idx1-ubyte.gz) in data/fashion-mnist/ or in $BACKPROP_DATA_DIR"
+)
 _CACHE: dict = {}
 
 
@@ -95,8 +127,11 @@ def fashion_search_dirs() -> list:
     env = os.environ.get("BACKPROP_DATA_DIR")
     if env:
         dirs += [Path(env) / "fashion-mnist", Path(env)]
-    dirs += [Path.cwd() / "data" / "fashion-mnist",
-             Path(__file__).resolve().parent.parent / "data" / "fashion-mnist", SYSTEM_DIR]
+    dirs += [
+        Path.cwd() / "data" / "fashion-mnist",
+        Path(__file__).resolve().parent.parent / "data" / "fashion-mnist",
+        SYSTEM_DIR,
+    ]
     unique = []
     for d in dirs:
         if d not in unique:
@@ -118,8 +153,10 @@ def find_fashion_files() -> dict:
         found = {key: _find_file(folder, stem) for key, stem in FASHION_FILES.items()}
         if all(found.values()):
             return found
-    raise DatasetUnavailable(f"Fashion-MNIST is not on this machine (looked in "
-                             f"{', '.join(str(d) for d in searched)}); {HOW_TO_GET}")
+    raise DatasetUnavailable(
+        f"Fashion-MNIST is not on this machine (looked in "
+        f"{', '.join(str(d) for d in searched)}); {HOW_TO_GET}"
+    )
 
 
 def fashion_availability() -> tuple:
@@ -139,8 +176,10 @@ def load_fashion_arrays() -> dict:
         for split in ("train", "val"):
             images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
             if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-                raise ValueError(f"Fashion-MNIST {split} files disagree: images {images.shape}, "
-                                 f"labels {labels.shape}; replace {files[f'{split}_images'].parent}")
+                raise ValueError(
+                    f"Fashion-MNIST {split} files disagree: images {images.shape}, "
+                    f"labels {labels.shape}; replace {files[f'{split}_images'].parent}"
+                )
         _CACHE[key] = arrays
     return _CACHE[key]
 
@@ -164,11 +203,14 @@ def build_fashion_mnist(train_samples=60000, val_samples=10000, seed=0) -> Datas
     train_samples = check_int("train_samples", train_samples, 1, f"use 1 to {n_train_all}")
     val_samples = check_int("val_samples", val_samples, 1, f"use 1 to {n_val_all}")
     if train_samples > n_train_all:
-        raise ValueError(f"train_samples {train_samples} exceeds the {n_train_all} training images; "
-                         f"use at most {n_train_all}")
+        raise ValueError(
+            f"train_samples {train_samples} exceeds the {n_train_all} training images; "
+            f"use at most {n_train_all}"
+        )
     if val_samples > n_val_all:
-        raise ValueError(f"val_samples {val_samples} exceeds the {n_val_all} test images; "
-                         f"use at most {n_val_all}")
+        raise ValueError(
+            f"val_samples {val_samples} exceeds the {n_val_all} test images; use at most {n_val_all}"
+        )
     rng = np.random.default_rng(seed)
     train_idx = _subset(n_train_all, train_samples, rng)
     val_idx = _subset(n_val_all, val_samples, rng)
@@ -177,11 +219,15 @@ def build_fashion_mnist(train_samples=60000, val_samples=10000, seed=0) -> Datas
     def flat(images, idx):
         return images[idx].reshape(len(idx), height * width).astype(np.float32) / 255.0
 
-    return Dataset(name="fashion-mnist", kind="image",
-                   params=dict(train_samples=train_samples, val_samples=val_samples, seed=seed),
-                   description=FASHION_DESCRIPTION,
-                   x_train=flat(arrays["train_images"], train_idx),
-                   y_train=arrays["train_labels"][train_idx].astype(np.int64),
-                   x_val=flat(arrays["val_images"], val_idx),
-                   y_val=arrays["val_labels"][val_idx].astype(np.int64),
-                   classes=list(FASHION_CLASSES), input_shape=(height, width))
+    return Dataset(
+        name="fashion-mnist",
+        kind="image",
+        params=dict(train_samples=train_samples, val_samples=val_samples, seed=seed),
+        description=FASHION_DESCRIPTION,
+        x_train=flat(arrays["train_images"], train_idx),
+        y_train=arrays["train_labels"][train_idx].astype(np.int64),
+        x_val=flat(arrays["val_images"], val_idx),
+        y_val=arrays["val_labels"][val_idx].astype(np.int64),
+        classes=list(FASHION_CLASSES),
+        input_shape=(height, width),
+    )

@@ -15,25 +15,58 @@ def _shapes_shape(params):
 
 
 def _build_registry() -> dict:
-    specs = [DatasetSpec("sequences", "sequence",
-                         sequences.DESCRIPTION, sequences.build_sequences, sequences.input_shape, sequences.class_names)]
+    specs = [
+        DatasetSpec(
+            "sequences",
+            "sequence",
+            sequences.DESCRIPTION,
+            sequences.build_sequences,
+            sequences.input_shape,
+            sequences.class_names,
+        )
+    ]
     for name, (description, classes) in toy2d.CLASSIFICATION.items():
-        specs.append(DatasetSpec(name, "2d", description, toy2d.make_classifier(name),
-                                 _fixed((2,)), _fixed(classes)))
+        specs.append(
+            DatasetSpec(name, "2d", description, toy2d.make_classifier(name), _fixed((2,)), _fixed(classes))
+        )
     for name in ("plane", "bump"):
-        specs.append(DatasetSpec(name, "regression", toy2d.REGRESSION[name], toy2d.make_surface(name),
-                                 _fixed((2,)), _fixed([])))
+        specs.append(
+            DatasetSpec(
+                name, "regression", toy2d.REGRESSION[name], toy2d.make_surface(name), _fixed((2,)), _fixed([])
+            )
+        )
     specs += [
-        DatasetSpec("sine", "regression", toy2d.REGRESSION["sine"], toy2d.build_sine,
-                    _fixed((1,)), _fixed([])),
-        DatasetSpec("shapes", "image", shapes.DESCRIPTION, shapes.build_shapes,
-                    _shapes_shape, lambda params: shapes.parse_shapes(params["shapes"])),
-        DatasetSpec("digits", "image", digits.DESCRIPTION, digits.build_digits,
-                    _fixed((8, 8)), _fixed(digits.DIGITS_CLASSES)),
-        DatasetSpec("fashion-mnist", "image", idx.FASHION_DESCRIPTION, idx.build_fashion_mnist,
-                    _fixed((28, 28)), _fixed(idx.FASHION_CLASSES), idx.fashion_availability),
-        DatasetSpec("folder", "image", folder.DESCRIPTION, folder.build_folder,
-                    folder.input_shape, folder.class_names),
+        DatasetSpec(
+            "sine", "regression", toy2d.REGRESSION["sine"], toy2d.build_sine, _fixed((1,)), _fixed([])
+        ),
+        DatasetSpec(
+            "shapes",
+            "image",
+            shapes.DESCRIPTION,
+            shapes.build_shapes,
+            _shapes_shape,
+            lambda params: shapes.parse_shapes(params["shapes"]),
+        ),
+        DatasetSpec(
+            "digits",
+            "image",
+            digits.DESCRIPTION,
+            digits.build_digits,
+            _fixed((8, 8)),
+            _fixed(digits.DIGITS_CLASSES),
+        ),
+        DatasetSpec(
+            "fashion-mnist",
+            "image",
+            idx.FASHION_DESCRIPTION,
+            idx.build_fashion_mnist,
+            _fixed((28, 28)),
+            _fixed(idx.FASHION_CLASSES),
+            idx.fashion_availability,
+        ),
+        DatasetSpec(
+            "folder", "image", folder.DESCRIPTION, folder.build_folder, folder.input_shape, folder.class_names
+        ),
     ]
     return {spec.name: spec for spec in specs}
 

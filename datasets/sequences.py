@@ -44,12 +44,15 @@ def parse_vocab(vocab) -> list:
         raise ValueError(f"vocabulary {vocab!r} is empty; give at least two tokens, e.g. 'abcd'")
     for token in tokens:
         if not isinstance(token, str) or len(token) != 1 or token.isspace() or token == ",":
-            raise ValueError(f"vocabulary token {token!r} is not a single visible character; "
-                             "use one character per token, e.g. 'abcd'")
+            raise ValueError(
+                f"vocabulary token {token!r} is not a single visible character; "
+                "use one character per token, e.g. 'abcd'"
+            )
     duplicates = sorted(t for t, count in Counter(tokens).items() if count > 1)
     if duplicates:
-        raise ValueError(f"vocabulary {vocab!r} has duplicate token(s) {', '.join(duplicates)}; "
-                         "list each token once")
+        raise ValueError(
+            f"vocabulary {vocab!r} has duplicate token(s) {', '.join(duplicates)}; list each token once"
+        )
     return tokens
 
 
@@ -63,7 +66,9 @@ def parse_masters(masters) -> list:
         result = []
         for master in masters:
             if not isinstance(master, str):
-                raise ValueError(f"master sequence {master!r} is not a string; type it as text, e.g. 'abccaabb'")
+                raise ValueError(
+                    f"master sequence {master!r} is not a string; type it as text, e.g. 'abccaabb'"
+                )
             result.append(master.strip())
         return [m for m in result if m]
     raise ValueError(f"master_sequences must be a string or a list of strings, got {masters!r}")
@@ -89,8 +94,10 @@ def resolve_source(source, master_sequences) -> str:
         return "explicit" if parse_masters(master_sequences) else "auto"
     check_choice("source", source, SOURCES)
     if source != "explicit" and parse_masters(master_sequences):
-        raise ValueError(f"source {source!r} ignores the typed master_sequences; "
-                         "use source='explicit' or leave master_sequences empty")
+        raise ValueError(
+            f"source {source!r} ignores the typed master_sequences; "
+            "use source='explicit' or leave master_sequences empty"
+        )
     return source
 
 
@@ -126,9 +133,22 @@ class SequenceDataset(Dataset):
     target_distribution: {class name: count} over all samples
     """
 
-    def __init__(self, *, vocab, context, task, encoding, master_sequences,
-                 source_train, source_val, position_train, position_val,
-                 windows_train, windows_val, **fields):
+    def __init__(
+        self,
+        *,
+        vocab,
+        context,
+        task,
+        encoding,
+        master_sequences,
+        source_train,
+        source_val,
+        position_train,
+        position_val,
+        windows_train,
+        windows_val,
+        **fields,
+    ):
         super().__init__(**fields)
         self.vocab = vocab
         self.context = context
@@ -152,12 +172,16 @@ class SequenceDataset(Dataset):
         """One context (string or token list of length `context`) -> (1, n_features) array."""
         tokens = list(text_context)
         if len(tokens) != self.context:
-            raise ValueError(f"context {text_context!r} has {len(tokens)} tokens; "
-                             f"this dataset expects exactly {self.context}")
+            raise ValueError(
+                f"context {text_context!r} has {len(tokens)} tokens; "
+                f"this dataset expects exactly {self.context}"
+            )
         unknown = sorted({t for t in tokens if t not in self._index})
         if unknown:
-            raise ValueError(f"context {text_context!r} uses token(s) {', '.join(unknown)} "
-                             f"outside the vocabulary {''.join(self.vocab)}")
+            raise ValueError(
+                f"context {text_context!r} uses token(s) {', '.join(unknown)} "
+                f"outside the vocabulary {''.join(self.vocab)}"
+            )
         ids = np.array([[self._index[t] for t in tokens]], dtype=np.int64)
         return _encode_ids(ids, len(self.vocab), self.encoding)
 
@@ -171,8 +195,7 @@ class SequenceDataset(Dataset):
         positions = self.position_train if split == "train" else self.position_val
         rows = []
         for i in range(min(n, len(windows))):
-            origin = ("(random)" if sources[i] < 0
-                      else f"from M{sources[i] + 1} at position {positions[i]}")
+            origin = "(random)" if sources[i] < 0 else f"from M{sources[i] + 1} at position {positions[i]}"
             rows.append(f"{windows[i]} -> {self.classes[targets[i]]}   {origin}")
         return rows
 
@@ -218,9 +241,19 @@ def _ambiguous(windows, targets, classes) -> list:
     return result
 
 
-def build_sequences(vocab="abcd", context=5, samples=100, master_sequences=None,
-                    source=None, master_count=3, master_length=8, task="next_token",
-                    encoding="one_hot", val_fraction=0.2, seed=0) -> SequenceDataset:
+def build_sequences(
+    vocab="abcd",
+    context=5,
+    samples=100,
+    master_sequences=None,
+    source=None,
+    master_count=3,
+    master_length=8,
+    task="next_token",
+    encoding="one_hot",
+    val_fraction=0.2,
+    seed=0,
+) -> SequenceDataset:
     """Windows of master sequences, split into train and validation.
 
     vocab: 'abcd' or ['a', 'b', ...], single-character tokens (V of them)
@@ -253,20 +286,25 @@ def build_sequences(vocab="abcd", context=5, samples=100, master_sequences=None,
     if source == "explicit":
         masters = parse_masters(master_sequences)
         if not masters:
-            raise ValueError("source 'explicit' needs master_sequences, e.g. 'abccaabb, addaccad'; "
-                             "type some or use source='auto'")
+            raise ValueError(
+                "source 'explicit' needs master_sequences, e.g. 'abccaabb, addaccad'; "
+                "type some or use source='auto'"
+            )
         for number, master in enumerate(masters, start=1):
             outside = sorted({t for t in master if t not in index})
             if outside:
-                raise ValueError(f"master sequence M{number} {master!r} uses token(s) "
-                                 f"{', '.join(outside)} outside the vocabulary {''.join(tokens)}; "
-                                 "add them to the vocabulary or fix the sequence")
+                raise ValueError(
+                    f"master sequence M{number} {master!r} uses token(s) "
+                    f"{', '.join(outside)} outside the vocabulary {''.join(tokens)}; "
+                    "add them to the vocabulary or fix the sequence"
+                )
     elif source == "auto":
         count = check_int("master_count", master_count, 1, "generate at least 1 master sequence")
         low, high = _length_range(master_length)
         lengths = rng.integers(low, high + 1, size=count)
-        masters = ["".join(tokens[i] for i in rng.integers(0, len(tokens), size=length))
-                   for length in lengths]
+        masters = [
+            "".join(tokens[i] for i in rng.integers(0, len(tokens), size=length)) for length in lengths
+        ]
     else:
         masters = []
 
@@ -277,20 +315,25 @@ def build_sequences(vocab="abcd", context=5, samples=100, master_sequences=None,
             if longest < context:
                 raise ValueError(
                     f"context length {context} is longer than every master sequence (longest: "
-                    f"{longest}); shorten the context or lengthen a master sequence")
+                    f"{longest}); shorten the context or lengthen a master sequence"
+                )
             raise ValueError(
                 f"context length {context} leaves no next token in any master sequence (longest: "
                 f"{longest}); next-token prediction needs masters of at least {need} tokens, so "
-                "shorten the context or lengthen a master sequence")
+                "shorten the context or lengthen a master sequence"
+            )
         usable = np.array([i for i, m in enumerate(masters) if len(m) >= need])
         source_ids = usable[rng.integers(0, usable.size, size=samples)].astype(np.int64)
         n_starts = np.array([len(masters[s]) - need + 1 for s in source_ids])
         positions = np.floor(rng.random(samples) * n_starts).astype(np.int64)
-        ids = np.array([[index[t] for t in masters[s][p:p + context]]
-                        for s, p in zip(source_ids, positions)], dtype=np.int64).reshape(samples, context)
+        ids = np.array(
+            [[index[t] for t in masters[s][p : p + context]] for s, p in zip(source_ids, positions)],
+            dtype=np.int64,
+        ).reshape(samples, context)
         if task == "next_token":
-            targets = np.array([index[masters[s][p + context]]
-                                for s, p in zip(source_ids, positions)], dtype=np.int64)
+            targets = np.array(
+                [index[masters[s][p + context]] for s, p in zip(source_ids, positions)], dtype=np.int64
+            )
             classes = list(tokens)
         else:
             targets = source_ids.copy()
@@ -311,21 +354,44 @@ def build_sequences(vocab="abcd", context=5, samples=100, master_sequences=None,
     train_idx, val_idx = split_indices(samples, val_fraction, rng)
     train_idx, val_idx = rng.permutation(train_idx), rng.permutation(val_idx)
 
-    params = dict(vocab=list(tokens), context=context, samples=samples,
-                  master_sequences=list(masters) if source == "explicit" else [],
-                  source=source, master_count=len(masters) if source == "auto" else int(master_count),
-                  master_length=(list(master_length) if isinstance(master_length, (list, tuple))
-                                 else int(master_length)),
-                  task=task, encoding=encoding, val_fraction=val_fraction, seed=_json_seed(seed))
+    params = dict(
+        vocab=list(tokens),
+        context=context,
+        samples=samples,
+        master_sequences=list(masters) if source == "explicit" else [],
+        source=source,
+        master_count=len(masters) if source == "auto" else int(master_count),
+        master_length=(
+            list(master_length) if isinstance(master_length, (list, tuple)) else int(master_length)
+        ),
+        task=task,
+        encoding=encoding,
+        val_fraction=val_fraction,
+        seed=_json_seed(seed),
+    )
     return SequenceDataset(
-        name="sequences", kind="sequence", params=params, description=DESCRIPTION,
-        x_train=x[train_idx], y_train=targets[train_idx], x_val=x[val_idx], y_val=targets[val_idx],
-        classes=classes, input_shape=(context,),
-        vocab=list(tokens), context=context, task=task, encoding=encoding,
+        name="sequences",
+        kind="sequence",
+        params=params,
+        description=DESCRIPTION,
+        x_train=x[train_idx],
+        y_train=targets[train_idx],
+        x_val=x[val_idx],
+        y_val=targets[val_idx],
+        classes=classes,
+        input_shape=(context,),
+        vocab=list(tokens),
+        context=context,
+        task=task,
+        encoding=encoding,
         master_sequences=list(masters),
-        source_train=source_ids[train_idx], source_val=source_ids[val_idx],
-        position_train=positions[train_idx], position_val=positions[val_idx],
-        windows_train=[windows[i] for i in train_idx], windows_val=[windows[i] for i in val_idx])
+        source_train=source_ids[train_idx],
+        source_val=source_ids[val_idx],
+        position_train=positions[train_idx],
+        position_val=positions[val_idx],
+        windows_train=[windows[i] for i in train_idx],
+        windows_val=[windows[i] for i in val_idx],
+    )
 
 
 def _json_seed(seed):

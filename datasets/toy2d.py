@@ -16,10 +16,14 @@ from .core import Dataset, check_choice, check_int
 
 CLASSIFICATION = {
     "circle": ("Inner disc vs. surrounding ring (Playground 'circle')", ["outside", "inside"]),
-    "xor": ("Quadrants: same-sign vs. opposite-sign coordinates (Playground 'exclusive or')",
-            ["opposite signs", "same signs"]),
-    "gauss": ("Two gaussian blobs at (-2,-2) and (2,2) (Playground 'gaussian')",
-              ["blob at (-2,-2)", "blob at (2,2)"]),
+    "xor": (
+        "Quadrants: same-sign vs. opposite-sign coordinates (Playground 'exclusive or')",
+        ["opposite signs", "same signs"],
+    ),
+    "gauss": (
+        "Two gaussian blobs at (-2,-2) and (2,2) (Playground 'gaussian')",
+        ["blob at (-2,-2)", "blob at (2,2)"],
+    ),
     "spiral": ("Two interleaved spirals (Playground 'spiral')", ["spiral B", "spiral A"]),
     "moons": ("Two interleaving half circles", ["upper moon", "lower moon"]),
 }
@@ -40,24 +44,37 @@ def _check_common(samples, noise, train_ratio) -> tuple:
     except (TypeError, ValueError):
         raise ValueError(f"noise must be a number on Playground's 0-50 scale, got {noise!r}") from None
     if not 0 <= noise <= 50:
-        raise ValueError(f"noise {given_noise!r} is outside Playground's 0-50 scale; pick a value from 0 to 50")
+        raise ValueError(
+            f"noise {given_noise!r} is outside Playground's 0-50 scale; pick a value from 0 to 50"
+        )
     try:
         train_ratio = float(train_ratio)
     except (TypeError, ValueError):
         raise ValueError(f"train_ratio must be a number in (0, 1), got {train_ratio!r}") from None
     n_train = int(round(samples * train_ratio))
     if not 0 < train_ratio < 1 or n_train < 1 or n_train >= samples:
-        raise ValueError(f"train_ratio {given_ratio!r} leaves an empty split with {samples} samples; "
-                         "pick a ratio strictly between 0 and 1, e.g. 0.5")
+        raise ValueError(
+            f"train_ratio {given_ratio!r} leaves an empty split with {samples} samples; "
+            "pick a ratio strictly between 0 and 1, e.g. 0.5"
+        )
     return samples, noise, train_ratio, n_train
 
 
 def _finish(name, kind, description, classes, x, y, n_train, rng, params) -> Dataset:
     order = rng.permutation(x.shape[0])
     x, y = x[order].astype(np.float32), y[order]
-    return Dataset(name=name, kind=kind, params=params, description=description,
-                   x_train=x[:n_train], y_train=y[:n_train], x_val=x[n_train:], y_val=y[n_train:],
-                   classes=list(classes), input_shape=(x.shape[1],))
+    return Dataset(
+        name=name,
+        kind=kind,
+        params=params,
+        description=description,
+        x_train=x[:n_train],
+        y_train=y[:n_train],
+        x_val=x[n_train:],
+        y_val=y[n_train:],
+        classes=list(classes),
+        input_shape=(x.shape[1],),
+    )
 
 
 def _uniform(rng, low, high, size=None):
@@ -75,6 +92,7 @@ def _points(name: str, n_neg: int, n_pos: int, noise: float, rng) -> tuple:
             jitter = _uniform(rng, -5, 5, (n, 2)) * noise
             label = (np.linalg.norm(pts + jitter, axis=1) < 2.5).astype(np.int64)
             return pts, label
+
         inner, inner_label = ring(n_pos, 0, 2.5)
         outer, outer_label = ring(n_neg, 3.5, 5)
         return np.concatenate([inner, outer]), np.concatenate([inner_label, outer_label])
@@ -94,13 +112,17 @@ def _points(name: str, n_neg: int, n_pos: int, noise: float, rng) -> tuple:
         neg = rng.normal(-2, std, (n_neg, 2))
         return np.concatenate([pos, neg]), np.r_[np.ones(n_pos, np.int64), np.zeros(n_neg, np.int64)]
     if name == "spiral":
+
         def arm(n, delta):
             i = np.arange(n)
             r = i / n * 5
             t = 1.75 * i / n * 2 * np.pi + delta
             return np.stack([r * np.sin(t), r * np.cos(t)], axis=1) + _uniform(rng, -1, 1, (n, 2)) * noise
-        return (np.concatenate([arm(n_pos, 0.0), arm(n_neg, np.pi)]),
-                np.r_[np.ones(n_pos, np.int64), np.zeros(n_neg, np.int64)])
+
+        return (
+            np.concatenate([arm(n_pos, 0.0), arm(n_neg, np.pi)]),
+            np.r_[np.ones(n_pos, np.int64), np.zeros(n_neg, np.int64)],
+        )
     if name == "moons":
         # Unit moons (x in [-1, 2], y in [-0.5, 1]) centred and scaled by 3.5 to fill [-6, 6];
         # gaussian noise with std = noise (0-0.5) in unit-moon coordinates.
@@ -126,16 +148,19 @@ def make_classifier(name: str):
         return _finish(name, "2d", description, classes, x, y, n_train, rng, params)
 
     build.__name__ = f"build_{name}"
-    build.__doc__ = (f"{description}.\n\n"
-                     "samples: total points N (train + val), half per class\n"
-                     "noise: Playground's 0-50 scale\n"
-                     "train_ratio: share of points in the training split\n"
-                     "Returns x (N, 2) float32 in about [-6, 6], y (N,) int64 in {0, 1}.")
+    build.__doc__ = (
+        f"{description}.\n\n"
+        "samples: total points N (train + val), half per class\n"
+        "noise: Playground's 0-50 scale\n"
+        "train_ratio: share of points in the training split\n"
+        "Returns x (N, 2) float32 in about [-6, 6], y (N,) int64 in {0, 1}."
+    )
     return build
 
 
-GAUSSIANS = np.array([[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1],
-                      [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]], dtype=np.float64)
+GAUSSIANS = np.array(
+    [[-4, 2.5, 1], [0, 2.5, -1], [4, 2.5, 1], [-4, -2.5, -1], [0, -2.5, 1], [4, -2.5, -1]], dtype=np.float64
+)
 
 
 def _plane_label(pts):
@@ -165,9 +190,11 @@ def make_surface(name: str):
         return _finish(name, "regression", description, [], pts, y, n_train, rng, params)
 
     build.__name__ = f"build_{name}"
-    build.__doc__ = (f"{description}.\n\n"
-                     "noise: Playground's 0-50 scale; the label is read at a jittered point\n"
-                     "Returns x (N, 2) float32 in [-6, 6], y (N, 1) float32 (plane: [-1.2, 1.2], bump: [-1, 1]).")
+    build.__doc__ = (
+        f"{description}.\n\n"
+        "noise: Playground's 0-50 scale; the label is read at a jittered point\n"
+        "Returns x (N, 2) float32 in [-6, 6], y (N, 1) float32 (plane: [-1.2, 1.2], bump: [-1, 1])."
+    )
     return build
 
 

@@ -9,6 +9,7 @@ rebuilds the same file bit for bit on the same machine. The exact command and
 the measured validation accuracy are stored in the file's metadata, which the
 page shows as the model card.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,16 +26,41 @@ MODELS_DIR = Path(__file__).resolve().parent
 
 # name -> (RunConfig, epochs are in the config). Small nets: the files ship in the repo.
 RECIPES: dict[str, RunConfig] = {
-    "digits": RunConfig(dataset="digits", dataset_params={"val_fraction": 0.2, "seed": 0},
-                        hidden=[64], activation="relu", optimizer="adam", learning_rate=2e-3,
-                        batch_size=32, epochs=80, seed=0, weight_decay=1e-4),
-    "shapes": RunConfig(dataset="shapes", dataset_params={"size": 28, "samples": 20000, "noise": 0.1,
-                                                          "val_fraction": 0.2, "seed": 0},
-                        hidden=[128], activation="relu", optimizer="adam", learning_rate=1e-3,
-                        batch_size=64, epochs=20, seed=0, weight_decay=1e-4),
-    "fashion": RunConfig(dataset="fashion-mnist", dataset_params={},
-                         hidden=[128], activation="relu", optimizer="adam", learning_rate=1e-3,
-                         batch_size=64, epochs=12, seed=0),
+    "digits": RunConfig(
+        dataset="digits",
+        dataset_params={"val_fraction": 0.2, "seed": 0},
+        hidden=[64],
+        activation="relu",
+        optimizer="adam",
+        learning_rate=2e-3,
+        batch_size=32,
+        epochs=80,
+        seed=0,
+        weight_decay=1e-4,
+    ),
+    "shapes": RunConfig(
+        dataset="shapes",
+        dataset_params={"size": 28, "samples": 20000, "noise": 0.1, "val_fraction": 0.2, "seed": 0},
+        hidden=[128],
+        activation="relu",
+        optimizer="adam",
+        learning_rate=1e-3,
+        batch_size=64,
+        epochs=20,
+        seed=0,
+        weight_decay=1e-4,
+    ),
+    "fashion": RunConfig(
+        dataset="fashion-mnist",
+        dataset_params={},
+        hidden=[128],
+        activation="relu",
+        optimizer="adam",
+        learning_rate=1e-3,
+        batch_size=64,
+        epochs=12,
+        seed=0,
+    ),
 }
 
 DESCRIPTIONS = {
@@ -81,8 +107,10 @@ def train(name: str, out: Path | None = None, log=print) -> dict:
         "command": command,
     }
     save(net, out, metadata=_json_ready(metadata))
-    log(f"{name}: val accuracy {val_accuracy:.4f} (train {train_accuracy:.4f}) "
-        f"on {len(data.y_val)} images, {seconds:.1f} s -> {out}")
+    log(
+        f"{name}: val accuracy {val_accuracy:.4f} (train {train_accuracy:.4f}) "
+        f"on {len(data.y_val)} images, {seconds:.1f} s -> {out}"
+    )
     return metadata
 
 
@@ -107,7 +135,7 @@ def main(argv=None) -> int:
     for name in args.names:
         try:
             train(name, args.out)
-        except ValueError as err:   # e.g. datasets.DatasetUnavailable: say how to get the data
+        except ValueError as err:  # e.g. datasets.DatasetUnavailable: say how to get the data
             print(f"{name}: {err}", file=sys.stderr)
             return 1
     return 0

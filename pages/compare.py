@@ -14,8 +14,10 @@ runs.show_messages()
 infos = runs.store().list()
 runs.show_damaged(infos)
 if len(runs.healthy(infos)) == 0:
-    st.info("No runs yet. Create and train runs on the **Runs** page, or with `python -m backprop train`, "
-            "or start from two trained examples:")
+    st.info(
+        "No runs yet. Create and train runs on the **Runs** page, or with `python -m backprop train`, "
+        "or start from two trained examples:"
+    )
     runs.example_runs_button()
     st.stop()
 
@@ -30,11 +32,19 @@ smoothing = cols[1].slider("Smoothing (EMA)", 0.0, 0.99, 0.0, 0.01, key="compare
 log_y = cols[2].checkbox("Log-scale loss", key="compare.log")
 show_steps = cols[3].checkbox("Step loss", value=True, key="compare.steps")
 
-figure = compare_figure(runs.histories(names), x=x_axis, smoothing=smoothing, log_y=log_y,
-                        bayes_accuracy=runs.bayes_accuracy(names), show_steps=show_steps)
+figure = compare_figure(
+    runs.histories(names),
+    x=x_axis,
+    smoothing=smoothing,
+    log_y=log_y,
+    bayes_accuracy=runs.bayes_accuracy(names),
+    show_steps=show_steps,
+)
 st.plotly_chart(figure, key="compare.chart")
-st.caption("Solid: training; dashed: validation; faint: the loss of every step. "
-           "Wall time counts training time only (not evaluation).")
+st.caption(
+    "Solid: training; dashed: validation; faint: the loss of every step. "
+    "Wall time counts training time only (not evaluation)."
+)
 
 st.subheader("Best and final metrics")
 st.dataframe(runs.metrics_table(names), width="stretch")
@@ -49,5 +59,7 @@ distances = runs.fork_distances(names)
 if distances:
     st.subheader("Weight distance between forks")
     st.plotly_chart(distance_figure(distances), key="compare.distance")
-    st.caption("‖W_a − W_b‖ per layer from per-epoch weight snapshots (kept for networks up to 500k "
-               "parameters). Forks with the same initial weights start at 0.")
+    st.caption(
+        "‖W_a − W_b‖ per layer from per-epoch weight snapshots (kept for networks up to 500k "
+        "parameters). Forks with the same initial weights start at 0."
+    )

@@ -10,8 +10,10 @@ from viz import draw as figures
 inside_app_frame()
 
 st.title("Draw & predict")
-st.caption("Draw with the mouse: white ink on black, like the training images. "
-           "Every stage of the preprocessing is shown, so you can see why a sloppy drawing fails.")
+st.caption(
+    "Draw with the mouse: white ink on black, like the training images. "
+    "Every stage of the preprocessing is shown, so you can see why a sloppy drawing fails."
+)
 
 model = ui.model_picker_ui()
 ui.model_card(model)
@@ -24,17 +26,21 @@ with left:
 prepared = drawing.prepare(image, model.style) if image is not None else None
 with right:
     if prepared is None or prepared.empty:
-        st.info("Draw something on the canvas (or upload a picture) to see a prediction.",
-                icon=":material/draw:")
+        st.info(
+            "Draw something on the canvas (or upload a picture) to see a prediction.", icon=":material/draw:"
+        )
         prediction = None
     else:
-        explain = st.selectbox("Explain class", [None, *range(len(classes))], key="draw.explain",
-                               format_func=lambda k: "the predicted class" if k is None else classes[k])
+        explain = st.selectbox(
+            "Explain class",
+            [None, *range(len(classes))],
+            key="draw.explain",
+            format_func=lambda k: "the predicted class" if k is None else classes[k],
+        )
         prediction = ui.predict(model, prepared, explain)
         top = ui.top_k(prediction.probs, classes)
         cols = st.columns(4)
-        cols[0].metric("Prediction", top[0][0], f"{top[0][1]:.1%} sure", delta_color="off",
-                       delta_arrow="off")
+        cols[0].metric("Prediction", top[0][0], f"{top[0][1]:.1%} sure", delta_color="off", delta_arrow="off")
         for col, (name, p) in zip(cols[1:], top[1:]):
             col.metric("next", name, f"{p:.1%}", delta_color="off", delta_arrow="off")
         st.plotly_chart(figures.probability_bars(prediction.probs, classes), key="draw.probs")
@@ -48,26 +54,39 @@ with tabs[0]:
     if prediction is None:
         st.info("The saliency map appears once you draw something.")
     else:
-        st.plotly_chart(figures.saliency_overlay(prepared.model_input, prediction.saliency,
-                                                 classes[prediction.explained]), key="draw.saliency")
-        st.caption("Blue pixels raise the probability of the explained class when made brighter, red ones "
-                   "lower it: the gradient ∂P/∂x, computed by backpropagating to the input.")
+        st.plotly_chart(
+            figures.saliency_overlay(
+                prepared.model_input, prediction.saliency, classes[prediction.explained]
+            ),
+            key="draw.saliency",
+        )
+        st.caption(
+            "Blue pixels raise the probability of the explained class when made brighter, red ones "
+            "lower it: the gradient ∂P/∂x, computed by backpropagating to the input."
+        )
 with tabs[1]:
     if prediction is None:
         st.info("The activations appear once you draw something.")
     else:
-        st.plotly_chart(figures.layer_activations(prediction.activations, prediction.layer_names),
-                        key="draw.activations")
+        st.plotly_chart(
+            figures.layer_activations(prediction.activations, prediction.layer_names), key="draw.activations"
+        )
 with tabs[2]:
     if prediction is None:
         st.info("Draw something first, then tell the network what it is.")
     else:
         cols = st.columns(3)
-        label = cols[0].selectbox("True label", range(len(classes)), index=prediction.predicted,
-                                  format_func=classes.__getitem__, key="draw.label")
+        label = cols[0].selectbox(
+            "True label",
+            range(len(classes)),
+            index=prediction.predicted,
+            format_func=classes.__getitem__,
+            key="draw.label",
+        )
         steps = cols[1].number_input("Backprop steps", 1, 50, 1, key="draw.steps")
-        rate = cols[2].select_slider("Learning rate (SGD)", [0.001, 0.01, 0.05, 0.1, 0.5, 1.0], 0.1,
-                                     key="draw.rate")
+        rate = cols[2].select_slider(
+            "Learning rate (SGD)", [0.001, 0.01, 0.05, 0.1, 0.5, 1.0], 0.1, key="draw.rate"
+        )
         teach_col, reset_col = st.columns(2)
         if teach_col.button("Teach it", type="primary", icon=":material/school:"):
             ui.teach(model, prepared.x, label, int(steps), rate)
@@ -77,11 +96,15 @@ with tabs[2]:
             st.rerun()
         result = ui.last_teaching(model)
         if result is not None:
-            st.plotly_chart(figures.probability_shift(result["before"], result["after"], classes,
-                                                      result["label"]), key="draw.shift")
+            st.plotly_chart(
+                figures.probability_shift(result["before"], result["after"], classes, result["label"]),
+                key="draw.shift",
+            )
             for k, delta in enumerate(result["delta_W"]):
-                st.plotly_chart(figures.weight_change(delta, f"ΔW of layer {k + 1} after "
-                                                      f"{result['steps']} step(s)"), key=f"draw.dw{k}")
+                st.plotly_chart(
+                    figures.weight_change(delta, f"ΔW of layer {k + 1} after {result['steps']} step(s)"),
+                    key=f"draw.dw{k}",
+                )
 with tabs[3]:
     if st.toggle("Score the original model on its validation set", key="draw.validate"):
         ui.validation_ui(model)
@@ -89,5 +112,6 @@ with tabs[3]:
         st.caption("Confusion matrix, per-class precision / recall / F1 and the misclassified images.")
 
 if prediction is not None:
-    st.caption(f"Preprocessing aside, prediction and saliency took {prediction.seconds * 1000:.1f} ms "
-               f"({source}).")
+    st.caption(
+        f"Preprocessing aside, prediction and saliency took {prediction.seconds * 1000:.1f} ms ({source})."
+    )

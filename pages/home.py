@@ -12,14 +12,22 @@ APP_DIR = Path(__file__).parent.parent
 
 # What each screen is for; titles and icons come from the navigation in streamlit_app.py.
 SCREENS = [
-    ("pages/step_through.py", "Run forward, loss, backward and update one layer at a time, "
-     "and click any cell to see the numbers that made it."),
-    ("pages/runs.py", "Create and train runs that differ in one setting, with live curves "
-     "and a stop button."),
+    (
+        "pages/step_through.py",
+        "Run forward, loss, backward and update one layer at a time, "
+        "and click any cell to see the numbers that made it.",
+    ),
+    (
+        "pages/runs.py",
+        "Create and train runs that differ in one setting, with live curves and a stop button.",
+    ),
     ("pages/compare.py", "Put the loss and accuracy curves of several runs on one chart."),
     ("pages/sequences.py", "Build toy sequence datasets and inspect their structure."),
-    ("pages/draw.py", "Draw a digit or a shape and see probabilities, per-layer activations "
-     "and the pixels that pushed the prediction."),
+    (
+        "pages/draw.py",
+        "Draw a digit or a shape and see probabilities, per-layer activations "
+        "and the pixels that pushed the prediction.",
+    ),
 ]
 
 st.title("Backprop Visualizer")

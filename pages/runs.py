@@ -10,8 +10,10 @@ from viz.runs import distribution_figure, grad_norm_figure
 inside_app_frame()
 
 st.title("Training runs")
-st.caption("A run is a saved experiment: settings, every epoch's metrics and its weights. "
-           "Fork a run to change one setting and compare fairly: same seed, initial weights and batch order.")
+st.caption(
+    "A run is a saved experiment: settings, every epoch's metrics and its weights. "
+    "Fork a run to change one setting and compare fairly: same seed, initial weights and batch order."
+)
 
 config = config_sidebar()
 runs.show_messages()
@@ -23,8 +25,10 @@ with st.expander("New run", expanded=not names):
     runs.create_run_form(config, names)
 
 if not names:
-    st.info("No runs yet. Set up the network in the sidebar, name the run and press **Create run**, "
-            "or start from two trained examples:")
+    st.info(
+        "No runs yet. Set up the network in the sidebar, name the run and press **Create run**, "
+        "or start from two trained examples:"
+    )
     runs.example_runs_button()
     st.stop()
 
@@ -34,9 +38,11 @@ if name is None:
     st.stop()
 runs.ensure_active(name)
 run = runs.store().open(name)
-st.caption(f"Active run **{name}**: {run.config.describe()}"
-           + (f" · forked from **{run.parent}**" if run.parent else "")
-           + " · the Step through page shows this network.")
+st.caption(
+    f"Active run **{name}**: {run.config.describe()}"
+    + (f" · forked from **{run.parent}**" if run.parent else "")
+    + " · the Step through page shows this network."
+)
 
 train_tab, layers_tab, fork_tab, manage_tab = st.tabs(["Train", "Inside the layers", "Fork", "Manage"])
 
@@ -50,11 +56,18 @@ with layers_tab:
     if not history.epochs:
         st.info("Train at least one epoch: per-layer statistics are recorded at the end of each epoch.")
     else:
-        quantity = st.radio("Show", ["W", "a", "dW"], horizontal=True, key="runs.quantity",
-                            format_func={"W": "weights W", "a": "activations a", "dW": "gradients dL/dW"}.get)
+        quantity = st.radio(
+            "Show",
+            ["W", "a", "dW"],
+            horizontal=True,
+            key="runs.quantity",
+            format_func={"W": "weights W", "a": "activations a", "dW": "gradients dL/dW"}.get,
+        )
         st.plotly_chart(distribution_figure(history, quantity), key="runs.distribution")
-        st.caption("Bands: min–max, 7–93, 16–84 and 31–69th percentiles; line: median. Activations and "
-                   "gradients are measured on a fixed batch of validation samples at each epoch's end.")
+        st.caption(
+            "Bands: min–max, 7–93, 16–84 and 31–69th percentiles; line: median. Activations and "
+            "gradients are measured on a fixed batch of validation samples at each epoch's end."
+        )
         st.plotly_chart(grad_norm_figure(history), key="runs.grad_norm")
 
 with fork_tab:

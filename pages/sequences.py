@@ -2,8 +2,14 @@
 
 import streamlit as st
 
-from backprop.generate import (ceiling_reading, context_distribution, expected_continuation,
-                               explain_ambiguous, generate, principal_components)
+from backprop.generate import (
+    ceiling_reading,
+    context_distribution,
+    expected_continuation,
+    explain_ambiguous,
+    generate,
+    principal_components,
+)
 from ui import sequences as ui
 from ui.frame import inside_app_frame
 from ui.session import active_model
@@ -12,8 +18,10 @@ from viz import sequences as viz
 inside_app_frame()
 
 st.title("Sequences")
-st.caption("Windows cut from master sequences: the context is the input, the next token "
-           "(or the master it came from) is the target. Structure in, structure learned.")
+st.caption(
+    "Windows cut from master sequences: the context is the input, the next token "
+    "(or the master it came from) is the target. Structure in, structure learned."
+)
 
 # ------------------------------------------------------------- the data
 st.header("Explore the data")
@@ -28,27 +36,40 @@ left, right = st.columns([3, 2])
 with left:
     index = ui.sample_picker(ds)
 with right:
-    st.markdown(f"Sample **#{index}**: `{ds.windows_train[index]}` → "
-                f"**{ds.classes[ds.y_train[index]]}** · {ui.sample_origin(ds, index)}")
-    st.plotly_chart(viz.encoded_input_figure(ds.x_train[index], ds.vocab, ds.context, ds.encoding),
-                    width="stretch", key="seq.input")
-    if st.button("Open this sample in step-through", key="seq.jump",
-                 help="Makes this dataset the network's (if it is not yet) and traces backprop on this sample"):
+    st.markdown(
+        f"Sample **#{index}**: `{ds.windows_train[index]}` → "
+        f"**{ds.classes[ds.y_train[index]]}** · {ui.sample_origin(ds, index)}"
+    )
+    st.plotly_chart(
+        viz.encoded_input_figure(ds.x_train[index], ds.vocab, ds.context, ds.encoding),
+        width="stretch",
+        key="seq.input",
+    )
+    if st.button(
+        "Open this sample in step-through",
+        key="seq.jump",
+        help="Makes this dataset the network's (if it is not yet) and traces backprop on this sample",
+    ):
         ui.open_in_step_through(params, ds, index)
 with strips:
     st.subheader("Master sequences")
     if ds.master_sequences:
-        st.markdown(viz.master_strips_html(ds.master_sequences, ds.vocab, ui.selected_window(ds, index)),
-                    unsafe_allow_html=True)
+        st.markdown(
+            viz.master_strips_html(ds.master_sequences, ds.vocab, ui.selected_window(ds, index)),
+            unsafe_allow_html=True,
+        )
         st.caption("Red outline: the selected sample's context; dashed blue: the token it predicts.")
     else:
-        st.info("No master sequences: every window is random, so there is nothing to learn "
-                "beyond the target frequencies. This is the baseline to compare against.")
+        st.info(
+            "No master sequences: every window is random, so there is nothing to learn "
+            "beyond the target frequencies. This is the baseline to compare against."
+        )
 
 left, right = st.columns(2)
 with left:
-    st.plotly_chart(viz.target_distribution_figure(ds.target_distribution, ds.vocab),
-                    width="stretch", key="seq.targets")
+    st.plotly_chart(
+        viz.target_distribution_figure(ds.target_distribution, ds.vocab), width="stretch", key="seq.targets"
+    )
 with right:
     st.subheader("Bayes-optimal accuracy")
     c1, c2, c3 = st.columns(3)
@@ -56,12 +77,16 @@ with right:
     c2.metric("train", ui.percent(ds.bayes_accuracy_train))
     c3.metric("validation", ui.percent(ds.bayes_accuracy_val))
     if ds.ambiguous_contexts:
-        st.markdown("The best any model can do: these contexts are followed by more than one target, "
-                    "so the most frequent one is the best guess:")
+        st.markdown(
+            "The best any model can do: these contexts are followed by more than one target, "
+            "so the most frequent one is the best guess:"
+        )
         st.markdown("\n".join(f"- `{line}`" for line in explain_ambiguous(ds.ambiguous_contexts)))
     else:
-        st.markdown("No context is ambiguous: each is always followed by the same target, so a "
-                    "network can reach 100%.")
+        st.markdown(
+            "No context is ambiguous: each is always followed by the same target, so a "
+            "network can reach 100%."
+        )
 
 ui.use_dataset_controls(params, ds)
 
@@ -69,42 +94,59 @@ ui.use_dataset_controls(params, ds)
 st.header("What the network learned")
 model = active_model()
 if not ui.is_applied(params):
-    st.info(f"The session's network is built for **{model.config.dataset}**, not for these settings. "
-            "Press **Use this dataset** above to train one on them here.")
+    st.info(
+        f"The session's network is built for **{model.config.dataset}**, not for these settings. "
+        "Press **Use this dataset** above to train one on them here."
+    )
     st.stop()
 st.caption(f"Active network: {model.config.describe()} · change it in the Step-through sidebar.")
 ui.train_controls(model)
 
 accuracy = ui.train_accuracy(model)
 c1, c2 = st.columns([1, 3])
-c1.metric("train accuracy now", ui.percent(accuracy),
-          delta=f"{(accuracy - ds.bayes_accuracy_train) * 100:+.1f} pts vs ceiling", delta_color="off")
+c1.metric(
+    "train accuracy now",
+    ui.percent(accuracy),
+    delta=f"{(accuracy - ds.bayes_accuracy_train) * 100:+.1f} pts vs ceiling",
+    delta_color="off",
+)
 c2.info(ceiling_reading(accuracy, ds.bayes_accuracy_train))
-st.plotly_chart(viz.accuracy_figure(*ui.accuracy_series(model), ds.bayes_accuracy_train, ds.bayes_accuracy_val),
-                width="stretch", key="seq.accuracy")
+st.plotly_chart(
+    viz.accuracy_figure(*ui.accuracy_series(model), ds.bayes_accuracy_train, ds.bayes_accuracy_val),
+    width="stretch",
+    key="seq.accuracy",
+)
 
 st.subheader(f"Sample #{index}: `{ds.windows_train[index]}` → {ds.classes[ds.y_train[index]]}")
 left, right = st.columns([2, 3])
 with left:
-    probabilities = model.net.predict_proba(ds.x_train[index:index + 1])[0]
+    probabilities = model.net.predict_proba(ds.x_train[index : index + 1])[0]
     share = context_distribution(ds.windows_train, ds.y_train, len(ds.classes), ds.windows_train[index])
-    st.plotly_chart(viz.sample_prediction_figure(probabilities, share, ds.classes, int(ds.y_train[index])),
-                    width="stretch", key="seq.sample_pred")
+    st.plotly_chart(
+        viz.sample_prediction_figure(probabilities, share, ds.classes, int(ds.y_train[index])),
+        width="stretch",
+        key="seq.sample_pred",
+    )
     wrong = ui.wrong_samples(model)
     st.markdown(f"**{len(wrong)}** training samples predicted wrong.")
     if wrong:
-        st.selectbox("Pick a wrong one (then open it in step-through above)", wrong, index=None,
-                     key="seq.wrong", on_change=lambda: st.session_state.update(
-                         {"seq.sample": st.session_state["seq.wrong"]}),
-                     format_func=lambda i: f"#{i} {ds.windows_train[i]} → {ds.classes[ds.y_train[i]]}")
+        st.selectbox(
+            "Pick a wrong one (then open it in step-through above)",
+            wrong,
+            index=None,
+            key="seq.wrong",
+            on_change=lambda: st.session_state.update({"seq.sample": st.session_state["seq.wrong"]}),
+            format_func=lambda i: f"#{i} {ds.windows_train[i]} → {ds.classes[ds.y_train[i]]}",
+        )
 with right:
     probs, labels, targets, _ = ui.sorted_predictions(model)
-    st.plotly_chart(viz.probability_heatmap_figure(probs, labels, ds.classes, targets),
-                    width="stretch", key="seq.heatmap")
+    st.plotly_chart(
+        viz.probability_heatmap_figure(probs, labels, ds.classes, targets), width="stretch", key="seq.heatmap"
+    )
 
 if ds.task == "next_token":
     st.subheader("Generation")
-    default_start = (ds.master_sequences[0] if ds.master_sequences else "".join(ds.vocab))[:ds.context]
+    default_start = (ds.master_sequences[0] if ds.master_sequences else "".join(ds.vocab))[: ds.context]
     c1, c2 = st.columns([2, 1])
     start = c1.text_input(f"Start from (at least {ds.context} tokens)", default_start, key="seq.start")
     steps = int(c2.number_input("Tokens to generate", 1, 64, 8, key="seq.steps"))
@@ -115,11 +157,18 @@ if ds.task == "next_token":
     else:
         master_index, offset, expected = expected_continuation(ds.master_sequences, start, steps)
         master = None if master_index is None else ds.master_sequences[master_index]
-        st.markdown(viz.generation_html(master, master_index, offset or 0, start, result.tokens,
-                                        expected, ds.vocab), unsafe_allow_html=True)
-        st.caption(f"Generated: `{start}` + `{result.text}`. " + (
-            "Red outline: differs from the master's continuation." if master else
-            "The start is not part of any master, so there is no continuation to compare with."))
+        st.markdown(
+            viz.generation_html(master, master_index, offset or 0, start, result.tokens, expected, ds.vocab),
+            unsafe_allow_html=True,
+        )
+        st.caption(
+            f"Generated: `{start}` + `{result.text}`. "
+            + (
+                "Red outline: differs from the master's continuation."
+                if master
+                else "The start is not part of any master, so there is no continuation to compare with."
+            )
+        )
 
 st.subheader("Embedding")
 if model.net.embedding is None:
@@ -129,5 +178,4 @@ else:
     coords, explained = principal_components(table)
     left, right = st.columns(2)
     left.plotly_chart(viz.embedding_table_figure(table, ds.vocab), width="stretch", key="seq.table_fig")
-    right.plotly_chart(viz.embedding_pca_figure(coords, explained, ds.vocab), width="stretch",
-                       key="seq.pca")
+    right.plotly_chart(viz.embedding_pca_figure(coords, explained, ds.vocab), width="stretch", key="seq.pca")

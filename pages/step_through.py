@@ -13,8 +13,10 @@ config = config_sidebar()
 model = active_model()
 
 st.title("Step through one training step")
-st.caption(f"{config.describe()} · {model.net.n_parameters:,} parameters · "
-           "Next ▸ walks forward layer by layer, the loss, backward, then the update.")
+st.caption(
+    f"{config.describe()} · {model.net.n_parameters:,} parameters · "
+    "Next ▸ walks forward layer by layer, the loss, backward, then the update."
+)
 
 
 @st.fragment
@@ -32,13 +34,15 @@ def stepper():
     step.phase_bar(state, settings)
     description, _ = step.sample_view(model, state)
     st.markdown(description)
-    shared = st.toggle("One colour scale per column (off: a scale per matrix)", value=False,
-                       key="step.shared_scale")
+    shared = st.toggle(
+        "One colour scale per column (off: a scale per matrix)", value=False, key="step.shared_scale"
+    )
     step.matrix_columns(state, settings, shared)
     step.update_view(state, settings, shared)
 
     inspect_tab, network_tab, health_tab, share_tab = st.tabs(
-        ["Cell inspector", "Network & task", "Diagnostics", "Share & export"])
+        ["Cell inspector", "Network & task", "Diagnostics", "Share & export"]
+    )
     with inspect_tab:
         step.inspector(model, state)
     with network_tab:

@@ -51,7 +51,7 @@ def test_first_open_shows_the_digits_model_and_asks_for_a_drawing():
 def test_vertical_bar_is_read_as_a_one_by_the_digits_model():
     app = open_page(VERTICAL_BAR)
     assert metric(app, "Prediction") == "1"
-    assert len(app.get("plotly_chart")) >= 3   # probabilities, saliency, activations
+    assert len(app.get("plotly_chart")) >= 3  # probabilities, saliency, activations
 
 
 def test_triangle_is_read_as_a_triangle_by_the_shapes_model():
@@ -119,10 +119,15 @@ def test_runs_trained_on_image_datasets_are_listed_and_usable(isolated_runs_dir)
 
     store = RunStore(isolated_runs_dir)
     digits = datasets.load("digits")
-    train_run(store.create("tiny-digits", RunConfig(dataset="digits", hidden=[16], epochs=2), dataset=digits),
-              digits, epochs=2)
+    train_run(
+        store.create("tiny-digits", RunConfig(dataset="digits", hidden=[16], epochs=2), dataset=digits),
+        digits,
+        epochs=2,
+    )
     circle = datasets.load("circle")
-    train_run(store.create("circle-run", RunConfig(dataset="circle", epochs=1), dataset=circle), circle, epochs=1)
+    train_run(
+        store.create("circle-run", RunConfig(dataset="circle", epochs=1), dataset=circle), circle, epochs=1
+    )
 
     app = open_page(VERTICAL_BAR)
     ids = list(model_options())

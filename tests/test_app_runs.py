@@ -64,7 +64,7 @@ def test_create_train_fork_and_compare():
     frames = compare.dataframe
     assert len(frames) == 2
     assert any("activation" in caption.value for caption in compare.caption)
-    assert len(compare.get("plotly_chart")) == 2      # the curves and the fork's weight distances
+    assert len(compare.get("plotly_chart")) == 2  # the curves and the fork's weight distances
     for axis in ("step", "time"):
         compare.radio(key="compare.x").set_value(axis).run()
         no_errors(compare)

@@ -1,4 +1,5 @@
 """The step-through page under AppTest: every control, the update arithmetic, and bad setups."""
+
 import dataclasses
 import io
 import json
@@ -65,8 +66,12 @@ def test_next_walks_every_phase_and_ends_with_the_update():
     at = open_page()
     at.radio(key="step.mode").set_value("Train").run()
     n_layers = len(model(at).net.layers)
-    expected = ([f"Forward {k}" for k in range(1, n_layers + 1)] + ["Loss"]
-                + [f"Backward {k}" for k in range(n_layers, 0, -1)] + ["Update"])
+    expected = (
+        [f"Forward {k}" for k in range(1, n_layers + 1)]
+        + ["Loss"]
+        + [f"Backward {k}" for k in range(n_layers, 0, -1)]
+        + ["Update"]
+    )
     seen = []
     for _ in expected:
         click(at, "step.next")
@@ -82,7 +87,7 @@ def test_visualize_only_never_changes_the_weights():
     before = weights(at)
     for _ in range(3):
         click(at, "step.full")
-    assert state(at).phase == len(model(at).net.layers) * 2   # ends at Backward 1
+    assert state(at).phase == len(model(at).net.layers) * 2  # ends at Backward 1
     for old, new in zip(before, weights(at)):
         np.testing.assert_array_equal(old, new)
     assert not state(at).trace.updated
@@ -96,8 +101,8 @@ def test_train_with_plain_sgd_moves_weights_by_minus_eta_times_dw():
     trace = state(at).trace
     assert trace.updated and trace.optimizer == "sgd"
     for old, new, rec in zip(before, weights(at), trace.layers):
-        np.testing.assert_array_equal(rec.W, old)            # the trace keeps the weights it used
-        np.testing.assert_array_equal(new, old + rec.delta_W)   # exactly the recorded change
+        np.testing.assert_array_equal(rec.W, old)  # the trace keeps the weights it used
+        np.testing.assert_array_equal(new, old + rec.delta_W)  # exactly the recorded change
         # which is −η·dW up to float32 rounding (−η is folded into the product)
         np.testing.assert_allclose(rec.delta_W, rec.dW * np.float32(-0.1), rtol=1e-5, atol=1e-9)
     assert state(at).loss_after is not None
@@ -121,7 +126,7 @@ def test_inspector_numbers_are_the_trace_numbers():
 def test_gradient_check_button_agrees_with_backprop():
     at = open_page()
     click(at, "step.full")
-    click(at, "step.full")   # a second step: its masks are not a fresh copy's first draw
+    click(at, "step.full")  # a second step: its masks are not a fresh copy's first draw
     click(at, "step.gradcheck")
     result = state(at).gradcheck
     assert result is not None and result.max_rel_error < 1e-4
@@ -205,8 +210,8 @@ def test_nan_in_the_data_is_reported_not_raised():
     x = m.dataset.x_train.copy()
     x[:, 0] = np.nan
     m.dataset = dataclasses.replace(m.dataset, x_train=x)
-    click(at, "step.full")   # finishes the step computed before the data went bad
-    click(at, "step.full")   # a new step reads the bad rows
+    click(at, "step.full")  # finishes the step computed before the data went bad
+    click(at, "step.full")  # a new step reads the bad rows
     assert any("non-finite values" in e.value and "Choose another dataset" in e.value for e in at.error)
     click(at, "step.next")
 
@@ -261,13 +266,14 @@ def test_batch_norm_and_dropout_steps_show_their_stages_and_check_cleanly():
     code = next(c.value for c in at.code if "z¹" in c.value)
     assert "h¹ = x·W¹ + b¹" in code and "dropout" in code
     click(at, "step.full")
-    click(at, "step.full")   # a second step: its masks are not a fresh copy's first draw
+    click(at, "step.full")  # a second step: its masks are not a fresh copy's first draw
     click(at, "step.gradcheck")
     result = state(at).gradcheck
     assert result.max_rel_error < 1e-4
     # the check replays this step's dropout masks: its backprop column is the trace's dW
     rec = state(at).trace.layers[result.layer]
-    np.testing.assert_allclose(result.backprop, [float(rec.dW[i]) for i in result.indices],
-                               rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(
+        result.backprop, [float(rec.dW[i]) for i in result.indices], rtol=1e-4, atol=1e-7
+    )
     assert any("The step's own dropout masks are replayed" in c.value for c in at.caption)
     assert not at.error

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 
 import backprop
 from backprop import RunConfig
-from backprop.cli import ProgressBar, config_from_args, build_parser, parse_schedule, train_command
+from backprop.cli import ProgressBar, build_parser, config_from_args, parse_schedule, train_command
 from backprop.runs import RunStore
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -21,14 +21,37 @@ def cli(*args, cwd, env_runs=None):
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     if env_runs is not None:
         env["BACKPROP_RUNS_DIR"] = str(env_runs)
-    return subprocess.run([sys.executable, "-m", "backprop", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "backprop", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_train_writes_a_run_that_runs_lists(tmp_path):
-    result = cli("train", "--dataset", "circle", "--dataset-param", "samples=200", "--hidden", "6,4",
-                 "--lr", "0.03", "--epochs", "2", "--batch-size", "20", "--lr-decay", "step:1:0.5",
-                 "--run-dir", "runs/circle-cli", cwd=tmp_path)
+    result = cli(
+        "train",
+        "--dataset",
+        "circle",
+        "--dataset-param",
+        "samples=200",
+        "--hidden",
+        "6,4",
+        "--lr",
+        "0.03",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "20",
+        "--lr-decay",
+        "step:1:0.5",
+        "--run-dir",
+        "runs/circle-cli",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "epoch 2/2 [##########] 100% loss" in result.stderr
     run = RunStore(tmp_path / "runs").open("circle-cli")
@@ -38,12 +61,23 @@ def test_train_writes_a_run_that_runs_lists(tmp_path):
 
     listing = cli("runs", cwd=tmp_path, env_runs=tmp_path / "runs")
     assert listing.returncode == 0
-    assert "circle-cli" in listing.stdout and "2 epochs" in listing.stdout and "best val acc" in listing.stdout
+    assert (
+        "circle-cli" in listing.stdout and "2 epochs" in listing.stdout and "best val acc" in listing.stdout
+    )
 
 
 def test_train_refuses_an_existing_run_dir_unless_resumed(tmp_path):
-    args = ("train", "--dataset", "circle", "--dataset-param", "samples=100", "--epochs", "1",
-            "--run-dir", "runs/again")
+    args = (
+        "train",
+        "--dataset",
+        "circle",
+        "--dataset-param",
+        "samples=100",
+        "--epochs",
+        "1",
+        "--run-dir",
+        "runs/again",
+    )
     assert cli(*args, cwd=tmp_path).returncode == 0
     refused = cli(*args, cwd=tmp_path)
     assert refused.returncode == 2 and "already exists" in refused.stderr
@@ -59,10 +93,24 @@ def test_bad_option_is_reported_without_traceback(tmp_path):
 
 
 def test_predict_prints_class_probabilities_and_export_model_round_trips(tmp_path):
-    train = cli("train", "--dataset", "shapes", "--dataset-param", "samples=150", "--hidden", "16",
-                "--epochs", "2", "--batch-size", "32", "--run-dir", "runs/shapes", cwd=tmp_path)
+    train = cli(
+        "train",
+        "--dataset",
+        "shapes",
+        "--dataset-param",
+        "samples=150",
+        "--hidden",
+        "16",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "32",
+        "--run-dir",
+        "runs/shapes",
+        cwd=tmp_path,
+    )
     assert train.returncode == 0, train.stderr
-    image = Image.new("L", (64, 64), 255)   # dark circle on white paper: inverted to match the data
+    image = Image.new("L", (64, 64), 255)  # dark circle on white paper: inverted to match the data
     ImageDraw.Draw(image).ellipse((10, 10, 54, 54), outline=0, width=5)
     image.save(tmp_path / "circle.png")
 
@@ -87,11 +135,14 @@ def test_predict_on_missing_run_says_so(tmp_path):
     assert result.returncode == 2 and "no run named 'nothing'" in result.stderr
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("step:5,8:0.1", {"schedule": "step", "epochs": [5, 8], "factor": 0.1}),
-    ("cosine", {"schedule": "cosine", "total_epochs": 10}),
-    ("plateau:0.5:2", {"schedule": "plateau", "factor": 0.5, "patience": 2}),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("step:5,8:0.1", {"schedule": "step", "epochs": [5, 8], "factor": 0.1}),
+        ("cosine", {"schedule": "cosine", "total_epochs": 10}),
+        ("plateau:0.5:2", {"schedule": "plateau", "factor": 0.5, "patience": 2}),
+    ],
+)
 def test_lr_decay_forms(text, expected):
     assert parse_schedule(text, epochs=10) == expected
 
@@ -102,12 +153,23 @@ def test_lr_decay_error_names_the_forms():
 
 
 def test_train_command_recreates_the_config():
-    config = RunConfig(dataset="digits", hidden=[32, 16], activation=["relu", "gelu"], learning_rate=0.002,
-                       batch_norm=True, dropout=0.1, weight_decay=1e-4, schedule={"schedule": "step", "epochs": [3]},
-                       early_stopping=4, clip_norm=1.0, dataset_params={"seed": 3})
+    config = RunConfig(
+        dataset="digits",
+        hidden=[32, 16],
+        activation=["relu", "gelu"],
+        learning_rate=0.002,
+        batch_norm=True,
+        dropout=0.1,
+        weight_decay=1e-4,
+        schedule={"schedule": "step", "epochs": [3]},
+        early_stopping=4,
+        clip_norm=1.0,
+        dataset_params={"seed": 3},
+    )
     words = train_command(config).split()[3:]
     assert config_from_args(build_parser().parse_args(words)) == config.replace(
-        schedule={"schedule": "step", "epochs": [3], "factor": 0.1})
+        schedule={"schedule": "step", "epochs": [3], "factor": 0.1}
+    )
 
 
 def test_progress_bar_line():

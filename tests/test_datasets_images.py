@@ -18,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # ------------------------------------------------------------------- IDX
 
+
 def idx_bytes(code, shape, payload):
     """An IDX file built by hand: 0x0000, dtype code, ndim, big-endian sizes, data."""
     return bytes([0, 0, code, len(shape)]) + struct.pack(f">{len(shape)}I", *shape) + payload
@@ -42,16 +43,22 @@ def test_write_idx_round_trips_through_read_idx(tmp_path):
     assert np.array_equal(datasets.read_idx(tmp_path / "a.gz"), array)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\x01\x00\x08\x01" + struct.pack(">I", 1) + b"\x05", r"bad magic number 0x01000801"),
-    (b"\x00\x00", "only 2 bytes, too short for the 4-byte magic number"),
-    (b"\x00\x00\x07\x01" + struct.pack(">I", 1) + b"\x05", "unknown dtype code 0x07"),
-    (b"\x00\x00\x08\x00", "header declares 0 dimensions"),
-    (b"\x00\x00\x08\x03" + struct.pack(">I", 10), "truncated header, 3 dimensions need 16 bytes"),
-    (idx_bytes(0x08, (10, 28, 28), bytes(100)), r"truncated; header declares shape \(10, 28, 28\) "
-                                                r"\(7840 data bytes\) but 100 data bytes follow"),
-    (idx_bytes(0x08, (2,), bytes(3)), "has trailing bytes"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\x01\x00\x08\x01" + struct.pack(">I", 1) + b"\x05", r"bad magic number 0x01000801"),
+        (b"\x00\x00", "only 2 bytes, too short for the 4-byte magic number"),
+        (b"\x00\x00\x07\x01" + struct.pack(">I", 1) + b"\x05", "unknown dtype code 0x07"),
+        (b"\x00\x00\x08\x00", "header declares 0 dimensions"),
+        (b"\x00\x00\x08\x03" + struct.pack(">I", 10), "truncated header, 3 dimensions need 16 bytes"),
+        (
+            idx_bytes(0x08, (10, 28, 28), bytes(100)),
+            r"truncated; header declares shape \(10, 28, 28\) "
+            r"\(7840 data bytes\) but 100 data bytes follow",
+        ),
+        (idx_bytes(0x08, (2,), bytes(3)), "has trailing bytes"),
+    ],
+)
 def test_read_idx_rejects_bad_headers_naming_the_file(tmp_path, content, message):
     path = tmp_path / "broken-idx1-ubyte"
     path.write_bytes(content)
@@ -67,6 +74,7 @@ def test_read_idx_reports_damaged_gzip(tmp_path):
 
 
 # --------------------------------------------------------- Fashion-MNIST
+
 
 def write_fake_fashion(folder, n_train=30, n_val=10):
     folder.mkdir(parents=True)
@@ -114,11 +122,22 @@ def test_installed_fashion_mnist_has_the_official_sizes():
     ds = datasets.load("fashion-mnist")
     assert ds.x_train.shape == (60000, 784) and ds.x_val.shape == (10000, 784)
     assert np.bincount(ds.y_train).tolist() == [6000] * 10
-    assert ds.classes == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                          "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+    assert ds.classes == [
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
+    ]
 
 
 # ----------------------------------------------------------------- digits
+
 
 def test_digits_are_the_uci_set_scaled_from_0_16():
     images, labels = datasets.raw_digits()
@@ -143,6 +162,7 @@ def test_digits_licence_is_shipped():
 
 # ----------------------------------------------------------------- shapes
 
+
 def test_shapes_are_balanced_white_on_black_and_sized():
     ds = datasets.load("shapes", samples=90, size=20, shapes=["circle", "square", "triangle", "star"])
     assert ds.x_train.shape[1] == 400 and ds.input_shape == (20, 20)
@@ -162,13 +182,16 @@ def test_shapes_noise_zero_gives_exact_black_border():
     assert (noisy.x_train.reshape(-1, 28, 28)[:, 0, :] > 0).any()
 
 
-@pytest.mark.parametrize("params, message", [
-    (dict(shapes=["circle"]), "must name at least two different shapes"),
-    (dict(shapes="circle,hexagon"), "unknown shape 'hexagon'"),
-    (dict(size=4), "size must be an integer >= 8, got 4"),
-    (dict(samples=2), "samples must be an integer >= 3, got 2"),
-    (dict(noise=2), "noise 2 must be in"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(shapes=["circle"]), "must name at least two different shapes"),
+        (dict(shapes="circle,hexagon"), "unknown shape 'hexagon'"),
+        (dict(size=4), "size must be an integer >= 8, got 4"),
+        (dict(samples=2), "samples must be an integer >= 3, got 2"),
+        (dict(noise=2), "noise 2 must be in"),
+    ],
+)
 def test_shapes_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):
         datasets.load("shapes", **params)
@@ -177,9 +200,26 @@ def test_shapes_bad_parameters(params, message):
 def test_shapes_cli_writes_folders_that_the_folder_loader_reads_back(tmp_path):
     out = tmp_path / "shapes"
     result = subprocess.run(
-        [sys.executable, "-m", "datasets.shapes", "--out", str(out), "--size", "16", "--n", "60",
-         "--train-split", "0.8", "--seed", "0"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+        [
+            sys.executable,
+            "-m",
+            "datasets.shapes",
+            "--out",
+            str(out),
+            "--size",
+            "16",
+            "--n",
+            "60",
+            "--train-split",
+            "0.8",
+            "--seed",
+            "0",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert "writing images: 60/60" in result.stderr and "Warning" not in result.stderr
     assert sorted(p.name for p in (out / "train").iterdir()) == ["circle", "square", "triangle"]
@@ -198,12 +238,22 @@ def test_shapes_cli_writes_folders_that_the_folder_loader_reads_back(tmp_path):
 
 
 def test_shapes_cli_reports_bad_arguments(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "datasets.shapes", "--out", str(tmp_path / "x"),
-                             "--train-split", "1.5"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2 and "train_split must be in (0, 1], got 1.5" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "datasets.shapes", "--out", str(tmp_path / "x"), "--train-split", "1.5"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        result.returncode == 2
+        and "train_split must be in (0, 1], got 1.5" in result.stderr
+        and "Traceback" not in result.stderr
+    )
 
 
 # ---------------------------------------------------------------- folders
+
 
 def save_gray(path, value, size=(10, 6)):
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,9 +270,9 @@ def pets(tmp_path):
     (root / "dog" / "broken.png").write_bytes(b"this is not a png")
     (root / "cat" / "notes.txt").write_text("not an image")
     (root / "README.md").write_text("root files are ignored")
-    save_gray(root / "cat" / "nested" / "deeper.png", 255)   # deeper folders are ignored
+    save_gray(root / "cat" / "nested" / "deeper.png", 255)  # deeper folders are ignored
     save_gray(root / "cat" / ".hidden.png", 255)
-    save_gray(root / ".thumbnails" / "x.png", 255)           # hidden folders are not classes
+    save_gray(root / ".thumbnails" / "x.png", 255)  # hidden folders are not classes
     return root
 
 
@@ -280,7 +330,9 @@ def test_folder_errors_say_what_is_wrong(tmp_path):
     with pytest.raises(ValueError, match="holds no images"):
         datasets.load("folder", path=str(tmp_path / "empty"))
     save_gray(tmp_path / "one" / "only" / "a.png", 9)
-    with pytest.raises(ValueError, match=r"readable images for 1 class \(only\); a classifier needs at least two"):
+    with pytest.raises(
+        ValueError, match=r"readable images for 1 class \(only\); a classifier needs at least two"
+    ):
         datasets.load("folder", path=str(tmp_path / "one"))
     (tmp_path / "file.png").write_bytes(b"x")
     with pytest.raises(ValueError, match="is a file, not a folder"):
@@ -301,11 +353,17 @@ def test_folder_same_seed_same_split(pets):
 
 def test_datasets_package_imports_only_numpy_pillow_and_stdlib():
     import ast
+
     allowed = {"numpy", "PIL", "datasets"} | set(sys.stdlib_module_names)
     for source in (REPO_ROOT / "datasets").rglob("*.py"):
         tree = ast.parse(source.read_text())
         for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
             for name in names:
                 assert name.split(".")[0] in allowed, f"{source.name} imports {name}"

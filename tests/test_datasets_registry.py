@@ -8,8 +8,21 @@ import pytest
 
 import datasets
 
-EXPECTED_NAMES = ["sequences", "circle", "xor", "gauss", "spiral", "moons", "plane", "bump",
-                  "sine", "shapes", "digits", "fashion-mnist", "folder"]
+EXPECTED_NAMES = [
+    "sequences",
+    "circle",
+    "xor",
+    "gauss",
+    "spiral",
+    "moons",
+    "plane",
+    "bump",
+    "sine",
+    "shapes",
+    "digits",
+    "fashion-mnist",
+    "folder",
+]
 # Small but non-trivial parameters so the whole set stays fast.
 FAST = {"shapes": dict(samples=60, size=16), "fashion-mnist": dict(train_samples=300, val_samples=100)}
 BUILDABLE = [n for n in EXPECTED_NAMES if n != "folder"]  # folder needs a path: tests in test_datasets_images
@@ -46,8 +59,11 @@ def test_unknown_dataset_lists_the_valid_names():
 
 
 def test_unknown_parameters_are_named_and_valid_ones_listed():
-    with pytest.raises(ValueError, match=r"unknown parameter\(s\) colour, nois for dataset 'circle'; "
-                                         "valid parameters: samples, noise, train_ratio, seed"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown parameter\(s\) colour, nois for dataset 'circle'; "
+        "valid parameters: samples, noise, train_ratio, seed",
+    ):
         datasets.load("circle", nois=3, colour="red")
 
 
@@ -79,7 +95,7 @@ def test_shapes_dtypes_and_announced_metadata(name):
     json.dumps(ds.params)  # runs store the params in config.json
     assert set(ds.params) == set(spec.params)
     if spec.kind == "image":
-        assert 0.0 <= ds.x_train.min() and ds.x_train.max() <= 1.0
+        assert ds.x_train.min() >= 0.0 and ds.x_train.max() <= 1.0
 
 
 @pytest.mark.parametrize("name", BUILDABLE)
@@ -92,6 +108,7 @@ def test_same_seed_same_arrays_other_seed_other_arrays(name):
 
 def test_dataset_list_cli_prints_every_name(capsys):
     from datasets.__main__ import main
+
     assert main(["--list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == EXPECTED_NAMES

@@ -10,8 +10,15 @@ MASTERS = ["abccaabb", "addaccad"]
 
 
 def load(**params):
-    base = dict(vocab="abcd", context=4, samples=200, master_sequences=MASTERS,
-                task="next_token", encoding="one_hot", seed=0)
+    base = dict(
+        vocab="abcd",
+        context=4,
+        samples=200,
+        master_sequences=MASTERS,
+        task="next_token",
+        encoding="one_hot",
+        seed=0,
+    )
     base.update(params)
     return datasets.load("sequences", **base)
 
@@ -41,7 +48,7 @@ def test_next_token_windows_come_from_their_master_at_the_recorded_position(spli
     assert decode_one_hot(x, ds.vocab, 4) == windows
     for window, source, position, target in zip(windows, sources, positions, targets):
         master = MASTERS[source]
-        assert master[position:position + 4] == window
+        assert master[position : position + 4] == window
         assert master[position + 4] == ds.classes[target]
 
 
@@ -94,14 +101,16 @@ def test_unambiguous_masters_have_bayes_accuracy_one():
 def test_ambiguous_context_caps_accuracy_at_the_majority_share():
     # Masters "aab" and "aac" with context 2 give one context, "aa", followed by b (from M1)
     # or c (from M2): no model can beat max(#b, #c) / N.
-    ds = datasets.load("sequences", vocab="abc", context=2, master_sequences="aab aac",
-                       samples=101, val_fraction=0.2, seed=3)
+    ds = datasets.load(
+        "sequences", vocab="abc", context=2, master_sequences="aab aac", samples=101, val_fraction=0.2, seed=3
+    )
     sources = np.r_[ds.source_train, ds.source_val]
     n_b, n_c = int((sources == 0).sum()), int((sources == 1).sum())
     assert n_b + n_c == 101 and 0 < n_b < 101
     assert ds.bayes_accuracy == max(n_b, n_c) / 101
-    assert ds.ambiguous_contexts == [("aa", dict(sorted({"b": n_b, "c": n_c}.items(),
-                                                        key=lambda kv: -kv[1])))]
+    assert ds.ambiguous_contexts == [
+        ("aa", dict(sorted({"b": n_b, "c": n_c}.items(), key=lambda kv: -kv[1])))
+    ]
     assert ds.target_distribution == {"a": 0, "b": n_b, "c": n_c}
     train_b = int((ds.source_train == 0).sum())
     assert ds.bayes_accuracy_train == max(train_b, len(ds.source_train) - train_b) / len(ds.source_train)
@@ -120,8 +129,9 @@ def test_inspect_samples_reads_like_the_issue():
     ds = load()
     rows = ds.inspect_samples(3)
     assert len(rows) == 3
-    for row, window, target, source, position in zip(rows, ds.windows_train, ds.y_train,
-                                                     ds.source_train, ds.position_train):
+    for row, window, target, source, position in zip(
+        rows, ds.windows_train, ds.y_train, ds.source_train, ds.position_train
+    ):
         assert row == f"{window} -> {ds.classes[target]}   from M{source + 1} at position {position}"
     assert len(ds.inspect_samples(1000, split="val")) == 40
     assert "adda -> c   from M2 at position 0" in ds.inspect_samples(160) + ds.inspect_samples(40, "val")
@@ -135,7 +145,12 @@ def test_auto_masters_are_generated_with_the_requested_count_and_lengths():
     fixed = datasets.load("sequences", master_count=2, master_length=7, seed=2)
     assert [len(m) for m in fixed.master_sequences] == [7, 7]
     assert ds.classes == ["a", "b", "c", "d"]
-    assert datasets.load("sequences", master_count=4, task="classification").classes == ["M1", "M2", "M3", "M4"]
+    assert datasets.load("sequences", master_count=4, task="classification").classes == [
+        "M1",
+        "M2",
+        "M3",
+        "M4",
+    ]
 
 
 def test_random_source_has_no_masters_and_classification_is_the_majority_token():
@@ -161,7 +176,11 @@ def test_same_seed_same_data_and_other_seed_other_data():
     assert a.windows_train == b.windows_train
     assert not np.array_equal(a.x_train, c.x_train)
     auto1 = datasets.load("sequences", seed=1).master_sequences
-    assert auto1 == datasets.load("sequences", seed=1).master_sequences != datasets.load("sequences", seed=2).master_sequences
+    assert (
+        auto1
+        == datasets.load("sequences", seed=1).master_sequences
+        != datasets.load("sequences", seed=2).master_sequences
+    )
 
 
 def test_val_fraction_sets_the_split_sizes():
@@ -169,26 +188,32 @@ def test_val_fraction_sets_the_split_sizes():
     assert len(ds.y_train) == 70 and len(ds.y_val) == 30 and len(ds.windows_val) == 30
 
 
-@pytest.mark.parametrize("params, message", [
-    (dict(vocab=""), "vocabulary '' is empty"),
-    (dict(vocab=[]), "is empty"),
-    (dict(vocab="abca"), "duplicate token.*a.*list each token once"),
-    (dict(vocab=["a", "bc"]), "'bc' is not a single visible character"),
-    (dict(context=0), "context length must be an integer >= 1, got 0"),
-    (dict(context=9), r"context length 9 is longer than every master sequence \(longest: 8\); "
-                      "shorten the context or lengthen a master sequence"),
-    (dict(context=8), "context length 8 leaves no next token"),
-    (dict(master_sequences="abccaabb, abxe"), "M2 'abxe' uses token.*e, x outside the vocabulary abcd"),
-    (dict(samples=0), "samples must be an integer >= 1, got 0"),
-    (dict(task="predict"), "unknown task 'predict'; choose one of 'next_token', 'classification'"),
-    (dict(encoding="bits"), "unknown encoding 'bits'"),
-    (dict(val_fraction=1.0), r"val_fraction must be in \[0, 1\), got 1.0"),
-    (dict(source="random"), "source 'random' ignores the typed master_sequences"),
-    (dict(source="magic"), "unknown source 'magic'"),
-    (dict(master_sequences=None, source="explicit"), "source 'explicit' needs master_sequences"),
-    (dict(master_sequences=None, master_length=(9, 3)), r"has min > max"),
-    (dict(master_sequences=None, master_count=0), "master_count must be an integer >= 1, got 0"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(vocab=""), "vocabulary '' is empty"),
+        (dict(vocab=[]), "is empty"),
+        (dict(vocab="abca"), "duplicate token.*a.*list each token once"),
+        (dict(vocab=["a", "bc"]), "'bc' is not a single visible character"),
+        (dict(context=0), "context length must be an integer >= 1, got 0"),
+        (
+            dict(context=9),
+            r"context length 9 is longer than every master sequence \(longest: 8\); "
+            "shorten the context or lengthen a master sequence",
+        ),
+        (dict(context=8), "context length 8 leaves no next token"),
+        (dict(master_sequences="abccaabb, abxe"), "M2 'abxe' uses token.*e, x outside the vocabulary abcd"),
+        (dict(samples=0), "samples must be an integer >= 1, got 0"),
+        (dict(task="predict"), "unknown task 'predict'; choose one of 'next_token', 'classification'"),
+        (dict(encoding="bits"), "unknown encoding 'bits'"),
+        (dict(val_fraction=1.0), r"val_fraction must be in \[0, 1\), got 1.0"),
+        (dict(source="random"), "source 'random' ignores the typed master_sequences"),
+        (dict(source="magic"), "unknown source 'magic'"),
+        (dict(master_sequences=None, source="explicit"), "source 'explicit' needs master_sequences"),
+        (dict(master_sequences=None, master_length=(9, 3)), r"has min > max"),
+        (dict(master_sequences=None, master_count=0), "master_count must be an integer >= 1, got 0"),
+    ],
+)
 def test_bad_parameters_raise_value_errors_that_say_what_to_change(params, message):
     with pytest.raises(ValueError, match=message):
         load(**params)

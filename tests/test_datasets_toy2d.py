@@ -61,11 +61,14 @@ def test_plane_and_bump_values_match_playground_formulas_without_noise():
     assert (np.abs(y[far, 0]) < 1e-6).all()
 
 
-@pytest.mark.parametrize("curve, expected", [
-    ("sine", np.sin),
-    ("abs", lambda x: 2 * np.abs(x) / np.pi - 1),
-    ("step", lambda x: np.where(x < 0, -1.0, 1.0)),
-])
+@pytest.mark.parametrize(
+    "curve, expected",
+    [
+        ("sine", np.sin),
+        ("abs", lambda x: 2 * np.abs(x) / np.pi - 1),
+        ("step", lambda x: np.where(x < 0, -1.0, 1.0)),
+    ],
+)
 def test_sine_curves(curve, expected):
     ds = datasets.load("sine", curve=curve, samples=100)
     assert ds.x_train.shape == (50, 1) and ds.y_train.shape == (50, 1)
@@ -75,15 +78,18 @@ def test_sine_curves(curve, expected):
     assert 0.1 < residual.std() < 0.3  # noise 20 -> std 0.2
 
 
-@pytest.mark.parametrize("name, params, message", [
-    ("circle", dict(noise=60), "noise 60 is outside Playground's 0-50 scale"),
-    ("xor", dict(noise=-1), "noise -1 is outside"),
-    ("gauss", dict(samples=1), "samples must be an integer >= 2, got 1"),
-    ("moons", dict(train_ratio=1.0), "train_ratio 1.0 leaves an empty split with 500 samples"),
-    ("spiral", dict(train_ratio=0), "train_ratio 0 leaves an empty split"),
-    ("plane", dict(noise="lots"), "noise must be a number on Playground's 0-50 scale, got 'lots'"),
-    ("sine", dict(curve="cosine"), "unknown curve 'cosine'; choose one of 'sine', 'abs', 'step'"),
-])
+@pytest.mark.parametrize(
+    "name, params, message",
+    [
+        ("circle", dict(noise=60), "noise 60 is outside Playground's 0-50 scale"),
+        ("xor", dict(noise=-1), "noise -1 is outside"),
+        ("gauss", dict(samples=1), "samples must be an integer >= 2, got 1"),
+        ("moons", dict(train_ratio=1.0), "train_ratio 1.0 leaves an empty split with 500 samples"),
+        ("spiral", dict(train_ratio=0), "train_ratio 0 leaves an empty split"),
+        ("plane", dict(noise="lots"), "noise must be a number on Playground's 0-50 scale, got 'lots'"),
+        ("sine", dict(curve="cosine"), "unknown curve 'cosine'; choose one of 'sine', 'abs', 'step'"),
+    ],
+)
 def test_bad_parameters_raise(name, params, message):
     with pytest.raises(ValueError, match=message):
         datasets.load(name, **params)

@@ -65,9 +65,9 @@ def test_longer_side_fills_the_box_and_the_aspect_ratio_is_kept():
 
 def test_frame_filling_patch_is_not_pushed_off_the_frame():
     patch = np.zeros((32, 6), np.float32)
-    patch[:4] = 1.0                       # all the mass at the top
+    patch[:4] = 1.0  # all the mass at the top
     placed = drawing.place_by_mass(patch, 32)
-    assert placed.sum() == patch.sum()    # nothing cut off
+    assert placed.sum() == patch.sum()  # nothing cut off
     assert drawing.ink_bbox(placed)[0] == 0
 
 
@@ -88,7 +88,7 @@ def test_every_stage_is_a_uint8_image():
     prepared = prepare(image, STYLES["shapes"])
     assert [s[1].dtype for s in prepared.stages] == [np.uint8] * 4
     assert prepared.stages[-1][1].shape == (28, 28)
-    assert [s[1].shape[0] == s[1].shape[1] for s in prepared.stages] == [True] * 4   # square tiles
+    assert [s[1].shape[0] == s[1].shape[1] for s in prepared.stages] == [True] * 4  # square tiles
 
 
 def test_unknown_dataset_style_needs_a_square_input():
@@ -126,8 +126,10 @@ def test_light_ink_on_dark_is_left_alone():
     assert not inverted and gray[50, 60] > 0.9
 
 
-@pytest.mark.parametrize("mode,fmt", [("RGBA", "PNG"), ("P", "PNG"), ("CMYK", "JPEG"),
-                                      ("RGB", "WEBP"), ("1", "PNG"), ("LA", "PNG")])
+@pytest.mark.parametrize(
+    "mode,fmt",
+    [("RGBA", "PNG"), ("P", "PNG"), ("CMYK", "JPEG"), ("RGB", "WEBP"), ("1", "PNG"), ("LA", "PNG")],
+)
 def test_any_image_mode_is_converted(mode, fmt):
     gray, _ = read_upload(encode(dark_digit_on_paper(mode), fmt))
     assert gray.shape == (100, 120) and gray.dtype == np.float32
@@ -181,11 +183,17 @@ def test_image_over_the_pixel_limit_is_refused_before_decoding():
 
 def png_header_only(width, height):
     """A PNG whose header claims width×height pixels, with a tiny (invalid) body."""
+
     def chunk(kind, body):
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + \
-        chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 10))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_is_refused(monkeypatch):

@@ -37,7 +37,7 @@ def test_probability_gradient_of_a_batch_matches_each_row_alone():
     x = np.random.default_rng(1).normal(size=(4, 6))
     _, batch_grad, _ = probability_gradient(net, x, 1)
     for row in range(4):
-        _, single, _ = probability_gradient(net, x[row:row + 1], 1)
+        _, single, _ = probability_gradient(net, x[row : row + 1], 1)
         np.testing.assert_allclose(batch_grad[row], single[0], rtol=1e-10)
 
 
@@ -59,8 +59,16 @@ def test_saliency_refuses_a_regression_network_and_a_bad_class():
 @pytest.mark.parametrize("name,min_accuracy", [("digits", 0.97), ("shapes", 0.98)])
 def test_shipped_model_carries_its_card(name, min_accuracy):
     net, meta = load_with_metadata(MODELS / f"{name}.npz")
-    for key in ("name", "dataset", "dataset_params", "classes", "input_shape", "val_accuracy",
-                "architecture", "command"):
+    for key in (
+        "name",
+        "dataset",
+        "dataset_params",
+        "classes",
+        "input_shape",
+        "val_accuracy",
+        "architecture",
+        "command",
+    ):
         assert key in meta, key
     assert meta["val_accuracy"] >= min_accuracy
     assert meta["command"] == f"python -m models.train {name}"
@@ -72,6 +80,7 @@ def test_shipped_model_carries_its_card(name, min_accuracy):
 @pytest.mark.parametrize("name", ["digits", "shapes"])
 def test_shipped_model_accuracy_is_what_its_card_says(name):
     import datasets
+
     net, meta = load_with_metadata(MODELS / f"{name}.npz")
     data = datasets.load(meta["dataset"], **meta["dataset_params"])
     measured = float(np.mean(net.predict(data.x_val) == data.y_val))

@@ -1,13 +1,26 @@
 """What a user sees for bad input: a ValueError that names the problem and the bad value.
 Also the classification metrics on a hand example."""
+
 import math
 
 import numpy as np
 import pytest
 
-from backprop import (Cosine, EarlyStopping, Network, ReduceOnPlateau, StepDecay, Trainer, accuracy,
-                      confusion_matrix, get_activation, get_loss, make_optimizer, make_schedule,
-                      precision_recall_f1)
+from backprop import (
+    Cosine,
+    EarlyStopping,
+    Network,
+    ReduceOnPlateau,
+    StepDecay,
+    Trainer,
+    accuracy,
+    confusion_matrix,
+    get_activation,
+    get_loss,
+    make_optimizer,
+    make_schedule,
+    precision_recall_f1,
+)
 
 
 def net(**options):
@@ -40,7 +53,7 @@ def test_inputs_too_large_for_float32_are_reported_as_too_large():
     x[1, 2] = -1e39
     with pytest.raises(ValueError, match="inputs contain 1 values too large for float32"):
         net().predict(x)
-    net(dtype="float64").predict(x)   # fine in float64
+    net(dtype="float64").predict(x)  # fine in float64
 
 
 def test_text_inputs_are_rejected():
@@ -102,17 +115,20 @@ def test_predict_proba_needs_a_classifier():
 # ---------------------------------------------------------- configuration
 
 
-@pytest.mark.parametrize("kind, build", [
-    ("activation", lambda: net(activation="swish")),
-    ("activation", lambda: get_activation("Relu")),
-    ("loss", lambda: net(loss="hinge")),
-    ("loss", lambda: get_loss(None)),
-    ("init", lambda: net(init="zeros")),
-    ("optimizer", lambda: make_optimizer("rmsprop", 0.1)),
-    ("optimizer", lambda: Trainer(net(), optimizer="lbfgs")),
-    ("learning-rate schedule", lambda: make_schedule("linear")),
-    ("learning-rate schedule", lambda: Trainer(net(), schedule={"schedule": "warmup"})),
-])
+@pytest.mark.parametrize(
+    "kind, build",
+    [
+        ("activation", lambda: net(activation="swish")),
+        ("activation", lambda: get_activation("Relu")),
+        ("loss", lambda: net(loss="hinge")),
+        ("loss", lambda: get_loss(None)),
+        ("init", lambda: net(init="zeros")),
+        ("optimizer", lambda: make_optimizer("rmsprop", 0.1)),
+        ("optimizer", lambda: Trainer(net(), optimizer="lbfgs")),
+        ("learning-rate schedule", lambda: make_schedule("linear")),
+        ("learning-rate schedule", lambda: Trainer(net(), schedule={"schedule": "warmup"})),
+    ],
+)
 def test_unknown_names_are_rejected_with_the_valid_choices(kind, build):
     with pytest.raises(ValueError, match=f"unknown {kind} .*; choose one of"):
         build()
@@ -165,11 +181,14 @@ def test_learning_rate_cannot_be_set_to_zero_later():
         opt.learning_rate = 0.0
 
 
-@pytest.mark.parametrize("option, value, words", [
-    ("weight_decay", -0.1, "weight decay must be a finite number >= 0"),
-    ("clip_norm", -1.0, "clip norm must be a finite number > 0"),
-    ("momentum", 1.0, r"momentum must be in \[0, 1\)"),
-])
+@pytest.mark.parametrize(
+    "option, value, words",
+    [
+        ("weight_decay", -0.1, "weight decay must be a finite number >= 0"),
+        ("clip_norm", -1.0, "clip norm must be a finite number > 0"),
+        ("momentum", 1.0, r"momentum must be in \[0, 1\)"),
+    ],
+)
 def test_optimizer_options_out_of_range_are_rejected(option, value, words):
     name = "momentum" if option == "momentum" else "sgd"
     with pytest.raises(ValueError, match=words):
@@ -189,37 +208,46 @@ def test_dropout_must_be_in_zero_to_one(rate):
         Network([3, 4, 2], dropout=rate)
 
 
-@pytest.mark.parametrize("option, value", [
-    ("activation", ["relu", "tanh"]),
-    ("batch_norm", [True, False]),
-    ("dropout", [0.1, 0.2, 0.3]),
-])
+@pytest.mark.parametrize(
+    "option, value",
+    [
+        ("activation", ["relu", "tanh"]),
+        ("batch_norm", [True, False]),
+        ("dropout", [0.1, 0.2, 0.3]),
+    ],
+)
 def test_per_layer_lists_must_have_one_value_per_hidden_layer(option, value):
     with pytest.raises(ValueError, match=f"{option} lists {len(value)} values for 1 hidden layers"):
         Network([3, 4, 2], **{option: value})
 
 
-@pytest.mark.parametrize("options, words", [
-    ({"dtype": "float16"}, "dtype must be one of float32, float64"),
-    ({"seed": -1}, "seed must be a non-negative integer"),
-    ({"seed": 1.5}, "seed must be a non-negative integer"),
-    ({"init_std": 0.0}, "init_std must be a positive number"),
-    ({"embedding": (0, 3)}, "embedding vocab_size and dim must be >= 1"),
-    ({"embedding": 5}, r"embedding must be \(vocab_size, dim\)"),
-])
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        ({"dtype": "float16"}, "dtype must be one of float32, float64"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": 1.5}, "seed must be a non-negative integer"),
+        ({"init_std": 0.0}, "init_std must be a positive number"),
+        ({"embedding": (0, 3)}, "embedding vocab_size and dim must be >= 1"),
+        ({"embedding": 5}, r"embedding must be \(vocab_size, dim\)"),
+    ],
+)
 def test_other_network_settings_out_of_range_are_rejected(options, words):
     with pytest.raises(ValueError, match=words):
         Network([3, 4, 2], **options)
 
 
-@pytest.mark.parametrize("build, words", [
-    (lambda: StepDecay(epochs=[]), "step decay needs epochs >= 1"),
-    (lambda: StepDecay(epochs=[2], factor=1.5), r"decay factor must be in \(0, 1\)"),
-    (lambda: Cosine(total_epochs=0), "cosine schedule needs total_epochs >= 1"),
-    (lambda: ReduceOnPlateau(patience=0), "plateau patience must be an integer >= 1"),
-    (lambda: EarlyStopping(patience=0), "early-stopping patience must be an integer >= 1"),
-    (lambda: make_schedule({"schedule": "step", "epochs": [1], "gamma": 0.5}), "schedule 'step'"),
-])
+@pytest.mark.parametrize(
+    "build, words",
+    [
+        (lambda: StepDecay(epochs=[]), "step decay needs epochs >= 1"),
+        (lambda: StepDecay(epochs=[2], factor=1.5), r"decay factor must be in \(0, 1\)"),
+        (lambda: Cosine(total_epochs=0), "cosine schedule needs total_epochs >= 1"),
+        (lambda: ReduceOnPlateau(patience=0), "plateau patience must be an integer >= 1"),
+        (lambda: EarlyStopping(patience=0), "early-stopping patience must be an integer >= 1"),
+        (lambda: make_schedule({"schedule": "step", "epochs": [1], "gamma": 0.5}), "schedule 'step'"),
+    ],
+)
 def test_schedule_settings_out_of_range_are_rejected(build, words):
     with pytest.raises(ValueError, match=words):
         build()
@@ -251,9 +279,7 @@ def test_accuracy_on_a_hand_example():
 
 def test_confusion_matrix_on_a_hand_example():
     # rows are true classes, columns predictions
-    expected = [[2, 1, 0],
-                [0, 1, 1],
-                [0, 0, 1]]
+    expected = [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
     np.testing.assert_array_equal(confusion_matrix(TRUE, PRED), expected)
     assert confusion_matrix(TRUE, PRED, n_classes=4).shape == (4, 4)
 
@@ -279,7 +305,7 @@ def test_metrics_reject_mismatched_or_empty_inputs():
 
 
 def test_large_finite_inputs_whose_squares_overflow_are_accepted():
-    x = np.full((2, 3), 3e19)    # x² overflows float32, x itself is fine
+    x = np.full((2, 3), 3e19)  # x² overflows float32, x itself is fine
     assert net().forward(x, probabilities=False).output.shape == (2, 2)
 
 

@@ -3,6 +3,7 @@
 Every check runs through a whole network of at least three dense blocks, so a
 wrong derivative anywhere in the chain shows up in some parameter's gradient.
 """
+
 import dataclasses
 import math
 
@@ -138,14 +139,15 @@ def test_gradcheck_replays_a_given_steps_dropout_masks():
     x, y = float_batch(n=8)
     net = Network([4, 7, 6, 3], activation="tanh", dropout=[0.5, 0.3], seed=6, dtype="float64")
     net.gradients(x, y)
-    trace = net.gradients(x, y)   # a later step: its masks are not a fresh copy's first draw
+    trace = net.gradients(x, y)  # a later step: its masks are not a fresh copy's first draw
     masks = [rec.dropout_mask for rec in trace.layers]
     for layer in range(3):
         result = gradcheck(net, x, y, layer=layer, param="W", dropout_masks=masks)
         assert result.relative_error < TOLERANCE, result
         # the checked gradient is that step's, not one with freshly drawn masks
-        np.testing.assert_allclose(result.backprop, [trace.layers[layer].dW[i] for i in result.indices],
-                                   rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(
+            result.backprop, [trace.layers[layer].dW[i] for i in result.indices], rtol=1e-12, atol=1e-15
+        )
     own = gradcheck(net, x, y, layer=0, param="W")
     assert not np.allclose(own.backprop, [trace.layers[0].dW[i] for i in own.indices])
     with pytest.raises(ValueError, match="got 2 dropout masks for 3 layers"):
@@ -170,15 +172,22 @@ def test_batch_norm_in_eval_mode_gradient_matches_finite_differences():
 
 def test_batch_norm_and_dropout_together_gradient_matches_finite_differences():
     x, y = float_batch(n=8)
-    net = Network([4, 7, 6, 3], activation="leaky_relu", batch_norm=True, dropout=0.4, seed=8,
-                  dtype="float64")
+    net = Network(
+        [4, 7, 6, 3], activation="leaky_relu", batch_norm=True, dropout=0.4, seed=8, dtype="float64"
+    )
     assert_network_gradients(net, x, y)
 
 
 def test_mixed_per_layer_settings_gradient_matches_finite_differences():
     x, y = float_batch(n=8)
-    net = Network([4, 6, 6, 5, 3], activation=["gelu", "sigmoid", "gelu_tanh"],
-                  batch_norm=[True, False, True], dropout=[0.0, 0.25, 0.0], seed=9, dtype="float64")
+    net = Network(
+        [4, 6, 6, 5, 3],
+        activation=["gelu", "sigmoid", "gelu_tanh"],
+        batch_norm=[True, False, True],
+        dropout=[0.0, 0.25, 0.0],
+        seed=9,
+        dtype="float64",
+    )
     assert [layer.activation.name for layer in net.layers] == ["gelu", "sigmoid", "gelu_tanh", "linear"]
     results = assert_network_gradients(net, x, y)
     assert len(results) == 2 * 4 + 2 * 2

@@ -1,4 +1,5 @@
 """A 2-2-2 network with weights set by hand: every number below was worked out on paper."""
+
 import math
 
 import numpy as np
@@ -6,11 +7,9 @@ import pytest
 
 from backprop import SGD, Network
 
-W1 = np.array([[1.0, -1.0],
-               [0.5, 1.0]])
+W1 = np.array([[1.0, -1.0], [0.5, 1.0]])
 B1 = np.array([0.0, -2.0])
-W2 = np.array([[1.0, 0.0],
-               [-1.0, 2.0]])
+W2 = np.array([[1.0, 0.0], [-1.0, 2.0]])
 B2 = np.array([0.0, 1.0])
 
 
@@ -57,15 +56,13 @@ def test_relu_cross_entropy_forward_and_backward_by_hand():
 
 
 def test_linear_mse_forward_and_backward_by_hand_over_two_samples():
-    x = np.array([[1.0, 2.0],
-                  [0.0, 1.0]])
-    y = np.array([[1.0, 0.0],
-                  [2.0, -1.0]])
+    x = np.array([[1.0, 2.0], [0.0, 1.0]])
+    y = np.array([[1.0, 0.0], [2.0, -1.0]])
     trace = hand_network("linear", "mse").gradients(x, y)
     hidden, out = trace.layers
     # z1 = x·W1 + b1: row 1 = [2, 1] + [0, −2] = [2, −1]; row 2 = [0.5, 1] + [0, −2] = [0.5, −1]
     np.testing.assert_array_equal(hidden.z, [[2.0, -1.0], [0.5, -1.0]])
-    np.testing.assert_array_equal(hidden.a, hidden.z)   # linear: a = z
+    np.testing.assert_array_equal(hidden.a, hidden.z)  # linear: a = z
     # z2 = a1·W2 + b2: row 1 = [2 + 1, −2] + [0, 1] = [3, −1]; row 2 = [0.5 + 1, −2] + [0, 1] = [1.5, −1]
     np.testing.assert_array_equal(out.z, [[3.0, -1.0], [1.5, -1.0]])
     # diff = z2 − y = [[2, −1], [−0.5, 0]]; L = (4 + 1 + 0.25 + 0) / 4 = 1.3125
@@ -114,7 +111,7 @@ def test_batch_norm_eval_forward_by_hand():
     net.layers[0].W, net.layers[0].b = W1.copy(), B1.copy()
     layer = net.layers[0]
     layer.running_mean = np.array([1.0, 0.0])
-    layer.running_var = np.array([4.0 - 1e-5, 1.0 - 1e-5])   # + eps: std 2 and 1
+    layer.running_var = np.array([4.0 - 1e-5, 1.0 - 1e-5])  # + eps: std 2 and 1
     layer.gamma, layer.beta = np.array([3.0, 1.0]), np.array([0.5, 0.0])
     rec = net.forward(np.array([[1.0, 2.0]])).layers[0]
     # affine = [2, −1]; normalized = [(2 − 1)/2, (−1 − 0)/1] = [0.5, −1]
@@ -136,6 +133,7 @@ def test_batch_norm_train_forward_normalizes_each_unit_over_the_batch():
 
 def test_cross_entropy_stays_finite_and_exact_for_huge_logits():
     from backprop.losses import cross_entropy
+
     logits = np.array([[1000.0, 0.0], [-1000.0, 1000.0]], dtype=np.float32)
     loss, grad, probs = cross_entropy(logits, np.array([1, 0]))
     # row 1: −log softmax = 1000 − 0; row 2: 1000 − (−1000) = 2000; mean 1500

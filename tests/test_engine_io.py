@@ -1,4 +1,5 @@
 """Save and load: an exact round trip, no pickle, and clear errors for damaged files."""
+
 import io
 import zipfile
 
@@ -9,8 +10,15 @@ from backprop import Network, Trainer, load, save
 
 
 def trained_network(dtype, embedding=None, sizes=(4, 6, 5, 3)):
-    net = Network(list(sizes), activation=["gelu", "tanh"], batch_norm=[True, False],
-                  dropout=[0.0, 0.2], dtype=dtype, seed=4, embedding=embedding)
+    net = Network(
+        list(sizes),
+        activation=["gelu", "tanh"],
+        batch_norm=[True, False],
+        dropout=[0.0, 0.2],
+        dtype=dtype,
+        seed=4,
+        embedding=embedding,
+    )
     rng = np.random.default_rng(0)
     if embedding is None:
         x = rng.normal(size=(32, sizes[0]))

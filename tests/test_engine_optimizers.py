@@ -1,4 +1,5 @@
 """Optimizer updates against their formulas, written out step by step, on real traces."""
+
 import math
 
 import numpy as np
@@ -33,13 +34,16 @@ def test_sgd_changes_each_parameter_by_minus_learning_rate_times_gradient():
     assert trace.updated and trace.learning_rate == LR and trace.optimizer == "sgd"
 
 
-@pytest.mark.parametrize("make, forms_gradients", [
-    (lambda: SGD(learning_rate=LR), False),
-    (lambda: Momentum(learning_rate=LR, nesterov=True), False),
-    (lambda: SGD(learning_rate=LR, weight_decay=0.1), True),
-    (lambda: SGD(learning_rate=LR, clip_norm=1.0), True),
-    (lambda: Adam(learning_rate=LR), True),
-])
+@pytest.mark.parametrize(
+    "make, forms_gradients",
+    [
+        (lambda: SGD(learning_rate=LR), False),
+        (lambda: Momentum(learning_rate=LR, nesterov=True), False),
+        (lambda: SGD(learning_rate=LR, weight_decay=0.1), True),
+        (lambda: SGD(learning_rate=LR, clip_norm=1.0), True),
+        (lambda: Adam(learning_rate=LR), True),
+    ],
+)
 def test_only_rules_that_need_the_gradient_itself_form_dW_and_db(make, forms_gradients):
     net = small_net()
     x, y = batch()
@@ -77,11 +81,11 @@ def test_sgd_delta_w_formed_again_on_read_is_exactly_the_change_applied(batch_si
     w_before = net.layers[0].W
     trace = SGD(learning_rate=LR).step(net, net.gradients(x, y))
     rec = trace.layers[0]
-    assert rec._delta_W is None   # kept as its recipe until read
+    assert rec._delta_W is None  # kept as its recipe until read
     np.testing.assert_array_equal(net.layers[0].W, w_before + rec.delta_W)
     first = rec.delta_W
     rec._delta_W = None
-    np.testing.assert_array_equal(rec.delta_W, first)   # the same bits every time
+    np.testing.assert_array_equal(rec.delta_W, first)  # the same bits every time
     assert "delta_W" in rec.arrays() and "dW" in rec.arrays()
 
 
@@ -165,7 +169,7 @@ def test_adam_second_step_follows_the_bias_corrected_formula():
         g = rec.db
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+        m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
         np.testing.assert_allclose(rec.delta_b, -lr * m_hat / (np.sqrt(v_hat) + eps), rtol=1e-10)
 
 
@@ -173,13 +177,13 @@ def test_clip_norm_scales_the_global_gradient_norm_to_the_clip():
     net = small_net()
     x, y = batch()
     trace = net.gradients(x, y)
-    norm = math.sqrt(sum(float(np.sum(g ** 2)) for rec in trace.layers for g in rec.grads.values()))
+    norm = math.sqrt(sum(float(np.sum(g**2)) for rec in trace.layers for g in rec.grads.values()))
     clip = norm / 4
     opt = SGD(learning_rate=LR, clip_norm=clip)
     opt.step(net, trace)
     assert opt.last_grad_norm == pytest.approx(norm, rel=1e-12)
     assert opt.last_clip_scale == pytest.approx(0.25, rel=1e-12)
-    applied = math.sqrt(sum(float(np.sum(d ** 2)) for rec in trace.layers for d in rec.deltas.values()))
+    applied = math.sqrt(sum(float(np.sum(d**2)) for rec in trace.layers for d in rec.deltas.values()))
     assert applied == pytest.approx(LR * clip, rel=1e-12)
     np.testing.assert_allclose(trace.layers[0].delta_W, -LR * 0.25 * trace.layers[0].dW, rtol=1e-14)
 
@@ -199,10 +203,10 @@ def test_batch_norm_running_statistics_move_only_in_train_mode_steps():
     x, y = batch()
     layer = net.layers[0]
     mean0, var0 = layer.running_mean.copy(), layer.running_var.copy()
-    net.gradients(x, y, train=True)          # gradients alone update nothing
+    net.gradients(x, y, train=True)  # gradients alone update nothing
     np.testing.assert_array_equal(layer.running_mean, mean0)
     trace = SGD(learning_rate=LR).step(net, net.gradients(x, y, train=False))
-    np.testing.assert_array_equal(layer.running_mean, mean0)   # an eval-mode step
+    np.testing.assert_array_equal(layer.running_mean, mean0)  # an eval-mode step
     np.testing.assert_array_equal(layer.running_var, var0)
     assert trace.updated
     trace = SGD(learning_rate=LR).step(net, net.gradients(x, y, train=True))

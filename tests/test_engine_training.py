@@ -1,11 +1,20 @@
 """The training loop: learning, history, schedules, early stopping, stop/resume, seeds, divergence."""
+
 import math
 
 import numpy as np
 import pytest
 
-from backprop import (OPTIMIZERS, Cosine, EarlyStopping, Network, ReduceOnPlateau, StepDecay, Trainer,
-                      TrainingDiverged)
+from backprop import (
+    OPTIMIZERS,
+    Cosine,
+    EarlyStopping,
+    Network,
+    ReduceOnPlateau,
+    StepDecay,
+    Trainer,
+    TrainingDiverged,
+)
 from backprop.training import EPOCH_FIELDS
 
 
@@ -30,8 +39,7 @@ def test_training_learns_xor_with_every_optimizer(optimizer):
     x, y = xor_points()
     net = xor_network()
     start = net.evaluate(x, y)
-    history = net.fit(x, y, epochs=40, batch_size=20, optimizer=optimizer,
-                      learning_rate=RATES[optimizer])
+    history = net.fit(x, y, epochs=40, batch_size=20, optimizer=optimizer, learning_rate=RATES[optimizer])
     end = net.evaluate(x, y)
     assert end["loss"] < 0.3 * start["loss"]
     assert end["accuracy"] >= 0.95
@@ -41,13 +49,14 @@ def test_training_learns_xor_with_every_optimizer(optimizer):
 def test_history_records_every_field_of_every_epoch():
     x, y = xor_points(n=100)
     xv, yv = xor_points(n=40, seed=1)
-    history = xor_network().fit(x, y, epochs=3, batch_size=32, optimizer="sgd", learning_rate=0.3,
-                                validation=(xv, yv))
+    history = xor_network().fit(
+        x, y, epochs=3, batch_size=32, optimizer="sgd", learning_rate=0.3, validation=(xv, yv)
+    )
     assert len(history) == 3
     for k, record in enumerate(history.epochs, start=1):
         assert set(record) == set(EPOCH_FIELDS)
         assert record["epoch"] == k
-        assert record["step"] == 4 * k                 # ceil(100 / 32) steps per epoch
+        assert record["step"] == 4 * k  # ceil(100 / 32) steps per epoch
         assert record["samples_seen"] == 100 * k
         assert record["learning_rate"] == 0.3
         assert record["seconds"] > 0
@@ -65,8 +74,9 @@ def test_history_without_validation_leaves_validation_fields_empty():
 def test_regression_history_has_no_accuracy():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 2))
-    history = Network([2, 4, 1], loss="mse").fit(x, x.sum(axis=1), epochs=1, batch_size=10,
-                                                 optimizer="sgd", learning_rate=0.1)
+    history = Network([2, 4, 1], loss="mse").fit(
+        x, x.sum(axis=1), epochs=1, batch_size=10, optimizer="sgd", learning_rate=0.1
+    )
     assert history.epochs[0]["train_accuracy"] is None
 
 
@@ -80,8 +90,13 @@ def test_train_loss_is_the_sample_weighted_mean_of_step_losses():
 
 def test_step_decay_multiplies_the_rate_after_the_listed_epochs():
     x, y = xor_points(n=40)
-    trainer = Trainer(xor_network(), optimizer="sgd", learning_rate=0.1, batch_size=40,
-                      schedule=StepDecay(epochs=[2, 4], factor=0.5))
+    trainer = Trainer(
+        xor_network(),
+        optimizer="sgd",
+        learning_rate=0.1,
+        batch_size=40,
+        schedule=StepDecay(epochs=[2, 4], factor=0.5),
+    )
     history = trainer.run(x, y, epochs=5)
     assert history["learning_rate"] == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025])
 
@@ -93,8 +108,13 @@ def test_step_decay_by_name_and_options():
 
 def test_cosine_schedule_goes_from_the_base_rate_to_the_minimum():
     x, y = xor_points(n=40)
-    trainer = Trainer(xor_network(), optimizer="sgd", learning_rate=0.1, batch_size=40,
-                      schedule=Cosine(total_epochs=4, min_rate=0.01))
+    trainer = Trainer(
+        xor_network(),
+        optimizer="sgd",
+        learning_rate=0.1,
+        batch_size=40,
+        schedule=Cosine(total_epochs=4, min_rate=0.01),
+    )
     history = trainer.run(x, y, epochs=4)
     # epoch 2 runs at 0.01 + 0.09·½(1 + cos(π/4))
     assert history["learning_rate"][0] == 0.1
@@ -125,8 +145,13 @@ def test_early_stopping_stops_and_restores_the_best_weights():
         if event.kind == "step":
             snapshots[event.epoch] = net.get_weights()
 
-    trainer = Trainer(net, optimizer="sgd", learning_rate=0.5, batch_size=20,
-                      early_stopping=EarlyStopping(patience=2, monitor="val_loss"))
+    trainer = Trainer(
+        net,
+        optimizer="sgd",
+        learning_rate=0.5,
+        batch_size=20,
+        early_stopping=EarlyStopping(patience=2, monitor="val_loss"),
+    )
     history = trainer.run(x, y, epochs=20, validation=validation, callback=keep_weights)
     losses = history["val_loss"]
     best = int(np.argmin(losses)) + 1
@@ -210,7 +235,9 @@ def test_an_update_that_overflows_the_weights_is_undone_when_the_next_loss_diver
     net = Network([2, 3, 2], activation=activation, seed=0)
     used_by_step_1 = net.get_weights()
     trainer = Trainer(net, optimizer=optimizer, learning_rate=1e36, batch_size=2)
-    with pytest.raises(TrainingDiverged, match="the previous update overflowed the weights, so it was undone"):
+    with pytest.raises(
+        TrainingDiverged, match="the previous update overflowed the weights, so it was undone"
+    ):
         trainer.run(x, y, epochs=5)
     assert trainer.step == 1 and math.isfinite(trainer.history.step_loss[-1])
     # step 1's loss was finite but its update made W infinite: the weights step 1 used are back
@@ -232,15 +259,26 @@ def test_inputs_that_overflow_float32_raise_training_diverged_at_the_first_step(
 
 def test_the_best_checkpoint_follows_what_early_stopping_watches():
     x, y = xor_points(n=40)
-    trainer = Trainer(xor_network(), optimizer="sgd", learning_rate=0.1, batch_size=20,
-                      early_stopping=EarlyStopping(patience=5, monitor="train_loss"))
+    trainer = Trainer(
+        xor_network(),
+        optimizer="sgd",
+        learning_rate=0.1,
+        batch_size=20,
+        early_stopping=EarlyStopping(patience=5, monitor="train_loss"),
+    )
     history = trainer.run(x, y, epochs=2, validation=xor_points(n=20, seed=1))
     assert history.best_monitor == "train_loss"
 
 
 def test_an_explicit_monitor_wins_over_early_stopping():
     x, y = xor_points(n=40)
-    trainer = Trainer(xor_network(), optimizer="sgd", learning_rate=0.1, batch_size=20,
-                      early_stopping=3, monitor="val_accuracy")
+    trainer = Trainer(
+        xor_network(),
+        optimizer="sgd",
+        learning_rate=0.1,
+        batch_size=20,
+        early_stopping=3,
+        monitor="val_accuracy",
+    )
     history = trainer.run(x, y, epochs=1, validation=xor_points(n=20, seed=1))
     assert history.best_monitor == "val_accuracy"

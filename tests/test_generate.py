@@ -7,26 +7,39 @@ import pytest
 
 import datasets
 from backprop import RunConfig
-from backprop.generate import (ceiling_reading, context_distribution, expected_continuation,
-                               explain_ambiguous, generate, principal_components, sample_order)
+from backprop.generate import (
+    ceiling_reading,
+    context_distribution,
+    expected_continuation,
+    explain_ambiguous,
+    generate,
+    principal_components,
+    sample_order,
+)
 from ui.sequences import PAGE_DEFAULTS, RECOMMENDED_NETWORK
 
 
 def lookup_predictor(rule, vocab):
     """A fake model: the next token is rule[last token] with probability 1."""
+
     def predict_proba(x):
         last = int(x[0, -1])
         out = np.zeros((1, len(vocab)))
         out[0, vocab.index(rule[vocab[last]])] = 1.0
         return out
+
     return predict_proba
 
 
 def test_generate_feeds_back_its_own_tokens():
     vocab = ["a", "b", "c"]
-    encode = lambda text: np.array([[vocab.index(t) for t in text]])
-    result = generate(lookup_predictor({"a": "b", "b": "c", "c": "a"}, vocab), encode, "ab", 4,
-                      context=2, vocab=vocab)
+
+    def encode(text):
+        return np.array([[vocab.index(t) for t in text]])
+
+    result = generate(
+        lookup_predictor({"a": "b", "b": "c", "c": "a"}, vocab), encode, "ab", 4, context=2, vocab=vocab
+    )
 
     assert result.text == "cabc"
     assert result.probabilities.shape == (4, 3)
@@ -77,9 +90,15 @@ def test_sample_order_sorts_by_master_then_position():
 
 
 def page_default_params():
-    return dict(vocab=PAGE_DEFAULTS["vocab"], context=PAGE_DEFAULTS["context"],
-                samples=PAGE_DEFAULTS["samples"], master_sequences=PAGE_DEFAULTS["masters"],
-                task=PAGE_DEFAULTS["task"], encoding=PAGE_DEFAULTS["encoding"], seed=PAGE_DEFAULTS["seed"])
+    return dict(
+        vocab=PAGE_DEFAULTS["vocab"],
+        context=PAGE_DEFAULTS["context"],
+        samples=PAGE_DEFAULTS["samples"],
+        master_sequences=PAGE_DEFAULTS["masters"],
+        task=PAGE_DEFAULTS["task"],
+        encoding=PAGE_DEFAULTS["encoding"],
+        seed=PAGE_DEFAULTS["seed"],
+    )
 
 
 @pytest.mark.parametrize("encoding", ["one_hot", "embedding"])

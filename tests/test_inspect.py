@@ -1,12 +1,21 @@
 """The step inspector's arithmetic: per-sample terms, the chain rule at a unit, diagnostics."""
+
 import math
 
 import numpy as np
 import pytest
 
 from backprop import Network, make_optimizer
-from backprop.inspect import (batch_indices, diagnostic_notes, layer_diagnostics, loss_on_batch,
-                              network_phases, trace_npz_bytes, unit_breakdown, weight_breakdown)
+from backprop.inspect import (
+    batch_indices,
+    diagnostic_notes,
+    layer_diagnostics,
+    loss_on_batch,
+    network_phases,
+    trace_npz_bytes,
+    unit_breakdown,
+    weight_breakdown,
+)
 
 
 def small_batch(n=6, seed=0):
@@ -116,6 +125,7 @@ def test_exploding_and_vanishing_gradients_are_named():
         def __init__(self, layer, g):
             self.layer, self.grad_norm = layer, g
             self.dead_share = self.saturated_share = self.update_ratio = None
+
     assert "Exploding" in diagnostic_notes([Fake(0, 5e3), Fake(1, 1.0)])[0]
     assert "Vanishing" in diagnostic_notes([Fake(0, 1e-7), Fake(1, 1.0)])[0]
     assert "not finite" in diagnostic_notes([Fake(0, math.nan)])[0]
@@ -135,6 +145,7 @@ def test_update_ratio_after_a_step():
 def test_npz_export_holds_every_tensor_and_the_config(tmp_path):
     import io
     import json
+
     net = Network([3, 4, 2], seed=0)
     trace = net.gradients(*small_batch())
     data = np.load(io.BytesIO(trace_npz_bytes(trace, {"hidden": [4]})), allow_pickle=False)

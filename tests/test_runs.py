@@ -9,8 +9,15 @@ import pytest
 import datasets
 from backprop import RunConfig
 from backprop.io import atomic_write
-from backprop.runs import (PERCENTILES, RunStore, clean_name, default_root, history_csv, train_run,
-                           weight_distances)
+from backprop.runs import (
+    PERCENTILES,
+    RunStore,
+    clean_name,
+    default_root,
+    history_csv,
+    train_run,
+    weight_distances,
+)
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +31,15 @@ def store(isolated_runs_dir):
 
 
 def config(**changes):
-    return RunConfig(dataset="circle", dataset_params={"samples": 200}, hidden=[6, 5], activation="gelu",
-                     learning_rate=0.03, batch_size=25, **changes)
+    return RunConfig(
+        dataset="circle",
+        dataset_params={"samples": 200},
+        hidden=[6, 5],
+        activation="gelu",
+        learning_rate=0.03,
+        batch_size=25,
+        **changes,
+    )
 
 
 def test_default_store_is_env_dir_then_runs_under_cwd(isolated_runs_dir, monkeypatch, tmp_path):
@@ -40,8 +54,16 @@ def test_clean_name_turns_spaces_into_dashes(text, expected):
     assert clean_name(text) == expected
 
 
-@pytest.mark.parametrize("bad, message", [("a/b", "path separators"), ("..", "path separators"),
-                                          ("", "empty"), ("é!", "letters, digits"), (".hidden", "start with")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("a/b", "path separators"),
+        ("..", "path separators"),
+        ("", "empty"),
+        ("é!", "letters, digits"),
+        (".hidden", "start with"),
+    ],
+)
 def test_clean_name_rejects_bad_names_with_reason(bad, message):
     with pytest.raises(ValueError, match=message):
         clean_name(bad)
@@ -108,17 +130,27 @@ def test_save_progress_interrupted_by_failed_rename_keeps_previous_run(store, ci
     reopened = store.open("safe")
     assert len(reopened.history) == 1
     np.testing.assert_array_equal(reopened.weights("latest")["layer1.W"], before["layer1.W"])
-    assert not [p for p in reopened.path.rglob("*.tmp")]
+    assert not list(reopened.path.rglob("*.tmp"))
 
 
-@pytest.mark.parametrize("damage, reason", [
-    (lambda path: (path / "latest.npz").write_bytes((path / "latest.npz").read_bytes()[:100]), "latest.npz"),
-    (lambda path: (path / "history.json").write_text("{not json"), "history.json is not valid JSON"),
-    (lambda path: (path / "config.json").write_text('{"format": "backprop-run/1", "config": {"hidden": -1}}'),
-     "hidden sizes"),
-    (lambda path: (path / "initial.npz").unlink(), "missing initial.npz"),
-    (lambda path: (path / "history.json").unlink(), "missing history.json"),
-])
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (
+            lambda path: (path / "latest.npz").write_bytes((path / "latest.npz").read_bytes()[:100]),
+            "latest.npz",
+        ),
+        (lambda path: (path / "history.json").write_text("{not json"), "history.json is not valid JSON"),
+        (
+            lambda path: (path / "config.json").write_text(
+                '{"format": "backprop-run/1", "config": {"hidden": -1}}'
+            ),
+            "hidden sizes",
+        ),
+        (lambda path: (path / "initial.npz").unlink(), "missing initial.npz"),
+        (lambda path: (path / "history.json").unlink(), "missing history.json"),
+    ],
+)
 def test_damaged_run_is_listed_with_reason_and_others_still_list(store, circle, damage, reason):
     store.create("good", config(), dataset=circle)
     bad = store.create("bad", config(), dataset=circle)
@@ -175,7 +207,7 @@ def test_resume_from_disk_mid_epoch_matches_one_uninterrupted_run(store, circle)
     store.create("pieces", config(), dataset=circle)
     train_run(store.open("whole"), circle, epochs=3)
     train_run(store.open("pieces"), circle, epochs=1)
-    train_run(store.open("pieces"), circle, steps=2)   # stop inside epoch 2
+    train_run(store.open("pieces"), circle, steps=2)  # stop inside epoch 2
     train_run(store.open("pieces"), circle, epochs=2)
     whole, pieces = store.open("whole"), store.open("pieces")
     assert pieces.history.step_loss == whole.history.step_loss
@@ -215,7 +247,9 @@ def test_export_then_import_gives_the_same_run(store, circle):
     copy = store.import_zip(data, name="imported")
     assert copy.config == run.config
     assert copy.history.step_loss == store.open("exported").history.step_loss
-    np.testing.assert_array_equal(copy.weights("best")["layer1.W"], store.open("exported").weights("best")["layer1.W"])
+    np.testing.assert_array_equal(
+        copy.weights("best")["layer1.W"], store.open("exported").weights("best")["layer1.W"]
+    )
     assert history_csv(copy.history).splitlines()[0].startswith("epoch,step,train_loss")
     with pytest.raises(ValueError, match="already exists"):
         store.import_zip(data, name="imported")
@@ -226,6 +260,7 @@ def test_import_rejects_files_that_are_not_exported_runs(store):
         store.import_zip(b"hello")
     import io
     import zipfile
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("config.json", "{}")

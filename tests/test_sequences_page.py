@@ -37,13 +37,16 @@ def test_page_runs_on_defaults_with_strips_samples_and_ceiling():
     assert "Use this dataset" in at.info[0].value  # the session's network is still on another dataset
 
 
-@pytest.mark.parametrize("key, value, expect", [
-    ("seq.vocab", "abcde", ">e<"),                                     # the legend grows
-    ("seq.context", 2, "ab is followed by b 14× and c 12×"),           # new ambiguity
-    ("seq.samples", 100, "Samples (80 train, 20 validation)"),
-    ("seq.masters", "abcdabcd, dcbadcba", ">M2<"),
-    ("seq.seed", 1, "Sample **#0**: `"),
-])
+@pytest.mark.parametrize(
+    "key, value, expect",
+    [
+        ("seq.vocab", "abcde", ">e<"),  # the legend grows
+        ("seq.context", 2, "ab is followed by b 14× and c 12×"),  # new ambiguity
+        ("seq.samples", 100, "Samples (80 train, 20 validation)"),
+        ("seq.masters", "abcdabcd, dcbadcba", ">M2<"),
+        ("seq.seed", 1, "Sample **#0**: `"),
+    ],
+)
 def test_each_input_changes_what_is_shown(key, value, expect):
     at = run_page()
     before = shown(at)
@@ -73,11 +76,14 @@ def test_encoding_and_task_change_the_input_and_targets():
     assert "→ **M" in shown(at)  # the target is now the master
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("seq.vocab", "", "empty"),
-    ("seq.masters", "abcx, abcd", "outside the vocabulary"),
-    ("seq.context", 9, "longer than every master sequence"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("seq.vocab", "", "empty"),
+        ("seq.masters", "abcx, abcd", "outside the vocabulary"),
+        ("seq.context", 9, "longer than every master sequence"),
+    ],
+)
 def test_invalid_settings_show_the_reason_and_keep_the_last_good_view(key, value, message):
     at = run_page()
     widget = at.number_input(key=key) if key == "seq.context" else at.text_input(key=key)
@@ -125,8 +131,12 @@ def test_open_in_step_through_carries_the_sample():
     assert handed == 7
     config = state["bp.config"]
     assert config.dataset == "sequences"  # applied before the jump
-    assert config.dataset_params == {"source": "explicit", "context": 3, "samples": 200,
-                                     "master_sequences": "abccaabb, addaccad"}
+    assert config.dataset_params == {
+        "source": "explicit",
+        "context": 3,
+        "samples": 200,
+        "master_sequences": "abccaabb, addaccad",
+    }
 
 
 @pytest.mark.parametrize("key, value", [("seq.seed", 1), ("seq.mode", "auto")])

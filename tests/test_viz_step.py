@@ -1,12 +1,21 @@
 """Step figures: small matrices carry exact values, large ones travel as small images."""
+
 import numpy as np
 import plotly.graph_objects as go
 import pytest
 
 from backprop import Network
 from viz.heatmap import abs_limit, block_reduce, matrix_figure, shared_limit, summary_stats, to_rgb
-from viz.step import (backward_panels, decision_boundary, fitted_curve, forward_panels, graph_fits,
-                      image_figure, network_graph, stack_figure)
+from viz.step import (
+    backward_panels,
+    decision_boundary,
+    fitted_curve,
+    forward_panels,
+    graph_fits,
+    image_figure,
+    network_graph,
+    stack_figure,
+)
 
 
 def test_small_matrix_is_a_heatmap_with_exact_values_centred_on_zero():

@@ -1,4 +1,5 @@
 """Datasets for the pages, built once per parameter set and shared read-only."""
+
 from __future__ import annotations
 
 import json

@@ -7,6 +7,7 @@ Session-state keys (all under ``draw.``):
   draw.canvas_round    bumped by "Clear" to give the canvas a fresh, empty key
   draw.taught          model id -> {"net": session copy, "steps": int, "result": dict}
 """
+
 from __future__ import annotations
 
 import time
@@ -43,11 +44,11 @@ class Model:
 
 @dataclass
 class Prediction:
-    probs: np.ndarray          # (C,)
+    probs: np.ndarray  # (C,)
     predicted: int
-    explained: int             # class whose saliency is shown
-    saliency: np.ndarray       # (h, w) dP_explained/dx
-    activations: list          # per layer (units,)
+    explained: int  # class whose saliency is shown
+    saliency: np.ndarray  # (h, w) dP_explained/dx
+    activations: list  # per layer (units,)
     layer_names: list
     seconds: float
 
@@ -61,6 +62,7 @@ def _load_file(path: str, mtime: float):
 @st.cache_data(show_spinner="Reading the run's dataset…")
 def _image_dataset_facts(name: str, params_json: str):
     import json
+
     data = datasets.load(name, **json.loads(params_json))
     return list(map(str, data.classes)), list(data.input_shape)
 
@@ -108,19 +110,27 @@ def _load_model(model_id: str):
         net, meta = _load_file(str(path), path.stat().st_mtime)
         return net, dict(meta)
     import json
+
     run = _run_store().open(name)
     net = run.load_network("best")
     config = run.config
     classes, input_shape = _image_dataset_facts(config.dataset, json.dumps(config.dataset_params))
     try:
         from backprop.cli import train_command
+
         command = train_command(config, f"runs/{run.name}")
     except ImportError:
         command = f"python -m backprop export-model --run runs/{run.name} --out models/{name}.npz"
-    meta = {"name": name, "dataset": config.dataset, "dataset_params": config.dataset_params,
-            "classes": classes, "input_shape": input_shape,
-            "val_accuracy": run.summary.get("best_val_accuracy"), "command": command,
-            "description": f"run {name} (best epoch): {config.describe()}"}
+    meta = {
+        "name": name,
+        "dataset": config.dataset,
+        "dataset_params": config.dataset_params,
+        "classes": classes,
+        "input_shape": input_shape,
+        "val_accuracy": run.summary.get("best_val_accuracy"),
+        "command": command,
+        "description": f"run {name} (best epoch): {config.describe()}",
+    }
     return net, meta
 
 
@@ -139,9 +149,11 @@ def model_picker_ui() -> Model:
     try:
         original, meta = _load_model(model_id)
         style = drawing.style_for(meta["dataset"], meta.get("input_shape"))
-        if original.n_inputs != style.size ** 2 or original.n_outputs != len(meta["classes"]):
-            raise ValueError(f"the network has {original.n_inputs} inputs and {original.n_outputs} outputs, "
-                             f"which do not match {meta['dataset']} images")
+        if original.n_inputs != style.size**2 or original.n_outputs != len(meta["classes"]):
+            raise ValueError(
+                f"the network has {original.n_inputs} inputs and {original.n_outputs} outputs, "
+                f"which do not match {meta['dataset']} images"
+            )
     except (ValueError, OSError, KeyError) as err:
         st.error(f"Cannot use {options[model_id]}: {err}. Pick another model.")
         st.stop()
@@ -156,15 +168,22 @@ def model_card(model: Model) -> None:
     accuracy = meta.get("val_accuracy")
     with st.container(border=True):
         cols = st.columns([3, 2, 1])
-        cols[0].markdown(f"**{meta.get('name', model.id)}**: {meta.get('description', meta['dataset'])}  \n"
-                         f"Classes: {', '.join(map(str, meta['classes']))}")
-        cols[1].markdown(f"Architecture: `{meta.get('architecture') or architecture(model.original)}`  \n"
-                         f"Input: {model.style.size}×{model.style.size}")
+        cols[0].markdown(
+            f"**{meta.get('name', model.id)}**: {meta.get('description', meta['dataset'])}  \n"
+            f"Classes: {', '.join(map(str, meta['classes']))}"
+        )
+        cols[1].markdown(
+            f"Architecture: `{meta.get('architecture') or architecture(model.original)}`  \n"
+            f"Input: {model.style.size}×{model.style.size}"
+        )
         cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.1%}")
         st.caption(f"Reproduce: `{meta.get('command', '?')}`")
         if model.taught_steps:
-            st.warning(f"Predictions use a session copy taught for {model.taught_steps} step(s); "
-                       "reset it in *Teach it*. The model file is unchanged.", icon=":material/school:")
+            st.warning(
+                f"Predictions use a session copy taught for {model.taught_steps} step(s); "
+                "reset it in *Teach it*. The model file is unchanged.",
+                icon=":material/school:",
+            )
 
 
 # ------------------------------------------------------------------- input
@@ -177,11 +196,20 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
     try:
         from streamlit_drawable_canvas import st_canvas
     except ImportError:
-        st.error("The drawing canvas needs `pip install streamlit-drawable-canvas`; upload a picture instead.")
+        st.error(
+            "The drawing canvas needs `pip install streamlit-drawable-canvas`; upload a picture instead."
+        )
     else:
-        result = st_canvas(stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000",
-                           height=CANVAS_SIDE, width=CANVAS_SIDE, drawing_mode="freedraw",
-                           return_image_data=True, key=f"draw.canvas.{canvas_round}")
+        result = st_canvas(
+            stroke_width=stroke,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIDE,
+            width=CANVAS_SIDE,
+            drawing_mode="freedraw",
+            return_image_data=True,
+            key=f"draw.canvas.{canvas_round}",
+        )
         if result is not None and result.image_data is not None:
             image = result.image_data
     if st.button("Clear", icon=":material/delete:", help="Start a new drawing"):
@@ -190,16 +218,26 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
         st.rerun()
     with st.expander("…or upload a picture", expanded=False):
         upload = st.file_uploader("PNG, JPEG or WebP", type=["png", "jpg", "jpeg", "webp"], key="draw.upload")
-        invert = st.radio("Dark ink on light paper?", ["detect", "invert", "keep"], horizontal=True,
-                          key="draw.invert", help="Models expect light strokes on black.")
+        invert = st.radio(
+            "Dark ink on light paper?",
+            ["detect", "invert", "keep"],
+            horizontal=True,
+            key="draw.invert",
+            help="Models expect light strokes on black.",
+        )
     if upload is not None:
         try:
-            gray, inverted = drawing.read_upload(upload.getvalue(), name=upload.name,
-                                                 invert={"detect": None, "invert": True, "keep": False}[invert])
+            gray, inverted = drawing.read_upload(
+                upload.getvalue(),
+                name=upload.name,
+                invert={"detect": None, "invert": True, "keep": False}[invert],
+            )
         except drawing.UploadError as err:
             st.error(f"{err}. Your drawing is still on the canvas.")
         else:
-            st.caption(f"Using {upload.name}{' (inverted)' if inverted else ''}; remove it to use the canvas.")
+            st.caption(
+                f"Using {upload.name}{' (inverted)' if inverted else ''}; remove it to use the canvas."
+            )
             return gray, "upload"
     if injected is not None:
         return np.asarray(injected), "injected"
@@ -214,11 +252,19 @@ def predict(model: Model, prepared: drawing.Prepared, explain: int | None = None
     probs = probs[0]
     predicted = int(probs.argmax())
     side = model.style.size
-    names = [f"hidden layer {layer.index + 1} ({layer.activation}, {layer.a.shape[1]} units)"
-             for layer in trace.layers[:-1]] + [f"output logits ({trace.layers[-1].a.shape[1]})"]
-    return Prediction(probs, predicted, predicted if explain is None else int(explain),
-                      grad[0].reshape(side, side), [layer.a[0] for layer in trace.layers], names,
-                      time.perf_counter() - start)
+    names = [
+        f"hidden layer {layer.index + 1} ({layer.activation}, {layer.a.shape[1]} units)"
+        for layer in trace.layers[:-1]
+    ] + [f"output logits ({trace.layers[-1].a.shape[1]})"]
+    return Prediction(
+        probs,
+        predicted,
+        predicted if explain is None else int(explain),
+        grad[0].reshape(side, side),
+        [layer.a[0] for layer in trace.layers],
+        names,
+        time.perf_counter() - start,
+    )
 
 
 def top_k(probs: np.ndarray, classes, k: int = 3) -> list[tuple[str, float]]:
@@ -253,8 +299,14 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
         for total, layer in zip(deltas, trace.layers):
             total += layer.delta_W
     entry["steps"] += steps
-    entry["result"] = {"before": before, "after": net.predict_proba(x)[0], "label": label,
-                       "steps": steps, "learning_rate": learning_rate, "delta_W": deltas}
+    entry["result"] = {
+        "before": before,
+        "after": net.predict_proba(x)[0],
+        "label": label,
+        "steps": steps,
+        "learning_rate": learning_rate,
+        "delta_W": deltas,
+    }
     store[model.id] = entry
     return entry["result"]
 
@@ -273,6 +325,7 @@ def last_teaching(model: Model) -> dict | None:
 def validation_report(model_id: str, _net, meta_json: str, gallery: int = 24) -> dict:
     """Confusion matrix, per-class precision/recall/F1 and misclassified images of the original model."""
     import json
+
     meta = json.loads(meta_json)
     data = datasets.load(meta["dataset"], **meta["dataset_params"])
     probs = _net.predict_proba(data.x_val)
@@ -283,26 +336,43 @@ def validation_report(model_id: str, _net, meta_json: str, gallery: int = 24) ->
     side = int(np.sqrt(data.x_val.shape[1]))
     images = [_enlarge(drawing.to_uint8(data.x_val[i].reshape(side, side)), 84) for i in wrong]
     classes = [str(c) for c in meta["classes"]]
-    captions = [f"true {classes[data.y_val[i]]} → {classes[predicted[i]]} ({probs[i, predicted[i]]:.0%})"
-                for i in wrong]
-    table = {"class": classes, "precision": scores["precision"].round(3), "recall": scores["recall"].round(3),
-             "F1": scores["f1"].round(3), "support": scores["support"]}
-    return {"matrix": matrix, "table": table, "images": images, "captions": captions,
-            "n_wrong": int(np.count_nonzero(predicted != data.y_val)), "n": int(len(data.y_val))}
+    captions = [
+        f"true {classes[data.y_val[i]]} → {classes[predicted[i]]} ({probs[i, predicted[i]]:.0%})"
+        for i in wrong
+    ]
+    table = {
+        "class": classes,
+        "precision": scores["precision"].round(3),
+        "recall": scores["recall"].round(3),
+        "F1": scores["f1"].round(3),
+        "support": scores["support"],
+    }
+    return {
+        "matrix": matrix,
+        "table": table,
+        "images": images,
+        "captions": captions,
+        "n_wrong": int(np.count_nonzero(predicted != data.y_val)),
+        "n": int(len(data.y_val)),
+    }
 
 
 def validation_ui(model: Model) -> None:
     import json
+
     try:
         report = validation_report(model.id, model.original, json.dumps(model.meta, sort_keys=True))
-    except ValueError as err:   # e.g. datasets.DatasetUnavailable
+    except ValueError as err:  # e.g. datasets.DatasetUnavailable
         st.error(f"Cannot load the validation images of {model.meta['dataset']}: {err}")
         return
     from viz.draw import confusion
+
     left, right = st.columns([3, 2])
     left.plotly_chart(confusion(report["matrix"], model.meta["classes"]), key="draw.confusion")
     right.dataframe(report["table"], hide_index=True)
-    st.markdown(f"**{report['n_wrong']} of {report['n']} validation images misclassified**"
-                + (f"; the first {len(report['images'])}:" if report["images"] else "."))
+    st.markdown(
+        f"**{report['n_wrong']} of {report['n']} validation images misclassified**"
+        + (f"; the first {len(report['images'])}:" if report["images"] else ".")
+    )
     if report["images"]:
         st.image(report["images"], caption=report["captions"], width=84)

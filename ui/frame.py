@@ -1,4 +1,5 @@
 """Keep every screen inside the app frame that streamlit_app.py builds."""
+
 from __future__ import annotations
 
 import runpy

@@ -4,6 +4,7 @@ The store on disk is shared by every session (and the CLI); which run is active,
 and the network being trained, live in the session (``ui.session``), so two
 people working on different runs do not disturb each other.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,7 +15,15 @@ import streamlit as st
 
 from backprop import ACTIVATIONS, OPTIMIZERS, RunConfig
 from backprop.cli import train_command
-from backprop.runs import RunInfo, RunStore, build_for_training, history_csv, summarize, train_run, weight_distances
+from backprop.runs import (
+    RunInfo,
+    RunStore,
+    build_for_training,
+    history_csv,
+    summarize,
+    train_run,
+    weight_distances,
+)
 from viz.runs import compare_figure
 
 from . import session
@@ -53,8 +62,10 @@ def healthy(infos: list[RunInfo]) -> list[RunInfo]:
 def show_damaged(infos: list[RunInfo]) -> None:
     for info in infos:
         if info.damaged:
-            st.warning(f"Run **{info.name}** is damaged and skipped: {info.damaged}. "
-                       f"Delete its folder ({info.path}) or restore the file.")
+            st.warning(
+                f"Run **{info.name}** is damaged and skipped: {info.damaged}. "
+                f"Delete its folder ({info.path}) or restore the file."
+            )
 
 
 def active_run_name() -> str | None:
@@ -71,7 +82,9 @@ def activate_run(name: str):
     net, trainer = build_for_training(run, dataset)
     session.activate(run.config, net, trainer, run_name=run.name, initial_weights=run.weights("initial"))
     # The fork widgets start from the newly active run's settings.
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(("runs.f.", "runs.fork_name"))]:
+    for key in [
+        k for k in st.session_state if isinstance(k, str) and k.startswith(("runs.f.", "runs.fork_name"))
+    ]:
         del st.session_state[key]
     return run
 
@@ -80,8 +93,12 @@ def training_state(name: str):
     """(run, model) for training ``name`` in this session, continuing the in-memory trainer when it matches disk."""
     run = store().open(name)
     model = st.session_state.get(session.MODEL_KEY)
-    in_step = (model is not None and model.run_name == run.name and model.config == run.config
-               and model.trainer.step == int((run.cursor or {}).get("step", len(run.history.step_loss))))
+    in_step = (
+        model is not None
+        and model.run_name == run.name
+        and model.config == run.config
+        and model.trainer.step == int((run.cursor or {}).get("step", len(run.history.step_loss)))
+    )
     if not in_step:
         run = activate_run(name)
         model = st.session_state[session.MODEL_KEY]
@@ -120,21 +137,30 @@ def _on_examples() -> None:
     try:
         dataset = load_dataset(config.dataset, config.dataset_params)
         base = store().create(store().unique_name("example-gelu"), config, dataset=dataset)
-        fork = store().fork(base.name, store().unique_name("example-relu"), dataset=dataset, activation="relu")
+        fork = store().fork(
+            base.name, store().unique_name("example-relu"), dataset=dataset, activation="relu"
+        )
         for run in (base, fork):
             train_run(run, dataset, epochs=EXAMPLE_EPOCHS)
         activate_run(base.name)
         st.session_state[PICK_KEY] = base.name
-        say("success", f"Created and trained **{base.name}** and its fork **{fork.name}** "
-                       f"({config.describe()}; the fork uses ReLU) for {EXAMPLE_EPOCHS} epochs.")
+        say(
+            "success",
+            f"Created and trained **{base.name}** and its fork **{fork.name}** "
+            f"({config.describe()}; the fork uses ReLU) for {EXAMPLE_EPOCHS} epochs.",
+        )
     except ValueError as err:
         say("error", f"Could not create the example runs: {err}")
 
 
 def example_runs_button() -> None:
     """One click to a pair of trained runs, for a store that is still empty."""
-    st.button(f"Create two example runs (GELU vs ReLU on circle, {EXAMPLE_EPOCHS} epochs)",
-              key="runs.examples", on_click=_on_examples, icon=":material/science:")
+    st.button(
+        f"Create two example runs (GELU vs ReLU on circle, {EXAMPLE_EPOCHS} epochs)",
+        key="runs.examples",
+        on_click=_on_examples,
+        icon=":material/science:",
+    )
 
 
 def _on_fork(parent: str) -> None:
@@ -142,14 +168,21 @@ def _on_fork(parent: str) -> None:
         run = store().open(parent)
         changes = fork_changes(run.config)
         dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
-        fork = store().fork(parent, st.session_state.get("runs.fork_name", ""),
-                            dataset=None if error else dataset, **changes)
+        fork = store().fork(
+            parent, st.session_state.get("runs.fork_name", ""), dataset=None if error else dataset, **changes
+        )
         activate_run(fork.name)
         st.session_state[PICK_KEY] = fork.name
-        same = "the same initial weights" if fork.has("initial") and not set(changes) & {"hidden", "batch_norm", "seed"} \
+        same = (
+            "the same initial weights"
+            if fork.has("initial") and not set(changes) & {"hidden", "batch_norm", "seed"}
             else "fresh initial weights (its weight shapes or seed differ)"
-        say("success", f"Forked **{parent}** into **{fork.name}**: {', '.join(changes) or 'no change'}; "
-                       f"same seed and batch order, {same}.")
+        )
+        say(
+            "success",
+            f"Forked **{parent}** into **{fork.name}**: {', '.join(changes) or 'no change'}; "
+            f"same seed and batch order, {same}.",
+        )
     except ValueError as err:
         say("error", f"Could not fork: {err}")
 
@@ -219,11 +252,19 @@ def run_picker(infos: list[RunInfo]) -> str | None:
     if st.session_state.get(PICK_KEY) not in names:
         active = active_run_name()
         st.session_state[PICK_KEY] = active if active in names else None
-    labels = {info.name: f"{info.name} · {info.summary.get('epochs', 0)} epochs · {info.config.describe()}"
-              for info in healthy(infos)}
-    return st.selectbox("Run", names, key=PICK_KEY, on_change=_on_pick, placeholder="Choose a run…",
-                        format_func=lambda n: labels.get(n, n),
-                        help="The chosen run becomes this session's active network (Step through shows it).")
+    labels = {
+        info.name: f"{info.name} · {info.summary.get('epochs', 0)} epochs · {info.config.describe()}"
+        for info in healthy(infos)
+    }
+    return st.selectbox(
+        "Run",
+        names,
+        key=PICK_KEY,
+        on_change=_on_pick,
+        placeholder="Choose a run…",
+        format_func=lambda n: labels.get(n, n),
+        help="The chosen run becomes this session's active network (Step through shows it).",
+    )
 
 
 def ensure_active(name: str) -> None:
@@ -247,11 +288,16 @@ def train_panel(name: str) -> None:
     epochs = int(cols[0].number_input("Epochs", 1, 1000, int(run.config.epochs), key="runs.epochs"))
     train = cols[1].button("Train", type="primary", key="runs.train", icon=":material/play_arrow:")
     stopped = cols[2].button("Stop", key="runs.stop", icon=":material/stop:")
-    playing = cols[3].toggle("Play (train continuously)", key=PLAY_KEY,
-                             help="Trains a slice every second and redraws, until you switch it off.")
+    playing = cols[3].toggle(
+        "Play (train continuously)",
+        key=PLAY_KEY,
+        help="Trains a slice every second and redraws, until you switch it off.",
+    )
     if stopped:
-        st.info(f"Stopped. Every finished step is kept: {len(run.history)} epochs, "
-                f"{len(run.history.step_loss)} steps.")
+        st.info(
+            f"Stopped. Every finished step is kept: {len(run.history)} epochs, "
+            f"{len(run.history.step_loss)} steps."
+        )
     progress = st.empty()
     chart = st.empty()
     chart.plotly_chart(compare_figure({name: run.history}), key="runs.chart")
@@ -274,15 +320,19 @@ def _train_now(name: str, epochs: int, progress, chart) -> None:
             chart.plotly_chart(compare_figure({name: model.trainer.history}), key=f"runs.chart.{event.epoch}")
         if event.kind == "epoch" or now - last[0] > PROGRESS_SECONDS:
             last[0] = now
-            fraction = min((event.epoch - start_epoch - 1 + event.epoch_progress) / epochs, 1.0) \
-                if event.kind == "step" else (event.epoch - start_epoch) / epochs
-            bar.progress(max(fraction, 0.0), text=f"epoch {event.epoch - start_epoch}/{epochs} · "
-                                                  f"loss {event.loss:.4g}")
+            fraction = (
+                min((event.epoch - start_epoch - 1 + event.epoch_progress) / epochs, 1.0)
+                if event.kind == "step"
+                else (event.epoch - start_epoch) / epochs
+            )
+            bar.progress(
+                max(fraction, 0.0), text=f"epoch {event.epoch - start_epoch}/{epochs} · loss {event.loss:.4g}"
+            )
         return None
 
     try:
         train_run(run, model.dataset, epochs=epochs, callback=on_event, net=model.net, trainer=model.trainer)
-    except Exception as err:   # TrainingDiverged and bad settings reach the user as text
+    except Exception as err:  # TrainingDiverged and bad settings reach the user as text
         st.error(f"Training stopped: {err}")
         return
     # Rerun so the picker, tables and tabs read the new history from disk.
@@ -296,18 +346,26 @@ def _play_fragment(name: str) -> None:
         run, model = training_state(name)
         deadline = time.perf_counter() + CHUNK_SECONDS
         try:
-            train_run(run, model.dataset, epochs=1, net=model.net, trainer=model.trainer,
-                      callback=lambda event: event.kind == "step" and time.perf_counter() > deadline)
+            train_run(
+                run,
+                model.dataset,
+                epochs=1,
+                net=model.net,
+                trainer=model.trainer,
+                callback=lambda event: event.kind == "step" and time.perf_counter() > deadline,
+            )
         except Exception as err:
             st.session_state[PLAY_KEY] = False
             st.error(f"Training stopped: {err}")
             return
         history = model.trainer.history
         if history.stop_reason == "stopped by the user":
-            history.stop_reason = None   # a play tick ending is not a stop
+            history.stop_reason = None  # a play tick ending is not a stop
             run.save_progress(model.net, model.trainer)
         st.plotly_chart(compare_figure({name: history}), key="runs.play_chart")
-        st.caption(f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}")
+        st.caption(
+            f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}"
+        )
 
     tick()
 
@@ -324,10 +382,19 @@ def summary_line(history) -> str:
 
 def epoch_table(history) -> pd.DataFrame:
     """Per-epoch metrics, epoch time in ms."""
-    rows = [{"epoch": r["epoch"], "train loss": r["train_loss"], "train acc": r.get("train_accuracy"),
-             "val loss": r.get("val_loss"), "val acc": r.get("val_accuracy"), "learning rate": r["learning_rate"],
-             "epoch ms": round((r.get("seconds") or 0.0) * 1000, 1), "samples seen": r.get("samples_seen")}
-            for r in history.epochs]
+    rows = [
+        {
+            "epoch": r["epoch"],
+            "train loss": r["train_loss"],
+            "train acc": r.get("train_accuracy"),
+            "val loss": r.get("val_loss"),
+            "val acc": r.get("val_accuracy"),
+            "learning rate": r["learning_rate"],
+            "epoch ms": round((r.get("seconds") or 0.0) * 1000, 1),
+            "samples seen": r.get("samples_seen"),
+        }
+        for r in history.epochs
+    ]
     return pd.DataFrame(rows)
 
 
@@ -338,25 +405,41 @@ def fork_form(name: str) -> None:
     cols = st.columns(3)
     current_act = parent.activation if isinstance(parent.activation, str) else parent.activation[0]
     cols[0].selectbox("Activation", act_names, index=act_names.index(current_act), key="runs.f.act")
-    cols[1].number_input("Learning rate", 1e-6, 10.0, float(parent.learning_rate), format="%g",
-                                         key="runs.f.lr")
-    cols[2].selectbox("Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(parent.optimizer),
-                                  key="runs.f.opt")
+    cols[1].number_input(
+        "Learning rate", 1e-6, 10.0, float(parent.learning_rate), format="%g", key="runs.f.lr"
+    )
+    cols[2].selectbox(
+        "Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(parent.optimizer), key="runs.f.opt"
+    )
     cols = st.columns(3)
     cols[0].checkbox("Batch norm", bool(parent.batch_norm is True), key="runs.f.bn")
-    cols[1].number_input("Weight decay λ", 0.0, 10.0, float(parent.weight_decay), format="%g",
-                                        key="runs.f.l2")
-    cols[2].selectbox("LR schedule", ["constant", "step", "cosine", "plateau"],
-                                 index=["constant", "step", "cosine", "plateau"].index(
-                                     (parent.schedule or {}).get("schedule", "constant")), key="runs.f.sched")
-    st.number_input("Early stopping patience (0 = off)", 0, 100, int(parent.early_stopping or 0),
-                            key="runs.f.early")
+    cols[1].number_input(
+        "Weight decay λ", 0.0, 10.0, float(parent.weight_decay), format="%g", key="runs.f.l2"
+    )
+    cols[2].selectbox(
+        "LR schedule",
+        ["constant", "step", "cosine", "plateau"],
+        index=["constant", "step", "cosine", "plateau"].index(
+            (parent.schedule or {}).get("schedule", "constant")
+        ),
+        key="runs.f.sched",
+    )
+    st.number_input(
+        "Early stopping patience (0 = off)", 0, 100, int(parent.early_stopping or 0), key="runs.f.early"
+    )
     changes = fork_changes(parent)
     st.session_state.setdefault("runs.fork_name", f"{name}-fork")
     st.text_input("Fork name", key="runs.fork_name")
-    st.button("Fork", on_click=_on_fork, args=(name,), key="runs.fork",
-              help="Same seed and batch order; the parent's initial weights when the shapes allow.")
-    st.caption("Changes: " + (", ".join(f"{k} → {v}" for k, v in changes.items()) or "none (an identical twin)"))
+    st.button(
+        "Fork",
+        on_click=_on_fork,
+        args=(name,),
+        key="runs.fork",
+        help="Same seed and batch order; the parent's initial weights when the shapes allow.",
+    )
+    st.caption(
+        "Changes: " + (", ".join(f"{k} → {v}" for k, v in changes.items()) or "none (an identical twin)")
+    )
 
 
 def fork_changes(parent: RunConfig) -> dict:
@@ -371,8 +454,9 @@ def fork_changes(parent: RunConfig) -> dict:
         "optimizer": state.get("runs.f.opt", parent.optimizer),
         "batch_norm": parent.batch_norm if batch_norm == (parent.batch_norm is True) else batch_norm,
         "weight_decay": float(state.get("runs.f.l2", parent.weight_decay)),
-        "schedule": schedule_for(state.get("runs.f.sched", (parent.schedule or {}).get("schedule", "constant")),
-                                 parent),
+        "schedule": schedule_for(
+            state.get("runs.f.sched", (parent.schedule or {}).get("schedule", "constant")), parent
+        ),
         "early_stopping": int(state.get("runs.f.early", parent.early_stopping or 0)) or None,
     }
     return {k: v for k, v in wanted.items() if getattr(parent, k) != v}
@@ -384,9 +468,11 @@ def schedule_for(kind: str, parent: RunConfig) -> dict | None:
         return None
     if parent.schedule and parent.schedule.get("schedule") == kind:
         return parent.schedule
-    return {"step": {"schedule": "step", "epochs": [max(parent.epochs // 2, 1)], "factor": 0.1},
-            "cosine": {"schedule": "cosine", "total_epochs": parent.epochs},
-            "plateau": {"schedule": "plateau"}}[kind]
+    return {
+        "step": {"schedule": "step", "epochs": [max(parent.epochs // 2, 1)], "factor": 0.1},
+        "cosine": {"schedule": "cosine", "total_epochs": parent.epochs},
+        "plateau": {"schedule": "plateau"},
+    }[kind]
 
 
 def manage_panel(name: str) -> None:
@@ -398,17 +484,34 @@ def manage_panel(name: str) -> None:
         st.text_input("New name", key="runs.rename_to")
         st.button("Rename", on_click=_on_rename, args=(name,), key="runs.rename")
         sure_reset = st.checkbox("Yes, forget this run's training", key="runs.sure_reset")
-        st.button("Reset to initial weights", disabled=not sure_reset, on_click=_on_reset, args=(name,),
-                  key="runs.reset")
+        st.button(
+            "Reset to initial weights",
+            disabled=not sure_reset,
+            on_click=_on_reset,
+            args=(name,),
+            key="runs.reset",
+        )
         sure_delete = st.checkbox(f"Yes, delete {name} for good", key="runs.sure_delete")
-        st.button("Delete run", disabled=not sure_delete, on_click=_on_delete, args=(name,), key="runs.delete")
+        st.button(
+            "Delete run", disabled=not sure_delete, on_click=_on_delete, args=(name,), key="runs.delete"
+        )
     with cols[1]:
-        st.download_button("Download run (.zip)", store().export_zip(name), f"{name}.zip", "application/zip",
-                           key="runs.dl_zip")
-        st.download_button("History (.csv)", history_csv(run.history), f"{name}-history.csv", "text/csv",
-                           key="runs.dl_csv")
-        st.download_button("Best weights (.npz)", (run.path / ("best.npz" if run.has("best") else "latest.npz"))
-                           .read_bytes(), f"{name}-best.npz", key="runs.dl_npz")
+        st.download_button(
+            "Download run (.zip)",
+            store().export_zip(name),
+            f"{name}.zip",
+            "application/zip",
+            key="runs.dl_zip",
+        )
+        st.download_button(
+            "History (.csv)", history_csv(run.history), f"{name}-history.csv", "text/csv", key="runs.dl_csv"
+        )
+        st.download_button(
+            "Best weights (.npz)",
+            (run.path / ("best.npz" if run.has("best") else "latest.npz")).read_bytes(),
+            f"{name}-best.npz",
+            key="runs.dl_npz",
+        )
     st.file_uploader("Import an exported run (.zip)", type=["zip"], key="runs.upload")
     st.text_input("Name for the imported run (optional)", key="runs.import_name")
     st.button("Import", on_click=_on_import, key="runs.import")
@@ -459,9 +562,17 @@ def metrics_table(names: list[str]) -> pd.DataFrame:
     rows = []
     for name in names:
         summary = summarize(store().open(name).history)
-        rows.append({"run": name, "epochs": summary["epochs"], "best val acc": summary["best_val_accuracy"],
-                     "best epoch": summary["best_epoch"], "seconds to best": summary["seconds_to_best"],
-                     "best val loss": summary["best_val_loss"], "final train loss": summary["final_train_loss"]})
+        rows.append(
+            {
+                "run": name,
+                "epochs": summary["epochs"],
+                "best val acc": summary["best_val_accuracy"],
+                "best epoch": summary["best_epoch"],
+                "seconds to best": summary["seconds_to_best"],
+                "best val loss": summary["best_val_loss"],
+                "final train loss": summary["final_train_loss"],
+            }
+        )
     return pd.DataFrame(rows).set_index("run")
 
 
@@ -470,8 +581,11 @@ def fork_distances(names: list[str]) -> dict:
     runs = {name: store().open(name) for name in names}
     out = {}
     for a, b in combinations(names, 2):
-        related = runs[a].parent == b or runs[b].parent == a or (
-            runs[a].parent is not None and runs[a].parent == runs[b].parent)
+        related = (
+            runs[a].parent == b
+            or runs[b].parent == a
+            or (runs[a].parent is not None and runs[a].parent == runs[b].parent)
+        )
         if related:
             data = weight_distances(runs[a], runs[b])
             if data["epochs"]:

@@ -3,6 +3,7 @@
 Each function renders one group of widgets and returns what the page needs.
 The page's own state lives under ``seq.*`` keys.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,9 +31,18 @@ LAST_GOOD_KEY = "seq.last_good"
 # A configuration on which a 32-unit network reaches the Bayes ceiling in a few epochs
 # (measured in tests/test_generate.py and docs/sequences.md). "cca" is ambiguous:
 # M1 continues it with a, M2 with d, so the ceiling is below 100%.
-PAGE_DEFAULTS = {"vocab": "abcd", "context": 3, "samples": 200, "mode": "type",
-                 "masters": "abccaabb, addaccad", "count": 3, "length": (6, 10),
-                 "task": "next_token", "encoding": "one_hot", "seed": 0}
+PAGE_DEFAULTS = {
+    "vocab": "abcd",
+    "context": 3,
+    "samples": 200,
+    "mode": "type",
+    "masters": "abccaabb, addaccad",
+    "count": 3,
+    "length": (6, 10),
+    "task": "next_token",
+    "encoding": "one_hot",
+    "seed": 0,
+}
 # Network used when the session switches to sequences from another dataset.
 RECOMMENDED_NETWORK = {"hidden": [32], "optimizer": "adam", "learning_rate": 0.03, "batch_size": 32}
 MODES = {"type": "type them", "auto": "auto-generate", "none": "none (random windows)"}
@@ -52,14 +62,20 @@ def _initial_settings() -> dict:
         return settings
     p = config.dataset_params
     vocab = p.get("vocab", "abcd")
-    settings.update(vocab=vocab if isinstance(vocab, str) else "".join(vocab),
-                    context=int(p.get("context", 5)), samples=int(p.get("samples", 100)),
-                    task=p.get("task", "next_token"), encoding=p.get("encoding", "one_hot"),
-                    seed=int(p.get("seed", 0)))
+    settings.update(
+        vocab=vocab if isinstance(vocab, str) else "".join(vocab),
+        context=int(p.get("context", 5)),
+        samples=int(p.get("samples", 100)),
+        task=p.get("task", "next_token"),
+        encoding=p.get("encoding", "one_hot"),
+        seed=int(p.get("seed", 0)),
+    )
     masters = p.get("master_sequences")
     source = p.get("source") or ("explicit" if masters else "auto")
     if source == "explicit":
-        settings.update(mode="type", masters=masters if isinstance(masters, str) else ", ".join(masters or []))
+        settings.update(
+            mode="type", masters=masters if isinstance(masters, str) else ", ".join(masters or [])
+        )
     elif source == "random":
         settings["mode"] = "none"
     else:
@@ -76,16 +92,27 @@ def dataset_controls() -> dict:
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     vocab = c1.text_input("Vocabulary", key="seq.vocab", help="One character per token, e.g. abcd")
     context = c2.number_input("Context length", 1, 64, step=1, key="seq.context")
-    samples = c3.number_input("Samples", 1, 20000, step=50, key="seq.samples",
-                              help="Train + validation windows (20% held out)")
+    samples = c3.number_input(
+        "Samples", 1, 20000, step=50, key="seq.samples", help="Train + validation windows (20% held out)"
+    )
     seed = c4.number_input("Seed", 0, 2**31 - 1, step=1, key="seq.seed")
     c1, c2, c3 = st.columns([2, 1, 1])
     mode = c1.radio("Master sequences", list(MODES), format_func=MODES.get, horizontal=True, key="seq.mode")
-    task = c2.selectbox("Task", ["next_token", "classification"], key="seq.task",
-                        help="next_token: predict the token after the window; classification: which master")
+    task = c2.selectbox(
+        "Task",
+        ["next_token", "classification"],
+        key="seq.task",
+        help="next_token: predict the token after the window; classification: which master",
+    )
     encoding = c3.selectbox("Encoding", ["one_hot", "embedding"], key="seq.encoding")
-    params = {"vocab": vocab.strip(), "context": int(context), "samples": int(samples),
-              "task": task, "encoding": encoding, "seed": int(seed)}
+    params = {
+        "vocab": vocab.strip(),
+        "context": int(context),
+        "samples": int(samples),
+        "task": task,
+        "encoding": encoding,
+        "seed": int(seed),
+    }
     if mode == "type":
         masters = st.text_input("Type master sequences (comma or space separated)", key="seq.masters")
         params.update(source="explicit", master_sequences=masters.strip())
@@ -93,8 +120,11 @@ def dataset_controls() -> dict:
         c1, c2 = st.columns(2)
         count = c1.number_input("How many masters", 1, 50, step=1, key="seq.count")
         low, high = c2.slider("Length range", 1, 64, key="seq.length")
-        params.update(source="auto", master_count=int(count),
-                      master_length=int(low) if low == high else [int(low), int(high)])
+        params.update(
+            source="auto",
+            master_count=int(count),
+            master_length=int(low) if low == high else [int(low), int(high)],
+        )
     else:
         params["source"] = "random"
     defaults = datasets.spec("sequences").params
@@ -128,12 +158,23 @@ def sample_picker(ds) -> int:
     if st.session_state.get("seq.sample", 0) >= ds.n_train:
         st.session_state["seq.sample"] = 0
     masters = ["(random)" if s < 0 else f"M{s + 1}" for s in ds.source_train]
-    table = {"context": list(ds.windows_train), "target": [ds.classes[t] for t in ds.y_train],
-             "master": masters, "position": [int(p) for p in ds.position_train]}
-    st.dataframe(table, height=240, width="stretch", on_select=_select_from_table,
-                 selection_mode="single-row", key="seq.table")
-    return int(st.number_input("Sample (train index; or click a row)", 0, ds.n_train - 1,
-                               step=1, key="seq.sample"))
+    table = {
+        "context": list(ds.windows_train),
+        "target": [ds.classes[t] for t in ds.y_train],
+        "master": masters,
+        "position": [int(p) for p in ds.position_train],
+    }
+    st.dataframe(
+        table,
+        height=240,
+        width="stretch",
+        on_select=_select_from_table,
+        selection_mode="single-row",
+        key="seq.table",
+    )
+    return int(
+        st.number_input("Sample (train index; or click a row)", 0, ds.n_train - 1, step=1, key="seq.sample")
+    )
 
 
 def sample_origin(ds, index: int) -> str:
@@ -223,8 +264,13 @@ def train_controls(model) -> None:
 
     validation = (ds.x_val, config.targets(ds, ds.y_val)) if ds.n_val else None
     try:
-        model.trainer.run(ds.x_train, config.targets(ds, ds.y_train), epochs=epochs,
-                          validation=validation, callback=on_event)
+        model.trainer.run(
+            ds.x_train,
+            config.targets(ds, ds.y_train),
+            epochs=epochs,
+            validation=validation,
+            callback=on_event,
+        )
     except TrainingDiverged as err:
         st.error(str(err))
     progress.empty()
@@ -250,8 +296,12 @@ def sorted_predictions(model) -> tuple:
     ds = model.dataset
     order = sample_order(ds.source_train, ds.position_train)
     probabilities = model.net.predict_proba(ds.x_train)[order]
-    labels = [f"#{i} " + ("" if ds.source_train[i] < 0 else f"M{ds.source_train[i] + 1}@{ds.position_train[i]} ")
-              + f"{ds.windows_train[i]}→{ds.classes[ds.y_train[i]]}" for i in order]
+    labels = [
+        f"#{i} "
+        + ("" if ds.source_train[i] < 0 else f"M{ds.source_train[i] + 1}@{ds.position_train[i]} ")
+        + f"{ds.windows_train[i]}→{ds.classes[ds.y_train[i]]}"
+        for i in order
+    ]
     return probabilities, labels, ds.y_train[order], order
 
 

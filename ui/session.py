@@ -3,6 +3,7 @@
 Pages read ``active_model()``; the sidebar changes it through ``apply_config``;
 the runs page makes a stored run active with ``activate``.
 """
+
 from __future__ import annotations
 
 import json
@@ -91,8 +92,14 @@ def build_model(config: RunConfig, run_name: str | None = None) -> ActiveModel:
     if error:
         raise ValueError(error)
     net = config.build_network(dataset)
-    return ActiveModel(config=config, dataset=dataset, net=net, trainer=config.build_trainer(net),
-                       initial_weights=net.get_weights(), run_name=run_name)
+    return ActiveModel(
+        config=config,
+        dataset=dataset,
+        net=net,
+        trainer=config.build_trainer(net),
+        initial_weights=net.get_weights(),
+        run_name=run_name,
+    )
 
 
 def active_model() -> ActiveModel:
@@ -123,16 +130,25 @@ def apply_config(new: RunConfig) -> str | None:
         model = build_model(new)
         st.session_state[MODEL_KEY] = model
         st.session_state[CONFIG_KEY] = new
-        return (f"Architecture changed: rebuilt the network ({model.net.n_parameters:,} parameters, "
-                f"seed {new.seed}) with fresh initial weights.")
-    trainer_fields = ("optimizer", "momentum", "nesterov", "weight_decay", "clip_norm", "schedule",
-                      "early_stopping", "batch_size")
+        return (
+            f"Architecture changed: rebuilt the network ({model.net.n_parameters:,} parameters, "
+            f"seed {new.seed}) with fresh initial weights."
+        )
+    trainer_fields = (
+        "optimizer",
+        "momentum",
+        "nesterov",
+        "weight_decay",
+        "clip_norm",
+        "schedule",
+        "early_stopping",
+        "batch_size",
+    )
     message = None
     if any(getattr(old, k) != getattr(new, k) for k in trainer_fields):
         trainer = new.build_trainer(model.net)
         # Keep the place in training so batch order and history continue.
-        for name in ("history", "epoch", "step", "batch_index", "samples_seen", "best_weights",
-                     "best_value"):
+        for name in ("history", "epoch", "step", "batch_index", "samples_seen", "best_weights", "best_value"):
             setattr(trainer, name, getattr(model.trainer, name))
         model.trainer = trainer
         message = "Training settings changed: the weights are kept; optimizer state starts fresh."
@@ -145,15 +161,25 @@ def apply_config(new: RunConfig) -> str | None:
     return message
 
 
-def activate(config: RunConfig, net: Network, trainer: Trainer | None = None,
-             run_name: str | None = None, initial_weights: dict | None = None) -> ActiveModel:
+def activate(
+    config: RunConfig,
+    net: Network,
+    trainer: Trainer | None = None,
+    run_name: str | None = None,
+    initial_weights: dict | None = None,
+) -> ActiveModel:
     """Make a given network (e.g. a stored run's) the session's active model."""
     dataset, error = try_load_dataset(config.dataset, config.dataset_params)
     if error:
         raise ValueError(error)
-    model = ActiveModel(config=config, dataset=dataset, net=net,
-                        trainer=trainer or config.build_trainer(net),
-                        initial_weights=initial_weights or net.get_weights(), run_name=run_name)
+    model = ActiveModel(
+        config=config,
+        dataset=dataset,
+        net=net,
+        trainer=trainer or config.build_trainer(net),
+        initial_weights=initial_weights or net.get_weights(),
+        run_name=run_name,
+    )
     st.session_state[MODEL_KEY] = model
     st.session_state[CONFIG_KEY] = config
     forget_sidebar_widgets()

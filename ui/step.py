@@ -5,6 +5,7 @@ network starts clean) holds the current step's trace and how far the stepper has
 got. The trace is computed once per step; the phase only decides what is shown,
 except the update phase, which applies the optimizer (Train mode).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,18 +18,39 @@ import pandas as pd
 import streamlit as st
 
 from backprop import TrainingDiverged, gradcheck
-from backprop.inspect import (batch_indices, check_entries, diagnostic_notes, layer_diagnostics,
-                              loss_on_batch, network_at_trace, network_phases, top_predictions,
-                              trace_npz_bytes, unit_breakdown, weight_breakdown)
-
-from viz.step import (GRAPH_MAX_UNITS, backward_panels, column_limit, decision_boundary, fitted_curve,
-                      forward_panels, graph_fits, image_figure, loss_bars, network_graph,
-                      regression_surface, stack_figure, update_panels)
+from backprop.inspect import (
+    batch_indices,
+    check_entries,
+    diagnostic_notes,
+    layer_diagnostics,
+    loss_on_batch,
+    network_at_trace,
+    network_phases,
+    top_predictions,
+    trace_npz_bytes,
+    unit_breakdown,
+    weight_breakdown,
+)
+from viz.step import (
+    GRAPH_MAX_UNITS,
+    backward_panels,
+    column_limit,
+    decision_boundary,
+    fitted_curve,
+    forward_panels,
+    graph_fits,
+    image_figure,
+    loss_bars,
+    network_graph,
+    regression_surface,
+    stack_figure,
+    update_panels,
+)
 
 from .session import ActiveModel, config_to_query, reset_to_initial
 
-SAMPLE_INDEX_KEY = "step.sample_index"   # set by other pages to open a chosen sample here
-PENDING_KEY = "step.pending_run"       # (steps, epochs) asked for by the Run buttons
+SAMPLE_INDEX_KEY = "step.sample_index"  # set by other pages to open a chosen sample here
+PENDING_KEY = "step.pending_run"  # (steps, epochs) asked for by the Run buttons
 MODES = ("Visualize only", "Train")
 INPUTS = ("Random batch", "Chosen sample")
 
@@ -49,7 +71,7 @@ class StepState:
     loss_after: float | None = None
     error: str | None = None
     notice: str | None = None
-    run: dict | None = None            # {"done": k, "total": n} while a multi-step run is going
+    run: dict | None = None  # {"done": k, "total": n} while a multi-step run is going
     gradcheck: object = None
 
 
@@ -71,25 +93,39 @@ def input_controls(model: ActiveModel) -> Settings:
     # The hand-off key is left in place (the other page owns it). It applies on arrival: leaving this
     # page drops its widget keys, so a missing "step.input" means we just came here.
     handed = st.session_state.get(SAMPLE_INDEX_KEY)
-    if handed is not None and ("step.input" not in st.session_state
-                               or st.session_state.get("step.handed_index") != handed):
+    if handed is not None and (
+        "step.input" not in st.session_state or st.session_state.get("step.handed_index") != handed
+    ):
         st.session_state["step.handed_index"] = handed
         st.session_state["step.input"] = INPUTS[1]
         st.session_state["step.index"] = int(min(max(int(handed), 0), n_train - 1))
     left, middle, right = st.columns([1.2, 1.2, 1])
-    mode = left.radio("Mode", MODES, key="step.mode", horizontal=True,
-                      help="Visualize only: forward and backward, the weights stay. Train: the update is applied.")
-    source = middle.radio("Input", INPUTS, key="step.input", horizontal=True,
-                          help=f"A random batch of {model.config.batch_size} (the batch size), or one sample.")
+    mode = left.radio(
+        "Mode",
+        MODES,
+        key="step.mode",
+        horizontal=True,
+        help="Visualize only: forward and backward, the weights stay. Train: the update is applied.",
+    )
+    source = middle.radio(
+        "Input",
+        INPUTS,
+        key="step.input",
+        horizontal=True,
+        help=f"A random batch of {model.config.batch_size} (the batch size), or one sample.",
+    )
     chosen = None
-    if st.session_state.get("step.index", 0) > n_train - 1:   # a smaller dataset was chosen since
+    if st.session_state.get("step.index", 0) > n_train - 1:  # a smaller dataset was chosen since
         st.session_state["step.index"] = n_train - 1
     if source == INPUTS[1]:
-        chosen = int(right.number_input(f"Sample (0 – {n_train - 1})", 0, n_train - 1,
-                                        key="step.index", step=1))
+        chosen = int(
+            right.number_input(f"Sample (0 – {n_train - 1})", 0, n_train - 1, key="step.index", step=1)
+        )
     else:
-        right.caption(f"Batch of {min(model.config.batch_size, n_train)} rows from {n_train} "
-                      f"training samples, seeded by seed {model.config.seed}.")
+        right.caption(
+            f"Batch of {min(model.config.batch_size, n_train)} rows from {n_train} "
+            f"training samples, seeded by seed {model.config.seed}."
+        )
     phases = network_phases(model.net, mode == MODES[1], model.config.optimizer, model.config.weight_decay)
     return Settings(train=mode == MODES[1], chosen=chosen, phases=phases)
 
@@ -119,8 +155,10 @@ def new_step(model: ActiveModel, state: StepState, settings: Settings) -> None:
     state.loss_before, state.loss_after = trace.loss, None
     model.last_trace = trace
     if not math.isfinite(trace.loss):
-        state.error = (f"The loss on this batch is {trace.loss}: the weights have diverged. "
-                       "Press 'Reset to initial weights' and lower the learning rate in the sidebar.")
+        state.error = (
+            f"The loss on this batch is {trace.loss}: the weights have diverged. "
+            "Press 'Reset to initial weights' and lower the learning rate in the sidebar."
+        )
 
 
 def apply_update(model: ActiveModel, state: StepState) -> None:
@@ -129,15 +167,18 @@ def apply_update(model: ActiveModel, state: StepState) -> None:
     if trace.updated:
         return
     if not math.isfinite(trace.loss):
-        state.error = ("No update: the loss is not finite. Press 'Reset to initial weights' "
-                       "and lower the learning rate.")
+        state.error = (
+            "No update: the loss is not finite. Press 'Reset to initial weights' and lower the learning rate."
+        )
         return
     model.trainer.optimizer.step(model.net, trace)
     model.steps_done += 1
     state.loss_after = loss_on_batch(model.net, trace)
     if not math.isfinite(state.loss_after):
-        state.error = (f"After this update the loss is {state.loss_after}: the learning rate "
-                       f"({model.config.learning_rate:g}) is far too high. Reset and lower it.")
+        state.error = (
+            f"After this update the loss is {state.loss_after}: the learning rate "
+            f"({model.config.learning_rate:g}) is far too high. Reset and lower it."
+        )
 
 
 def finished(state: StepState, settings: Settings) -> bool:
@@ -176,7 +217,9 @@ def run_training(model: ActiveModel, state: StepState, steps: int | None, epochs
         state.trace, state.rows = event.trace, None
         done = state.run["done"]
         if done % every == 0 or done == total:
-            bar.progress(min(done / total, 1.0), text=f"Training {done} / {total} steps · loss {event.loss:.4g}")
+            bar.progress(
+                min(done / total, 1.0), text=f"Training {done} / {total} steps · loss {event.loss:.4g}"
+            )
         return False
 
     try:
@@ -185,8 +228,11 @@ def run_training(model: ActiveModel, state: StepState, steps: int | None, epochs
         state.error = f"{err}"
     except ValueError as err:
         state.error = f"{err}. Change the data or setup in the sidebar."
-    state.notice = f"Trained {state.run['done']} steps (loss {model.trainer.history.step_loss[-1]:.4g} on the last batch)." \
-        if state.run["done"] else None
+    state.notice = (
+        f"Trained {state.run['done']} steps (loss {model.trainer.history.step_loss[-1]:.4g} on the last batch)."
+        if state.run["done"]
+        else None
+    )
     state.run = None
     bar.empty()
     _show_last_training_step(model, state)
@@ -203,8 +249,12 @@ def pending_training(model: ActiveModel) -> None:
         return
     steps, epochs = pending
     slot = st.empty()
-    slot.button("Stop", key="step.stop", type="primary",
-                help="Stops after the current step; the steps done so far are kept.")
+    slot.button(
+        "Stop",
+        key="step.stop",
+        type="primary",
+        help="Stops after the current step; the steps done so far are kept.",
+    )
     run_training(model, state_of(model), steps, epochs)
     slot.empty()
 
@@ -233,8 +283,9 @@ def step_buttons(model: ActiveModel, settings: Settings) -> StepState:
         advance(model, state, settings)
     if cols[1].button("Full step", key="step.full", use_container_width=True):
         advance(model, state, settings, to_end=True)
-    n_steps = int(cols[2].number_input("Steps to run", 1, 100_000, 20, key="step.n",
-                                        label_visibility="collapsed"))
+    n_steps = int(
+        cols[2].number_input("Steps to run", 1, 100_000, 20, key="step.n", label_visibility="collapsed")
+    )
     run_n = cols[3].button(f"Run {n_steps} steps", key="step.run_n", use_container_width=True)
     run_epoch = cols[4].button("Run one epoch", key="step.run_epoch", use_container_width=True)
     if cols[5].button("Reset to initial weights", key="step.reset", use_container_width=True):
@@ -276,7 +327,7 @@ def phase_bar(state: StepState, settings: Settings) -> None:
 
 def revealed(state: StepState, settings: Settings, kind: str, layer: int) -> bool:
     """Whether phase (kind, layer) has been reached."""
-    for k, phase in enumerate(settings.phases[:state.phase + 1]):
+    for _k, phase in enumerate(settings.phases[: state.phase + 1]):
         if phase.kind == kind and (layer is None or phase.layer == layer):
             return True
     return False
@@ -291,14 +342,17 @@ def current(state: StepState, settings: Settings, kind: str, layer: int | None) 
 
 def sample_view(model: ActiveModel, state: StepState) -> tuple[str, int | None]:
     """One line describing the input, and the row of the trace to single out (0 for one sample)."""
-    dataset, trace = model.dataset, state.trace
+    _dataset, trace = model.dataset, state.trace
     if state.rows is None or trace is None:
         return "The last batch of the training run.", None
     row = int(state.rows[0])
     if len(state.rows) > 1:
         sample = describe_sample(model, trace, row)
-        return (f"Random batch of {len(state.rows)} training rows (draw {state.draws}). Its sample 0 is "
-                + sample[0].lower() + sample[1:]), 0
+        return (
+            f"Random batch of {len(state.rows)} training rows (draw {state.draws}). Its sample 0 is "
+            + sample[0].lower()
+            + sample[1:]
+        ), 0
     return describe_sample(model, trace, row), 0
 
 
@@ -308,11 +362,13 @@ def target_and_prediction(model: ActiveModel, trace, n: int) -> tuple[str, str]:
     if dataset.is_classification:
         target = _class_name(dataset, trace.y[n])
         if trace.probs is not None:
-            name, p = top_predictions(trace.probs[n:n + 1], dataset.classes, 1)[0][0]
+            name, p = top_predictions(trace.probs[n : n + 1], dataset.classes, 1)[0][0]
             return target, f"{name} (p = {p:.2f})"
         return target, str(dataset.classes[int(np.asarray(trace.output[n]).argmax())])
-    return (", ".join(f"{v:.3g}" for v in np.ravel(trace.y[n])),
-            ", ".join(f"{v:.3g}" for v in np.ravel(trace.output[n])))
+    return (
+        ", ".join(f"{v:.3g}" for v in np.ravel(trace.y[n])),
+        ", ".join(f"{v:.3g}" for v in np.ravel(trace.output[n])),
+    )
 
 
 def _class_name(dataset, label) -> str:
@@ -341,9 +397,18 @@ def prediction_table(model: ActiveModel, state: StepState, limit: int = 12) -> p
     tops = top_predictions(np.asarray(probs[:limit]), dataset.classes, 3)
     records = []
     for n, top in enumerate(tops):
-        window = dataset.windows_train[int(rows[n])] if state.rows is not None and hasattr(dataset, "windows_train") else ""
-        records.append({"window": window, "target": _class_name(dataset, trace.y[n]),
-                        **{f"#{k + 1}": f"{name} {p:.2f}" for k, (name, p) in enumerate(top)}})
+        window = (
+            dataset.windows_train[int(rows[n])]
+            if state.rows is not None and hasattr(dataset, "windows_train")
+            else ""
+        )
+        records.append(
+            {
+                "window": window,
+                "target": _class_name(dataset, trace.y[n]),
+                **{f"#{k + 1}": f"{name} {p:.2f}" for k, (name, p) in enumerate(top)},
+            }
+        )
     return pd.DataFrame(records)
 
 
@@ -356,52 +421,95 @@ def inspector(model: ActiveModel, state: StepState) -> None:
     n_layers = len(trace.layers)
     c = st.columns(4)
     # Keys carry the sizes, so a smaller network or batch never meets an index left from a larger one.
-    layer = int(c[0].selectbox("Layer", range(1, n_layers + 1), index=n_layers - 1,
-                               key=f"step.ins.layer.{n_layers}")) - 1
+    layer = (
+        int(
+            c[0].selectbox(
+                "Layer", range(1, n_layers + 1), index=n_layers - 1, key=f"step.ins.layer.{n_layers}"
+            )
+        )
+        - 1
+    )
     rec = trace.layers[layer]
     n_in, n_out = rec.W.shape
     i = int(c[1].number_input(f"row i (input, < {n_in})", 0, n_in - 1, 0, key=f"step.ins.i{layer}.{n_in}"))
-    j = int(c[2].number_input(f"column j (unit, < {n_out})", 0, n_out - 1, 0, key=f"step.ins.j{layer}.{n_out}"))
-    n = int(c[3].number_input(f"sample n (< {len(trace.x)})", 0, len(trace.x) - 1, 0, key=f"step.ins.n.{len(trace.x)}"))
+    j = int(
+        c[2].number_input(f"column j (unit, < {n_out})", 0, n_out - 1, 0, key=f"step.ins.j{layer}.{n_out}")
+    )
+    n = int(
+        c[3].number_input(
+            f"sample n (< {len(trace.x)})", 0, len(trace.x) - 1, 0, key=f"step.ins.n.{len(trace.x)}"
+        )
+    )
     w = weight_breakdown(rec, i, j)
     g = "dh" if w.grad_name == "dh" else "dz"
-    st.markdown(f"**Weight W[{i}, {j}] of layer {layer + 1}** — "
-                f"dW[{i},{j}] = Σₙ a_in[n,{i}]·{g}[n,{j}] over {len(w.terms)} samples "
-                f"= **{w.total:.6g}** (trace: {w.dW:.6g})")
-    st.dataframe(pd.DataFrame([{"sample n": s, f"a_in[n,{i}]": a, f"{g}[n,{j}]": d, "product": p}
-                               for s, a, d, p in w.top]), hide_index=True)
+    st.markdown(
+        f"**Weight W[{i}, {j}] of layer {layer + 1}** — "
+        f"dW[{i},{j}] = Σₙ a_in[n,{i}]·{g}[n,{j}] over {len(w.terms)} samples "
+        f"= **{w.total:.6g}** (trace: {w.dW:.6g})"
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [{"sample n": s, f"a_in[n,{i}]": a, f"{g}[n,{j}]": d, "product": p} for s, a, d, p in w.top]
+        ),
+        hide_index=True,
+    )
     if w.delta is not None:
         st.markdown(f"Update: W = {w.weight:.6g}, ΔW = {w.delta:.6g} → new W = **{w.new_value:.6g}**")
     else:
-        st.caption(f"W[{i},{j}] = {w.weight:.6g}; no update yet (Visualize only, or before the update phase).")
+        st.caption(
+            f"W[{i},{j}] = {w.weight:.6g}; no update yet (Visualize only, or before the update phase)."
+        )
     u = unit_breakdown(trace, layer, j, n)
     mask = f" · mask {u.mask:.3g}" if u.mask != 1.0 else ""
-    st.markdown(f"**Unit {j} of layer {layer + 1}, sample {n}:** z = {u.z:.6g}, a = {u.a:.6g}; "
-                f"dz = da{mask} · f′(z) = {u.da:.6g}{mask} · {u.slope:.6g} = **{u.dz:.6g}**")
+    st.markdown(
+        f"**Unit {j} of layer {layer + 1}, sample {n}:** z = {u.z:.6g}, a = {u.a:.6g}; "
+        f"dz = da{mask} · f′(z) = {u.da:.6g}{mask} · {u.slope:.6g} = **{u.dz:.6g}**"
+    )
     if u.da_from_loss:
         st.caption("This is the output layer: da comes straight from the loss, dL/d(output).")
     else:
         st.markdown(f"da[{n},{j}] = Σₖ dz_next[{n},k]·W_next[{j},k] — largest terms:")
-        st.dataframe(pd.DataFrame([{"k": k, "dz_next[n,k]": d, f"W_next[{j},k]": wv, "product": p}
-                                   for k, d, wv, p in u.da_terms]), hide_index=True)
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"k": k, "dz_next[n,k]": d, f"W_next[{j},k]": wv, "product": p}
+                    for k, d, wv, p in u.da_terms
+                ]
+            ),
+            hide_index=True,
+        )
     if st.button("Check this layer's gradient by finite differences", key="step.gradcheck"):
         twin = network_at_trace(model.net, trace)
         entries = check_entries(rec.W.shape, (i, j), count=8, seed=model.config.seed)
         try:
-            state.gradcheck = gradcheck(twin, trace.x, trace.y, layer=layer, param="W", entries=entries,
-                                        weight_decay=model.config.weight_decay, train=trace.train,
-                                        dropout_masks=[r.dropout_mask for r in trace.layers])
+            state.gradcheck = gradcheck(
+                twin,
+                trace.x,
+                trace.y,
+                layer=layer,
+                param="W",
+                entries=entries,
+                weight_decay=model.config.weight_decay,
+                train=trace.train,
+                dropout_masks=[r.dropout_mask for r in trace.layers],
+            )
         except ValueError as err:
             st.error(f"Gradient check failed: {err}")
     result = state.gradcheck
     if result is not None and result.layer == layer:
-        st.dataframe(pd.DataFrame(result.rows()).assign(index=lambda d: d["index"].astype(str)),
-                     hide_index=True)
+        st.dataframe(
+            pd.DataFrame(result.rows()).assign(index=lambda d: d["index"].astype(str)), hide_index=True
+        )
         verdict = "agree" if result.max_rel_error < 1e-4 else "disagree — look closer"
-        st.caption(f"Layer {layer + 1}, W (+λW with weight decay {model.config.weight_decay:g}), float64: "
-                   f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e})."
-                   + (" The step's own dropout masks are replayed in the check and in every perturbed pass."
-                      if any(r.dropout_mask is not None for r in trace.layers) else ""))
+        st.caption(
+            f"Layer {layer + 1}, W (+λW with weight decay {model.config.weight_decay:g}), float64: "
+            f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e})."
+            + (
+                " The step's own dropout masks are replayed in the check and in every perturbed pass."
+                if any(r.dropout_mask is not None for r in trace.layers)
+                else ""
+            )
+        )
 
 
 def diagnostics(state: StepState) -> None:
@@ -425,17 +533,33 @@ def share_and_export(model: ActiveModel, state: StepState) -> None:
     if state.trace is None:
         return
     if st.button("Prepare this step's download", key="step.export"):
-        st.session_state["step.export_bytes"] = (id(state.trace), trace_npz_bytes(state.trace, model.config.to_dict()))
+        st.session_state["step.export_bytes"] = (
+            id(state.trace),
+            trace_npz_bytes(state.trace, model.config.to_dict()),
+        )
     owner, data = st.session_state.get("step.export_bytes", (None, None))
     if data and owner == id(state.trace):
         left, right = st.columns(2)
-        left.download_button("Download tensors (.npz)", data, file_name="step.npz",
-                             mime="application/octet-stream", on_click="ignore", key="step.dl_npz")
-        right.download_button("Download configuration (.json)", json.dumps(model.config.to_dict(), indent=2),
-                              file_name="config.json", mime="application/json", on_click="ignore",
-                              key="step.dl_json")
-        st.caption(f"{len(data) / 1e3:.0f} kB · names like layer1.W, layer1.dW, layer1.delta_W; "
-                   "load with numpy.load(..., allow_pickle=False).")
+        left.download_button(
+            "Download tensors (.npz)",
+            data,
+            file_name="step.npz",
+            mime="application/octet-stream",
+            on_click="ignore",
+            key="step.dl_npz",
+        )
+        right.download_button(
+            "Download configuration (.json)",
+            json.dumps(model.config.to_dict(), indent=2),
+            file_name="config.json",
+            mime="application/json",
+            on_click="ignore",
+            key="step.dl_json",
+        )
+        st.caption(
+            f"{len(data) / 1e3:.0f} kB · names like layer1.W, layer1.dW, layer1.delta_W; "
+            "load with numpy.load(..., allow_pickle=False)."
+        )
 
 
 def _layer_height(rec) -> int:
@@ -449,7 +573,9 @@ def matrix_columns(state: StepState, settings: Settings, shared: bool) -> None:
     for rec in trace.layers:
         panels = forward_panels(rec)
         forward_sets.append(panels if revealed(state, settings, "forward", rec.index) else panels[:2])
-        backward_sets.append(backward_panels(rec) if revealed(state, settings, "backward", rec.index) else None)
+        backward_sets.append(
+            backward_panels(rec) if revealed(state, settings, "backward", rec.index) else None
+        )
     forward_limit = column_limit(forward_sets) if shared else None
     backward_limit = column_limit([p for p in backward_sets if p]) if shared else None
     left, right = st.columns(2)
@@ -457,18 +583,33 @@ def matrix_columns(state: StepState, settings: Settings, shared: bool) -> None:
     right.subheader("Backward")
     for rec, f_panels, b_panels in zip(trace.layers, forward_sets, backward_sets):
         k = rec.index
-        left.plotly_chart(stack_figure(f_panels, forward_limit, title=f"Layer {k + 1} · {rec.activation}",
-                                       height=_layer_height(rec) if len(f_panels) > 2 else 220,
-                                       highlight=current(state, settings, "forward", k)),
-                          key=f"step.fig.f{k}", config={"displayModeBar": False})
+        left.plotly_chart(
+            stack_figure(
+                f_panels,
+                forward_limit,
+                title=f"Layer {k + 1} · {rec.activation}",
+                height=_layer_height(rec) if len(f_panels) > 2 else 220,
+                highlight=current(state, settings, "forward", k),
+            ),
+            key=f"step.fig.f{k}",
+            config={"displayModeBar": False},
+        )
         if b_panels is None:
             right.container(height=_layer_height(rec) if len(f_panels) > 2 else 220, border=True).caption(
-                f"Layer {k + 1}: gradients not computed yet — the backward pass reaches it at 'Backward {k + 1}'.")
+                f"Layer {k + 1}: gradients not computed yet — the backward pass reaches it at 'Backward {k + 1}'."
+            )
         else:
-            right.plotly_chart(stack_figure(b_panels, backward_limit, title=f"Layer {k + 1} gradients",
-                                            height=_layer_height(rec),
-                                            highlight=current(state, settings, "backward", k)),
-                               key=f"step.fig.b{k}", config={"displayModeBar": False})
+            right.plotly_chart(
+                stack_figure(
+                    b_panels,
+                    backward_limit,
+                    title=f"Layer {k + 1} gradients",
+                    height=_layer_height(rec),
+                    highlight=current(state, settings, "backward", k),
+                ),
+                key=f"step.fig.b{k}",
+                config={"displayModeBar": False},
+            )
     if revealed(state, settings, "loss", None):
         left.metric("Loss on this batch", f"{trace.loss:.5g}")
 
@@ -483,12 +624,23 @@ def update_view(state: StepState, settings: Settings, shared: bool) -> None:
     limit = column_limit(panel_sets) if shared else None
     cols = st.columns(len(trace.layers) + 1)
     for col, rec, panels in zip(cols, trace.layers, panel_sets):
-        col.plotly_chart(stack_figure(panels, limit, title=f"Layer {rec.index + 1} change", height=260,
-                                      highlight=current(state, settings, "update", None)),
-                         key=f"step.fig.u{rec.index}", config={"displayModeBar": False})
+        col.plotly_chart(
+            stack_figure(
+                panels,
+                limit,
+                title=f"Layer {rec.index + 1} change",
+                height=260,
+                highlight=current(state, settings, "update", None),
+            ),
+            key=f"step.fig.u{rec.index}",
+            config={"displayModeBar": False},
+        )
     if state.loss_after is not None:
-        cols[-1].plotly_chart(loss_bars(state.loss_before, state.loss_after), key="step.fig.loss",
-                              config={"displayModeBar": False})
+        cols[-1].plotly_chart(
+            loss_bars(state.loss_before, state.loss_after),
+            key="step.fig.loss",
+            config={"displayModeBar": False},
+        )
 
 
 def task_view(model: ActiveModel, state: StepState) -> None:
@@ -510,15 +662,18 @@ def _task_view(model: ActiveModel, state: StepState) -> None:
         fig = regression_surface(model.net, dataset.x_train, dataset.y_train)
     elif dataset.kind == "image":
         target, predicted = target_and_prediction(model, trace, 0)
-        fig = image_figure(np.asarray(trace.x[0]), dataset.input_shape,
-                           f"target {target} · predicted {predicted}")
+        fig = image_figure(
+            np.asarray(trace.x[0]), dataset.input_shape, f"target {target} · predicted {predicted}"
+        )
     else:
         st.markdown("**Next-token probabilities** (current weights at the time of the step)")
         st.dataframe(prediction_table(model, state), hide_index=True)
         return
     st.plotly_chart(fig, key="step.fig.task", config={"displayModeBar": False})
     if dataset.kind == "image":
-        st.caption("Prediction from this step's forward pass" + (", before the update." if trace.updated else "."))
+        st.caption(
+            "Prediction from this step's forward pass" + (", before the update." if trace.updated else ".")
+        )
     else:
         st.caption("Drawn with the current weights" + (" (after the update)." if trace.updated else "."))
 
@@ -526,8 +681,12 @@ def _task_view(model: ActiveModel, state: StepState) -> None:
 def graph_view(model: ActiveModel, state: StepState) -> None:
     sizes = [state.trace.layers[0].a_in.shape[1]] + [rec.W.shape[1] for rec in state.trace.layers]
     if not graph_fits(sizes):
-        st.caption(f"The graph is drawn for networks with at most {GRAPH_MAX_UNITS} units a layer "
-                   f"(this one has {'-'.join(map(str, sizes))}).")
+        st.caption(
+            f"The graph is drawn for networks with at most {GRAPH_MAX_UNITS} units a layer "
+            f"(this one has {'-'.join(map(str, sizes))})."
+        )
         return
     sample = 0 if state.rows is not None and len(state.rows) == 1 else None
-    st.plotly_chart(network_graph(state.trace, sample), key="step.fig.graph", config={"displayModeBar": False})
+    st.plotly_chart(
+        network_graph(state.trace, sample), key="step.fig.graph", config={"displayModeBar": False}
+    )

@@ -6,6 +6,7 @@ one shared by several matrices (``shared_limit``). Large matrices are sent as a
 palette PNG (one byte a pixel before compression) instead of a list of numbers,
 so a 784×256 weight matrix costs tens of kilobytes, not megabytes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -15,17 +16,37 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-SMALL = 64                 # both sides at most this: go.Heatmap with hover values
-MAX_IMAGE_PIXELS = 120_000 # larger images are averaged down in blocks before sending
+SMALL = 64  # both sides at most this: go.Heatmap with hover values
+MAX_IMAGE_PIXELS = 120_000  # larger images are averaged down in blocks before sending
 # ColorBrewer RdBu reversed: blue negative, white 0, red positive. Heatmaps get it as an explicit
 # list (plotly.js has no "RdBu_r"), images as the 256-entry lookup table below, so both match.
-_STOPS = np.array([
-    [5, 48, 97], [33, 102, 172], [67, 147, 195], [146, 197, 222], [209, 229, 240],
-    [247, 247, 247], [253, 219, 199], [244, 165, 130], [214, 96, 77], [178, 24, 43], [103, 0, 31]],
-    dtype=np.float64)
-COLORSCALE = [[k / (len(_STOPS) - 1), "rgb({:.0f},{:.0f},{:.0f})".format(*stop)] for k, stop in enumerate(_STOPS)]
-_LUT = np.stack([np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_STOPS)), _STOPS[:, c])
-                 for c in range(3)], axis=1).round().astype(np.uint8)
+_STOPS = np.array(
+    [
+        [5, 48, 97],
+        [33, 102, 172],
+        [67, 147, 195],
+        [146, 197, 222],
+        [209, 229, 240],
+        [247, 247, 247],
+        [253, 219, 199],
+        [244, 165, 130],
+        [214, 96, 77],
+        [178, 24, 43],
+        [103, 0, 31],
+    ],
+    dtype=np.float64,
+)
+COLORSCALE = [
+    [k / (len(_STOPS) - 1), "rgb({:.0f},{:.0f},{:.0f})".format(*stop)] for k, stop in enumerate(_STOPS)
+]
+_LUT = (
+    np.stack(
+        [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_STOPS)), _STOPS[:, c]) for c in range(3)],
+        axis=1,
+    )
+    .round()
+    .astype(np.uint8)
+)
 NAN_RGB = (120, 120, 120)
 # The default plotly template alone is ~9 KB of JSON per figure; Streamlit themes the chart anyway.
 PLAIN = "none"
@@ -91,8 +112,9 @@ def to_rgb(m: np.ndarray, limit: float) -> np.ndarray:
 
 def png_data_uri(rgb: np.ndarray) -> str:
     """A palette PNG of an RGB uint8 image as a data: URI (the LUT has ≤ 257 colours)."""
-    image = Image.fromarray(rgb, mode="RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE,
-                                                       dither=Image.Dither.NONE)
+    image = Image.fromarray(rgb, mode="RGB").quantize(
+        colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+    )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -106,28 +128,53 @@ def matrix_trace(values, limit: float, name: str = "", small: int = SMALL) -> di
     m = as_matrix(values)
     rows, cols = m.shape
     if rows <= small and cols <= small:
-        return dict(type="heatmap", z=m, zmin=-limit, zmax=limit, zmid=0, colorscale=COLORSCALE,
-                    showscale=False, name=name,
-                    hovertemplate=f"{name}[%{{y}}, %{{x}}] = %{{z:.6g}}<extra></extra>")
+        return dict(
+            type="heatmap",
+            z=m,
+            zmin=-limit,
+            zmax=limit,
+            zmid=0,
+            colorscale=COLORSCALE,
+            showscale=False,
+            name=name,
+            hovertemplate=f"{name}[%{{y}}, %{{x}}] = %{{z:.6g}}<extra></extra>",
+        )
     reduced, r = block_reduce(m)
     # Pixel centres sit at original indices so axes and hover read in the matrix's own rows and columns.
-    return dict(type="image", source=png_data_uri(to_rgb(reduced, limit)), x0=(r - 1) / 2,
-                y0=(r - 1) / 2, dx=r, dy=r, name=name,
-                hovertemplate=(f"{name} near [%{{y:.0f}}, %{{x:.0f}}]"
-                               + (f" ({r}×{r} block mean)" if r > 1 else "") + "<extra></extra>"))
+    return dict(
+        type="image",
+        source=png_data_uri(to_rgb(reduced, limit)),
+        x0=(r - 1) / 2,
+        y0=(r - 1) / 2,
+        dx=r,
+        dy=r,
+        name=name,
+        hovertemplate=(
+            f"{name} near [%{{y:.0f}}, %{{x:.0f}}]"
+            + (f" ({r}×{r} block mean)" if r > 1 else "")
+            + "<extra></extra>"
+        ),
+    )
 
 
 def matrix_axes(rows: int, cols: int) -> tuple[dict, dict]:
     """(x axis, y axis) settings for a matrix panel: row 0 on top, whole-number ticks when few."""
     xaxis = dict(showgrid=False, zeroline=False, dtick=1 if cols <= 16 else None)
     # scaleanchor=False: an image would otherwise keep square pixels and shrink to a sliver.
-    yaxis = dict(autorange="reversed", showgrid=False, zeroline=False, scaleanchor=False,
-                 showticklabels=rows > 1, dtick=1 if rows <= 8 else None)
+    yaxis = dict(
+        autorange="reversed",
+        showgrid=False,
+        zeroline=False,
+        scaleanchor=False,
+        showticklabels=rows > 1,
+        dtick=1 if rows <= 8 else None,
+    )
     return xaxis, yaxis
 
 
-def matrix_figure(values, title: str = "", limit: float | None = None, height: int = 260,
-                  small: int = SMALL) -> go.Figure:
+def matrix_figure(
+    values, title: str = "", limit: float | None = None, height: int = 260, small: int = SMALL
+) -> go.Figure:
     """One matrix with its legend (min, p25, median, p75, max) under the title.
 
     limit: the scale's half-width; None uses this matrix's own max |value|.
@@ -137,8 +184,18 @@ def matrix_figure(values, title: str = "", limit: float | None = None, height: i
     stats = summary_stats(m)
     xaxis, yaxis = matrix_axes(*m.shape)
     layout = dict(
-        title=dict(text=f"{title} <span style='font-size:11px'>{m.shape[0]}×{m.shape[1]}, "
-                        f"scale ±{limit:.3g}</span><br><span style='font-size:10px'>"
-                        f"{stats_text(stats)}</span>", font=dict(size=13), x=0, xanchor="left"),
-        height=height, margin=dict(l=30, r=10, t=52, b=20), template={}, xaxis=xaxis, yaxis=yaxis)
+        title=dict(
+            text=f"{title} <span style='font-size:11px'>{m.shape[0]}×{m.shape[1]}, "
+            f"scale ±{limit:.3g}</span><br><span style='font-size:10px'>"
+            f"{stats_text(stats)}</span>",
+            font=dict(size=13),
+            x=0,
+            xanchor="left",
+        ),
+        height=height,
+        margin=dict(l=30, r=10, t=52, b=20),
+        template={},
+        xaxis=xaxis,
+        yaxis=yaxis,
+    )
     return go.Figure(dict(data=[matrix_trace(m, limit, title, small)], layout=layout), _validate=False)

@@ -3,6 +3,7 @@
 Every function reads plain data (``History`` objects, dicts from ``backprop.runs``)
 and returns a plotly Figure; nothing here changes a run.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,10 +56,17 @@ def step_x(history: History, x: str) -> np.ndarray:
     if x == "step" or not history.epochs:
         return steps
     ends = np.asarray([0] + history.column("step"), dtype=float)
-    marks = np.arange(len(ends), dtype=float) if x == "epoch" else np.concatenate(
-        [[0.0], np.cumsum([r.get("seconds") or 0.0 for r in history.epochs])])
+    marks = (
+        np.arange(len(ends), dtype=float)
+        if x == "epoch"
+        else np.concatenate([[0.0], np.cumsum([r.get("seconds") or 0.0 for r in history.epochs])])
+    )
     # Steps after the last finished epoch continue at the last epoch's pace.
-    return np.interp(steps, ends, marks, right=None) if steps[-1] <= ends[-1] else _extrapolate(steps, ends, marks)
+    return (
+        np.interp(steps, ends, marks, right=None)
+        if steps[-1] <= ends[-1]
+        else _extrapolate(steps, ends, marks)
+    )
 
 
 def _extrapolate(steps, ends, marks):
@@ -77,9 +85,15 @@ def _thin(xs: np.ndarray, ys: np.ndarray, limit: int = MAX_STEP_POINTS):
     return xs[keep], ys[keep]
 
 
-def compare_figure(histories: dict[str, History], x: str = "epoch", smoothing: float = 0.0,
-                   log_y: bool = False, bayes_accuracy: float | None = None, show_steps: bool = True,
-                   height: int = 420) -> go.Figure:
+def compare_figure(
+    histories: dict[str, History],
+    x: str = "epoch",
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    bayes_accuracy: float | None = None,
+    show_steps: bool = True,
+    height: int = 420,
+) -> go.Figure:
     """Loss (left) and accuracy (right) of several runs on one x axis.
 
     histories: run name -> History. Train is solid, validation dashed, one colour
@@ -92,26 +106,56 @@ def compare_figure(histories: dict[str, History], x: str = "epoch", smoothing: f
         xs = epoch_x(history, x)
         if show_steps and history.step_loss:
             sx, sy = _thin(step_x(history, x), ema(history.step_loss, smoothing))
-            fig.add_trace(go.Scattergl(x=sx, y=sy, mode="lines", name=f"{name} · step loss",
-                                       legendgroup=name, line=dict(color=color, width=1), opacity=0.35),
-                          row=1, col=1)
-        for column, label, dash, col in (("train_loss", "train loss", "solid", 1), ("val_loss", "val loss", "dash", 1),
-                                         ("train_accuracy", "train acc", "solid", 2),
-                                         ("val_accuracy", "val acc", "dash", 2)):
+            fig.add_trace(
+                go.Scattergl(
+                    x=sx,
+                    y=sy,
+                    mode="lines",
+                    name=f"{name} · step loss",
+                    legendgroup=name,
+                    line=dict(color=color, width=1),
+                    opacity=0.35,
+                ),
+                row=1,
+                col=1,
+            )
+        for column, label, dash, col in (
+            ("train_loss", "train loss", "solid", 1),
+            ("val_loss", "val loss", "dash", 1),
+            ("train_accuracy", "train acc", "solid", 2),
+            ("val_accuracy", "val acc", "dash", 2),
+        ):
             values = np.asarray([np.nan if v is None else v for v in history.column(column)], dtype=float)
             if values.size == 0 or np.all(np.isnan(values)):
                 continue
-            fig.add_trace(go.Scatter(x=xs, y=ema(values, smoothing), mode="lines+markers",
-                                     name=f"{name} · {label}", legendgroup=name,
-                                     line=dict(color=color, dash=dash), marker=dict(size=4)),
-                          row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ema(values, smoothing),
+                    mode="lines+markers",
+                    name=f"{name} · {label}",
+                    legendgroup=name,
+                    line=dict(color=color, dash=dash),
+                    marker=dict(size=4),
+                ),
+                row=1,
+                col=col,
+            )
     if bayes_accuracy is not None:
-        fig.add_hline(y=bayes_accuracy, line=dict(color="black", dash="dot"), row=1, col=2,
-                      annotation_text=f"Bayes-optimal {bayes_accuracy:.3f}", annotation_position="bottom right")
+        fig.add_hline(
+            y=bayes_accuracy,
+            line=dict(color="black", dash="dot"),
+            row=1,
+            col=2,
+            annotation_text=f"Bayes-optimal {bayes_accuracy:.3f}",
+            annotation_position="bottom right",
+        )
     fig.update_xaxes(title_text=X_AXES[x])
     if log_y:
         fig.update_yaxes(type="log", row=1, col=1)
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(
+        height=height, margin=dict(l=40, r=20, t=40, b=40), legend=dict(orientation="h", y=-0.2)
+    )
     return fig
 
 
@@ -124,24 +168,69 @@ def distribution_figure(history: History, quantity: str = "W", height: int = 300
         raise ValueError(f"quantity must be W, a or dW, got {quantity!r}")
     records = [r for r in history.epochs if r.get("layers")]
     n_layers = len(records[0]["layers"]) if records else 0
-    fig = make_subplots(rows=1, cols=max(n_layers, 1), subplot_titles=[f"layer {k + 1}" for k in range(n_layers)],
-                        horizontal_spacing=0.04)
+    fig = make_subplots(
+        rows=1,
+        cols=max(n_layers, 1),
+        subplot_titles=[f"layer {k + 1}" for k in range(n_layers)],
+        horizontal_spacing=0.04,
+    )
     epochs = [r["epoch"] for r in records]
     for k in range(n_layers):
-        table = np.asarray([r["layers"][k][quantity] for r in records], dtype=float)   # (epochs, 9)
+        table = np.asarray([r["layers"][k][quantity] for r in records], dtype=float)  # (epochs, 9)
         for depth, (lo, hi) in enumerate(BANDS):
             opacity = 0.15 + 0.18 * depth
-            fig.add_trace(go.Scatter(x=epochs, y=table[:, lo], mode="lines", line=dict(width=0),
-                                     hoverinfo="skip", showlegend=False), row=1, col=k + 1)
-            fig.add_trace(go.Scatter(x=epochs, y=table[:, hi], mode="lines", line=dict(width=0), fill="tonexty",
-                                     fillcolor=f"rgba(31,119,180,{opacity:.2f})", showlegend=False,
-                                     name=f"p{PERCENTILES[lo]}–p{PERCENTILES[hi]}"), row=1, col=k + 1)
-        fig.add_trace(go.Scatter(x=epochs, y=table[:, 4], mode="lines", line=dict(color="rgb(31,119,180)"),
-                                 name="median", showlegend=False), row=1, col=k + 1)
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=table[:, lo],
+                    mode="lines",
+                    line=dict(width=0),
+                    hoverinfo="skip",
+                    showlegend=False,
+                ),
+                row=1,
+                col=k + 1,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=table[:, hi],
+                    mode="lines",
+                    line=dict(width=0),
+                    fill="tonexty",
+                    fillcolor=f"rgba(31,119,180,{opacity:.2f})",
+                    showlegend=False,
+                    name=f"p{PERCENTILES[lo]}–p{PERCENTILES[hi]}",
+                ),
+                row=1,
+                col=k + 1,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=epochs,
+                y=table[:, 4],
+                mode="lines",
+                line=dict(color="rgb(31,119,180)"),
+                name="median",
+                showlegend=False,
+            ),
+            row=1,
+            col=k + 1,
+        )
     fig.update_xaxes(title_text="epoch")
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=40),
-                      title=dict(text={"W": "weights W", "a": "activations a (probe batch)",
-                                       "dW": "gradients dL/dW (probe batch)"}[quantity], x=0, font=dict(size=14)))
+    fig.update_layout(
+        height=height,
+        margin=dict(l=40, r=20, t=40, b=40),
+        title=dict(
+            text={
+                "W": "weights W",
+                "a": "activations a (probe batch)",
+                "dW": "gradients dL/dW (probe batch)",
+            }[quantity],
+            x=0,
+            font=dict(size=14),
+        ),
+    )
     return fig
 
 
@@ -152,11 +241,22 @@ def grad_norm_figure(history: History, log_y: bool = True, height: int = 280) ->
     if records:
         epochs = [r["epoch"] for r in records]
         for k in range(len(records[0]["layers"])):
-            fig.add_trace(go.Scatter(x=epochs, y=[r["layers"][k]["grad_norm"] for r in records],
-                                     mode="lines+markers", name=f"layer {k + 1}"))
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=40), xaxis_title="epoch",
-                      yaxis_title="gradient norm", yaxis_type="log" if log_y else "linear",
-                      title=dict(text="gradient norm per layer (probe batch)", x=0, font=dict(size=14)))
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs,
+                    y=[r["layers"][k]["grad_norm"] for r in records],
+                    mode="lines+markers",
+                    name=f"layer {k + 1}",
+                )
+            )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=40, r=20, t=40, b=40),
+        xaxis_title="epoch",
+        yaxis_title="gradient norm",
+        yaxis_type="log" if log_y else "linear",
+        title=dict(text="gradient norm per layer (probe batch)", x=0, font=dict(size=14)),
+    )
     return fig
 
 
@@ -168,10 +268,20 @@ def distance_figure(distances: dict[str, dict], height: int = 300) -> go.Figure:
     fig = go.Figure()
     for i, (pair, data) in enumerate(distances.items()):
         for j, (layer, values) in enumerate(data["layers"].items()):
-            fig.add_trace(go.Scatter(x=data["epochs"], y=values, mode="lines+markers",
-                                     name=f"{pair} · {layer}", line=dict(color=PALETTE[j % len(PALETTE)],
-                                                                         dash=["solid", "dash", "dot"][i % 3])))
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=40, b=40), xaxis_title="epoch",
-                      yaxis_title="‖W_a − W_b‖₂",
-                      title=dict(text="distance between the runs' weights, per layer", x=0, font=dict(size=14)))
+            fig.add_trace(
+                go.Scatter(
+                    x=data["epochs"],
+                    y=values,
+                    mode="lines+markers",
+                    name=f"{pair} · {layer}",
+                    line=dict(color=PALETTE[j % len(PALETTE)], dash=["solid", "dash", "dot"][i % 3]),
+                )
+            )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=40, r=20, t=40, b=40),
+        xaxis_title="epoch",
+        yaxis_title="‖W_a − W_b‖₂",
+        title=dict(text="distance between the runs' weights, per layer", x=0, font=dict(size=14)),
+    )
     return fig

@@ -3,6 +3,7 @@
 Token strips are HTML (crisp, one coloured cell per token); everything else is a
 plotly Figure. Pure functions: arrays and strings in, figure or HTML text out.
 """
+
 from __future__ import annotations
 
 import html
@@ -11,10 +12,22 @@ import numpy as np
 import plotly.graph_objects as go
 
 # One colour per vocabulary token, cycling past the palette (readable with black text).
-PALETTE = ["#8dd3c7", "#ffd92f", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69",
-           "#fccde5", "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"]
-HIGHLIGHT = "#d62728"   # the selected window / a mismatch
-TARGET = "#1f4e9c"      # the token the window predicts
+PALETTE = [
+    "#8dd3c7",
+    "#ffd92f",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+    "#d9d9d9",
+    "#bc80bd",
+    "#ccebc5",
+    "#ffed6f",
+]
+HIGHLIGHT = "#d62728"  # the selected window / a mismatch
+TARGET = "#1f4e9c"  # the token the window predicts
 CEILING = "#7f7f7f"
 
 
@@ -24,19 +37,30 @@ def token_colors(vocab) -> dict:
 
 
 def _cell(token: str, color: str, border: str = "1px solid #ffffff", title: str = "") -> str:
-    return (f'<span title="{html.escape(title)}" style="display:inline-block;width:1.9em;'
-            f'height:1.9em;line-height:1.9em;text-align:center;background:{color};border:{border};'
-            f'box-sizing:border-box;font-family:monospace;font-weight:600;color:#111;'
-            f'margin:0 1px 0 0;border-radius:3px">{html.escape(token)}</span>')
+    return (
+        f'<span title="{html.escape(title)}" style="display:inline-block;width:1.9em;'
+        f"height:1.9em;line-height:1.9em;text-align:center;background:{color};border:{border};"
+        f"box-sizing:border-box;font-family:monospace;font-weight:600;color:#111;"
+        f'margin:0 1px 0 0;border-radius:3px">{html.escape(token)}</span>'
+    )
 
 
 def _label(text: str) -> str:
-    return (f'<span style="display:inline-block;width:3.2em;font-family:monospace;'
-            f'color:#555">{html.escape(text)}</span>')
+    return (
+        f'<span style="display:inline-block;width:3.2em;font-family:monospace;'
+        f'color:#555">{html.escape(text)}</span>'
+    )
 
 
-def token_strip_html(tokens, vocab, label: str = "", window: tuple | None = None,
-                     target: int | None = None, mismatches=(), offset: int = 0) -> str:
+def token_strip_html(
+    tokens,
+    vocab,
+    label: str = "",
+    window: tuple | None = None,
+    target: int | None = None,
+    mismatches=(),
+    offset: int = 0,
+) -> str:
     """One row of coloured token cells.
 
     window: (start, length) cells outlined as the selected context
@@ -45,7 +69,9 @@ def token_strip_html(tokens, vocab, label: str = "", window: tuple | None = None
     offset: empty cells before the first token (to align under another strip)
     """
     colors = token_colors(vocab)
-    cells = [_label(label)] + ['<span style="display:inline-block;width:1.9em;margin-right:1px"></span>'] * offset
+    cells = [_label(label)] + [
+        '<span style="display:inline-block;width:1.9em;margin-right:1px"></span>'
+    ] * offset
     for i, token in enumerate(tokens):
         border = "1px solid #ffffff"
         if window is not None and window[0] <= i < window[0] + window[1]:
@@ -77,11 +103,12 @@ def master_strips_html(masters, vocab, selected: tuple | None = None) -> str:
 def legend_html(vocab) -> str:
     colors = token_colors(vocab)
     cells = "".join(_cell(token, colors[token]) for token in vocab)
-    return (f'<div style="margin-top:6px;font-size:0.85em;color:#555">vocabulary {cells}</div>')
+    return f'<div style="margin-top:6px;font-size:0.85em;color:#555">vocabulary {cells}</div>'
 
 
-def generation_html(master: str | None, master_index: int | None, offset: int, start: str,
-                    generated, expected, vocab) -> str:
+def generation_html(
+    master: str | None, master_index: int | None, offset: int, start: str, generated, expected, vocab
+) -> str:
     """The master the start came from, with the start + generated tokens aligned under it.
 
     Generated tokens that differ from the master's continuation (``expected``)
@@ -89,18 +116,26 @@ def generation_html(master: str | None, master_index: int | None, offset: int, s
     """
     rows = []
     if master is not None:
-        rows.append(token_strip_html(master, vocab, f"M{master_index + 1}",
-                                     window=(offset, len(start))))
+        rows.append(token_strip_html(master, vocab, f"M{master_index + 1}", window=(offset, len(start))))
     sequence = list(start) + list(generated)
     mismatches = {len(start) + i for i, (got, want) in enumerate(zip(generated, expected)) if got != want}
-    rows.append(token_strip_html(sequence, vocab, "net", window=(0, len(start)),
-                                 mismatches=mismatches, offset=offset if master is not None else 0))
+    rows.append(
+        token_strip_html(
+            sequence,
+            vocab,
+            "net",
+            window=(0, len(start)),
+            mismatches=mismatches,
+            offset=offset if master is not None else 0,
+        )
+    )
     return "".join(rows)
 
 
 def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40, b=10),
-                      template="plotly_white")
+    fig.update_layout(
+        title=title, height=height, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white"
+    )
     return fig
 
 
@@ -111,15 +146,35 @@ def encoded_input_figure(x_row: np.ndarray, vocab, context: int, encoding: str) 
     if encoding == "embedding":
         ids = x_row.reshape(1, context).astype(float)
         labels = np.array([[f"{vocab[int(i)]} = id {int(i)}" for i in x_row]])
-        fig = go.Figure(go.Heatmap(z=ids, x=positions, y=["token id"], text=labels,
-                                   texttemplate="%{text}", colorscale="Blues", showscale=False,
-                                   zmin=0, zmax=max(len(vocab) - 1, 1),
-                                   hovertemplate="%{x}: %{text}<extra></extra>"))
+        fig = go.Figure(
+            go.Heatmap(
+                z=ids,
+                x=positions,
+                y=["token id"],
+                text=labels,
+                texttemplate="%{text}",
+                colorscale="Blues",
+                showscale=False,
+                zmin=0,
+                zmax=max(len(vocab) - 1, 1),
+                hovertemplate="%{x}: %{text}<extra></extra>",
+            )
+        )
         return _layout(fig, "Input: token ids (rows of the embedding table)", 160)
     matrix = x_row.reshape(context, len(vocab))
-    fig = go.Figure(go.Heatmap(z=matrix, x=list(vocab), y=positions, colorscale="Blues",
-                               zmin=0, zmax=1, showscale=False, texttemplate="%{z:.0f}",
-                               hovertemplate="%{y}, token %{x}: %{z:.0f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix,
+            x=list(vocab),
+            y=positions,
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            texttemplate="%{z:.0f}",
+            hovertemplate="%{y}, token %{x}: %{z:.0f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(side="bottom")
     return _layout(fig, "Input: one-hot, position × token", 110 + 34 * context)
@@ -129,55 +184,92 @@ def target_distribution_figure(distribution: dict, vocab=None) -> go.Figure:
     """Bar per class: how often it is the target over all samples."""
     names = list(distribution)
     colors = token_colors(vocab or [])
-    fig = go.Figure(go.Bar(x=names, y=list(distribution.values()),
-                           marker_color=[colors.get(n, "#80b1d3") for n in names],
-                           hovertemplate="%{x}: %{y} samples<extra></extra>"))
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=list(distribution.values()),
+            marker_color=[colors.get(n, "#80b1d3") for n in names],
+            hovertemplate="%{x}: %{y} samples<extra></extra>",
+        )
+    )
     fig.update_yaxes(title="samples")
     return _layout(fig, "Target distribution (train + val)", 260)
 
 
-def accuracy_figure(epochs, train_accuracy, val_accuracy, ceiling_train: float,
-                    ceiling_val: float | None = None) -> go.Figure:
+def accuracy_figure(
+    epochs, train_accuracy, val_accuracy, ceiling_train: float, ceiling_val: float | None = None
+) -> go.Figure:
     """Accuracy per epoch with the Bayes-optimal ceiling as a dashed line (values in [0, 1])."""
     epochs = np.asarray(epochs, dtype=float)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=epochs, y=np.asarray(train_accuracy, dtype=float), name="train",
-                             mode="lines+markers" if epochs.size < 40 else "lines"))
+    fig.add_trace(
+        go.Scatter(
+            x=epochs,
+            y=np.asarray(train_accuracy, dtype=float),
+            name="train",
+            mode="lines+markers" if epochs.size < 40 else "lines",
+        )
+    )
     val = np.asarray(val_accuracy, dtype=float)
     if val.size and np.isfinite(val).any():
-        fig.add_trace(go.Scatter(x=epochs, y=val, name="validation",
-                                 mode="lines+markers" if epochs.size < 40 else "lines"))
-    fig.add_hline(y=ceiling_train, line_dash="dash", line_color=CEILING,
-                  annotation_text=f"Bayes ceiling (train) {ceiling_train:.1%}",
-                  annotation_position="bottom right")
+        fig.add_trace(
+            go.Scatter(
+                x=epochs, y=val, name="validation", mode="lines+markers" if epochs.size < 40 else "lines"
+            )
+        )
+    fig.add_hline(
+        y=ceiling_train,
+        line_dash="dash",
+        line_color=CEILING,
+        annotation_text=f"Bayes ceiling (train) {ceiling_train:.1%}",
+        annotation_position="bottom right",
+    )
     if ceiling_val is not None and np.isfinite(ceiling_val) and abs(ceiling_val - ceiling_train) > 1e-9:
-        fig.add_hline(y=ceiling_val, line_dash="dot", line_color=CEILING,
-                      annotation_text=f"Bayes ceiling (val) {ceiling_val:.1%}",
-                      annotation_position="top right")
+        fig.add_hline(
+            y=ceiling_val,
+            line_dash="dot",
+            line_color=CEILING,
+            annotation_text=f"Bayes ceiling (val) {ceiling_val:.1%}",
+            annotation_position="top right",
+        )
     fig.update_yaxes(title="accuracy", range=[0, 1.05], tickformat=".0%")
     fig.update_xaxes(title="epoch")
     return _layout(fig, "Accuracy per epoch against the Bayes-optimal ceiling", 320)
 
 
-def sample_prediction_figure(probabilities: np.ndarray, data_share: np.ndarray, classes,
-                             target: int) -> go.Figure:
+def sample_prediction_figure(
+    probabilities: np.ndarray, data_share: np.ndarray, classes, target: int
+) -> go.Figure:
     """One sample: the network's distribution next to how often each class follows this context in the data."""
     classes = list(classes)
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=classes, y=np.asarray(probabilities, dtype=float), name="network",
-                         marker_color="#4c78a8", hovertemplate="network: %{x} %{y:.1%}<extra></extra>"))
-    fig.add_trace(go.Bar(x=classes, y=np.asarray(data_share, dtype=float),
-                         name="data (this context)", marker_color="#bbbbbb",
-                         hovertemplate="data: %{x} %{y:.1%}<extra></extra>"))
-    fig.add_annotation(x=classes[target], y=1.02, text="true", showarrow=False,
-                       font=dict(color=TARGET))
+    fig.add_trace(
+        go.Bar(
+            x=classes,
+            y=np.asarray(probabilities, dtype=float),
+            name="network",
+            marker_color="#4c78a8",
+            hovertemplate="network: %{x} %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=classes,
+            y=np.asarray(data_share, dtype=float),
+            name="data (this context)",
+            marker_color="#bbbbbb",
+            hovertemplate="data: %{x} %{y:.1%}<extra></extra>",
+        )
+    )
+    fig.add_annotation(x=classes[target], y=1.02, text="true", showarrow=False, font=dict(color=TARGET))
     fig.update_yaxes(range=[0, 1.1], tickformat=".0%", title="probability")
     fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
     return _layout(fig, "Predicted distribution vs the data", 300)
 
 
-def probability_heatmap_figure(probabilities: np.ndarray, row_labels, classes,
-                               targets: np.ndarray) -> go.Figure:
+def probability_heatmap_figure(
+    probabilities: np.ndarray, row_labels, classes, targets: np.ndarray
+) -> go.Figure:
     """Samples × classes probabilities (rows already in display order); errors marked.
 
     probabilities: (N, C); targets: (N,) true class per row. The true class is
@@ -189,22 +281,53 @@ def probability_heatmap_figure(probabilities: np.ndarray, row_labels, classes,
     rows = np.arange(n)
     predicted = probabilities.argmax(axis=1)
     wrong = predicted != targets
-    fig = go.Figure(go.Heatmap(z=probabilities, x=np.arange(len(classes)), y=rows,
-                               colorscale="Blues", zmin=0, zmax=1,
-                               colorbar=dict(title="p", len=0.6), text=np.asarray(row_labels)[:, None]
-                               .repeat(len(classes), axis=1),
-                               hovertemplate="%{text}<br>class %{x}: %{z:.1%}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=targets, y=rows, mode="markers", name="true token",
-                             marker=dict(symbol="circle-open", size=9 if n <= 60 else 4, color=TARGET,
-                                         line=dict(width=2 if n <= 60 else 1)),
-                             hoverinfo="skip"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=probabilities,
+            x=np.arange(len(classes)),
+            y=rows,
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            colorbar=dict(title="p", len=0.6),
+            text=np.asarray(row_labels)[:, None].repeat(len(classes), axis=1),
+            hovertemplate="%{text}<br>class %{x}: %{z:.1%}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=targets,
+            y=rows,
+            mode="markers",
+            name="true token",
+            marker=dict(
+                symbol="circle-open",
+                size=9 if n <= 60 else 4,
+                color=TARGET,
+                line=dict(width=2 if n <= 60 else 1),
+            ),
+            hoverinfo="skip",
+        )
+    )
     if wrong.any():
-        fig.add_trace(go.Scatter(x=predicted[wrong], y=rows[wrong], mode="markers",
-                                 name=f"wrong prediction ({int(wrong.sum())})",
-                                 marker=dict(symbol="x", size=10, color=HIGHLIGHT), hoverinfo="skip"))
+        fig.add_trace(
+            go.Scatter(
+                x=predicted[wrong],
+                y=rows[wrong],
+                mode="markers",
+                name=f"wrong prediction ({int(wrong.sum())})",
+                marker=dict(symbol="x", size=10, color=HIGHLIGHT),
+                hoverinfo="skip",
+            )
+        )
     fig.update_xaxes(tickmode="array", tickvals=np.arange(len(classes)), ticktext=list(classes), side="top")
-    fig.update_yaxes(autorange="reversed", showticklabels=n <= 60, tickmode="array", tickvals=rows,
-                     ticktext=list(row_labels) if n <= 60 else None)
+    fig.update_yaxes(
+        autorange="reversed",
+        showticklabels=n <= 60,
+        tickmode="array",
+        tickvals=rows,
+        ticktext=list(row_labels) if n <= 60 else None,
+    )
     fig.update_layout(legend=dict(orientation="h", y=-0.02))
     return _layout(fig, "Every training sample, sorted by master and position", min(900, 160 + 9 * n))
 
@@ -213,9 +336,18 @@ def embedding_table_figure(table: np.ndarray, vocab) -> go.Figure:
     """The learned embedding table: one row per token, one column per dimension."""
     table = np.asarray(table, dtype=float)
     bound = float(np.abs(table).max()) or 1.0
-    fig = go.Figure(go.Heatmap(z=table, y=list(vocab), x=np.arange(table.shape[1]), colorscale="RdBu",
-                               zmid=0, zmin=-bound, zmax=bound,
-                               hovertemplate="token %{y}, dim %{x}: %{z:.3f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=table,
+            y=list(vocab),
+            x=np.arange(table.shape[1]),
+            colorscale="RdBu",
+            zmid=0,
+            zmin=-bound,
+            zmax=bound,
+            hovertemplate="token %{y}, dim %{x}: %{z:.3f}<extra></extra>",
+        )
+    )
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(title="dimension")
     return _layout(fig, "Embedding table (vocabulary × dimensions)", 120 + 30 * len(vocab))
@@ -225,11 +357,17 @@ def embedding_pca_figure(coords: np.ndarray, explained: np.ndarray, vocab) -> go
     """Tokens as points in the table's first two principal directions."""
     coords = np.asarray(coords, dtype=float)
     colors = token_colors(vocab)
-    fig = go.Figure(go.Scatter(x=coords[:, 0], y=coords[:, 1], mode="markers+text", text=list(vocab),
-                               textposition="top center",
-                               marker=dict(size=18, color=[colors[t] for t in vocab],
-                                           line=dict(color="#333", width=1)),
-                               hovertemplate="%{text}: (%{x:.2f}, %{y:.2f})<extra></extra>"))
+    fig = go.Figure(
+        go.Scatter(
+            x=coords[:, 0],
+            y=coords[:, 1],
+            mode="markers+text",
+            text=list(vocab),
+            textposition="top center",
+            marker=dict(size=18, color=[colors[t] for t in vocab], line=dict(color="#333", width=1)),
+            hovertemplate="%{text}: (%{x:.2f}, %{y:.2f})<extra></extra>",
+        )
+    )
     fig.update_xaxes(title=f"PC1 ({explained[0]:.0%} of variance)", zeroline=True)
     fig.update_yaxes(title=f"PC2 ({explained[1]:.0%} of variance)", zeroline=True, scaleanchor="x")
     return _layout(fig, "Tokens in the first two principal directions", 360)

@@ -2,6 +2,7 @@
 
 All read a ``Trace`` (or the network for task views on a grid); none change anything.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +10,17 @@ import plotly.graph_objects as go
 
 from backprop.inspect import sup
 
-from .heatmap import (COLORSCALE, PLAIN, abs_limit, as_matrix, matrix_axes, matrix_trace,
-                      shared_limit, stats_text, summary_stats)
+from .heatmap import (
+    COLORSCALE,
+    PLAIN,
+    abs_limit,
+    as_matrix,
+    matrix_axes,
+    matrix_trace,
+    shared_limit,
+    stats_text,
+    summary_stats,
+)
 
 # Row share of each panel in a layer's stack: the weight matrix gets the most room.
 PANEL_HEIGHTS = {"W": 0.46, "b": 0.08, "z": 0.23, "a": 0.23}
@@ -55,8 +65,9 @@ def column_limit(panel_lists) -> float:
     return shared_limit(m for panels in panel_lists for _, m in panels)
 
 
-def stack_figure(panels, limit: float | None = None, title: str = "", height: int = 430,
-                 highlight: bool = False) -> go.Figure:
+def stack_figure(
+    panels, limit: float | None = None, title: str = "", height: int = 430, highlight: bool = False
+) -> go.Figure:
     """Several matrices with the same number of columns stacked in one figure, x axis shared.
 
     panels: [(label, matrix)], each matrix (rows, n_out) or a vector (n_out,).
@@ -68,8 +79,14 @@ def stack_figure(panels, limit: float | None = None, title: str = "", height: in
     top = 54 if title else 30
     gap = min(0.3, 26 / max(height - top - 16, 1))
     free = 1 - gap * (len(panels) - 1)
-    layout = dict(height=height, margin=dict(l=34, r=8, t=top, b=16), template={}, annotations=[],
-                  shapes=[], title=dict(text=title, font=dict(size=13)) if title else None)
+    layout = dict(
+        height=height,
+        margin=dict(l=34, r=8, t=top, b=16),
+        template={},
+        annotations=[],
+        shapes=[],
+        title=dict(text=title, font=dict(size=13)) if title else None,
+    )
     data, y_top = [], 1.0
     for row, ((label, m), weight) in enumerate(zip(panels, weights), start=1):
         own = abs_limit(m) if limit is None else limit
@@ -84,14 +101,34 @@ def stack_figure(panels, limit: float | None = None, title: str = "", height: in
         trace = matrix_trace(m, own, label)
         trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
         data.append(trace)
-        layout["annotations"].append(dict(
-            text=f"<b>{label}</b> {m.shape[0]}×{m.shape[1]} ±{own:.2g} · {stats_text(summary_stats(m))}",
-            x=0, y=y_top, xref="paper", yref="paper", xanchor="left", yanchor="bottom", align="left",
-            showarrow=False, font=dict(size=10)))
+        layout["annotations"].append(
+            dict(
+                text=f"<b>{label}</b> {m.shape[0]}×{m.shape[1]} ±{own:.2g} · {stats_text(summary_stats(m))}",
+                x=0,
+                y=y_top,
+                xref="paper",
+                yref="paper",
+                xanchor="left",
+                yanchor="bottom",
+                align="left",
+                showarrow=False,
+                font=dict(size=10),
+            )
+        )
         y_top = y_bottom - gap
     if highlight:
-        layout["shapes"].append(dict(type="rect", xref="paper", yref="paper", x0=-0.02, y0=-0.02,
-                                     x1=1.01, y1=1.01, line=dict(color="#f08c00", width=3)))
+        layout["shapes"].append(
+            dict(
+                type="rect",
+                xref="paper",
+                yref="paper",
+                x0=-0.02,
+                y0=-0.02,
+                x1=1.01,
+                y1=1.01,
+                line=dict(color="#f08c00", width=3),
+            )
+        )
     return go.Figure(dict(data=data, layout=layout), _validate=False)
 
 
@@ -120,8 +157,9 @@ def network_graph(trace, sample: int | None = None) -> go.Figure:
     values = [np.asarray(v, dtype=np.float64) for v in values]
     values = [v[sample] if sample is not None else v.mean(axis=0) for v in values]
     sizes = [v.size for v in values]
-    positions = [np.stack([np.full(s, float(k)), (np.arange(s) - (s - 1) / 2)], axis=1)
-                 for k, s in enumerate(sizes)]
+    positions = [
+        np.stack([np.full(s, float(k)), (np.arange(s) - (s - 1) / 2)], axis=1) for k, s in enumerate(sizes)
+    ]
     fig = go.Figure()
     w_limit = shared_limit(rec.W for rec in layers)
     g_limit = max(shared_limit(rec.dW for rec in layers if rec.dW is not None), 1e-12)
@@ -130,37 +168,67 @@ def network_graph(trace, sample: int | None = None) -> go.Figure:
     for k, rec in enumerate(layers):
         W = np.asarray(rec.W, dtype=np.float64)
         dW = np.zeros_like(W) if rec.dW is None else np.abs(np.asarray(rec.dW, dtype=np.float64))
-        c_idx = np.clip(np.round((W / w_limit + 1) / 2 * (COLOR_BUCKETS - 1)), 0, COLOR_BUCKETS - 1).astype(int)
+        c_idx = np.clip(np.round((W / w_limit + 1) / 2 * (COLOR_BUCKETS - 1)), 0, COLOR_BUCKETS - 1).astype(
+            int
+        )
         w_idx = np.clip((dW / g_limit * len(WIDTH_BUCKETS)).astype(int), 0, len(WIDTH_BUCKETS) - 1)
         for i in range(W.shape[0]):
             for j in range(W.shape[1]):
                 p, q = positions[k][i], positions[k + 1][j]
                 buckets.setdefault((c_idx[i, j], w_idx[i, j]), []).append((p, q))
     from plotly.colors import sample_colorscale
+
     palette = sample_colorscale(COLORSCALE, list(np.linspace(0, 1, COLOR_BUCKETS)))
     for (c, w), segments in sorted(buckets.items()):
         xs, ys = [], []
         for p, q in segments[:GRAPH_MAX_EDGES]:
             xs += [p[0], q[0], None]
             ys += [p[1], q[1], None]
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
-                                 line=dict(color=palette[c], width=WIDTH_BUCKETS[w]),
-                                 name=f"W≈{colors[c]:.2g}"))
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                hoverinfo="skip",
+                showlegend=False,
+                line=dict(color=palette[c], width=WIDTH_BUCKETS[w]),
+                name=f"W≈{colors[c]:.2g}",
+            )
+        )
     node_x = np.concatenate([p[:, 0] for p in positions])
     node_y = np.concatenate([p[:, 1] for p in positions])
     node_v = np.concatenate(values)
     labels = [("x" if k == 0 else f"a{sup(k)}") + f"[{u}]" for k, s in enumerate(sizes) for u in range(s)]
     a_limit = abs_limit(node_v)
-    fig.add_trace(go.Scatter(
-        x=node_x, y=node_y, mode="markers", showlegend=False, text=labels, customdata=node_v,
-        hovertemplate="%{text} = %{customdata:.4g}<extra></extra>",
-        marker=dict(size=16, color=node_v, colorscale=COLORSCALE, cmin=-a_limit, cmax=a_limit,
-                    line=dict(color="#444", width=1), showscale=True,
-                    colorbar=dict(title="activation", thickness=10))))
-    fig.update_layout(height=360, margin=dict(l=10, r=10, t=30, b=10), template=PLAIN,
-                      title="Edges: colour = weight, width = |gradient|; nodes: activation"
-                      + (f" of sample {sample}" if sample is not None else " (batch mean)"),
-                      title_font_size=12)
+    fig.add_trace(
+        go.Scatter(
+            x=node_x,
+            y=node_y,
+            mode="markers",
+            showlegend=False,
+            text=labels,
+            customdata=node_v,
+            hovertemplate="%{text} = %{customdata:.4g}<extra></extra>",
+            marker=dict(
+                size=16,
+                color=node_v,
+                colorscale=COLORSCALE,
+                cmin=-a_limit,
+                cmax=a_limit,
+                line=dict(color="#444", width=1),
+                showscale=True,
+                colorbar=dict(title="activation", thickness=10),
+            ),
+        )
+    )
+    fig.update_layout(
+        height=360,
+        margin=dict(l=10, r=10, t=30, b=10),
+        template=PLAIN,
+        title="Edges: colour = weight, width = |gradient|; nodes: activation"
+        + (f" of sample {sample}" if sample is not None else " (batch mean)"),
+        title_font_size=12,
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
@@ -182,7 +250,11 @@ def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) 
     Two classes: P(class 1) on the diverging scale; more: the winning class.
     highlight: row indices of x drawn larger (the current batch or sample).
     """
-    marked = None if highlight is None or not len(highlight) else np.asarray(x, dtype=np.float64)[np.asarray(highlight)]
+    marked = (
+        None
+        if highlight is None or not len(highlight)
+        else np.asarray(x, dtype=np.float64)[np.asarray(highlight)]
+    )
     x, y = finite_rows(x, y)
     pad = 0.1 * (x.max(axis=0) - x.min(axis=0) + 1e-9)
     lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
@@ -193,18 +265,47 @@ def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) 
         z, zmin, zmax, title = probs[:, 1], 0.0, 1.0, f"P({classes[1]})"
     else:
         z, zmin, zmax, title = probs.argmax(axis=1).astype(float), 0, probs.shape[1] - 1, "predicted class"
-    fig = go.Figure(go.Heatmap(x=gx, y=gy, z=z.reshape(resolution, resolution), zmin=zmin, zmax=zmax,
-                               colorscale=COLORSCALE, opacity=0.55, colorbar=dict(title=title, thickness=10),
-                               hovertemplate="(%{x:.2f}, %{y:.2f}) " + title + " %{z:.3f}<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            x=gx,
+            y=gy,
+            z=z.reshape(resolution, resolution),
+            zmin=zmin,
+            zmax=zmax,
+            colorscale=COLORSCALE,
+            opacity=0.55,
+            colorbar=dict(title=title, thickness=10),
+            hovertemplate="(%{x:.2f}, %{y:.2f}) " + title + " %{z:.3f}<extra></extra>",
+        )
+    )
     for c, name in enumerate(classes):
         rows = np.flatnonzero(np.asarray(y) == c)
-        fig.add_trace(go.Scatter(x=x[rows, 0], y=x[rows, 1], mode="markers", name=str(name),
-                                 marker=dict(size=5, line=dict(width=0.5, color="#222"))))
+        fig.add_trace(
+            go.Scatter(
+                x=x[rows, 0],
+                y=x[rows, 1],
+                mode="markers",
+                name=str(name),
+                marker=dict(size=5, line=dict(width=0.5, color="#222")),
+            )
+        )
     if marked is not None:
-        fig.add_trace(go.Scatter(x=marked[:, 0], y=marked[:, 1], mode="markers", name="this step",
-                                 marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00"))))
-    fig.update_layout(height=380, margin=dict(l=30, r=10, t=30, b=30), template=PLAIN,
-                      title="Decision boundary", title_font_size=13)
+        fig.add_trace(
+            go.Scatter(
+                x=marked[:, 0],
+                y=marked[:, 1],
+                mode="markers",
+                name="this step",
+                marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00")),
+            )
+        )
+    fig.update_layout(
+        height=380,
+        margin=dict(l=30, r=10, t=30, b=30),
+        template=PLAIN,
+        title="Decision boundary",
+        title_font_size=13,
+    )
     return fig
 
 
@@ -218,13 +319,29 @@ def fitted_curve(net, x, y, highlight=None, points: int = 200) -> go.Figure:
     x, y = x[:, 0], y[:, 0]
     grid = np.linspace(x.min(), x.max(), points)
     curve = net.output(grid.reshape(-1, 1))[:, 0]
-    fig = go.Figure([go.Scatter(x=x, y=y, mode="markers", name="data", marker=dict(size=4)),
-                     go.Scatter(x=grid, y=curve, mode="lines", name="network", line=dict(width=3))])
+    fig = go.Figure(
+        [
+            go.Scatter(x=x, y=y, mode="markers", name="data", marker=dict(size=4)),
+            go.Scatter(x=grid, y=curve, mode="lines", name="network", line=dict(width=3)),
+        ]
+    )
     if marked is not None:
-        fig.add_trace(go.Scatter(x=marked[0], y=marked[1], mode="markers", name="this step",
-                                 marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00"))))
-    fig.update_layout(height=340, margin=dict(l=30, r=10, t=30, b=30), template=PLAIN,
-                      title="Fitted curve", title_font_size=13)
+        fig.add_trace(
+            go.Scatter(
+                x=marked[0],
+                y=marked[1],
+                mode="markers",
+                name="this step",
+                marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00")),
+            )
+        )
+    fig.update_layout(
+        height=340,
+        margin=dict(l=30, r=10, t=30, b=30),
+        template=PLAIN,
+        title="Fitted curve",
+        title_font_size=13,
+    )
     return fig
 
 
@@ -236,13 +353,32 @@ def regression_surface(net, x, y, resolution: int = 50) -> go.Figure:
     grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
     out = net.output(grid)[:, 0].reshape(resolution, resolution)
     target = np.asarray(y, dtype=np.float64).reshape(len(x), -1)[:, 0]
-    fig = go.Figure([go.Heatmap(x=gx, y=gy, z=out, colorscale="Viridis", opacity=0.7,
-                                colorbar=dict(title="output", thickness=10)),
-                     go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="target",
-                                marker=dict(size=5, color=target, colorscale="Viridis",
-                                            line=dict(width=0.5, color="#222")))])
-    fig.update_layout(height=360, margin=dict(l=30, r=10, t=30, b=30), template=PLAIN,
-                      title="Network output (background) vs targets (points)", title_font_size=13)
+    fig = go.Figure(
+        [
+            go.Heatmap(
+                x=gx,
+                y=gy,
+                z=out,
+                colorscale="Viridis",
+                opacity=0.7,
+                colorbar=dict(title="output", thickness=10),
+            ),
+            go.Scatter(
+                x=x[:, 0],
+                y=x[:, 1],
+                mode="markers",
+                name="target",
+                marker=dict(size=5, color=target, colorscale="Viridis", line=dict(width=0.5, color="#222")),
+            ),
+        ]
+    )
+    fig.update_layout(
+        height=360,
+        margin=dict(l=30, r=10, t=30, b=30),
+        template=PLAIN,
+        title="Network output (background) vs targets (points)",
+        title_font_size=13,
+    )
     return fig
 
 
@@ -256,8 +392,9 @@ def image_figure(sample, input_shape, title: str) -> go.Figure:
     if scaled.ndim == 2:
         scaled = np.repeat(scaled[:, :, None], 3, axis=2)
     fig = go.Figure(go.Image(z=scaled, hoverinfo="skip"))
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=36, b=10), template=PLAIN,
-                      title=title, title_font_size=13)
+    fig.update_layout(
+        height=260, margin=dict(l=10, r=10, t=36, b=10), template=PLAIN, title=title, title_font_size=13
+    )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
@@ -265,9 +402,20 @@ def image_figure(sample, input_shape, title: str) -> go.Figure:
 
 def loss_bars(before: float, after: float) -> go.Figure:
     """Loss on the same batch before and after the update."""
-    fig = go.Figure(go.Bar(x=["before update", "after update"], y=[before, after],
-                           marker_color=["#888", "#2b8a3e" if after <= before else "#c92a2a"],
-                           text=[f"{before:.5g}", f"{after:.5g}"], textposition="auto"))
-    fig.update_layout(height=220, margin=dict(l=30, r=10, t=30, b=20), template=PLAIN,
-                      title="Loss on this batch", title_font_size=13)
+    fig = go.Figure(
+        go.Bar(
+            x=["before update", "after update"],
+            y=[before, after],
+            marker_color=["#888", "#2b8a3e" if after <= before else "#c92a2a"],
+            text=[f"{before:.5g}", f"{after:.5g}"],
+            textposition="auto",
+        )
+    )
+    fig.update_layout(
+        height=220,
+        margin=dict(l=30, r=10, t=30, b=20),
+        template=PLAIN,
+        title="Loss on this batch",
+        title_font_size=13,
+    )
     return fig

@@ -32,8 +32,9 @@ def parse_shapes(shapes) -> list:
     for shape in shapes:
         check_choice("shape", shape, SHAPES)
     if len(shapes) < 2 or len(set(shapes)) != len(shapes):
-        raise ValueError(f"shapes {shapes!r} must name at least two different shapes from "
-                         f"{', '.join(SHAPES)}")
+        raise ValueError(
+            f"shapes {shapes!r} must name at least two different shapes from {', '.join(SHAPES)}"
+        )
     return shapes
 
 
@@ -52,8 +53,23 @@ def _outline(shape: str, rotation: float) -> list:
         radii = np.where(np.arange(10) % 2 == 0, 1.0, 0.42)
     else:  # cross: a plus sign with arms 0.3 wide
         w = 0.3
-        pts = np.array([(-w, -1), (w, -1), (w, -w), (1, -w), (1, w), (w, w), (w, 1), (-w, 1),
-                        (-w, w), (-1, w), (-1, -w), (-w, -w)], dtype=float)
+        pts = np.array(
+            [
+                (-w, -1),
+                (w, -1),
+                (w, -w),
+                (1, -w),
+                (1, w),
+                (w, w),
+                (w, 1),
+                (-w, 1),
+                (-w, w),
+                (-1, w),
+                (-1, -w),
+                (-w, -w),
+            ],
+            dtype=float,
+        )
         angles = np.arctan2(pts[:, 1], pts[:, 0])
         radii = np.hypot(pts[:, 0], pts[:, 1])
     angles = angles + rotation
@@ -98,8 +114,11 @@ def generate(n: int, size: int = 28, shapes=DEFAULT_SHAPES, noise: float = 0.1, 
     """
     rng = np.random.default_rng(seed)
     labels = rng.permutation(np.arange(n) % len(shapes)).astype(np.int64)
-    images = np.stack([draw_shape(shapes[k], size, rng, noise) for k in labels]) if n else \
-        np.zeros((0, size, size), np.uint8)
+    images = (
+        np.stack([draw_shape(shapes[k], size, rng, noise) for k in labels])
+        if n
+        else np.zeros((0, size, size), np.uint8)
+    )
     return images, labels
 
 
@@ -130,28 +149,40 @@ def build_shapes(samples=600, size=28, shapes=DEFAULT_SHAPES, noise=0.1, val_fra
     images, labels = generate(samples, size, shapes, noise, seed)
     train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng([seed, 1]))
     x = images.reshape(samples, size * size).astype(np.float32) / 255.0
-    params = dict(samples=samples, size=size, shapes=list(shapes), noise=noise,
-                  val_fraction=val_fraction, seed=seed)
-    return Dataset(name="shapes", kind="image", params=params, description=DESCRIPTION,
-                   x_train=x[train_idx], y_train=labels[train_idx],
-                   x_val=x[val_idx], y_val=labels[val_idx],
-                   classes=list(shapes), input_shape=(size, size))
+    params = dict(
+        samples=samples, size=size, shapes=list(shapes), noise=noise, val_fraction=val_fraction, seed=seed
+    )
+    return Dataset(
+        name="shapes",
+        kind="image",
+        params=params,
+        description=DESCRIPTION,
+        x_train=x[train_idx],
+        y_train=labels[train_idx],
+        x_val=x[val_idx],
+        y_val=labels[val_idx],
+        classes=list(shapes),
+        input_shape=(size, size),
+    )
 
 
-def write_folders(out, n=1000, size=28, train_split=0.8, shapes=DEFAULT_SHAPES, noise=0.1,
-                  seed=0, progress=None) -> dict:
+def write_folders(
+    out, n=1000, size=28, train_split=0.8, shapes=DEFAULT_SHAPES, noise=0.1, seed=0, progress=None
+) -> dict:
     """Write out/train/<class>/0001.png and out/val/<class>/... ; returns {split: {class: count}}."""
     try:
         val_fraction = 1 - float(train_split)
     except (TypeError, ValueError):
         val_fraction = None
     if val_fraction is None or not 0 < float(train_split) <= 1:
-        raise ValueError(f"train_split must be in (0, 1], got {train_split!r}; e.g. 0.8 keeps 80 % for training")
+        raise ValueError(
+            f"train_split must be in (0, 1], got {train_split!r}; e.g. 0.8 keeps 80 % for training"
+        )
     n, size, shapes, noise, val_fraction = _check(n, size, shapes, noise, val_fraction)
     images, labels = generate(n, size, shapes, noise, seed)
     train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng([seed, 1]))
     out = Path(out)
-    counts = {"train": {s: 0 for s in shapes}, "val": {s: 0 for s in shapes}}
+    counts = {"train": dict.fromkeys(shapes, 0), "val": dict.fromkeys(shapes, 0)}
     done = 0
     for split, indices in (("train", train_idx), ("val", val_idx)):
         for i in sorted(indices):

@@ -44,8 +44,14 @@ def vertical_bar(page):
 
 
 def closed_loop(page):
-    stroke(page, [(140 + 60 * math.sin(t / 24 * 2 * math.pi), 140 - 95 * math.cos(t / 24 * 2 * math.pi))
-                  for t in range(25)], steps=3)
+    stroke(
+        page,
+        [
+            (140 + 60 * math.sin(t / 24 * 2 * math.pi), 140 - 95 * math.cos(t / 24 * 2 * math.pi))
+            for t in range(25)
+        ],
+        steps=3,
+    )
 
 
 def triangle(page):
@@ -118,15 +124,24 @@ def test_upload_of_a_dark_on_light_digit_and_of_a_non_image(browser, app_server)
     try:
         page.get_by_text("…or upload a picture").click()
         uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']")
-        uploader.set_input_files(files=[{
-            "name": "one.png", "mimeType": "image/png",
-            "buffer": png_bytes(lambda d: d.line([(100, 20), (100, 180)], fill=0, width=14))}])
+        uploader.set_input_files(
+            files=[
+                {
+                    "name": "one.png",
+                    "mimeType": "image/png",
+                    "buffer": png_bytes(lambda d: d.line([(100, 20), (100, 180)], fill=0, width=14)),
+                }
+            ]
+        )
         expect(prediction(page)).to_have_text("1")
         expect(page.get_by_text("Using one.png (inverted)")).to_be_visible()
 
-        uploader.set_input_files(files=[{"name": "fake.png", "mimeType": "image/png",
-                                         "buffer": b"this is not a picture"}])
-        expect(page.locator("[data-testid='stAlertContentError']")).to_contain_text("upload a PNG, JPEG or WebP")
+        uploader.set_input_files(
+            files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"this is not a picture"}]
+        )
+        expect(page.locator("[data-testid='stAlertContentError']")).to_contain_text(
+            "upload a PNG, JPEG or WebP"
+        )
         expect(prediction(page)).to_have_count(0)
         assert_no_exception(page)
         page.locator("[data-testid='stAlertContentError']").scroll_into_view_if_needed()
@@ -146,7 +161,7 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
         page.screenshot(path=str(screenshot_path("draw_stages")))
 
         tabs = page.locator("[data-testid='stTabs']")
-        expect(tabs.locator(".js-plotly-plot").first).to_be_visible()      # the saliency overlay
+        expect(tabs.locator(".js-plotly-plot").first).to_be_visible()  # the saliency overlay
         expect(page.get_by_text("over the input")).to_be_visible()
         tabs.scroll_into_view_if_needed()
         tabs.screenshot(path=str(screenshot_path("draw_saliency")))
@@ -174,5 +189,6 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
 
 def screenshot_path(name):
     from tests.browser.harness import ARTIFACTS_DIR
+
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS_DIR / f"{name}.png"

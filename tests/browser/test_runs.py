@@ -32,7 +32,7 @@ def create(page, name):
     expect(page.get_by_text("New run")).to_be_visible()
     expect(field).to_be_attached()
     wait_for_app(page)
-    if not field.is_visible():   # the "New run" expander starts open only while there are no runs
+    if not field.is_visible():  # the "New run" expander starts open only while there are no runs
         page.get_by_text("New run").click()
     expect(field).to_be_visible()
     field.fill(name)
@@ -57,7 +57,7 @@ def train(page, epochs):
     click_once_settled(page, page.get_by_role("button", name="Train", exact=True))
     wait_for_app(page)
     expect(page.get_by_text(f"Trained {epochs} epoch")).to_be_visible()
-    wait_for_app(page)   # the page reruns once more to redraw from the saved run
+    wait_for_app(page)  # the page reruns once more to redraw from the saved run
     assert_no_exception(page)
 
 

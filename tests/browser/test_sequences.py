@@ -40,8 +40,9 @@ def test_type_masters_train_and_reach_the_ceiling(browser, app_server):
         expect(main.locator(".js-plotly-plot").first).to_be_visible()
         assert_no_exception(page)
         screenshot(page, "sequences_trained")
-        for part, text in enumerate(["What the network learned", "training samples predicted wrong",
-                                     "Generation"], start=1):
+        for part, text in enumerate(
+            ["What the network learned", "training samples predicted wrong", "Generation"], start=1
+        ):
             main.get_by_text(text).first.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS_DIR / f"sequences_trained_{part}.png"))
     finally:

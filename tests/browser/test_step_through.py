@@ -19,8 +19,11 @@ def click_and_wait(page, name):
 
 
 def test_step_through_walks_a_whole_step_in_chromium(browser, app_server):
-    page = open_page(browser, f"{app_server}/step_through?hidden=[4]&activation=%22relu%22&optimizer=%22sgd%22",
-                     viewport=(1500, 1100))
+    page = open_page(
+        browser,
+        f"{app_server}/step_through?hidden=[4]&activation=%22relu%22&optimizer=%22sgd%22",
+        viewport=(1500, 1100),
+    )
     try:
         assert_no_page_not_found(page)
         expect(page.get_by_role("heading", name="Step through one training step")).to_be_visible()
@@ -37,9 +40,11 @@ def test_step_through_walks_a_whole_step_in_chromium(browser, app_server):
         expect(page.get_by_text("Update (sgd")).to_be_visible()
         plots = page.locator(".js-plotly-plot")
         expect(plots.first).to_be_visible()
-        assert plots.count() >= 6   # forward and backward per layer, ΔW per layer, loss bars
+        assert plots.count() >= 6  # forward and backward per layer, ΔW per layer, loss bars
         # The 4-unit ReLU network from the link, as the sidebar shows it.
-        expect(page.locator("[data-testid='stSidebar']").get_by_role("textbox", name="Hidden layer sizes")).to_have_value("4")
+        expect(
+            page.locator("[data-testid='stSidebar']").get_by_role("textbox", name="Hidden layer sizes")
+        ).to_have_value("4")
         assert_no_exception(page)
         path = screenshot(page, "step_through")
         assert path.exists()
