@@ -13,6 +13,7 @@ from .core import Dataset, DatasetSpec, DatasetUnavailable
 from .digits import DIGITS_MAX_VALUE, raw_digits
 from .folder import FolderDataset
 from .idx import read_idx, write_idx
+from .mnist import raw_mnist
 from .registry import REGISTRY, availability, available, load, names, spec
 from .sequences import SequenceDataset
 
@@ -32,4 +33,5 @@ __all__ = [
     "write_idx",
     "raw_digits",
     "DIGITS_MAX_VALUE",
+    "raw_mnist",
 ]
