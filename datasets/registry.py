@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import digits, folder, idx, sequences, shapes, toy2d
+from . import digits, folder, idx, mnist, sequences, shapes, toy2d
 from .core import DatasetSpec
 
 
@@ -54,6 +54,14 @@ def _build_registry() -> dict:
             digits.build_digits,
             _fixed((8, 8)),
             _fixed(digits.DIGITS_CLASSES),
+        ),
+        DatasetSpec(
+            "mnist",
+            "image",
+            mnist.DESCRIPTION,
+            mnist.build_mnist,
+            _fixed((mnist.IMAGE_SIDE, mnist.IMAGE_SIDE)),
+            _fixed(mnist.MNIST_CLASSES),
         ),
         DatasetSpec(
             "fashion-mnist",

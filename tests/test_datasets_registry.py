@@ -20,6 +20,7 @@ EXPECTED_NAMES = [
     "sine",
     "shapes",
     "digits",
+    "mnist",
     "fashion-mnist",
     "folder",
 ]
@@ -52,8 +53,8 @@ def test_every_spec_describes_itself():
 
 
 def test_unknown_dataset_lists_the_valid_names():
-    with pytest.raises(ValueError, match="unknown dataset 'mnist'; choose one of sequences, circle.*folder"):
-        datasets.load("mnist")
+    with pytest.raises(ValueError, match="unknown dataset 'cifar'; choose one of sequences, circle.*folder"):
+        datasets.load("cifar")
     with pytest.raises(ValueError, match="unknown dataset"):
         datasets.spec("")
 

@@ -22,11 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import Dataset
+
 MNIST_FILE = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
 MNIST_CLASSES = [str(d) for d in range(10)]
 IMAGE_SIDE = 28
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
 MAX_VALUE = 255
+VAL_PER_DIGIT = 200
+DESCRIPTION = "Real handwritten digits, 28x28 pixels, 10,000 MNIST images (fixed 8,000/2,000 split)"
 
 
 @lru_cache(maxsize=1)
@@ -41,6 +45,59 @@ def _raw() -> tuple:
 def raw_mnist() -> tuple:
     """images (10000, 28, 28) uint8 in 0..255, labels (10000,) uint8 (read-only views)."""
     return _raw()
+
+
+def fixed_split(labels: np.ndarray, val_per_class: int = VAL_PER_DIGIT) -> tuple:
+    """(train_idx, val_idx), both sorted: `val_per_class` evenly spaced rows of each class.
+
+    labels: (N,) int. For a class whose n rows come at positions 0..n-1 (in file
+    order), validation takes positions k*n // val_per_class for k = 0..val_per_class-1
+    and train the rest. Integer arithmetic only, no random numbers: the same rows
+    on every machine. Each class needs more than `val_per_class` rows.
+    """
+    labels = np.asarray(labels)
+    is_val = np.zeros(labels.shape[0], dtype=bool)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if members.size <= val_per_class:
+            raise ValueError(
+                f"class {label} has {members.size} rows, needs more than {val_per_class} "
+                "to keep some for training"
+            )
+        is_val[members[np.arange(val_per_class) * members.size // val_per_class]] = True
+    return np.flatnonzero(~is_val), np.flatnonzero(is_val)
+
+
+def build_mnist(seed=0) -> Dataset:
+    """10,000 MNIST digits with a fixed 8,000/2,000 train/validation split.
+
+    The split is 200 validation images per digit, evenly spaced through that
+    digit's images in file order (see `fixed_split`); train keeps the other
+    8,000 (663 to 927 per digit, as the source holds 863 to 1,127 of each).
+    No random numbers choose it, so every machine and every seed sees the same
+    validation images.
+    seed: only orders the rows of each split (one seeded permutation each), so
+      that batches mix digits.
+    Returns x (N, 784) float32 in [0, 1] (raw / 255), y (N,) int64; input_shape (28, 28).
+    """
+    images, labels = _raw()
+    train_idx, val_idx = fixed_split(labels)
+    rng = np.random.default_rng(seed)
+    train_idx, val_idx = rng.permutation(train_idx), rng.permutation(val_idx)
+    x = images.reshape(len(images), PIXELS).astype(np.float32) / MAX_VALUE
+    y = labels.astype(np.int64)
+    return Dataset(
+        name="mnist",
+        kind="image",
+        params=dict(seed=seed),
+        description=DESCRIPTION,
+        x_train=x[train_idx],
+        y_train=y[train_idx],
+        x_val=x[val_idx],
+        y_val=y[val_idx],
+        classes=list(MNIST_CLASSES),
+        input_shape=(IMAGE_SIDE, IMAGE_SIDE),
+    )
 
 
 # ------------------------------------------------ rebuilding from the npm package
