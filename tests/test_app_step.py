@@ -230,7 +230,7 @@ def test_one_unit_layer_and_one_sample_batch_step_cleanly(widget, value):
     assert state(at).trace.x.shape[0] == (1 if widget == "sb.batch" else 32)
 
 
-@pytest.mark.parametrize("dataset", ["sequences", "digits", "sine"])
+@pytest.mark.parametrize("dataset", ["sequences", "digits", "mnist", "sine"])
 def test_other_kinds_of_data_step_and_show_their_task_view(dataset):
     at = open_page()
     at.selectbox(key="sb.dataset").set_value(dataset).run()
@@ -239,6 +239,11 @@ def test_other_kinds_of_data_step_and_show_their_task_view(dataset):
     assert not at.error
     if dataset == "sequences":
         assert len(at.dataframe) >= 2
+    if dataset == "mnist":  # its split is fixed: no parameters, so no empty expander
+        assert state(at).trace.x.shape[1] == 784
+        assert "Dataset parameters" not in [e.label for e in at.sidebar.expander]
+    else:
+        assert "Dataset parameters" in [e.label for e in at.sidebar.expander]
 
 
 def test_inspector_and_sample_choices_survive_a_smaller_network_and_batch():

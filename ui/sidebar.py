@@ -95,13 +95,13 @@ def dataset_controls(config: RunConfig) -> tuple[str, dict]:
         st.warning(reason)
     current = config.dataset_params if name == config.dataset else {}
     params = {}
-    with st.expander("Dataset parameters", expanded=name in ("sequences", "folder")):
-        for param, default in spec.params.items():
-            if param in HIDDEN_PARAMS:
-                continue
-            value = _param_widget(name, param, default, current.get(param))
-            if value != default and not (isinstance(default, tuple) and list(default) == value):
-                params[param] = value
+    editable = {param: default for param, default in spec.params.items() if param not in HIDDEN_PARAMS}
+    if editable:  # a dataset with nothing to set (e.g. mnist's fixed split) gets no empty expander
+        with st.expander("Dataset parameters", expanded=name in ("sequences", "folder")):
+            for param, default in editable.items():
+                value = _param_widget(name, param, default, current.get(param))
+                if value != default and not (isinstance(default, tuple) and list(default) == value):
+                    params[param] = value
     # Not editable here, but kept: another page (e.g. Sequences) may have set them.
     params.update({p: current[p] for p in HIDDEN_PARAMS if p in current})
     return name, params
