@@ -1,61 +1,74 @@
 """A from-scratch NumPy backprop engine whose every step can be recorded and shown.
 
 from backprop import Network, save, load
-net = Network([784, 256, 64, 10], activation="gelu", loss="cross_entropy", seed=0)
+net = Network("dense256-relu-dense64-relu", input_shape=(784,), n_outputs=10, seed=0)
+net = Network([784, 256, 64, 10], activation="gelu")      # the same kind of network by sizes
 trace = net.gradients(x, y)        # forward + backward, no update
 history = net.fit(x, y, epochs=10, batch_size=64, optimizer="adam", learning_rate=1e-3)
 """
 
-from .activations import ACTIVATIONS, get_activation
+from .activations import ACTIVATIONS, make_activation
+from .architecture import LAYER_KINDS, check_spec
 from .config import RunConfig
-from .gradcheck import GradCheckResult, check_network, gradcheck
+from .gradcheck import GradCheckResult, check_network, gradcheck, input_gradcheck
 from .io import load, load_with_metadata, save
-from .layers import INITS, Dense, Embedding
+from .layers import INITS, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Embedding, Flatten, Layer, MaxPool2D
 from .losses import LOSSES, get_loss
 from .metrics import accuracy, confusion_matrix, precision_recall_f1
 from .network import DTYPES, Network
-from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, make_optimizer
+from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, RMSprop, make_optimizer
 from .schedules import SCHEDULES, Cosine, EarlyStopping, ReduceOnPlateau, StepDecay, make_schedule
-from .trace import EmbeddingTrace, LayerTrace, Trace
+from .trace import Block, LayerRecord, Trace
 from .training import History, Trainer, TrainingDiverged, TrainingEvent
 
 __all__ = [
     "ACTIVATIONS",
+    "DTYPES",
+    "INITS",
+    "LAYER_KINDS",
     "LOSSES",
     "OPTIMIZERS",
     "SCHEDULES",
-    "INITS",
-    "DTYPES",
-    "Network",
-    "Dense",
-    "Embedding",
-    "Trace",
-    "LayerTrace",
-    "EmbeddingTrace",
-    "Optimizer",
-    "SGD",
-    "Momentum",
     "Adam",
-    "make_optimizer",
-    "StepDecay",
+    "AvgPool2D",
+    "BatchNorm",
+    "Block",
+    "Conv2D",
     "Cosine",
-    "ReduceOnPlateau",
+    "Dense",
+    "Dropout",
     "EarlyStopping",
-    "make_schedule",
-    "Trainer",
-    "History",
-    "TrainingEvent",
-    "TrainingDiverged",
-    "gradcheck",
-    "check_network",
+    "Embedding",
+    "Flatten",
     "GradCheckResult",
+    "History",
+    "Layer",
+    "LayerRecord",
+    "MaxPool2D",
+    "Momentum",
+    "Network",
+    "Optimizer",
+    "RMSprop",
+    "ReduceOnPlateau",
+    "RunConfig",
+    "SGD",
+    "StepDecay",
+    "Trace",
+    "Trainer",
+    "TrainingDiverged",
+    "TrainingEvent",
     "accuracy",
+    "check_network",
+    "check_spec",
     "confusion_matrix",
-    "precision_recall_f1",
-    "get_activation",
     "get_loss",
-    "save",
+    "gradcheck",
+    "input_gradcheck",
     "load",
     "load_with_metadata",
-    "RunConfig",
+    "make_activation",
+    "make_optimizer",
+    "make_schedule",
+    "precision_recall_f1",
+    "save",
 ]

@@ -20,15 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .config import RunConfig
+from .config import OPTIONS, RunConfig
 from .io import save
-from .losses import LOSSES
 from .optimizers import OPTIMIZERS
+from .options import Option
 from .runs import RunStore, summarize, train_run
+from .schedules import SCHEDULES
 from .training import TrainingDiverged
 
 BAR_WIDTH = 10
+MAX_IMAGE_FILE_BYTES = 20 * 1024 * 1024
+OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
 
 
 # ------------------------------------------------------------------ parsing
@@ -49,75 +51,96 @@ def parse_dataset_params(items: list[str] | None) -> dict:
     return params
 
 
-def parse_hidden(text: str) -> list[int]:
-    """ "256,64" -> [256, 64]; "" or "none" -> [] (a linear model)."""
-    if text.strip().lower() in ("", "none"):
-        return []
-    try:
-        return [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ValueError(
-            f"--hidden takes layer sizes separated by commas, e.g. 256,64; got {text!r}"
-        ) from None
+def _flag_words(option: Option) -> list[str]:
+    return [option.flag, *option.aliases]
 
 
-def parse_schedule(text: str | None, epochs: int) -> dict | None:
-    """--lr-decay: "step:5,8:0.1" | "step:5" | "cosine" | "cosine:20" | "plateau" | "plateau:0.5:3"."""
-    if not text:
-        return None
-    name, *parts = text.split(":")
-    try:
-        if name == "step":
-            if not parts:
-                raise ValueError
-            schedule = {"schedule": "step", "epochs": [int(e) for e in parts[0].split(",")]}
-            if len(parts) > 1:
-                schedule["factor"] = float(parts[1])
-            return schedule
-        if name == "cosine":
-            return {"schedule": "cosine", "total_epochs": int(parts[0]) if parts else epochs}
-        if name == "plateau":
-            schedule = {"schedule": "plateau"}
-            if parts:
-                schedule["factor"] = float(parts[0])
-            if len(parts) > 1:
-                schedule["patience"] = int(parts[1])
-            return schedule
-    except (ValueError, IndexError):
-        pass
-    raise ValueError(
-        f"--lr-decay must look like step:5,8:0.1, cosine, cosine:20, plateau or plateau:0.5:3; got {text!r}"
+def optimizer_options() -> dict[str, Option]:
+    """Every optimizer option by name (one flag each; optimizers that share a name share its flag)."""
+    found: dict[str, Option] = {}
+    for declared in OPTIMIZERS.values():
+        for option in declared.options:
+            found.setdefault(option.name, option)
+    return found
+
+
+def schedule_options() -> dict[str, Option]:
+    """Every schedule option by name, given on the command line as --schedule-<name>."""
+    found: dict[str, Option] = {}
+    for declared in SCHEDULES.values():
+        for option in declared.options:
+            found.setdefault(option.name, option)
+    return found
+
+
+def _help(option: Option) -> str:
+    default = option.off_label if option.default is None else option.default
+    return f"{option.help} {option.range_text()}; default {default}".replace("%", "%%")
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The train command's settings, one argument per declared option (values checked later, one way)."""
+    for option in OPTIONS:
+        parser.add_argument(
+            *_flag_words(option), dest=option.name, metavar=option.name.upper(), help=_help(option)
+        )
+    parser.add_argument(
+        "--dataset-param", action="append", metavar="KEY=VALUE", help="a dataset parameter (repeat)"
     )
-
-
-def _per_layer_text(text: str):
-    parts = [p.strip() for p in text.split(",")]
-    return parts[0] if len(parts) == 1 else parts
+    group = parser.add_argument_group("optimizer options (for the optimizer that declares them)")
+    for name, option in optimizer_options().items():
+        takers = ", ".join(d.name for d in OPTIMIZERS.values() if name in {o.name for o in d.options})
+        group.add_argument(
+            option.flag, dest=f"opt_{name}", metavar="VALUE", help=f"{takers}: {_help(option)}"
+        )
+    group = parser.add_argument_group("schedule options (for the schedule that declares them)")
+    for name, option in schedule_options().items():
+        takers = ", ".join(d.name for d in SCHEDULES.values() if name in {o.name for o in d.options})
+        group.add_argument(
+            f"--schedule-{name.replace('_', '-')}",
+            dest=f"sched_{name}",
+            metavar="VALUE",
+            help=f"{takers}: {option.help} {option.range_text()}".replace("%", "%%"),
+        )
 
 
 def config_from_args(args) -> RunConfig:
-    """The RunConfig described by `train`'s options (ValueError names the bad one)."""
-    return RunConfig(
-        dataset=args.dataset,
-        dataset_params=parse_dataset_params(args.dataset_param),
-        hidden=parse_hidden(args.hidden),
-        activation=_per_layer_text(args.activation),
-        loss=args.loss,
-        init=args.init,
-        optimizer=args.optimizer,
-        learning_rate=args.lr,
-        momentum=args.momentum,
-        nesterov=args.nesterov,
-        weight_decay=args.l2,
-        clip_norm=args.clip_norm,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        seed=args.seed,
-        dropout=args.dropout,
-        batch_norm=args.batch_norm,
-        schedule=parse_schedule(args.lr_decay, args.epochs),
-        early_stopping=args.early_stopping,
-    )
+    """The RunConfig described by `train`'s options, checked by the same declarations as every setup
+    (ValueError names the bad one)."""
+    data: dict = {"dataset_params": parse_dataset_params(args.dataset_param)}
+    for option in OPTIONS:
+        text = getattr(args, option.name)
+        if text is not None:
+            data[option.name] = option.parse_text(text)
+    optimizer = data.get("optimizer", OPTIONS_BY_NAME["optimizer"].default)
+    declared = OPTIMIZERS[optimizer]
+    for name, option in optimizer_options().items():
+        text = getattr(args, f"opt_{name}")
+        if text is None:
+            continue
+        if name not in {o.name for o in declared.options}:
+            raise ValueError(
+                f"{option.flag} is not an option of the {optimizer} optimizer; it takes "
+                f"{', '.join(o.flag for o in declared.options) or 'no options'}"
+            )
+        data.setdefault("optimizer_options", {})[name] = declared.option(name).parse_text(text)
+    schedule = data.pop("schedule", "constant")
+    given = {name: getattr(args, f"sched_{name}") for name in schedule_options()}
+    given = {name: text for name, text in given.items() if text is not None}
+    if schedule != "constant" or given:
+        declared = SCHEDULES[schedule]
+        known = {o.name for o in declared.options}
+        stray = sorted(set(given) - known)
+        if stray:
+            raise ValueError(
+                f"--schedule-{stray[0].replace('_', '-')} is not an option of the {schedule} schedule; "
+                f"choose the schedule with --schedule"
+            )
+        data["schedule"] = {
+            "schedule": schedule,
+            **{n: declared.option(n).parse_text(t) for n, t in given.items()},
+        }
+    return RunConfig.from_dict(data)
 
 
 def train_command(config: RunConfig, run_dir: str | None = None) -> str:
@@ -125,53 +148,32 @@ def train_command(config: RunConfig, run_dir: str | None = None) -> str:
     words = ["python", "-m", "backprop", "train", "--dataset", config.dataset]
     for key, value in config.dataset_params.items():
         words += ["--dataset-param", f"{key}={value if isinstance(value, str) else json.dumps(value)}"]
-    acts = config.activation if isinstance(config.activation, str) else ",".join(config.activation)
-    words += [
-        "--hidden",
-        ",".join(map(str, config.hidden)) or "none",
-        "--activation",
-        acts,
-        "--loss",
-        config.loss,
-        "--optimizer",
-        config.optimizer,
-        "--lr",
-        f"{config.learning_rate:g}",
-        "--epochs",
-        str(config.epochs),
-        "--batch-size",
-        str(config.batch_size),
-        "--seed",
-        str(config.seed),
-    ]
-    if config.init != "xavier":
-        words += ["--init", config.init]
-    if config.optimizer == "momentum":
-        words += ["--momentum", f"{config.momentum:g}"] + (["--nesterov"] if config.nesterov else [])
-    if config.weight_decay:
-        words += ["--l2", f"{config.weight_decay:g}"]
-    if isinstance(config.dropout, (int, float)) and config.dropout:
-        words += ["--dropout", f"{config.dropout:g}"]
-    if config.batch_norm is True:
-        words += ["--batch-norm"]
-    if config.clip_norm:
-        words += ["--clip-norm", f"{config.clip_norm:g}"]
+    always = ("layers", "optimizer", "learning_rate", "epochs", "batch_size", "seed")
+    for option in OPTIONS:
+        value = getattr(config, option.name)
+        if option.name in ("dataset", "schedule") or (option.name not in always and value == option.default):
+            continue
+        words += [option.flag, _as_text(value)]
+    for name, value in config.optimizer_options.items():
+        words += [optimizer_options()[name].flag, _as_text(value)]
     if config.schedule:
-        kind = config.schedule["schedule"]
-        if kind == "step":
-            decay = (
-                f"step:{','.join(map(str, config.schedule['epochs']))}:{config.schedule.get('factor', 0.1):g}"
-            )
-        elif kind == "cosine":
-            decay = f"cosine:{config.schedule.get('total_epochs', config.epochs)}"
-        else:
-            decay = kind
-        words += ["--lr-decay", decay]
-    if config.early_stopping:
-        words += ["--early-stopping", str(config.early_stopping)]
+        words += ["--schedule", config.schedule["schedule"]]
+        for name, value in config.schedule.items():
+            if name != "schedule":
+                words += [f"--schedule-{name.replace('_', '-')}", _as_text(value)]
     if run_dir:
         words += ["--run-dir", str(run_dir)]
     return shlex.join(words)
+
+
+def _as_text(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list | tuple):
+        return ",".join(_as_text(v) for v in value)
+    return str(value)
 
 
 def _store_and_name(run_dir: str) -> tuple[RunStore, str]:
@@ -248,7 +250,7 @@ def cmd_train(args) -> int:
             store, name = _store_and_name(args.run_dir)
         else:
             store = RunStore()
-            name = store.unique_name(f"{config.dataset}-{'-'.join(map(str, config.hidden)) or 'linear'}")
+            name = store.unique_name(f"{config.dataset}-{config.layers}"[:60].rstrip("-.") or config.dataset)
         if (store.root / name).exists():
             raise ValueError(
                 f"{store.root / name} already exists; pass --resume to train it further "
@@ -257,7 +259,7 @@ def cmd_train(args) -> int:
     dataset = datasets.load(config.dataset, **config.dataset_params)
     if not args.resume:
         run = store.create(name, config, dataset=dataset)
-    epochs = args.epochs
+    epochs = OPTIONS_BY_NAME["epochs"].parse_text(args.epochs) if args.epochs else config.epochs
     bar = ProgressBar(len(run.history), epochs)
     started = time.perf_counter()
     try:
@@ -310,31 +312,26 @@ def cmd_runs(args) -> int:
     return 0
 
 
-def load_image(path, input_shape) -> np.ndarray:
-    """An image file as one flat row in [0, 1]: grayscale (or RGB for (h, w, 3) inputs), resized.
+def load_image(path, dataset: str, input_shape) -> np.ndarray:
+    """An image file as one model input row, read and prepared exactly as the Draw page does it
+    (datasets.drawing): dark ink on light paper is inverted, the ink is cropped, scaled and centred."""
+    from datasets import drawing
 
-    The image datasets have light ink on a dark background; a picture with a
-    light border (dark drawing on white paper) is inverted to match.
-    """
-    from PIL import Image, UnidentifiedImageError
-
-    shape = tuple(int(v) for v in input_shape)
-    if len(shape) not in (2, 3):
-        raise ValueError(f"this run's dataset takes inputs of shape {shape}, not images")
+    path = Path(path)
     try:
-        with Image.open(path) as image:
-            image = image.convert("RGB" if len(shape) == 3 else "L").resize(
-                (shape[1], shape[0]), Image.Resampling.BILINEAR
+        size = path.stat().st_size
+        if size > MAX_IMAGE_FILE_BYTES:
+            raise ValueError(
+                f"{path} has {size:,} bytes; pictures up to {MAX_IMAGE_FILE_BYTES:,} bytes are read"
             )
-            pixels = np.asarray(image, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f"cannot read {path} as an image ({err})") from None
-    border = np.concatenate(
-        [pixels[0].ravel(), pixels[-1].ravel(), pixels[:, 0].ravel(), pixels[:, -1].ravel()]
-    )
-    if border.mean() > 0.5:
-        pixels = 1.0 - pixels
-    return pixels.reshape(1, -1)
+        data = path.read_bytes()
+    except OSError as err:
+        raise ValueError(f"cannot read {path} ({err.strerror or err})") from None
+    gray, _ = drawing.read_upload(data, name=path.name)
+    prepared = drawing.prepare(gray, drawing.style_for(dataset, input_shape))
+    if prepared.empty:
+        raise ValueError(f"{path} shows no ink: draw something darker or lighter than its background")
+    return prepared.x
 
 
 def _dataset_facts(config: RunConfig) -> dict:
@@ -361,7 +358,7 @@ def cmd_predict(args) -> int:
     net = run.load_network(args.which)
     if not net.is_classifier:
         raise ValueError(f"run {run.name!r} is a regression model; predict shows class probabilities only")
-    x = load_image(args.image, facts["input_shape"])
+    x = load_image(args.image, run.config.dataset, facts["input_shape"])
     if x.shape[1] != net.n_inputs:
         raise ValueError(f"the image gives {x.shape[1]} inputs, the network takes {net.n_inputs}")
     probs = net.predict_proba(x)[0]
@@ -406,30 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a run (written where the app lists it)")
-    train.add_argument("--dataset", help="registry name, e.g. circle, digits, fashion-mnist")
-    train.add_argument(
-        "--dataset-param", action="append", metavar="KEY=VALUE", help="dataset parameter (repeat)"
+    train = sub.add_parser(
+        "train",
+        help="train a run (written where the app lists it)",
+        description="Train a run. Every setting takes the values the app's sidebar takes.",
     )
-    train.add_argument("--hidden", default="8,8", help="hidden sizes, e.g. 256,64 (none for a linear model)")
-    train.add_argument(
-        "--activation", default="gelu", help=f"one of {', '.join(ACTIVATIONS)} (or one per layer)"
-    )
-    train.add_argument("--loss", default="cross_entropy", choices=list(LOSSES))
-    train.add_argument("--init", default="xavier")
-    train.add_argument("--optimizer", default="adam", choices=list(OPTIMIZERS))
-    train.add_argument("--lr", type=float, default=1e-3, help="learning rate")
-    train.add_argument("--momentum", type=float, default=0.9)
-    train.add_argument("--nesterov", action="store_true")
-    train.add_argument("--epochs", type=int, default=10)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--l2", type=float, default=0.0, help="weight decay λ")
-    train.add_argument("--dropout", type=float, default=0.0)
-    train.add_argument("--batch-norm", action="store_true")
-    train.add_argument("--clip-norm", type=float, default=None, help="clip the global gradient norm")
-    train.add_argument("--lr-decay", help="step:5,8:0.1 | cosine[:EPOCHS] | plateau[:FACTOR:PATIENCE]")
-    train.add_argument("--early-stopping", type=int, default=None, metavar="PATIENCE")
-    train.add_argument("--seed", type=int, default=0)
+    add_config_arguments(train)
     train.add_argument("--run-dir", help="run folder, e.g. runs/NAME (default: a new name under runs/)")
     train.add_argument("--resume", action="store_true", help="train the existing --run-dir for --epochs more")
     train.set_defaults(handler=cmd_train)

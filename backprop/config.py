@@ -1,138 +1,190 @@
-"""One experiment's settings: dataset choice, architecture and training hyperparameters.
+"""One experiment's settings: dataset, architecture and training, declared once and checked one way.
 
-The same ``RunConfig`` drives the app's sidebar, a run folder's config.json, the
-command line and the shareable URL. It is plain data (JSON round trip) and
-builds the network and trainer for a dataset object; it never imports the
-datasets package (a dataset is passed in: anything with ``n_features``,
-``n_outputs``, ``is_classification``, ``kind`` and, for sequences,
-``vocab`` and ``encoding``).
+``RunConfig`` is what the sidebar edits, a run folder's config.json stores, the
+command line builds and a link carries. Each field is an ``Option`` (name, kind,
+range, default, label, help) in ``OPTIONS``; the optimizer's and the schedule's own
+settings are declared beside them (``backprop.optimizers``, ``backprop.schedules``).
+Every way a setup arrives goes through ``RunConfig.from_dict`` (strict: the first bad
+value raises ValueError naming it) or ``RunConfig.lenient`` (each bad value falls
+back to its default with a notice naming the setting and the value).
+
+The engine never imports the datasets package: a dataset is passed in (anything
+with ``input_shape``, ``n_outputs``, ``is_classification``, ``kind`` and, for
+sequences, ``vocab`` and ``encoding``).
 """
 
 from __future__ import annotations
 
-import numbers
+import json
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .layers import INITS
+from .architecture import Planned, check_spec, mlp_spec, plan
+from .layers import INIT_STD, INITS
 from .losses import LOSSES
-from .network import Network
-from .optimizers import OPTIMIZERS
-from .schedules import SCHEDULES, EarlyStopping, make_schedule
+from .network import Network, first_layer_shape
+from .optimizers import CLIP_NORM, LEARNING_RATE, OPTIMIZERS, WEIGHT_DECAY
+from .options import Option
+from .schedules import EARLY_STOPPING, SCHEDULES, EarlyStopping
 from .training import Trainer
 
-ARCHITECTURE_FIELDS = (
-    "dataset",
-    "dataset_params",
-    "hidden",
-    "activation",
-    "loss",
-    "init",
-    "init_std",
-    "seed",
-    "dropout",
-    "batch_norm",
-    "embedding_dim",
+# A sequence network given token ids starts with this embedding unless its layers say otherwise.
+DEFAULT_EMBEDDING = "embed8-flatten"
+
+DATASET = Option(
+    "dataset", "text", "circle", label="Dataset", max_length=64, help="A name from the dataset registry."
 )
+LAYERS = Option(
+    "layers",
+    "text",
+    "dense8-gelu-dense8-gelu",
+    label="Layers",
+    max_length=400,
+    help="The layers joined by '-', e.g. dense64-relu or conv8k3-relu-maxpool2-flatten; "
+    "the output layer is added for the data.",
+)
+LOSS = Option(
+    "loss",
+    "choice",
+    "cross_entropy",
+    label="Loss",
+    choices=tuple(LOSSES),
+    help="cross_entropy for classes, mse for numbers.",
+)
+INIT = Option(
+    "init", "choice", "xavier", label="Init", choices=INITS, help="How the initial weights are drawn."
+)
+OPTIMIZER = Option(
+    "optimizer", "choice", "adam", label="Optimizer", choices=tuple(OPTIMIZERS), help="The update rule."
+)
+BATCH_SIZE = Option(
+    "batch_size",
+    "int",
+    32,
+    label="Batch size",
+    low=1,
+    high=4096,
+    help="Samples per step; their gradients are averaged.",
+)
+EPOCHS = Option(
+    "epochs", "int", 20, label="Epochs", low=1, high=10_000, help="Passes over the training data."
+)
+SEED = Option(
+    "seed",
+    "int",
+    0,
+    label="Seed",
+    low=0,
+    high=2**31 - 1,
+    help="Fixes the initial weights, the batch order and dropout.",
+)
+SCHEDULE = Option(
+    "schedule",
+    "choice",
+    "constant",
+    label="Learning-rate schedule",
+    choices=tuple(SCHEDULES),
+    help="How the learning rate changes from epoch to epoch.",
+)
+
+# The settings of a RunConfig in the order the sidebar and the docs show them.
+OPTIONS: tuple[Option, ...] = (
+    DATASET,
+    LAYERS,
+    LOSS,
+    INIT,
+    INIT_STD,
+    OPTIMIZER,
+    LEARNING_RATE,
+    BATCH_SIZE,
+    WEIGHT_DECAY,
+    CLIP_NORM,
+    SCHEDULE,
+    EARLY_STOPPING,
+    EPOCHS,
+    SEED,
+)
+ARCHITECTURE_FIELDS = ("dataset", "dataset_params", "layers", "loss", "init", "init_std", "seed")
+TRAINER_FIELDS = (
+    "optimizer",
+    "optimizer_options",
+    "weight_decay",
+    "clip_norm",
+    "schedule",
+    "early_stopping",
+    "batch_size",
+)
+# Keys of configurations written before the layers were one text: they are read, never written.
+OLD_ARCHITECTURE_KEYS = ("hidden", "activation", "dropout", "batch_norm", "embedding_dim")
+OLD_OPTIMIZER_KEYS = ("momentum", "nesterov")
 
 
 @dataclass
 class RunConfig:
-    """Everything needed to rebuild a network, its data and its training.
+    """Everything needed to rebuild a network, its data and its training (see OPTIONS).
 
-    dataset / dataset_params: a registry name of the datasets package and the
-      parameters given to ``datasets.load`` (defaults fill the rest).
-    hidden: hidden layer sizes; activation: one name or one per hidden layer.
-    dropout / batch_norm: one value for every hidden layer, or one per layer.
-    embedding_dim: table width used when the dataset gives token ids.
-    schedule: None or {"schedule": "step"|"cosine"|"plateau", ...options}.
+    dataset_params: parameters given to ``datasets.load`` (defaults fill the rest).
+    optimizer_options: the chosen optimizer's own settings (momentum, betas…).
+    schedule: None (constant) or {"schedule": "step"|"cosine"|"plateau", ...its options}.
     early_stopping: None or a patience in epochs (monitoring val_loss).
     """
 
-    dataset: str = "circle"
+    dataset: str = DATASET.default
     dataset_params: dict = field(default_factory=dict)
-    hidden: list = field(default_factory=lambda: [8, 8])
-    activation: Any = "gelu"
-    loss: str = "cross_entropy"
-    init: str = "xavier"
-    init_std: float = 0.01
-    optimizer: str = "adam"
-    learning_rate: float = 0.03
-    momentum: float = 0.9
-    nesterov: bool = False
-    weight_decay: float = 0.0
-    clip_norm: float | None = None
-    batch_size: int = 32
-    epochs: int = 20
-    seed: int = 0
-    dropout: Any = 0.0
-    batch_norm: Any = False
-    embedding_dim: int = 8
+    layers: str = LAYERS.default
+    loss: str = LOSS.default
+    init: str = INIT.default
+    init_std: float = INIT_STD.default
+    optimizer: str = OPTIMIZER.default
+    optimizer_options: dict = field(default_factory=dict)
+    learning_rate: float = LEARNING_RATE.default
+    weight_decay: float = WEIGHT_DECAY.default
+    clip_norm: float | None = CLIP_NORM.default
+    batch_size: int = BATCH_SIZE.default
+    epochs: int = EPOCHS.default
+    seed: int = SEED.default
     schedule: dict | None = None
-    early_stopping: int | None = None
+    early_stopping: int | None = EARLY_STOPPING.default
 
     # ------------------------------------------------------------ validation
     def __post_init__(self):
         self.validate()
 
     def validate(self) -> RunConfig:
-        """Raise ValueError naming the first bad setting; returns self."""
-        if not isinstance(self.dataset, str) or not self.dataset:
-            raise ValueError(f"dataset must be a registry name, got {self.dataset!r}")
-        if not isinstance(self.dataset_params, dict):
-            raise ValueError(f"dataset_params must be a dict, got {self.dataset_params!r}")
-        hidden = list(self.hidden) if isinstance(self.hidden, (list, tuple)) else None
-        if hidden is None or not all(_is_int(h) and h >= 1 for h in hidden):
-            raise ValueError(f"hidden sizes must be positive integers, got {self.hidden!r}")
-        self.hidden = [int(h) for h in hidden]
-        for name in _as_list(self.activation):
-            if name not in ACTIVATIONS:
-                raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
-        if isinstance(self.activation, (list, tuple)) and len(self.activation) != len(self.hidden):
-            raise ValueError(f"{len(self.activation)} activations for {len(self.hidden)} hidden layers")
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
-        if self.init not in INITS:
-            raise ValueError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-        _check_positive("learning rate", self.learning_rate)
-        _check_positive("init_std", self.init_std)
-        _check_positive("weight decay", self.weight_decay, allow_zero=True)
-        if self.clip_norm is not None:
-            _check_positive("clip norm", self.clip_norm)
-        if not (isinstance(self.momentum, numbers.Real) and 0 <= self.momentum < 1):
-            raise ValueError(f"momentum must be in [0, 1), got {self.momentum!r}")
-        for label, value in (
-            ("batch size", self.batch_size),
-            ("epochs", self.epochs),
-            ("embedding_dim", self.embedding_dim),
-        ):
-            if not (_is_int(value) and value >= 1):
-                raise ValueError(f"{label} must be a positive integer, got {value!r}")
-        if not (_is_int(self.seed) and self.seed >= 0):
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
-        for rate in _as_list(self.dropout):
-            if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
-                raise ValueError(f"dropout rate must be in [0, 1), got {rate!r}")
-        for label, value in (("dropout", self.dropout), ("batch_norm", self.batch_norm)):
-            if isinstance(value, (list, tuple)) and len(value) != len(self.hidden):
-                raise ValueError(f"{len(value)} {label} values for {len(self.hidden)} hidden layers")
-        if self.schedule is not None:
-            make_schedule(self.schedule)
-            if isinstance(self.schedule, str):
-                self.schedule = {"schedule": self.schedule}
-            if self.schedule.get("schedule") not in SCHEDULES:
-                raise ValueError(f"unknown schedule {self.schedule!r}")
-        if self.early_stopping is not None and not (
-            _is_int(self.early_stopping) and self.early_stopping >= 1
+        """Check every setting against its declaration; ValueError names the first bad one."""
+        for option in OPTIONS:
+            if option.name == "schedule":
+                continue
+            setattr(self, option.name, option.check(getattr(self, option.name)))
+        if not self.dataset:
+            raise ValueError("dataset must be a registry name, e.g. circle")
+        if (
+            not isinstance(self.dataset_params, dict)
+            or len(json.dumps(self.dataset_params, default=str)) > 2000
         ):
             raise ValueError(
-                f"early-stopping patience must be a positive integer, got {self.early_stopping!r}"
+                f"dataset_params must be a small mapping of names to values, got {self.dataset_params!r}"
             )
+        self.layers = check_spec(self.layers)
+        if not isinstance(self.optimizer_options, dict):
+            raise ValueError(f"optimizer_options must be a mapping, got {self.optimizer_options!r}")
+        checked = OPTIMIZERS[self.optimizer].check_options(self.optimizer_options, "optimizer")
+        # keep only what differs from the declared defaults, so equal setups compare equal
+        self.optimizer_options = {
+            k: v for k, v in checked.items() if v != OPTIMIZERS[self.optimizer].option(k).default
+        }
+        if self.schedule is not None:
+            spec = {"schedule": self.schedule} if isinstance(self.schedule, str) else self.schedule
+            if not isinstance(spec, dict):
+                raise ValueError(
+                    f"schedule must be a name or a mapping with 'schedule', got {self.schedule!r}"
+                )
+            name = SCHEDULE.check(spec.get("schedule"))
+            options = SCHEDULES[name].check_options(
+                {k: v for k, v in spec.items() if k != "schedule"}, "schedule"
+            )
+            self.schedule = None if name == "constant" else {"schedule": name, **options}
         return self
 
     # ----------------------------------------------------------- round trip
@@ -141,9 +193,11 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> RunConfig:
-        """Strict: unknown keys or bad values raise ValueError."""
+        """Strict: unknown keys or bad values raise ValueError. Older layouts (hidden sizes and
+        activations, momentum as its own setting) are read and converted."""
         if not isinstance(data, dict):
             raise ValueError(f"a run configuration must be a JSON object, got {type(data).__name__}")
+        data = upgrade(data)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -151,22 +205,55 @@ class RunConfig:
         return cls(**data)
 
     @classmethod
-    def from_dict_lenient(cls, data: dict) -> tuple[RunConfig, list[str]]:
-        """Keep every valid setting, replace bad or unknown ones by defaults; returns notices."""
+    def lenient(cls, data: dict, source: str = "setting") -> tuple[RunConfig, list[str]]:
+        """Keep every valid setting; replace bad or unknown ones by defaults, with a notice for each."""
         notices: list[str] = []
+        if not isinstance(data, dict):
+            return cls(), [f"{source}s are not a mapping; using the defaults"]
+        try:
+            data = upgrade(data)
+        except ValueError as err:
+            notices.append(f"{source}s: {err}; using the default layers")
+            data = {k: v for k, v in data.items() if k not in OLD_ARCHITECTURE_KEYS + OLD_OPTIMIZER_KEYS}
         config = cls()
         known = {f.name for f in fields(cls)}
-        for key, value in (data or {}).items():
+        # the optimizer before its options: they are checked against the one chosen
+        for key in sorted(data, key=lambda k: (k != "optimizer", k)):
+            value = data[key]
             if key not in known:
-                notices.append(f"ignored unknown setting {key!r}")
+                notices.append(f"ignored unknown {source} {_short(key)}")
                 continue
-            trial = asdict(config)
-            trial[key] = value
             try:
-                config = cls(**trial)
+                config = cls(**{**asdict(config), key: value})
             except (ValueError, TypeError) as err:
-                notices.append(f"{key}={value!r} is not valid ({err}); using {getattr(config, key)!r}")
+                notices.append(
+                    f"{source} {key}={_short(value)} is not valid ({err}); using {getattr(config, key)!r}"
+                )
         return config, notices
+
+    def to_query(self) -> dict[str, str]:
+        """The settings that differ from the defaults, each as JSON text (a shareable link)."""
+        default = RunConfig().to_dict()
+        return {k: json.dumps(v) for k, v in self.to_dict().items() if default[k] != v}
+
+    @classmethod
+    def from_query(cls, query: dict[str, str]) -> tuple[RunConfig, list[str]]:
+        """Settings from a link's parameters; a bad, outdated or out-of-range one falls back to its
+        default with a notice naming it and the value. Other parameters are left alone."""
+        names = {f.name for f in fields(cls)} | set(OLD_ARCHITECTURE_KEYS) | set(OLD_OPTIMIZER_KEYS)
+        data, notices = {}, []
+        for key, text in query.items():
+            if key not in names:
+                continue
+            try:
+                data[key] = json.loads(text) if isinstance(text, str) and len(text) <= 4000 else _invalid
+            except (json.JSONDecodeError, TypeError, RecursionError):
+                data[key] = _invalid
+            if data[key] is _invalid:
+                notices.append(f"link setting {key}={_short(text)} is not readable; using the default")
+                del data[key]
+        config, more = cls.lenient(data, source="link setting")
+        return config, notices + more
 
     def replace(self, **changes) -> RunConfig:
         """A validated copy with some settings changed."""
@@ -184,36 +271,62 @@ class RunConfig:
         """True when switching to ``other`` needs a new network (not just new training settings)."""
         return any(getattr(self, k) != getattr(other, k) for k in ARCHITECTURE_FIELDS)
 
+    def trainer_changed(self, other: RunConfig) -> bool:
+        return any(getattr(self, k) != getattr(other, k) for k in TRAINER_FIELDS)
+
     # --------------------------------------------------------------- builders
     def check_dataset(self, dataset) -> None:
         if not dataset.is_classification and self.loss == "cross_entropy":
             raise ValueError(f"{dataset.name} is a regression dataset: use the mse loss, not cross_entropy")
 
-    def uses_embedding(self, dataset) -> bool:
-        return getattr(dataset, "encoding", None) == "embedding"
-
-    def build_network(self, dataset, dtype: str = "float32") -> Network:
-        """The network for ``dataset``: inputs from its features, outputs from its classes."""
+    def data_facts(self, dataset) -> dict:
+        """What the network needs to know of ``dataset``: one sample's shape (token ids: the context),
+        the number of outputs, and the vocabulary size when samples are token ids. JSON-ready."""
         self.check_dataset(dataset)
-        embedding = (len(dataset.vocab), self.embedding_dim) if self.uses_embedding(dataset) else None
+        ids = getattr(dataset, "encoding", None) == "embedding"
+        shape = tuple(dataset.input_shape) if not ids else (dataset.n_features,)
+        if not shape or int(np.prod(shape)) != dataset.n_features:
+            shape = (dataset.n_features,)
+        return {
+            "input_shape": [int(s) for s in shape],
+            "n_outputs": int(dataset.n_outputs),
+            "vocab_size": len(dataset.vocab) if ids else None,
+        }
+
+    def network_arguments(self, facts: dict) -> dict:
+        """``Network`` arguments for data with these facts: token ids get an embedding first unless the
+        layers start with one."""
+        layers = self.layers
+        if facts.get("vocab_size") is not None and not layers.startswith("embed"):
+            layers = f"{DEFAULT_EMBEDDING}-{layers}" if layers else DEFAULT_EMBEDDING
+        return {
+            "architecture": layers,
+            "input_shape": tuple(facts["input_shape"]),
+            "n_outputs": facts["n_outputs"],
+            "vocab_size": facts.get("vocab_size"),
+        }
+
+    def plan(self, dataset) -> list[Planned]:
+        """The layers this config builds for ``dataset``, with their shapes and parameter counts, building
+        nothing (ValueError names the layer that does not fit)."""
+        args = self.network_arguments(self.data_facts(dataset))
+        layers = check_spec(args["architecture"])
+        return plan(
+            layers, first_layer_shape(layers, args["input_shape"]), args["n_outputs"], args["vocab_size"]
+        )
+
+    def build_network(self, dataset=None, dtype: str = "float32", facts: dict | None = None) -> Network:
+        """The network for ``dataset`` (or for data with ``facts``, see data_facts): inputs from its sample
+        shape, outputs from its classes or targets, weights from the seed."""
+        facts = self.data_facts(dataset) if facts is None else facts
         return Network(
-            [dataset.n_features, *self.hidden, dataset.n_outputs],
-            activation=self.activation,
+            **self.network_arguments(facts),
             loss=self.loss,
             init=self.init,
             init_std=self.init_std,
             seed=self.seed,
             dtype=dtype,
-            batch_norm=self.batch_norm,
-            dropout=self.dropout,
-            embedding=embedding,
         )
-
-    def optimizer_options(self) -> dict:
-        options = {"weight_decay": self.weight_decay, "clip_norm": self.clip_norm}
-        if self.optimizer == "momentum":
-            options.update(momentum=self.momentum, nesterov=self.nesterov)
-        return options
 
     def build_trainer(self, net: Network) -> Trainer:
         early = EarlyStopping(patience=self.early_stopping) if self.early_stopping else None
@@ -225,7 +338,9 @@ class RunConfig:
             schedule=self.schedule,
             early_stopping=early,
             seed=self.seed,
-            **self.optimizer_options(),
+            weight_decay=self.weight_decay,
+            clip_norm=self.clip_norm,
+            **self.optimizer_options,
         )
 
     def targets(self, dataset, y: np.ndarray) -> np.ndarray:
@@ -235,20 +350,20 @@ class RunConfig:
         return y
 
     def describe(self) -> str:
-        """A short one-line summary, e.g. ``circle · 8-8 gelu · adam lr 0.03 · batch 32``."""
-        acts = self.activation if isinstance(self.activation, str) else "/".join(self.activation)
-        extras = []
-        if any(_as_list(self.batch_norm)):
-            extras.append("batch-norm")
-        if any(r > 0 for r in _as_list(self.dropout)):
-            extras.append(f"dropout {self.dropout}")
+        """A short one-line summary, e.g. ``circle · dense8-gelu-dense8-gelu · adam lr 0.03 · batch 32 · seed 0``."""
+        extras = [
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in self.optimizer_options.items()
+        ]
         if self.weight_decay:
             extras.append(f"L2 {self.weight_decay:g}")
-        hidden = "-".join(map(str, self.hidden)) or "no hidden"
+        if self.clip_norm:
+            extras.append(f"clip {self.clip_norm:g}")
+        if self.schedule:
+            extras.append(f"{self.schedule['schedule']} schedule")
         return " · ".join(
             [
                 self.dataset,
-                f"{hidden} {acts}",
+                self.layers or "no hidden layers",
                 f"{self.optimizer} lr {self.learning_rate:g}",
                 f"batch {self.batch_size}",
                 f"seed {self.seed}",
@@ -257,15 +372,37 @@ class RunConfig:
         )
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+_invalid = object()
 
 
-def _as_list(value) -> list:
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+def _short(value) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."
 
 
-def _check_positive(label: str, value, allow_zero: bool = False) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{label} must be a finite number {'>= 0' if allow_zero else '> 0'}, got {value!r}")
+def upgrade(data: dict) -> dict:
+    """A configuration in today's layout from one in an older layout (same meaning)."""
+    data = dict(data)
+    if any(key in data for key in OLD_ARCHITECTURE_KEYS):
+        if "layers" in data:
+            raise ValueError("a configuration gives both layers and the older hidden/activation settings")
+        hidden = data.pop("hidden", [8, 8])
+        if not isinstance(hidden, list | tuple) or not all(
+            isinstance(h, int) and not isinstance(h, bool) for h in hidden
+        ):
+            raise ValueError(f"hidden sizes must be a list of integers, got {_short(hidden)}")
+        params = data.get("dataset_params") if isinstance(data.get("dataset_params"), dict) else {}
+        dim = data.pop("embedding_dim", 8)
+        embedding = dim if params.get("encoding") == "embedding" else None
+        data["layers"] = mlp_spec(
+            hidden,
+            data.pop("activation", "gelu"),
+            data.pop("batch_norm", False),
+            data.pop("dropout", 0.0),
+            embedding_dim=embedding,
+        )
+    if any(key in data for key in OLD_OPTIMIZER_KEYS):
+        momentum, nesterov = data.pop("momentum", 0.9), data.pop("nesterov", False)
+        if data.get("optimizer") == "momentum" and "optimizer_options" not in data:
+            data["optimizer_options"] = {"momentum": momentum, "nesterov": nesterov}
+    return data

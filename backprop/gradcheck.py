@@ -47,16 +47,18 @@ class GradCheckResult:
         )
 
 
-def _owner(net, layer):
-    if layer == "embedding":
-        if net.embedding is None:
-            raise ValueError("this network has no embedding stage to check")
-        return net.embedding
-    if not isinstance(layer, (int, np.integer)) or not 0 <= layer < len(net.layers):
+def _layer(net, layer):
+    """The layer called ``layer`` ("dense1"), or at index ``layer`` of net.layers."""
+    if isinstance(layer, str):
+        for candidate in net.layers:
+            if candidate.name == layer:
+                return candidate
         raise ValueError(
-            f"layer must be 'embedding' or an index in [0, {len(net.layers) - 1}], got {layer!r}"
+            f"this network has no layer {layer!r}; it has {', '.join(l.name for l in net.layers)}"
         )
-    return net.layers[layer]
+    if isinstance(layer, int | np.integer) and 0 <= layer < len(net.layers):
+        return net.layers[int(layer)]
+    raise ValueError(f"layer must be a name or an index in [0, {len(net.layers) - 1}], got {layer!r}")
 
 
 def gradcheck(
@@ -73,37 +75,38 @@ def gradcheck(
     seed: int = 0,
     dropout_masks=None,
 ) -> GradCheckResult:
-    """Check dL/d(param) of ``layer`` by centred differences (L(P+ε) − L(P−ε)) / 2ε.
+    """Check dL/d(param) of ``layer`` (a name like "dense1" or an index) by centred differences.
 
-    The network is copied to float64 first; ``net`` is not changed. Dropout masks
-    of the backprop pass are replayed in every perturbed pass, and batch norm
-    uses batch statistics in train mode, so both sides see the same function.
-    dropout_masks: one per dense block (None where it has no dropout), e.g. a
-    trace's, to check the function that step computed; by default the backprop
-    pass draws its own.
+    numeric = (L(P + ε) − L(P − ε)) / 2ε, in float64 on a copy of the network (``net`` is
+    not changed). Dropout masks of the backprop pass are replayed in every perturbed
+    pass, and batch norm uses batch statistics in train mode, so both sides see the
+    same function. dropout_masks: {dropout layer name: mask}, e.g. a trace's, to check
+    the function that step computed; by default the backprop pass draws its own.
     entries: None (all entries if at most ``max_entries``, else a seeded sample),
     an int (that many sampled entries) or a list of index tuples.
     weight_decay: check the gradient of the loss plus (λ/2)·ΣW² the optimizer uses.
     """
     net64 = net.astype("float64")
-    owner = _owner(net64, layer)
-    if param not in owner.param_names:
-        raise ValueError(f"{layer!r} has no parameter {param!r}; it has {', '.join(owner.param_names)}")
+    target = _layer(net64, layer)
+    if param not in target.params:
+        raise ValueError(
+            f"{target.name} has no parameter {param!r}; it has {', '.join(target.params) or 'none'}"
+        )
     x = net64.check_inputs(x)
     y = net64.check_targets(y, x.shape[0])
     if dropout_masks is not None:
-        if len(dropout_masks) != len(net64.layers):
-            raise ValueError(f"got {len(dropout_masks)} dropout masks for {len(net64.layers)} layers")
-        dropout_masks = [None if m is None else np.asarray(m, dtype=np.float64) for m in dropout_masks]
+        dropout_masks = {
+            name: None if m is None else np.asarray(m, dtype=np.float64) for name, m in dropout_masks.items()
+        }
     trace = net64.gradients(x, y, train=train, dropout_masks=dropout_masks, check=False)
-    masks = [rec.dropout_mask for rec in trace.layers]
-    record = trace.embedding if layer == "embedding" else trace.layers[layer]
-    values = getattr(owner, param)
+    masks = {rec.name: rec.saved["mask"] for rec in trace.layers if "mask" in rec.saved}
+    record = trace.record(target.name)
+    values = target.params[param]
     analytic = effective_gradient(param, values, record.grads[param], weight_decay)
 
     if entries is None:
         entries = values.size if values.size <= max_entries else max_entries
-    if isinstance(entries, (int, np.integer)):
+    if isinstance(entries, int | np.integer):
         rng = np.random.default_rng(seed)
         flat = rng.choice(values.size, size=min(int(entries), values.size), replace=False)
         indices = [np.unravel_index(i, values.shape) for i in np.sort(flat)]
@@ -115,7 +118,7 @@ def gradcheck(
     indices = [tuple(int(i) for i in idx) for idx in indices]
 
     def loss_at() -> float:
-        t = net64.forward(x, train=train, dropout_masks=masks, check=False)
+        t = net64.forward(x, train=train, dropout_masks=masks, check=False, probabilities=False)
         return net64.loss_fn.function(t.output, y)[0] + l2_penalty(net64, weight_decay)
 
     numeric = np.empty(len(indices))
@@ -133,13 +136,45 @@ def gradcheck(
     # The floor keeps gradients that are zero in theory (a bias before batch norm) from reading as 100 %.
     denom = max(np.linalg.norm(backprop) + np.linalg.norm(numeric), RELATIVE_FLOOR)
     relative = float(np.linalg.norm(backprop - numeric) / denom)
-    return GradCheckResult(layer, param, indices, backprop, numeric, rel, relative, eps)
+    return GradCheckResult(target.name, param, indices, backprop, numeric, rel, relative, eps)
+
+
+def input_gradcheck(
+    net, x, y, entries=None, eps: float = 1e-6, train: bool = True, max_entries: int = 40, seed: int = 0
+) -> GradCheckResult:
+    """Check dL/dx (the gradient a layer passes to its input, all the way down) by centred differences."""
+    net64 = net.astype("float64")
+    x = np.array(net64.check_inputs(x), dtype=np.float64)
+    y = net64.check_targets(y, x.shape[0])
+    trace = net64.gradients(x, y, train=train, check=False, input_gradient=True)
+    masks = {rec.name: rec.saved["mask"] for rec in trace.layers if "mask" in rec.saved}
+    count = min(max_entries if entries is None else int(entries), x.size)
+    flat = np.sort(np.random.default_rng(seed).choice(x.size, size=count, replace=False))
+    indices = [tuple(int(i) for i in np.unravel_index(f, x.shape)) for f in flat]
+    numeric = np.empty(len(indices))
+    for k, idx in enumerate(indices):
+        original = x[idx]
+        losses = []
+        for shift in (eps, -eps):
+            x[idx] = original + shift
+            out = net64.forward(x, train=train, dropout_masks=masks, check=False, probabilities=False).output
+            losses.append(net64.loss_fn.function(out, y)[0])
+        x[idx] = original
+        numeric[k] = (losses[0] - losses[1]) / (2 * eps)
+    backprop = np.array([trace.dx[idx] for idx in indices])
+    rel = np.abs(backprop - numeric) / np.maximum(
+        np.maximum(np.abs(backprop), np.abs(numeric)), RELATIVE_FLOOR
+    )
+    denom = max(np.linalg.norm(backprop) + np.linalg.norm(numeric), RELATIVE_FLOOR)
+    return GradCheckResult(
+        "input", "x", indices, backprop, numeric, rel, float(np.linalg.norm(backprop - numeric) / denom), eps
+    )
 
 
 def check_network(net, x, y, **options) -> list[GradCheckResult]:
-    """gradcheck for every parameter of every stage of ``net``."""
-    results = []
-    for key, owner in net.parameter_owners():
-        for name in owner.param_names:
-            results.append(gradcheck(net, x, y, layer=key, param=name, **options))
-    return results
+    """gradcheck for every parameter of every layer of ``net``."""
+    return [
+        gradcheck(net, x, y, layer=layer.name, param=name, **options)
+        for layer in net.layers
+        for name in layer.params
+    ]

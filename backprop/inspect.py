@@ -11,14 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .activations import ACTIVATIONS
-from .trace import LayerTrace, Trace
+from .activations import ACTIVATION_CLASSES, ACTIVATIONS
+from .trace import Block, Trace
 
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-# Activations whose units can be switched off for a whole batch (output exactly 0).
-CAN_DIE = ("relu",)
-# |a| beyond which tanh counts as saturated; sigmoid uses distance from 0 or 1.
-SATURATION = {"tanh": 0.97, "sigmoid": 0.03}
 
 
 def sup(k: int) -> str:
@@ -53,7 +49,7 @@ def forward_equations(k: int, activation: str, stages: tuple) -> tuple:
     if activation == "linear":
         lines.append(f"a{n} = z{n}  (output layer: no activation)")
     else:
-        lines.append(f"a{n} = f(z{n}),  f = {activation}: {ACTIVATIONS[activation].formula}")
+        lines.append(f"a{n} = f(z{n}),  f = {activation}: {ACTIVATIONS[activation].equation}")
     if "dropout" in stages:
         lines.append(f"a{n} ← a{n} ⊙ mask{n}  (dropout, kept units scaled by 1/keep)")
     return tuple(lines)
@@ -110,7 +106,7 @@ def step_phases(
 def network_phases(net, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0) -> list[Phase]:
     """step_phases for a Network."""
     return step_phases(
-        [(layer.activation.name, layer.stages) for layer in net.layers],
+        [(block.activation, block.stages) for block in net.blocks()],
         net.loss_fn.formula,
         train,
         optimizer,
@@ -132,7 +128,7 @@ def batch_indices(n: int, batch_size: int, seed: int, draw: int) -> np.ndarray:
 
 def loss_on_batch(net, trace: Trace) -> float:
     """The network's current loss on the trace's batch, same mode and dropout masks as the trace."""
-    masks = [rec.dropout_mask for rec in trace.layers]
+    masks = {rec.name: rec.saved["mask"] for rec in trace.layers if "mask" in rec.saved}
     out = net.forward(
         trace.x, train=trace.train, dropout_masks=masks, check=False, probabilities=False
     ).output
@@ -140,7 +136,7 @@ def loss_on_batch(net, trace: Trace) -> float:
 
 
 # --------------------------------------------------------- cell inspector
-def upstream_gradient(rec: LayerTrace) -> tuple[np.ndarray, str]:
+def upstream_gradient(rec: Block) -> tuple[np.ndarray, str]:
     """(gradient into the affine output, its name): d_affine with batch norm, else dz."""
     if rec.d_affine is not None and rec.d_affine is not rec.dz:
         return rec.d_affine, "dh"
@@ -169,7 +165,7 @@ class WeightBreakdown:
     new_value: float | None = None
 
 
-def weight_breakdown(rec: LayerTrace, i: int, j: int, top: int = 5) -> WeightBreakdown:
+def weight_breakdown(rec: Block, i: int, j: int, top: int = 5) -> WeightBreakdown:
     """Decompose dW[i, j] of one layer record into its per-sample terms."""
     n_in, n_out = rec.W.shape
     if not (0 <= i < n_in and 0 <= j < n_out):
@@ -211,19 +207,17 @@ class UnitBreakdown:
     da_from_loss: bool = False
 
 
-def activation_slope(rec: LayerTrace) -> np.ndarray:
-    """f′(z) for the layer's batch, (N, n_out)."""
-    activation = ACTIVATIONS[rec.activation]
-    return np.asarray(
-        activation.derivative_from(rec.z, rec.activation_output, rec.activation_kept), dtype=np.float64
-    )
+def activation_slope(rec: Block) -> np.ndarray:
+    """f′(z) for the block's batch, (N, n_out), from its z and a = f(z)."""
+    activation = ACTIVATION_CLASSES[rec.activation]()
+    return np.asarray(activation.slope(rec.z, rec.activation_output), dtype=np.float64)
 
 
 def unit_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: int = 5) -> UnitBreakdown:
     """dz = da·f′(z) at (sample, unit) of ``layer``, and da = dz_next·W_nextᵀ term by term."""
-    if not 0 <= layer < len(trace.layers):
-        raise ValueError(f"layer must be in [0, {len(trace.layers) - 1}], got {layer!r}")
-    rec = trace.layers[layer]
+    if not 0 <= layer < len(trace.blocks):
+        raise ValueError(f"layer must be in [0, {len(trace.blocks) - 1}], got {layer!r}")
+    rec = trace.blocks[layer]
     if rec.da is None:
         raise ValueError("this trace has no gradients yet: run the backward pass first")
     n, units = rec.z.shape
@@ -242,8 +236,8 @@ def unit_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: in
         slope,
         float(rec.dz[sample, unit]),
     )
-    if layer + 1 < len(trace.layers):
-        nxt = trace.layers[layer + 1]
+    if layer + 1 < len(trace.blocks):
+        nxt = trace.blocks[layer + 1]
         grad, _ = upstream_gradient(nxt)
         products = grad[sample].astype(np.float64) * nxt.W[unit].astype(np.float64)
         order = np.argsort(-np.abs(products), kind="stable")[:top]
@@ -291,19 +285,20 @@ def layer_diagnostics(trace: Trace) -> list[LayerDiagnostics]:
     saturated: share of tanh/sigmoid outputs within the flat ends (|a| > 0.97; a < 0.03 or > 0.97).
     """
     out = []
-    for rec in trace.layers:
+    for rec in trace.blocks:
+        facts = ACTIVATIONS[rec.activation].facts
         weight_norm = _norm(rec.W)
         ratio = None
         if rec.delta_W is not None:
             ratio = _norm(rec.delta_W) / weight_norm if weight_norm > 0 else math.inf
         dead = None
-        if rec.activation in CAN_DIE:
+        if facts.get("can_die"):
             dead = float(np.mean(np.all(rec.activation_output <= 0, axis=0)))
         saturated = None
-        if rec.activation == "tanh":
-            saturated = float(np.mean(np.abs(rec.activation_output) > SATURATION["tanh"]))
-        elif rec.activation == "sigmoid":
-            edge = SATURATION["sigmoid"]
+        if "saturated_above" in facts:
+            saturated = float(np.mean(np.abs(rec.activation_output) > facts["saturated_above"]))
+        elif "saturated_within" in facts:
+            edge = facts["saturated_within"]
             act = rec.activation_output
             saturated = float(np.mean((act < edge) | (act > 1 - edge)))
         grad_norm = _norm(rec.dW) if rec.dW is not None else math.nan
@@ -377,10 +372,10 @@ def diagnostic_notes(
 def network_at_trace(net, trace: Trace):
     """A copy of ``net`` holding the parameters the trace's forward pass used (pre-update)."""
     twin = net.copy()
-    for key, rec in trace.parameter_records():
-        owner = twin.embedding if key == "embedding" else twin.layers[key]
+    layers = {layer.name: layer for layer in twin.layers}
+    for rec in trace.parameter_records():
         for name, value in rec.params.items():
-            setattr(owner, name, np.array(value, dtype=twin.dtype, copy=True))
+            layers[rec.name].params[name] = np.array(value, dtype=twin.dtype, copy=True)
     return twin
 
 

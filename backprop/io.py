@@ -18,7 +18,9 @@ import numpy as np
 
 from .network import Network
 
-FORMAT = "backprop-network/1"
+FORMAT = "backprop-network/2"
+# Files written when a network was always a multilayer perceptron given by its sizes.
+FORMAT_SIZES = "backprop-network/1"
 _CONFIG_KEY = "__config__"
 
 
@@ -81,14 +83,23 @@ def save(net: Network, path, metadata: dict | None = None) -> None:
 
 
 def load_with_metadata(path) -> tuple[Network, dict]:
-    """(network, metadata) saved at ``path``; the round trip is exact."""
+    """(network, metadata) saved at ``path``; the round trip is exact. Older files, which described
+    a multilayer perceptron by its sizes, load as the same network."""
     arrays, stored = load_arrays(path)
-    if not stored or stored.get("format") != FORMAT or "network" not in stored:
-        raise ValueError(f"{Path(path).name} is not a saved network (no {FORMAT} configuration)")
+    name = Path(path).name
+    if not isinstance(stored, dict) or stored.get("format") not in (FORMAT, FORMAT_SIZES):
+        raise ValueError(f"{name} is not a saved network (no {FORMAT} configuration)")
+    config = stored.get("network")
+    if not isinstance(config, dict):
+        raise ValueError(f"{name} has no network configuration")
     try:
-        net = Network(**stored["network"])
-    except TypeError as err:
-        raise ValueError(f"{Path(path).name} has an unknown network configuration: {err}") from None
+        if stored["format"] == FORMAT_SIZES:
+            config = dict(config)
+            net = Network(config.pop("sizes"), **config)
+        else:
+            net = Network(**config)
+    except (TypeError, KeyError) as err:
+        raise ValueError(f"{name} has an unknown network configuration: {err}") from None
     net.set_weights(arrays)
     return net, dict(stored.get("metadata") or {})
 

@@ -1,239 +1,494 @@
-"""The building blocks: a dense block (affine, batch norm, activation, dropout) and an embedding stage."""
+"""The layers a network is a list of, each with its forward and backward pass.
+
+Every layer follows one small interface (as in the CS231n layers):
+
+    out = layer.forward(x, train)      # keeps what backward needs on the layer
+    dx = layer.backward(dout)          # fills layer.grads (same keys as layer.params)
+
+``params`` maps names ("W", "b", …) to arrays; an optimizer assigns new arrays
+rather than writing into them, so an array a past step used stays as it was.
+Which shapes fit which layer is worked out in ``backprop.architecture``.
+``saved()`` names the intermediates a forward pass kept (a dropout mask, the
+im2col matrix, pooling switches) so a trace can show them without recomputing.
+
+Shapes: dense data is (N, features); images are (N, channels, height, width).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .activations import get_activation
-from .trace import EmbeddingTrace, LayerTrace
+from .options import Declared, Option
 
-INITS = ("xavier", "he", "normal")
 BATCH_NORM_EPS = 1e-5
 BATCH_NORM_MOMENTUM = 0.9
 
+INIT_STD = Option(
+    "init_std",
+    "float",
+    0.01,
+    label="Init σ",
+    low=0.0,
+    high=10.0,
+    low_open=True,
+    log=True,
+    help="Standard deviation of the normal init.",
+)
+INITIALIZERS: dict[str, Declared] = {
+    d.name: d
+    for d in (
+        Declared(
+            "xavier",
+            "Xavier (Glorot) uniform",
+            "W ~ U(−√(6/(fan_in+fan_out)), +√(6/(fan_in+fan_out)))",
+            help="Keeps the variance of activations and gradients about equal across layers.",
+        ),
+        Declared(
+            "he", "He normal", "W ~ N(0, 2/fan_in)", help="Suited to ReLU: keeps the variance of activations."
+        ),
+        Declared(
+            "normal",
+            "Normal",
+            "W ~ N(0, σ²)",
+            options=(INIT_STD,),
+            help="A plain normal with a chosen σ; too small or too large shows vanishing or exploding signals.",
+        ),
+    )
+}
+INITS = tuple(INITIALIZERS)
 
-def init_weights(init: str, n_in: int, n_out: int, rng: np.random.Generator, std: float, dtype) -> np.ndarray:
-    """Weights (n_in, n_out): xavier = Glorot uniform, he = He normal, normal = N(0, std²)."""
+
+def init_weights(
+    init: str, shape: tuple, fan_in: int, fan_out: int, rng: np.random.Generator, std: float, dtype
+) -> np.ndarray:
+    """Initial weights of ``shape``: xavier = Glorot uniform, he = He normal, normal = N(0, std²)."""
     if init == "xavier":
-        limit = np.sqrt(6.0 / (n_in + n_out))
-        w = rng.uniform(-limit, limit, size=(n_in, n_out))
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-limit, limit, size=shape)
     elif init == "he":
-        w = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+        w = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape)
     elif init == "normal":
-        w = rng.normal(0.0, std, size=(n_in, n_out))
+        w = rng.normal(0.0, std, size=shape)
     else:
         raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
     return w.astype(dtype)
 
 
-def _is_scratch(array: np.ndarray, rec: LayerTrace) -> bool:
-    """True if ``array`` owns its memory and is none of the arrays the record keeps."""
-    if array.base is not None or array is rec.z or array is rec.activation_output:
-        return False
-    kept = rec.activation_kept
-    if isinstance(kept, tuple):
-        return all(array is not k for k in kept)
-    return array is not kept
+class Layer:
+    """Base of every layer: parameters, their gradients, and the two passes.
 
-
-class Dense:
-    """One dense block: affine, then optional batch norm, activation, optional inverted dropout.
-
-    W: (n_in, n_out), b: (n_out,); with batch norm also gamma, beta (n_out,) and
-    the running statistics used in eval mode.
+    kind: the word that names the layer in an architecture ("dense", "conv", …);
+    name: its unique name in a network ("dense1", "conv2"), set by the network.
     """
+
+    kind = "layer"
+
+    def __init__(self):
+        self.name = self.kind
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.state: dict[str, np.ndarray] = {}  # saved with the weights, not trained
+
+    def forward(self, x: np.ndarray, train: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, dout: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+        """Gradient for the input (None when ``input_grad`` is False: the input is data)."""
+        raise NotImplementedError
+
+    def saved(self) -> dict:
+        """Intermediates of the last forward pass worth showing, by name."""
+        return {}
+
+    def spec(self) -> str:
+        """This layer as a word of an architecture description, e.g. "dense64"."""
+        return self.kind
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec()})"
+
+
+class WeightedLayer(Layer):
+    """A layer with a weight array W and a bias b, readable and settable by those names."""
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.params["W"]
+
+    @W.setter
+    def W(self, value: np.ndarray) -> None:
+        self.params["W"] = value
+
+    @property
+    def b(self) -> np.ndarray:
+        return self.params["b"]
+
+    @b.setter
+    def b(self, value: np.ndarray) -> None:
+        self.params["b"] = value
+
+
+# ------------------------------------------------------------------ dense
+class Dense(WeightedLayer):
+    """Fully connected: out = x·W + b.  x (N, n_in), W (n_in, n_out), b (n_out,)."""
+
+    kind = "dense"
 
     def __init__(
         self,
         n_in: int,
         n_out: int,
         *,
-        activation: str = "relu",
-        batch_norm: bool = False,
-        dropout: float = 0.0,
+        rng: np.random.Generator,
         init: str = "xavier",
         init_std: float = 0.01,
-        rng: np.random.Generator,
         dtype=np.float32,
-        index: int = 0,
     ):
-        self.index = index
-        self.activation = get_activation(activation)
-        self.batch_norm = bool(batch_norm)
-        self.dropout = float(dropout)
-        self.dtype = np.dtype(dtype)
-        self.W = init_weights(init, n_in, n_out, rng, init_std, self.dtype)
-        self.b = np.zeros(n_out, dtype=self.dtype)
-        if self.batch_norm:
-            self.gamma = np.ones(n_out, dtype=self.dtype)
-            self.beta = np.zeros(n_out, dtype=self.dtype)
-            self.running_mean = np.zeros(n_out, dtype=self.dtype)
-            self.running_var = np.ones(n_out, dtype=self.dtype)
-        self.stages = (
-            ("affine",)
-            + (("batch_norm",) if self.batch_norm else ())
-            + ("activation",)
-            + (("dropout",) if self.dropout > 0 else ())
-        )
-
-    @property
-    def activation(self):
-        return self._activation
-
-    @activation.setter
-    def activation(self, activation) -> None:
-        self._activation = activation
-        # bound once here: they are called per layer per step
-        self._linear = activation.name == "linear"
-        self._apply, self._slope = activation.apply, activation.derivative_from
+        super().__init__()
+        self.params = {
+            "W": init_weights(init, (n_in, n_out), n_in, n_out, rng, init_std, dtype),
+            "b": np.zeros(n_out, dtype=dtype),
+        }
 
     @property
     def n_in(self) -> int:
-        return self.W.shape[0]
+        return self.params["W"].shape[0]
 
     @property
     def n_out(self) -> int:
-        return self.W.shape[1]
+        return self.params["W"].shape[1]
 
-    @property
-    def param_names(self) -> tuple[str, ...]:
-        return ("W", "b", "gamma", "beta") if self.batch_norm else ("W", "b")
+    def forward(self, x, train=False):
+        self.x = x
+        return x @ self.params["W"] + self.params["b"]
 
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in self.param_names}
+    def backward(self, dout, input_grad=True):
+        self.grads = {"W": self.x.T @ dout, "b": dout.sum(axis=0)}
+        return dout @ self.params["W"].T if input_grad else None
 
-    @property
-    def state_names(self) -> tuple[str, ...]:
-        return ("running_mean", "running_var") if self.batch_norm else ()
-
-    @property
-    def state(self) -> dict[str, np.ndarray]:
-        """Non-trained arrays saved with the weights (batch-norm running statistics)."""
-        return {name: getattr(self, name) for name in self.state_names}
-
-    def forward(
-        self,
-        a_in: np.ndarray,
-        *,
-        train: bool,
-        rng: np.random.Generator | None,
-        dropout_mask: np.ndarray | None = None,
-    ) -> LayerTrace:
-        """Run the block on a_in (N, n_in); returns the record whose ``a`` feeds the next block.
-
-        train: batch statistics and dropout (when the block has them); eval: running
-        statistics, no dropout. ``dropout_mask`` (N, n_out), already scaled by
-        1/keep, replays a given mask (gradient checks); otherwise one is drawn from rng.
-        """
-        affine = a_in @ self.W
-        affine += self.b
-        rec = LayerTrace(self.index, self.activation.name, self.stages, train, self.W, self.b, a_in, affine)
-        if self.batch_norm:
-            rec.gamma, rec.beta = self.gamma, self.beta
-            if train:
-                mean = affine.mean(axis=0)
-                var = affine.var(axis=0)
-                rec.batch_mean, rec.batch_var = mean, var
-            else:
-                mean, var = self.running_mean, self.running_var
-            rec.inv_std = 1.0 / np.sqrt(var + self.dtype.type(BATCH_NORM_EPS))
-            rec.normalized = (affine - mean) * rec.inv_std
-            rec.z = rec.normalized * self.gamma + self.beta
-        if not self._linear:
-            rec.activation_output, rec.activation_kept = self._apply(rec.z)
-            rec.a = rec.activation_output
-        if self.dropout > 0 and train:
-            if dropout_mask is None:
-                keep = 1.0 - self.dropout
-                dropout_mask = (rng.random(rec.z.shape) < keep).astype(self.dtype)
-                dropout_mask *= self.dtype.type(1.0 / keep)
-            rec.dropout_mask = dropout_mask
-            rec.a = rec.activation_output * dropout_mask
-        return rec
-
-    def backward(self, rec: LayerTrace, da: np.ndarray, *, need_input_grad: bool) -> np.ndarray | None:
-        """Fill rec's gradients from da = dL/da (N, n_out); return dL/da_in, or None if not needed.
-
-        dW and db are left to the record, which forms them from d_affine when first read.
-        """
-        rec.da = da
-        d_act = da if rec.dropout_mask is None else da * rec.dropout_mask
-        if self._linear:
-            rec.dz = d_act
-        else:
-            slope = self._slope(rec.z, rec.activation_output, rec.activation_kept)
-            if slope.dtype == d_act.dtype and _is_scratch(slope, rec):
-                # a fresh float slope nobody else holds: multiply into it, one array fewer
-                rec.dz = np.multiply(slope, d_act, out=slope)
-            else:
-                rec.dz = d_act * slope
-        if self.batch_norm:
-            rec.dgamma = np.add.reduce(rec.dz * rec.normalized, axis=0)
-            rec.dbeta = np.add.reduce(rec.dz, axis=0)
-            d_norm = rec.dz * rec.gamma
-            if rec.train:
-                n = d_norm.shape[0]
-                rec.d_affine = (rec.inv_std / n) * (
-                    n * d_norm - d_norm.sum(axis=0) - rec.normalized * (d_norm * rec.normalized).sum(axis=0)
-                )
-            else:
-                rec.d_affine = d_norm * rec.inv_std
-        else:
-            rec.d_affine = rec.dz
-        if need_input_grad:
-            rec.d_in = rec.d_affine @ rec.W.T
-        return rec.d_in
-
-    def commit_batch_statistics(self, rec: LayerTrace) -> None:
-        """Move the running statistics toward this training step's batch statistics."""
-        if self.batch_norm and rec.batch_mean is not None:
-            m = self.dtype.type(BATCH_NORM_MOMENTUM)
-            self.running_mean = m * self.running_mean + (1 - m) * rec.batch_mean
-            self.running_var = m * self.running_var + (1 - m) * rec.batch_var
-
-    def __repr__(self) -> str:
-        extras = "".join(
-            [
-                ", batch_norm" if self.batch_norm else "",
-                f", dropout={self.dropout:g}" if self.dropout > 0 else "",
-            ]
-        )
-        return f"Dense({self.n_in}→{self.n_out}, {self.activation.name}{extras})"
+    def spec(self):
+        return f"dense{self.n_out}"
 
 
-class Embedding:
-    """Token ids (N, context) -> concatenated rows of a learned table, (N, context·dim)."""
+# ------------------------------------------------------------ convolution
+def im2col(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
+    """Every kernel×kernel patch of x (N, C, H, W) as a row: (N·Ho·Wo, C·kernel·kernel).
+
+    Rows run over samples, then output rows, then output columns; each row holds
+    the patch channel by channel, in the order of the kernel's weights.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(2, 3))
+    windows = windows[:, :, ::stride, ::stride]  # (N, C, Ho, Wo, k, k), a view
+    n, c, ho, wo = windows.shape[:4]
+    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kernel * kernel)
+
+
+def col2im(cols: np.ndarray, input_shape: tuple, kernel: int, stride: int) -> np.ndarray:
+    """The adjoint of im2col: add each patch row back where it came from, (N, C, H, W).
+
+    A pixel inside several patches collects a contribution from each. The loop runs
+    over the kernel's kernel×kernel offsets, adding one strided slice per offset.
+    """
+    n, c, h, w = input_shape
+    ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    patches = cols.reshape(n, ho, wo, c, kernel, kernel)
+    dx = np.zeros(input_shape, dtype=cols.dtype)
+    for i in range(kernel):
+        for j in range(kernel):
+            dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride] += patches[
+                :, :, :, :, i, j
+            ].transpose(0, 3, 1, 2)
+    return dx
+
+
+class Conv2D(WeightedLayer):
+    """2-D convolution by im2col: out = cols·Kᵀ + b, reshaped to (N, C_out, Ho, Wo).
+
+    x (N, C_in, H, W); K (C_out, C_in, k, k); b (C_out,). Ho = (H + 2p − k) // s + 1.
+    Backward: dK = dYᵀ·cols, db = Σ dY, dcols = dY·K, and dx = col2im(dcols).
+    """
+
+    kind = "conv"
 
     def __init__(
-        self, vocab_size: int, dim: int, context: int, *, rng: np.random.Generator, dtype=np.float32
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        *,
+        stride: int = 1,
+        padding: int = 0,
+        rng: np.random.Generator,
+        init: str = "xavier",
+        init_std: float = 0.01,
+        dtype=np.float32,
     ):
-        self.vocab_size, self.dim, self.context = vocab_size, dim, context
-        self.dtype = np.dtype(dtype)
+        super().__init__()
+        self.stride, self.padding = int(stride), int(padding)
+        fan_in, fan_out = c_in * kernel * kernel, c_out * kernel * kernel
+        self.params = {
+            "W": init_weights(init, (c_out, c_in, kernel, kernel), fan_in, fan_out, rng, init_std, dtype),
+            "b": np.zeros(c_out, dtype=dtype),
+        }
+
+    @property
+    def kernel(self) -> int:
+        return self.params["W"].shape[2]
+
+    @property
+    def c_out(self) -> int:
+        return self.params["W"].shape[0]
+
+    def forward(self, x, train=False):
+        p = self.padding
+        self.x = x
+        self.padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+        self.cols = im2col(self.padded, self.kernel, self.stride)  # (N·Ho·Wo, C_in·k·k)
+        n, _, h, w = self.padded.shape
+        ho, wo = (h - self.kernel) // self.stride + 1, (w - self.kernel) // self.stride + 1
+        kernels = self.params["W"].reshape(self.c_out, -1)  # (C_out, C_in·k·k)
+        out = self.cols @ kernels.T + self.params["b"]  # (N·Ho·Wo, C_out)
+        return out.reshape(n, ho, wo, self.c_out).transpose(0, 3, 1, 2)
+
+    def backward(self, dout, input_grad=True):
+        d_rows = dout.transpose(0, 2, 3, 1).reshape(-1, self.c_out)  # dY: (N·Ho·Wo, C_out)
+        kernels = self.params["W"].reshape(self.c_out, -1)
+        self.grads = {"W": (d_rows.T @ self.cols).reshape(self.params["W"].shape), "b": d_rows.sum(axis=0)}
+        if not input_grad:
+            return None
+        self.d_cols = d_rows @ kernels  # (N·Ho·Wo, C_in·k·k)
+        dx = col2im(self.d_cols, self.padded.shape, self.kernel, self.stride)
+        p = self.padding
+        return dx[:, :, p : dx.shape[2] - p, p : dx.shape[3] - p] if p else dx
+
+    def saved(self):
+        return {"cols": self.cols}
+
+    def spec(self):
+        return (
+            f"conv{self.c_out}k{self.kernel}"
+            + (f"s{self.stride}" if self.stride != 1 else "")
+            + (f"p{self.padding}" if self.padding else "")
+        )
+
+
+# ---------------------------------------------------------------- pooling
+def _pool_windows(x: np.ndarray, size: int) -> np.ndarray:
+    """x (N, C, H, W) cropped to whole windows and viewed as (N, C, H/size, size, W/size, size)."""
+    n, c, h, w = x.shape
+    ho, wo = h // size, w // size
+    return x[:, :, : ho * size, : wo * size].reshape(n, c, ho, size, wo, size)
+
+
+def _unpool(d_windows: np.ndarray, input_shape: tuple) -> np.ndarray:
+    """Window gradients (N, C, Ho, s, Wo, s) back to (N, C, H, W); cropped rows/columns get 0."""
+    n, c, ho, size, wo, _ = d_windows.shape
+    dx = np.zeros(input_shape, dtype=d_windows.dtype)
+    dx[:, :, : ho * size, : wo * size] = d_windows.reshape(n, c, ho * size, wo * size)
+    return dx
+
+
+class MaxPool2D(Layer):
+    """Max over non-overlapping size×size windows (stride = size); a last partial row/column is dropped.
+
+    Backward routes each window's gradient to its maximum. At a tie the max has no
+    derivative; the gradient is shared equally among the tied entries, which is
+    the average of the one-sided derivatives (what centred differences measure).
+    """
+
+    kind = "maxpool"
+
+    def __init__(self, size: int = 2):
+        super().__init__()
+        self.size = int(size)
+
+    def forward(self, x, train=False):
+        self.input_shape = x.shape
+        windows = _pool_windows(x, self.size)
+        out = windows.max(axis=(3, 5))
+        is_max = windows == out[:, :, :, None, :, None]
+        self.switches = is_max / is_max.sum(axis=(3, 5), keepdims=True, dtype=x.dtype)
+        return out
+
+    def backward(self, dout, input_grad=True):
+        return _unpool(self.switches * dout[:, :, :, None, :, None], self.input_shape)
+
+    def saved(self):
+        return {"switches": self.switches}
+
+    def spec(self):
+        return f"maxpool{self.size}"
+
+
+class AvgPool2D(Layer):
+    """Mean over non-overlapping size×size windows; each input of a window gets 1/size² of its gradient."""
+
+    kind = "avgpool"
+
+    def __init__(self, size: int = 2):
+        super().__init__()
+        self.size = int(size)
+
+    def forward(self, x, train=False):
+        self.input_shape = x.shape
+        return _pool_windows(x, self.size).mean(axis=(3, 5))
+
+    def backward(self, dout, input_grad=True):
+        share = dout[:, :, :, None, :, None] / np.asarray(self.size * self.size, dtype=dout.dtype)
+        n, c, ho, wo = dout.shape
+        return _unpool(np.broadcast_to(share, (n, c, ho, self.size, wo, self.size)), self.input_shape)
+
+    def spec(self):
+        return f"avgpool{self.size}"
+
+
+class Flatten(Layer):
+    """(N, C, H, W) -> (N, C·H·W), channel by channel; backward reshapes back."""
+
+    kind = "flatten"
+
+    def forward(self, x, train=False):
+        self.input_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout, input_grad=True):
+        return dout.reshape(self.input_shape)
+
+
+# ---------------------------------------------------------- normalisation
+class BatchNorm(Layer):
+    """Batch normalisation of each feature (N, D) or each channel (N, C, H, W).
+
+    Training: x̂ = (x − μ_batch)/√(σ²_batch + ε), out = γ·x̂ + β; evaluation uses the
+    running statistics instead, which move toward each training step's batch
+    statistics when the step's update is applied (``update_running_statistics``).
+    """
+
+    kind = "bn"
+
+    def __init__(self, features: int, dtype=np.float32):
+        super().__init__()
+        self.params = {"gamma": np.ones(features, dtype=dtype), "beta": np.zeros(features, dtype=dtype)}
+        self.state = {
+            "running_mean": np.zeros(features, dtype=dtype),
+            "running_var": np.ones(features, dtype=dtype),
+        }
+
+    def _axes_and_shape(self, x):
+        # statistics per feature of (N, D), per channel of (N, C, H, W)
+        if x.ndim == 2:
+            return (0,), (1, -1)
+        return (0, 2, 3), (1, -1, 1, 1)
+
+    def forward(self, x, train=False):
+        axes, shape = self._axes_and_shape(x)
+        if train:
+            mean, var = x.mean(axis=axes), x.var(axis=axes)
+        else:
+            mean, var = self.state["running_mean"], self.state["running_var"]
+        self.train, self.mean, self.var = train, mean, var
+        self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(BATCH_NORM_EPS))
+        self.normalized = (x - mean.reshape(shape)) * self.inv_std.reshape(shape)
+        return self.normalized * self.params["gamma"].reshape(shape) + self.params["beta"].reshape(shape)
+
+    def backward(self, dout, input_grad=True):
+        axes, shape = self._axes_and_shape(dout)
+        self.grads = {"gamma": (dout * self.normalized).sum(axis=axes), "beta": dout.sum(axis=axes)}
+        d_norm = dout * self.params["gamma"].reshape(shape)
+        if not self.train:
+            return d_norm * self.inv_std.reshape(shape)
+        # through the batch mean and variance: dx = (1/m)·inv_std·(m·dx̂ − Σdx̂ − x̂·Σ(dx̂·x̂))
+        m = dout.size // dout.shape[1]
+        return (self.inv_std.reshape(shape) / m) * (
+            m * d_norm
+            - d_norm.sum(axis=axes).reshape(shape)
+            - self.normalized * (d_norm * self.normalized).sum(axis=axes).reshape(shape)
+        )
+
+    def update_running_statistics(self, mean: np.ndarray, var: np.ndarray) -> None:
+        """After a training step: move the running statistics toward that step's batch statistics."""
+        m = mean.dtype.type(BATCH_NORM_MOMENTUM)
+        self.state = {
+            "running_mean": m * self.state["running_mean"] + (1 - m) * mean,
+            "running_var": m * self.state["running_var"] + (1 - m) * var,
+        }
+
+    def saved(self):
+        return {"normalized": self.normalized, "mean": self.mean, "var": self.var}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training each unit is kept with probability 1 − rate and scaled by 1/(1 − rate).
+
+    Evaluation passes the input through unchanged. A gradient check sets
+    ``fixed_mask`` (already scaled) to replay the mask of the step it checks.
+    """
+
+    kind = "dropout"
+
+    def __init__(self, rate: float, rng: np.random.Generator):
+        super().__init__()
+        self.rate, self.rng = float(rate), rng
+        self.mask = None
+        self.fixed_mask = None
+
+    def forward(self, x, train=False):
+        if not train or self.rate == 0:
+            self.mask = None
+            return x
+        if self.fixed_mask is not None:
+            self.mask = self.fixed_mask
+        else:
+            keep = 1.0 - self.rate
+            self.mask = (self.rng.random(x.shape) < keep).astype(x.dtype) / x.dtype.type(keep)
+        return x * self.mask
+
+    def backward(self, dout, input_grad=True):
+        return dout if self.mask is None else dout * self.mask
+
+    def saved(self):
+        return {} if self.mask is None else {"mask": self.mask}
+
+    def spec(self):
+        return f"dropout{self.rate:g}"
+
+
+# -------------------------------------------------------------- embedding
+class Embedding(Layer):
+    """Token ids (N, T) -> rows of a learned table, (N, T, dim).
+
+    Backward adds each position's gradient into the row of its token, so a token
+    used several times collects every contribution.
+    """
+
+    kind = "embed"
+
+    @property
+    def table(self) -> np.ndarray:
+        return self.params["table"]
+
+    def __init__(self, vocab_size: int, dim: int, *, rng: np.random.Generator, dtype=np.float32):
+        super().__init__()
         # Unit-variance rows divided by sqrt(dim) keep each embedding's norm near 1.
-        self.table = (rng.normal(0.0, 1.0, size=(vocab_size, dim)) / np.sqrt(dim)).astype(self.dtype)
-
-    param_names = ("table",)
-    state_names = ()
+        self.params = {"table": (rng.normal(0.0, 1.0, size=(vocab_size, dim)) / np.sqrt(dim)).astype(dtype)}
 
     @property
-    def params(self) -> dict[str, np.ndarray]:
-        return {"table": self.table}
+    def vocab_size(self) -> int:
+        return self.params["table"].shape[0]
 
     @property
-    def n_out(self) -> int:
-        return self.context * self.dim
+    def dim(self) -> int:
+        return self.params["table"].shape[1]
 
-    def forward(self, ids: np.ndarray) -> EmbeddingTrace:
-        a = self.table[ids].reshape(ids.shape[0], self.n_out)
-        return EmbeddingTrace(ids=ids, table=self.table, a=a)
+    def forward(self, x, train=False):
+        self.ids = x
+        return self.params["table"][x]
 
-    def backward(self, rec: EmbeddingTrace, da: np.ndarray) -> None:
-        rec.da = da
-        dtable = np.zeros_like(self.table)
-        # A token used at several positions or samples collects every contribution.
-        np.add.at(dtable, rec.ids.ravel(), da.reshape(-1, self.dim))
-        rec.dtable = dtable
+    def backward(self, dout, input_grad=True):
+        dtable = np.zeros_like(self.params["table"])
+        np.add.at(dtable, self.ids.ravel(), dout.reshape(-1, self.dim))
+        self.grads = {"table": dtable}
+        return None  # token ids have no gradient
 
-    def __repr__(self) -> str:
-        return f"Embedding(vocab={self.vocab_size}, dim={self.dim}, context={self.context})"
+    def spec(self):
+        return f"embed{self.dim}"

@@ -1,4 +1,10 @@
-"""The network: a stack of dense blocks (optionally fed by an embedding stage) and a loss."""
+"""The network: a list of layers, a loss, and a forward and backward pass that record everything.
+
+net = Network("conv8k3-relu-maxpool2-flatten", input_shape=(28, 28), n_outputs=10, seed=0)
+net = Network([784, 256, 64, 10], activation="gelu")        # a multilayer perceptron by sizes
+trace = net.gradients(x, y)       # forward + backward, nothing changed
+trace.layers[0].grads["W"], trace.blocks[0].dW
+"""
 
 from __future__ import annotations
 
@@ -8,24 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS, get_activation
-from .layers import INITS, Dense, Embedding
+from .architecture import BuildContext, build_layers, check_spec, mlp_spec, plan
+from .layers import INITS, BatchNorm, Dropout, Embedding, Layer
 from .losses import get_loss, softmax
-from .trace import Trace
+from .trace import STAGE_NAMES, LayerRecord, Trace, group_by_transform
 
 DTYPES = ("float32", "float64")
-
-
-def _per_hidden(value, n_hidden: int, what: str) -> list:
-    """Expand one setting to one per hidden layer, or check a given list's length."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != n_hidden:
-            raise ValueError(
-                f"{what} lists {len(value)} values for {n_hidden} hidden layers; "
-                f"give one value or exactly {n_hidden}: got {list(value)!r}"
-            )
-        return list(value)
-    return [value] * n_hidden
+IMAGE_KINDS = ("conv", "maxpool", "avgpool")
 
 
 def _check_sizes(sizes) -> list[int]:
@@ -42,35 +37,92 @@ def _check_sizes(sizes) -> list[int]:
     return [int(s) for s in sizes]
 
 
-class Network:
-    """A multilayer perceptron whose every step can be recorded.
+def first_layer_shape(spec: str, input_shape: tuple) -> tuple:
+    """The per-sample shape the first layer of ``spec`` reads, for data samples of ``input_shape``:
+    images as (channels, height, width) when it starts with a convolution or pooling, token ids
+    as they are for an embedding, else the sample flattened."""
+    first = spec.split("-", 1)[0] if spec else ""
+    if first.startswith(("conv", "maxpool", "avgpool", "pool")):
+        if len(input_shape) == 2:
+            return (1, *input_shape)
+        if len(input_shape) == 3:
+            height, width, channels = input_shape
+            return (channels, height, width)
+        raise ValueError(
+            f"layer 1 {first!r} needs images, but each sample is {int(np.prod(input_shape))} numbers"
+        )
+    if first.startswith("embed"):
+        return tuple(input_shape)
+    return (int(np.prod(input_shape)),)
 
-    sizes: [n_inputs, hidden..., n_outputs]; with ``embedding=(vocab_size, dim)``
-      n_inputs is the number of tokens per sample (the context length).
-    activation: one name, or one per hidden layer; the output layer is linear.
+
+class LayerBlock:
+    """The layers of one block: a transform layer (dense, conv, embed) and what follows it."""
+
+    def __init__(self, index: int, layers: list[Layer]):
+        self.index, self.layers = index, layers
+        self.transform = layers[0]
+
+    @property
+    def activation(self) -> str:
+        words = [layer.spec() for layer in self.layers if layer.kind == "activation"]
+        return words[0] if words else "linear"
+
+    @property
+    def stages(self) -> tuple:
+        return tuple(STAGE_NAMES.get(layer.kind, layer.kind) for layer in self.layers)
+
+    def __repr__(self) -> str:
+        return f"LayerBlock({self.index}, {'-'.join(layer.spec() for layer in self.layers)})"
+
+
+class Network:
+    """A list of layers and a loss; every pass returns a Trace of what it computed.
+
+    architecture: the layers as text ("dense64-relu", see ``backprop.architecture``) or,
+      for a multilayer perceptron, sizes [n_inputs, hidden..., n_outputs] with one
+      ``activation`` (or one per hidden layer), ``batch_norm``, ``dropout`` and
+      ``embedding=(vocab_size, dim)`` given the same way.
+    input_shape: one sample's shape as the data gives it: (features,), (height, width),
+      (height, width, channels) or (context,) token ids. Rows arrive flat, (N, features);
+      a network that starts with a convolution or pooling reads them as images.
+    n_outputs: classes (cross-entropy) or targets (mse); the output layer is added for it.
+    vocab_size: the number of token ids, when the network starts with an embedding.
     loss: "cross_entropy" (softmax fused; labels or one-hot) or "mse".
-    init: "xavier" (Glorot uniform), "he" (He normal) or "normal" (std ``init_std``).
-    batch_norm, dropout: one value or one per hidden layer.
+    init: "xavier", "he" or "normal" (std ``init_std``); seed fixes the weights and dropout.
     """
 
     def __init__(
         self,
-        sizes: Sequence[int],
-        activation: str | Sequence[str] = "relu",
+        architecture: str | Sequence[int],
+        *,
+        input_shape: Sequence[int] | None = None,
+        n_outputs: int | None = None,
+        vocab_size: int | None = None,
         loss: str = "cross_entropy",
         init: str = "xavier",
         init_std: float = 0.01,
         seed: int = 0,
         dtype: str = "float32",
+        activation: str | Sequence[str] = "relu",
         batch_norm: bool | Sequence[bool] = False,
         dropout: float | Sequence[float] = 0.0,
         embedding: Sequence[int] | None = None,
     ):
-        self.sizes = _check_sizes(sizes)
-        n_hidden = len(self.sizes) - 2
-        self.activations = _per_hidden(activation, n_hidden, "activation")
-        for name in self.activations:
-            get_activation(name)
+        if not isinstance(architecture, str):
+            sizes = _check_sizes(architecture)
+            dim = None
+            if embedding is not None:
+                try:
+                    vocab_size, dim = (int(v) for v in embedding)
+                except (TypeError, ValueError):
+                    raise ValueError(f"embedding must be (vocab_size, dim), got {embedding!r}") from None
+                if vocab_size < 1 or dim < 1:
+                    raise ValueError(f"embedding vocab_size and dim must be >= 1, got {embedding!r}")
+            architecture = mlp_spec(sizes[1:-1], activation, batch_norm, dropout, embedding_dim=dim)
+            input_shape, n_outputs = (sizes[0],), sizes[-1]
+        if input_shape is None or n_outputs is None:
+            raise ValueError("give the input_shape of one sample and n_outputs with an architecture text")
         self.loss_fn = get_loss(loss)
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
@@ -78,47 +130,27 @@ class Network:
             raise ValueError(f"init_std must be a positive number, got {init_std!r}")
         if str(dtype) not in DTYPES:
             raise ValueError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        self.batch_norms = [bool(v) for v in _per_hidden(batch_norm, n_hidden, "batch_norm")]
-        self.dropouts = _per_hidden(dropout, n_hidden, "dropout")
-        for rate in self.dropouts:
-            if not (isinstance(rate, numbers.Real) and 0 <= rate < 1):
-                raise ValueError(f"dropout rate must be in [0, 1), got {rate!r}")
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.n_outputs = int(n_outputs)
+        self.vocab_size = None if vocab_size is None else int(vocab_size)
         self.init, self.init_std, self.seed = init, float(init_std), int(seed)
         self.dtype = np.dtype(str(dtype))
-        rng = np.random.default_rng(self.seed)
-        self.embedding: Embedding | None = None
-        n_in = self.sizes[0]
-        if embedding is not None:
-            try:
-                vocab_size, dim = (int(v) for v in embedding)
-            except (TypeError, ValueError):
-                raise ValueError(f"embedding must be (vocab_size, dim), got {embedding!r}") from None
-            if vocab_size < 1 or dim < 1:
-                raise ValueError(f"embedding vocab_size and dim must be >= 1, got {embedding!r}")
-            self.embedding = Embedding(vocab_size, dim, self.sizes[0], rng=rng, dtype=self.dtype)
-            n_in = self.embedding.n_out
-        self.layers: list[Dense] = []
-        fan_ins = [n_in] + self.sizes[1:-1]
-        for k, (fan_in, fan_out) in enumerate(zip(fan_ins, self.sizes[1:])):
-            hidden = k < n_hidden
-            self.layers.append(
-                Dense(
-                    fan_in,
-                    fan_out,
-                    activation=self.activations[k] if hidden else "linear",
-                    batch_norm=self.batch_norms[k] if hidden else False,
-                    dropout=self.dropouts[k] if hidden else 0.0,
-                    init=init,
-                    init_std=init_std,
-                    rng=rng,
-                    dtype=self.dtype,
-                    index=k,
-                )
-            )
         # Dropout draws from its own stream so that it never shifts the weight init.
         self.dropout_rng = np.random.default_rng([self.seed, 1])
+        context = BuildContext(
+            rng=np.random.default_rng(self.seed),
+            dropout_rng=self.dropout_rng,
+            dtype=self.dtype,
+            init=init,
+            init_std=self.init_std,
+            vocab_size=self.vocab_size,
+        )
+        spec = check_spec(architecture) if architecture else ""
+        self.plan = plan(spec, first_layer_shape(spec, self.input_shape), self.n_outputs, self.vocab_size)
+        self.layers: list[Layer] = build_layers(self.plan, context)
+        self.shapes = [step.input_shape for step in self.plan] + [self.plan[-1].output_shape]
+        self.spec = "-".join(step.word for step in self.plan)
+        self._words = [step.word for step in self.plan]
 
     # ----------------------------------------------------------------- config
     @property
@@ -127,86 +159,109 @@ class Network:
 
     @property
     def n_inputs(self) -> int:
-        return self.sizes[0]
-
-    @property
-    def n_outputs(self) -> int:
-        return self.sizes[-1]
+        """Numbers per sample as the data gives them (token ids for an embedding)."""
+        return int(np.prod(self.input_shape))
 
     @property
     def is_classifier(self) -> bool:
         return self.loss_fn.name == "cross_entropy"
 
+    @property
+    def embedding(self) -> Embedding | None:
+        """The embedding layer, when the network reads token ids."""
+        first = self.layers[0]
+        return first if isinstance(first, Embedding) else None
+
     def config(self) -> dict[str, Any]:
-        """JSON-ready arguments that rebuild this architecture with ``Network(**config)``."""
+        """JSON-ready arguments that rebuild this network with ``Network(**config)``."""
         return {
-            "sizes": list(self.sizes),
-            "activation": list(self.activations),
+            "architecture": self.spec,
+            "input_shape": list(self.input_shape),
+            "n_outputs": self.n_outputs,
+            "vocab_size": self.vocab_size,
             "loss": self.loss,
             "init": self.init,
             "init_std": self.init_std,
             "seed": self.seed,
             "dtype": self.dtype.name,
-            "batch_norm": list(self.batch_norms),
-            "dropout": [float(d) for d in self.dropouts],
-            "embedding": None if self.embedding is None else [self.embedding.vocab_size, self.embedding.dim],
         }
 
     # ---------------------------------------------------------------- weights
-    def parameter_owners(self):
-        """(key, owner) pairs: ("embedding", Embedding) first if any, then (k, Dense)."""
-        if self.embedding is not None:
-            yield "embedding", self.embedding
-        for layer in self.layers:
-            yield layer.index, layer
+    def blocks(self) -> list[LayerBlock]:
+        """The layers grouped as a trace groups its records: a transform layer and what follows it."""
+        return [LayerBlock(k, group) for k, group in enumerate(group_by_transform(self.layers))]
 
-    def weight_references(self) -> list[tuple[object, str, np.ndarray]]:
-        """(owner, name, array) for every parameter and running statistic, without copies.
-
-        Updates assign new arrays rather than write into these, so the list keeps
-        today's values; ``restore_references`` puts them back.
-        """
-        return [
-            (owner, name, getattr(owner, name))
-            for _, owner in self.parameter_owners()
-            for name in owner.param_names + owner.state_names
-        ]
-
-    @staticmethod
-    def restore_references(refs: list[tuple[object, str, np.ndarray]]) -> None:
-        for owner, name, value in refs:
-            setattr(owner, name, value)
-
-    def weights_finite(self) -> bool:
-        """True if every parameter and running statistic is finite."""
-        return all(np.isfinite(value).all() for _, _, value in self.weight_references())
+    def parameter_layers(self) -> list[Layer]:
+        return [layer for layer in self.layers if layer.params]
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter and running statistic under flat names ("layer1.W", ...)."""
-        out = {}
-        if self.embedding is not None:
-            out["embedding.table"] = self.embedding.table.copy()
-        for layer in self.layers:
-            for name, value in {**layer.params, **layer.state}.items():
-                out[f"layer{layer.index + 1}.{name}"] = value.copy()
-        return out
+        """Copies of every parameter and running statistic under flat names ("dense1.W", "bn1.running_mean")."""
+        return {
+            f"{layer.name}.{name}": value.copy()
+            for layer in self.layers
+            for name, value in {**layer.params, **layer.state}.items()
+        }
 
     def set_weights(self, weights: dict[str, np.ndarray]) -> None:
-        """Load arrays named as by ``get_weights``; shapes must match exactly."""
+        """Load arrays named as by ``get_weights`` (or by older files, see legacy_names); shapes must match."""
+        weights = dict(weights)
+        legacy = self.legacy_names()
+        if weights and all(name in legacy for name in weights):
+            weights = {legacy[name]: value for name, value in weights.items()}
         expected = self.get_weights()
-        missing = sorted(set(expected) - set(weights))
-        unknown = sorted(set(weights) - set(expected))
+        missing, unknown = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
         if missing or unknown:
             raise ValueError(f"weights do not fit this network: missing {missing}, unknown {unknown}")
+        by_name = {layer.name: layer for layer in self.layers}
         for name, value in weights.items():
             value = np.asarray(value)
             if value.shape != expected[name].shape:
                 raise ValueError(
                     f"weight {name!r} has shape {value.shape}, this network needs {expected[name].shape}"
                 )
-            owner_name, attr = name.split(".", 1)
-            owner = self.embedding if owner_name == "embedding" else self.layers[int(owner_name[5:]) - 1]
-            setattr(owner, attr, value.astype(self.dtype, copy=True))
+            owner, attr = name.split(".", 1)
+            layer = by_name[owner]
+            (layer.params if attr in layer.params else layer.state)[attr] = value.astype(
+                self.dtype, copy=True
+            )
+
+    def legacy_names(self) -> dict[str, str]:
+        """Names older files gave this network's arrays: the k-th dense layer was "layer<k>", the batch
+        norm after it stored its arrays under "layer<k>" too, and the embedding was "embedding"."""
+        names, dense = {}, 0
+        for layer in self.layers:
+            if layer.kind == "dense":
+                dense += 1
+                owner = f"layer{dense}"
+            elif layer.kind == "bn":
+                owner = f"layer{dense}"  # it belonged to the dense block before it
+            elif layer.kind == "embed":
+                owner = "embedding"
+            else:
+                continue
+            for name in {**layer.params, **layer.state}:
+                names[f"{owner}.{name}"] = f"{layer.name}.{name}"
+        return names
+
+    def weight_references(self) -> list[tuple[Layer, dict, dict]]:
+        """(layer, params, state) for every layer, as dict copies holding today's arrays (no array copies).
+
+        Updates assign new arrays, so these keep today's values; ``restore_references`` puts them back.
+        """
+        return [(layer, dict(layer.params), dict(layer.state)) for layer in self.layers]
+
+    @staticmethod
+    def restore_references(refs) -> None:
+        for layer, params, state in refs:
+            layer.params, layer.state = dict(params), dict(state)
+
+    def weights_finite(self) -> bool:
+        """True if every parameter and running statistic is finite."""
+        return all(
+            np.isfinite(value).all()
+            for layer in self.layers
+            for value in (*layer.params.values(), *layer.state.values())
+        )
 
     def copy(self) -> Network:
         return self.astype(self.dtype.name)
@@ -215,59 +270,63 @@ class Network:
         """A new network with the same architecture and weights in another dtype."""
         twin = Network(**{**self.config(), "dtype": str(dtype)})
         twin.set_weights(self.get_weights())
-        twin.dropout_rng = np.random.default_rng([self.seed, 1])
         return twin
 
     @property
     def n_parameters(self) -> int:
-        return sum(v.size for _, owner in self.parameter_owners() for v in owner.params.values())
+        return sum(v.size for layer in self.layers for v in layer.params.values())
 
     # ------------------------------------------------------------ validation
     def check_inputs(self, x) -> np.ndarray:
-        """Return x as the array the network reads, or raise ValueError saying what is wrong."""
+        """x as the first layer reads it, or ValueError saying what is wrong.
+
+        Rows come flat, (N, features); images are reshaped to (N, channels, height, width),
+        reading colour pixels channels-last. Token ids must be integers below vocab_size.
+        """
         x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.n_inputs:
+            what = "token ids" if self.embedding is not None else "inputs"
+            raise ValueError(f"expected {what} of shape (N, {self.n_inputs}), got {x.shape}")
+        if x.shape[0] < 1:
+            raise ValueError("the batch is empty: give at least one sample")
         if self.embedding is not None:
-            if x.ndim != 2 or x.shape[1] != self.n_inputs:
-                raise ValueError(f"expected token ids of shape (N, {self.n_inputs}), got {x.shape}")
             if not np.issubdtype(x.dtype, np.integer) and (
                 not np.all(np.isfinite(x)) or not np.all(x == np.round(x))
             ):
                 raise ValueError("token ids must be integers")
             x = x.astype(np.int64, copy=False)
-            if x.size and (x.min() < 0 or x.max() >= self.embedding.vocab_size):
+            if x.min() < 0 or x.max() >= self.vocab_size:
                 raise ValueError(
-                    f"token ids must be in [0, {self.embedding.vocab_size - 1}], "
-                    f"got values from {x.min()} to {x.max()}"
+                    f"token ids must be in [0, {self.vocab_size - 1}], got values from {x.min()} to {x.max()}"
                 )
-        else:
-            if x.ndim != 2 or x.shape[1] != self.n_inputs:
-                raise ValueError(f"expected inputs of shape (N, {self.n_inputs}), got {x.shape}")
-            if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-                raise ValueError(f"inputs must be real numbers, got dtype {x.dtype}")
-            original = x
-            # Σx² is finite exactly when every entry is (non-negative terms cannot cancel an
-            # inf, and NaN propagates), unless it overflows: then the exact test decides.
-            # One BLAS dot reads x once, several times faster than isfinite or a float64 sum.
-            # Overflow, in the cast or in Σx², is reported below or harmless: no warning.
-            with np.errstate(over="ignore"):
-                x = x.astype(self.dtype, copy=False)
-                flat = x.ravel()
-                squares_finite = np.isfinite(np.dot(flat, flat))
-            if not squares_finite and not np.all(np.isfinite(x)):
-                bad = int(np.size(original) - np.count_nonzero(np.isfinite(original)))
-                if bad:
-                    raise ValueError(f"inputs contain {bad} non-finite values (NaN or inf); clean the data")
-                big = int(np.size(x) - np.count_nonzero(np.isfinite(x)))
-                raise ValueError(
-                    f"inputs contain {big} values too large for {self.dtype.name}; "
-                    f"rescale the data or use float64"
-                )
-        if x.shape[0] < 1:
-            raise ValueError("the batch is empty: give at least one sample")
+            return x
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise ValueError(f"inputs must be real numbers, got dtype {x.dtype}")
+        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+        if bad:
+            raise ValueError(f"inputs contain {bad} non-finite values (NaN or inf); clean the data")
+        with np.errstate(over="ignore"):
+            x = x.astype(self.dtype, copy=False)
+        if not np.isfinite(x).all():
+            raise ValueError(
+                f"inputs contain values too large for {self.dtype.name}; rescale the data or use float64"
+            )
+        first = self.shapes[0]
+        if len(first) == 3:
+            if len(self.input_shape) == 3:  # colour rows are height × width × channels
+                height, width, channels = self.input_shape
+                return x.reshape(-1, height, width, channels).transpose(0, 3, 1, 2)
+            return x.reshape(-1, *first)
         return x
 
+    def as_rows(self, x: np.ndarray) -> np.ndarray:
+        """The inverse of check_inputs' reshaping: arrays in the first layer's shape back to flat rows."""
+        if x.ndim == 4 and len(self.input_shape) == 3:
+            return x.transpose(0, 2, 3, 1).reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], -1)
+
     def check_targets(self, y, n: int) -> np.ndarray:
-        """Return targets in the loss's form: int labels (N,) or (N, C) rows; (N, D) for mse."""
+        """Targets in the loss's form: int labels (N,) or (N, C) rows; (N, D) for mse."""
         y = np.asarray(y)
         if y.shape[:1] != (n,):
             raise ValueError(f"got {y.shape[0] if y.ndim else 0} targets for {n} inputs")
@@ -301,28 +360,29 @@ class Network:
         x,
         *,
         train: bool = False,
-        dropout_masks: Sequence | None = None,
+        dropout_masks: dict | None = None,
         check: bool = True,
         probabilities: bool = True,
     ) -> Trace:
-        """Forward pass only. train=True uses batch statistics and dropout.
+        """Forward pass only; train=True uses batch statistics and dropout.
 
-        probabilities: fill ``trace.probs`` for classifiers (the loss does it itself).
+        dropout_masks: {dropout layer name: mask} to replay (gradient checks).
+        probabilities: fill ``trace.probs`` for classifiers.
         """
-        if check:
-            x = self.check_inputs(x)
-        emb = None
-        a = x
-        if self.embedding is not None:
-            emb = self.embedding.forward(x)
-            a = emb.a
+        given = np.asarray(x)
+        a = self.check_inputs(x) if check else x
         records = []
-        for layer in self.layers:
-            mask = dropout_masks[layer.index] if dropout_masks is not None else None
-            rec = layer.forward(a, train=train, rng=self.dropout_rng, dropout_mask=mask)
-            records.append(rec)
-            a = rec.a
-        trace = Trace(x, None, train, records, a, emb)
+        for layer, word in zip(self.layers, self._words):
+            if dropout_masks is not None and isinstance(layer, Dropout):
+                layer.fixed_mask = dropout_masks.get(layer.name)
+            x_in = a
+            a = layer.forward(x_in, train)
+            records.append(
+                LayerRecord(layer.name, layer.kind, word, x_in, a, dict(layer.params), layer.saved())
+            )
+            if isinstance(layer, Dropout):
+                layer.fixed_mask = None
+        trace = Trace(given, train, records, a)
         if probabilities and self.is_classifier:
             trace.probs = softmax(a)
         return trace
@@ -333,41 +393,37 @@ class Network:
         y,
         *,
         train: bool = True,
-        dropout_masks: Sequence | None = None,
+        dropout_masks: dict | None = None,
         input_gradient: bool = False,
         check: bool = True,
     ) -> Trace:
-        """Forward and backward on (x, y) without updating anything.
+        """Forward and backward on (x, y) without changing any weight.
 
-        x: (N, n_inputs) floats, or (N, context) token ids with an embedding.
-        y: (N,) class labels or (N, C) one-hot for cross-entropy; (N, D) for mse.
-        train: batch-norm batch statistics and dropout on (the training step's view).
-        input_gradient: also fill ``trace.dx`` = dL/dx (float inputs only).
+        x: (N, features) rows (or token ids); y: (N,) labels or (N, C) rows for
+        cross-entropy, (N, D) for mse. train: batch statistics and dropout on.
+        input_gradient: also fill ``trace.dx`` = dL/dx in the shape the first layer reads.
         """
         if check:
             x = self.check_inputs(x)
             y = self.check_targets(y, x.shape[0])
         trace = self.forward(x, train=train, dropout_masks=dropout_masks, check=False, probabilities=False)
         trace.y = y
-        loss, d_out, probs = self.loss_fn.function(trace.output, y)
-        trace.loss, trace.d_output = loss, d_out
-        if probs is not None:
-            trace.probs = probs
-        need_first = input_gradient or self.embedding is not None
-        da = d_out
-        for layer, rec in zip(reversed(self.layers), reversed(trace.layers)):
-            da = layer.backward(rec, da, need_input_grad=layer.index > 0 or need_first)
-        if self.embedding is not None:
-            self.embedding.backward(trace.embedding, da)
-        elif input_gradient:
-            trace.dx = da
+        trace.loss, trace.d_output, trace.probs = self.loss_fn.function(trace.output, y)
+        dout = trace.d_output
+        for k in reversed(range(len(self.layers))):
+            layer, rec = self.layers[k], trace.layers[k]
+            rec.dout = dout
+            # the first layer's input is data: its gradient is only formed when asked for
+            dout = layer.backward(dout, input_grad=k > 0 or input_gradient)
+            rec.dx, rec.grads = dout, layer.grads
+        trace.dx = trace.layers[0].dx if input_gradient else None
         return trace
 
     def commit_batch_statistics(self, trace: Trace) -> None:
-        """After a training step: fold its batch statistics into the running ones."""
+        """After a training step: move batch norm's running statistics toward that step's batch's."""
         for layer, rec in zip(self.layers, trace.layers):
-            if layer.batch_norm:
-                layer.commit_batch_statistics(rec)
+            if isinstance(layer, BatchNorm) and trace.train:
+                layer.update_running_statistics(rec.saved["mean"], rec.saved["var"])
 
     def output(self, x, batch_size: int = 2048) -> np.ndarray:
         """The last layer's values in eval mode (logits for cross-entropy), (N, n_outputs)."""
@@ -391,17 +447,9 @@ class Network:
 
     def evaluate(self, x, y, batch_size: int = 2048) -> dict[str, float]:
         """Mean loss (and accuracy for classifiers) in eval mode over the whole set."""
-        x = self.check_inputs(x)
-        y = self.check_targets(y, x.shape[0])
-        out = np.concatenate(
-            [
-                self.forward(x[i : i + batch_size], check=False, probabilities=False).output
-                for i in range(0, x.shape[0], batch_size)
-            ],
-            axis=0,
-        )
-        loss = self.loss_fn.function(out, y)[0]
-        result = {"loss": float(loss)}
+        out = self.output(x, batch_size)
+        y = self.check_targets(y, out.shape[0])
+        result = {"loss": float(self.loss_fn.function(out, y)[0])}
         if self.is_classifier:
             labels = y if y.ndim == 1 else y.argmax(axis=1)
             result["accuracy"] = float(np.mean(out.argmax(axis=1) == labels))
@@ -427,11 +475,14 @@ class Network:
         )
         return trainer.run(x, y, epochs=epochs, validation=validation, callback=callback)
 
+    def describe(self) -> str:
+        """One line: the layers and the number of parameters, e.g. ``dense64-relu-dense10 · 50,890 parameters``."""
+        return f"{self.spec} · {self.n_parameters:,} parameters"
+
     def __repr__(self) -> str:
-        parts = ([repr(self.embedding)] if self.embedding is not None else []) + [
-            repr(l) for l in self.layers
-        ]
-        return f"Network([{', '.join(parts)}], loss={self.loss!r}, dtype={self.dtype.name})"
+        return (
+            f"Network({self.spec!r}, input {self.input_shape}, loss={self.loss!r}, dtype={self.dtype.name})"
+        )
 
 
-__all__ = ["Network", "ACTIVATIONS", "DTYPES"]
+__all__ = ["DTYPES", "Network"]

@@ -169,6 +169,8 @@ class Run:
         self.config = RunConfig.from_dict(meta["config"])
         self.parent = meta.get("parent")
         self.created = meta.get("created")
+        data = meta.get("data")
+        self.data = data if isinstance(data, dict) else None
         raw = _read_json(self.path / "history.json")
         self.history = History.from_dict(raw)
         self.cursor = raw.get("cursor") if isinstance(raw.get("cursor"), dict) else None
@@ -192,15 +194,23 @@ class Run:
             which = "latest"
         return load_arrays(self.path / f"{which}.npz")[0]
 
-    def build_network(self, dataset) -> Network:
-        """A network with this run's architecture for ``dataset`` (weights from the seed)."""
-        return self.config.build_network(dataset)
+    def data_facts(self, dataset=None) -> dict:
+        """What the network knows of its data (sample shape, outputs, vocabulary): stored with the run,
+        read from ``dataset``, or, for runs written before runs stored them, from the weight shapes."""
+        if self.data is not None:
+            return self.data
+        if dataset is not None:
+            return self.config.data_facts(dataset)
+        return legacy_data_facts(self.weights("initial"))
+
+    def build_network(self, dataset=None) -> Network:
+        """A network with this run's architecture (weights from the seed); no dataset needed."""
+        return self.config.build_network(facts=self.data_facts(dataset))
 
     def load_network(self, which: str = "latest", dataset=None) -> Network:
-        """The run's network with the chosen weights; built from the dataset, or from the stored arrays."""
-        arrays = self.weights(which)
-        net = self.build_network(dataset) if dataset is not None else network_from_arrays(self.config, arrays)
-        net.set_weights(arrays)
+        """The run's network with the chosen weights."""
+        net = self.build_network(dataset)
+        net.set_weights(self.weights(which))
         return net
 
     def snapshot_epochs(self) -> list[int]:
@@ -224,13 +234,7 @@ class Run:
     def save_progress(self, net: Network, trainer: Trainer) -> None:
         """Persist latest weights, optimizer state and history; best when it improved; a snapshot per epoch."""
         self.history = trainer.history
-        self.cursor = {
-            "epoch": trainer.epoch,
-            "batch_index": trainer.batch_index,
-            "step": trainer.step,
-            "samples_seen": trainer.samples_seen,
-            "epoch_stats": [float(v) for v in trainer._epoch_stats],
-        }
+        self.cursor = trainer.cursor()
         save_arrays(self.path / "latest.npz", net.get_weights())
         _save_optimizer(self.path / "optimizer.npz", trainer)
         best = trainer.history.best_epoch
@@ -268,10 +272,12 @@ def _load_optimizer(path: Path, trainer: Trainer) -> bool:
     if not meta or meta.get("optimizer") != opt.name:
         return False
     grouped: dict = {}
+    layers = {layer.name for layer in trainer.net.layers}
     for flat, value in arrays.items():
-        key, name, index = flat.rsplit(".", 2)
-        key = key if key == "embedding" else int(key)
-        grouped.setdefault((key, name), {})[int(index)] = value
+        layer, name, index = flat.rsplit(".", 2)
+        if layer not in layers:  # a file from an older layout: those moments start fresh
+            continue
+        grouped.setdefault((layer, name), {})[int(index)] = value
     opt.state = {
         k: (parts[0] if len(parts) == 1 else tuple(parts[i] for i in sorted(parts)))
         for k, parts in grouped.items()
@@ -342,7 +348,7 @@ class RunStore:
             raise ValueError(f"a run named {name!r} already exists; choose another name")
         return path
 
-    def _write_run(self, path: Path, config: RunConfig, initial: dict, parent: str | None) -> Run:
+    def _write_run(self, path: Path, config: RunConfig, initial: dict, parent: str | None, data: dict) -> Run:
         """Write a complete run into a hidden temp folder, then rename it into place."""
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=self.root))
@@ -358,6 +364,7 @@ class RunStore:
                     "created": _now(),
                     "parent": parent,
                     "config": config.to_dict(),
+                    "data": data,
                 },
             )
             os.rename(staging, path)
@@ -378,11 +385,12 @@ class RunStore:
         path = self._new_folder(name)
         if not isinstance(config, RunConfig):
             raise ValueError(f"config must be a RunConfig, got {type(config).__name__}")
+        if dataset is None:
+            raise ValueError("give the dataset the run trains on")
+        facts = config.data_facts(dataset)
         if net is None:
-            if dataset is None:
-                raise ValueError("give the network or the dataset to build it for")
-            net = config.build_network(dataset)
-        return self._write_run(path, config, net.get_weights(), parent)
+            net = config.build_network(facts=facts)
+        return self._write_run(path, config, net.get_weights(), parent, facts)
 
     def fork(self, name: str, new_name: str, dataset=None, **changes) -> Run:
         """A new run with ``changes`` applied to ``name``'s config, fair to compare with it.
@@ -395,20 +403,19 @@ class RunStore:
         """
         parent = self.open(name)
         config = parent.config.replace(**changes)
+        if "dataset" in changes or "dataset_params" in changes:
+            raise ValueError("a fork trains on its parent's data; create a new run for other data")
         path = self._new_folder(new_name)
+        facts = parent.data_facts(dataset)
+        net = config.build_network(facts=facts)
         initial = parent.weights("initial")
         if config.seed == parent.config.seed:
             try:
-                network_from_arrays(config, initial).set_weights(initial)
-                return self._write_run(path, config, initial, parent.name)
+                net.set_weights(initial)
+                return self._write_run(path, config, initial, parent.name, facts)
             except ValueError:
                 pass  # the shapes differ: the fork gets its own fresh init
-        if dataset is None:
-            raise ValueError(
-                f"the fork changes the weight shapes ({', '.join(sorted(changes))}); "
-                f"give the dataset to build its network"
-            )
-        return self._write_run(path, config, config.build_network(dataset).get_weights(), parent.name)
+        return self._write_run(path, config, net.get_weights(), parent.name, facts)
 
     def rename(self, name: str, new_name: str) -> Run:
         old = self.path(name)
@@ -501,7 +508,7 @@ class RunStore:
                 shapes = {k: v.shape for k, v in run.weights("initial").items()}
                 if {k: v.shape for k, v in run.weights("latest").items()} != shapes:
                     raise ValueError("latest.npz and initial.npz in the zip hold different architectures")
-                network_from_arrays(run.config, run.weights("initial")).set_weights(run.weights("initial"))
+                run.load_network("initial")
                 os.rename(staging, path)
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -509,30 +516,27 @@ class RunStore:
         return Run(path)
 
 
-def network_from_arrays(config: RunConfig, arrays: dict) -> Network:
-    """The architecture of ``config`` with input/output sizes read from weight shapes (no dataset needed)."""
-    cfg = config
-    n_layers = len(cfg.hidden) + 1
-    first_w = arrays.get("layer1.W")
-    last_w = arrays.get(f"layer{n_layers}.W")
-    if first_w is None or last_w is None:
-        raise ValueError(f"the weights do not match its {n_layers}-layer config")
-    embedding = None
-    n_inputs = first_w.shape[0]
+def legacy_data_facts(arrays: dict) -> dict:
+    """The data facts of a run written before runs stored them: its network was a multilayer
+    perceptron whose weights were named layer1.W … layerK.W (and embedding.table)."""
+    dense = sorted(
+        (int(name[5:-2]), value)
+        for name, value in arrays.items()
+        if name.startswith("layer") and name.endswith(".W") and name[5:-2].isdigit()
+    )
+    if not dense:
+        raise ValueError(
+            "the run stores neither its data facts nor weights named layer1.W … to read them from"
+        )
+    first, last = dense[0][1], dense[-1][1]
     if "embedding.table" in arrays:
         vocab, dim = arrays["embedding.table"].shape
-        embedding, n_inputs = (vocab, dim), first_w.shape[0] // dim
-    return Network(
-        [n_inputs, *cfg.hidden, last_w.shape[1]],
-        activation=cfg.activation,
-        loss=cfg.loss,
-        init=cfg.init,
-        init_std=cfg.init_std,
-        seed=cfg.seed,
-        batch_norm=cfg.batch_norm,
-        dropout=cfg.dropout,
-        embedding=embedding,
-    )
+        return {
+            "input_shape": [first.shape[0] // dim],
+            "n_outputs": int(last.shape[1]),
+            "vocab_size": int(vocab),
+        }
+    return {"input_shape": [int(first.shape[0])], "n_outputs": int(last.shape[1]), "vocab_size": None}
 
 
 CSV_FIELDS = (
@@ -567,13 +571,16 @@ def layer_statistics(net: Network, x_probe: np.ndarray, y_probe: np.ndarray) -> 
     """
     trace = net.gradients(x_probe, y_probe, train=False)
     stats = []
-    for rec in trace.layers:
-        grad_norm = math.sqrt(float(np.vdot(rec.dW, rec.dW)) + float(np.vdot(rec.db, rec.db)))
+    for block in trace.blocks:
+        transform = block.transform
+        weights = transform.params.get("W", transform.params.get("table"))
+        grads = transform.grads.get("W", transform.grads.get("table"))
+        grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in transform.grads.values()))
         stats.append(
             {
-                "W": np.percentile(rec.W, PERCENTILES).astype(float).tolist(),
-                "a": np.percentile(rec.a, PERCENTILES).astype(float).tolist(),
-                "dW": np.percentile(rec.dW, PERCENTILES).astype(float).tolist(),
+                "W": np.percentile(weights, PERCENTILES).astype(float).tolist(),
+                "a": np.percentile(block.a, PERCENTILES).astype(float).tolist(),
+                "dW": np.percentile(grads, PERCENTILES).astype(float).tolist(),
                 "grad_norm": grad_norm,
             }
         )
@@ -592,17 +599,17 @@ def build_for_training(run: Run, dataset) -> tuple[Network, Trainer]:
     net.set_weights(run.weights("latest"))
     trainer = config.build_trainer(net)
     history = run.history
-    trainer.history = history
-    cursor = run.cursor or {}
-    trainer.epoch = len(history.epochs)
-    trainer.step = int(cursor.get("step", history.epochs[-1]["step"] if history.epochs else 0))
-    trainer.samples_seen = int(
-        cursor.get("samples_seen", history.epochs[-1]["samples_seen"] if history.epochs else 0)
-    )
-    if cursor.get("epoch") == trainer.epoch and cursor.get("batch_index"):
-        trainer.batch_index = int(cursor["batch_index"])
-        stats = cursor.get("epoch_stats") or [0.0, 0, 0, 0.0]
-        trainer._epoch_stats = [float(stats[0]), int(stats[1]), int(stats[2]), float(stats[3])]
+    saved = run.cursor or {}
+    last = history.epochs[-1] if history.epochs else {}
+    cursor = {
+        "epoch": len(history.epochs),
+        "step": saved.get("step", last.get("step", 0)),
+        "samples_seen": saved.get("samples_seen", last.get("samples_seen", 0)),
+    }
+    if saved.get("epoch") == len(history.epochs) and saved.get("batch_index"):
+        # stopped inside an epoch: continue with its next batch and its partial sums
+        cursor.update(batch_index=saved["batch_index"], epoch_stats=saved.get("epoch_stats"))
+    trainer.resume(cursor, history)
     rate = trainer.optimizer.learning_rate
     for record in history.epochs:  # replay: plateau and early-stopping counters
         rate = trainer.schedule.next_rate(trainer.base_rate, rate, record["epoch"], record)
@@ -680,7 +687,7 @@ def train_run(
 def weight_distances(run_a: Run, run_b: Run) -> dict:
     """Per-layer L2 distance ‖W_a − W_b‖ at every epoch both runs have a snapshot of.
 
-    Returns {"epochs": [...], "layers": {"layer1.W": [...], ...}}; empty when the
+    Returns {"epochs": [...], "layers": {"dense1.W": [...], ...}}; empty when the
     architectures differ or no common snapshots exist.
     """
     common = sorted(set(run_a.snapshot_epochs()) & set(run_b.snapshot_epochs()))
@@ -690,7 +697,7 @@ def weight_distances(run_a: Run, run_b: Run) -> dict:
             a, b = run_a.snapshot(epoch), run_b.snapshot(epoch)
         except (FileNotFoundError, ValueError):
             continue
-        names = [k for k in a if k.endswith(".W") or k == "embedding.table"]
+        names = [k for k in a if k.endswith((".W", ".table"))]
         if any(k not in b or b[k].shape != a[k].shape for k in names):
             return {"epochs": [], "layers": {}}
         out["epochs"].append(epoch)

@@ -45,7 +45,7 @@ def probability_gradient(net: Network, x, target_class=None) -> tuple[np.ndarray
     d_prob = p_target * (onehot - probs)  # dp_c/dz, (N, C)
     soft_target = probs - n * d_prob  # so that (p - y) / N == dp_c/dz
     trace = net.gradients(x, soft_target, train=False, input_gradient=True, check=False)
-    return probs, trace.dx, trace
+    return probs, net.as_rows(trace.dx), trace
 
 
 __all__ = ["probability_gradient"]

@@ -166,6 +166,36 @@ class Trainer:
         self._weights_before_update: list | None = None
         self._epoch_stats = [0.0, 0, 0, 0.0]  # loss sum, correct, samples, seconds
 
+    # ----------------------------------------------------------------- state
+    def cursor(self) -> dict:
+        """Where training stands, JSON-ready: finished epochs and steps, the next batch, the partial epoch's sums."""
+        loss_sum, correct, samples, seconds = self._epoch_stats
+        return {
+            "epoch": self.epoch,
+            "batch_index": self.batch_index,
+            "step": self.step,
+            "samples_seen": self.samples_seen,
+            "epoch_stats": [float(loss_sum), int(correct), int(samples), float(seconds)],
+        }
+
+    def resume(self, cursor: dict | None, history: History | None = None) -> None:
+        """Continue from a ``cursor()`` (and its history), e.g. of a run saved to disk; None starts at 0."""
+        if history is not None:
+            self.history = history
+        if not cursor:
+            return
+        self.epoch, self.batch_index = int(cursor.get("epoch", 0)), int(cursor.get("batch_index", 0))
+        self.step, self.samples_seen = int(cursor.get("step", 0)), int(cursor.get("samples_seen", 0))
+        stats = cursor.get("epoch_stats")
+        if isinstance(stats, list) and len(stats) == 4:
+            self._epoch_stats = [float(stats[0]), int(stats[1]), int(stats[2]), float(stats[3])]
+        self._order = None
+
+    def continue_from(self, other: Trainer) -> None:
+        """Take over another trainer's place (history, cursor, best checkpoint): same network, new settings."""
+        self.resume(other.cursor(), other.history)
+        self.best_weights, self.best_value = other.best_weights, other.best_value
+
     # --------------------------------------------------------------- pieces
     def batch_order(self, n: int, epoch: int) -> np.ndarray:
         """Sample order for a 0-based epoch: a permutation fixed by (seed, epoch)."""

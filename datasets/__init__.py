@@ -5,8 +5,8 @@
     ds.x_train, ds.y_train, ds.x_val, ds.y_val, ds.classes
 
 Every dataset is listed once in `REGISTRY` (name -> DatasetSpec); pages, the CLI
-(`python -m datasets --list`) and the tests read it. Imports numpy, Pillow and
-the standard library only.
+(`python -m datasets --list`) and the tests read it. Imports numpy, Pillow, the standard
+library and the option declarations of ``backprop.options``.
 """
 
 from .core import Dataset, DatasetSpec, DatasetUnavailable
@@ -14,7 +14,7 @@ from .digits import DIGITS_MAX_VALUE, raw_digits
 from .folder import FolderDataset
 from .idx import read_idx, write_idx
 from .mnist import raw_mnist
-from .registry import REGISTRY, availability, available, load, names, spec
+from .registry import REGISTRY, availability, available, check_params, load, names, spec
 from .sequences import SequenceDataset
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "names",
     "spec",
     "load",
+    "check_params",
     "available",
     "availability",
     "Dataset",

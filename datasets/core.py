@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from backprop.options import Option
+
 KINDS = ("sequence", "2d", "regression", "image")
 
 
@@ -75,12 +77,35 @@ class Dataset:
         )
 
 
+SEED = Option(
+    "seed",
+    "int",
+    0,
+    label="Data seed",
+    low=0,
+    high=2**31 - 1,
+    help="Fixes every random choice of the data (samples, split, order).",
+)
+VAL_FRACTION = Option(
+    "val_fraction",
+    "float",
+    0.2,
+    label="Validation share",
+    low=0.0,
+    high=1.0,
+    high_open=True,
+    help="Share of the samples held out for validation.",
+)
+
+
 @dataclass(eq=False)
 class DatasetSpec:
-    """A registry entry: how to build one dataset and what it will look like.
+    """A registry entry: how to build one dataset, its declared parameters and what it will look like.
 
-    params: parameter name -> default, read from the builder's signature so the
-    two cannot drift apart.
+    options: one Option per parameter of the builder (name, kind, range, default, label,
+      help); the builder takes exactly these as keywords and gets every one of them.
+    server_only: parameters that name files on the server: they come from the command
+      line or the server's settings, never from a link or a page.
     """
 
     name: str
@@ -90,29 +115,68 @@ class DatasetSpec:
     shape_fn: Callable[[dict], tuple]
     classes_fn: Callable[[dict], list]
     availability_fn: Callable[[], tuple] | None = None
+    options: tuple = ()
+    server_only: tuple = ()
     params: dict = field(init=False)
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"kind {self.kind!r} is not one of {KINDS}")
-        signature = inspect.signature(self.builder)
-        self.params = {
-            name: (None if p.default is inspect.Parameter.empty else p.default)
-            for name, p in signature.parameters.items()
-        }
+        self.params = {option.name: option.default for option in self.options}
+        taken = list(inspect.signature(self.builder).parameters)
+        if sorted(taken) != sorted(self.params):
+            raise ValueError(
+                f"dataset {self.name!r} declares {sorted(self.params)} but its builder takes {sorted(taken)}"
+            )
 
-    def resolve_params(self, params: dict | None = None) -> dict:
-        """Defaults overlaid with `params`; unknown names raise ValueError."""
+    def option(self, name: str) -> Option:
+        return next(option for option in self.options if option.name == name)
+
+    def resolve_params(self, params: dict | None = None, from_link: bool = False) -> dict:
+        """Defaults overlaid with ``params``, each checked against its declaration.
+
+        from_link: the values come from a link or a page; parameters that name server
+        files are refused. Unknown names and bad values raise ValueError naming them.
+        """
         params = dict(params or {})
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             raise ValueError(
-                f"unknown parameter(s) {', '.join(unknown)} for dataset {self.name!r}; "
-                f"valid parameters: {', '.join(self.params)}"
+                f"unknown parameter(s) {', '.join(map(repr, unknown))} for dataset {self.name!r}; "
+                f"valid parameters: {', '.join(self.params) or 'none'}"
             )
-        merged = dict(self.params)
-        merged.update(params)
-        return merged
+        if from_link:
+            named = sorted(set(params) & set(self.server_only))
+            if named:
+                raise ValueError(
+                    f"{self.name}: {', '.join(named)} names files on the server, which a link or a page "
+                    "cannot choose; the server's owner sets it (see docs/datasets.md)"
+                )
+        return {option.name: option.check(params.get(option.name, option.default)) for option in self.options}
+
+    def canonical_params(self, params: dict | None) -> dict:
+        """The parameters checked and without those equal to their defaults, so that two descriptions of
+        the same data compare equal."""
+        resolved = self.resolve_params(params)
+        return {
+            name: value
+            for name, value in resolved.items()
+            if value != self.option(name).check(self.params[name])
+        }
+
+    def lenient_params(self, params: dict | None) -> tuple[dict, list[str]]:
+        """Parameters from a link: each valid one is kept, each bad or unknown one dropped with a notice."""
+        kept, notices = {}, []
+        if not isinstance(params, dict):
+            return {}, [f"dataset parameters of {self.name} are not a mapping; using the defaults"]
+        for name, value in params.items():
+            try:
+                self.resolve_params({name: value}, from_link=True)
+            except ValueError as err:
+                notices.append(f"link dataset parameter: {err}; using the default")
+                continue
+            kept[name] = value
+        return kept, notices
 
     def input_shape(self, params: dict | None = None) -> tuple:
         """Shape of one sample before flattening, for these parameters."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import Dataset, check_fraction, stratified_split
+from .core import SEED, VAL_FRACTION, Dataset, check_fraction, stratified_split
 
 DIGITS_FILE = Path(__file__).resolve().parent / "data" / "digits.npz"
 DIGITS_MAX_VALUE = 16
@@ -37,7 +37,10 @@ def raw_digits() -> tuple:
     return _raw()
 
 
-def build_digits(val_fraction=0.2, seed=0) -> Dataset:
+OPTIONS = (VAL_FRACTION, SEED)
+
+
+def build_digits(*, val_fraction, seed) -> Dataset:
     """UCI digits with a seeded stratified validation split.
 
     val_fraction: share of each class held out for validation

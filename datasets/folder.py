@@ -12,16 +12,42 @@ bmp, gif (first frame). Files that fail to decode are skipped and listed in
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .core import Dataset, check_choice, check_fraction, check_int, stratified_split
+from backprop.options import Option
+
+from .core import SEED, VAL_FRACTION, Dataset, check_choice, check_fraction, check_int, stratified_split
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif")
 COLORS = ("grayscale", "rgb")
+# The one image folder a running app may read, set by whoever starts the server.
+FOLDER_ENV = "BACKPROP_IMAGE_FOLDER"
 DESCRIPTION = "Your own images: root/<class>/*.png or root/train|val/<class>/, resized to size x size"
+OPTIONS = (
+    Option(
+        "path",
+        "text",
+        None,
+        label="Folder",
+        max_length=1000,
+        help="The image folder on the server: given on the command line, never by a link or a page.",
+    ),
+    Option("size", "int", 28, label="Image size", low=4, high=128, help="Images are resized to size × size."),
+    Option(
+        "color",
+        "choice",
+        "grayscale",
+        label="Colour",
+        choices=COLORS,
+        help="grayscale (1 channel) or rgb (3).",
+    ),
+    VAL_FRACTION,
+    SEED,
+)
 
 
 class FolderDataset(Dataset):
@@ -54,9 +80,18 @@ def _images_in(folder: Path) -> list:
     )
 
 
+def configured_folder() -> str | None:
+    """The image folder the server's owner configured ($BACKPROP_IMAGE_FOLDER), or None."""
+    return os.environ.get(FOLDER_ENV) or None
+
+
 def _check_root(path) -> Path:
+    path = path or configured_folder()
     if path is None or str(path).strip() == "":
-        raise ValueError("the folder dataset needs path=, a folder with one sub-folder per class")
+        raise ValueError(
+            f"no image folder is set: start the app with {FOLDER_ENV}=/path/to/images (one sub-folder per class), "
+            "or train on a folder from the command line with --dataset folder --dataset-param path=/path/to/images"
+        )
     root = Path(path).expanduser()
     if not root.exists():
         raise ValueError(f"image folder {str(root)!r} does not exist; check the path")
@@ -88,9 +123,10 @@ def scan(path) -> dict:
 
 def class_names(params: dict) -> list:
     """Sorted class names found under params['path'] ([] when the path is not set)."""
-    if params.get("path") is None:
+    path = params.get("path") or configured_folder()
+    if path is None:
         return []
-    layout = scan(params["path"])
+    layout = scan(path)
     groups = layout.get("train", layout.get("all"))
     return sorted(name for name, files in groups.items() if files)
 
@@ -111,7 +147,7 @@ def _read(path: Path, size: int, mode: str):
         return None
 
 
-def build_folder(path=None, size=28, color="grayscale", val_fraction=0.2, seed=0) -> FolderDataset:
+def build_folder(*, path, size, color, val_fraction, seed) -> FolderDataset:
     """Images from class folders under `path` (see module docstring for layouts).
 
     size: side S the images are resized to; color: 'grayscale' (C=1) or 'rgb' (C=3)

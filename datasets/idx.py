@@ -13,7 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import Dataset, DatasetUnavailable, check_int
+from backprop.options import Option
+
+from .core import SEED, Dataset, DatasetUnavailable, check_int
 
 IDX_DTYPES = {
     0x08: np.dtype(np.uint8),
@@ -190,7 +192,30 @@ def _subset(n_total: int, n: int, rng) -> np.ndarray:
     return np.sort(rng.choice(n_total, size=n, replace=False))
 
 
-def build_fashion_mnist(train_samples=60000, val_samples=10000, seed=0) -> Dataset:
+FASHION_OPTIONS = (
+    Option(
+        "train_samples",
+        "int",
+        60_000,
+        label="Training images",
+        low=1,
+        high=60_000,
+        help="A seeded subset of the 60,000 training images (all by default).",
+    ),
+    Option(
+        "val_samples",
+        "int",
+        10_000,
+        label="Validation images",
+        low=1,
+        high=10_000,
+        help="A seeded subset of the official 10,000 test images.",
+    ),
+    SEED,
+)
+
+
+def build_fashion_mnist(*, train_samples, val_samples, seed) -> Dataset:
     """Fashion-MNIST from local IDX files; validation is the official 10k test set.
 
     train_samples / val_samples: how many images to keep (a seeded random subset

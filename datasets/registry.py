@@ -23,21 +23,42 @@ def _build_registry() -> dict:
             sequences.build_sequences,
             sequences.input_shape,
             sequences.class_names,
+            options=sequences.OPTIONS,
         )
     ]
     for name, (description, classes) in toy2d.CLASSIFICATION.items():
         specs.append(
-            DatasetSpec(name, "2d", description, toy2d.make_classifier(name), _fixed((2,)), _fixed(classes))
+            DatasetSpec(
+                name,
+                "2d",
+                description,
+                toy2d.make_classifier(name),
+                _fixed((2,)),
+                _fixed(classes),
+                options=toy2d.OPTIONS,
+            )
         )
     for name in ("plane", "bump"):
         specs.append(
             DatasetSpec(
-                name, "regression", toy2d.REGRESSION[name], toy2d.make_surface(name), _fixed((2,)), _fixed([])
+                name,
+                "regression",
+                toy2d.REGRESSION[name],
+                toy2d.make_surface(name),
+                _fixed((2,)),
+                _fixed([]),
+                options=toy2d.OPTIONS,
             )
         )
     specs += [
         DatasetSpec(
-            "sine", "regression", toy2d.REGRESSION["sine"], toy2d.build_sine, _fixed((1,)), _fixed([])
+            "sine",
+            "regression",
+            toy2d.REGRESSION["sine"],
+            toy2d.build_sine,
+            _fixed((1,)),
+            _fixed([]),
+            options=toy2d.SINE_OPTIONS,
         ),
         DatasetSpec(
             "shapes",
@@ -46,6 +67,7 @@ def _build_registry() -> dict:
             shapes.build_shapes,
             _shapes_shape,
             lambda params: shapes.parse_shapes(params["shapes"]),
+            options=shapes.OPTIONS,
         ),
         DatasetSpec(
             "digits",
@@ -54,6 +76,7 @@ def _build_registry() -> dict:
             digits.build_digits,
             _fixed((8, 8)),
             _fixed(digits.DIGITS_CLASSES),
+            options=digits.OPTIONS,
         ),
         DatasetSpec(
             "mnist",
@@ -62,6 +85,7 @@ def _build_registry() -> dict:
             mnist.build_mnist,
             _fixed((mnist.IMAGE_SIDE, mnist.IMAGE_SIDE)),
             _fixed(mnist.MNIST_CLASSES),
+            options=mnist.OPTIONS,
         ),
         DatasetSpec(
             "fashion-mnist",
@@ -71,9 +95,17 @@ def _build_registry() -> dict:
             _fixed((28, 28)),
             _fixed(idx.FASHION_CLASSES),
             idx.fashion_availability,
+            options=idx.FASHION_OPTIONS,
         ),
         DatasetSpec(
-            "folder", "image", folder.DESCRIPTION, folder.build_folder, folder.input_shape, folder.class_names
+            "folder",
+            "image",
+            folder.DESCRIPTION,
+            folder.build_folder,
+            folder.input_shape,
+            folder.class_names,
+            options=folder.OPTIONS,
+            server_only=("path",),
         ),
     ]
     return {spec.name: spec for spec in specs}
@@ -95,8 +127,16 @@ def spec(name: str) -> DatasetSpec:
 
 
 def load(name: str, **params):
-    """Build dataset `name` with `params` over its defaults (see spec(name).params)."""
+    """Build dataset `name` with `params` over its defaults (see spec(name).options)."""
     return spec(name).build(**params)
+
+
+def check_params(name: str, params: dict | None, from_link: bool = True) -> dict:
+    """The parameters checked against the dataset's declarations (ValueError names the bad one).
+
+    from_link: they come from a page or a link, which cannot name files on the server.
+    """
+    return spec(name).resolve_params(params, from_link=from_link)
 
 
 def availability(name: str) -> tuple:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Dataset, check_choice, check_int
+from backprop.options import Option
+
+from .core import SEED, Dataset, check_choice, check_int
 
 CLASSIFICATION = {
     "circle": ("Inner disc vs. surrounding ring (Playground 'circle')", ["outside", "inside"]),
@@ -34,6 +36,31 @@ REGRESSION = {
 }
 CURVES = ("sine", "abs", "step")
 RADIUS = 6.0
+
+SAMPLES = Option(
+    "samples", "int", 500, label="Samples", low=2, high=20_000, help="Points in all (train + validation)."
+)
+NOISE = Option("noise", "float", 0, label="Noise", low=0, high=50, help="Playground's 0-50 noise scale.")
+TRAIN_RATIO = Option(
+    "train_ratio",
+    "float",
+    0.5,
+    label="Train share",
+    low=0,
+    high=1,
+    low_open=True,
+    high_open=True,
+    help="Share of the points used for training; the rest validate.",
+)
+CURVE = Option("curve", "choice", "sine", label="Curve", choices=CURVES, help="The function to fit.")
+OPTIONS = (SAMPLES, NOISE, TRAIN_RATIO, SEED)
+SINE_OPTIONS = (
+    Option("samples", "int", 200, label="Samples", low=2, high=20_000, help=SAMPLES.help),
+    CURVE,
+    NOISE,
+    TRAIN_RATIO,
+    SEED,
+)
 
 
 def _check_common(samples, noise, train_ratio) -> tuple:
@@ -139,7 +166,7 @@ def _points(name: str, n_neg: int, n_pos: int, noise: float, rng) -> tuple:
 def make_classifier(name: str):
     description, classes = CLASSIFICATION[name]
 
-    def build(samples=500, noise=0, train_ratio=0.5, seed=0) -> Dataset:
+    def build(*, samples, noise, train_ratio, seed) -> Dataset:
         samples, noise, train_ratio, n_train = _check_common(samples, noise, train_ratio)
         rng = np.random.default_rng(seed)
         n_pos = samples // 2
@@ -180,7 +207,7 @@ def make_surface(name: str):
     label_fn = {"plane": _plane_label, "bump": _bump_label}[name]
     description = REGRESSION[name]
 
-    def build(samples=500, noise=0, train_ratio=0.5, seed=0) -> Dataset:
+    def build(*, samples, noise, train_ratio, seed) -> Dataset:
         samples, noise, train_ratio, n_train = _check_common(samples, noise, train_ratio)
         rng = np.random.default_rng(seed)
         pts = _uniform(rng, -RADIUS, RADIUS, (samples, 2))
@@ -198,7 +225,7 @@ def make_surface(name: str):
     return build
 
 
-def build_sine(samples=200, curve="sine", noise=0, train_ratio=0.5, seed=0) -> Dataset:
+def build_sine(*, samples, curve, noise, train_ratio, seed) -> Dataset:
     """1-D regression curve sampled at random x in [-pi, pi].
 
     curve: 'sine' (y = sin x), 'abs' (y = 2|x|/pi - 1) or 'step' (y = -1 for x < 0, else 1)

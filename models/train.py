@@ -29,8 +29,7 @@ RECIPES: dict[str, RunConfig] = {
     "digits": RunConfig(
         dataset="digits",
         dataset_params={"val_fraction": 0.2, "seed": 0},
-        hidden=[64],
-        activation="relu",
+        layers="dense64-relu",
         optimizer="adam",
         learning_rate=2e-3,
         batch_size=32,
@@ -41,8 +40,7 @@ RECIPES: dict[str, RunConfig] = {
     "shapes": RunConfig(
         dataset="shapes",
         dataset_params={"size": 28, "samples": 20000, "noise": 0.1, "val_fraction": 0.2, "seed": 0},
-        hidden=[128],
-        activation="relu",
+        layers="dense128-relu",
         optimizer="adam",
         learning_rate=1e-3,
         batch_size=64,
@@ -53,8 +51,7 @@ RECIPES: dict[str, RunConfig] = {
     "fashion": RunConfig(
         dataset="fashion-mnist",
         dataset_params={},
-        hidden=[128],
-        activation="relu",
+        layers="dense128-relu",
         optimizer="adam",
         learning_rate=1e-3,
         batch_size=64,
@@ -68,12 +65,6 @@ DESCRIPTIONS = {
     "shapes": "synthetic circles, squares and triangles, 28×28",
     "fashion": "Fashion-MNIST clothing photos, 28×28",
 }
-
-
-def architecture(net) -> str:
-    """A one-line summary such as ``64-64-10 relu, 4,810 parameters``."""
-    acts = "/".join(dict.fromkeys(net.activations)) or "linear"
-    return f"{'-'.join(map(str, net.sizes))} {acts}, {net.n_parameters:,} parameters"
 
 
 def train(name: str, out: Path | None = None, log=print) -> dict:
@@ -102,7 +93,7 @@ def train(name: str, out: Path | None = None, log=print) -> dict:
         "val_accuracy": round(float(val_accuracy), 4),
         "train_accuracy": round(float(train_accuracy), 4),
         "n_val": int(len(data.y_val)),
-        "architecture": architecture(net),
+        "architecture": net.describe(),
         "config": config.to_dict(),
         "command": command,
     }

@@ -120,7 +120,9 @@ def test_runs_trained_on_image_datasets_are_listed_and_usable(isolated_runs_dir)
     store = RunStore(isolated_runs_dir)
     digits = datasets.load("digits")
     train_run(
-        store.create("tiny-digits", RunConfig(dataset="digits", hidden=[16], epochs=2), dataset=digits),
+        store.create(
+            "tiny-digits", RunConfig(dataset="digits", layers="dense16-gelu", epochs=2), dataset=digits
+        ),
         digits,
         epochs=2,
     )

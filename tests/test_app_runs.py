@@ -44,12 +44,12 @@ def test_create_train_fork_and_compare():
     assert any("Trained 2 epochs" in box.value for box in at.success)
     assert len(RunStore().open("gelu-run").history) == 2
 
-    at.selectbox(key="runs.f.act").set_value("relu")
+    at.text_input(key="runs.f.layers").set_value("dense8-relu-dense8-relu")
     at.text_input(key="runs.fork_name").set_value("relu-run")
     at.button(key="runs.fork").click().run()
     no_errors(at)
     fork = RunStore().open("relu-run")
-    assert fork.parent == "gelu-run" and fork.config.activation == "relu"
+    assert fork.parent == "gelu-run" and fork.config.layers == "dense8-relu-dense8-relu"
     assert at.selectbox(key="runs.pick").value == "relu-run"
     at.button(key="runs.train").click().run()
     no_errors(at)
@@ -63,7 +63,7 @@ def test_create_train_fork_and_compare():
     assert "relu-run" in chart
     frames = compare.dataframe
     assert len(frames) == 2
-    assert any("activation" in caption.value for caption in compare.caption)
+    assert any("layers" in caption.value for caption in compare.caption)
     assert len(compare.get("plotly_chart")) == 2  # the curves and the fork's weight distances
     for axis in ("step", "time"):
         compare.radio(key="compare.x").set_value(axis).run()
@@ -76,7 +76,9 @@ def test_create_train_fork_and_compare():
 @pytest.fixture
 def trained_run():
     dataset = datasets.load("circle", samples=120)
-    config = RunConfig(dataset="circle", dataset_params={"samples": 120}, hidden=[4], learning_rate=0.05)
+    config = RunConfig(
+        dataset="circle", dataset_params={"samples": 120}, layers="dense4-gelu", learning_rate=0.05
+    )
     run = RunStore().create("trained", config, dataset=dataset)
     train_run(run, dataset, epochs=2)
     return run
@@ -168,7 +170,8 @@ def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_cl
     infos = RunStore().list()
     assert [info.name for info in infos] == ["example-gelu", "example-relu"]
     gelu, relu = (RunStore().open(info.name) for info in infos)
-    assert relu.config.differences(gelu.config) == ["activation"]
+    assert relu.config.differences(gelu.config) == ["layers"]
+    assert relu.config.layers == gelu.config.layers.replace("gelu", "relu")
     assert len(gelu.history.epochs) == len(relu.history.epochs) == 20
     assert any("example-relu" in box.value for box in at.success)
     specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))

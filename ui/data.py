@@ -27,8 +27,13 @@ def _build(name: str, key: str):
 
 
 def try_load_dataset(name: str, params: dict | None = None):
-    """(dataset, None) or (None, message saying what to change)."""
+    """(dataset, None) or (None, message saying what to change).
+
+    The parameters come from a page or a link: they are checked against the dataset's
+    declarations before anything is built, and cannot name files on the server.
+    """
     try:
+        datasets.check_params(name, params, from_link=True)
         return _build(name, params_key(params or {})), None
     except ValueError as err:
         return None, f"Dataset {name!r}: {err}"

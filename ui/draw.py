@@ -134,12 +134,6 @@ def _load_model(model_id: str):
     return net, meta
 
 
-def architecture(net) -> str:
-    """``64-64-10 relu, 4,810 parameters``."""
-    acts = "/".join(dict.fromkeys(net.activations)) or "linear"
-    return f"{'-'.join(map(str, net.sizes))} {acts}, {net.n_parameters:,} parameters"
-
-
 def model_picker_ui() -> Model:
     options = model_options()
     if not options:
@@ -173,7 +167,7 @@ def model_card(model: Model) -> None:
             f"Classes: {', '.join(map(str, meta['classes']))}"
         )
         cols[1].markdown(
-            f"Architecture: `{meta.get('architecture') or architecture(model.original)}`  \n"
+            f"Architecture: `{meta.get('architecture') or model.original.describe()}`  \n"
             f"Input: {model.style.size}×{model.style.size}"
         )
         cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.1%}")
@@ -252,16 +246,17 @@ def predict(model: Model, prepared: drawing.Prepared, explain: int | None = None
     probs = probs[0]
     predicted = int(probs.argmax())
     side = model.style.size
+    blocks = trace.blocks
     names = [
-        f"hidden layer {layer.index + 1} ({layer.activation}, {layer.a.shape[1]} units)"
-        for layer in trace.layers[:-1]
-    ] + [f"output logits ({trace.layers[-1].a.shape[1]})"]
+        f"layer {block.index + 1} ({'-'.join(rec.spec for rec in block.records)}, {block.a[0].size} values)"
+        for block in blocks[:-1]
+    ] + [f"output logits ({blocks[-1].a.shape[1]})"]
     return Prediction(
         probs,
         predicted,
         predicted if explain is None else int(explain),
         grad[0].reshape(side, side),
-        [layer.a[0] for layer in trace.layers],
+        [block.a[0].ravel() for block in blocks],
         names,
         time.perf_counter() - start,
     )
@@ -293,11 +288,11 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
     net = entry["net"]
     before = net.predict_proba(x)[0]
     optimizer = SGD(learning_rate=learning_rate)
-    deltas = [np.zeros_like(layer.W) for layer in net.layers]
+    deltas = [np.zeros_like(layer.params["W"]) for layer in net.layers if "W" in layer.params]
     for _ in range(steps):
         trace = optimizer.step(net, net.gradients(x, np.array([label]), train=False))
-        for total, layer in zip(deltas, trace.layers):
-            total += layer.delta_W
+        for total, rec in zip(deltas, [rec for rec in trace.layers if "W" in rec.deltas]):
+            total += rec.deltas["W"]
     entry["steps"] += steps
     entry["result"] = {
         "before": before,

@@ -13,8 +13,10 @@ from itertools import combinations
 import pandas as pd
 import streamlit as st
 
-from backprop import ACTIVATIONS, OPTIMIZERS, RunConfig
+from backprop import RunConfig
 from backprop.cli import train_command
+from backprop.config import BATCH_SIZE, LAYERS, OPTIMIZER, SCHEDULE, SEED
+from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
 from backprop.runs import (
     RunInfo,
     RunStore,
@@ -24,10 +26,12 @@ from backprop.runs import (
     train_run,
     weight_distances,
 )
+from backprop.schedules import EARLY_STOPPING
 from viz.runs import compare_figure
 
 from . import session
 from .data import load_dataset, try_load_dataset
+from .widgets import option_widget
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
@@ -138,7 +142,10 @@ def _on_examples() -> None:
         dataset = load_dataset(config.dataset, config.dataset_params)
         base = store().create(store().unique_name("example-gelu"), config, dataset=dataset)
         fork = store().fork(
-            base.name, store().unique_name("example-relu"), dataset=dataset, activation="relu"
+            base.name,
+            store().unique_name("example-relu"),
+            dataset=dataset,
+            layers=config.layers.replace("gelu", "relu"),
         )
         for run in (base, fork):
             train_run(run, dataset, epochs=EXAMPLE_EPOCHS)
@@ -173,9 +180,13 @@ def _on_fork(parent: str) -> None:
         )
         activate_run(fork.name)
         st.session_state[PICK_KEY] = fork.name
+        shapes = {k: v.shape for k, v in run.weights("initial").items()}
+        same_start = (
+            shapes == {k: v.shape for k, v in fork.weights("initial").items()} and "seed" not in changes
+        )
         same = (
             "the same initial weights"
-            if fork.has("initial") and not set(changes) & {"hidden", "batch_norm", "seed"}
+            if same_start
             else "fresh initial weights (its weight shapes or seed differ)"
         )
         say(
@@ -237,7 +248,7 @@ def _on_import() -> None:
 def create_run_form(config: RunConfig, names: list[str]) -> None:
     """Name + button that stores a new run from the sidebar's setup."""
     st.caption(f"From the setup in the sidebar: {config.describe()}")
-    base = f"{config.dataset}-{config.activation if isinstance(config.activation, str) else 'mixed'}"
+    base = f"{config.dataset}-{config.layers}"[:40].rstrip("-.") or config.dataset
     suggestion = base if base not in names else store().unique_name(base)
     st.session_state.setdefault("runs.new_name", suggestion)
     if st.session_state["runs.new_name"] in names:
@@ -398,35 +409,38 @@ def epoch_table(history) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# The settings a fork may change: everything but the data, each drawn from its declaration.
+FORK_OPTIONS = (
+    LAYERS,
+    OPTIMIZER,
+    LEARNING_RATE,
+    BATCH_SIZE,
+    WEIGHT_DECAY,
+    CLIP_NORM,
+    SCHEDULE,
+    EARLY_STOPPING,
+    SEED,
+)
+
+
 def fork_form(name: str) -> None:
     """Widgets for the settings a fork may change; only the changed ones are applied."""
     parent = store().open(name).config
-    act_names = list(ACTIVATIONS)
+    errors: list[str] = []
     cols = st.columns(3)
-    current_act = parent.activation if isinstance(parent.activation, str) else parent.activation[0]
-    cols[0].selectbox("Activation", act_names, index=act_names.index(current_act), key="runs.f.act")
-    cols[1].number_input(
-        "Learning rate", 1e-6, 10.0, float(parent.learning_rate), format="%g", key="runs.f.lr"
-    )
-    cols[2].selectbox(
-        "Optimizer", list(OPTIMIZERS), index=list(OPTIMIZERS).index(parent.optimizer), key="runs.f.opt"
-    )
-    cols = st.columns(3)
-    cols[0].checkbox("Batch norm", bool(parent.batch_norm is True), key="runs.f.bn")
-    cols[1].number_input(
-        "Weight decay λ", 0.0, 10.0, float(parent.weight_decay), format="%g", key="runs.f.l2"
-    )
-    cols[2].selectbox(
-        "LR schedule",
-        ["constant", "step", "cosine", "plateau"],
-        index=["constant", "step", "cosine", "plateau"].index(
-            (parent.schedule or {}).get("schedule", "constant")
-        ),
-        key="runs.f.sched",
-    )
-    st.number_input(
-        "Early stopping patience (0 = off)", 0, 100, int(parent.early_stopping or 0), key="runs.f.early"
-    )
+    for k, option in enumerate(FORK_OPTIONS):
+        with cols[k % 3]:
+            current = (
+                (parent.schedule or {}).get("schedule", "constant")
+                if option is SCHEDULE
+                else getattr(parent, option.name)
+            )
+            try:
+                option_widget(option, current, f"runs.f.{option.name}")
+            except ValueError as err:
+                errors.append(str(err))
+    for error in errors:
+        st.error(error)
     changes = fork_changes(parent)
     st.session_state.setdefault("runs.fork_name", f"{name}-fork")
     st.text_input("Fork name", key="runs.fork_name")
@@ -435,6 +449,7 @@ def fork_form(name: str) -> None:
         on_click=_on_fork,
         args=(name,),
         key="runs.fork",
+        disabled=bool(errors),
         help="Same seed and batch order; the parent's initial weights when the shapes allow.",
     )
     st.caption(
@@ -443,36 +458,26 @@ def fork_form(name: str) -> None:
 
 
 def fork_changes(parent: RunConfig) -> dict:
-    """The settings the fork widgets (read from session state, so a click sees the latest values) change."""
-    state = st.session_state
-    current_act = parent.activation if isinstance(parent.activation, str) else parent.activation[0]
-    activation = state.get("runs.f.act", current_act)
-    batch_norm = bool(state.get("runs.f.bn", parent.batch_norm is True))
-    wanted = {
-        "activation": parent.activation if activation == current_act else activation,
-        "learning_rate": float(state.get("runs.f.lr", parent.learning_rate)),
-        "optimizer": state.get("runs.f.opt", parent.optimizer),
-        "batch_norm": parent.batch_norm if batch_norm == (parent.batch_norm is True) else batch_norm,
-        "weight_decay": float(state.get("runs.f.l2", parent.weight_decay)),
-        "schedule": schedule_for(
-            state.get("runs.f.sched", (parent.schedule or {}).get("schedule", "constant")), parent
-        ),
-        "early_stopping": int(state.get("runs.f.early", parent.early_stopping or 0)) or None,
-    }
+    """The settings the fork widgets change (read from session state, so a click sees the latest values).
+
+    A changed optimizer starts from its own default options; a changed schedule from its defaults.
+    """
+    wanted = {}
+    for option in FORK_OPTIONS:
+        value = st.session_state.get(f"runs.f.{option.name}")
+        if value is None and not option.optional:
+            continue
+        try:
+            wanted[option.name] = option.check(value)
+        except ValueError:
+            continue
+    if "schedule" in wanted:
+        kind = wanted.pop("schedule")
+        same = (parent.schedule or {}).get("schedule", "constant") == kind
+        wanted["schedule"] = parent.schedule if same else (None if kind == "constant" else {"schedule": kind})
+    if wanted.get("optimizer", parent.optimizer) != parent.optimizer:
+        wanted["optimizer_options"] = {}
     return {k: v for k, v in wanted.items() if getattr(parent, k) != v}
-
-
-def schedule_for(kind: str, parent: RunConfig) -> dict | None:
-    """A schedule dict for a menu choice, keeping the parent's options when the kind is unchanged."""
-    if kind == "constant":
-        return None
-    if parent.schedule and parent.schedule.get("schedule") == kind:
-        return parent.schedule
-    return {
-        "step": {"schedule": "step", "epochs": [max(parent.epochs // 2, 1)], "factor": 0.1},
-        "cosine": {"schedule": "cosine", "total_epochs": parent.epochs},
-        "plateau": {"schedule": "plateau"},
-    }[kind]
 
 
 def manage_panel(name: str) -> None:

@@ -44,7 +44,7 @@ PAGE_DEFAULTS = {
     "seed": 0,
 }
 # Network used when the session switches to sequences from another dataset.
-RECOMMENDED_NETWORK = {"hidden": [32], "optimizer": "adam", "learning_rate": 0.03, "batch_size": 32}
+RECOMMENDED_NETWORK = {"layers": "dense32-gelu", "optimizer": "adam", "learning_rate": 0.03, "batch_size": 32}
 MODES = {"type": "type them", "auto": "auto-generate", "none": "none (random windows)"}
 
 

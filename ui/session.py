@@ -6,11 +6,11 @@ the runs page makes a stored run active with ``activate``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, fields
 
 import streamlit as st
 
+import datasets
 from backprop import Network, RunConfig, Trainer
 
 from .data import try_load_dataset
@@ -38,30 +38,24 @@ class ActiveModel:
 
 
 # ---------------------------------------------------------------- URL links
-def config_to_query(config: RunConfig) -> dict[str, str]:
-    """Only the settings that differ from the defaults, each as JSON text."""
-    default = RunConfig().to_dict()
-    return {k: json.dumps(v) for k, v in config.to_dict().items() if default[k] != v}
-
-
 def config_from_query(query: dict[str, str]) -> tuple[RunConfig, list[str]]:
-    """Settings from a link; a bad or outdated one falls back to its default with a notice."""
-    known = {f.name for f in fields(RunConfig)}
-    data, notices = {}, []
-    for key, text in query.items():
-        if key not in known:
-            continue
-        try:
-            data[key] = json.loads(text)
-        except (json.JSONDecodeError, TypeError):
-            notices.append(f"link setting {key}={text!r} is not readable; using the default")
-    config, more = RunConfig.from_dict_lenient(data)
-    return config, notices + [f"link setting {n}" for n in more]
+    """Settings from a link, checked the one way every setup is: a bad, outdated or out-of-range value
+    (dataset parameters included) falls back to its default with a notice naming it and the value."""
+    config, notices = RunConfig.from_query(query)
+    if config.dataset not in datasets.names():
+        notices.append(
+            f"link setting dataset={config.dataset!r} is not a dataset; using {RunConfig().dataset}"
+        )
+        config = config.replace(dataset=RunConfig().dataset, dataset_params={})
+    spec = datasets.spec(config.dataset)
+    params, more = spec.lenient_params(config.dataset_params)
+    config = config.replace(dataset_params=spec.canonical_params(params))
+    return config, notices + more
 
 
 def write_query(config: RunConfig) -> None:
     """Put the config in the URL so the address can be shared."""
-    wanted = config_to_query(config)
+    wanted = config.to_query()
     known = {f.name for f in fields(RunConfig)}
     for key in list(st.query_params):
         if key in known and key not in wanted:
@@ -123,10 +117,16 @@ def apply_config(new: RunConfig) -> str | None:
     Raises ValueError (nothing changed) when the new config can't be built.
     """
     old = current_config()
+    new = new.replace(dataset_params=datasets.spec(new.dataset).canonical_params(new.dataset_params))
     model = st.session_state.get(MODEL_KEY)
-    if model is not None and new == old:
+    if model is None:
+        # the first page of a session builds its network: nothing changed, nothing to say
+        st.session_state[MODEL_KEY] = build_model(new)
+        st.session_state[CONFIG_KEY] = new
         return None
-    if model is None or old.architecture_changed(new):
+    if new == old:
+        return None
+    if old.architecture_changed(new):
         model = build_model(new)
         st.session_state[MODEL_KEY] = model
         st.session_state[CONFIG_KEY] = new
@@ -134,22 +134,10 @@ def apply_config(new: RunConfig) -> str | None:
             f"Architecture changed: rebuilt the network ({model.net.n_parameters:,} parameters, "
             f"seed {new.seed}) with fresh initial weights."
         )
-    trainer_fields = (
-        "optimizer",
-        "momentum",
-        "nesterov",
-        "weight_decay",
-        "clip_norm",
-        "schedule",
-        "early_stopping",
-        "batch_size",
-    )
     message = None
-    if any(getattr(old, k) != getattr(new, k) for k in trainer_fields):
+    if old.trainer_changed(new):
         trainer = new.build_trainer(model.net)
-        # Keep the place in training so batch order and history continue.
-        for name in ("history", "epoch", "step", "batch_index", "samples_seen", "best_weights", "best_value"):
-            setattr(trainer, name, getattr(model.trainer, name))
+        trainer.continue_from(model.trainer)  # the batch order and the history continue
         model.trainer = trainer
         message = "Training settings changed: the weights are kept; optimizer state starts fresh."
     elif old.learning_rate != new.learning_rate:

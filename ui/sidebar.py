@@ -1,84 +1,26 @@
-"""The setup sidebar shared by the pages: dataset, architecture and training settings."""
+"""The setup sidebar shared by the pages: dataset, layers and training, each control drawn from its declaration."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import datasets
-from backprop import ACTIVATIONS, INITS, LOSSES, OPTIMIZERS, RunConfig
+from backprop import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, RunConfig
+from backprop.architecture import EXAMPLES
+from backprop.config import BATCH_SIZE, EPOCHS, INIT, LAYERS, LOSS, OPTIMIZER, SCHEDULE, SEED, TRAINER_FIELDS
+from backprop.layers import INIT_STD, INITIALIZERS
+from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
+from backprop.schedules import EARLY_STOPPING
 
+from .data import try_load_dataset
 from .session import apply_config, current_config, take_notices, write_query
+from .widgets import option_widget
 
-# Activations in menu order: the two the step-through is built around first.
-ACTIVATION_ORDER = ["gelu", "relu"] + [a for a in ACTIVATIONS if a not in ("gelu", "relu")]
-# Text parameters of datasets whose valid values are a fixed list.
-PARAM_CHOICES = {
-    "task": ("next_token", "classification"),
-    "encoding": ("one_hot", "embedding"),
-    "source": ("auto", "explicit", "random"),
-    "curve": ("sine", "abs", "step"),
-    "color": ("grayscale", "rgb"),
-}
-# Parameters the sidebar leaves at their defaults (too large to edit here, or set elsewhere).
-HIDDEN_PARAMS = {"seed"}
+EXAMPLE_KEY = "sb.example"
 
 
-def parse_int_list(text: str, label: str) -> list[int]:
-    """'8, 8' -> [8, 8]; ValueError naming the bad entry otherwise."""
-    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        raise ValueError(
-            f"{label}: write whole numbers separated by commas, e.g. 8, 8 (got {text!r})"
-        ) from None
-    if any(v < 1 for v in values):
-        raise ValueError(f"{label}: every size must be at least 1 (got {text!r})")
-    if any(v > 4096 for v in values):
-        raise ValueError(f"{label}: keep layers at 4096 units or fewer (got {text!r})")
-    return values
-
-
-def parse_name_list(text: str, n: int, choices, label: str) -> list[str] | str:
-    parts = [p.strip() for p in text.split(",") if p.strip()]
-    bad = [p for p in parts if p not in choices]
-    if bad:
-        raise ValueError(f"{label}: unknown {', '.join(map(repr, bad))}; choose from {', '.join(choices)}")
-    if len(parts) == 1:
-        return parts[0]
-    if len(parts) != n:
-        raise ValueError(f"{label}: give one name or one per hidden layer ({n}), got {len(parts)}")
-    return parts
-
-
-def _param_widget(dataset: str, name: str, default, current):
-    """One dataset parameter's control; returns the chosen value."""
-    key = f"sb.ds.{dataset}.{name}"
-    value = current if current is not None else default
-    label = name.replace("_", " ")
-    if name in PARAM_CHOICES:
-        options = list(PARAM_CHOICES[name])
-        index = options.index(value) if value in options else 0
-        return st.selectbox(label, options, index=index, key=key)
-    if isinstance(default, bool):
-        return st.checkbox(label, value=bool(value), key=key)
-    if isinstance(default, int) and not isinstance(value, (list, tuple)):
-        return int(st.number_input(label, value=int(value), step=1, key=key))
-    if isinstance(default, float):
-        return float(st.number_input(label, value=float(value), key=key, format="%g"))
-    if isinstance(value, (list, tuple)):
-        text = st.text_input(label, value=", ".join(map(str, value)), key=key)
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if parts and all(p.isdigit() for p in parts):  # e.g. a (min, max) length range
-            parts = [int(p) for p in parts]
-        return parts or default
-    text = st.text_input(
-        label, value="" if value is None else str(value), key=key, help="Leave empty for the default."
-    )
-    return text.strip() or None
-
-
-def dataset_controls(config: RunConfig) -> tuple[str, dict]:
+def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
+    """The dataset and its declared parameters (those that name server files are not shown)."""
     names = datasets.names()
     index = names.index(config.dataset) if config.dataset in names else 0
     name = st.selectbox(
@@ -95,16 +37,117 @@ def dataset_controls(config: RunConfig) -> tuple[str, dict]:
         st.warning(reason)
     current = config.dataset_params if name == config.dataset else {}
     params = {}
-    editable = {param: default for param, default in spec.params.items() if param not in HIDDEN_PARAMS}
-    if editable:  # a dataset with nothing to set (e.g. mnist's fixed split) gets no empty expander
-        with st.expander("Dataset parameters", expanded=name in ("sequences", "folder")):
-            for param, default in editable.items():
-                value = _param_widget(name, param, default, current.get(param))
-                if value != default and not (isinstance(default, tuple) and list(default) == value):
-                    params[param] = value
-    # Not editable here, but kept: another page (e.g. Sequences) may have set them.
-    params.update({p: current[p] for p in HIDDEN_PARAMS if p in current})
+    editable = [option for option in spec.options if option.name not in spec.server_only]
+    if editable:
+        with st.expander("Dataset parameters", expanded=name == "sequences"):
+            for option in editable:
+                try:
+                    value = option_widget(
+                        option, current.get(option.name, option.default), f"sb.ds.{name}.{option.name}"
+                    )
+                except ValueError as err:
+                    errors.append(f"{name}: {err}")
+                    value = current.get(option.name, option.default)
+                if value != option.check(option.default):
+                    params[option.name] = value
     return name, params
+
+
+def _input_kind(dataset_name: str, params: dict) -> str:
+    spec = datasets.spec(dataset_name)
+    if spec.kind == "image":
+        return "images"
+    if spec.kind == "sequence" and params.get("encoding", spec.params.get("encoding")) == "embedding":
+        return "tokens"
+    return "features"
+
+
+def _use_example() -> None:
+    st.session_state["sb.layers"] = st.session_state[EXAMPLE_KEY]
+
+
+def layer_controls(config: RunConfig, dataset_name: str, dataset_params: dict, errors: list[str]) -> dict:
+    """The layers as text, examples to start from, and what they build (shapes and parameter counts)."""
+    examples = EXAMPLES[_input_kind(dataset_name, dataset_params)]
+    st.selectbox(
+        "Start from an example",
+        [spec for _, spec in examples],
+        index=None,
+        key=EXAMPLE_KEY,
+        placeholder="choose an architecture…",
+        on_change=_use_example,
+        format_func=lambda spec: next(label for label, s in examples if s == spec) + f" · {spec or 'none'}",
+    )
+    values = {}
+    try:
+        values["layers"] = option_widget(LAYERS, config.layers, "sb.layers")
+    except ValueError as err:
+        errors.append(str(err))
+    for option in (LOSS, INIT):
+        labels = LOSSES if option is LOSS else INITIALIZERS
+        values[option.name] = option_widget(
+            option,
+            getattr(config, option.name),
+            f"sb.{option.name}",
+            format_func=lambda name, labels=labels: labels[name].label,
+        )
+    if values["init"] == "normal":
+        values["init_std"] = option_widget(INIT_STD, config.init_std, "sb.init_std")
+    return values
+
+
+def network_summary(config: RunConfig) -> None:
+    """One line per layer: its word, output shape and parameters, from the plan (nothing is built)."""
+    dataset, error = try_load_dataset(config.dataset, config.dataset_params)
+    if error:
+        return
+    try:
+        steps = config.plan(dataset)
+    except ValueError as err:
+        st.error(f"{err}")
+        return
+    lines = [
+        f"{step.word or 'input':<16} {'×'.join(map(str, step.output_shape)):>10} {step.parameters:>10,}"
+        for step in steps
+    ]
+    st.caption(f"{len(steps)} layers · {sum(step.parameters for step in steps):,} parameters")
+    st.code("\n".join(lines), language=None)
+
+
+def training_controls(config: RunConfig, errors: list[str]) -> dict:
+    """Optimizer and its own options, rate, batch, regularisation, schedule, epochs and seed."""
+    values = {}
+
+    def widget(option, current, key, **kw):
+        try:
+            return option_widget(option, current, key, **kw)
+        except ValueError as err:
+            errors.append(str(err))
+            return current
+
+    values["optimizer"] = widget(
+        OPTIMIZER, config.optimizer, "sb.optimizer", format_func=lambda name: OPTIMIZERS[name].label
+    )
+    declared = OPTIMIZERS[values["optimizer"]]
+    current = declared.check_options(
+        config.optimizer_options if values["optimizer"] == config.optimizer else {}, "optimizer"
+    )
+    options = {
+        o.name: widget(o, current[o.name], f"sb.opt.{declared.name}.{o.name}") for o in declared.options
+    }
+    values["optimizer_options"] = {k: v for k, v in options.items() if v != declared.option(k).default}
+    for option in (LEARNING_RATE, BATCH_SIZE, WEIGHT_DECAY, CLIP_NORM):
+        values[option.name] = widget(option, getattr(config, option.name), f"sb.{option.name}")
+    now = (config.schedule or {}).get("schedule", "constant")
+    chosen = widget(SCHEDULE, now, "sb.schedule", format_func=lambda name: SCHEDULES[name].label)
+    declared = SCHEDULES[chosen]
+    given = {k: v for k, v in (config.schedule or {}).items() if k != "schedule"} if chosen == now else {}
+    current = declared.check_options(given, "schedule")
+    schedule = {o.name: widget(o, current[o.name], f"sb.sched.{chosen}.{o.name}") for o in declared.options}
+    values["schedule"] = None if chosen == "constant" else {"schedule": chosen, **schedule}
+    for option in (EARLY_STOPPING, EPOCHS, SEED):
+        values[option.name] = widget(option, getattr(config, option.name), f"sb.{option.name}")
+    return values
 
 
 def config_sidebar() -> RunConfig:
@@ -114,124 +157,32 @@ def config_sidebar() -> RunConfig:
         st.warning(notice)
     with st.sidebar:
         st.subheader("Setup")
-        dataset, dataset_params = dataset_controls(config)
         errors: list[str] = []
+        dataset, dataset_params = dataset_controls(config, errors)
+        if dataset != config.dataset and "sb.loss" in st.session_state:
+            # a new kind of data brings its natural loss; the user can still change it
+            regression = datasets.spec(dataset).kind == "regression"
+            st.session_state["sb.loss"] = "mse" if regression else "cross_entropy"
         with st.expander("Network", expanded=True):
-            hidden_text = st.text_input(
-                "Hidden layer sizes",
-                ", ".join(map(str, config.hidden)),
-                key="sb.hidden",
-                help="Comma separated, e.g. 16, 8. Empty: no hidden layer.",
-            )
-            try:
-                hidden = parse_int_list(hidden_text, "Hidden layer sizes")
-            except ValueError as err:
-                errors.append(str(err))
-                hidden = config.hidden
-            per_layer = st.toggle(
-                "Activation per layer", value=not isinstance(config.activation, str), key="sb.per_layer"
-            )
-            if per_layer:
-                default = (
-                    config.activation if isinstance(config.activation, str) else ", ".join(config.activation)
-                )
-                text = st.text_input("Activations (comma separated)", default, key="sb.activations")
-                try:
-                    activation = parse_name_list(text, len(hidden), ACTIVATION_ORDER, "Activations")
-                except ValueError as err:
-                    errors.append(str(err))
-                    activation = config.activation
-            else:
-                current_act = (
-                    config.activation if isinstance(config.activation, str) else config.activation[0]
-                )
-                activation = st.selectbox(
-                    "Activation",
-                    ACTIVATION_ORDER,
-                    index=ACTIVATION_ORDER.index(current_act),
-                    key="sb.activation",
-                    format_func=lambda a: ACTIVATIONS[a].label,
-                )
-            losses = list(LOSSES)
-            if dataset != config.dataset:
-                # A new kind of data brings its natural loss; the user can still change it.
-                regression = datasets.spec(dataset).kind == "regression"
-                st.session_state["sb.loss"] = "mse" if regression else "cross_entropy"
-            placed = {} if "sb.loss" in st.session_state else {"index": losses.index(config.loss)}
-            loss = st.selectbox(
-                "Loss", losses, key="sb.loss", **placed, format_func=lambda name: LOSSES[name].label
-            )
-            init = st.selectbox("Init", INITS, index=INITS.index(config.init), key="sb.init")
-            dropout_now = config.dropout if not isinstance(config.dropout, list) else max(config.dropout)
-            dropout = st.slider("Dropout", 0.0, 0.9, float(dropout_now), 0.05, key="sb.dropout")
-            batch_norm = st.checkbox(
-                "Batch norm",
-                value=bool(
-                    config.batch_norm if not isinstance(config.batch_norm, list) else any(config.batch_norm)
-                ),
-                key="sb.batch_norm",
-            )
+            network = layer_controls(config, dataset, dataset_params, errors)
         with st.expander("Training", expanded=True):
-            optimizers = list(OPTIMIZERS)
-            optimizer = st.selectbox(
-                "Optimizer", optimizers, index=optimizers.index(config.optimizer), key="sb.optimizer"
-            )
-            learning_rate = st.number_input(
-                "Learning rate",
-                min_value=0.0,
-                max_value=1e4,
-                value=float(config.learning_rate),
-                format="%g",
-                step=None,
-                key="sb.lr",
-            )
-            momentum, nesterov = config.momentum, config.nesterov
-            if optimizer == "momentum":
-                momentum = st.slider("Momentum", 0.0, 0.99, float(config.momentum), 0.01, key="sb.momentum")
-                nesterov = st.checkbox("Nesterov", value=config.nesterov, key="sb.nesterov")
-            batch_size = int(st.number_input("Batch size", 1, 4096, int(config.batch_size), key="sb.batch"))
-            weight_decay = st.number_input(
-                "Weight decay λ (L2)", 0.0, 10.0, float(config.weight_decay), format="%g", key="sb.l2"
-            )
-            clip = st.number_input(
-                "Clip gradient norm (0 = off)",
-                0.0,
-                1e6,
-                float(config.clip_norm or 0.0),
-                format="%g",
-                key="sb.clip",
-            )
-            seed = int(st.number_input("Seed", 0, 2**31 - 1, int(config.seed), key="sb.seed"))
-        if learning_rate <= 0:
-            errors.append("Learning rate must be greater than 0.")
+            training = training_controls(config, errors)
         if errors:
             for error in errors:
                 st.error(error)
             return config
         try:
-            new = config.replace(
-                dataset=dataset,
-                dataset_params=dataset_params,
-                hidden=hidden,
-                activation=activation,
-                loss=loss,
-                init=init,
-                dropout=float(dropout),
-                batch_norm=bool(batch_norm),
-                optimizer=optimizer,
-                learning_rate=float(learning_rate),
-                momentum=float(momentum),
-                nesterov=bool(nesterov),
-                batch_size=batch_size,
-                weight_decay=float(weight_decay),
-                clip_norm=float(clip) if clip > 0 else None,
-                seed=seed,
-            )
+            new = config.replace(dataset=dataset, dataset_params=dataset_params, **network, **training)
             message = apply_config(new)
         except ValueError as err:
             st.error(f"{err}")
             return config
+        with st.expander("Layers and parameters", expanded=False):
+            network_summary(new)
         if message:
             st.info(message)
         write_query(new)
         return new
+
+
+__all__ = ["ACTIVATIONS", "TRAINER_FIELDS", "config_sidebar"]

@@ -47,7 +47,7 @@ from viz.step import (
     update_panels,
 )
 
-from .session import ActiveModel, config_to_query, reset_to_initial
+from .session import ActiveModel, reset_to_initial
 
 SAMPLE_INDEX_KEY = "step.sample_index"  # set by other pages to open a chosen sample here
 PENDING_KEY = "step.pending_run"  # (steps, epochs) asked for by the Run buttons
@@ -415,10 +415,10 @@ def prediction_table(model: ActiveModel, state: StepState, limit: int = 12) -> p
 def inspector(model: ActiveModel, state: StepState) -> None:
     """Cell inspector: one weight's dW as a sum over the batch, one unit's chain rule, gradcheck."""
     trace = state.trace
-    if trace is None or trace.layers[0].dW is None:
+    if trace is None or trace.blocks[0].dW is None:
         st.info("Run the backward pass to inspect gradients.")
         return
-    n_layers = len(trace.layers)
+    n_layers = len(trace.blocks)
     c = st.columns(4)
     # Keys carry the sizes, so a smaller network or batch never meets an index left from a larger one.
     layer = (
@@ -429,7 +429,7 @@ def inspector(model: ActiveModel, state: StepState) -> None:
         )
         - 1
     )
-    rec = trace.layers[layer]
+    rec = trace.blocks[layer]
     n_in, n_out = rec.W.shape
     i = int(c[1].number_input(f"row i (input, < {n_in})", 0, n_in - 1, 0, key=f"step.ins.i{layer}.{n_in}"))
     j = int(
@@ -486,17 +486,17 @@ def inspector(model: ActiveModel, state: StepState) -> None:
                 twin,
                 trace.x,
                 trace.y,
-                layer=layer,
+                layer=rec.transform.name,
                 param="W",
                 entries=entries,
                 weight_decay=model.config.weight_decay,
                 train=trace.train,
-                dropout_masks=[r.dropout_mask for r in trace.layers],
+                dropout_masks={r.name: r.saved["mask"] for r in trace.layers if "mask" in r.saved},
             )
         except ValueError as err:
             st.error(f"Gradient check failed: {err}")
     result = state.gradcheck
-    if result is not None and result.layer == layer:
+    if result is not None and result.layer == rec.transform.name:
         st.dataframe(
             pd.DataFrame(result.rows()).assign(index=lambda d: d["index"].astype(str)), hide_index=True
         )
@@ -506,7 +506,7 @@ def inspector(model: ActiveModel, state: StepState) -> None:
             f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e})."
             + (
                 " The step's own dropout masks are replayed in the check and in every perturbed pass."
-                if any(r.dropout_mask is not None for r in trace.layers)
+                if any(r.dropout_mask is not None for r in trace.blocks)
                 else ""
             )
         )
@@ -514,7 +514,7 @@ def inspector(model: ActiveModel, state: StepState) -> None:
 
 def diagnostics(state: StepState) -> None:
     trace = state.trace
-    if trace is None or trace.layers[0].dW is None:
+    if trace is None or trace.blocks[0].dW is None:
         return
     diag = layer_diagnostics(trace)
     st.dataframe(pd.DataFrame([d.row() for d in diag]), hide_index=True)
@@ -527,7 +527,7 @@ def diagnostics(state: StepState) -> None:
 
 def share_and_export(model: ActiveModel, state: StepState) -> None:
     # Brackets, quotes and commas stay readable; browsers send them as they are.
-    query = urlencode(config_to_query(model.config), safe='[]",:')
+    query = urlencode(model.config.to_query(), safe='[]",:')
     st.markdown("**Share this setup**: the address bar already carries it. Append to the app's address:")
     st.code(f"step_through?{query}" if query else "step_through  (all defaults)", language=None)
     if state.trace is None:
@@ -570,7 +570,7 @@ def matrix_columns(state: StepState, settings: Settings, shared: bool) -> None:
     """Forward (W, b, z, a) and Backward (dW, db, dz, da) per layer, as revealed by the phase."""
     trace = state.trace
     forward_sets, backward_sets = [], []
-    for rec in trace.layers:
+    for rec in trace.blocks:
         panels = forward_panels(rec)
         forward_sets.append(panels if revealed(state, settings, "forward", rec.index) else panels[:2])
         backward_sets.append(
@@ -581,7 +581,7 @@ def matrix_columns(state: StepState, settings: Settings, shared: bool) -> None:
     left, right = st.columns(2)
     left.subheader("Forward")
     right.subheader("Backward")
-    for rec, f_panels, b_panels in zip(trace.layers, forward_sets, backward_sets):
+    for rec, f_panels, b_panels in zip(trace.blocks, forward_sets, backward_sets):
         k = rec.index
         left.plotly_chart(
             stack_figure(
@@ -620,10 +620,10 @@ def update_view(state: StepState, settings: Settings, shared: bool) -> None:
     if not trace.updated or not revealed(state, settings, "update", None):
         return
     st.subheader(f"Update ({trace.optimizer}, η = {trace.learning_rate:g})")
-    panel_sets = [update_panels(rec) for rec in trace.layers]
+    panel_sets = [update_panels(rec) for rec in trace.blocks]
     limit = column_limit(panel_sets) if shared else None
-    cols = st.columns(len(trace.layers) + 1)
-    for col, rec, panels in zip(cols, trace.layers, panel_sets):
+    cols = st.columns(len(trace.blocks) + 1)
+    for col, rec, panels in zip(cols, trace.blocks, panel_sets):
         col.plotly_chart(
             stack_figure(
                 panels,
@@ -679,7 +679,11 @@ def _task_view(model: ActiveModel, state: StepState) -> None:
 
 
 def graph_view(model: ActiveModel, state: StepState) -> None:
-    sizes = [state.trace.layers[0].a_in.shape[1]] + [rec.W.shape[1] for rec in state.trace.layers]
+    blocks = state.trace.blocks
+    if any(block.kind != "dense" for block in blocks):
+        st.caption("The graph is drawn for networks of dense layers.")
+        return
+    sizes = [blocks[0].a_in.shape[1]] + [rec.W.shape[1] for rec in blocks]
     if not graph_fits(sizes):
         st.caption(
             f"The graph is drawn for networks with at most {GRAPH_MAX_UNITS} units a layer "

@@ -160,6 +160,8 @@ def diverging_rgb(values: np.ndarray) -> np.ndarray:
 def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
     """ΔW (n_in, n_out) as an image, one row per unit (blue increased, red decreased)."""
     delta_W = np.asarray(delta_W)
+    if delta_W.ndim > 2:  # a convolution's kernels: one row per output channel
+        delta_W = delta_W.reshape(delta_W.shape[0], -1).T
     fig = go.Figure(
         go.Image(z=diverging_rgb(delta_W.T), hovertemplate="unit %{y}, input %{x}<extra></extra>")
     )

@@ -152,8 +152,8 @@ def network_graph(trace, sample: int | None = None) -> go.Figure:
     Edges are bucketed by weight (COLOR_BUCKETS colours) and |dW| (three widths) so the
     figure has at most 27 line traces whatever the number of edges.
     """
-    layers = trace.layers
-    values = [trace.x if trace.embedding is None else trace.embedding.a] + [rec.a for rec in layers]
+    layers = [block for block in trace.blocks if block.kind == "dense"]
+    values = [layers[0].a_in] + [rec.a for rec in layers]
     values = [np.asarray(v, dtype=np.float64) for v in values]
     values = [v[sample] if sample is not None else v.mean(axis=0) for v in values]
     sizes = [v.size for v in values]

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import Dataset
+from ..core import SEED, Dataset
 
 MNIST_FILE = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
 MNIST_CLASSES = [str(d) for d in range(10)]
@@ -68,7 +68,10 @@ def fixed_split(labels: np.ndarray, val_per_class: int = VAL_PER_DIGIT) -> tuple
     return np.flatnonzero(~is_val), np.flatnonzero(is_val)
 
 
-def build_mnist(seed=0) -> Dataset:
+OPTIONS = (SEED,)
+
+
+def build_mnist(*, seed) -> Dataset:
     """10,000 MNIST digits with a fixed 8,000/2,000 train/validation split.
 
     The split is 200 validation images per digit, evenly spaced through that

@@ -17,12 +17,41 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ..core import Dataset, check_choice, check_fraction, check_int, stratified_split
+from backprop.options import Option
+
+from ..core import SEED, VAL_FRACTION, Dataset, check_choice, check_fraction, check_int, stratified_split
 
 SHAPES = ("circle", "square", "triangle", "cross", "star")
 DEFAULT_SHAPES = ("circle", "square", "triangle")
 DESCRIPTION = "Synthetic drawn shapes (circle, square, triangle, ...) with random size, pose and noise"
 SUPERSAMPLE = 4
+OPTIONS = (
+    Option(
+        "samples",
+        "int",
+        600,
+        label="Images",
+        low=1,
+        high=10_000,
+        help="Images in all, balanced over the shapes.",
+    ),
+    Option("size", "int", 28, label="Image size", low=8, high=64, help="Side of each image in pixels."),
+    Option(
+        "shapes",
+        "text_list",
+        DEFAULT_SHAPES,
+        label="Shapes",
+        choices=SHAPES,
+        min_length=2,
+        max_length=len(SHAPES),
+        help="The classes, from circle, square, triangle, cross, star.",
+    ),
+    Option(
+        "noise", "float", 0.1, label="Noise", low=0, high=1, help="Largest pixel-noise std (1.0 = white)."
+    ),
+    VAL_FRACTION,
+    SEED,
+)
 
 
 def parse_shapes(shapes) -> list:
@@ -137,7 +166,7 @@ def _check(samples, size, shapes, noise, val_fraction):
     return samples, size, shapes, noise, val_fraction
 
 
-def build_shapes(samples=600, size=28, shapes=DEFAULT_SHAPES, noise=0.1, val_fraction=0.2, seed=0) -> Dataset:
+def build_shapes(*, samples, size, shapes, noise, val_fraction, seed) -> Dataset:
     """Balanced synthetic shapes, split per class into train and validation.
 
     samples: total images N; size: side in pixels (S)

@@ -13,7 +13,7 @@ from PIL import Image
 import datasets
 from datasets import idx
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------- IDX

@@ -1,12 +1,15 @@
 """Sequence toy data: windows really come from their masters, encodings, learnability facts, errors."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import datasets
-from datasets.sequences import bayes_accuracy
+from datasets.sequences import bayes_accuracy, build_sequences
 
 MASTERS = ["abccaabb", "addaccad"]
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "sequences.md"
 
 
 def load(**params):
@@ -14,7 +17,7 @@ def load(**params):
         vocab="abcd",
         context=4,
         samples=200,
-        master_sequences=MASTERS,
+        master_sequences="abccaabb, addaccad",
         task="next_token",
         encoding="one_hot",
         seed=0,
@@ -61,12 +64,19 @@ def test_classification_target_is_the_source_master_and_window_may_end_the_maste
     assert (load(samples=400).position_train.max()) == 3
 
 
-def test_masters_string_and_vocab_list_forms_give_the_same_data():
+def test_comma_and_space_separated_forms_give_the_same_data():
     a = load()
-    b = load(vocab=["a", "b", "c", "d"], master_sequences="abccaabb, addaccad")
+    b = load(vocab="a,b,c,d", master_sequences="abccaabb,addaccad")
     c = load(vocab="a b c d", master_sequences="abccaabb addaccad")
     for other in (b, c):
         assert np.array_equal(a.x_train, other.x_train) and np.array_equal(a.y_val, other.y_val)
+
+
+def test_the_builder_called_with_every_parameter_also_takes_list_forms():
+    every = {**datasets.spec("sequences").params, "context": 4}
+    a = build_sequences(**every)
+    b = build_sequences(**{**every, "vocab": ["a", "b", "c", "d"], "master_sequences": MASTERS})
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)
 
 
 def test_one_hot_is_position_major_and_encode_matches_the_rows():
@@ -142,10 +152,10 @@ def test_auto_masters_are_generated_with_the_requested_count_and_lengths():
     assert len(ds.master_sequences) == 4
     assert all(6 <= len(m) <= 9 and set(m) <= set("abcd") for m in ds.master_sequences)
     assert ds.params["master_sequences"] == [] and ds.params["source"] == "auto"
-    fixed = datasets.load("sequences", master_count=2, master_length=7, seed=2)
+    fixed = datasets.load("sequences", source="auto", master_count=2, master_length=[7], seed=2)
     assert [len(m) for m in fixed.master_sequences] == [7, 7]
     assert ds.classes == ["a", "b", "c", "d"]
-    assert datasets.load("sequences", master_count=4, task="classification").classes == [
+    assert datasets.load("sequences", source="auto", master_count=4, task="classification").classes == [
         "M1",
         "M2",
         "M3",
@@ -175,11 +185,11 @@ def test_same_seed_same_data_and_other_seed_other_data():
     assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)
     assert a.windows_train == b.windows_train
     assert not np.array_equal(a.x_train, c.x_train)
-    auto1 = datasets.load("sequences", seed=1).master_sequences
+    auto1 = datasets.load("sequences", source="auto", seed=1).master_sequences
     assert (
         auto1
-        == datasets.load("sequences", seed=1).master_sequences
-        != datasets.load("sequences", seed=2).master_sequences
+        == datasets.load("sequences", source="auto", seed=1).master_sequences
+        != datasets.load("sequences", source="auto", seed=2).master_sequences
     )
 
 
@@ -191,11 +201,23 @@ def test_val_fraction_sets_the_split_sizes():
 @pytest.mark.parametrize(
     "params, message",
     [
+        # Checked by the declarations: the message names the parameter, the allowed values and the bad value.
+        (dict(vocab=[]), r"vocab must be text of at most 40 characters, got \[\]"),
+        (dict(vocab="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO"), "vocab must be text of at most 40 characters"),
+        (dict(context=0), r"context must be an integer in \[1, 32\], got 0"),
+        (dict(context=33), r"context must be an integer in \[1, 32\], got 33"),
+        (dict(samples=1), r"samples must be an integer in \[2, 20000\], got 1"),
+        (dict(task="predict"), "task must be one of next_token, classification, got 'predict'"),
+        (dict(encoding="bits"), "encoding must be one of one_hot, embedding, got 'bits'"),
+        (dict(val_fraction=1.0), r"val_fraction must be a number in \[0, 1\), got 1.0"),
+        (dict(source="magic"), "source must be one of explicit, auto, random.*got 'magic'"),
+        (dict(source="auto", master_count=0), r"master_count must be an integer in \[1, 50\], got 0"),
+        (dict(source="auto", master_length=[0, 5]), r"master_length must be a list of integers in \[1, 200\].*got \[0, 5\]"),
+        (dict(source="auto", master_length=[4, 5, 6]), r"master_length must be .*\(at most 2\), got \[4, 5, 6\]"),
+        # Checked by the builder: combinations and the content of the text.
         (dict(vocab=""), "vocabulary '' is empty"),
-        (dict(vocab=[]), "is empty"),
         (dict(vocab="abca"), "duplicate token.*a.*list each token once"),
-        (dict(vocab=["a", "bc"]), "'bc' is not a single visible character"),
-        (dict(context=0), "context length must be an integer >= 1, got 0"),
+        (dict(vocab="a bc"), "'bc' is not a single visible character"),
         (
             dict(context=9),
             r"context length 9 is longer than every master sequence \(longest: 8\); "
@@ -203,15 +225,8 @@ def test_val_fraction_sets_the_split_sizes():
         ),
         (dict(context=8), "context length 8 leaves no next token"),
         (dict(master_sequences="abccaabb, abxe"), "M2 'abxe' uses token.*e, x outside the vocabulary abcd"),
-        (dict(samples=0), "samples must be an integer >= 1, got 0"),
-        (dict(task="predict"), "unknown task 'predict'; choose one of 'next_token', 'classification'"),
-        (dict(encoding="bits"), "unknown encoding 'bits'"),
-        (dict(val_fraction=1.0), r"val_fraction must be in \[0, 1\), got 1.0"),
-        (dict(source="random"), "source 'random' ignores the typed master_sequences"),
-        (dict(source="magic"), "unknown source 'magic'"),
-        (dict(master_sequences=None, source="explicit"), "source 'explicit' needs master_sequences"),
-        (dict(master_sequences=None, master_length=(9, 3)), r"has min > max"),
-        (dict(master_sequences=None, master_count=0), "master_count must be an integer >= 1, got 0"),
+        (dict(master_sequences="", source="explicit"), "source 'explicit' needs master_sequences"),
+        (dict(source="auto", master_length=[9, 3]), r"has min > max"),
     ],
 )
 def test_bad_parameters_raise_value_errors_that_say_what_to_change(params, message):
@@ -230,5 +245,9 @@ def test_encode_rejects_wrong_length_and_unknown_tokens():
 
 
 def test_a_tiny_sample_keeps_at_least_one_training_row():
-    ds = datasets.load("sequences", master_sequences="abcdab", context=2, samples=1, val_fraction=0.9)
-    assert len(ds.y_train) == 1 and len(ds.y_val) == 0 and np.isnan(ds.bayes_accuracy_val)
+    # 2 samples at 90 % validation would be round(1.8) = 2 validation rows; one stays for training.
+    ds = datasets.load("sequences", master_sequences="abcdab", context=2, samples=2, val_fraction=0.9)
+    assert len(ds.y_train) == 1 and len(ds.y_val) == 1
+    # At 20 % validation, round(0.4) = 0 rows: an empty validation split has no Bayes accuracy.
+    ds = datasets.load("sequences", master_sequences="abcdab", context=2, samples=2, val_fraction=0.2)
+    assert len(ds.y_train) == 2 and len(ds.y_val) == 0 and np.isnan(ds.bayes_accuracy_val)

@@ -9,7 +9,7 @@ import pytest
 from backprop import Network, load_with_metadata
 from backprop.saliency import probability_gradient
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def finite_difference(net, x, target, eps=1e-6):

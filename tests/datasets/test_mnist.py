@@ -12,7 +12,7 @@ import pytest
 import datasets
 from datasets import mnist
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 MNIST_FILE = REPO_ROOT / "datasets" / "data" / "mnist.npz"
 # sha256 of images.tobytes() + labels.tobytes() of the committed file, as
 # `python -m datasets.mnist --rebuild` prints it for the package `mnist` 1.1.0.

@@ -27,10 +27,10 @@ def test_weight_terms_sum_to_the_traced_gradient():
     net = Network([3, 4, 2], activation="tanh", seed=1)
     x, y = small_batch()
     trace = net.gradients(x, y)
-    out = weight_breakdown(trace.layers[0], 2, 1, top=3)
-    expected = x[:, 2].astype(np.float64) * trace.layers[0].dz[:, 1]
+    out = weight_breakdown(trace.blocks[0], 2, 1, top=3)
+    expected = x[:, 2].astype(np.float64) * trace.blocks[0].dz[:, 1]
     np.testing.assert_allclose(out.terms, expected, rtol=1e-6)
-    assert out.total == pytest.approx(float(trace.layers[0].dW[2, 1]), rel=1e-5, abs=1e-7)
+    assert out.total == pytest.approx(float(trace.blocks[0].dW[2, 1]), rel=1e-5, abs=1e-7)
     assert len(out.top) == 3
     assert abs(out.top[0][3]) >= abs(out.top[1][3]) >= abs(out.top[2][3])
     assert out.delta is None and out.grad_name == "dz"
@@ -39,10 +39,13 @@ def test_weight_terms_sum_to_the_traced_gradient():
 def test_weight_terms_use_the_affine_gradient_under_batch_norm():
     net = Network([3, 4, 2], activation="relu", batch_norm=True, seed=2)
     x, y = small_batch()
-    rec = net.gradients(x, y).layers[0]
-    out = weight_breakdown(rec, 0, 3)
+    block = net.gradients(x, y).blocks[0]
+    out = weight_breakdown(block, 0, 3)
     assert out.grad_name == "dh"
-    assert out.total == pytest.approx(float(rec.dW[0, 3]), rel=1e-4, abs=1e-6)
+    # the gradient into the affine output is batch norm's input gradient, not dz
+    assert block.d_affine is not block.dz
+    np.testing.assert_allclose(out.terms, x[:, 0].astype(np.float64) * block.d_affine[:, 3], rtol=1e-6)
+    assert out.total == pytest.approx(float(block.dW[0, 3]), rel=1e-4, abs=1e-6)
 
 
 def test_weight_breakdown_reports_the_sgd_update():
@@ -50,16 +53,17 @@ def test_weight_breakdown_reports_the_sgd_update():
     x, y = small_batch()
     trace = net.gradients(x, y)
     make_optimizer("sgd", 0.5).step(net, trace)
-    out = weight_breakdown(trace.layers[1], 3, 0)
+    out = weight_breakdown(trace.blocks[1], 3, 0)
     assert out.delta == pytest.approx(-0.5 * out.dW, rel=1e-6)
-    assert out.new_value == pytest.approx(float(net.layers[1].W[3, 0]), rel=1e-6)
+    assert out.new_value == pytest.approx(float(net.layers[2].W[3, 0]), rel=1e-6)
+    assert net.layers[2].name == "dense2"
 
 
 def test_weight_breakdown_rejects_an_index_outside_the_matrix():
     net = Network([3, 4, 2], seed=0)
-    rec = net.gradients(*small_batch()).layers[0]
-    with pytest.raises(ValueError, match="outside W of shape"):
-        weight_breakdown(rec, 3, 0)
+    block = net.gradients(*small_batch()).blocks[0]
+    with pytest.raises(ValueError, match=r"weight \(3, 0\) is outside W of shape \(3, 4\)"):
+        weight_breakdown(block, 3, 0)
 
 
 def test_unit_chain_rule_matches_the_trace():
@@ -80,6 +84,9 @@ def test_phases_walk_forward_loss_backward_then_update():
     assert [p.label for p in network_phases(net, train=False)][-1] == "Backward 1"
     first = network_phases(net, train=True)[0].equations
     assert first[0] == "h¹ = x·W¹ + b¹" and any("dropout" in line for line in first)
+    assert any("γ¹" in line for line in first)  # the batch-norm stage
+    plain = network_phases(Network([2, 3, 2], activation="tanh"), train=False)[0].equations
+    assert plain == ("z¹ = x·W¹ + b¹", "a¹ = f(z¹),  f = tanh: tanh(z)")
 
 
 def test_batches_are_reproducible_and_never_larger_than_the_set():
@@ -100,7 +107,7 @@ def test_loss_after_sgd_step_is_measured_on_the_same_batch():
 
 def test_dead_relu_units_are_counted_and_explained():
     net = Network([3, 4, 2], activation="relu", seed=0)
-    net.layers[0].b = np.array([-100, -100, -100, 0], dtype=np.float32)
+    net.layers[0].b = np.array([-100, -100, -100, 0], dtype=np.float32)  # dense1
     trace = net.gradients(*small_batch())
     diag = layer_diagnostics(trace)
     assert diag[0].dead_share == pytest.approx(0.75)
@@ -138,7 +145,7 @@ def test_update_ratio_after_a_step():
     assert layer_diagnostics(trace)[0].update_ratio is None
     make_optimizer("sgd", 0.1).step(net, trace)
     ratio = layer_diagnostics(trace)[0].update_ratio
-    expected = np.linalg.norm(trace.layers[0].delta_W) / np.linalg.norm(trace.layers[0].W)
+    expected = np.linalg.norm(trace.blocks[0].delta_W) / np.linalg.norm(trace.blocks[0].W)
     assert ratio == pytest.approx(expected, rel=1e-5)
 
 
@@ -148,7 +155,23 @@ def test_npz_export_holds_every_tensor_and_the_config(tmp_path):
 
     net = Network([3, 4, 2], seed=0)
     trace = net.gradients(*small_batch())
-    data = np.load(io.BytesIO(trace_npz_bytes(trace, {"hidden": [4]})), allow_pickle=False)
+    data = np.load(io.BytesIO(trace_npz_bytes(trace, {"layers": "dense4-relu"})), allow_pickle=False)
     assert set(trace.arrays()) <= set(data.files)
-    np.testing.assert_array_equal(data["layer1.dW"], trace.layers[0].dW)
-    assert json.loads(str(data["config.json"])) == {"hidden": [4]}
+    np.testing.assert_array_equal(data["dense1.dW"], trace.blocks[0].dW)
+    np.testing.assert_array_equal(data["relu1.out"], trace.blocks[0].a)
+    assert json.loads(str(data["config.json"])) == {"layers": "dense4-relu"}
+
+
+def test_network_at_trace_holds_the_weights_the_step_used_before_its_update():
+    from backprop.inspect import network_at_trace
+
+    net = Network([3, 4, 2], activation="tanh", batch_norm=True, seed=6)
+    x, y = small_batch()
+    trace = net.gradients(x, y)
+    make_optimizer("sgd", 0.5).step(net, trace)
+    twin = network_at_trace(net, trace)
+    np.testing.assert_array_equal(twin.layers[0].W, trace.blocks[0].W)
+    assert not np.array_equal(twin.layers[0].W, net.layers[0].W)
+    # same weights, same batch, same mode: the same loss as the step measured
+    assert loss_on_batch(twin, trace) == pytest.approx(trace.loss, rel=1e-6)
+    assert loss_on_batch(net, trace) != pytest.approx(trace.loss, rel=1e-6)

@@ -13,10 +13,14 @@ W2 = np.array([[1.0, 0.0], [-1.0, 2.0]])
 B2 = np.array([0.0, 1.0])
 
 
-def hand_network(activation, loss, dtype="float64"):
-    net = Network([2, 2, 2], activation=activation, loss=loss, dtype=dtype)
-    net.layers[0].W, net.layers[0].b = W1.astype(dtype), B1.astype(dtype)
-    net.layers[1].W, net.layers[1].b = W2.astype(dtype), B2.astype(dtype)
+def layer(net, name):
+    return next(candidate for candidate in net.layers if candidate.name == name)
+
+
+def hand_network(activation, loss, dtype="float64", batch_norm=False):
+    net = Network([2, 2, 2], activation=activation, loss=loss, dtype=dtype, batch_norm=batch_norm)
+    layer(net, "dense1").W, layer(net, "dense1").b = W1.astype(dtype), B1.astype(dtype)
+    layer(net, "dense2").W, layer(net, "dense2").b = W2.astype(dtype), B2.astype(dtype)
     return net
 
 
@@ -24,21 +28,29 @@ def hand_network(activation, loss, dtype="float64"):
 S = 1.0 / (1.0 + math.e)
 
 
+def test_the_hand_network_is_dense_relu_dense():
+    net = hand_network("relu", "cross_entropy")
+    assert net.spec == "dense2-relu-dense2"
+    assert [candidate.name for candidate in net.layers] == ["dense1", "relu1", "dense2"]
+
+
 def test_relu_cross_entropy_forward_and_backward_by_hand():
     trace = hand_network("relu", "cross_entropy").gradients(np.array([[1.0, 2.0]]), np.array([0]))
-    hidden, out = trace.layers
+    hidden, out = trace.blocks
     # z1 = x·W1 + b1 = [1·1 + 2·0.5, 1·(−1) + 2·1] + [0, −2] = [2, 1] + [0, −2] = [2, −1]
     np.testing.assert_array_equal(hidden.z, [[2.0, -1.0]])
     # a1 = relu(z1) = [2, 0]
     np.testing.assert_array_equal(hidden.a, [[2.0, 0.0]])
     # z2 = a1·W2 + b2 = [2·1 + 0·(−1), 2·0 + 0·2] + [0, 1] = [2, 1]
     np.testing.assert_array_equal(out.z, [[2.0, 1.0]])
+    np.testing.assert_array_equal(trace.output, [[2.0, 1.0]])
     # p = softmax([2, 1]) = [e/(e+1), 1/(e+1)] = [0.7310585786, 0.2689414214]
     np.testing.assert_allclose(trace.probs, [[1 - S, S]], rtol=1e-15)
     # L = −log p0 = log(1 + e^−1) = 0.31326168751822286
     assert trace.loss == pytest.approx(0.31326168751822286, rel=1e-14)
     # dz2 = p − onehot(0) = [−s, s] with s = 0.2689414214 (N = 1)
     np.testing.assert_allclose(out.dz, [[-S, S]], rtol=1e-14)
+    np.testing.assert_allclose(trace.d_output, [[-S, S]], rtol=1e-14)
     # dW2 = a1ᵀ·dz2 = [[2·(−s), 2·s], [0·(−s), 0·s]] = [[−0.5378828427, 0.5378828427], [0, 0]]
     np.testing.assert_allclose(out.dW, [[-2 * S, 2 * S], [0.0, 0.0]], rtol=1e-14)
     np.testing.assert_allclose(out.dW[0, 0], -0.5378828427399902, rtol=1e-12)
@@ -53,13 +65,24 @@ def test_relu_cross_entropy_forward_and_backward_by_hand():
     np.testing.assert_allclose(hidden.dW, [[-S, 0.0], [-2 * S, 0.0]], rtol=1e-14)
     # db1 = [−s, 0]
     np.testing.assert_allclose(hidden.db, [-S, 0.0], rtol=1e-14)
+    # the first layer reads data: no input gradient unless asked for
+    assert hidden.d_in is None and trace.dx is None
+
+
+def test_the_input_gradient_by_hand_when_asked_for():
+    trace = hand_network("relu", "cross_entropy").gradients(
+        np.array([[1.0, 2.0]]), np.array([0]), input_gradient=True
+    )
+    # dx = dz1·W1ᵀ = [−s, 0]·[[1, 0.5], [−1, 1]] = [−s, −0.5s]
+    np.testing.assert_allclose(trace.dx, [[-S, -0.5 * S]], rtol=1e-14)
+    assert trace.blocks[0].d_in is trace.dx
 
 
 def test_linear_mse_forward_and_backward_by_hand_over_two_samples():
     x = np.array([[1.0, 2.0], [0.0, 1.0]])
     y = np.array([[1.0, 0.0], [2.0, -1.0]])
     trace = hand_network("linear", "mse").gradients(x, y)
-    hidden, out = trace.layers
+    hidden, out = trace.blocks
     # z1 = x·W1 + b1: row 1 = [2, 1] + [0, −2] = [2, −1]; row 2 = [0.5, 1] + [0, −2] = [0.5, −1]
     np.testing.assert_array_equal(hidden.z, [[2.0, -1.0], [0.5, -1.0]])
     np.testing.assert_array_equal(hidden.a, hidden.z)  # linear: a = z
@@ -87,10 +110,10 @@ def test_hand_numbers_hold_in_float32_too():
     x = np.array([[1.0, 2.0], [0.0, 1.0]])
     y = np.array([[1.0, 0.0], [2.0, -1.0]])
     trace = hand_network("linear", "mse", dtype="float32").gradients(x, y)
-    assert trace.layers[0].dW.dtype == np.float32
+    assert trace.blocks[0].dW.dtype == np.float32
     # every number of this example is a short binary fraction, so float32 is exact too
     assert trace.loss == 1.3125
-    np.testing.assert_array_equal(trace.layers[0].dW, [[1.0, -2.0], [1.75, -3.75]])
+    np.testing.assert_array_equal(trace.blocks[0].dW, [[1.0, -2.0], [1.75, -3.75]])
 
 
 def test_sgd_step_on_the_hand_network_gives_the_hand_weights():
@@ -99,36 +122,39 @@ def test_sgd_step_on_the_hand_network_gives_the_hand_weights():
     y = np.array([[1.0, 0.0], [2.0, -1.0]])
     trace = SGD(learning_rate=0.5).step(net, net.gradients(x, y))
     # W2 − 0.5·dW2 = [[1 − 0.9375, 0 + 0.5], [−1 + 0.375, 2 − 0.25]]
-    np.testing.assert_array_equal(net.layers[1].W, [[0.0625, 0.5], [-0.625, 1.75]])
+    np.testing.assert_array_equal(layer(net, "dense2").W, [[0.0625, 0.5], [-0.625, 1.75]])
     # b1 − 0.5·db1 = [0 − 0.375, −2 + 0.875]
-    np.testing.assert_array_equal(net.layers[0].b, [-0.375, -1.125])
-    # the trace still shows the weights the step used
-    np.testing.assert_array_equal(trace.layers[1].W, W2)
+    np.testing.assert_array_equal(layer(net, "dense1").b, [-0.375, -1.125])
+    # the trace still shows the weights the step used, and the change it applied
+    np.testing.assert_array_equal(trace.blocks[1].W, W2)
+    np.testing.assert_array_equal(trace.blocks[1].delta_W, [[-0.9375, 0.5], [0.375, -0.25]])
 
 
 def test_batch_norm_eval_forward_by_hand():
-    net = Network([2, 2, 2], activation="linear", batch_norm=True, dtype="float64")
-    net.layers[0].W, net.layers[0].b = W1.copy(), B1.copy()
-    layer = net.layers[0]
-    layer.running_mean = np.array([1.0, 0.0])
-    layer.running_var = np.array([4.0 - 1e-5, 1.0 - 1e-5])  # + eps: std 2 and 1
-    layer.gamma, layer.beta = np.array([3.0, 1.0]), np.array([0.5, 0.0])
-    rec = net.forward(np.array([[1.0, 2.0]])).layers[0]
+    net = hand_network("linear", "mse", batch_norm=True)
+    assert net.spec == "dense2-bn-linear-dense2"
+    bn = layer(net, "bn1")
+    # + eps: std 2 and 1
+    bn.state = {"running_mean": np.array([1.0, 0.0]), "running_var": np.array([4.0 - 1e-5, 1.0 - 1e-5])}
+    bn.params = {"gamma": np.array([3.0, 1.0]), "beta": np.array([0.5, 0.0])}
+    block = net.forward(np.array([[1.0, 2.0]])).blocks[0]
     # affine = [2, −1]; normalized = [(2 − 1)/2, (−1 − 0)/1] = [0.5, −1]
-    np.testing.assert_allclose(rec.normalized, [[0.5, -1.0]], rtol=1e-12)
+    np.testing.assert_array_equal(block.affine, [[2.0, -1.0]])
+    np.testing.assert_allclose(block.normalized, [[0.5, -1.0]], rtol=1e-12)
     # z = gamma·normalized + beta = [1.5 + 0.5, −1 + 0] = [2, −1]
-    np.testing.assert_allclose(rec.z, [[2.0, -1.0]], rtol=1e-12)
+    np.testing.assert_allclose(block.z, [[2.0, -1.0]], rtol=1e-12)
 
 
 def test_batch_norm_train_forward_normalizes_each_unit_over_the_batch():
-    net = Network([2, 2, 2], activation="linear", batch_norm=True, dtype="float64")
-    net.layers[0].W, net.layers[0].b = W1.copy(), B1.copy()
-    rec = net.forward(np.array([[1.0, 2.0], [0.0, 1.0]]), train=True).layers[0]
+    net = hand_network("linear", "mse", batch_norm=True)
+    trace = net.forward(np.array([[1.0, 2.0], [0.0, 1.0]]), train=True)
+    saved = trace.record("bn1").saved
     # affine = [[2, −1], [0.5, −1]]: unit 0 mean 1.25, var 0.5625; unit 1 mean −1, var 0
-    np.testing.assert_allclose(rec.batch_mean, [1.25, -1.0])
-    np.testing.assert_allclose(rec.batch_var, [0.5625, 0.0])
+    np.testing.assert_array_equal(saved["mean"], [1.25, -1.0])
+    np.testing.assert_array_equal(saved["var"], [0.5625, 0.0])
     # unit 0: ±0.75 / sqrt(0.5625 + 1e-5) ≈ ±1; unit 1: 0 / sqrt(1e-5) = 0
-    np.testing.assert_allclose(rec.normalized, [[1.0, 0.0], [-1.0, 0.0]], rtol=2e-5)
+    np.testing.assert_allclose(saved["normalized"], [[1.0, 0.0], [-1.0, 0.0]], rtol=2e-5)
+    assert trace.blocks[0].normalized is saved["normalized"]
 
 
 def test_cross_entropy_stays_finite_and_exact_for_huge_logits():
