@@ -452,17 +452,21 @@ def mlp_spec(
             raise ValueError(f"{len(values)} {what} values for {len(hidden)} hidden layers")
         return values
 
-    words = [f"embed{embedding_dim}", "flatten"] if embedding_dim else []
+    words = [f"embed{DIM.check(embedding_dim)}", "flatten"] if embedding_dim else []
     for size, act, norm, rate in zip(
         hidden,
         per_layer(activation, "activation"),
         per_layer(batch_norm, "batch_norm"),
         per_layer(dropout, "dropout"),
     ):
-        words.append(f"dense{int(size)}")
+        if act not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {act!r}; choose one of {', '.join(ACTIVATIONS)}")
+        if not isinstance(norm, bool):
+            raise ValueError(f"batch_norm must be true or false, got {norm!r}")
+        words.append(f"dense{UNITS.check(size)}")
         if norm:
             words.append("bn")
         words.append(act)
-        if rate:
-            words.append(f"dropout{float(rate):g}")
+        if RATE.check(rate):
+            words.append(f"dropout{rate:g}")
     return "-".join(words)

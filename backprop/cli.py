@@ -170,7 +170,7 @@ def _as_text(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:g}"
+        return repr(value)  # every digit: the command must recreate the run exactly
     if isinstance(value, list | tuple):
         return ",".join(_as_text(v) for v in value)
     return str(value)

@@ -23,7 +23,7 @@ import numpy as np
 from .architecture import Planned, check_spec, mlp_spec, plan
 from .layers import INIT_STD, INITS
 from .losses import LOSSES
-from .network import Network, first_layer_shape
+from .network import SEED, Network, first_layer_shape
 from .optimizers import CLIP_NORM, LEARNING_RATE, OPTIMIZERS, WEIGHT_DECAY
 from .options import Option
 from .schedules import EARLY_STOPPING, SCHEDULES, EarlyStopping
@@ -394,13 +394,16 @@ def upgrade(data: dict) -> dict:
         params = data.get("dataset_params") if isinstance(data.get("dataset_params"), dict) else {}
         dim = data.pop("embedding_dim", 8)
         embedding = dim if params.get("encoding") == "embedding" else None
-        data["layers"] = mlp_spec(
-            hidden,
-            data.pop("activation", "gelu"),
-            data.pop("batch_norm", False),
-            data.pop("dropout", 0.0),
-            embedding_dim=embedding,
-        )
+        settings = {
+            "activation": data.pop("activation", "gelu"),
+            "batch_norm": data.pop("batch_norm", False),
+            "dropout": data.pop("dropout", 0.0),
+        }
+        try:
+            data["layers"] = mlp_spec(hidden, *settings.values(), embedding_dim=embedding)
+        except ValueError as err:
+            given = ", ".join(f"{k}={_short(v)}" for k, v in {"hidden": hidden, **settings}.items())
+            raise ValueError(f"the older settings {given} do not describe a network: {err}") from None
     if any(key in data for key in OLD_OPTIMIZER_KEYS):
         momentum, nesterov = data.pop("momentum", 0.9), data.pop("nesterov", False)
         if data.get("optimizer") == "momentum" and "optimizer_options" not in data:

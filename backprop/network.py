@@ -17,9 +17,19 @@ import numpy as np
 from .architecture import BuildContext, build_layers, check_spec, mlp_spec, plan
 from .layers import INITS, BatchNorm, Dropout, Embedding, Layer
 from .losses import get_loss, softmax
+from .options import Option
 from .trace import STAGE_NAMES, LayerRecord, Trace, group_by_transform
 
 DTYPES = ("float32", "float64")
+SEED = Option(
+    "seed",
+    "int",
+    0,
+    label="Seed",
+    low=0,
+    high=2**31 - 1,
+    help="Fixes the initial weights, the batch order and dropout.",
+)
 IMAGE_KINDS = ("conv", "maxpool", "avgpool")
 
 
@@ -133,7 +143,7 @@ class Network:
         self.input_shape = tuple(int(s) for s in input_shape)
         self.n_outputs = int(n_outputs)
         self.vocab_size = None if vocab_size is None else int(vocab_size)
-        self.init, self.init_std, self.seed = init, float(init_std), int(seed)
+        self.init, self.init_std, self.seed = init, float(init_std), SEED.check(seed)
         self.dtype = np.dtype(str(dtype))
         # Dropout draws from its own stream so that it never shifts the weight init.
         self.dropout_rng = np.random.default_rng([self.seed, 1])
@@ -280,10 +290,13 @@ class Network:
     def check_inputs(self, x) -> np.ndarray:
         """x as the first layer reads it, or ValueError saying what is wrong.
 
-        Rows come flat, (N, features); images are reshaped to (N, channels, height, width),
-        reading colour pixels channels-last. Token ids must be integers below vocab_size.
+        Rows come flat, (N, features), or already in the first layer's shape; images are
+        reshaped to (N, channels, height, width), reading colour pixels channels-last.
+        Token ids must be integers below vocab_size.
         """
         x = np.asarray(x)
+        if x.ndim == 1 + len(self.shapes[0]) and x.shape[1:] == self.shapes[0] and x.ndim > 2:
+            x = self.as_rows(x)  # already shaped for the first layer: checked as rows, shaped back below
         if x.ndim != 2 or x.shape[1] != self.n_inputs:
             what = "token ids" if self.embedding is not None else "inputs"
             raise ValueError(f"expected {what} of shape (N, {self.n_inputs}), got {x.shape}")
@@ -369,8 +382,15 @@ class Network:
         dropout_masks: {dropout layer name: mask} to replay (gradient checks).
         probabilities: fill ``trace.probs`` for classifiers.
         """
-        given = np.asarray(x)
         a = self.check_inputs(x) if check else x
+        if dropout_masks is not None:
+            names = {layer.name for layer in self.layers if isinstance(layer, Dropout)}
+            unknown = sorted(set(dropout_masks) - names)
+            if unknown:
+                raise ValueError(
+                    f"no dropout layer is called {', '.join(unknown)}; this network's: "
+                    f"{', '.join(sorted(names)) or 'none'}"
+                )
         records = []
         for layer, word in zip(self.layers, self._words):
             if dropout_masks is not None and isinstance(layer, Dropout):
@@ -382,7 +402,7 @@ class Network:
             )
             if isinstance(layer, Dropout):
                 layer.fixed_mask = None
-        trace = Trace(given, train, records, a)
+        trace = Trace(records[0].x, train, records, a)
         if probabilities and self.is_classifier:
             trace.probs = softmax(a)
         return trace

@@ -80,7 +80,11 @@ class Option:
         if self.kind == "bool":
             return "true or false"
         if self.kind == "choice":
-            return "one of " + ", ".join(map(str, self.choices))
+            return (
+                "one of "
+                + ", ".join(map(str, self.choices))
+                + (f", or {self.off_label}" if self.optional else "")
+            )
         if self.kind == "text":
             return f"text of at most {self.max_length} characters"
         if self.kind == "text_list":
@@ -88,7 +92,8 @@ class Option:
             return f"{self.min_length} to {self.max_length} {words}"
         bounds = _interval(self.low, self.high, self.low_open, self.high_open)
         words = {"int": "an integer", "float": "a number", "int_list": "integers", "float_list": "numbers"}
-        text = f"{words[self.kind]} in {bounds}" if bounds else words[self.kind]
+        joiner = " in " if bounds[:1] in "([" else " "
+        text = f"{words[self.kind]}{joiner}{bounds}" if bounds else words[self.kind]
         if self.kind.endswith("_list"):
             text = f"a list of {text} (at most {self.max_length})"
         return text + (f", or {self.off_label}" if self.optional else "")
@@ -196,14 +201,19 @@ class Option:
         }
 
 
+def _number(value) -> str:
+    """A bound as people read it: whole numbers in full (2147483647, not 2.14748e+09)."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
 def _interval(low, high, low_open, high_open) -> str:
     if low is None and high is None:
         return ""
     if high is None:
-        return f"{'>' if low_open else '≥'} {low:g}"
+        return f"{'>' if low_open else '≥'} {_number(low)}"
     if low is None:
-        return f"{'<' if high_open else '≤'} {high:g}"
-    return f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        return f"{'<' if high_open else '≤'} {_number(high)}"
+    return f"{'(' if low_open else '['}{_number(low)}, {_number(high)}{')' if high_open else ']'}"
 
 
 @dataclass(frozen=True)

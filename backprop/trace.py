@@ -223,7 +223,8 @@ def group_blocks(records: list[LayerRecord]) -> list[Block]:
 class Trace:
     """One step: the batch, every layer's record, the loss and, after an update, the changes.
 
-    x: the batch as given (N, features) or token ids; y: targets in the loss's form.
+    x: the batch as the first layer reads it (rows, images (N, C, H, W) or token ids);
+    y: targets in the loss's form.
     layers: one LayerRecord per layer; blocks: the same records grouped by transform layer.
     output: the last layer's values (logits for cross-entropy); probs: softmax of them.
     loss, d_output = dL/d(output), dx = dL/dx when asked for (saliency).

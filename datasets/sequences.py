@@ -426,15 +426,15 @@ def build_sequences(
     train_idx, val_idx = rng.permutation(train_idx), rng.permutation(val_idx)
 
     params = dict(
-        vocab=list(tokens),
+        vocab="".join(tokens),
         context=context,
         samples=samples,
-        master_sequences=list(masters) if source == "explicit" else [],
+        master_sequences=", ".join(masters) if source == "explicit" else "",
         source=source,
         master_count=len(masters) if source == "auto" else int(master_count),
-        master_length=(
-            list(master_length) if isinstance(master_length, (list, tuple)) else int(master_length)
-        ),
+        master_length=list(master_length)
+        if isinstance(master_length, (list, tuple))
+        else [int(master_length)],
         task=task,
         encoding=encoding,
         val_fraction=val_fraction,

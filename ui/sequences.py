@@ -123,7 +123,7 @@ def dataset_controls() -> dict:
         params.update(
             source="auto",
             master_count=int(count),
-            master_length=int(low) if low == high else [int(low), int(high)],
+            master_length=[int(low)] if low == high else [int(low), int(high)],
         )
     else:
         params["source"] = "random"

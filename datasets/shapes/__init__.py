@@ -25,14 +25,16 @@ SHAPES = ("circle", "square", "triangle", "cross", "star")
 DEFAULT_SHAPES = ("circle", "square", "triangle")
 DESCRIPTION = "Synthetic drawn shapes (circle, square, triangle, ...) with random size, pose and noise"
 SUPERSAMPLE = 4
+# The most pixels a set may hold in all (10,000 images of 64×64, 164 MB as float32).
+MAX_PIXELS = 10_000 * 64 * 64
 OPTIONS = (
     Option(
         "samples",
         "int",
         600,
         label="Images",
-        low=1,
-        high=10_000,
+        low=2,
+        high=20_000,
         help="Images in all, balanced over the shapes.",
     ),
     Option("size", "int", 28, label="Image size", low=8, high=64, help="Side of each image in pixels."),
@@ -155,6 +157,11 @@ def _check(samples, size, shapes, noise, val_fraction):
     shapes = parse_shapes(shapes)
     samples = check_int("samples", samples, len(shapes), "ask for at least one image per shape")
     size = check_int("size", size, 8, "use an image size of at least 8 pixels, e.g. 28")
+    if samples * size * size > MAX_PIXELS:
+        raise ValueError(
+            f"{samples:,} images of {size}×{size} are {samples * size * size:,} pixels, more than the "
+            f"{MAX_PIXELS:,} a shapes set may hold; ask for fewer or smaller images"
+        )
     given_noise = noise
     try:
         noise = float(noise)

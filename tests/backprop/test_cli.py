@@ -34,6 +34,7 @@ def cli(*args, cwd, env_runs=None):
     )
 
 
+@pytest.mark.slow  # trains in subprocesses
 def test_train_writes_a_run_that_runs_lists(tmp_path):
     result = cli(
         "train",
@@ -75,6 +76,7 @@ def test_train_writes_a_run_that_runs_lists(tmp_path):
     )
 
 
+@pytest.mark.slow  # trains in subprocesses
 def test_train_refuses_an_existing_run_dir_unless_resumed(tmp_path):
     args = (
         "train",
@@ -101,6 +103,7 @@ def test_bad_layers_are_reported_without_traceback(tmp_path):
     assert "error: layer 2 'x' is not a layer" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.slow  # trains in subprocesses
 def test_predict_prints_class_probabilities_and_export_model_round_trips(tmp_path):
     train = cli(
         "train",
@@ -161,8 +164,14 @@ def train_config(*words):
         ),
         (
             ["--schedule", "plateau", "--schedule-factor", "0.5", "--schedule-patience", "2"],
-            {"schedule": "plateau", "factor": 0.5, "patience": 2, "min_rate": 1e-6, "monitor": "val_loss",
-             "min_delta": 0.0},
+            {
+                "schedule": "plateau",
+                "factor": 0.5,
+                "patience": 2,
+                "min_rate": 1e-6,
+                "monitor": "val_loss",
+                "min_delta": 0.0,
+            },
         ),
         (["--schedule", "constant"], None),
     ],
@@ -174,12 +183,24 @@ def test_schedule_flags_build_the_schedule_with_its_declared_defaults(words, exp
 @pytest.mark.parametrize(
     "words, message",
     [
-        (["--schedule-factor", "0.5"], "--schedule-factor is not an option of the constant schedule; choose the schedule"),
-        (["--schedule", "cosine", "--schedule-patience", "2"], "--schedule-patience is not an option of the cosine"),
+        (
+            ["--schedule-factor", "0.5"],
+            "--schedule-factor is not an option of the constant schedule; choose the schedule",
+        ),
+        (
+            ["--schedule", "cosine", "--schedule-patience", "2"],
+            "--schedule-patience is not an option of the cosine",
+        ),
         (["--schedule", "linear"], "schedule must be one of constant, step, cosine, plateau, got 'linear'"),
         (["--schedule", "step", "--schedule-factor", "2"], r"factor must be a number in \(0, 1\), got 2"),
-        (["--momentum", "0.5"], "--momentum is not an option of the adam optimizer; it takes --beta1, --beta2, --eps"),
-        (["--optimizer", "sgd", "--nesterov", "true"], "--nesterov is not an option of the sgd optimizer; it takes no"),
+        (
+            ["--momentum", "0.5"],
+            "--momentum is not an option of the adam optimizer; it takes --beta1, --beta2, --eps",
+        ),
+        (
+            ["--optimizer", "sgd", "--nesterov", "true"],
+            "--nesterov is not an option of the sgd optimizer; it takes no",
+        ),
         (["--optimizer", "momentum", "--nesterov", "maybe"], "nesterov must be true or false, got 'maybe'"),
         (["--lr", "20000"], r"learning_rate must be a number in \(0, 10\], got 20000"),
         (["--batch-size", "0"], r"batch_size must be an integer in \[1, 4096\], got 0"),
@@ -207,7 +228,9 @@ def test_every_declared_option_has_its_flag():
     flags = {flag for action in train._actions for flag in action.option_strings}
     declared = {option.flag for option in OPTIONS}
     declared |= {option.flag for d in OPTIMIZERS.values() for option in d.options}
-    declared |= {"--schedule-" + option.name.replace("_", "-") for d in SCHEDULES.values() for option in d.options}
+    declared |= {
+        "--schedule-" + option.name.replace("_", "-") for d in SCHEDULES.values() for option in d.options
+    }
     assert declared <= flags
     assert {"--lr", "--l2", "--layers", "--clip-norm", "--early-stopping", "--schedule-epochs"} <= declared
 
@@ -231,15 +254,11 @@ def test_train_command_recreates_the_config():
     assert "--nesterov true" in command and "--schedule step --schedule-epochs 3,6" in command
     args = build_parser().parse_args(command.split()[3:])
     assert args.run_dir == "runs/digits"
-    assert config_from_args(args) == config.replace(schedule={"schedule": "step", "epochs": [3, 6], "factor": 0.1})
+    assert config_from_args(args) == config.replace(
+        schedule={"schedule": "step", "epochs": [3, 6], "factor": 0.1}
+    )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="backprop/cli.py _as_text writes floats with '{:g}', six significant digits: a learning rate of "
-    "0.0012345678 comes back as 0.00123457, so the command does not recreate the run",
-)
 def test_train_command_keeps_every_digit_of_a_float_setting():
     config = RunConfig(dataset="circle", learning_rate=0.0012345678, weight_decay=1 / 3)
     args = build_parser().parse_args(train_command(config).split()[3:])

@@ -209,12 +209,6 @@ def test_gradcheck_replays_a_given_steps_dropout_masks():
     assert not np.allclose(own.backprop, [trace.blocks[0].dW[i] for i in own.indices])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="backprop/network.py forward: dropout_masks.get(layer.name) silently ignores a mask under a "
-    "name no dropout layer has (a typo or a mask from another network), so gradcheck checks fresh masks",
-)
 def test_gradcheck_refuses_a_dropout_mask_for_a_layer_the_network_does_not_have():
     x, y = float_batch(n=8)
     net = Network([4, 7, 6, 3], activation="tanh", dropout=[0.5, 0.3], seed=6, dtype="float64")

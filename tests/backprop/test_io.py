@@ -273,7 +273,8 @@ def test_each_shipped_model_loads_and_predicts_like_its_stored_arrays(name, spec
 
 
 def test_the_shipped_digits_model_keeps_its_recorded_validation_accuracy():
-    datasets = pytest.importorskip("datasets")
+    import datasets
+
     net, metadata = load_with_metadata(MODELS / "digits.npz")
     ds = datasets.load("digits", **metadata["dataset_params"])
     accuracy = net.evaluate(ds.x_val, ds.y_val)["accuracy"]

@@ -77,6 +77,21 @@ def test_the_recorded_delta_is_exactly_the_array_added_to_each_parameter(make):
     assert changed == 6  # dense1 W, b; bn1 γ, β; dense2 W, b
 
 
+@pytest.mark.parametrize("batch_size", [1, 64])
+def test_sgd_delta_w_of_a_large_layer_is_exactly_the_change_applied(batch_size):
+    # large enough for a threaded matrix product
+    net = Network([300, 200, 5], activation="relu", seed=4)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(batch_size, 300)).astype(np.float32)
+    y = rng.integers(0, 5, batch_size)
+    w_before = dense(net, 1).W
+    trace = SGD(learning_rate=LR).step(net, net.gradients(x, y))
+    rec = trace.record("dense1")
+    np.testing.assert_array_equal(dense(net, 1).W, w_before + rec.deltas["W"])
+    arrays = rec.arrays()
+    assert arrays["delta_W"] is rec.deltas["W"] and arrays["dW"] is rec.grads["W"]
+
+
 def test_reading_a_trace_field_computes_nothing():
     net = Network([3, 4, 2], batch_norm=True, dropout=0.5, seed=1)
     x, y = batch()

@@ -312,18 +312,12 @@ def test_a_run_on_token_ids_starts_with_an_embedding(store):
     assert run.weights("initial")["embed1.table"].shape == (4, 8)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="backprop/runs.py weight_distances keeps names ending in '.W' or equal to 'embedding.table', the "
-    "older name: the embedding table is now 'embed1.table' and is left out",
-)
 def test_weight_distances_include_the_embedding_table(store):
     store.create("a", config(dataset="sequences", dataset_params={}), dataset=token_dataset())
     store.fork("a", "b", learning_rate=0.1)
     distances = weight_distances(store.open("a"), store.open("b"))
     assert distances["epochs"] == [0] and distances["layers"]["dense1.W"] == [0.0]
-    assert "embed1.table" in distances["layers"]
+    assert distances["layers"]["embed1.table"] == [0.0]  # a fork starts from its parent's weights
 
 
 def test_a_run_written_in_the_older_layout_opens_and_trains(store, circle):

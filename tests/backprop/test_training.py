@@ -387,16 +387,11 @@ def test_a_cnn_learns_which_half_of_the_image_is_bright():
     assert net.evaluate(x, y)["accuracy"] == 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="backprop/training.py:321 Trainer.run replaces the validation rows by check_inputs(…), which are "
-    "(N, C, H, W) for an image network; _finish_epoch (line 259) passes them to net.evaluate, whose "
-    "check_inputs rejects them: 'expected inputs of shape (N, 36), got (40, 1, 6, 6)'",
-)
 def test_a_cnn_trains_with_validation_data():
     x, y = image_points()
     xv, yv = image_points(seed=1)
     net = Network("conv2k3-relu-maxpool2-flatten", input_shape=(6, 6), n_outputs=2, seed=0)
-    history = net.fit(x, y, epochs=2, batch_size=10, optimizer="adam", learning_rate=0.05, validation=(xv, yv))
+    history = net.fit(
+        x, y, epochs=2, batch_size=10, optimizer="adam", learning_rate=0.05, validation=(xv, yv)
+    )
     assert history["val_accuracy"][-1] is not None

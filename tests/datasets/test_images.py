@@ -12,6 +12,7 @@ from PIL import Image
 
 import datasets
 from datasets import idx
+from datasets.folder import FOLDER_ENV
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -185,11 +186,19 @@ def test_shapes_noise_zero_gives_exact_black_border():
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(shapes=["circle"]), "must name at least two different shapes"),
-        (dict(shapes="circle,hexagon"), "unknown shape 'hexagon'"),
-        (dict(size=4), "size must be an integer >= 8, got 4"),
-        (dict(samples=2), "samples must be an integer >= 3, got 2"),
-        (dict(noise=2), "noise 2 must be in"),
+        # Checked by the declarations: name, allowed values and bad value.
+        (
+            dict(shapes=["circle"]),
+            r"shapes must be 2 to 5 words from circle, square, triangle, cross, star, got \['circle'\]",
+        ),
+        (dict(shapes="circle,hexagon"), r"shapes must be 2 to 5 words from .*, got \['circle', 'hexagon'\]"),
+        (dict(size=7), r"size must be an integer in \[8, 64\], got 7"),
+        (dict(size=65), r"size must be an integer in \[8, 64\], got 65"),
+        (dict(samples=0), r"samples must be an integer in \[2, 20000\], got 0"),
+        (dict(noise=2), r"noise must be a number in \[0, 1\], got 2"),
+        # Checked by the builder: combinations of valid values.
+        (dict(shapes="circle circle"), "must name at least two different shapes"),
+        (dict(samples=2), "samples must be an integer >= 3, got 2; ask for at least one image per shape"),
     ],
 )
 def test_shapes_bad_parameters(params, message):
@@ -295,11 +304,11 @@ def test_folder_rgb_keeps_three_channels(tmp_path):
             path = tmp_path / name / f"{i}.bmp"
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.new("RGB", (5, 5), colour).save(path)
-    ds = datasets.load("folder", path=str(tmp_path), size=3, color="rgb")
-    assert ds.input_shape == (3, 3, 3) and ds.x_train.shape[1] == 27
+    ds = datasets.load("folder", path=str(tmp_path), size=4, color="rgb")
+    assert ds.input_shape == (4, 4, 3) and ds.x_train.shape[1] == 48
     x, y = np.r_[ds.x_train, ds.x_val], np.r_[ds.y_train, ds.y_val]
-    assert np.allclose(x[y == ds.classes.index("red")].reshape(-1, 9, 3)[..., 0], 1.0)
-    assert np.allclose(x[y == ds.classes.index("blue")].reshape(-1, 9, 3)[..., 0], 0.0)
+    assert np.allclose(x[y == ds.classes.index("red")].reshape(-1, 16, 3)[..., 0], 1.0)
+    assert np.allclose(x[y == ds.classes.index("blue")].reshape(-1, 16, 3)[..., 0], 0.0)
 
 
 def test_folder_train_val_layout_is_used_as_given(tmp_path):
@@ -321,8 +330,13 @@ def test_folder_with_only_train_is_split_by_val_fraction(tmp_path):
     assert ds.classes == ["a", "b"] and np.bincount(ds.y_val).tolist() == [1, 1]
 
 
-def test_folder_errors_say_what_is_wrong(tmp_path):
-    with pytest.raises(ValueError, match="needs path="):
+def test_folder_errors_say_what_is_wrong(tmp_path, monkeypatch):
+    monkeypatch.delenv(FOLDER_ENV, raising=False)
+    with pytest.raises(
+        ValueError,
+        match="no image folder is set: start the app with BACKPROP_IMAGE_FOLDER=/path/to/images "
+        r"\(one sub-folder per class\), or .*--dataset folder --dataset-param path=/path/to/images",
+    ):
         datasets.load("folder")
     with pytest.raises(ValueError, match="'.*missing' does not exist"):
         datasets.load("folder", path=str(tmp_path / "missing"))
@@ -339,7 +353,7 @@ def test_folder_errors_say_what_is_wrong(tmp_path):
         datasets.load("folder", path=str(tmp_path / "file.png"))
     save_gray(tmp_path / "two" / "a" / "1.png", 9)
     save_gray(tmp_path / "two" / "b" / "1.png", 9)
-    with pytest.raises(ValueError, match="unknown color 'sepia'"):
+    with pytest.raises(ValueError, match="color must be one of grayscale, rgb, got 'sepia'"):
         datasets.load("folder", path=str(tmp_path / "two"), color="sepia")
 
 
@@ -351,7 +365,7 @@ def test_folder_same_seed_same_split(pets):
     assert sorted(a.files_val) != sorted(c.files_val) or a.files_train != c.files_train
 
 
-def test_datasets_package_imports_only_numpy_pillow_and_stdlib():
+def test_datasets_package_imports_only_numpy_pillow_stdlib_and_option_declarations():
     import ast
 
     allowed = {"numpy", "PIL", "datasets"} | set(sys.stdlib_module_names)
@@ -366,4 +380,7 @@ def test_datasets_package_imports_only_numpy_pillow_and_stdlib():
                 else []
             )
             for name in names:
-                assert name.split(".")[0] in allowed, f"{source.name} imports {name}"
+                # backprop.options is the one engine module allowed: the declarations, nothing that trains.
+                assert name == "backprop.options" or name.split(".")[0] in allowed, (
+                    f"{source.name} imports {name}"
+                )

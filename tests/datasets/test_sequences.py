@@ -151,7 +151,7 @@ def test_auto_masters_are_generated_with_the_requested_count_and_lengths():
     ds = datasets.load("sequences", source="auto", master_count=4, master_length=(6, 9), context=3, seed=2)
     assert len(ds.master_sequences) == 4
     assert all(6 <= len(m) <= 9 and set(m) <= set("abcd") for m in ds.master_sequences)
-    assert ds.params["master_sequences"] == [] and ds.params["source"] == "auto"
+    assert ds.params["master_sequences"] == "" and ds.params["source"] == "auto"
     fixed = datasets.load("sequences", source="auto", master_count=2, master_length=[7], seed=2)
     assert [len(m) for m in fixed.master_sequences] == [7, 7]
     assert ds.classes == ["a", "b", "c", "d"]
@@ -203,7 +203,10 @@ def test_val_fraction_sets_the_split_sizes():
     [
         # Checked by the declarations: the message names the parameter, the allowed values and the bad value.
         (dict(vocab=[]), r"vocab must be text of at most 40 characters, got \[\]"),
-        (dict(vocab="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO"), "vocab must be text of at most 40 characters"),
+        (
+            dict(vocab="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO"),
+            "vocab must be text of at most 40 characters",
+        ),
         (dict(context=0), r"context must be an integer in \[1, 32\], got 0"),
         (dict(context=33), r"context must be an integer in \[1, 32\], got 33"),
         (dict(samples=1), r"samples must be an integer in \[2, 20000\], got 1"),
@@ -212,8 +215,14 @@ def test_val_fraction_sets_the_split_sizes():
         (dict(val_fraction=1.0), r"val_fraction must be a number in \[0, 1\), got 1.0"),
         (dict(source="magic"), "source must be one of explicit, auto, random.*got 'magic'"),
         (dict(source="auto", master_count=0), r"master_count must be an integer in \[1, 50\], got 0"),
-        (dict(source="auto", master_length=[0, 5]), r"master_length must be a list of integers in \[1, 200\].*got \[0, 5\]"),
-        (dict(source="auto", master_length=[4, 5, 6]), r"master_length must be .*\(at most 2\), got \[4, 5, 6\]"),
+        (
+            dict(source="auto", master_length=[0, 5]),
+            r"master_length must be a list of integers in \[1, 200\].*got \[0, 5\]",
+        ),
+        (
+            dict(source="auto", master_length=[4, 5, 6]),
+            r"master_length must be .*\(at most 2\), got \[4, 5, 6\]",
+        ),
         # Checked by the builder: combinations and the content of the text.
         (dict(vocab=""), "vocabulary '' is empty"),
         (dict(vocab="abca"), "duplicate token.*a.*list each token once"),
@@ -251,3 +260,65 @@ def test_a_tiny_sample_keeps_at_least_one_training_row():
     # At 20 % validation, round(0.4) = 0 rows: an empty validation split has no Bayes accuracy.
     ds = datasets.load("sequences", master_sequences="abcdab", context=2, samples=2, val_fraction=0.2)
     assert len(ds.y_train) == 2 and len(ds.y_val) == 0 and np.isnan(ds.bayes_accuracy_val)
+
+
+# --------------------------------------------------- the documented default
+
+
+def test_declared_defaults_are_the_sequences_page_configuration():
+    # docs/sequences.md, "The default configuration".
+    assert datasets.spec("sequences").params == {
+        "vocab": "abcd",
+        "context": 3,
+        "samples": 200,
+        "master_sequences": "abccaabb, addaccad",
+        "source": None,
+        "master_count": 3,
+        "master_length": (6, 10),
+        "task": "next_token",
+        "encoding": "one_hot",
+        "val_fraction": 0.2,
+        "seed": 0,
+    }
+
+
+def test_default_dataset_is_the_documented_one():
+    ds = datasets.load("sequences")
+    assert ds.params["source"] == "explicit" and ds.master_sequences == MASTERS
+    assert ds.x_train.shape == (160, 12) and ds.x_val.shape == (40, 12)  # 3 positions x 4 tokens
+    # First training rows, checkable on the masters: M2 "addaccad" holds "acc" at 3, then "a";
+    # M1 "abccaabb" holds "cca" at 2, then "a".
+    assert ds.inspect_samples(2) == [
+        "acc -> a   from M2 at position 3",
+        "cca -> a   from M1 at position 2",
+    ]
+    assert ds.x_train[0].tolist() == [1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0]  # a, c, c one-hot
+    assert ds.y_train[0] == 0  # "a"
+    # "cca" continues with "a" in M1 and "d" in M2: the one ambiguous context.
+    assert ds.ambiguous_contexts == [("cca", {"d": 34, "a": 18})]
+    # Ceiling: 18 "cca -> a" samples are lost in all (182 of 200), 14 of 160 in train, 4 of 40 in val.
+    assert ds.bayes_accuracy == 182 / 200 == 0.91
+    assert ds.bayes_accuracy_train == 146 / 160 == 0.9125
+    assert ds.bayes_accuracy_val == 36 / 40 == 0.9
+    text = DOCS.read_text()
+    assert "91.25% of the training samples (90.0% validation, 91.0% overall)" in text
+    assert "followed by d 34× and a 18×" in text
+
+
+def test_no_source_uses_the_typed_masters_or_generates_them_when_none_are_typed():
+    typed = datasets.load("sequences", seed=3)
+    assert typed.params["source"] == "explicit" and typed.master_sequences == MASTERS
+    untyped = datasets.load("sequences", master_sequences=" , ", seed=3)
+    assert untyped.params["source"] == "auto" and len(untyped.master_sequences) == 3
+    assert all(6 <= len(m) <= 10 for m in untyped.master_sequences)
+
+
+@pytest.mark.parametrize("source", ["auto", "random"])
+def test_a_source_other_than_explicit_ignores_the_typed_masters(source):
+    with_typed = datasets.load("sequences", source=source, seed=4)
+    without = datasets.load("sequences", source=source, master_sequences="", seed=4)
+    assert with_typed.params["source"] == source and with_typed.params["master_sequences"] == ""
+    assert not set(with_typed.master_sequences) & set(MASTERS)
+    assert np.array_equal(with_typed.x_train, without.x_train) and np.array_equal(
+        with_typed.y_val, without.y_val
+    )

@@ -81,13 +81,18 @@ def test_sine_curves(curve, expected):
 @pytest.mark.parametrize(
     "name, params, message",
     [
-        ("circle", dict(noise=60), "noise 60 is outside Playground's 0-50 scale"),
-        ("xor", dict(noise=-1), "noise -1 is outside"),
-        ("gauss", dict(samples=1), "samples must be an integer >= 2, got 1"),
-        ("moons", dict(train_ratio=1.0), "train_ratio 1.0 leaves an empty split with 500 samples"),
-        ("spiral", dict(train_ratio=0), "train_ratio 0 leaves an empty split"),
-        ("plane", dict(noise="lots"), "noise must be a number on Playground's 0-50 scale, got 'lots'"),
-        ("sine", dict(curve="cosine"), "unknown curve 'cosine'; choose one of 'sine', 'abs', 'step'"),
+        # Checked by the declarations: name, allowed range and bad value.
+        ("circle", dict(noise=60), r"noise must be a number in \[0, 50\], got 60"),
+        ("xor", dict(noise=-1), r"noise must be a number in \[0, 50\], got -1"),
+        ("gauss", dict(samples=1), r"samples must be an integer in \[2, 20000\], got 1"),
+        ("bump", dict(samples=20001), r"samples must be an integer in \[2, 20000\], got 20001"),
+        ("moons", dict(train_ratio=1.0), r"train_ratio must be a number in \(0, 1\), got 1.0"),
+        ("spiral", dict(train_ratio=0), r"train_ratio must be a number in \(0, 1\), got 0"),
+        ("plane", dict(noise="lots"), r"noise must be a number in \[0, 50\], got 'lots'"),
+        ("sine", dict(curve="cosine"), "curve must be one of sine, abs, step, got 'cosine'"),
+        # Checked by the builder: a ratio inside (0, 1) that still leaves a split empty.
+        ("moons", dict(train_ratio=0.001), "train_ratio 0.001 leaves an empty split with 500 samples"),
+        ("sine", dict(samples=2, train_ratio=0.9), "train_ratio 0.9 leaves an empty split with 2 samples"),
     ],
 )
 def test_bad_parameters_raise(name, params, message):
