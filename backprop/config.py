@@ -70,15 +70,6 @@ BATCH_SIZE = Option(
 EPOCHS = Option(
     "epochs", "int", 20, label="Epochs", low=1, high=10_000, help="Passes over the training data."
 )
-SEED = Option(
-    "seed",
-    "int",
-    0,
-    label="Seed",
-    low=0,
-    high=2**31 - 1,
-    help="Fixes the initial weights, the batch order and dropout.",
-)
 SCHEDULE = Option(
     "schedule",
     "choice",

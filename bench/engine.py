@@ -29,8 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import datasets  # noqa: E402
-from backprop import Network, Trainer  # noqa: E402
+import datasets
+from backprop import Network, Trainer
 
 MLP = "dense256-relu-dense64-relu"
 CNN = "conv8k3-relu-maxpool2-conv16k3-relu-maxpool2-flatten"

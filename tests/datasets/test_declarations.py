@@ -87,7 +87,7 @@ def test_every_declared_default_builds(name, server_folder):
 
 @pytest.mark.parametrize(
     "name",
-    [name for name in datasets.names()],
+    list(datasets.names()),
 )
 def test_a_built_datasets_params_build_the_same_data_again(name, server_folder):
     # Model cards and runs keep ds.params; loading them must give the same arrays back.
