@@ -255,6 +255,107 @@ def unit_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: in
     return out
 
 
+@dataclass
+class BiasBreakdown:
+    """db[j] = Σₙ g[n, j] for one bias, g the gradient at the affine output, with the update.
+
+    terms: (N,) the per-sample gradients in float64; top: [(n, g)] by |g|; total: their
+    sum; db: the trace's value; bias: b[j] the step used; delta / new_value after an update.
+    """
+
+    layer: int
+    j: int
+    grad_name: str
+    terms: np.ndarray
+    top: list
+    total: float
+    db: float
+    bias: float
+    delta: float | None = None
+    new_value: float | None = None
+
+
+def bias_breakdown(rec: LayerTrace, j: int, top: int = 5) -> BiasBreakdown:
+    """Decompose db[j] of one layer record into its per-sample terms."""
+    n_out = rec.W.shape[1]
+    if not 0 <= j < n_out:
+        raise ValueError(f"bias {j} is outside b of length {n_out}")
+    if rec.db is None:
+        raise ValueError("this trace has no gradients yet: run the backward pass first")
+    grad, name = upstream_gradient(rec)
+    terms = grad[:, j].astype(np.float64)
+    order = np.argsort(-np.abs(terms), kind="stable")[:top]
+    out = BiasBreakdown(
+        rec.index,
+        j,
+        name,
+        terms,
+        [(int(n), float(terms[n])) for n in order],
+        float(terms.sum()),
+        float(rec.db[j]),
+        float(rec.b[j]),
+    )
+    if rec.delta_b is not None:
+        out.delta = float(rec.delta_b[j])
+        out.new_value = float(rec.b[j] + rec.delta_b[j])
+    return out
+
+
+@dataclass
+class ForwardBreakdown:
+    """The forward pass at one unit j of one layer for sample n.
+
+    affine = Σᵢ a_in[n, i]·W[i, j] + b[j]; terms: [(i, a_in, W, product)] by |product|;
+    with batch norm, normalized = (affine − μ)/σ and z = γ·normalized + β; a = f(z)
+    (times the dropout mask, ``mask``, when the layer drops units).
+    """
+
+    layer: int
+    unit: int
+    sample: int
+    terms: list
+    bias: float
+    affine: float
+    total: float
+    z: float
+    activation_output: float
+    a: float
+    mask: float = 1.0
+    normalized: float | None = None
+    gamma: float | None = None
+    beta: float | None = None
+
+
+def forward_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: int = 5) -> ForwardBreakdown:
+    """z = a_in·W + b at (sample, unit) of ``layer`` term by term, and a = f(z)."""
+    if not 0 <= layer < len(trace.layers):
+        raise ValueError(f"layer must be in [0, {len(trace.layers) - 1}], got {layer!r}")
+    rec = trace.layers[layer]
+    n, units = rec.z.shape
+    if not (0 <= unit < units and 0 <= sample < n):
+        raise ValueError(f"unit {unit} / sample {sample} outside this layer's {units} units and {n} samples")
+    products = rec.a_in[sample].astype(np.float64) * rec.W[:, unit].astype(np.float64)
+    order = np.argsort(-np.abs(products), kind="stable")[:top]
+    out = ForwardBreakdown(
+        layer,
+        unit,
+        sample,
+        [(int(i), float(rec.a_in[sample, i]), float(rec.W[i, unit]), float(products[i])) for i in order],
+        float(rec.b[unit]),
+        float(rec.affine[sample, unit]),
+        float(products.sum() + float(rec.b[unit])),
+        float(rec.z[sample, unit]),
+        float(rec.activation_output[sample, unit]),
+        float(rec.a[sample, unit]),
+    )
+    if rec.dropout_mask is not None:
+        out.mask = float(rec.dropout_mask[sample, unit])
+    if rec.normalized is not None:
+        out.normalized = float(rec.normalized[sample, unit])
+        out.gamma, out.beta = float(rec.gamma[unit]), float(rec.beta[unit])
+    return out
+
+
 # ------------------------------------------------------------ diagnostics
 @dataclass
 class LayerDiagnostics:

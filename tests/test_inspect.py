@@ -8,7 +8,9 @@ import pytest
 from backprop import Network, make_optimizer
 from backprop.inspect import (
     batch_indices,
+    bias_breakdown,
     diagnostic_notes,
+    forward_breakdown,
     layer_diagnostics,
     loss_on_batch,
     network_phases,
@@ -152,3 +154,39 @@ def test_npz_export_holds_every_tensor_and_the_config(tmp_path):
     assert set(trace.arrays()) <= set(data.files)
     np.testing.assert_array_equal(data["layer1.dW"], trace.layers[0].dW)
     assert json.loads(str(data["config.json"])) == {"hidden": [4]}
+
+
+def test_bias_terms_sum_to_the_traced_gradient_and_report_the_update():
+    net = Network([3, 4, 2], activation="tanh", seed=1)
+    trace = net.gradients(*small_batch())
+    out = bias_breakdown(trace.layers[1], 1, top=2)
+    np.testing.assert_allclose(out.terms, trace.layers[1].dz[:, 1], rtol=1e-6)
+    assert out.total == pytest.approx(float(trace.layers[1].db[1]), rel=1e-5, abs=1e-7)
+    assert out.delta is None and len(out.top) == 2
+    make_optimizer("sgd", 0.5).step(net, trace)
+    out = bias_breakdown(trace.layers[1], 1)
+    assert out.new_value == pytest.approx(float(net.layers[1].b[1]), rel=1e-6)
+    with pytest.raises(ValueError, match="outside b of length 2"):
+        bias_breakdown(trace.layers[1], 2)
+
+
+def test_forward_terms_sum_to_the_affine_output_and_the_activation():
+    net = Network([3, 4, 2], activation="tanh", seed=2)
+    x, y = small_batch()
+    trace = net.gradients(x, y)
+    out = forward_breakdown(trace, 0, 3, sample=2, top=3)
+    rec = trace.layers[0]
+    expected = float(x[2].astype(np.float64) @ rec.W[:, 3].astype(np.float64) + rec.b[3])
+    assert out.total == pytest.approx(expected, rel=1e-6)
+    assert out.affine == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    assert out.a == pytest.approx(math.tanh(out.z), rel=1e-5)
+    assert len(out.terms) == 3 and abs(out.terms[0][3]) >= abs(out.terms[1][3])
+
+
+def test_forward_breakdown_with_batch_norm_reports_its_stage():
+    net = Network([3, 4, 2], activation="relu", batch_norm=True, seed=3)
+    trace = net.gradients(*small_batch())
+    out = forward_breakdown(trace, 0, 1, sample=0)
+    assert out.z == pytest.approx(out.gamma * out.normalized + out.beta, rel=1e-5, abs=1e-6)
+    with pytest.raises(ValueError, match="outside this layer"):
+        forward_breakdown(trace, 0, 4)
