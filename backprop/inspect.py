@@ -1,7 +1,8 @@
-"""Read one step's trace closely: phases, per-cell sums, per-unit chain rule, diagnostics.
+"""Read one step's trace closely: per-cell sums, per-unit chain rule, diagnostics figures.
 
 Everything here reads a ``Trace`` (and, for losses after an update, the network);
-nothing changes weights. The step-through page shows what these functions return.
+nothing changes weights. Numbers only: the words the step-through page puts
+around them live in ``viz.step_text``.
 """
 
 from __future__ import annotations
@@ -24,98 +25,6 @@ SATURATION = {"tanh": 0.97, "sigmoid": 0.03}
 def sup(k: int) -> str:
     """Layer number as a superscript: sup(2) == '²'."""
     return str(k).translate(SUPERSCRIPTS)
-
-
-# ------------------------------------------------------------------ phases
-@dataclass(frozen=True)
-class Phase:
-    """One stop of the stepper: kind is "forward", "loss", "backward" or "update".
-
-    layer: 0-based dense block index (None for loss and update);
-    label: short text for the stepper; equations: lines shown when this phase is current.
-    """
-
-    kind: str
-    layer: int | None
-    label: str
-    equations: tuple
-
-    def __repr__(self) -> str:
-        return f"Phase({self.label!r})"
-
-
-def forward_equations(k: int, activation: str, stages: tuple) -> tuple:
-    """The forward equations of dense block k (0-based), one stage per line."""
-    n, prev = sup(k + 1), ("x" if k == 0 else f"a{sup(k)}")
-    lines = [f"z{n} = {prev}·W{n} + b{n}" if "batch_norm" not in stages else f"h{n} = {prev}·W{n} + b{n}"]
-    if "batch_norm" in stages:
-        lines.append(f"z{n} = γ{n}·(h{n} − μ_batch)/√(σ²_batch + ε) + β{n}")
-    if activation == "linear":
-        lines.append(f"a{n} = z{n}  (output layer: no activation)")
-    else:
-        lines.append(f"a{n} = f(z{n}),  f = {activation}: {ACTIVATIONS[activation].formula}")
-    if "dropout" in stages:
-        lines.append(f"a{n} ← a{n} ⊙ mask{n}  (dropout, kept units scaled by 1/keep)")
-    return tuple(lines)
-
-
-def backward_equations(k: int, activation: str, stages: tuple, last: bool) -> tuple:
-    """The backward equations of dense block k, from the gradient arriving to dW."""
-    n = sup(k + 1)
-    lines = ["da = dL/d(output), from the loss" if last else f"da{n} = dz{sup(k + 2)}·W{sup(k + 2)}ᵀ"]
-    if "dropout" in stages:
-        lines.append(f"da{n} ← da{n} ⊙ mask{n}")
-    lines.append(f"dz{n} = da{n} ⊙ f′(z{n})" if activation != "linear" else f"dz{n} = da{n}")
-    if "batch_norm" in stages:
-        lines.append(f"dh{n} = batch-norm backward of dz{n} (through μ and σ of the batch)")
-        lines.append(f"dW{n} = a_inᵀ·dh{n},  db{n} = Σₙ dh{n}")
-    else:
-        lines.append(f"dW{n} = a_inᵀ·dz{n},  db{n} = Σₙ dz{n}")
-    return tuple(lines)
-
-
-def step_phases(
-    layers: list, loss_formula: str, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0
-) -> list[Phase]:
-    """The stepper's stops for dense blocks described by (activation, stages) pairs.
-
-    layers: [(activation name, stages tuple), ...] in forward order.
-    train: include the update phase (the "Train" mode).
-    """
-    phases = []
-    for k, (activation, stages) in enumerate(layers):
-        phases.append(Phase("forward", k, f"Forward {k + 1}", forward_equations(k, activation, stages)))
-    phases.append(Phase("loss", None, "Loss", (loss_formula,)))
-    for k in reversed(range(len(layers))):
-        activation, stages = layers[k]
-        phases.append(
-            Phase(
-                "backward",
-                k,
-                f"Backward {k + 1}",
-                backward_equations(k, activation, stages, k == len(layers) - 1),
-            )
-        )
-    if train:
-        decay = " + λW" if weight_decay else ""
-        rule = {
-            "sgd": f"W ← W − η(dW{decay}),  b ← b − η·db",
-            "momentum": f"v ← μv − η(dW{decay}),  W ← W + v",
-            "adam": f"m, v ← moments of (dW{decay});  W ← W − η·m̂/(√v̂ + ε)",
-        }
-        phases.append(Phase("update", None, "Update", (rule.get(optimizer, rule["sgd"]),)))
-    return phases
-
-
-def network_phases(net, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0) -> list[Phase]:
-    """step_phases for a Network."""
-    return step_phases(
-        [(layer.activation.name, layer.stages) for layer in net.layers],
-        net.loss_fn.formula,
-        train,
-        optimizer,
-        weight_decay,
-    )
 
 
 # --------------------------------------------------------------- batches
@@ -412,66 +321,6 @@ def layer_diagnostics(trace: Trace) -> list[LayerDiagnostics]:
             LayerDiagnostics(rec.index, rec.activation, grad_norm, weight_norm, ratio, dead, saturated)
         )
     return out
-
-
-EXPLODING_NORM = 1e3
-VANISHING_RATIO = 1e-3
-DEAD_WARNING = 0.5
-SATURATED_WARNING = 0.5
-LARGE_UPDATE = 0.1
-
-
-def diagnostic_notes(
-    diagnostics: list[LayerDiagnostics], loss_before: float | None = None, loss_after: float | None = None
-) -> list[str]:
-    """Plain-language remarks about what looks off in this step (empty when nothing does)."""
-    notes = []
-    norms = [d.grad_norm for d in diagnostics]
-    if any(not math.isfinite(g) for g in norms):
-        notes.append(
-            "Some gradients are not finite (NaN or inf): training has diverged. "
-            "Reset to the initial weights and lower the learning rate."
-        )
-    elif max(norms, default=0) > EXPLODING_NORM:
-        worst = int(np.argmax(norms))
-        notes.append(
-            f"Exploding gradients: ‖dW‖ of layer {worst + 1} is {norms[worst]:.3g}. "
-            "Lower the learning rate or turn on gradient clipping."
-        )
-    elif len(norms) > 1 and norms[-1] > 0 and norms[0] / norms[-1] < VANISHING_RATIO:
-        notes.append(
-            f"Vanishing gradients: layer 1 gets a gradient {norms[0] / norms[-1]:.1e} "
-            "times the last layer's, so it barely learns. Try ReLU/GELU, He init or batch norm."
-        )
-    for d in diagnostics:
-        if d.dead_share is not None and d.dead_share >= DEAD_WARNING:
-            notes.append(
-                f"Dead ReLUs: {d.dead_share:.0%} of layer {d.layer + 1}'s units output 0 "
-                "for every sample in this batch, so they get no gradient. A smaller learning "
-                "rate, Leaky ReLU or GELU avoids this."
-            )
-        if d.saturated_share is not None and d.saturated_share >= SATURATED_WARNING:
-            notes.append(
-                f"Saturation: {d.saturated_share:.0%} of layer {d.layer + 1}'s {d.activation} "
-                "outputs sit on the flat ends, where f′(z) ≈ 0."
-            )
-        if d.update_ratio is not None and d.update_ratio > LARGE_UPDATE:
-            notes.append(
-                f"Large update: layer {d.layer + 1}'s weights changed by {d.update_ratio:.0%} "
-                "of their size in one step (around 0.1 % is typical)."
-            )
-    if loss_before is not None and loss_after is not None:
-        if not math.isfinite(loss_after):
-            notes.append(
-                f"The loss became {loss_after} after the update: the learning rate is far "
-                "too high. Reset to the initial weights and lower it."
-            )
-        elif loss_after > loss_before:
-            notes.append(
-                f"The loss rose on this same batch, {loss_before:.4g} → {loss_after:.4g}: "
-                "the step overshot. The learning rate may be too high."
-            )
-    return notes
 
 
 # ------------------------------------------------------------ check, export
