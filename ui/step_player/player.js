@@ -239,6 +239,29 @@ class Player {
     this.renderChips();
     this.renderNet();
     this.renderPhase();
+    this.warm();
+  }
+
+  // Draw every layer's matrices ahead, while the browser is idle, so a step to another
+  // layer only swaps prepared cards in.
+  warm() {
+    const token = (this.warmToken = {});
+    const jobs = [];
+    this.h.blocks.forEach((b, k) => {
+      const groups = this.h.updated ? 3 : 2;
+      const width = Math.floor((this.width - 18 * (groups - 1)) / groups);
+      for (const id of b.tensors) jobs.push(() => this.card(this.tensor(id), width, true));
+      if (k === this.h.blocks.length - 1) {
+        for (const id of this.h.outputs) jobs.push(() => this.card(this.tensor(id), width, true));
+      }
+    });
+    const idle = window.requestIdleCallback || ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 16));
+    const run = (deadline) => {
+      if (token !== this.warmToken) return;
+      while (jobs.length && deadline.timeRemaining() > 2) jobs.shift()();
+      if (jobs.length) idle(run);
+    };
+    idle(run);
   }
 
   renderPhase() {
@@ -439,7 +462,11 @@ class Player {
           }
         });
       } else if (c.strip) {
-        if (values) c.strip.setAttribute("href", stripImage(values, limit, lut));
+        if (values) {
+          const key = `strip:${t.id}:${n}`;
+          if (!this.cache.has(key)) this.cache.set(key, stripImage(values, limit, lut));
+          c.strip.setAttribute("href", this.cache.get(key));
+        }
         else c.strip.removeAttribute("href");
       }
       const lit =
@@ -561,7 +588,19 @@ class Player {
   }
 
   // one matrix with its caption and legend, or a placeholder before its phase
-  card(t, width) {
+  card(t, width, known = this.known(t)) {
+    const current = known && t.known === this.phase && this.h.phases[this.phase].kind !== "ready";
+    const key = `card:${t.id}:${known}:${this.scaleMode}:${width}:${this.sample}:${this.selectedKey(t)}`;
+    let box = this.cache.get(key);
+    if (!box) {
+      box = this.buildCard(t, width, known);
+      this.cache.set(key, box);
+    }
+    box.classList.toggle("current", current);
+    return box;
+  }
+
+  buildCard(t, width, known) {
     const box = el("div", "bp-card");
     box.dataset.tensor = t.key;
     box.dataset.block = t.block === null ? "" : String(t.block);
@@ -571,7 +610,7 @@ class Player {
     const b = el("b", null, t.label);
     cap.append(b, ` ${t.shape[0]}×${t.shape[1]}`);
     box.appendChild(cap);
-    if (!this.known(t)) {
+    if (!known) {
       box.classList.add("pending");
       const ph = el("div", "box", `not computed yet: ${t.label} appears at ${phaseName}`);
       ph.style.width = `${layout.total.w}px`;
@@ -579,19 +618,10 @@ class Player {
       box.appendChild(ph);
       return box;
     }
-    const p = this.h.phases[this.phase];
-    const current = t.known === this.phase && p.kind !== "ready";
-    if (current) box.classList.add("current");
     const s = t.stats;
     cap.append(` · ${rangeText(t)}`);
     cap.title = `min ${exact(s.min)}, p25 ${exact(s.p25)}, median ${exact(s.median)}, p75 ${exact(s.p75)}, max ${exact(s.max)}`;
-    const key = `${t.id}:${this.scaleMode}:${width}:${this.sample}:${this.selectedKey(t)}`;
-    let canvas = this.cache.get(key);
-    if (!canvas) {
-      canvas = this.draw(t, layout);
-      this.cache.set(key, canvas);
-    }
-    box.appendChild(canvas);
+    box.appendChild(this.draw(t, layout));
     box.appendChild(this.legend(t, Math.min(Math.max(layout.total.w, 340), width, 460)));
     return box;
   }
