@@ -1,7 +1,8 @@
-"""Read one step's trace closely: phases, per-cell sums, per-unit chain rule, diagnostics.
+"""Read one step's trace closely: per-cell sums, per-unit chain rule, diagnostics figures.
 
 Everything here reads a ``Trace`` (and, for losses after an update, the network);
-nothing changes weights. The step-through page shows what these functions return.
+nothing changes weights. Numbers only: the words the step-through page puts
+around them live in ``viz.step_text``.
 """
 
 from __future__ import annotations
@@ -20,98 +21,6 @@ SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 def sup(k: int) -> str:
     """Layer number as a superscript: sup(2) == '²'."""
     return str(k).translate(SUPERSCRIPTS)
-
-
-# ------------------------------------------------------------------ phases
-@dataclass(frozen=True)
-class Phase:
-    """One stop of the stepper: kind is "forward", "loss", "backward" or "update".
-
-    layer: 0-based dense block index (None for loss and update);
-    label: short text for the stepper; equations: lines shown when this phase is current.
-    """
-
-    kind: str
-    layer: int | None
-    label: str
-    equations: tuple
-
-    def __repr__(self) -> str:
-        return f"Phase({self.label!r})"
-
-
-def forward_equations(k: int, activation: str, stages: tuple) -> tuple:
-    """The forward equations of dense block k (0-based), one stage per line."""
-    n, prev = sup(k + 1), ("x" if k == 0 else f"a{sup(k)}")
-    lines = [f"z{n} = {prev}·W{n} + b{n}" if "batch_norm" not in stages else f"h{n} = {prev}·W{n} + b{n}"]
-    if "batch_norm" in stages:
-        lines.append(f"z{n} = γ{n}·(h{n} − μ_batch)/√(σ²_batch + ε) + β{n}")
-    if activation == "linear":
-        lines.append(f"a{n} = z{n}  (output layer: no activation)")
-    else:
-        lines.append(f"a{n} = f(z{n}),  f = {activation}: {ACTIVATIONS[activation].equation}")
-    if "dropout" in stages:
-        lines.append(f"a{n} ← a{n} ⊙ mask{n}  (dropout, kept units scaled by 1/keep)")
-    return tuple(lines)
-
-
-def backward_equations(k: int, activation: str, stages: tuple, last: bool) -> tuple:
-    """The backward equations of dense block k, from the gradient arriving to dW."""
-    n = sup(k + 1)
-    lines = ["da = dL/d(output), from the loss" if last else f"da{n} = dz{sup(k + 2)}·W{sup(k + 2)}ᵀ"]
-    if "dropout" in stages:
-        lines.append(f"da{n} ← da{n} ⊙ mask{n}")
-    lines.append(f"dz{n} = da{n} ⊙ f′(z{n})" if activation != "linear" else f"dz{n} = da{n}")
-    if "batch_norm" in stages:
-        lines.append(f"dh{n} = batch-norm backward of dz{n} (through μ and σ of the batch)")
-        lines.append(f"dW{n} = a_inᵀ·dh{n},  db{n} = Σₙ dh{n}")
-    else:
-        lines.append(f"dW{n} = a_inᵀ·dz{n},  db{n} = Σₙ dz{n}")
-    return tuple(lines)
-
-
-def step_phases(
-    layers: list, loss_formula: str, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0
-) -> list[Phase]:
-    """The stepper's stops for dense blocks described by (activation, stages) pairs.
-
-    layers: [(activation name, stages tuple), ...] in forward order.
-    train: include the update phase (the "Train" mode).
-    """
-    phases = []
-    for k, (activation, stages) in enumerate(layers):
-        phases.append(Phase("forward", k, f"Forward {k + 1}", forward_equations(k, activation, stages)))
-    phases.append(Phase("loss", None, "Loss", (loss_formula,)))
-    for k in reversed(range(len(layers))):
-        activation, stages = layers[k]
-        phases.append(
-            Phase(
-                "backward",
-                k,
-                f"Backward {k + 1}",
-                backward_equations(k, activation, stages, k == len(layers) - 1),
-            )
-        )
-    if train:
-        decay = " + λW" if weight_decay else ""
-        rule = {
-            "sgd": f"W ← W − η(dW{decay}),  b ← b − η·db",
-            "momentum": f"v ← μv − η(dW{decay}),  W ← W + v",
-            "adam": f"m, v ← moments of (dW{decay});  W ← W − η·m̂/(√v̂ + ε)",
-        }
-        phases.append(Phase("update", None, "Update", (rule.get(optimizer, rule["sgd"]),)))
-    return phases
-
-
-def network_phases(net, train: bool, optimizer: str = "sgd", weight_decay: float = 0.0) -> list[Phase]:
-    """step_phases for a Network."""
-    return step_phases(
-        [(block.activation, block.stages) for block in net.blocks()],
-        net.loss_fn.formula,
-        train,
-        optimizer,
-        weight_decay,
-    )
 
 
 # --------------------------------------------------------------- batches
@@ -249,6 +158,107 @@ def unit_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: in
     return out
 
 
+@dataclass
+class BiasBreakdown:
+    """db[j] = Σₙ g[n, j] for one bias, g the gradient at the affine output, with the update.
+
+    terms: (N,) the per-sample gradients in float64; top: [(n, g)] by |g|; total: their
+    sum; db: the trace's value; bias: b[j] the step used; delta / new_value after an update.
+    """
+
+    layer: int
+    j: int
+    grad_name: str
+    terms: np.ndarray
+    top: list
+    total: float
+    db: float
+    bias: float
+    delta: float | None = None
+    new_value: float | None = None
+
+
+def bias_breakdown(rec: Block, j: int, top: int = 5) -> BiasBreakdown:
+    """Decompose db[j] of one layer record into its per-sample terms."""
+    n_out = rec.W.shape[1]
+    if not 0 <= j < n_out:
+        raise ValueError(f"bias {j} is outside b of length {n_out}")
+    if rec.db is None:
+        raise ValueError("this trace has no gradients yet: run the backward pass first")
+    grad, name = upstream_gradient(rec)
+    terms = grad[:, j].astype(np.float64)
+    order = np.argsort(-np.abs(terms), kind="stable")[:top]
+    out = BiasBreakdown(
+        rec.index,
+        j,
+        name,
+        terms,
+        [(int(n), float(terms[n])) for n in order],
+        float(terms.sum()),
+        float(rec.db[j]),
+        float(rec.b[j]),
+    )
+    if rec.delta_b is not None:
+        out.delta = float(rec.delta_b[j])
+        out.new_value = float(rec.b[j] + rec.delta_b[j])
+    return out
+
+
+@dataclass
+class ForwardBreakdown:
+    """The forward pass at one unit j of one layer for sample n.
+
+    affine = Σᵢ a_in[n, i]·W[i, j] + b[j]; terms: [(i, a_in, W, product)] by |product|;
+    with batch norm, normalized = (affine − μ)/σ and z = γ·normalized + β; a = f(z)
+    (times the dropout mask, ``mask``, when the layer drops units).
+    """
+
+    layer: int
+    unit: int
+    sample: int
+    terms: list
+    bias: float
+    affine: float
+    total: float
+    z: float
+    activation_output: float
+    a: float
+    mask: float = 1.0
+    normalized: float | None = None
+    gamma: float | None = None
+    beta: float | None = None
+
+
+def forward_breakdown(trace: Trace, layer: int, unit: int, sample: int = 0, top: int = 5) -> ForwardBreakdown:
+    """z = a_in·W + b at (sample, unit) of ``layer`` term by term, and a = f(z)."""
+    if not 0 <= layer < len(trace.blocks):
+        raise ValueError(f"layer must be in [0, {len(trace.blocks) - 1}], got {layer!r}")
+    rec = trace.blocks[layer]
+    n, units = rec.z.shape
+    if not (0 <= unit < units and 0 <= sample < n):
+        raise ValueError(f"unit {unit} / sample {sample} outside this layer's {units} units and {n} samples")
+    products = rec.a_in[sample].astype(np.float64) * rec.W[:, unit].astype(np.float64)
+    order = np.argsort(-np.abs(products), kind="stable")[:top]
+    out = ForwardBreakdown(
+        layer,
+        unit,
+        sample,
+        [(int(i), float(rec.a_in[sample, i]), float(rec.W[i, unit]), float(products[i])) for i in order],
+        float(rec.b[unit]),
+        float(rec.affine[sample, unit]),
+        float(products.sum() + float(rec.b[unit])),
+        float(rec.z[sample, unit]),
+        float(rec.activation_output[sample, unit]),
+        float(rec.a[sample, unit]),
+    )
+    if rec.dropout_mask is not None:
+        out.mask = float(rec.dropout_mask[sample, unit])
+    if rec.normalized is not None:
+        out.normalized = float(rec.normalized[sample, unit])
+        out.gamma, out.beta = float(rec.gamma[unit]), float(rec.beta[unit])
+    return out
+
+
 # ------------------------------------------------------------ diagnostics
 @dataclass
 class LayerDiagnostics:
@@ -306,66 +316,6 @@ def layer_diagnostics(trace: Trace) -> list[LayerDiagnostics]:
             LayerDiagnostics(rec.index, rec.activation, grad_norm, weight_norm, ratio, dead, saturated)
         )
     return out
-
-
-EXPLODING_NORM = 1e3
-VANISHING_RATIO = 1e-3
-DEAD_WARNING = 0.5
-SATURATED_WARNING = 0.5
-LARGE_UPDATE = 0.1
-
-
-def diagnostic_notes(
-    diagnostics: list[LayerDiagnostics], loss_before: float | None = None, loss_after: float | None = None
-) -> list[str]:
-    """Plain-language remarks about what looks off in this step (empty when nothing does)."""
-    notes = []
-    norms = [d.grad_norm for d in diagnostics]
-    if any(not math.isfinite(g) for g in norms):
-        notes.append(
-            "Some gradients are not finite (NaN or inf): training has diverged. "
-            "Reset to the initial weights and lower the learning rate."
-        )
-    elif max(norms, default=0) > EXPLODING_NORM:
-        worst = int(np.argmax(norms))
-        notes.append(
-            f"Exploding gradients: ‖dW‖ of layer {worst + 1} is {norms[worst]:.3g}. "
-            "Lower the learning rate or turn on gradient clipping."
-        )
-    elif len(norms) > 1 and norms[-1] > 0 and norms[0] / norms[-1] < VANISHING_RATIO:
-        notes.append(
-            f"Vanishing gradients: layer 1 gets a gradient {norms[0] / norms[-1]:.1e} "
-            "times the last layer's, so it barely learns. Try ReLU/GELU, He init or batch norm."
-        )
-    for d in diagnostics:
-        if d.dead_share is not None and d.dead_share >= DEAD_WARNING:
-            notes.append(
-                f"Dead ReLUs: {d.dead_share:.0%} of layer {d.layer + 1}'s units output 0 "
-                "for every sample in this batch, so they get no gradient. A smaller learning "
-                "rate, Leaky ReLU or GELU avoids this."
-            )
-        if d.saturated_share is not None and d.saturated_share >= SATURATED_WARNING:
-            notes.append(
-                f"Saturation: {d.saturated_share:.0%} of layer {d.layer + 1}'s {d.activation} "
-                "outputs sit on the flat ends, where f′(z) ≈ 0."
-            )
-        if d.update_ratio is not None and d.update_ratio > LARGE_UPDATE:
-            notes.append(
-                f"Large update: layer {d.layer + 1}'s weights changed by {d.update_ratio:.0%} "
-                "of their size in one step (around 0.1 % is typical)."
-            )
-    if loss_before is not None and loss_after is not None:
-        if not math.isfinite(loss_after):
-            notes.append(
-                f"The loss became {loss_after} after the update: the learning rate is far "
-                "too high. Reset to the initial weights and lower it."
-            )
-        elif loss_after > loss_before:
-            notes.append(
-                f"The loss rose on this same batch, {loss_before:.4g} → {loss_after:.4g}: "
-                "the step overshot. The learning rate may be too high."
-            )
-    return notes
 
 
 # ------------------------------------------------------------ check, export

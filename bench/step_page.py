@@ -1,107 +1,135 @@
-"""Server-side cost of the step-through page on the 784-256-64-10 network (Fashion-MNIST).
+"""The step-through page in real Chromium: stepping, a full step, and the first open.
 
-    python bench/step_page.py [--dataset fashion-mnist] [--repeats 5]
+    python bench/step_page.py [--clicks 20] [--repeats 5] [--only default|fashion]
 
-Prints, for AppTest reruns of pages/step_through.py:
-  - a trivial rerun (nothing changed: every figure is rebuilt and sent again),
-  - a `Full step` click (new batch, forward + backward + update, every figure),
-  - a `Next ▸` click,
-and the bytes of what one rerun sends: the plotly figure specs and all element
-protos together. Targets: a step click within 1.2× a trivial rerun; ≤ 400 KB a rerun.
-Numbers only; nothing here is asserted.
+For the default network (2-8-8-2 on circle) and the 784-256-64-10 network on
+Fashion-MNIST (reached through the page's URL parameters), prints:
+
+- Next ▸ and ◂ Back: click to the repainted page, p50 and p95 (target p95 ≤ 100 ms);
+- Full step: click to a settled page, against a trivial rerun of the same page
+  (the R key) measured in the same run, and the ratio (target ≤ 1.5×);
+- bytes received over the websocket per Full step (target ≤ 400 KB);
+- first open of the page to interactive on a fresh server (target ≤ 2.5 s).
+
+Numbers only; nothing is asserted. Timing helpers live in bench/browser_timing.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
-import time
+import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from browser_timing import (
+    Frames,
+    app_server,
+    chromium,
+    install,
+    median,
+    new_page,
+    open_and_time,
+    summary,
+    time_repaint,
+    time_settled,
+)
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-PAGE = str(REPO / "pages" / "step_through.py")
-
-
-def element_protos(node):
-    """Every element proto under an AppTest tree node."""
-    proto = getattr(node, "proto", None)
-    if proto is not None and hasattr(proto, "ByteSize"):
-        yield node.type if hasattr(node, "type") else type(node).__name__, proto
-    children = getattr(node, "children", None)
-    if isinstance(children, dict):
-        for child in children.values():
-            yield from element_protos(child)
-
-
-def sent_bytes(at) -> tuple[int, int, int]:
-    """(plotly spec bytes, all element proto bytes, number of plotly charts) of the last run."""
-    plotly = total = charts = 0
-    for kind, proto in element_protos(at._tree):
-        total += proto.ByteSize()
-        if kind == "plotly_chart":
-            plotly += len(proto.spec)
-            charts += 1
-    return plotly, total, charts
+PLAYER = "[data-testid='stBidiComponentIsolated']"
+ROOT = f"{PLAYER} .bp-player"
+NETWORKS = {
+    "default": ("2-8-8-2 on circle (default)", ""),
+    "fashion": ("784-256-64-10 on Fashion-MNIST", '?dataset="fashion-mnist"&hidden=[256,64]'),
+}
 
 
-def timed(action) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
+def phase(page) -> int:
+    return int(page.locator(ROOT).get_attribute("data-phase"))
+
+
+def last_phase(page) -> int:
+    return page.locator(f"{ROOT} .bp-chip").count() - 1
+
+
+def step_clicks(page, clicks: int) -> tuple[list[float], list[float]]:
+    """Next ▸ and ◂ Back within the step (never past its ends): click to repaint, ms each."""
+    nxt, back = page.locator(f"{ROOT} [data-action=next]"), page.locator(f"{ROOT} [data-action=back]")
+    forward, backward = [], []
+    end = last_phase(page)
+    while len(forward) < clicks or len(backward) < clicks:
+        while phase(page) < end and len(forward) < clicks:
+            forward.append(time_repaint(page, nxt.click))
+        while phase(page) > 0 and len(backward) < clicks:
+            backward.append(time_repaint(page, back.click))
+        if len(forward) < clicks and phase(page) == end:  # only when Back ran out first
+            break
+    return forward, backward
+
+
+def measure(browser, url: str, clicks: int, repeats: int) -> dict:
+    page = new_page(browser)
+    frames = Frames(page)
+    seconds = open_and_time(page, url, ROOT, "data-step", "-1")
+    install(page, PLAYER)
+    page.wait_for_timeout(500)
+    frames.reset()
+    forward, backward = step_clicks(page, clicks)
+    sent_while_stepping = frames.sent
+    full = page.get_by_role("button", name="Full step", exact=True)
+    time_settled(page, full.click)  # warm up
+    trivial, steps, received = [], [], []
+    for _ in range(repeats):  # interleaved, so load from other processes hits both alike
+        page.locator("h1").first.click()  # focus the page, not an input, for the R key
+        trivial.append(time_settled(page, lambda: page.keyboard.press("r")))
+        frames.reset()
+        steps.append(time_settled(page, full.click))
+        received.append(frames.received)
+    page.close()
+    return {
+        "open": seconds,
+        "next": forward,
+        "back": backward,
+        "sent_while_stepping": sent_while_stepping,
+        "trivial": trivial,
+        "full": steps,
+        "received": received,
+    }
+
+
+def first_open(url_suffix: str) -> float:
+    """Seconds from navigation to an interactive player, on a server that has served nothing."""
+    with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp)) as server, chromium() as browser:
+        page = new_page(browser)
+        return open_and_time(page, f"{server.url}/step_through{url_suffix}", ROOT, "data-step", "-1")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="fashion-mnist")
-    parser.add_argument("--hidden", default="[256, 64]")
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--clicks", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--only", choices=sorted(NETWORKS))
     args = parser.parse_args()
-
-    at = AppTest.from_file(PAGE, default_timeout=600)
-    at.query_params["dataset"] = f'"{args.dataset}"'
-    at.query_params["hidden"] = args.hidden
-    first = timed(at.run)
-    if at.exception or at.error:
-        raise SystemExit(f"the page did not open: {[e.value for e in at.exception or at.error]}")
-    net = at.session_state["bp.model"].net
-    print(
-        f"network {'-'.join(map(str, net.sizes))} on {args.dataset}: first open {first:.2f} s "
-        "(includes building the dataset)"
-    )
-    at.radio(key="step.mode").set_value("Train").run()
-    at.button(key="step.full").click().run()  # warm up every figure path once
-
-    # Interleaved, so that load from other processes hits both kinds of rerun alike.
-    trivial, steps = [], []
-    for _ in range(args.repeats):
-        trivial.append(timed(at.run))
-        plotly_bytes, total_bytes, charts = sent_bytes(at)
-        steps.append(timed(lambda: at.button(key="step.full").click().run()))
-        step_plotly, step_total, step_charts = sent_bytes(at)
-    nexts = [timed(lambda: at.button(key="step.next").click().run()) for _ in range(args.repeats)]
-    assert not at.exception, at.exception
-
-    t_med, s_med, n_med = (statistics.median(v) for v in (trivial, steps, nexts))
-    t_min, s_min = min(trivial), min(steps)
-    print(f"trivial rerun      median {t_med * 1e3:7.1f} ms, best {t_min * 1e3:6.1f} ms")
-    print(f"Full step click    median {s_med * 1e3:7.1f} ms  = {s_med / t_med:.2f}× trivial (target ≤ 1.2×)")
-    print(
-        f"Full step click    best {s_min * 1e3:7.1f} ms  = {s_min / t_min:.2f}× the best trivial rerun "
-        "(best-of is the least disturbed by other processes)"
-    )
-    print(f"Next ▸ click       median {n_med * 1e3:7.1f} ms  = {n_med / t_med:.2f}× trivial")
-    print(
-        f"sent per rerun: {charts} plotly charts, {plotly_bytes / 1e3:.0f} KB figure specs, "
-        f"{total_bytes / 1e3:.0f} KB all elements (target ≤ 400 KB)"
-    )
-    print(
-        f"after Full step: {step_charts} charts, {step_plotly / 1e3:.0f} KB specs, {step_total / 1e3:.0f} KB all"
-    )
+    names = [args.only] if args.only else list(NETWORKS)
+    for name in names:
+        title, query = NETWORKS[name]
+        fresh = first_open(query)
+        with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp)) as server, chromium() as browser:
+            result = measure(browser, f"{server.url}/step_through{query}", args.clicks, args.repeats)
+        t, f = median(result["trivial"]), median(result["full"])
+        print(f"\n{title}")
+        print(f"  Next ▸ click → repainted   {summary(result['next'])}   (target p95 ≤ 100 ms)")
+        print(f"  ◂ Back click → repainted   {summary(result['back'])}")
+        print(f"  messages sent to the server while stepping: {result['sent_while_stepping']}")
+        print(f"  trivial rerun (R) → settled  median {t:7.1f} ms  {result['trivial']}")
+        print(
+            f"  Full step → settled          median {f:7.1f} ms  = {f / t:.2f}× trivial (target ≤ 1.5×)"
+            f"  {[round(v) for v in result['full']]}"
+        )
+        print(
+            f"  received per Full step       median {median(result['received']) / 1e3:7.1f} KB, "
+            f"max {max(result['received']) / 1e3:.1f} KB (target ≤ 400 KB)"
+        )
+        print(
+            f"  first open → interactive     {fresh:5.2f} s fresh server (target ≤ 2.5 s); {result['open']:.2f} s warm"
+        )
 
 
 if __name__ == "__main__":

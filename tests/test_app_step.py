@@ -9,6 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from backprop.inspect import weight_breakdown
+from viz.step_payload import read_payload
+from viz.step_text import sig
 
 PAGE = "../pages/step_through.py"
 
@@ -38,48 +40,84 @@ def click(at, key):
 
 def use_sgd(at, learning_rate=0.1):
     at.selectbox(key="sb.optimizer").set_value("sgd").run()
-    at.number_input(key="sb.lr").set_value(learning_rate).run()
-    at.number_input(key="sb.l2").set_value(0.0).run()
+    at.number_input(key="sb.learning_rate").set_value(learning_rate).run()
+    at.number_input(key="sb.weight_decay").set_value(0.0).run()
     assert model(at).trainer.optimizer.name == "sgd"
     return at
 
 
 def weights(at):
-    return [layer.W.copy() for layer in model(at).net.layers]
+    """Every weight array of the session's network, in layer order."""
+    return [layer.W.copy() for layer in model(at).net.layers if "W" in layer.params]
 
 
-def current_phase_text(at):
-    return [m.value for m in at.markdown if m.value.startswith("**Current phase")]
+def payload(at):
+    """(header, data) of the step the player was given in the last run."""
+    (player,) = at.get("bidi_component")
+    assert player.proto.component_name == "backprop.step_player"
+    return read_payload(player.proto.bytes)
 
 
-def test_page_opens_ready_with_every_control_and_no_error():
+def open_view(at, name):
+    at.session_state["step.view"] = name
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def explain(at, kind, phase=None, **indices):
+    """Point the cell inspector at a cell by typing, as a person can instead of clicking."""
+    at.selectbox(key="step.ins.kind").set_value(kind).run()
+    for name, value in indices.items():
+        widget = (
+            at.selectbox(key="step.ins.layer") if name == "layer" else at.number_input(key=f"step.ins.{name}")
+        )
+        widget.set_value(value).run()
+    if phase is not None:
+        at.selectbox(key="step.ins.phase").set_value(phase).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_page_opens_ready_with_every_control_and_the_player():
     at = open_page()
     labels = [b.label for b in at.button]
-    for label in ("Next ▸", "Full step", "Run 20 steps", "Run one epoch", "Reset to initial weights"):
+    for label in ("Full step", "Run 20 steps", "Run one epoch", "Reset to initial weights"):
         assert label in labels
     assert not at.error
-    assert any("Ready." in m.value for m in at.markdown)
-    assert state(at).trace is not None and state(at).phase == -1
+    header, _ = payload(at)
+    assert header["start"] == 0 and header["phases"][0]["label"] == "Ready"
+    assert state(at).trace is not None and not state(at).trace.updated
 
 
-def test_next_walks_every_phase_and_ends_with_the_update():
+def test_one_step_goes_to_the_browser_once_with_every_phase():
     at = open_page()
     at.radio(key="step.mode").set_value("Train").run()
-    n_layers = len(model(at).net.layers)
+    header, _ = payload(at)
+    n_layers = len(model(at).net.blocks())
     expected = (
-        [f"Forward {k}" for k in range(1, n_layers + 1)]
+        ["Ready"]
+        + [f"Forward {k}" for k in range(1, n_layers + 1)]
         + ["Loss"]
         + [f"Backward {k}" for k in range(n_layers, 0, -1)]
         + ["Update"]
     )
-    seen = []
-    for _ in expected:
-        click(at, "step.next")
-        seen.append(current_phase_text(at)[0].removeprefix("**Current phase: ").removesuffix("**"))
-    assert seen == expected
-    assert state(at).trace.updated
-    assert any(s.value.startswith("Update (adam") for s in at.subheader)
-    assert model(at).steps_done == 1
+    assert [p["label"] for p in header["phases"]] == expected
+    assert header["phases"][1]["equations"][0] == "z¹ = x·W¹ + b¹"
+    # switching to Train applied this step's update, which joined its phases; the step is the same
+    assert state(at).trace.updated and model(at).steps_done == 1
+    at.run()  # a rerun sends the very same bytes, which the browser already holds
+    assert payload(at)[0] == header
+
+
+def test_full_step_brings_a_new_batch_shown_at_its_end():
+    at = open_page()
+    first = payload(at)[0]
+    click(at, "step.full")
+    header, _ = payload(at)
+    assert header["step"] == first["step"] + 1
+    assert header["start"] == len(header["phases"]) - 1
+    assert state(at).draws == 2
 
 
 def test_visualize_only_never_changes_the_weights():
@@ -87,10 +125,10 @@ def test_visualize_only_never_changes_the_weights():
     before = weights(at)
     for _ in range(3):
         click(at, "step.full")
-    assert state(at).phase == len(model(at).net.layers) * 2  # ends at Backward 1
     for old, new in zip(before, weights(at)):
         np.testing.assert_array_equal(old, new)
     assert not state(at).trace.updated
+    assert payload(at)[0]["phases"][-1]["label"] == "Backward 1"
 
 
 def test_train_with_plain_sgd_moves_weights_by_minus_eta_times_dw():
@@ -100,27 +138,40 @@ def test_train_with_plain_sgd_moves_weights_by_minus_eta_times_dw():
     click(at, "step.full")
     trace = state(at).trace
     assert trace.updated and trace.optimizer == "sgd"
-    for old, new, rec in zip(before, weights(at), trace.layers):
+    for old, new, rec in zip(before, weights(at), trace.blocks):
         np.testing.assert_array_equal(rec.W, old)  # the trace keeps the weights it used
         np.testing.assert_array_equal(new, old + rec.delta_W)  # exactly the recorded change
-        # which is −η·dW up to float32 rounding (−η is folded into the product)
-        np.testing.assert_allclose(rec.delta_W, rec.dW * np.float32(-0.1), rtol=1e-5, atol=1e-9)
+        # which is −η·dW, the same float32 product
+        np.testing.assert_array_equal(rec.delta_W, -0.1 * rec.dW)
     assert state(at).loss_after is not None
+    assert payload(at)[0]["loss_after"] == pytest.approx(state(at).loss_after)
 
 
-def test_inspector_numbers_are_the_trace_numbers():
+def test_inspector_numbers_are_the_trace_numbers_with_significant_digits():
     at = open_page()
     click(at, "step.full")
-    at.selectbox(key="step.ins.layer.3").set_value(1).run()
-    at.number_input(key="step.ins.i0.2").set_value(1).run()
-    at.number_input(key="step.ins.j0.8").set_value(3).run()
-    rec = state(at).trace.layers[0]
+    last = len(payload(at)[0]["phases"]) - 1
+    explain(at, "weight", phase=last, layer=0, i=1, j=3)
+    rec = state(at).trace.blocks[0]
     breakdown = weight_breakdown(rec, 1, 3)
-    text = next(m.value for m in at.markdown if m.value.startswith("**Weight W[1, 3] of layer 1**"))
-    assert f"= **{breakdown.total:.6g}** (trace: {float(rec.dW[1, 3]):.6g})" in text
+    text = next(m.value for m in at.markdown if m.value.startswith("dW¹[1,3] = Σₙ"))
+    assert f"= **{sig(breakdown.total)}** (trace: {sig(float(rec.dW[1, 3]))})" in text
     assert breakdown.total == pytest.approx(float(rec.dW[1, 3]), rel=1e-5, abs=1e-8)
-    unit = next(m.value for m in at.markdown if m.value.startswith("**Unit 3 of layer 1, sample 0:**"))
-    assert f"**{float(rec.dz[0, 3]):.6g}**" in unit
+    explain(at, "unit", n=0, j=3)
+    unit = next(m.value for m in at.markdown if m.value.startswith("**dz¹[0,3]**"))
+    assert f"**{sig(float(rec.dz[0, 3]))}**" in unit
+    forward = next(m.value for m in at.markdown if m.value.startswith("**z¹[0,3]**"))
+    assert f"**{sig(float(rec.z[0, 3]))}**" in forward
+
+
+def test_inspector_shows_no_gradient_before_the_backward_pass_reaches_it():
+    at = open_page()  # the player starts at Ready, and so does the inspector
+    assert at.selectbox(key="step.ins.phase").value == 0
+    assert not any(m.value.startswith("dW") for m in at.markdown)
+    assert any("is computed at **Backward" in i.value and "**Ready**" in i.value for i in at.info)
+    explain(at, "unit", phase=1, layer=0, n=2, j=1)  # Forward 1: z and a are known, dz not yet
+    assert any(m.value.startswith("**z¹[2,1]**") for m in at.markdown)
+    assert not any(m.value.startswith("**dz") for m in at.markdown)
 
 
 def test_gradient_check_button_agrees_with_backprop():
@@ -132,6 +183,18 @@ def test_gradient_check_button_agrees_with_backprop():
     assert result is not None and result.max_rel_error < 1e-4
     assert result.indices[0] == (0, 0)
     assert any("agree" in c.value for c in at.caption)
+
+
+def test_only_the_open_view_is_computed_and_diagnostics_print_no_none():
+    at = open_page()
+    click(at, "step.full")
+    assert not at.get("plotly_chart")  # the task view is closed
+    open_view(at, "Network & task")
+    assert len(at.get("plotly_chart")) == 1
+    open_view(at, "Diagnostics")
+    assert not at.get("plotly_chart")
+    table = at.dataframe[0].value
+    assert "None" not in table.to_string() and "—" in table["‖ΔW‖/‖W‖"].tolist()
 
 
 def test_run_n_steps_and_one_epoch_train_and_report():
@@ -162,44 +225,45 @@ def test_a_sample_chosen_on_another_page_opens_here():
     at.run()
     assert at.radio(key="step.input").value == "Chosen sample"
     assert at.number_input(key="step.index").value == 7
-    click(at, "step.next")
+    click(at, "step.full")
     assert list(state(at).rows) == [7]
     assert any(m.value.startswith("Training sample 7:") for m in at.markdown)
 
 
-def test_scale_toggle_and_export():
+def test_export_holds_every_tensor_and_the_setup():
     at = open_page()
     click(at, "step.full")
-    at.toggle(key="step.shared_scale").set_value(True).run()
-    assert not at.exception
+    open_view(at, "Share & export")
     click(at, "step.export")
     _, data = at.session_state["step.export_bytes"]
     archive = np.load(io.BytesIO(data), allow_pickle=False)
-    assert "layer1.dW" in archive.files and "x" in archive.files
-    assert json.loads(str(archive["config.json"]))["hidden"] == [8, 8]
+    assert "dense1.dW" in archive.files and "dense1.x" in archive.files and "x" in archive.files
+    assert json.loads(str(archive["config.json"]))["layers"] == "dense8-gelu-dense8-gelu"
 
 
 def test_link_opens_its_network_and_a_bad_value_falls_back_with_a_notice():
-    at = open_page(hidden="[4]", activation='"relu"')
-    assert model(at).net.sizes == [2, 4, 2]
-    assert model(at).net.activations == ["relu"]
-    assert any("hidden=%5B4%5D" in c.value or "hidden=[4]" in c.value for c in at.code)
-    at = open_page(hidden='"x"')
-    assert any("hidden='x' is not valid" in w.value for w in at.warning)
-    assert model(at).net.sizes == [2, 8, 8, 2]
+    at = open_page(layers='"dense4-relu"')
+    assert model(at).net.spec == "dense4-relu-dense2"
+    open_view(at, "Share & export")
+    assert any("layers=%22dense4-relu%22" in c.value or 'layers="dense4-relu"' in c.value for c in at.code)
+    at = open_page(layers='"dense4-swish"')
+    assert any("layers='dense4-swish' is not valid" in w.value for w in at.warning)
+    assert model(at).net.spec == "dense8-gelu-dense8-gelu-dense2"
+    at = open_page(hidden="[4]", activation='"relu"')  # a link from before the layers were text
+    assert model(at).net.spec == "dense4-relu-dense2"
 
 
 def test_divergence_is_explained_and_the_page_keeps_working():
-    at = open_page()
-    at.number_input(key="sb.lr").set_value(1000.0).run()
+    at = open_page(dataset='"plane"', loss='"mse"')  # a regression blows up quickly at the top rate
+    at.number_input(key="sb.learning_rate").set_value(10.0).run()
     at.selectbox(key="sb.optimizer").set_value("sgd").run()
     at.number_input(key="step.n").set_value(30).run()
     click(at, "step.run_n")
     click(at, "step.run_n")
     messages = [e.value for e in at.error] + [w.value for w in at.warning]
-    assert messages, "a learning rate of 1000 should produce a warning or an error"
+    assert messages, "a learning rate of 10 should produce a warning or an error"
     assert any("learning rate" in m.lower() for m in messages)
-    click(at, "step.next")
+    click(at, "step.full")
     click(at, "step.reset")
     assert not at.error
 
@@ -213,49 +277,46 @@ def test_nan_in_the_data_is_reported_not_raised():
     click(at, "step.full")  # finishes the step computed before the data went bad
     click(at, "step.full")  # a new step reads the bad rows
     assert any("non-finite values" in e.value and "Choose another dataset" in e.value for e in at.error)
-    click(at, "step.next")
+    click(at, "step.full")
 
 
-@pytest.mark.parametrize("widget,value", [("sb.hidden", "1"), ("sb.batch", 1)])
+@pytest.mark.parametrize("widget,value", [("sb.layers", "dense1-gelu"), ("sb.batch_size", 1)])
 def test_one_unit_layer_and_one_sample_batch_step_cleanly(widget, value):
     at = open_page()
-    if widget == "sb.hidden":
+    if widget == "sb.layers":
         at.text_input(key=widget).set_value(value).run()
     else:
         at.number_input(key=widget).set_value(value).run()
     at.radio(key="step.mode").set_value("Train").run()
     click(at, "step.full")
-    click(at, "step.next")
+    click(at, "step.full")
     assert not at.error
-    assert state(at).trace.x.shape[0] == (1 if widget == "sb.batch" else 32)
+    assert state(at).trace.x.shape[0] == (1 if widget == "sb.batch_size" else 32)
 
 
-@pytest.mark.parametrize("dataset", ["sequences", "digits", "mnist", "sine"])
+@pytest.mark.parametrize("dataset", ["sequences", "digits", "sine"])
 def test_other_kinds_of_data_step_and_show_their_task_view(dataset):
     at = open_page()
     at.selectbox(key="sb.dataset").set_value(dataset).run()
     assert not at.exception
     click(at, "step.full")
     assert not at.error
+    open_view(at, "Network & task")
     if dataset == "sequences":
-        assert len(at.dataframe) >= 2
-    if dataset == "mnist":  # its split is fixed: no parameters, so no empty expander
-        assert state(at).trace.x.shape[1] == 784
-        assert "Dataset parameters" not in [e.label for e in at.sidebar.expander]
+        assert len(at.dataframe) >= 1
     else:
-        assert "Dataset parameters" in [e.label for e in at.sidebar.expander]
+        assert len(at.get("plotly_chart")) == 1
 
 
 def test_inspector_and_sample_choices_survive_a_smaller_network_and_batch():
     at = open_page()
     click(at, "step.full")
-    at.selectbox(key="step.ins.layer.3").set_value(2).run()
-    at.number_input(key="step.ins.i1.8").set_value(7).run()
-    at.number_input(key="step.ins.n.32").set_value(31).run()
+    explain(at, "weight", layer=1, i=7)
+    explain(at, "unit", n=31)
     at.radio(key="step.input").set_value("Chosen sample").run()
     at.number_input(key="step.index").set_value(240).run()
-    at.text_input(key="sb.hidden").set_value("2").run()
-    at.number_input(key="sb.batch").set_value(1).run()
+    at.text_input(key="sb.layers").set_value("dense2-gelu").run()
+    at.number_input(key="sb.batch_size").set_value(1).run()
     at.selectbox(key="sb.dataset").set_value("sine").run()
     assert not at.exception, at.exception
     click(at, "step.full")
@@ -264,21 +325,19 @@ def test_inspector_and_sample_choices_survive_a_smaller_network_and_batch():
 
 def test_batch_norm_and_dropout_steps_show_their_stages_and_check_cleanly():
     at = open_page()
-    at.checkbox(key="sb.batch_norm").check().run()
-    at.slider(key="sb.dropout").set_value(0.2).run()
+    at.text_input(key="sb.layers").set_value("dense8-bn-gelu-dropout0.2-dense8-bn-gelu-dropout0.2").run()
     at.radio(key="step.mode").set_value("Train").run()
-    click(at, "step.next")
-    code = next(c.value for c in at.code if "z¹" in c.value)
-    assert "h¹ = x·W¹ + b¹" in code and "dropout" in code
+    equations = payload(at)[0]["phases"][1]["equations"]
+    assert equations[0] == "h¹ = x·W¹ + b¹" and any("dropout" in line for line in equations)
     click(at, "step.full")
     click(at, "step.full")  # a second step: its masks are not a fresh copy's first draw
     click(at, "step.gradcheck")
     result = state(at).gradcheck
     assert result.max_rel_error < 1e-4
     # the check replays this step's dropout masks: its backprop column is the trace's dW
-    rec = state(at).trace.layers[result.layer]
+    rec = state(at).trace.record(result.layer)  # result.layer is the checked layer's name
     np.testing.assert_allclose(
-        result.backprop, [float(rec.dW[i]) for i in result.indices], rtol=1e-4, atol=1e-7
+        result.backprop, [float(rec.grads["W"][i]) for i in result.indices], rtol=1e-4, atol=1e-7
     )
     assert any("The step's own dropout masks are replayed" in c.value for c in at.caption)
     assert not at.error

@@ -1,4 +1,4 @@
-"""Step figures: small matrices carry exact values, large ones travel as small images."""
+"""Matrix figures and task views: small matrices carry exact values, large ones travel as images."""
 
 import numpy as np
 import plotly.graph_objects as go
@@ -6,16 +6,7 @@ import pytest
 
 from backprop import Network
 from viz.heatmap import abs_limit, block_reduce, matrix_figure, shared_limit, summary_stats, to_rgb
-from viz.step import (
-    backward_panels,
-    decision_boundary,
-    fitted_curve,
-    forward_panels,
-    graph_fits,
-    image_figure,
-    network_graph,
-    stack_figure,
-)
+from viz.step import decision_boundary, fitted_curve, image_figure
 
 
 def test_small_matrix_is_a_heatmap_with_exact_values_centred_on_zero():
@@ -56,28 +47,6 @@ def test_stats_and_limits():
     assert shared_limit([np.array([1.0]), np.array([-4.0]), None]) == 4.0
 
 
-def test_layer_stack_has_one_panel_per_tensor_and_shares_the_scale():
-    net = Network([2, 3, 2], activation="relu", seed=0)
-    x = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
-    trace = net.gradients(x, np.array([0, 1, 0, 1, 1]))
-    fig = stack_figure(forward_panels(trace.layers[0]), limit=2.0, highlight=True)
-    assert len(fig.data) == 4 and all(t.zmax == 2.0 for t in fig.data)
-    assert len(fig.layout.shapes) == 1
-    fig = stack_figure(backward_panels(trace.layers[1]))
-    assert [t.name for t in fig.data] == ["dW²", "db²", "dz²", "da²"]
-
-
-def test_graph_buckets_edges_and_colours_nodes():
-    net = Network([2, 4, 3], activation="tanh", seed=0)
-    x = np.random.default_rng(1).normal(size=(6, 2)).astype(np.float32)
-    trace = net.gradients(x, np.array([0, 1, 2, 0, 1, 2]))
-    fig = network_graph(trace, sample=0)
-    nodes = fig.data[-1]
-    assert len(nodes.x) == 2 + 4 + 3
-    assert len(fig.data) - 1 <= 27
-    assert graph_fits([2, 4, 3]) and not graph_fits([784, 16, 10])
-
-
 def test_task_views_draw_from_the_network():
     net = Network([2, 4, 2], seed=0)
     x = np.random.default_rng(2).normal(size=(20, 2))
@@ -90,10 +59,8 @@ def test_task_views_draw_from_the_network():
     assert fig.data[0].z.shape == (8, 8, 3)
 
 
-def test_batch_norm_and_dropout_add_their_stages_to_the_stacks():
-    net = Network([2, 3, 2], activation="relu", batch_norm=True, dropout=0.5, seed=0)
-    x = np.random.default_rng(3).normal(size=(4, 2)).astype(np.float32)
-    rec = net.gradients(x, np.array([0, 1, 0, 1])).layers[0]
-    assert [label for label, _ in forward_panels(rec)] == ["W¹", "b¹", "h¹", "z¹", "a¹", "mask¹"]
-    assert [label for label, _ in backward_panels(rec)] == ["dW¹", "db¹", "dh¹", "dz¹", "da¹"]
-    assert len(stack_figure(forward_panels(rec)).data) == 6
+def test_decision_boundary_legend_stays_clear_of_the_colour_bar():
+    net = Network([2, 4, 2], seed=0)
+    x = np.random.default_rng(2).normal(size=(20, 2))
+    fig = decision_boundary(net, x, np.arange(20) % 2, ["a", "b"], resolution=10)
+    assert fig.layout.legend.orientation == "h" and fig.layout.legend.y < 0

@@ -7,7 +7,7 @@ import streamlit as st
 import datasets
 from backprop import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, RunConfig
 from backprop.architecture import EXAMPLES
-from backprop.config import BATCH_SIZE, EPOCHS, INIT, LAYERS, LOSS, OPTIMIZER, SCHEDULE, SEED, TRAINER_FIELDS
+from backprop.config import BATCH_SIZE, INIT, LAYERS, LOSS, OPTIMIZER, SCHEDULE, SEED, TRAINER_FIELDS
 from backprop.layers import INIT_STD, INITIALIZERS
 from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
 from backprop.schedules import EARLY_STOPPING
@@ -145,7 +145,8 @@ def training_controls(config: RunConfig, errors: list[str]) -> dict:
     current = declared.check_options(given, "schedule")
     schedule = {o.name: widget(o, current[o.name], f"sb.sched.{chosen}.{o.name}") for o in declared.options}
     values["schedule"] = None if chosen == "constant" else {"schedule": chosen, **schedule}
-    for option in (EARLY_STOPPING, EPOCHS, SEED):
+    # how many epochs to train is chosen where training starts (the Runs page), not here
+    for option in (EARLY_STOPPING, SEED):
         values[option.name] = widget(option, getattr(config, option.name), f"sb.{option.name}")
     return values
 

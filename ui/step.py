@@ -1,16 +1,18 @@
-"""The step-through page's state and controls.
+"""The step-through page's state, controls and views.
 
 One ``StepState`` per active model (kept in ``model.extra["step"]``, so a rebuilt
-network starts clean) holds the current step's trace and how far the stepper has
-got. The trace is computed once per step; the phase only decides what is shown,
-except the update phase, which applies the optimizer (Train mode).
+network starts clean) holds the current step: its trace, computed once, forward,
+backward and (Train mode) the update, and the payload the step player shows. The
+player reveals the phases in the browser; the server runs only for a new step, a
+change of input or mode, a clicked cell's worked numbers, and the view below the
+player that is open.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import numpy as np
@@ -20,52 +22,62 @@ import streamlit as st
 from backprop import TrainingDiverged, gradcheck
 from backprop.inspect import (
     batch_indices,
+    bias_breakdown,
     check_entries,
-    diagnostic_notes,
+    forward_breakdown,
     layer_diagnostics,
     loss_on_batch,
     network_at_trace,
-    network_phases,
     top_predictions,
     trace_npz_bytes,
     unit_breakdown,
     weight_breakdown,
 )
-from viz.step import (
-    GRAPH_MAX_UNITS,
-    backward_panels,
-    column_limit,
-    decision_boundary,
-    fitted_curve,
-    forward_panels,
-    graph_fits,
-    image_figure,
-    loss_bars,
-    network_graph,
-    regression_surface,
-    stack_figure,
-    update_panels,
+from viz.step import decision_boundary, fitted_curve, image_figure, regression_surface
+from viz.step_payload import build_payload
+from viz.step_text import (
+    DIAGNOSTICS_HELP,
+    bias_lines,
+    diagnostic_notes,
+    diagnostics_rows,
+    forward_lines,
+    not_yet,
+    phase_equations,
+    phase_summary,
+    sig,
+    terms_table,
+    unit_lines,
+    weight_lines,
 )
+from viz.step_view import BACKWARD, FORWARD, LOSS, UPDATE, StepView, step_view
 
 from .session import ActiveModel, reset_to_initial
+from .step_player import step_player
 
 SAMPLE_INDEX_KEY = "step.sample_index"  # set by other pages to open a chosen sample here
 PENDING_KEY = "step.pending_run"  # (steps, epochs) asked for by the Run buttons
+PLAYER_KEY = "step.player"
+REQUEST_KEY = "step.request"  # what the player asked for, stashed by its callbacks
+SELECTION_KEY = "step.selection"  # the cell the inspector explains
+VIEW_KEY = "step.view"
+VIEWS = ("Cell inspector", "Network & task", "Diagnostics", "Share & export")
 MODES = ("Visualize only", "Train")
 INPUTS = ("Random batch", "Chosen sample")
+READY_PHASE, FIRST_PHASE, LAST_PHASE = 0, 1, -1
 
 
 @dataclass
 class StepState:
-    """Where the stepper is: the step's trace, its batch rows and the revealed phase.
+    """The current step: its trace and batch rows, where the player starts, and its payload.
 
-    phase: -1 before anything (weights only), else an index into ``phases``.
+    start: the phase index the player shows first (-1: the last phase).
     """
 
     trace: object = None
     rows: np.ndarray | None = None
     input_key: tuple = ()
-    phase: int = -1
+    step_id: int = 0
+    start: int = READY_PHASE
     draws: int = 0
     loss_before: float | None = None
     loss_after: float | None = None
@@ -73,13 +85,15 @@ class StepState:
     notice: str | None = None
     run: dict | None = None  # {"done": k, "total": n} while a multi-step run is going
     gradcheck: object = None
+    train: bool | None = None  # the mode the step was last shown in
+    view: StepView | None = None
+    payload: bytes | None = None
 
 
 @dataclass
 class Settings:
     train: bool
     chosen: int | None
-    phases: list = field(default_factory=list)
 
 
 def state_of(model: ActiveModel) -> StepState:
@@ -105,7 +119,7 @@ def input_controls(model: ActiveModel) -> Settings:
         MODES,
         key="step.mode",
         horizontal=True,
-        help="Visualize only: forward and backward, the weights stay. Train: the update is applied.",
+        help="Visualize only: forward and backward, the weights stay. Train: the step's update is applied.",
     )
     source = middle.radio(
         "Input",
@@ -126,10 +140,10 @@ def input_controls(model: ActiveModel) -> Settings:
             f"Batch of {min(model.config.batch_size, n_train)} rows from {n_train} "
             f"training samples, seeded by seed {model.config.seed}."
         )
-    phases = network_phases(model.net, mode == MODES[1], model.config.optimizer, model.config.weight_decay)
-    return Settings(train=mode == MODES[1], chosen=chosen, phases=phases)
+    return Settings(train=mode == MODES[1], chosen=chosen)
 
 
+# ------------------------------------------------------------------ steps
 def _batch_rows(model: ActiveModel, state: StepState, settings: Settings) -> np.ndarray:
     if settings.chosen is not None:
         return np.array([settings.chosen])
@@ -137,10 +151,15 @@ def _batch_rows(model: ActiveModel, state: StepState, settings: Settings) -> np.
     return batch_indices(model.dataset.n_train, model.config.batch_size, model.config.seed, state.draws)
 
 
-def new_step(model: ActiveModel, state: StepState, settings: Settings) -> None:
-    """Compute a fresh trace (forward + backward, no update) on the selected input."""
+def new_step(
+    model: ActiveModel, state: StepState, settings: Settings, start: int = READY_PHASE, update: bool = True
+) -> None:
+    """A fresh step on the selected input: forward and backward, and in Train mode the update
+    (unless ``update`` is False: the step right after Reset shows the initial weights unchanged)."""
     state.error = state.notice = None
     state.gradcheck = None
+    for key in (SELECTION_KEY, "step.ins.phase"):  # the inspector starts where the player does
+        st.session_state.pop(key, None)
     rows = _batch_rows(model, state, settings)
     dataset, config = model.dataset, model.config
     x = dataset.x_train[rows]
@@ -150,21 +169,29 @@ def new_step(model: ActiveModel, state: StepState, settings: Settings) -> None:
     except ValueError as err:
         state.trace, state.error = None, f"{err}. Choose another dataset or sample in the sidebar."
         return
-    state.trace, state.rows, state.phase = trace, rows, -1
+    _show(state, trace, rows, start)
     state.input_key = (settings.chosen,)
-    state.loss_before, state.loss_after = trace.loss, None
     model.last_trace = trace
     if not math.isfinite(trace.loss):
         state.error = (
             f"The loss on this batch is {trace.loss}: the weights have diverged. "
             "Press 'Reset to initial weights' and lower the learning rate in the sidebar."
         )
+    elif settings.train and update:
+        apply_update(model, state)
+
+
+def _show(state: StepState, trace, rows, start: int) -> None:
+    state.trace, state.rows, state.start = trace, rows, start
+    state.step_id += 1
+    state.loss_before, state.loss_after = trace.loss, None
+    state.view = state.payload = None
 
 
 def apply_update(model: ActiveModel, state: StepState) -> None:
-    """The update phase in Train mode: optimizer step, then the loss again on the same batch."""
+    """The step's update (Train mode): optimizer step, then the loss again on the same batch."""
     trace = state.trace
-    if trace.updated:
+    if trace is None or trace.updated:
         return
     if not math.isfinite(trace.loss):
         state.error = (
@@ -174,29 +201,12 @@ def apply_update(model: ActiveModel, state: StepState) -> None:
     model.trainer.optimizer.step(model.net, trace)
     model.steps_done += 1
     state.loss_after = loss_on_batch(model.net, trace)
+    state.view = state.payload = None
     if not math.isfinite(state.loss_after):
         state.error = (
             f"After this update the loss is {state.loss_after}: the learning rate "
             f"({model.config.learning_rate:g}) is far too high. Reset and lower it."
         )
-
-
-def finished(state: StepState, settings: Settings) -> bool:
-    return state.trace is None or state.phase >= len(settings.phases) - 1
-
-
-def advance(model: ActiveModel, state: StepState, settings: Settings, to_end: bool = False) -> None:
-    """Next phase (or every remaining one); a finished step starts a new one first."""
-    if finished(state, settings) or state.trace.updated or state.input_key != (settings.chosen,):
-        new_step(model, state, settings)
-        if state.trace is None:
-            return
-        if not to_end:
-            state.phase = 0
-            return
-    state.phase = len(settings.phases) - 1 if to_end else state.phase + 1
-    if settings.phases[state.phase].kind == "update":
-        apply_update(model, state)
 
 
 def run_training(model: ActiveModel, state: StepState, steps: int | None, epochs: int | None) -> None:
@@ -263,97 +273,147 @@ def _show_last_training_step(model: ActiveModel, state: StepState) -> None:
     trace = state.trace
     if trace is None or state.rows is not None:
         return
-    state.phase = len(network_phases(model.net, True)) - 1
-    state.loss_before = trace.loss
+    _show(state, trace, None, LAST_PHASE)
     state.loss_after = loss_on_batch(model.net, trace) if trace.updated else None
     state.input_key = (None,)
     model.last_trace = trace
 
 
+def _remember_request(event: str) -> None:
+    """Player callback: keep its request for this run (read before the player is drawn again)."""
+    value = (st.session_state.get(PLAYER_KEY) or {}).get(event)
+    if value is not None:
+        st.session_state[REQUEST_KEY] = (event, value)
+
+
 def step_buttons(model: ActiveModel, settings: Settings) -> StepState:
-    """Next ▸, Full step, Run N steps, Run one epoch, Reset; returns the updated state."""
+    """Full step, Run N steps, Run one epoch, Reset, and the player's requests; returns the state."""
     state = state_of(model)
     if state.run is not None:
         done, total = state.run["done"], state.run["total"]
         state.notice = f"Stopped after {done} of {total} steps; the weights keep those {done} steps."
         state.run = None
         _show_last_training_step(model, state)
-    cols = st.columns([1, 1, 0.8, 1, 1, 1.3])
-    if cols[0].button("Next ▸", type="primary", key="step.next", use_container_width=True):
-        advance(model, state, settings)
-    if cols[1].button("Full step", key="step.full", use_container_width=True):
-        advance(model, state, settings, to_end=True)
-    n_steps = int(
-        cols[2].number_input("Steps to run", 1, 100_000, 20, key="step.n", label_visibility="collapsed")
+    cols = st.columns([1, 0.8, 1, 1, 1.3])
+    full = cols[0].button(
+        "Full step",
+        key="step.full",
+        type="primary",
+        use_container_width=True,
+        help="A new batch, shown at the end of its step (after the update in Train mode).",
     )
-    run_n = cols[3].button(f"Run {n_steps} steps", key="step.run_n", use_container_width=True)
-    run_epoch = cols[4].button("Run one epoch", key="step.run_epoch", use_container_width=True)
-    if cols[5].button("Reset to initial weights", key="step.reset", use_container_width=True):
+    n_steps = int(
+        cols[1].number_input("Steps to run", 1, 100_000, 20, key="step.n", label_visibility="collapsed")
+    )
+    run_n = cols[2].button(f"Run {n_steps} steps", key="step.run_n", use_container_width=True)
+    run_epoch = cols[3].button("Run one epoch", key="step.run_epoch", use_container_width=True)
+    if cols[4].button("Reset to initial weights", key="step.reset", use_container_width=True):
         reset_to_initial()
-        model.extra["step"] = state = StepState()
-        new_step(model, state, settings)
+        model.extra["step"] = state = StepState(step_id=state.step_id, train=settings.train)
+        new_step(model, state, settings, update=False)
         state.notice = "Weights reset to their initial values; training starts over."
     if run_n or run_epoch:
         # Long runs happen in a whole-page run (see pending_training), where a Stop click interrupts;
         # a click inside this fragment would only be queued behind the running loop.
         st.session_state[PENDING_KEY] = (n_steps if run_n else None, 1 if run_epoch else None)
         st.rerun(scope="app")
-    if state.trace is None and state.error is None:
+    request = st.session_state.pop(REQUEST_KEY, None)
+    if full:
+        new_step(model, state, settings, start=LAST_PHASE)
+    elif request and request[0] == "next_step" and request[1].get("step") == state.step_id:
+        new_step(model, state, settings, start=FIRST_PHASE)
+    elif request and request[0] == "inspect" and request[1].get("step") == state.step_id:
+        select_cell(request[1])
+    fresh = state.trace is None and state.error is None
+    moved = state.trace is not None and state.rows is not None and state.input_key != (settings.chosen,)
+    if fresh or moved:  # first open, or another input chosen
         new_step(model, state, settings)
-    state.phase = min(state.phase, len(settings.phases) - 1)
+    elif state.train is False and settings.train and state.trace is not None and state.rows is not None:
+        apply_update(model, state)  # switched to Train: this step's update joins its phases
+    state.train = settings.train
     return state
 
 
-# ---------------------------------------------------------------- display
-def phase_bar(state: StepState, settings: Settings) -> None:
-    """The stops of the step with the current one highlighted, and its equations."""
-    parts = []
-    for k, phase in enumerate(settings.phases):
-        if k == state.phase:
-            parts.append(f":orange-background[**▶ {phase.label}**]")
-        elif k < state.phase:
-            parts.append(f":gray[{phase.label} ✓]")
-        else:
-            parts.append(phase.label)
-    st.markdown(" → ".join(parts))
-    with st.container(border=True, key="step-phase-current"):
-        if state.phase < 0:
-            st.markdown("**Ready.** The weights are shown; press **Next ▸** to run forward layer 1.")
-        else:
-            phase = settings.phases[state.phase]
-            st.markdown(f"**Current phase: {phase.label}**")
-            st.code("\n".join(phase.equations), language=None)
+# ---------------------------------------------------------------- player
+def _labels(model: ActiveModel) -> dict:
+    dataset = model.dataset
+    labels = {}
+    if dataset.is_classification:
+        labels["class_labels"] = [str(c) for c in dataset.classes]
+    if dataset.kind == "image" and len(dataset.input_shape or ()) == 2:
+        labels["input_pixels"] = tuple(dataset.input_shape)
+    vocab, context = getattr(dataset, "vocab", None), getattr(dataset, "context", None)
+    if vocab and context and dataset.n_features == len(vocab) * context:
+        labels["feature_labels"] = [f"t-{context - p}:{v}" for p in range(context) for v in vocab]
+    elif dataset.kind in ("2d", "regression") and dataset.n_features <= 8:
+        labels["feature_labels"] = [f"x{k}" for k in range(dataset.n_features)]
+    return labels
 
 
-def revealed(state: StepState, settings: Settings, kind: str, layer: int) -> bool:
-    """Whether phase (kind, layer) has been reached."""
-    for _k, phase in enumerate(settings.phases[: state.phase + 1]):
-        if phase.kind == kind and (layer is None or phase.layer == layer):
-            return True
-    return False
+def view_of(model: ActiveModel, state: StepState) -> StepView:
+    if state.view is None:
+        state.view = step_view(state.trace, model.net, **_labels(model))
+    return state.view
 
 
-def current(state: StepState, settings: Settings, kind: str, layer: int | None) -> bool:
-    if state.phase < 0:
-        return False
-    phase = settings.phases[state.phase]
-    return phase.kind == kind and phase.layer == layer
+def start_index(state: StepState, view: StepView) -> int:
+    """The phase the player shows first for this step."""
+    last = len(view.phases) - 1
+    return last if state.start == LAST_PHASE else min(state.start, last)
 
 
-def sample_view(model: ActiveModel, state: StepState) -> tuple[str, int | None]:
-    """One line describing the input, and the row of the trace to single out (0 for one sample)."""
-    _dataset, trace = model.dataset, state.trace
-    if state.rows is None or trace is None:
-        return "The last batch of the training run.", None
-    row = int(state.rows[0])
+def payload_of(model: ActiveModel, state: StepState) -> bytes:
+    """The step's payload, built once per step (and again after its update joins it)."""
+    if state.payload is None:
+        view = view_of(model, state)
+        config = model.config
+        equations = [
+            phase_equations(view, p, config.optimizer, config.weight_decay, config.optimizer_options)
+            for p in view.phases
+        ]
+        summaries = [phase_summary(view, p, state.loss_after) for p in view.phases]
+        start = start_index(state, view)
+        state.payload = build_payload(
+            view,
+            state.step_id,
+            start,
+            equations,
+            summaries,
+            extra={
+                "loss_after": state.loss_after
+                if state.loss_after is not None and math.isfinite(state.loss_after)
+                else None,
+                "optimizer": config.optimizer,
+                "learning_rate": config.learning_rate,
+                "sample": 0,
+            },
+        )
+    return state.payload
+
+
+def player(model: ActiveModel, state: StepState) -> None:
+    """The step player; its requests come back through the callbacks on the next run."""
+    step_player(
+        payload_of(model, state),
+        key=PLAYER_KEY,
+        on_inspect=lambda: _remember_request("inspect"),
+        on_next_step=lambda: _remember_request("next_step"),
+    )
+
+
+def describe_input(model: ActiveModel, state: StepState) -> str:
+    """One line describing the input of the step."""
+    trace = state.trace
+    if state.rows is None:
+        return "The last batch of the training run."
+    sample = describe_sample(model, trace, int(state.rows[0]))
     if len(state.rows) > 1:
-        sample = describe_sample(model, trace, row)
         return (
-            f"Random batch of {len(state.rows)} training rows (draw {state.draws}). Its sample 0 is "
+            f"Random batch of {len(state.rows)} training rows (draw {state.draws}); sample n = 0 is "
             + sample[0].lower()
             + sample[1:]
-        ), 0
-    return describe_sample(model, trace, row), 0
+        )
+    return sample
 
 
 def target_and_prediction(model: ActiveModel, trace, n: int) -> tuple[str, str]:
@@ -389,135 +449,232 @@ def describe_sample(model: ActiveModel, trace, row: int) -> str:
     return f"Training sample {row}: {shown} · target **{target}** · prediction **{predicted}**"
 
 
-def prediction_table(model: ActiveModel, state: StepState, limit: int = 12) -> pd.DataFrame:
-    """Next-token (or class) probabilities for the first rows of the step's batch."""
-    trace, dataset = state.trace, model.dataset
-    probs = trace.probs if trace.probs is not None else trace.output
-    rows = state.rows if state.rows is not None else np.arange(len(trace.x))
-    tops = top_predictions(np.asarray(probs[:limit]), dataset.classes, 3)
-    records = []
-    for n, top in enumerate(tops):
-        window = (
-            dataset.windows_train[int(rows[n])]
-            if state.rows is not None and hasattr(dataset, "windows_train")
-            else ""
-        )
-        records.append(
-            {
-                "window": window,
-                "target": _class_name(dataset, trace.y[n]),
-                **{f"#{k + 1}": f"{name} {p:.2f}" for k, (name, p) in enumerate(top)},
-            }
-        )
-    return pd.DataFrame(records)
+# ------------------------------------------------------------- the views
+def views(model: ActiveModel, state: StepState) -> None:
+    """Cell inspector, network & task, diagnostics, share & export: only the open one is computed."""
+    tabs = st.tabs(VIEWS, key=VIEW_KEY, on_change="rerun")
+    shows = (inspector, task_view, diagnostics, share_and_export)
+    for tab, show in zip(tabs, shows):
+        if tab.open:
+            with tab:
+                show(model, state)
+
+
+# The tensors a click can land on, by what the inspector explains about them.
+WEIGHTS = ("W", "dW", "delta_W")
+BIASES = ("b", "db", "delta_b")
+UNITS = ("z", "a", "dz", "da", "normalized", "d_affine", "dropout_mask")
+OUTPUTS = ("output", "probs", "y", "d_output")
+KINDS = {
+    "weight": "a weight W[i, j]",
+    "bias": "a bias b[j]",
+    "unit": "a unit of one sample (z, a, dz, da)",
+    "input": "an input value x[n, i]",
+    "output": "an output of one sample (output, p, y, dL/d(output))",
+}
+
+
+def select_cell(request: dict) -> None:
+    """Point the inspector at the clicked cell, at the phase the player was at, and open it."""
+    key, block = request.get("tensor"), request.get("block")
+    row, col = int(request.get("row", 0)), int(request.get("col", 0))
+    if key in WEIGHTS:
+        selection = {"kind": "weight", "layer": block, "i": row, "j": col}
+    elif key in BIASES or (key or "").endswith(("gamma", "beta")):
+        selection = {"kind": "bias", "layer": block, "j": col}
+    elif key in UNITS:
+        selection = {"kind": "unit", "layer": block, "n": row, "j": col}
+    elif key == "x":
+        selection = {"kind": "input", "n": row, "i": col}
+    else:
+        selection = {"kind": "output", "n": row, "j": col}
+    selection.update(phase=int(request.get("phase", 0)), clicked=key)
+    st.session_state[SELECTION_KEY] = selection
+    for name, value in selection.items():
+        st.session_state[f"step.ins.{name}"] = value
+    st.session_state[VIEW_KEY] = VIEWS[0]
+
+
+def _number(label: str, name: str, upper: int, selection: dict, column) -> int:
+    """A typed index of the inspector, kept in the selection so it outlives a closed view."""
+    widget = f"step.ins.{name}"
+    value = int(min(max(int(selection.get(name, 0) or 0), 0), max(upper - 1, 0)))
+    st.session_state[widget] = int(min(max(int(st.session_state.get(widget, value)), 0), max(upper - 1, 0)))
+    chosen = int(column.number_input(f"{label} (< {upper})", 0, max(upper - 1, 0), key=widget, step=1))
+    selection[name] = chosen
+    return chosen
 
 
 def inspector(model: ActiveModel, state: StepState) -> None:
-    """Cell inspector: one weight's dW as a sum over the batch, one unit's chain rule, gradcheck."""
-    trace = state.trace
-    if trace is None or trace.blocks[0].dW is None:
-        st.info("Run the backward pass to inspect gradients.")
-        return
-    n_layers = len(trace.blocks)
-    c = st.columns(4)
-    # Keys carry the sizes, so a smaller network or batch never meets an index left from a larger one.
-    layer = (
-        int(
-            c[0].selectbox(
-                "Layer", range(1, n_layers + 1), index=n_layers - 1, key=f"step.ins.layer.{n_layers}"
+    """The worked numbers of one cell, as they stand at the chosen phase of the step."""
+    trace, view = state.trace, view_of(model, state)
+    phases = view.phases
+    selection = st.session_state.setdefault(
+        SELECTION_KEY, {"kind": "weight", "layer": len(view.blocks) - 1, "phase": start_index(state, view)}
+    )
+    st.caption(
+        "Click a cell in the player to explain it here, at the phase the player was at; "
+        "or pick one by its indices."
+    )
+    top = st.columns([1.4, 0.8, 1.3])
+    kinds = list(KINDS)
+    st.session_state["step.ins.kind"] = st.session_state.get("step.ins.kind", selection["kind"])
+    kind = top[0].selectbox("Explain", kinds, format_func=KINDS.get, key="step.ins.kind")
+    n_layers = len(view.blocks)
+    layer = 0
+    if kind in ("weight", "bias", "unit"):
+        st.session_state["step.ins.layer"] = min(
+            int(st.session_state.get("step.ins.layer", selection.get("layer") or 0) or 0), n_layers - 1
+        )
+        layer = int(
+            top[1].selectbox("Layer", range(n_layers), format_func=lambda k: f"{k + 1}", key="step.ins.layer")
+        )
+    st.session_state["step.ins.phase"] = min(
+        int(st.session_state.get("step.ins.phase", selection.get("phase", len(phases) - 1))), len(phases) - 1
+    )
+    phase = int(
+        top[2].selectbox(
+            "As at phase",
+            range(len(phases)),
+            format_func=lambda k: phases[k].label,
+            key="step.ins.phase",
+            help="What is known at this phase is shown; a click in the player sets the player's phase.",
+        )
+    )
+    selection.update(kind=kind, layer=layer, phase=phase)
+    block = view.blocks[layer]
+    idx = st.columns(3)
+    current = phases[phase].label
+
+    def reached(kind_name: str, k: int | None = None) -> bool:
+        index = view.phase_index(kind_name, k)
+        return index is not None and phase >= index
+
+    if kind == "weight":
+        i = _number("row i (input)", "i", block.n_in, selection, idx[0])
+        j = _number("column j (unit)", "j", block.n_out, selection, idx[1])
+        w = weight_breakdown(trace.blocks[block.source], i, j)
+        for line in weight_lines(w, layer, reached(BACKWARD, layer), reached(UPDATE)):
+            st.markdown(line)
+        if reached(BACKWARD, layer):
+            st.caption("The largest terms of the sum:")
+            st.dataframe(
+                pd.DataFrame(
+                    terms_table(w.top, ["sample n", f"a_in[n,{i}]", f"{w.grad_name}[n,{j}]", "product"])
+                ),
+                hide_index=True,
             )
+            gradient_check(model, state, layer, trace.blocks[block.source], i, j)
+        else:
+            st.info(not_yet(f"dW[{i},{j}]", f"Backward {layer + 1}", current))
+        if view.updated and not reached(UPDATE):
+            st.caption("The update comes at the Update phase.")
+    elif kind == "bias":
+        j = _number("unit j", "j", block.n_out, selection, idx[0])
+        b = bias_breakdown(trace.blocks[block.source], j)
+        for line in bias_lines(b, layer, reached(BACKWARD, layer), reached(UPDATE)):
+            st.markdown(line)
+        if reached(BACKWARD, layer):
+            st.dataframe(
+                pd.DataFrame(terms_table(b.top, ["sample n", f"{b.grad_name}[n,{j}]"])), hide_index=True
+            )
+        else:
+            st.info(not_yet(f"db[{j}]", f"Backward {layer + 1}", current))
+    elif kind == "unit":
+        n = _number("sample n", "n", view.batch_size, selection, idx[0])
+        j = _number("unit j", "j", block.n_out, selection, idx[1])
+        if reached(FORWARD, layer):
+            f = forward_breakdown(trace, block.source, j, n)
+            for line in forward_lines(f, block.activation):
+                st.markdown(line)
+            st.dataframe(
+                pd.DataFrame(terms_table(f.terms, ["input i", f"a_in[{n},i]", f"W[i,{j}]", "product"])),
+                hide_index=True,
+            )
+        else:
+            st.info(not_yet(f"z[{n},{j}] and a[{n},{j}]", f"Forward {layer + 1}", current))
+        if reached(BACKWARD, layer):
+            u = unit_breakdown(trace, block.source, j, n)
+            for line in unit_lines(u):
+                st.markdown(line)
+            if u.da_terms:
+                st.dataframe(
+                    pd.DataFrame(
+                        terms_table(u.da_terms, ["k", f"dz_next[{n},k]", f"W_next[{j},k]", "product"])
+                    ),
+                    hide_index=True,
+                )
+        else:
+            st.info(not_yet(f"dz[{n},{j}] and da[{n},{j}]", f"Backward {layer + 1}", current))
+    elif kind == "input":
+        x = view.inputs[0]
+        n = _number("sample n", "n", view.batch_size, selection, idx[0])
+        i = _number("feature i", "i", x.values.shape[1], selection, idx[1])
+        st.markdown(
+            f"**{x.label}[{n}, {i}]** = {sig(x.values[n, i])} — the input, known before the step starts."
         )
-        - 1
-    )
-    rec = trace.blocks[layer]
-    n_in, n_out = rec.W.shape
-    i = int(c[1].number_input(f"row i (input, < {n_in})", 0, n_in - 1, 0, key=f"step.ins.i{layer}.{n_in}"))
-    j = int(
-        c[2].number_input(f"column j (unit, < {n_out})", 0, n_out - 1, 0, key=f"step.ins.j{layer}.{n_out}")
-    )
-    n = int(
-        c[3].number_input(
-            f"sample n (< {len(trace.x)})", 0, len(trace.x) - 1, 0, key=f"step.ins.n.{len(trace.x)}"
-        )
-    )
-    w = weight_breakdown(rec, i, j)
-    g = "dh" if w.grad_name == "dh" else "dz"
-    st.markdown(
-        f"**Weight W[{i}, {j}] of layer {layer + 1}** — "
-        f"dW[{i},{j}] = Σₙ a_in[n,{i}]·{g}[n,{j}] over {len(w.terms)} samples "
-        f"= **{w.total:.6g}** (trace: {w.dW:.6g})"
-    )
-    st.dataframe(
-        pd.DataFrame(
-            [{"sample n": s, f"a_in[n,{i}]": a, f"{g}[n,{j}]": d, "product": p} for s, a, d, p in w.top]
-        ),
-        hide_index=True,
-    )
-    if w.delta is not None:
-        st.markdown(f"Update: W = {w.weight:.6g}, ΔW = {w.delta:.6g} → new W = **{w.new_value:.6g}**")
     else:
-        st.caption(
-            f"W[{i},{j}] = {w.weight:.6g}; no update yet (Visualize only, or before the update phase)."
-        )
-    u = unit_breakdown(trace, layer, j, n)
-    mask = f" · mask {u.mask:.3g}" if u.mask != 1.0 else ""
-    st.markdown(
-        f"**Unit {j} of layer {layer + 1}, sample {n}:** z = {u.z:.6g}, a = {u.a:.6g}; "
-        f"dz = da{mask} · f′(z) = {u.da:.6g}{mask} · {u.slope:.6g} = **{u.dz:.6g}**"
-    )
-    if u.da_from_loss:
-        st.caption("This is the output layer: da comes straight from the loss, dL/d(output).")
-    else:
-        st.markdown(f"da[{n},{j}] = Σₖ dz_next[{n},k]·W_next[{j},k] — largest terms:")
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {"k": k, "dz_next[n,k]": d, f"W_next[{j},k]": wv, "product": p}
-                    for k, d, wv, p in u.da_terms
-                ]
-            ),
-            hide_index=True,
-        )
+        n = _number("sample n", "n", view.batch_size, selection, idx[0])
+        j = _number("output j", "j", view.blocks[-1].n_out, selection, idx[1])
+        for t in view.outputs:
+            known = view.known_at(t) <= phase
+            value = sig(t.values[n, j]) if known else f"not computed yet at {current}"
+            st.markdown(f"**{t.label}[{n}, {j}]** = {value}")
+        if reached(LOSS):
+            st.caption(f"Loss of the batch: L = {sig(view.loss)}.")
+
+
+def gradient_check(model: ActiveModel, state: StepState, layer: int, record, i: int, j: int) -> None:
+    """Finite differences for this weight and a few others of its layer, one click away.
+
+    layer: the player's block number; record: that block of the trace."""
+    trace = state.trace
+    masks = {rec.name: rec.saved["mask"] for rec in trace.layers if "mask" in rec.saved}
     if st.button("Check this layer's gradient by finite differences", key="step.gradcheck"):
         twin = network_at_trace(model.net, trace)
-        entries = check_entries(rec.W.shape, (i, j), count=8, seed=model.config.seed)
+        entries = check_entries(record.W.shape, (i, j), count=8, seed=model.config.seed)
         try:
             state.gradcheck = gradcheck(
                 twin,
                 trace.x,
                 trace.y,
-                layer=rec.transform.name,
+                layer=record.transform.name,
                 param="W",
                 entries=entries,
                 weight_decay=model.config.weight_decay,
                 train=trace.train,
-                dropout_masks={r.name: r.saved["mask"] for r in trace.layers if "mask" in r.saved},
+                dropout_masks=masks,
             )
         except ValueError as err:
             st.error(f"Gradient check failed: {err}")
     result = state.gradcheck
-    if result is not None and result.layer == rec.transform.name:
-        st.dataframe(
-            pd.DataFrame(result.rows()).assign(index=lambda d: d["index"].astype(str)), hide_index=True
-        )
+    if result is not None and result.layer == record.transform.name:
+        rows = [
+            {k: (sig(v) if isinstance(v, float) else str(v)) for k, v in row.items()} for row in result.rows()
+        ]
+        st.dataframe(pd.DataFrame(rows), hide_index=True)
         verdict = "agree" if result.max_rel_error < 1e-4 else "disagree — look closer"
         st.caption(
             f"Layer {layer + 1}, W (+λW with weight decay {model.config.weight_decay:g}), float64: "
             f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e})."
             + (
                 " The step's own dropout masks are replayed in the check and in every perturbed pass."
-                if any(r.dropout_mask is not None for r in trace.blocks)
+                if masks
                 else ""
             )
         )
 
 
-def diagnostics(state: StepState) -> None:
+def diagnostics(model: ActiveModel, state: StepState) -> None:
     trace = state.trace
-    if trace is None or trace.blocks[0].dW is None:
-        return
     diag = layer_diagnostics(trace)
-    st.dataframe(pd.DataFrame([d.row() for d in diag]), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(diagnostics_rows(diag)),
+        hide_index=True,
+        column_config={
+            name: st.column_config.TextColumn(name, help=text) for name, text in DIAGNOSTICS_HELP.items()
+        },
+    )
     notes = diagnostic_notes(diag, state.loss_before, state.loss_after)
     for note in notes:
         st.warning(note)
@@ -530,8 +687,6 @@ def share_and_export(model: ActiveModel, state: StepState) -> None:
     query = urlencode(model.config.to_query(), safe='[]",:')
     st.markdown("**Share this setup**: the address bar already carries it. Append to the app's address:")
     st.code(f"step_through?{query}" if query else "step_through  (all defaults)", language=None)
-    if state.trace is None:
-        return
     if st.button("Prepare this step's download", key="step.export"):
         st.session_state["step.export_bytes"] = (
             id(state.trace),
@@ -562,85 +717,27 @@ def share_and_export(model: ActiveModel, state: StepState) -> None:
         )
 
 
-def _layer_height(rec) -> int:
-    return 300 if rec.W.shape[0] <= 16 else 440
-
-
-def matrix_columns(state: StepState, settings: Settings, shared: bool) -> None:
-    """Forward (W, b, z, a) and Backward (dW, db, dz, da) per layer, as revealed by the phase."""
-    trace = state.trace
-    forward_sets, backward_sets = [], []
-    for rec in trace.blocks:
-        panels = forward_panels(rec)
-        forward_sets.append(panels if revealed(state, settings, "forward", rec.index) else panels[:2])
-        backward_sets.append(
-            backward_panels(rec) if revealed(state, settings, "backward", rec.index) else None
+def prediction_table(model: ActiveModel, state: StepState, limit: int = 12) -> pd.DataFrame:
+    """Next-token (or class) probabilities for the first rows of the step's batch."""
+    trace, dataset = state.trace, model.dataset
+    probs = trace.probs if trace.probs is not None else trace.output
+    rows = state.rows if state.rows is not None else np.arange(len(trace.x))
+    tops = top_predictions(np.asarray(probs[:limit]), dataset.classes, 3)
+    records = []
+    for n, top in enumerate(tops):
+        window = (
+            dataset.windows_train[int(rows[n])]
+            if state.rows is not None and hasattr(dataset, "windows_train")
+            else ""
         )
-    forward_limit = column_limit(forward_sets) if shared else None
-    backward_limit = column_limit([p for p in backward_sets if p]) if shared else None
-    left, right = st.columns(2)
-    left.subheader("Forward")
-    right.subheader("Backward")
-    for rec, f_panels, b_panels in zip(trace.blocks, forward_sets, backward_sets):
-        k = rec.index
-        left.plotly_chart(
-            stack_figure(
-                f_panels,
-                forward_limit,
-                title=f"Layer {k + 1} · {rec.activation}",
-                height=_layer_height(rec) if len(f_panels) > 2 else 220,
-                highlight=current(state, settings, "forward", k),
-            ),
-            key=f"step.fig.f{k}",
-            config={"displayModeBar": False},
+        records.append(
+            {
+                "window": window,
+                "target": _class_name(dataset, trace.y[n]),
+                **{f"#{k + 1}": f"{name} {p:.2f}" for k, (name, p) in enumerate(top)},
+            }
         )
-        if b_panels is None:
-            right.container(height=_layer_height(rec) if len(f_panels) > 2 else 220, border=True).caption(
-                f"Layer {k + 1}: gradients not computed yet — the backward pass reaches it at 'Backward {k + 1}'."
-            )
-        else:
-            right.plotly_chart(
-                stack_figure(
-                    b_panels,
-                    backward_limit,
-                    title=f"Layer {k + 1} gradients",
-                    height=_layer_height(rec),
-                    highlight=current(state, settings, "backward", k),
-                ),
-                key=f"step.fig.b{k}",
-                config={"displayModeBar": False},
-            )
-    if revealed(state, settings, "loss", None):
-        left.metric("Loss on this batch", f"{trace.loss:.5g}")
-
-
-def update_view(state: StepState, settings: Settings, shared: bool) -> None:
-    """After the update: ΔW and Δb per layer and the loss before and after on the same batch."""
-    trace = state.trace
-    if not trace.updated or not revealed(state, settings, "update", None):
-        return
-    st.subheader(f"Update ({trace.optimizer}, η = {trace.learning_rate:g})")
-    panel_sets = [update_panels(rec) for rec in trace.blocks]
-    limit = column_limit(panel_sets) if shared else None
-    cols = st.columns(len(trace.blocks) + 1)
-    for col, rec, panels in zip(cols, trace.blocks, panel_sets):
-        col.plotly_chart(
-            stack_figure(
-                panels,
-                limit,
-                title=f"Layer {rec.index + 1} change",
-                height=260,
-                highlight=current(state, settings, "update", None),
-            ),
-            key=f"step.fig.u{rec.index}",
-            config={"displayModeBar": False},
-        )
-    if state.loss_after is not None:
-        cols[-1].plotly_chart(
-            loss_bars(state.loss_before, state.loss_after),
-            key="step.fig.loss",
-            config={"displayModeBar": False},
-        )
+    return pd.DataFrame(records)
 
 
 def task_view(model: ActiveModel, state: StepState) -> None:
@@ -663,34 +760,19 @@ def _task_view(model: ActiveModel, state: StepState) -> None:
     elif dataset.kind == "image":
         target, predicted = target_and_prediction(model, trace, 0)
         fig = image_figure(
-            np.asarray(trace.x[0]), dataset.input_shape, f"target {target} · predicted {predicted}"
+            np.asarray(trace.x[0]),
+            dataset.input_shape,
+            f"sample n = 0 · target {target} · predicted {predicted}",
         )
     else:
-        st.markdown("**Next-token probabilities** (current weights at the time of the step)")
+        st.markdown("**Next-token probabilities** (the weights of this step's forward pass)")
         st.dataframe(prediction_table(model, state), hide_index=True)
         return
-    st.plotly_chart(fig, key="step.fig.task", config={"displayModeBar": False})
+    left, _ = st.columns([3, 2]) if dataset.kind == "image" else (st.container(), None)
+    left.plotly_chart(fig, key="step.fig.task", config={"displayModeBar": False})
     if dataset.kind == "image":
         st.caption(
             "Prediction from this step's forward pass" + (", before the update." if trace.updated else ".")
         )
     else:
         st.caption("Drawn with the current weights" + (" (after the update)." if trace.updated else "."))
-
-
-def graph_view(model: ActiveModel, state: StepState) -> None:
-    blocks = state.trace.blocks
-    if any(block.kind != "dense" for block in blocks):
-        st.caption("The graph is drawn for networks of dense layers.")
-        return
-    sizes = [blocks[0].a_in.shape[1]] + [rec.W.shape[1] for rec in blocks]
-    if not graph_fits(sizes):
-        st.caption(
-            f"The graph is drawn for networks with at most {GRAPH_MAX_UNITS} units a layer "
-            f"(this one has {'-'.join(map(str, sizes))})."
-        )
-        return
-    sample = 0 if state.rows is not None and len(state.rows) == 1 else None
-    st.plotly_chart(
-        network_graph(state.trace, sample), key="step.fig.graph", config={"displayModeBar": False}
-    )

@@ -1,7 +1,7 @@
 """Matrices as figures: exact-value heatmaps when small, colour-mapped images when large.
 
-Every matrix uses a diverging scale centred on 0 (blue negative, white 0, red
-positive) whose half-width ``limit`` is either the matrix's own max |value| or
+Every matrix uses the diverging scale of ``viz.colors`` centred on 0 (blue
+negative, white 0, red positive) whose half-width ``limit`` is either the matrix's own max |value| or
 one shared by several matrices (``shared_limit``). Large matrices are sent as a
 palette PNG (one byte a pixel before compression) instead of a list of numbers,
 so a 784×256 weight matrix costs tens of kilobytes, not megabytes.
@@ -16,38 +16,10 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from .colors import COLORSCALE, LUT, NAN_RGB, lut_index
+
 SMALL = 64  # both sides at most this: go.Heatmap with hover values
 MAX_IMAGE_PIXELS = 120_000  # larger images are averaged down in blocks before sending
-# ColorBrewer RdBu reversed: blue negative, white 0, red positive. Heatmaps get it as an explicit
-# list (plotly.js has no "RdBu_r"), images as the 256-entry lookup table below, so both match.
-_STOPS = np.array(
-    [
-        [5, 48, 97],
-        [33, 102, 172],
-        [67, 147, 195],
-        [146, 197, 222],
-        [209, 229, 240],
-        [247, 247, 247],
-        [253, 219, 199],
-        [244, 165, 130],
-        [214, 96, 77],
-        [178, 24, 43],
-        [103, 0, 31],
-    ],
-    dtype=np.float64,
-)
-COLORSCALE = [
-    [k / (len(_STOPS) - 1), "rgb({:.0f},{:.0f},{:.0f})".format(*stop)] for k, stop in enumerate(_STOPS)
-]
-_LUT = (
-    np.stack(
-        [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_STOPS)), _STOPS[:, c]) for c in range(3)],
-        axis=1,
-    )
-    .round()
-    .astype(np.uint8)
-)
-NAN_RGB = (120, 120, 120)
 # The default plotly template alone is ~9 KB of JSON per figure; Streamlit themes the chart anyway.
 PLAIN = "none"
 
@@ -104,8 +76,7 @@ def block_reduce(m: np.ndarray, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[np.
 def to_rgb(m: np.ndarray, limit: float) -> np.ndarray:
     """Colour-map a matrix onto the diverging scale: (rows, cols, 3) uint8, NaN as grey."""
     finite = np.isfinite(m)
-    scaled = np.clip((np.where(finite, m, 0.0) / limit + 1.0) * 127.5, 0, 255).astype(np.uint8)
-    rgb = _LUT[scaled]
+    rgb = LUT[lut_index(m, limit)]
     rgb[~finite] = NAN_RGB
     return rgb
 

@@ -11,6 +11,8 @@ import html
 import numpy as np
 import plotly.graph_objects as go
 
+from .colors import COLORSCALE
+
 # One colour per vocabulary token, cycling past the palette (readable with black text).
 PALETTE = [
     "#8dd3c7",
@@ -341,7 +343,7 @@ def embedding_table_figure(table: np.ndarray, vocab) -> go.Figure:
             z=table,
             y=list(vocab),
             x=np.arange(table.shape[1]),
-            colorscale="RdBu",
+            colorscale=COLORSCALE,
             zmid=0,
             zmin=-bound,
             zmax=bound,

@@ -1,6 +1,8 @@
-"""Figures of one training step: per-layer matrix stacks, the network graph, task views.
+"""What the network does with its input, for the step-through page: boundary, curve, image, loss.
 
-All read a ``Trace`` (or the network for task views on a grid); none change anything.
+The step's matrices and the network diagram are drawn by the step player in the
+browser (``viz.step_payload``); these task views read the network on a grid or one
+sample of the trace, and change nothing.
 """
 
 from __future__ import annotations
@@ -8,230 +10,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from backprop.inspect import sup
-
-from .heatmap import (
-    COLORSCALE,
-    PLAIN,
-    abs_limit,
-    as_matrix,
-    matrix_axes,
-    matrix_trace,
-    shared_limit,
-    stats_text,
-    summary_stats,
-)
-
-# Row share of each panel in a layer's stack: the weight matrix gets the most room.
-PANEL_HEIGHTS = {"W": 0.46, "b": 0.08, "z": 0.23, "a": 0.23}
-GRAPH_MAX_UNITS = 16
-GRAPH_MAX_EDGES = 1200
-COLOR_BUCKETS = 9
-WIDTH_BUCKETS = (0.6, 1.6, 3.2)
-
-
-def forward_panels(rec) -> list[tuple[str, np.ndarray]]:
-    """(label, matrix) of a layer's forward column: W (n_in, n_out), b, z (N, n_out), a.
-
-    With batch norm the affine output h = a_in·W + b comes before z; with dropout the
-    scaled mask follows a (a = f(z)·mask).
-    """
-    n = sup(rec.index + 1)
-    panels = [(f"W{n}", rec.W), (f"b{n}", rec.b)]
-    if rec.normalized is not None:
-        panels.append((f"h{n}", rec.affine))
-    panels += [(f"z{n}", rec.z), (f"a{n}", rec.a)]
-    if rec.dropout_mask is not None:
-        panels.append((f"mask{n}", rec.dropout_mask))
-    return panels
-
-
-def backward_panels(rec) -> list[tuple[str, np.ndarray]]:
-    """(label, matrix) of a layer's backward column: dW, db, dz, da (and dh with batch norm)."""
-    n = sup(rec.index + 1)
-    panels = [(f"dW{n}", rec.dW), (f"db{n}", rec.db)]
-    if rec.normalized is not None and rec.d_affine is not None:
-        panels.append((f"dh{n}", rec.d_affine))
-    return panels + [(f"dz{n}", rec.dz), (f"da{n}", rec.da)]
-
-
-def update_panels(rec) -> list[tuple[str, np.ndarray]]:
-    n = sup(rec.index + 1)
-    return [(f"ΔW{n}", rec.delta_W), (f"Δb{n}", rec.delta_b)]
-
-
-def column_limit(panel_lists) -> float:
-    """The shared scale of a column: the largest max |value| over all its panels."""
-    return shared_limit(m for panels in panel_lists for _, m in panels)
-
-
-def stack_figure(
-    panels, limit: float | None = None, title: str = "", height: int = 430, highlight: bool = False
-) -> go.Figure:
-    """Several matrices with the same number of columns stacked in one figure, x axis shared.
-
-    panels: [(label, matrix)], each matrix (rows, n_out) or a vector (n_out,).
-    limit: one scale for every panel; None gives each panel its own ±max|value|.
-    highlight: draw an orange frame (the current phase).
-    """
-    panels = [(label, as_matrix(m)) for label, m in panels]
-    weights = [PANEL_HEIGHTS.get(label.rstrip("⁰¹²³⁴⁵⁶⁷⁸⁹").lstrip("dΔ"), 0.2) for label, _ in panels]
-    top = 54 if title else 30
-    gap = min(0.3, 26 / max(height - top - 16, 1))
-    free = 1 - gap * (len(panels) - 1)
-    layout = dict(
-        height=height,
-        margin=dict(l=34, r=8, t=top, b=16),
-        template={},
-        annotations=[],
-        shapes=[],
-        title=dict(text=title, font=dict(size=13)) if title else None,
-    )
-    data, y_top = [], 1.0
-    for row, ((label, m), weight) in enumerate(zip(panels, weights), start=1):
-        own = abs_limit(m) if limit is None else limit
-        suffix = "" if row == 1 else str(row)
-        y_bottom = max(0.0, y_top - free * weight / sum(weights))
-        xaxis, yaxis = matrix_axes(*m.shape)
-        xaxis.update(anchor=f"y{suffix}", domain=[0, 1], showticklabels=row == len(panels))
-        if row > 1:
-            xaxis["matches"] = "x"
-        yaxis.update(anchor=f"x{suffix}", domain=[y_bottom, y_top])
-        layout[f"xaxis{suffix}"], layout[f"yaxis{suffix}"] = xaxis, yaxis
-        trace = matrix_trace(m, own, label)
-        trace.update(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-        data.append(trace)
-        layout["annotations"].append(
-            dict(
-                text=f"<b>{label}</b> {m.shape[0]}×{m.shape[1]} ±{own:.2g} · {stats_text(summary_stats(m))}",
-                x=0,
-                y=y_top,
-                xref="paper",
-                yref="paper",
-                xanchor="left",
-                yanchor="bottom",
-                align="left",
-                showarrow=False,
-                font=dict(size=10),
-            )
-        )
-        y_top = y_bottom - gap
-    if highlight:
-        layout["shapes"].append(
-            dict(
-                type="rect",
-                xref="paper",
-                yref="paper",
-                x0=-0.02,
-                y0=-0.02,
-                x1=1.01,
-                y1=1.01,
-                line=dict(color="#f08c00", width=3),
-            )
-        )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
-
-
-def vector_bar(values, title: str) -> go.Figure:
-    """A small bar chart of a vector (e.g. one sample's probabilities)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    fig = go.Figure(go.Bar(x=np.arange(values.size), y=values))
-    fig.update_layout(title=title, height=220, margin=dict(l=30, r=10, t=40, b=20), template=PLAIN)
-    return fig
-
-
-# --------------------------------------------------------------- graph
-def graph_fits(sizes) -> bool:
-    """The network graph is drawn only when every layer has at most GRAPH_MAX_UNITS units."""
-    return max(sizes) <= GRAPH_MAX_UNITS
-
-
-def network_graph(trace, sample: int | None = None) -> go.Figure:
-    """Nodes coloured by activation (batch mean, or one sample), edges by weight, width by |dW|.
-
-    Edges are bucketed by weight (COLOR_BUCKETS colours) and |dW| (three widths) so the
-    figure has at most 27 line traces whatever the number of edges.
-    """
-    layers = [block for block in trace.blocks if block.kind == "dense"]
-    values = [layers[0].a_in] + [rec.a for rec in layers]
-    values = [np.asarray(v, dtype=np.float64) for v in values]
-    values = [v[sample] if sample is not None else v.mean(axis=0) for v in values]
-    sizes = [v.size for v in values]
-    positions = [
-        np.stack([np.full(s, float(k)), (np.arange(s) - (s - 1) / 2)], axis=1) for k, s in enumerate(sizes)
-    ]
-    fig = go.Figure()
-    w_limit = shared_limit(rec.W for rec in layers)
-    g_limit = max(shared_limit(rec.dW for rec in layers if rec.dW is not None), 1e-12)
-    colors = np.linspace(-w_limit, w_limit, COLOR_BUCKETS)
-    buckets: dict[tuple[int, int], list] = {}
-    for k, rec in enumerate(layers):
-        W = np.asarray(rec.W, dtype=np.float64)
-        dW = np.zeros_like(W) if rec.dW is None else np.abs(np.asarray(rec.dW, dtype=np.float64))
-        c_idx = np.clip(np.round((W / w_limit + 1) / 2 * (COLOR_BUCKETS - 1)), 0, COLOR_BUCKETS - 1).astype(
-            int
-        )
-        w_idx = np.clip((dW / g_limit * len(WIDTH_BUCKETS)).astype(int), 0, len(WIDTH_BUCKETS) - 1)
-        for i in range(W.shape[0]):
-            for j in range(W.shape[1]):
-                p, q = positions[k][i], positions[k + 1][j]
-                buckets.setdefault((c_idx[i, j], w_idx[i, j]), []).append((p, q))
-    from plotly.colors import sample_colorscale
-
-    palette = sample_colorscale(COLORSCALE, list(np.linspace(0, 1, COLOR_BUCKETS)))
-    for (c, w), segments in sorted(buckets.items()):
-        xs, ys = [], []
-        for p, q in segments[:GRAPH_MAX_EDGES]:
-            xs += [p[0], q[0], None]
-            ys += [p[1], q[1], None]
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                hoverinfo="skip",
-                showlegend=False,
-                line=dict(color=palette[c], width=WIDTH_BUCKETS[w]),
-                name=f"W≈{colors[c]:.2g}",
-            )
-        )
-    node_x = np.concatenate([p[:, 0] for p in positions])
-    node_y = np.concatenate([p[:, 1] for p in positions])
-    node_v = np.concatenate(values)
-    labels = [("x" if k == 0 else f"a{sup(k)}") + f"[{u}]" for k, s in enumerate(sizes) for u in range(s)]
-    a_limit = abs_limit(node_v)
-    fig.add_trace(
-        go.Scatter(
-            x=node_x,
-            y=node_y,
-            mode="markers",
-            showlegend=False,
-            text=labels,
-            customdata=node_v,
-            hovertemplate="%{text} = %{customdata:.4g}<extra></extra>",
-            marker=dict(
-                size=16,
-                color=node_v,
-                colorscale=COLORSCALE,
-                cmin=-a_limit,
-                cmax=a_limit,
-                line=dict(color="#444", width=1),
-                showscale=True,
-                colorbar=dict(title="activation", thickness=10),
-            ),
-        )
-    )
-    fig.update_layout(
-        height=360,
-        margin=dict(l=10, r=10, t=30, b=10),
-        template=PLAIN,
-        title="Edges: colour = weight, width = |gradient|; nodes: activation"
-        + (f" of sample {sample}" if sample is not None else " (batch mean)"),
-        title_font_size=12,
-    )
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return fig
+from .colors import ACCENT, COLORSCALE
+from .heatmap import PLAIN
 
 
 # ----------------------------------------------------------- task views
@@ -274,7 +54,7 @@ def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) 
             zmax=zmax,
             colorscale=COLORSCALE,
             opacity=0.55,
-            colorbar=dict(title=title, thickness=10),
+            colorbar=dict(title=dict(text=title, side="right"), thickness=10),
             hovertemplate="(%{x:.2f}, %{y:.2f}) " + title + " %{z:.3f}<extra></extra>",
         )
     )
@@ -296,15 +76,17 @@ def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) 
                 y=marked[:, 1],
                 mode="markers",
                 name="this step",
-                marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00")),
+                marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color=ACCENT)),
             )
         )
     fig.update_layout(
-        height=380,
+        height=420,
         margin=dict(l=30, r=10, t=30, b=30),
         template=PLAIN,
         title="Decision boundary",
         title_font_size=13,
+        # below the plot: at the right it would cover the colour bar's title
+        legend=dict(orientation="h", yanchor="top", y=-0.08, x=0),
     )
     return fig
 
@@ -332,7 +114,7 @@ def fitted_curve(net, x, y, highlight=None, points: int = 200) -> go.Figure:
                 y=marked[1],
                 mode="markers",
                 name="this step",
-                marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(width=2, color="#f08c00")),
+                marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(width=2, color=ACCENT)),
             )
         )
     fig.update_layout(

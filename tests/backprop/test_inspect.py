@@ -8,10 +8,10 @@ import pytest
 from backprop import Network, make_optimizer
 from backprop.inspect import (
     batch_indices,
-    diagnostic_notes,
+    bias_breakdown,
+    forward_breakdown,
     layer_diagnostics,
     loss_on_batch,
-    network_phases,
     trace_npz_bytes,
     unit_breakdown,
     weight_breakdown,
@@ -77,18 +77,6 @@ def test_unit_chain_rule_matches_the_trace():
     assert unit_breakdown(trace, 2, 0).da_from_loss
 
 
-def test_phases_walk_forward_loss_backward_then_update():
-    net = Network([2, 3, 2], activation="relu", batch_norm=True, dropout=0.2)
-    labels = [p.label for p in network_phases(net, train=True)]
-    assert labels == ["Forward 1", "Forward 2", "Loss", "Backward 2", "Backward 1", "Update"]
-    assert [p.label for p in network_phases(net, train=False)][-1] == "Backward 1"
-    first = network_phases(net, train=True)[0].equations
-    assert first[0] == "h¹ = x·W¹ + b¹" and any("dropout" in line for line in first)
-    assert any("γ¹" in line for line in first)  # the batch-norm stage
-    plain = network_phases(Network([2, 3, 2], activation="tanh"), train=False)[0].equations
-    assert plain == ("z¹ = x·W¹ + b¹", "a¹ = f(z¹),  f = tanh: tanh(z)")
-
-
 def test_batches_are_reproducible_and_never_larger_than_the_set():
     a, b = batch_indices(10, 4, seed=0, draw=3), batch_indices(10, 4, seed=0, draw=3)
     np.testing.assert_array_equal(a, b)
@@ -103,40 +91,6 @@ def test_loss_after_sgd_step_is_measured_on_the_same_batch():
     assert loss_on_batch(net, trace) == pytest.approx(trace.loss, rel=1e-6)
     make_optimizer("sgd", 0.1).step(net, trace)
     assert loss_on_batch(net, trace) < trace.loss
-
-
-def test_dead_relu_units_are_counted_and_explained():
-    net = Network([3, 4, 2], activation="relu", seed=0)
-    net.layers[0].b = np.array([-100, -100, -100, 0], dtype=np.float32)  # dense1
-    trace = net.gradients(*small_batch())
-    diag = layer_diagnostics(trace)
-    assert diag[0].dead_share == pytest.approx(0.75)
-    assert diag[1].dead_share is None
-    notes = diagnostic_notes(diag)
-    assert any("Dead ReLUs: 75%" in n for n in notes)
-
-
-def test_saturated_tanh_and_rising_loss_are_explained():
-    net = Network([3, 4, 2], activation="tanh", seed=0)
-    net.layers[0].W = net.layers[0].W * np.float32(100)
-    trace = net.gradients(*small_batch())
-    diag = layer_diagnostics(trace)
-    assert diag[0].saturated_share > 0.5
-    notes = diagnostic_notes(diag, loss_before=0.5, loss_after=0.9)
-    assert any("Saturation" in n for n in notes)
-    assert any("learning rate may be too high" in n for n in notes)
-
-
-def test_exploding_and_vanishing_gradients_are_named():
-    class Fake:
-        def __init__(self, layer, g):
-            self.layer, self.grad_norm = layer, g
-            self.dead_share = self.saturated_share = self.update_ratio = None
-
-    assert "Exploding" in diagnostic_notes([Fake(0, 5e3), Fake(1, 1.0)])[0]
-    assert "Vanishing" in diagnostic_notes([Fake(0, 1e-7), Fake(1, 1.0)])[0]
-    assert "not finite" in diagnostic_notes([Fake(0, math.nan)])[0]
-    assert diagnostic_notes([Fake(0, 1.0), Fake(1, 1.0)]) == []
 
 
 def test_update_ratio_after_a_step():
@@ -175,3 +129,53 @@ def test_network_at_trace_holds_the_weights_the_step_used_before_its_update():
     # same weights, same batch, same mode: the same loss as the step measured
     assert loss_on_batch(twin, trace) == pytest.approx(trace.loss, rel=1e-6)
     assert loss_on_batch(net, trace) != pytest.approx(trace.loss, rel=1e-6)
+
+
+def test_dead_relu_units_are_counted():
+    net = Network([3, 4, 2], activation="relu", seed=0)
+    net.layers[0].b = np.array([-100, -100, -100, 0], dtype=np.float32)  # dense1
+    diag = layer_diagnostics(net.gradients(*small_batch()))
+    assert diag[0].dead_share == pytest.approx(0.75)
+    assert diag[1].dead_share is None
+
+
+def test_saturated_tanh_outputs_are_counted():
+    net = Network([3, 4, 2], activation="tanh", seed=0)
+    net.layers[0].W = net.layers[0].W * np.float32(100)
+    diag = layer_diagnostics(net.gradients(*small_batch()))
+    assert diag[0].saturated_share > 0.5
+
+
+def test_bias_terms_sum_to_the_traced_gradient_and_report_the_update():
+    net = Network([3, 4, 2], activation="tanh", seed=1)
+    trace = net.gradients(*small_batch())
+    out = bias_breakdown(trace.blocks[1], 1, top=2)
+    np.testing.assert_allclose(out.terms, trace.blocks[1].dz[:, 1], rtol=1e-6)
+    assert out.total == pytest.approx(float(trace.blocks[1].db[1]), rel=1e-5, abs=1e-7)
+    assert out.delta is None and len(out.top) == 2
+    make_optimizer("sgd", 0.5).step(net, trace)
+    out = bias_breakdown(trace.blocks[1], 1)
+    assert out.new_value == pytest.approx(float(net.layers[2].b[1]), rel=1e-6)  # dense2
+    with pytest.raises(ValueError, match="outside b of length 2"):
+        bias_breakdown(trace.blocks[1], 2)
+
+
+def test_forward_terms_sum_to_the_affine_output_and_the_activation():
+    net = Network([3, 4, 2], activation="tanh", seed=2)
+    x, y = small_batch()
+    trace = net.gradients(x, y)
+    out = forward_breakdown(trace, 0, 3, sample=2, top=3)
+    rec = trace.blocks[0]
+    expected = float(x[2].astype(np.float64) @ rec.W[:, 3].astype(np.float64) + rec.b[3])
+    assert out.total == pytest.approx(expected, rel=1e-6)
+    assert out.affine == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    assert out.a == pytest.approx(math.tanh(out.z), rel=1e-5)
+    assert len(out.terms) == 3 and abs(out.terms[0][3]) >= abs(out.terms[1][3])
+
+
+def test_forward_breakdown_with_batch_norm_reports_its_stage():
+    net = Network([3, 4, 2], activation="relu", batch_norm=True, seed=3)
+    out = forward_breakdown(net.gradients(*small_batch()), 0, 1, sample=0)
+    assert out.z == pytest.approx(out.gamma * out.normalized + out.beta, rel=1e-5, abs=1e-6)
+    with pytest.raises(ValueError, match="outside this layer"):
+        forward_breakdown(net.gradients(*small_batch()), 0, 4)

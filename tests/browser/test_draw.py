@@ -167,7 +167,7 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
         tabs.screenshot(path=str(screenshot_path("draw_saliency")))
 
         page.get_by_role("tab", name="Activations").click()
-        expect(page.get_by_text("hidden layer 1 (relu, 64 units)")).to_be_visible()
+        expect(page.get_by_text("layer 1 (dense64-relu, 64 values)")).to_be_visible()
 
         page.get_by_role("tab", name="Teach it").click()
         page.get_by_role("button", name="Teach it").click()

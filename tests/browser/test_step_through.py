@@ -1,11 +1,22 @@
-"""The step-through page in Chromium: a full click-through of one training step."""
+"""The step-through page in Chromium: stepping happens in the browser, clicks explain cells."""
+
+import re
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import assert_no_exception, open_page, screenshot, wait_for_app
+from tests.browser.harness import (
+    ARTIFACTS_DIR,
+    PAGE_TIMEOUT_MS,
+    assert_no_exception,
+    open_page,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
+
+PLAYER = "[data-testid='stBidiComponentIsolated']"
 
 
 def assert_no_page_not_found(page):
@@ -13,50 +24,166 @@ def assert_no_page_not_found(page):
     expect(page.get_by_role("dialog").filter(has_text="Page not found")).to_have_count(0)
 
 
-def click_and_wait(page, name):
-    page.get_by_role("button", name=name, exact=True).click()
-    wait_for_app(page)
+def player(page):
+    """The step player's root element (inside the component's shadow root)."""
+    return page.locator(PLAYER).locator(".bp-player")
 
 
-def test_step_through_walks_a_whole_step_in_chromium(browser, app_server):
-    page = open_page(
-        browser,
-        f"{app_server}/step_through?hidden=[4]&activation=%22relu%22&optimizer=%22sgd%22",
-        viewport=(1500, 1100),
-    )
+def watch_websocket(page):
+    """A list that collects every frame the page sends to the server from now on."""
+    sent = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(payload)))
+    return sent
+
+
+def open_step_page(browser, app_server, query="", viewport=(1500, 1300)):
+    page = open_page(browser, f"{app_server}/step_through{query}", viewport=viewport)
+    assert_no_page_not_found(page)
+    expect(player(page)).to_have_attribute("data-phase", "0")
+    return page
+
+
+def script_state(page):
+    return page.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
+
+
+def test_phases_step_forward_and_back_in_the_browser_alone(browser, app_server):
+    page = browser.new_page(viewport={"width": 1500, "height": 1300})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    sent = watch_websocket(page)
     try:
-        assert_no_page_not_found(page)
-        expect(page.get_by_role("heading", name="Step through one training step")).to_be_visible()
-        expect(page.locator(".st-key-step-phase-current")).to_contain_text("Ready")
-        # Train mode so the walk ends with the update.
-        page.get_by_text("Train", exact=True).click()
+        page.goto(f"{app_server}/step_through?optimizer=%22sgd%22", wait_until="domcontentloaded")
         wait_for_app(page)
-        click_and_wait(page, "Next ▸")
-        expect(page.locator(".st-key-step-phase-current")).to_contain_text("Current phase: Forward 1")
-        expect(page.locator(".st-key-step-phase-current")).to_contain_text("z¹ = x·W¹ + b¹")
-        for expected in ("Forward 2", "Loss", "Backward 2", "Backward 1", "Update"):
-            click_and_wait(page, "Next ▸")
-            expect(page.locator(".st-key-step-phase-current")).to_contain_text(f"Current phase: {expected}")
-        expect(page.get_by_text("Update (sgd")).to_be_visible()
-        plots = page.locator(".js-plotly-plot")
-        expect(plots.first).to_be_visible()
-        assert plots.count() >= 6  # forward and backward per layer, ΔW per layer, loss bars
-        # The 4-unit ReLU network from the link, as the sidebar shows it.
-        expect(
-            page.locator("[data-testid='stSidebar']").get_by_role("textbox", name="Hidden layer sizes")
-        ).to_have_value("4")
+        root = player(page)
+        expect(root).to_have_attribute("data-phase", "0")
+        page.get_by_text("Train", exact=True).click()  # the step's update joins its phases
+        wait_for_app(page)
+        expect(root.locator(".bp-chip").last).to_have_text("Update")
+        labels = root.locator(".bp-chip").all_inner_texts()
+        assert labels == ["Ready", "Forward 1", "Forward 2", "Forward 3", "Loss"] + [
+            "Backward 3",
+            "Backward 2",
+            "Backward 1",
+            "Update",
+        ]
+        before = len(sent)
+        nxt, back = root.locator("[data-action=next]"), root.locator("[data-action=back]")
+        for k in range(1, len(labels)):
+            nxt.click()
+            expect(root).to_have_attribute("data-phase", str(k))
+            expect(root.locator(".bp-where")).to_contain_text(labels[k])
+            assert script_state(page) == "notRunning"
+            screenshot(page, f"step_through_circle_{k}_{labels[k].replace(' ', '_').lower()}")
+        expect(root.locator(".bp-eq")).to_contain_text("ΔP = −η·g")
+        for k in range(len(labels) - 2, -1, -1):
+            back.click()
+            expect(root).to_have_attribute("data-phase", str(k))
+        expect(root.locator(".bp-eq")).to_contain_text("before any data flows")
+        root.locator(".bp-slider").fill("4")
+        expect(root).to_have_attribute("data-phase", "4")
+        assert len(sent) == before, "stepping through the phases sent a message to the server"
+        assert script_state(page) == "notRunning"
         assert_no_exception(page)
-        path = screenshot(page, "step_through")
-        assert path.exists()
+    finally:
+        page.close()
+
+
+def test_gradients_wait_for_their_phase(browser, app_server):
+    page = open_step_page(browser, app_server)
+    try:
+        root = player(page)
+        # Ready: layer 1's gradients are placeholders, not numbers
+        pending = root.locator(".bp-card.pending[data-tensor='dW']")
+        expect(pending).to_contain_text("not computed yet")
+        for _ in range(7):  # Forward 1 … 3, Loss, Backward 3 … 1
+            root.locator("[data-action=next]").click()
+        expect(root).to_have_attribute("data-phase", "7")
+        expect(root.locator(".bp-card[data-tensor='dW'] canvas").first).to_be_visible()
+        expect(root.locator(".bp-card.pending[data-tensor='dW']")).to_have_count(0)
+    finally:
+        page.close()
+
+
+def test_clicking_a_weight_shows_its_worked_numbers(browser, app_server):
+    page = open_step_page(browser, app_server)
+    try:
+        root = player(page)
+        root.locator(".bp-chip", has_text="Backward 1").click()
+        expect(root.locator(".bp-focus-title")).to_contain_text("Layer 1 of 3")
+        canvas = root.locator(".bp-card[data-tensor='W'] canvas").first
+        box = canvas.bounding_box()
+        # the first W card is W¹ (2×8): labels take 44 px on the left and 16 px on top
+        cell_w = (box["width"] - 44) / 8
+        canvas.click(position={"x": 44 + cell_w * 3.5, "y": 16 + 10})
+        wait_for_app(page)
+        main = page.locator("[data-testid='stMain']")
+        expect(main.get_by_text(re.compile(r"^W¹\[0, 3\] = "))).to_be_visible()
+        line = main.get_by_text(re.compile(r"^dW¹\[0,3\] = Σₙ a_in\[n,0\]·dz\[n,3\]")).inner_text()
+        total, traced = re.search(r"samples = (\S+) \(trace: (\S+)\)", line).groups()
+        assert total == traced
+        assert main.get_by_role("tab", name="Cell inspector").get_attribute("aria-selected") == "true"
+        # the inspector answers as at the phase the player was at
+        expect(page.get_by_role("combobox", name="As at phase")).to_have_value("Backward 1")
+        assert_no_exception(page)
+        screenshot(page, "step_through_inspector")
+    finally:
+        page.close()
+
+
+def test_play_reaches_the_end_and_full_step_brings_a_new_batch(browser, app_server):
+    page = open_step_page(browser, app_server)
+    try:
+        root = player(page)
+        step = root.get_attribute("data-step")
+        root.locator("[data-action=speed]").select_option(label="4×")
+        root.locator("[data-action=play]").click()
+        expect(root).to_have_attribute("data-phase", "7", timeout=10_000)
+        expect(root.locator("[data-action=play]")).to_have_text("▶ Play")
+        page.get_by_role("button", name="Full step", exact=True).click()
+        wait_for_app(page)
+        expect(root).not_to_have_attribute("data-step", step)
+        expect(page.get_by_text(re.compile(r"Random batch of 32 training rows \(draw 2\)"))).to_be_visible()
+        # Next at the end of a step asks the server for the next one
+        step = root.get_attribute("data-step")
+        root.locator("[data-action=next]").click()
+        wait_for_app(page)
+        expect(root).not_to_have_attribute("data-step", step)
+        expect(root).to_have_attribute("data-phase", "1")
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize(
+    "name,query",
+    [
+        ("digits", '?dataset="digits"&layers="dense32-gelu-dense16-gelu"'),
+        ("sequences", '?dataset="sequences"'),
+    ],
+)
+def test_every_phase_reads_on_image_and_sequence_data(browser, app_server, name, query):
+    page = open_step_page(browser, app_server, query)
+    try:
+        root = player(page)
+        count = root.locator(".bp-chip").count()
+        screenshot(page, f"step_through_{name}_0_ready")
+        for k in range(1, count):
+            root.locator("[data-action=next]").click()
+            expect(root).to_have_attribute("data-phase", str(k))
+            label = root.locator(".bp-chip").nth(k).inner_text()
+            page.screenshot(
+                path=str(ARTIFACTS_DIR / f"step_through_{name}_{k}_{label.replace(' ', '_').lower()}.png")
+            )
+        assert_no_exception(page)
     finally:
         page.close()
 
 
 def test_bad_link_value_falls_back_with_a_notice(browser, app_server):
-    page = open_page(browser, f"{app_server}/step_through?hidden=%22x%22")
+    page = open_page(browser, f"{app_server}/step_through?layers=%22dense4-swish%22")
     try:
         assert_no_page_not_found(page)
-        expect(page.get_by_text("hidden='x' is not valid").first).to_be_visible()
+        expect(page.get_by_text("layers='dense4-swish' is not valid").first).to_be_visible()
         expect(page.get_by_role("heading", name="Step through one training step")).to_be_visible()
         assert_no_exception(page)
     finally:
@@ -64,7 +191,7 @@ def test_bad_link_value_falls_back_with_a_notice(browser, app_server):
 
 
 def test_stop_keeps_the_steps_already_trained(browser, app_server):
-    page = open_page(browser, f"{app_server}/step_through?hidden=[8]")
+    page = open_page(browser, f"{app_server}/step_through?layers=%22dense8-gelu%22")
     try:
         assert_no_page_not_found(page)
         page.get_by_label("Steps to run", exact=True).fill("100000")

@@ -1,0 +1,206 @@
+"""Timing a Streamlit page as a person sees it: real Chromium, a real `streamlit run` server.
+
+Reusable by every page bench. The server and Chromium are started the way the
+browser tests start them (tests/browser/harness.py). Times are taken in the page
+(``performance.now()`` and the input event's own timestamp), so Playwright's
+round trips do not count:
+
+- ``time_repaint``: a click to the first painted frame after the DOM under a root
+  changed (MutationObserver, then two animation frames);
+- ``time_settled``: a click or key press to a settled page: Streamlit's script state
+  is back to ``notRunning`` after having run, and no DOM mutation happened for
+  ``quiet_ms``; the time is that of the last mutation;
+- ``Frames``: bytes the page received (and messages it sent) over the websocket.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.browser.harness import (  # noqa: E402
+    CHROMIUM_ARGS,
+    PAGE_TIMEOUT_MS,
+    StreamlitServer,
+    find_chromium,
+    wait_for_app,
+)
+
+# Installed once per page: window.__bench.watch(root) records mutations under root (shadow roots
+# included when passed), and input timestamps of clicks and key presses.
+_INSTALL = """
+() => {
+  if (window.__bench) return;
+  const bench = { lastMutation: 0, inputAt: 0, observers: [] };
+  const mark = () => { bench.lastMutation = performance.now(); };
+  bench.watch = (node) => {
+    const observer = new MutationObserver(mark);
+    observer.observe(node, { subtree: true, childList: true, attributes: true, characterData: true });
+    bench.observers.push(observer);
+  };
+  for (const type of ["pointerdown", "keydown"]) {
+    window.addEventListener(type, (e) => { bench.inputAt = e.timeStamp; }, { capture: true });
+  }
+  bench.watch(document.body);
+  window.__bench = bench;
+}
+"""
+
+_WATCH_SHADOW = """
+(selector) => {
+  for (const host of document.querySelectorAll(selector)) {
+    if (host.shadowRoot && !host.__benchWatched) { window.__bench.watch(host.shadowRoot); host.__benchWatched = true; }
+  }
+}
+"""
+
+# Resolves with (painted − input) ms once a mutation under the page has been followed by a paint.
+_AWAIT_REPAINT = """
+(since) => new Promise((resolve) => {
+  const bench = window.__bench;
+  const check = () => {
+    if (bench.lastMutation > since && bench.inputAt > since - 1) {
+      requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now() - bench.inputAt)));
+    } else {
+      requestAnimationFrame(check);
+    }
+  };
+  check();
+})
+"""
+
+_SCRIPT_STATE = (
+    "() => document.querySelector(\"[data-testid='stApp']\").getAttribute('data-test-script-state')"
+)
+
+
+def percentile(values, q: float) -> float:
+    """The q-th percentile (0–100) by linear interpolation."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = (len(ordered) - 1) * q / 100
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def summary(values) -> str:
+    return (
+        f"p50 {percentile(values, 50):7.1f} ms · p95 {percentile(values, 95):7.1f} ms · "
+        f"max {max(values):7.1f} ms (n = {len(values)})"
+    )
+
+
+class Frames:
+    """Websocket traffic of a page: bytes received and messages sent, since creation or ``reset``."""
+
+    def __init__(self, page):
+        self.received = 0
+        self.sent = 0
+        page.on("websocket", self._attach)
+
+    def _attach(self, ws) -> None:
+        ws.on("framereceived", self._on_received)
+        ws.on("framesent", self._on_sent)
+
+    def _on_received(self, payload) -> None:
+        self.received += len(payload)
+
+    def _on_sent(self, payload) -> None:
+        self.sent += 1
+
+    def reset(self) -> None:
+        self.received = self.sent = 0
+
+
+@contextmanager
+def app_server(workdir: Path):
+    """A fresh `streamlit run streamlit_app.py` (runs kept under workdir), stopped on exit."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = StreamlitServer(runs_dir=workdir / "runs", log_path=workdir / "streamlit.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@contextmanager
+def chromium():
+    """Headless system Chromium, as the browser tests drive it."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def new_page(browser, viewport=(1500, 1300)):
+    page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
+    page.set_default_timeout(PAGE_TIMEOUT_MS)
+    return page
+
+
+def install(page, shadow_hosts: str | None = None) -> None:
+    """Start recording mutations (and those in the shadow roots of ``shadow_hosts``) and inputs."""
+    page.evaluate(_INSTALL)
+    if shadow_hosts:
+        page.evaluate(_WATCH_SHADOW, shadow_hosts)
+
+
+def now(page) -> float:
+    return page.evaluate("() => performance.now()")
+
+
+def time_repaint(page, act) -> float:
+    """ms from the input event of ``act()`` (a click) to the first frame painted after the DOM changed."""
+    since = now(page)
+    act()
+    return page.evaluate(_AWAIT_REPAINT, since)
+
+
+def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0) -> float:
+    """ms from the input event of ``act()`` to the last DOM change of the run it caused.
+
+    Settled: the script ran and is ``notRunning`` again, and nothing changed for quiet_ms.
+    """
+    since = now(page)
+    act()
+    deadline = time.monotonic() + timeout_s
+    ran = False
+    while time.monotonic() < deadline:
+        state = page.evaluate(_SCRIPT_STATE)
+        ran = ran or state == "running"
+        bench = page.evaluate("() => ({last: window.__bench.lastMutation, input: window.__bench.inputAt})")
+        quiet = now(page) - bench["last"] >= quiet_ms
+        if state == "notRunning" and bench["last"] > since and quiet and (ran or bench["last"] - since > 0):
+            return bench["last"] - bench["input"]
+        page.wait_for_timeout(25)
+    raise TimeoutError(f"the page did not settle within {timeout_s} s")
+
+
+def open_and_time(page, url: str, ready_selector: str, ready_attribute: str, not_value: str) -> float:
+    """Seconds from navigation to the page being interactive: ready_selector's attribute is set
+    (differs from not_value) and the script is not running."""
+    start = time.perf_counter()
+    page.goto(url, wait_until="domcontentloaded")
+    wait_for_app(page)
+    page.locator(ready_selector).wait_for()
+    while page.locator(ready_selector).get_attribute(ready_attribute) == not_value:
+        page.wait_for_timeout(10)
+    return time.perf_counter() - start
+
+
+def median(values) -> float:
+    return statistics.median(values)

@@ -1,0 +1,165 @@
+"""The step player's data: the trace as plain blocks, the payload bytes, and the words around them."""
+
+import math
+
+import numpy as np
+import pytest
+
+from backprop import Network, make_optimizer
+from backprop.inspect import layer_diagnostics
+from viz.colors import LUT
+from viz.step_payload import (
+    EXACT_CELLS,
+    MAX_CELLS,
+    block_mean,
+    build_payload,
+    decode_tensor,
+    quantize,
+    read_payload,
+    reduction,
+)
+from viz.step_text import diagnostic_notes, diagnostics_rows, phase_equations, phase_summary, sig, update_rule
+from viz.step_view import BACKWARD, FORWARD, READY, UPDATE, step_view
+
+
+def step(sizes=(2, 3, 2), n=5, train=False, **options):
+    net = Network(list(sizes), seed=0, **options)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, sizes[0])).astype(np.float32)
+    trace = net.gradients(x, rng.integers(0, sizes[-1], size=n))
+    if train:
+        make_optimizer("sgd", 0.1).step(net, trace)
+    return net, trace
+
+
+def payload_of(view, step_id=1, start=0):
+    equations = [phase_equations(view, p) for p in view.phases]
+    return build_payload(view, step_id, start, equations, [phase_summary(view, p) for p in view.phases])
+
+
+def test_phases_walk_ready_forward_loss_backward_and_the_update_only_when_applied():
+    net, trace = step(train=True)
+    labels = [p.label for p in step_view(trace, net).phases]
+    assert labels == ["Ready", "Forward 1", "Forward 2", "Loss", "Backward 2", "Backward 1", "Update"]
+    net, trace = step()
+    assert [p.label for p in step_view(trace, net).phases][-1] == "Backward 1"
+
+
+def test_every_tensor_is_known_from_the_phase_that_computes_it():
+    net, trace = step(train=True)
+    view = step_view(trace, net)
+    first = view.blocks[0]
+    assert view.known_at(first.tensor("W")) == view.phase_index(READY)
+    assert view.known_at(first.tensor("z")) == view.phase_index(FORWARD, 0)
+    assert view.known_at(first.tensor("dW")) == view.phase_index(BACKWARD, 0)
+    assert view.known_at(first.tensor("delta_W")) == view.phase_index(UPDATE)
+    np.testing.assert_array_equal(first.tensor("dz").values, trace.blocks[0].dz)
+    assert first.tensor("b").values.shape == (1, 3)
+
+
+def test_batch_norm_and_dropout_add_their_tensors():
+    net, trace = step(activation="relu", batch_norm=True, dropout=0.5)
+    keys = [t.key for t in step_view(trace, net).blocks[0].tensors]
+    assert keys[:7] == ["W", "b", "gamma", "beta", "normalized", "z", "a"]
+    assert "dropout_mask" in keys and "d_affine" in keys
+
+
+def test_outputs_show_class_labels_one_hot_and_the_loss_gradient():
+    net, trace = step()
+    view = step_view(trace, net, class_labels=["no", "yes"])
+    by_key = {t.key: t for t in view.outputs}
+    assert set(by_key) == {"output", "probs", "y", "d_output"}
+    np.testing.assert_array_equal(by_key["y"].values.argmax(axis=1), trace.y)
+    assert view.axes["unit2"].labels == ["no", "yes"]
+
+
+def test_small_tensors_travel_exactly_with_their_stats_and_phase():
+    net, trace = step(train=True)
+    view = step_view(trace, net)
+    header, data = read_payload(payload_of(view, step_id=7, start=3))
+    assert header["step"] == 7 and header["start"] == 3 and header["updated"]
+    assert [p["label"] for p in header["phases"]][0] == "Ready"
+    entry = next(t for t in header["tensors"] if t["key"] == "dW" and t["block"] == 0)
+    assert entry["enc"] == "f32" and entry["known"] == view.phase_index(BACKWARD, 0)
+    np.testing.assert_array_equal(decode_tensor(entry, data), trace.blocks[0].dW)
+    dW = trace.blocks[0].dW.astype(np.float64)
+    assert entry["stats"]["median"] == pytest.approx(float(np.median(dW)))
+    assert entry["stats"]["absmax"] == pytest.approx(float(np.abs(dW).max()))
+    lut = np.frombuffer(data, np.uint8, 768, header["lut"]).reshape(256, 3)
+    np.testing.assert_array_equal(lut, LUT)
+
+
+def test_large_tensors_are_block_means_quantized_per_column():
+    m = np.random.default_rng(0).normal(size=(784, 256))
+    rows, cols = reduction(m.shape)
+    assert math.ceil(784 / rows) * math.ceil(256 / cols) <= MAX_CELLS and cols == 1
+    reduced = block_mean(m, rows, cols)
+    np.testing.assert_allclose(reduced[0, 5], m[:rows, 5].mean())
+    q, scale = quantize(reduced)
+    np.testing.assert_allclose(q / 127 * scale, reduced, atol=float(scale.max()) / 127)
+    assert q.dtype == np.int8 and scale.shape == (256,)
+
+
+def test_quantized_nan_is_marked_and_ragged_blocks_average_what_they_hold():
+    m = np.array([[1.0, np.nan, 3.0], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]])
+    np.testing.assert_allclose(block_mean(m, 2, 2), [[10 / 3, 4.5], [7.5, 9.0]])
+    q, _ = quantize(np.array([[np.nan, 1.0]]))
+    assert q[0, 0] == -128
+
+
+def test_the_big_network_step_fits_the_budget():
+    net = Network([784, 256, 64, 10], seed=0)
+    rng = np.random.default_rng(1)
+    trace = net.gradients(rng.random((32, 784), dtype=np.float32), rng.integers(0, 10, 32))
+    make_optimizer("adam", 1e-3).step(net, trace)
+    view = step_view(trace, net, input_pixels=(28, 28))
+    payload = payload_of(view)
+    assert len(payload) < 400_000
+    header, data = read_payload(payload)
+    W = next(t for t in header["tensors"] if t["key"] == "W" and t["block"] == 0)
+    assert W["enc"] == "q8" and W["shape"] == [784, 256] and W["reduce"] == [4, 1]
+    small = next(t for t in header["tensors"] if t["key"] == "W" and t["block"] == 2)
+    assert small["enc"] == "f32" and EXACT_CELLS >= 64 * 10
+    assert header["axes"]["in1"]["pixels"] == [28, 28]
+
+
+def test_significant_digits_keep_small_products_checkable():
+    assert sig(-0.000123456789) == "-0.000123457"
+    assert sig(0.9193) == "0.9193"
+    assert sig(-1.234567e-9) == "-1.23457e-09"
+    assert sig(0.0) == "0" and sig(None) == "—" and sig(float("nan")) == "nan"
+
+
+def test_equations_read_each_formula_from_its_registry():
+    net, trace = step(train=True, activation="tanh")
+    view = step_view(trace, net)
+    forward = phase_equations(view, view.phases[1])
+    assert forward[0] == "z¹ = x·W¹ + b¹" and "tanh(z)" in forward[1]
+    assert "softmax" in phase_equations(view, view.phases[3])[0]
+    assert update_rule("sgd").startswith("ΔP = −η·g")
+    assert "λ" in update_rule("adam", weight_decay=1e-4)
+    assert "1.5 → 1.25" in phase_summary(view, view.phases[-1], loss_after=1.25).replace(
+        sig(view.loss), "1.5"
+    )
+
+
+def test_diagnostics_rows_say_dash_where_a_figure_does_not_apply():
+    net, trace = step(activation="tanh")
+    rows = diagnostics_rows(layer_diagnostics(trace))
+    assert rows[0]["‖ΔW‖/‖W‖"] == "—" and rows[0]["dead units"] == "—"
+    assert "None" not in str(rows)
+
+
+def test_notes_name_dead_units_saturation_rising_loss_and_bad_gradients():
+    class Fake:
+        def __init__(self, layer, g, dead=None, saturated=None):
+            self.layer, self.grad_norm, self.activation = layer, g, "relu"
+            self.dead_share, self.saturated_share, self.update_ratio = dead, saturated, None
+
+    assert "Exploding" in diagnostic_notes([Fake(0, 5e3), Fake(1, 1.0)])[0]
+    assert "Vanishing" in diagnostic_notes([Fake(0, 1e-7), Fake(1, 1.0)])[0]
+    assert "not finite" in diagnostic_notes([Fake(0, math.nan)])[0]
+    assert diagnostic_notes([Fake(0, 1.0), Fake(1, 1.0)]) == []
+    assert any("Dead ReLUs: 75%" in n for n in diagnostic_notes([Fake(0, 1.0, dead=0.75)]))
+    assert any("Saturation" in n for n in diagnostic_notes([Fake(0, 1.0, saturated=0.9)]))
+    assert any("learning rate may be too high" in n for n in diagnostic_notes([], 0.5, 0.9))
