@@ -28,6 +28,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import ACTIVATION_CLASSES, ACTIVATIONS
+from .attention import (
+    LastPosition,
+    LayerNorm,
+    PositionEmbedding,
+    ResidualAdd,
+    ResidualStart,
+    SelfAttention,
+    Skip,
+)
 from .layers import AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Embedding, Flatten, Layer, MaxPool2D
 from .options import Option
 
@@ -98,15 +107,37 @@ PADDING = Option("padding", "int", 0, label="padding", low=0, high=7)
 POOL = _units("size", "window size", 8)
 RATE = Option("rate", "float", 0.5, label="dropout rate", low=0.0, high=1.0, high_open=True)
 DIM = _units("dim", "embedding width", 1024)
+HEADS = _units("heads", "attention heads", 16)
 
 
 # ------------------------------------------------------------- shape rules
 def _flat(values, shape):
+    if len(shape) == 2:  # a sequence of vectors: the same weights at every position
+        return (shape[0], values["units"])
     if len(shape) != 1:
         raise ValueError(
             f"needs one row of features per sample but gets {_describe(shape)}: put flatten before it"
         )
     return (values["units"],)
+
+
+def _sequence(shape, what):
+    if len(shape) != 2:
+        raise ValueError(f"{what} but gets {_describe(shape)}")
+    return shape
+
+
+def _attention_output(values, shape):
+    t, d = _sequence(shape, "needs a sequence of vectors (put embed<dim> first)")
+    if d % values["heads"]:
+        raise ValueError(
+            f"splits each vector into {values['heads']} heads, but {d} numbers do not split evenly"
+        )
+    return shape
+
+
+def _norm_output(values, shape):
+    return shape if len(shape) == 1 else _sequence(shape, "normalises one vector per sample or per position")
 
 
 def _images(shape, what):
@@ -156,7 +187,7 @@ def _none(values, shape):
 # ----------------------------------------------------------------- builders
 def _dense(values, shape, ctx):
     return Dense(
-        shape[0], values["units"], rng=ctx.rng, init=ctx.init, init_std=ctx.init_std, dtype=ctx.dtype
+        shape[-1], values["units"], rng=ctx.rng, init=ctx.init, init_std=ctx.init_std, dtype=ctx.dtype
     )
 
 
@@ -189,7 +220,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "dense64",
             "A fully connected layer with the given number of units.",
             _flat,
-            lambda values, shape: (shape[0] + 1) * values["units"],
+            lambda values, shape: (shape[-1] + 1) * values["units"],
             _dense,
             "z = a_in·W + b",
             "dW = a_inᵀ·dz,  db = Σₙ dz,  da_in = dz·Wᵀ",
@@ -271,6 +302,86 @@ LAYER_KINDS: dict[str, LayerKind] = {
             lambda values, shape, ctx: Dropout(values["rate"], ctx.dropout_rng),
             "a = a_in ⊙ mask",
             "da_in = da ⊙ mask",
+        ),
+        LayerKind(
+            "pos",
+            "PositionEmbedding",
+            r"pos",
+            (),
+            "pos",
+            "Adds a learned vector per position, so attention can tell positions apart.",
+            lambda values, shape: _sequence(shape, "adds a vector per position of a sequence"),
+            lambda values, shape: shape[0] * shape[1],
+            lambda values, shape, ctx: PositionEmbedding(shape[0], shape[1], rng=ctx.rng, dtype=ctx.dtype),
+            "out[n, t] = x[n, t] + P[t]",
+            "dP[t] = Σₙ dout[n, t],  dx = dout",
+        ),
+        LayerKind(
+            "ln",
+            "LayerNorm",
+            r"(?:ln|layernorm)",
+            (),
+            "ln",
+            "Normalises each vector over its own numbers, then scales by γ and shifts by β.",
+            _norm_output,
+            lambda values, shape: 2 * shape[-1],
+            lambda values, shape, ctx: LayerNorm(shape[-1], dtype=ctx.dtype),
+            "x̂ = (x − μ)/√(σ² + ε) over the vector,  y = γ·x̂ + β",
+            "dγ = Σ dy·x̂,  dβ = Σ dy,  dx through the vector's μ and σ",
+        ),
+        LayerKind(
+            "attn",
+            "SelfAttention",
+            r"attn(?P<heads>\d+)",
+            (HEADS,),
+            "attn2",
+            "Causal self-attention with the given number of heads: each position mixes the ones up to it.",
+            _attention_output,
+            lambda values, shape: 4 * (shape[1] + 1) * shape[1],
+            lambda values, shape, ctx: SelfAttention(
+                shape[1], values["heads"], rng=ctx.rng, init=ctx.init, init_std=ctx.init_std, dtype=ctx.dtype
+            ),
+            "A = softmax(Q·Kᵀ/√d + causal mask);  out = (A·V)·Wo + bo",
+            "dS = A ⊙ (dA − Σ_k A·dA);  dQ = dS·K/√d,  dK = dSᵀ·Q/√d,  dV = Aᵀ·dZ",
+        ),
+        LayerKind(
+            "res",
+            "ResidualStart",
+            r"res",
+            (),
+            "res",
+            "Starts a residual connection: the input is kept and added back at the matching add.",
+            _same,
+            _none,
+            None,
+            "keep x",
+            "dx = d(branch) + d(skip)",
+        ),
+        LayerKind(
+            "add",
+            "ResidualAdd",
+            r"add",
+            (),
+            "add",
+            "Ends a residual connection: out = f(x) + x, with x kept at the matching res.",
+            _same,
+            _none,
+            None,
+            "out = f(x) + x",
+            "the gradient goes into f and straight to x",
+        ),
+        LayerKind(
+            "last",
+            "LastPosition",
+            r"last",
+            (),
+            "last",
+            "The vector at the last position of each sequence, where the next token is read.",
+            lambda values, shape: (_sequence(shape, "takes the last vector of a sequence")[1],),
+            _none,
+            lambda values, shape, ctx: LastPosition(),
+            "a = x[:, −1]",
+            "dx[:, −1] = da, 0 elsewhere",
         ),
         LayerKind(
             "embed",
@@ -394,7 +505,19 @@ def plan(text: str, input_shape: tuple, n_outputs: int, vocab_size: int | None =
         words.append(f"dense{n_outputs}")
     shape = tuple(int(s) for s in input_shape)
     layers = []
+    open_residuals: list[tuple[int, tuple]] = []  # (layer number, shape) of each res not yet added back
     for k, ((keyword, values), word) in enumerate(zip(parsed, words)):
+        if keyword == "res":
+            open_residuals.append((k + 1, shape))
+        elif keyword == "add":
+            if not open_residuals:
+                raise ValueError(f"layer {k + 1} 'add' has no res before it to add back")
+            start, kept = open_residuals.pop()
+            if kept != shape:
+                raise ValueError(
+                    f"layer {k + 1} 'add' gets {_describe(shape)}, but layer {start} 'res' kept "
+                    f"{_describe(kept)}: a residual branch must keep the shape"
+                )
         if keyword in ACTIVATIONS:
             out, count = shape, 0
         else:
@@ -419,15 +542,22 @@ def plan(text: str, input_shape: tuple, n_outputs: int, vocab_size: int | None =
             Planned(_canonical(keyword, values), keyword, values, shape, tuple(int(s) for s in out), count)
         )
         shape = layers[-1].output_shape
+    if open_residuals:
+        raise ValueError(f"layer {open_residuals[-1][0]} 'res' is never added back: end its branch with add")
     return layers
 
 
 def build_layers(planned: list[Planned], ctx: BuildContext) -> list[Layer]:
     """The layers of a plan, each named by its kind and count ("dense1", "relu2")."""
-    layers, counts = [], {}
+    layers, counts, skips = [], {}, []
     for step in planned:
         if step.keyword in ACTIVATIONS:
             layer = ACTIVATION_CLASSES[step.keyword]()
+        elif step.keyword == "res":
+            skips.append(Skip())
+            layer = ResidualStart(skips[-1])
+        elif step.keyword == "add":
+            layer = ResidualAdd(skips.pop())
         else:
             layer = LAYER_KINDS[step.keyword].build(step.values, step.input_shape, ctx)
         counts[step.keyword] = counts.get(step.keyword, 0) + 1

@@ -100,6 +100,10 @@ class Layer:
         """Intermediates of the last forward pass worth showing, by name."""
         return {}
 
+    def saved_backward(self) -> dict:
+        """Intermediates of the last backward pass worth showing, by name."""
+        return {}
+
     def spec(self) -> str:
         """This layer as a word of an architecture description, e.g. "dense64"."""
         return self.kind
@@ -130,7 +134,10 @@ class WeightedLayer(Layer):
 
 # ------------------------------------------------------------------ dense
 class Dense(WeightedLayer):
-    """Fully connected: out = x·W + b.  x (N, n_in), W (n_in, n_out), b (n_out,)."""
+    """Fully connected: out = x·W + b.  x (N, n_in), W (n_in, n_out), b (n_out,).
+
+    A sequence of vectors x (N, T, n_in) gets the same weights at every position.
+    """
 
     kind = "dense"
 
@@ -163,7 +170,9 @@ class Dense(WeightedLayer):
         return x @ self.params["W"] + self.params["b"]
 
     def backward(self, dout, input_grad=True):
-        self.grads = {"W": self.x.T @ dout, "b": dout.sum(axis=0)}
+        x = self.x.reshape(-1, self.n_in)  # every position of every sample is a row
+        d = dout.reshape(-1, self.n_out)
+        self.grads = {"W": x.T @ d, "b": d.sum(axis=0)}
         return dout @ self.params["W"].T if input_grad else None
 
     def spec(self):
@@ -254,15 +263,18 @@ class Conv2D(WeightedLayer):
         d_rows = dout.transpose(0, 2, 3, 1).reshape(-1, self.c_out)  # dY: (N·Ho·Wo, C_out)
         kernels = self.params["W"].reshape(self.c_out, -1)
         self.grads = {"W": (d_rows.T @ self.cols).reshape(self.params["W"].shape), "b": d_rows.sum(axis=0)}
-        if not input_grad:
+        self.d_cols = d_rows @ kernels if input_grad else None  # (N·Ho·Wo, C_in·k·k)
+        if self.d_cols is None:
             return None
-        self.d_cols = d_rows @ kernels  # (N·Ho·Wo, C_in·k·k)
         dx = col2im(self.d_cols, self.padded.shape, self.kernel, self.stride)
         p = self.padding
         return dx[:, :, p : dx.shape[2] - p, p : dx.shape[3] - p] if p else dx
 
     def saved(self):
         return {"cols": self.cols}
+
+    def saved_backward(self):
+        return {} if self.d_cols is None else {"d_cols": self.d_cols}
 
     def spec(self):
         return (

@@ -436,6 +436,7 @@ class Network:
             # the first layer's input is data: its gradient is only formed when asked for
             dout = layer.backward(dout, input_grad=k > 0 or input_gradient)
             rec.dx, rec.grads = dout, layer.grads
+            rec.saved_backward = layer.saved_backward()
         trace.dx = trace.layers[0].dx if input_gradient else None
         return trace
 

@@ -111,8 +111,9 @@ EPS = Option(
 
 
 def decays(param_name: str) -> bool:
-    """Weight decay applies to weight arrays only, not to biases, batch norm or embeddings."""
-    return param_name == "W"
+    """Weight decay applies to weight arrays (W, and attention's Wq, Wk, Wv, Wo) only, not to biases,
+    normalisation or embeddings."""
+    return param_name.startswith("W")
 
 
 def effective_gradient(
@@ -128,15 +129,13 @@ def l2_penalty(net, weight_decay: float) -> float:
     """(λ/2)·ΣW² over every weight array: the term weight decay adds to the loss."""
     if not weight_decay:
         return 0.0
-    return (
-        0.5
-        * weight_decay
-        * sum(
-            float(np.sum(layer.params["W"].astype(np.float64) ** 2))
-            for layer in net.layers
-            if "W" in layer.params
-        )
+    squares = sum(
+        float(np.sum(value.astype(np.float64) ** 2))
+        for layer in net.layers
+        for name, value in layer.params.items()
+        if decays(name)
     )
+    return 0.5 * weight_decay * squares
 
 
 class Optimizer:

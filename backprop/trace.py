@@ -25,7 +25,8 @@ class LayerRecord:
     architecture word ("dense64", "relu"). x: the layer's input; out: its output; params: the parameter arrays the
     forward pass used; saved: intermediates it kept (mask, im2col cols, switches…).
     After the backward pass: dout = dL/d(out), dx = dL/dx (None when the input is
-    data), grads = dL/d(param) by name. After an update: deltas = the change applied.
+    data), grads = dL/d(param) by name, saved_backward = the backward pass's intermediates
+    (a convolution's dcols, attention's dQ, dK, dV, dscores). After an update: deltas = the change applied.
     """
 
     def __init__(
@@ -36,12 +37,13 @@ class LayerRecord:
         self.params, self.saved = params, saved
         self.dout: np.ndarray | None = None
         self.dx: np.ndarray | None = None
+        self.saved_backward: dict[str, np.ndarray] = {}
         self.grads: dict[str, np.ndarray] = {}
         self.deltas: dict[str, np.ndarray] = {}
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every array of the record under a flat name (for export)."""
-        out = {"x": self.x, "out": self.out, **self.params, **self.saved}
+        out = {"x": self.x, "out": self.out, **self.params, **self.saved, **self.saved_backward}
         out.update({"dout": self.dout, "dx": self.dx})
         out.update({f"d{name}": value for name, value in self.grads.items()})
         out.update({f"delta_{name}": value for name, value in self.deltas.items()})

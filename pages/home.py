@@ -1,14 +1,11 @@
 """Home: what the app shows and where each screen lives."""
 
-from pathlib import Path
-
 import streamlit as st
 
 from ui.frame import inside_app_frame
 
 inside_app_frame()
 
-APP_DIR = Path(__file__).parent.parent
 
 # What each screen is for; titles and icons come from the navigation in streamlit_app.py.
 SCREENS = [
@@ -43,14 +40,12 @@ st.info(
     icon=":material/info:",
 )
 
-available = [(path, blurb) for path, blurb in SCREENS if (APP_DIR / path).is_file()]
-if available:
-    st.subheader("Screens")
-    columns = st.columns(3)
-    for index, (path, blurb) in enumerate(available):
-        with columns[index % 3].container(border=True):
-            st.page_link(path)
-            st.caption(blurb)
+st.subheader("Screens")
+columns = st.columns(3)
+for index, (path, blurb) in enumerate(SCREENS):
+    with columns[index % 3].container(border=True):
+        st.page_link(path)
+        st.caption(blurb)
 
 st.subheader("The same runs from the command line")
 st.markdown(

@@ -3,7 +3,8 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import assert_no_exception, open_page, screenshot
+from tests.browser.harness import StreamlitServer, assert_no_exception, open_page, screenshot
+from ui.frame import UNFRAMED_MESSAGE
 
 pytestmark = pytest.mark.browser
 
@@ -23,3 +24,23 @@ def test_first_request_to_a_deep_link_gets_the_grouped_navigation(app_server, br
         screenshot(page, "deep_link_draw")
     finally:
         page.close()
+
+
+def test_a_fresh_server_runs_a_deep_link_without_the_entry_point(browser, tmp_path):
+    """What ui/frame.py works around: Streamlit runs a fresh server's first deep link on its own.
+
+    When this fails, Streamlit frames pages itself and ui.frame.inside_app_frame can go.
+    """
+    server = StreamlitServer(runs_dir=tmp_path / "runs", log_path=tmp_path / "streamlit.log").start()
+    try:
+        page = open_page(browser, f"{server.url}/runs")
+        try:
+            expect(page.get_by_role("heading", name="Training runs")).to_be_visible()
+        finally:
+            page.close()
+        assert UNFRAMED_MESSAGE in server.log()
+        later = open_page(browser, f"{server.url}/compare")  # navigation is known now: no second fallback
+        later.close()
+        assert server.log().count(UNFRAMED_MESSAGE) == 1
+    finally:
+        server.stop()
