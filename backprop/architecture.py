@@ -544,6 +544,11 @@ def plan(text: str, input_shape: tuple, n_outputs: int, vocab_size: int | None =
         shape = layers[-1].output_shape
     if open_residuals:
         raise ValueError(f"layer {open_residuals[-1][0]} 'res' is never added back: end its branch with add")
+    if len(shape) != 1:
+        raise ValueError(
+            f"the network ends with {_describe(shape)}, not one vector per sample: "
+            f"put last (a sequence's last position) or flatten before the output layer"
+        )
     return layers
 
 

@@ -47,7 +47,8 @@ def test_a_network_with_every_word_kind_builds_with_the_shapes_worked_out_by_han
         n_outputs=3,
     )
     kinds = {layer.kind for layer in net.layers}
-    assert kinds - {"activation"} == set(LAYER_KINDS) - {"embed"}  # embed has its own test below
+    # the sequence words (embed, pos, ln, attn, res, add, last) have their own tests in test_attention.py
+    assert kinds - {"activation"} == set(LAYER_KINDS) - {"embed", "pos", "ln", "attn", "res", "add", "last"}
     # 1×10×12 → conv4k3p1: 4×10×12 → maxpool2: 4×5×6 → conv6k3s2: (5 − 3)//2 + 1 = 2, (6 − 3)//2 + 1 = 2
     # → avgpool2: 6×1×1 → flatten: 6 → dense8 → dense5 → the output layer dense3
     assert net.shapes == [
@@ -273,7 +274,7 @@ def build(text, input_shape=(6, 6), n_outputs=2, **options):
         ),
         (
             lambda: build("embed4-dense3", input_shape=(3,), vocab_size=5),
-            r"layer 2 'dense3' needs one row of features per sample but gets a sequence of 3 vectors of 4",
+            r"the network ends with a sequence of 3 vectors of 2, not one vector per sample: put last",
         ),
         (
             lambda: build("embed4-bn", input_shape=(3,), vocab_size=5),
