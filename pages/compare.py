@@ -6,7 +6,7 @@ from ui import runs
 from ui.frame import inside_app_frame
 from viz.runs import X_AXES, compare_figure, distance_figure
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Compare runs")
 

@@ -7,7 +7,7 @@ from ui import draw as ui
 from ui.frame import inside_app_frame
 from viz import draw as figures
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Draw & predict")
 st.caption(

@@ -7,7 +7,7 @@ from ui.frame import inside_app_frame
 from ui.sidebar import config_sidebar
 from viz.runs import distribution_figure, grad_norm_figure
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Training runs")
 st.caption(

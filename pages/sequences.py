@@ -15,7 +15,7 @@ from ui.frame import inside_app_frame
 from ui.session import active_model
 from viz import sequences as viz
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Sequences")
 st.caption(
