@@ -307,6 +307,8 @@ def cmd_runs(args) -> int:
         )
         parent = f"  (fork of {info.parent})" if info.parent else ""
         print(f"{info.name:24s} {summary['epochs']:4d} epochs  {metric:32s} {info.config.describe()}{parent}")
+        for problem in info.problems:
+            print(f"{'':24s} ! {problem}")
     return 0
 
 

@@ -17,6 +17,10 @@ A run folder holds
 
 Every file is written atomically (temp file, fsync, os.replace); arrays are read
 with allow_pickle=False; a damaged run is listed with the reason, never fatal.
+Only regular files inside the store are read (no symbolic links, FIFOs or
+devices), within the budgets of ``backprop.limits``; the JSON files are checked
+field by field (``backprop.runfiles``), so a wrong-shaped file is one damaged
+row, not an exception in whatever lists the store.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
+import unicodedata
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,18 +44,17 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .config import RunConfig
-from .io import atomic_write, load_arrays, save_arrays
+from .io import atomic_write, load_arrays, read_json, save_arrays
 from .network import Network
+from .runfiles import PERCENTILES, RUN_FORMAT, check_history, check_meta, is_count, is_number
 from .training import History, Trainer, TrainingDiverged, TrainingEvent
 
-RUN_FORMAT = "backprop-run/1"
 RUNS_DIR_ENV = "BACKPROP_RUNS_DIR"
 WEIGHT_FILES = ("initial", "latest", "best")
 # Per-epoch snapshots cost 4 bytes per parameter per epoch; 500k parameters is 2 MB an epoch.
 SNAPSHOT_MAX_PARAMETERS = 500_000
-# Percentiles of TensorBoard's "distributions" view: min, ±1.5σ, ±1σ, ±0.5σ, median, max.
-PERCENTILES = (0, 7, 16, 31, 50, 69, 84, 93, 100)
 PROBE_SIZE = 256
 MAX_NAME_LENGTH = 80
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -81,6 +86,13 @@ def clean_name(name) -> str:
     return cleaned
 
 
+def suggest_name(folder: str) -> str:
+    """A valid run name close to a folder name that is not one: 'my run' -> 'my-run', 'résumé' -> 'resume'."""
+    ascii_text = unicodedata.normalize("NFKD", folder).encode("ascii", "ignore").decode("ascii")
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_text.strip()).lstrip("-._")[:MAX_NAME_LENGTH]
+    return name.rstrip("-") or "run"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -90,26 +102,62 @@ def _write_json(path: Path, data) -> None:
     atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
-def _read_json(path: Path):
+def _config_from(settings: dict) -> RunConfig:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"{path.name} is not valid JSON ({err})") from None
+        return RunConfig.from_dict(settings)
+    except ValueError as err:
+        raise ValueError(f"config.json: {err}") from None
+    except Exception as err:  # settings of any shape reach the parser; none may escape as a crash
+        raise ValueError(
+            f"config.json holds settings this version cannot read ({type(err).__name__}: {err})"
+        ) from None
 
 
-def _check_npz(path: Path) -> None:
-    """Cheap integrity check for a listing: the zip directory is readable and holds only .npy members."""
+def _is_folder(path: Path) -> bool:
+    """A real folder, not a symbolic link to one."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-    except FileNotFoundError:
-        raise
-    except (zipfile.BadZipFile, OSError, EOFError) as err:
-        raise ValueError(f"{path.name} is not a readable weights file ({err})") from None
-    if not names or not all(n.endswith(".npy") for n in names):
-        raise ValueError(f"{path.name} is not a weights file (members {names[:3]})")
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+# Verified .npz files: (path, identity of this version of the file, budgets) -> None or the problem.
+# Every byte of a weights file is read once per version, so a listing reports damage anywhere in it.
+_VERIFIED: dict[tuple, str | None] = {}
+_VERIFIED_MAX = 4096
+
+
+def npz_problem(path: Path) -> str | None:
+    """None when ``path`` is a readable .npz, else why not (FileNotFoundError when it is absent)."""
+    info = os.lstat(path)
+    key = (
+        str(path),
+        info.st_dev,
+        info.st_ino,
+        info.st_size,
+        info.st_mtime_ns,
+        info.st_mode,
+        limits.ARCHIVE_BYTES.value(),
+        limits.ARRAY_BYTES.value(),
+    )
+    if key not in _VERIFIED:
+        try:
+            load_arrays(path, keep=False)
+            problem = None
+        except ValueError as err:
+            problem = str(err)
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.clear()
+        _VERIFIED[key] = problem
+    return _VERIFIED[key]
+
+
+# What to do about a damaged file that does not stop the run from opening.
+_FIXES = {
+    "best": "delete it to go on: the latest weights stand in for the best until the next best epoch writes it",
+    "optimizer": "delete it to go on: training then resumes with fresh optimizer state (momentum, Adam moments)",
+    "snapshots": "delete the file: weight distances skip that epoch",
+}
 
 
 def summarize(history: History) -> dict:
@@ -142,7 +190,12 @@ def summarize(history: History) -> dict:
 
 @dataclass
 class RunInfo:
-    """One row of a listing; ``damaged`` is None or the reason the run cannot be opened."""
+    """One row of a listing.
+
+    damaged: None, or the reason the run cannot be opened (and what to do).
+    problems: damaged files that do not stop the run from opening (best,
+      optimizer state, snapshots), each with what to do.
+    """
 
     name: str
     path: Path
@@ -151,10 +204,11 @@ class RunInfo:
     parent: str | None = None
     created: str | None = None
     damaged: str | None = None
+    problems: list[str] = field(default_factory=list)
 
     def __repr__(self) -> str:
         state = f"damaged: {self.damaged}" if self.damaged else f"{self.summary.get('epochs', 0)} epochs"
-        return f"RunInfo({self.name!r}, {state})"
+        return f"RunInfo({self.name!r}, {state}{f', {len(self.problems)} problems' if self.problems else ''})"
 
 
 class Run:
@@ -163,18 +217,21 @@ class Run:
     def __init__(self, path):
         self.path = Path(path)
         self.name = self.path.name
-        meta = _read_json(self.path / "config.json")
-        if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT or "config" not in meta:
-            raise ValueError(f"config.json is not a {RUN_FORMAT} run description")
-        self.config = RunConfig.from_dict(meta["config"])
+        if self.path.is_symlink():
+            raise ValueError(
+                f"{self.name} is a symbolic link; the store reads only folders inside itself: "
+                "move or copy the run folder into the store instead of linking it"
+            )
+        meta = check_meta(read_json(self.path / "config.json", limits.CONFIG_BYTES))
+        self.config = _config_from(meta["config"])
         self.parent = meta.get("parent")
         self.created = meta.get("created")
-        raw = _read_json(self.path / "history.json")
-        self.history = History.from_dict(raw)
-        self.cursor = raw.get("cursor") if isinstance(raw.get("cursor"), dict) else None
+        self.history, self.cursor = check_history(read_json(self.path / "history.json", limits.HISTORY_BYTES))
         for which in ("initial", "latest"):
-            _check_npz(self.path / f"{which}.npz")
-        self._best_saved_epoch = self.history.best_epoch if (self.path / "best.npz").exists() else None
+            problem = npz_problem(self.path / f"{which}.npz")
+            if problem:
+                raise ValueError(problem)
+        self._best_saved_epoch = self.history.best_epoch if self.has("best") else None
 
     # ----------------------------------------------------------------- reading
     @property
@@ -182,7 +239,26 @@ class Run:
         return summarize(self.history)
 
     def has(self, which: str) -> bool:
-        return (self.path / f"{which}.npz").exists()
+        """Whether ``which``.npz is there (a link or special file counts: reading it then says what it is)."""
+        return os.path.lexists(self.path / f"{which}.npz")
+
+    def file_problems(self) -> list[str]:
+        """Damaged files that do not stop the run from opening: best, optimizer state, snapshots."""
+        problems = []
+        for which in ("best", "optimizer"):
+            if self.has(which):
+                problem = npz_problem(self.path / f"{which}.npz")
+                if problem:
+                    problems.append(f"{problem}; {_FIXES[which]}")
+        folder = self.path / "snapshots"
+        if os.path.lexists(folder) and not _is_folder(folder):
+            problems.append("snapshots is not a folder inside the run (a link or a file), so it is not read")
+        elif os.path.lexists(folder):
+            for path in sorted(folder.glob("epoch-*.npz")):
+                problem = npz_problem(path)
+                if problem:
+                    problems.append(f"snapshots/{problem}; {_FIXES['snapshots']}")
+        return problems
 
     def weights(self, which: str = "latest") -> dict[str, np.ndarray]:
         """The arrays of initial.npz, latest.npz or best.npz (best falls back to latest before any epoch)."""
@@ -207,7 +283,7 @@ class Run:
         """Epochs with a stored weight snapshot (0 is the initial weights)."""
         folder = self.path / "snapshots"
         epochs = [0] if self.has("initial") else []
-        if folder.is_dir():
+        if _is_folder(folder):
             for path in folder.glob("epoch-*.npz"):
                 try:
                     epochs.append(int(path.stem.split("-")[1]))
@@ -258,26 +334,50 @@ def _save_optimizer(path: Path, trainer: Trainer) -> None:
     save_arrays(path, arrays, {"optimizer": opt.name, "steps": opt.steps, "learning_rate": opt.learning_rate})
 
 
-def _load_optimizer(path: Path, trainer: Trainer) -> bool:
-    """Restore optimizer moments saved by _save_optimizer; False (fresh state) when absent or foreign."""
+def _load_optimizer(path: Path, trainer: Trainer, net: Network) -> bool:
+    """Restore optimizer moments saved by _save_optimizer; False (fresh state) when they do not fit.
+
+    Absent, damaged, another optimizer's, or arrays whose names, shapes or
+    dtypes do not match ``net``'s parameters: the state would break the next
+    step, so training starts the moments afresh (a damaged file is reported on
+    the run's row).
+    """
     try:
         arrays, meta = load_arrays(path)
     except (FileNotFoundError, ValueError):
         return False
     opt = trainer.optimizer
-    if not meta or meta.get("optimizer") != opt.name:
+    if not isinstance(meta, dict) or meta.get("optimizer") != opt.name:
         return False
+    steps, rate = meta.get("steps", 0), meta.get("learning_rate", opt.learning_rate)
+    if not is_count(steps) or not is_number(rate) or not math.isfinite(rate) or rate <= 0:
+        return False
+    params = {
+        (str(key), name): getattr(owner, name)
+        for key, owner in net.parameter_owners()
+        for name in owner.param_names
+    }
     grouped: dict = {}
     for flat, value in arrays.items():
-        key, name, index = flat.rsplit(".", 2)
-        key = key if key == "embedding" else int(key)
-        grouped.setdefault((key, name), {})[int(index)] = value
+        key, _, rest = flat.partition(".")
+        name, _, index = rest.rpartition(".")
+        target = params.get((key, name))
+        if (
+            target is None
+            or not index.isdigit()
+            or value.shape != target.shape
+            or value.dtype != target.dtype
+        ):
+            return False
+        grouped.setdefault((key if key == "embedding" else int(key), name), {})[int(index)] = value
+    if any(sorted(parts) != list(range(len(parts))) for parts in grouped.values()):
+        return False
     opt.state = {
         k: (parts[0] if len(parts) == 1 else tuple(parts[i] for i in sorted(parts)))
         for k, parts in grouped.items()
     }
-    opt.steps = int(meta.get("steps", 0))
-    opt.learning_rate = float(meta.get("learning_rate", opt.learning_rate))
+    opt.steps = int(steps)
+    opt.learning_rate = float(rate)
     return True
 
 
@@ -297,29 +397,52 @@ class RunStore:
         return self.path(name).exists()
 
     def names(self) -> list[str]:
-        if not self.root.is_dir():
+        """Names of the folders in the store (and of links to folders), hidden ones left out."""
+        try:
+            entries = sorted(self.root.iterdir()) if self.root.is_dir() else []
+        except OSError:
             return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return [p.name for p in entries if not p.name.startswith(".") and (_is_folder(p) or p.is_dir())]
 
     def list(self) -> list[RunInfo]:
-        """Every run folder, oldest first; damaged runs carry the reason and never raise."""
-        infos = []
-        for name in self.names():
-            path = self.root / name
-            try:
-                run = Run(path)
-            except FileNotFoundError as err:
-                infos.append(RunInfo(name, path, damaged=f"missing {Path(err.filename or '?').name}"))
-                continue
-            except (ValueError, TypeError, KeyError, OSError) as err:
-                infos.append(RunInfo(name, path, damaged=str(err)))
-                continue
-            infos.append(RunInfo(name, path, run.config, run.summary, run.parent, run.created))
+        """Every run folder, oldest first; a folder that cannot be opened is a row with the reason, never an error."""
+        infos = [self._row(name) for name in self.names()]
         infos.sort(key=lambda info: (info.created or "", info.name))
         return infos
 
+    def _row(self, name: str) -> RunInfo:
+        path = self.root / name
+        try:
+            if clean_name(name) != name:
+                raise ValueError(name)
+        except ValueError:
+            return RunInfo(
+                name,
+                path,
+                damaged=(
+                    f"the folder name {name!r} is not a valid run name (letters, digits, '-', '_' and '.', "
+                    f"starting with a letter or digit), so the run cannot be opened by name; "
+                    f"rename the folder to {suggest_name(name)!r}"
+                ),
+            )
+        try:
+            run = Run(path)
+            problems = run.file_problems()
+        except FileNotFoundError as err:
+            return RunInfo(name, path, damaged=f"missing {Path(err.filename or '?').name}")
+        except (ValueError, OSError) as err:
+            return RunInfo(name, path, damaged=str(err))
+        except Exception as err:  # one run folder never takes down a page or the CLI listing
+            return RunInfo(name, path, damaged=f"cannot be read ({type(err).__name__}: {err})")
+        return RunInfo(name, path, run.config, run.summary, run.parent, run.created, problems=problems)
+
     def open(self, name: str) -> Run:
         path = self.path(name)
+        if path.is_symlink():
+            raise ValueError(
+                f"run {name!r} is a symbolic link; the store reads only folders inside itself: "
+                "move or copy the run folder into the store instead of linking it"
+            )
         if not path.is_dir():
             raise ValueError(f"there is no run named {name!r} in {self.root}")
         try:
@@ -418,16 +541,18 @@ class RunStore:
         os.rename(old, new)
         meta_path = new / "config.json"
         try:
-            meta = _read_json(meta_path)
+            meta = check_meta(read_json(meta_path, limits.CONFIG_BYTES))
             meta["name"] = new.name
             _write_json(meta_path, meta)
-        except (FileNotFoundError, ValueError, TypeError):
+        except (FileNotFoundError, ValueError):
             pass  # a damaged run keeps its files; the folder name is what counts
         for child in self.names():
             child_meta = self.root / child / "config.json"
+            if not _is_folder(child_meta.parent):
+                continue
             try:
-                meta = _read_json(child_meta)
-                if isinstance(meta, dict) and meta.get("parent") == name:
+                meta = check_meta(read_json(child_meta, limits.CONFIG_BYTES))
+                if meta.get("parent") == name:
                     meta["parent"] = new.name
                     _write_json(child_meta, meta)
             except (FileNotFoundError, ValueError):
@@ -609,9 +734,13 @@ def build_for_training(run: Run, dataset) -> tuple[Network, Trainer]:
         if trainer.early_stopping is not None:
             trainer.early_stopping.should_stop(record)
     trainer.optimizer.learning_rate = rate
-    _load_optimizer(run.path / "optimizer.npz", trainer)
+    _load_optimizer(run.path / "optimizer.npz", trainer, net)
+    best_weights = None
     if history.best_epoch is not None and run.has("best"):
-        trainer.best_weights = run.weights("best")
+        with contextlib.suppress(ValueError):  # a damaged best.npz is reported on the run's row
+            best_weights = run.weights("best")
+    if best_weights is not None:
+        trainer.best_weights = best_weights
         monitor = history.best_monitor or "val_accuracy"
         record = history.epochs[history.best_epoch - 1] if history.best_epoch <= len(history.epochs) else {}
         value = record.get(monitor)
