@@ -113,6 +113,13 @@ def _config_from(settings: dict) -> RunConfig:
         ) from None
 
 
+def _linked_folder(name: str) -> str:
+    return (
+        f"the run folder {name!r} is a symbolic link; the store reads only folders inside itself, "
+        "so it is not opened or trained: move or copy the run folder into the store instead"
+    )
+
+
 def _is_folder(path: Path) -> bool:
     """A real folder, not a symbolic link to one."""
     try:
@@ -218,10 +225,7 @@ class Run:
         self.path = Path(path)
         self.name = self.path.name
         if self.path.is_symlink():
-            raise ValueError(
-                f"{self.name} is a symbolic link; the store reads only folders inside itself: "
-                "move or copy the run folder into the store instead of linking it"
-            )
+            raise ValueError(_linked_folder(self.name))
         meta = check_meta(read_json(self.path / "config.json", limits.CONFIG_BYTES))
         self.config = _config_from(meta["config"])
         self.parent = meta.get("parent")
@@ -425,24 +429,26 @@ class RunStore:
                     f"rename the folder to {suggest_name(name)!r}"
                 ),
             )
+        if path.is_symlink():
+            return RunInfo(name, path, damaged=_linked_folder(name))
+        fix = f"; restore the file from a copy, or delete the folder {path}"
         try:
             run = Run(path)
             problems = run.file_problems()
         except FileNotFoundError as err:
-            return RunInfo(name, path, damaged=f"missing {Path(err.filename or '?').name}")
-        except (ValueError, OSError) as err:
+            return RunInfo(name, path, damaged=f"missing {Path(err.filename or '?').name}{fix}")
+        except limits.OverBudget as err:
             return RunInfo(name, path, damaged=str(err))
+        except (ValueError, OSError) as err:
+            return RunInfo(name, path, damaged=f"{err}{fix}")
         except Exception as err:  # one run folder never takes down a page or the CLI listing
-            return RunInfo(name, path, damaged=f"cannot be read ({type(err).__name__}: {err})")
+            return RunInfo(name, path, damaged=f"cannot be read ({type(err).__name__}: {err}){fix}")
         return RunInfo(name, path, run.config, run.summary, run.parent, run.created, problems=problems)
 
     def open(self, name: str) -> Run:
         path = self.path(name)
         if path.is_symlink():
-            raise ValueError(
-                f"run {name!r} is a symbolic link; the store reads only folders inside itself: "
-                "move or copy the run folder into the store instead of linking it"
-            )
+            raise ValueError(_linked_folder(path.name))
         if not path.is_dir():
             raise ValueError(f"there is no run named {name!r} in {self.root}")
         try:

@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 import datasets
 from backprop import RunConfig
 from backprop.runs import RunStore, train_run
+from tests.markdown_text import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS_PAGE = str(ROOT / "pages" / "runs.py")
@@ -126,7 +127,7 @@ def test_damaged_run_is_shown_as_warning_not_exception(trained_run):
     (trained_run.path / "history.json").write_text("{broken")
     at = runs_page()
     assert not at.exception
-    assert any("damaged" in w.value and "history.json" in w.value for w in at.warning)
+    assert any("damaged" in w.value and "history.json" in shown(w.value) for w in at.warning)
     compare = AppTest.from_file(COMPARE_PAGE, default_timeout=60).run()
     assert not compare.exception
     assert any("No runs yet" in box.value for box in compare.info)
@@ -170,7 +171,7 @@ def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_cl
     gelu, relu = (RunStore().open(info.name) for info in infos)
     assert relu.config.differences(gelu.config) == ["activation"]
     assert len(gelu.history.epochs) == len(relu.history.epochs) == 20
-    assert any("example-relu" in box.value for box in at.success)
+    assert any("example-relu" in shown(box.value) for box in at.success)
     specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "example-gelu" in specs and "example-relu" in specs
 

@@ -22,6 +22,8 @@ from backprop import SGD, confusion_matrix, load_with_metadata, precision_recall
 from backprop.saliency import probability_gradient
 from datasets import drawing
 
+from .text import plain
+
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 INJECT_KEY = "draw.injected_image"
 CANVAS_ROUND_KEY = "draw.canvas_round"
@@ -155,7 +157,7 @@ def model_picker_ui() -> Model:
                 f"which do not match {meta['dataset']} images"
             )
     except (ValueError, OSError, KeyError) as err:
-        st.error(f"Cannot use {options[model_id]}: {err}. Pick another model.")
+        st.error(plain(f"Cannot use {options[model_id]}: {err}. Pick another model."))
         st.stop()
     taught = st.session_state.setdefault(TAUGHT_KEY, {}).get(model_id)
     if taught:
@@ -169,15 +171,16 @@ def model_card(model: Model) -> None:
     with st.container(border=True):
         cols = st.columns([3, 2, 1])
         cols[0].markdown(
-            f"**{meta.get('name', model.id)}**: {meta.get('description', meta['dataset'])}  \n"
-            f"Classes: {', '.join(map(str, meta['classes']))}"
+            f"**{plain(meta.get('name', model.id))}**: {plain(meta.get('description', meta['dataset']))}  \n"
+            f"Classes: {plain(', '.join(map(str, meta['classes'])))}"
         )
         cols[1].markdown(
-            f"Architecture: `{meta.get('architecture') or architecture(model.original)}`  \n"
+            f"Architecture: {plain(meta.get('architecture') or architecture(model.original))}  \n"
             f"Input: {model.style.size}×{model.style.size}"
         )
         cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.1%}")
-        st.caption(f"Reproduce: `{meta.get('command', '?')}`")
+        st.caption("Reproduce:")
+        st.code(str(meta.get("command", "?")), language="bash")
         if model.taught_steps:
             st.warning(
                 f"Predictions use a session copy taught for {model.taught_steps} step(s); "
@@ -233,10 +236,10 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
                 invert={"detect": None, "invert": True, "keep": False}[invert],
             )
         except drawing.UploadError as err:
-            st.error(f"{err}. Your drawing is still on the canvas.")
+            st.error(plain(f"{err}. Your drawing is still on the canvas."))
         else:
             st.caption(
-                f"Using {upload.name}{' (inverted)' if inverted else ''}; remove it to use the canvas."
+                plain(f"Using {upload.name}{' (inverted)' if inverted else ''}; remove it to use the canvas.")
             )
             return gray, "upload"
     if injected is not None:
@@ -363,7 +366,7 @@ def validation_ui(model: Model) -> None:
     try:
         report = validation_report(model.id, model.original, json.dumps(model.meta, sort_keys=True))
     except ValueError as err:  # e.g. datasets.DatasetUnavailable
-        st.error(f"Cannot load the validation images of {model.meta['dataset']}: {err}")
+        st.error(plain(f"Cannot load the validation images of {model.meta['dataset']}: {err}"))
         return
     from viz.draw import confusion
 

@@ -28,6 +28,7 @@ from viz.runs import compare_figure
 
 from . import session
 from .data import load_dataset, try_load_dataset
+from .text import plain
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
@@ -45,7 +46,7 @@ def store() -> RunStore:
 
 
 def say(kind: str, text: str) -> None:
-    """Queue a message for the next run of the page (callbacks cannot draw)."""
+    """Queue a message for the next run of the page (callbacks cannot draw); ``text`` is Markdown."""
     st.session_state[MESSAGE_KEY] = (kind, text)
 
 
@@ -60,12 +61,12 @@ def healthy(infos: list[RunInfo]) -> list[RunInfo]:
 
 
 def show_damaged(infos: list[RunInfo]) -> None:
+    """One warning per run folder that cannot be opened, and one per damaged file of a run that can."""
     for info in infos:
         if info.damaged:
-            st.warning(
-                f"Run **{info.name}** is damaged and skipped: {info.damaged}. "
-                f"Delete its folder ({info.path}) or restore the file."
-            )
+            st.warning(f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}.")
+        for problem in info.problems:
+            st.warning(f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}.")
 
 
 def active_run_name() -> str | None:
@@ -112,7 +113,7 @@ def _on_pick() -> None:
         try:
             activate_run(name)
         except ValueError as err:
-            say("error", f"Could not open run {name!r}: {err}")
+            say("error", plain(f"Could not open run {name!r}: {err}"))
 
 
 def _on_create(config: RunConfig) -> None:
@@ -123,9 +124,9 @@ def _on_create(config: RunConfig) -> None:
         run = store().create(st.session_state.get("runs.new_name", ""), config, dataset=dataset)
         activate_run(run.name)
         st.session_state[PICK_KEY] = run.name
-        say("success", f"Created run **{run.name}** ({config.describe()}). Train it below.")
+        say("success", f"Created run **{plain(run.name)}** ({plain(config.describe())}). Train it below.")
     except ValueError as err:
-        say("error", f"Could not create the run: {err}")
+        say("error", plain(f"Could not create the run: {err}"))
 
 
 EXAMPLE_EPOCHS = 20
@@ -146,11 +147,11 @@ def _on_examples() -> None:
         st.session_state[PICK_KEY] = base.name
         say(
             "success",
-            f"Created and trained **{base.name}** and its fork **{fork.name}** "
-            f"({config.describe()}; the fork uses ReLU) for {EXAMPLE_EPOCHS} epochs.",
+            f"Created and trained **{plain(base.name)}** and its fork **{plain(fork.name)}** "
+            f"({plain(config.describe())}; the fork uses ReLU) for {EXAMPLE_EPOCHS} epochs.",
         )
     except ValueError as err:
-        say("error", f"Could not create the example runs: {err}")
+        say("error", plain(f"Could not create the example runs: {err}"))
 
 
 def example_runs_button() -> None:
@@ -180,11 +181,11 @@ def _on_fork(parent: str) -> None:
         )
         say(
             "success",
-            f"Forked **{parent}** into **{fork.name}**: {', '.join(changes) or 'no change'}; "
+            f"Forked **{plain(parent)}** into **{plain(fork.name)}**: {plain(', '.join(changes) or 'no change')}; "
             f"same seed and batch order, {same}.",
         )
     except ValueError as err:
-        say("error", f"Could not fork: {err}")
+        say("error", plain(f"Could not fork: {err}"))
 
 
 def _on_rename(name: str) -> None:
@@ -194,18 +195,18 @@ def _on_rename(name: str) -> None:
         if model is not None and model.run_name == name:
             model.run_name = run.name
         st.session_state[PICK_KEY] = run.name
-        say("success", f"Renamed **{name}** to **{run.name}**.")
+        say("success", f"Renamed **{plain(name)}** to **{plain(run.name)}**.")
     except ValueError as err:
-        say("error", f"Could not rename: {err}")
+        say("error", plain(f"Could not rename: {err}"))
 
 
 def _on_reset(name: str) -> None:
     try:
         store().reset(name)
         activate_run(name)
-        say("success", f"Run **{name}** is back at its initial weights; its history was cleared.")
+        say("success", f"Run **{plain(name)}** is back at its initial weights; its history was cleared.")
     except ValueError as err:
-        say("error", f"Could not reset: {err}")
+        say("error", plain(f"Could not reset: {err}"))
 
 
 def _on_delete(name: str) -> None:
@@ -215,9 +216,9 @@ def _on_delete(name: str) -> None:
         if model is not None and model.run_name == name:
             model.run_name = None
         st.session_state.pop(PICK_KEY, None)
-        say("success", f"Deleted run **{name}**.")
+        say("success", f"Deleted run **{plain(name)}**.")
     except ValueError as err:
-        say("error", f"Could not delete: {err}")
+        say("error", plain(f"Could not delete: {err}"))
 
 
 def _on_import() -> None:
@@ -228,15 +229,15 @@ def _on_import() -> None:
         run = store().import_zip(upload.getvalue(), name=st.session_state.get("runs.import_name") or None)
         st.session_state[PICK_KEY] = run.name
         activate_run(run.name)
-        say("success", f"Imported run **{run.name}**.")
+        say("success", f"Imported run **{plain(run.name)}**.")
     except ValueError as err:
-        say("error", f"Could not import {upload.name}: {err}")
+        say("error", plain(f"Could not import {upload.name}: {err}"))
 
 
 # ------------------------------------------------------------------ widgets
 def create_run_form(config: RunConfig, names: list[str]) -> None:
     """Name + button that stores a new run from the sidebar's setup."""
-    st.caption(f"From the setup in the sidebar: {config.describe()}")
+    st.caption(f"From the setup in the sidebar: {plain(config.describe())}")
     base = f"{config.dataset}-{config.activation if isinstance(config.activation, str) else 'mixed'}"
     suggestion = base if base not in names else store().unique_name(base)
     st.session_state.setdefault("runs.new_name", suggestion)
@@ -272,13 +273,13 @@ def ensure_active(name: str) -> None:
         try:
             activate_run(name)
         except ValueError as err:
-            st.error(f"Could not open run {name!r}: {err}. Pick another run or delete this one.")
+            st.error(plain(f"Could not open run {name!r}: {err}. Pick another run or delete this one."))
             st.stop()
 
 
 def _stop_reason_message(history) -> None:
     if history.stop_reason and "early stopping" in history.stop_reason:
-        st.info(f"Training ended by {history.stop_reason}; the best weights were restored.")
+        st.info(plain(f"Training ended by {history.stop_reason}; the best weights were restored."))
 
 
 def train_panel(name: str) -> None:
@@ -333,10 +334,10 @@ def _train_now(name: str, epochs: int, progress, chart) -> None:
     try:
         train_run(run, model.dataset, epochs=epochs, callback=on_event, net=model.net, trainer=model.trainer)
     except Exception as err:  # TrainingDiverged and bad settings reach the user as text
-        st.error(f"Training stopped: {err}")
+        st.error(plain(f"Training stopped: {err}"))
         return
     # Rerun so the picker, tables and tabs read the new history from disk.
-    say("success", f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(run.history)}")
+    say("success", plain(f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(run.history)}"))
     st.rerun()
 
 
@@ -356,7 +357,7 @@ def _play_fragment(name: str) -> None:
             )
         except Exception as err:
             st.session_state[PLAY_KEY] = False
-            st.error(f"Training stopped: {err}")
+            st.error(plain(f"Training stopped: {err}"))
             return
         history = model.trainer.history
         if history.stop_reason == "stopped by the user":
@@ -364,7 +365,9 @@ def _play_fragment(name: str) -> None:
             run.save_progress(model.net, model.trainer)
         st.plotly_chart(compare_figure({name: history}), key="runs.play_chart")
         st.caption(
-            f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}"
+            plain(
+                f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}"
+            )
         )
 
     tick()
@@ -438,7 +441,8 @@ def fork_form(name: str) -> None:
         help="Same seed and batch order; the parent's initial weights when the shapes allow.",
     )
     st.caption(
-        "Changes: " + (", ".join(f"{k} → {v}" for k, v in changes.items()) or "none (an identical twin)")
+        "Changes: "
+        + (plain(", ".join(f"{k} → {v}" for k, v in changes.items())) or "none (an identical twin)")
     )
 
 
@@ -491,7 +495,7 @@ def manage_panel(name: str) -> None:
             args=(name,),
             key="runs.reset",
         )
-        sure_delete = st.checkbox(f"Yes, delete {name} for good", key="runs.sure_delete")
+        sure_delete = st.checkbox(f"Yes, delete {plain(name)} for good", key="runs.sure_delete")
         st.button(
             "Delete run", disabled=not sure_delete, on_click=_on_delete, args=(name,), key="runs.delete"
         )

@@ -1,0 +1,31 @@
+"""ui.text.plain: text from outside reads as itself in Streamlit's Markdown."""
+
+import string
+
+from tests.markdown_text import shown
+from ui.text import WORD_JOINER, plain
+
+
+def test_every_ascii_punctuation_character_is_escaped():
+    escaped = plain(string.punctuation)
+    for character in string.punctuation:
+        assert f"\\{character}" in escaped
+    assert shown(escaped) == string.punctuation
+
+
+def test_letters_digits_spaces_and_other_scripts_are_left_alone():
+    text = "run 42 résumé 名前 — ok"
+    assert plain(text) == text
+
+
+def test_shortcodes_and_addresses_are_broken_by_an_invisible_word_joiner():
+    assert plain(":smile:") == f"\\:{WORD_JOINER}smile\\:{WORD_JOINER}"
+    assert plain("me@example") == f"me\\@{WORD_JOINER}example"
+    assert plain("www") == f"w{WORD_JOINER}ww" and plain("WWW") == f"W{WORD_JOINER}WW"
+    for text in (":material/home:", "https://example.com", "www.example.com", "a@b.org", ":red[x]"):
+        assert shown(plain(text)) == text
+
+
+def test_anything_is_shown_through_str():
+    assert shown(plain(ValueError("bad *value*"))) == "bad *value*"
+    assert plain(3) == "3" and plain(None) == "None"
