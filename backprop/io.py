@@ -94,10 +94,16 @@ def read_file(path, budget: limits.Budget) -> bytes:
         size = os.fstat(handle.fileno()).st_size
         if size > limit:
             raise budget.exceeded(path.name, size, limit)
-        data = handle.read(limit + 1)  # the file may have grown since fstat
-    if len(data) > limit:
+        # read(limit + 1) would set aside the whole budget up front: read what fstat saw, then
+        # whatever the file grew by since, a step at a time, up to the budget.
+        chunks = [handle.read(size + 1)]
+        total = len(chunks[0])
+        while total > size and total <= limit and (chunk := handle.read(min(_CHUNK, limit + 1 - total))):
+            chunks.append(chunk)
+            total += len(chunk)
+    if total > limit:
         raise budget.exceeded(path.name, None, limit)
-    return data
+    return b"".join(chunks)
 
 
 def read_json(path, budget: limits.Budget):

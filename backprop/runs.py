@@ -26,6 +26,7 @@ row, not an exception in whatever lists the store.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import math
@@ -33,10 +34,12 @@ import os
 import re
 import shutil
 import stat
+import struct
 import tempfile
 import time
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -46,7 +49,7 @@ import numpy as np
 
 from . import limits
 from .config import RunConfig
-from .io import atomic_write, load_arrays, read_json, save_arrays
+from .io import BoundedReader, atomic_write, load_arrays, open_regular, read_file, read_json, save_arrays
 from .network import Network
 from .runfiles import PERCENTILES, RUN_FORMAT, check_history, check_meta, is_count, is_number
 from .training import History, Trainer, TrainingDiverged, TrainingEvent
@@ -58,8 +61,28 @@ SNAPSHOT_MAX_PARAMETERS = 500_000
 PROBE_SIZE = 256
 MAX_NAME_LENGTH = 80
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_IMPORT_FILES = {"config.json", "history.json", "initial.npz", "latest.npz", "best.npz", "optimizer.npz"}
-_MAX_IMPORT_BYTES = 512 * 1024 * 1024
+# The files of an exported run, in the order export writes them (the weights before the history they
+# must not be older than), with the budget each is read under on import (None: the .npz reader's own).
+ARCHIVE_FILES = {
+    "latest.npz": None,
+    "initial.npz": None,
+    "history.json": limits.HISTORY_BYTES,
+    "config.json": limits.CONFIG_BYTES,
+    "optimizer.npz": None,
+    "best.npz": None,
+    "history.csv": limits.HISTORY_BYTES,  # for spreadsheets; not read back
+}
+REQUIRED_ARCHIVE_FILES = ("config.json", "history.json", "initial.npz", "latest.npz")
+# What a damaged zip raises, from its directory or while inflating a member.
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
+    struct.error,
+)
 
 
 def default_root() -> Path:
@@ -271,6 +294,14 @@ class Run:
         if which == "best" and not self.has("best"):
             which = "latest"
         return load_arrays(self.path / f"{which}.npz")[0]
+
+    def weights_file(self, which: str = "best") -> bytes:
+        """The bytes of initial.npz, latest.npz or best.npz, for a download (best falls back to latest)."""
+        if which not in WEIGHT_FILES:
+            raise ValueError(f"which must be one of {', '.join(WEIGHT_FILES)}, got {which!r}")
+        if which == "best" and not self.has("best"):
+            which = "latest"
+        return read_file(self.path / f"{which}.npz", limits.ARCHIVE_BYTES)
 
     def build_network(self, dataset) -> Network:
         """A network with this run's architecture for ``dataset`` (weights from the seed)."""
@@ -489,7 +520,7 @@ class RunStore:
                     "config": config.to_dict(),
                 },
             )
-            os.rename(staging, path)
+            _move_into_place(staging, path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -587,74 +618,216 @@ class RunStore:
 
     # ---------------------------------------------------------- export/import
     def export_zip(self, name: str) -> bytes:
-        """config.json, history.json, history.csv and the weight files of a run, as zip bytes."""
+        """config.json, history.json, history.csv and the readable weight files of a run, as zip bytes.
+
+        The latest weights are read before the history (training writes the history
+        first), so the history is never older than the weights; a damaged best or
+        optimizer file is left out (the run's row reports it).
+        """
         run = self.open(name)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for file in sorted(_IMPORT_FILES):
-                if (run.path / file).exists():
-                    archive.write(run.path / file, file)
-            archive.writestr("history.csv", history_csv(run.history))
+            for file in ARCHIVE_FILES:
+                path = run.path / file
+                if file == "history.csv" or not os.path.lexists(path):
+                    continue
+                if file.endswith(".npz") and npz_problem(path):
+                    continue
+                with open_regular(path) as source, archive.open(file, "w") as target:
+                    shutil.copyfileobj(source, target, _CHUNK)
+            archive.writestr("history.csv", history_csv(Run(run.path).history))
         return buffer.getvalue()
 
-    def import_zip(self, data: bytes, name: str | None = None) -> Run:
-        """A run from export_zip bytes; every file is validated before the run appears."""
+    def import_zip(self, data, name: str | None = None) -> Run:
+        """A run from export_zip bytes (or a binary file); ValueError says why not, and the store is unchanged.
+
+        Nothing is trusted: names must be the run files (no paths), sizes come from
+        the zip directory and are held to ``limits`` budgets, then enforced while
+        inflating; every file is checked (JSON shapes, every byte of the weights,
+        weight shapes against the config, optimizer state against the network)
+        in a hidden folder that becomes the run only when all of it passed.
+        """
+        source = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
         try:
-            archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile:
+            archive = zipfile.ZipFile(source)
+        except (*_ZIP_ERRORS, ValueError):
             raise ValueError("the upload is not a zip file exported from a run") from None
         with archive:
-            members = {info.filename: info for info in archive.infolist() if not info.is_dir()}
-            missing = sorted({"config.json", "history.json", "initial.npz", "latest.npz"} - set(members))
-            if missing:
-                raise ValueError(f"the zip is not an exported run: missing {', '.join(missing)}")
-            if sum(info.file_size for info in members.values()) > _MAX_IMPORT_BYTES:
-                raise ValueError("the zip is larger than 512 MB unpacked; is it an exported run?")
             try:
-                meta = json.loads(archive.read("config.json").decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                raise ValueError(f"config.json in the zip is not valid JSON ({err})") from None
-            if not isinstance(meta, dict) or meta.get("format") != RUN_FORMAT:
-                raise ValueError(f"config.json in the zip is not a {RUN_FORMAT} run description")
-            RunConfig.from_dict(meta.get("config"))
-            path = self._new_folder(name if name is not None else str(meta.get("name") or "imported"))
+                members = _archive_members(archive)
+                meta = check_meta(_json_member(archive, members["config.json"]))
+            except _ZIP_ERRORS as err:
+                raise ValueError(
+                    f"the zip is damaged ({type(err).__name__}: {err}); export the run again"
+                ) from None
+            _config_from(meta["config"])
+            path = self._new_folder(name if name is not None else meta.get("name") or "imported")
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=self.root))
             try:
-                for file in _IMPORT_FILES & set(members):
-                    (staging / file).write_bytes(archive.read(file))
-                for file in _IMPORT_FILES & set(members):
-                    if file.endswith(".npz"):
-                        load_arrays(staging / file)
+                for file, info in members.items():
+                    if file != "history.csv":
+                        _extract(archive, info, staging / file)
                 meta.update(name=path.name, parent=None, imported=_now())
                 _write_json(staging / "config.json", meta)
-                run = Run(staging)
-                shapes = {k: v.shape for k, v in run.weights("initial").items()}
-                if {k: v.shape for k, v in run.weights("latest").items()} != shapes:
-                    raise ValueError("latest.npz and initial.npz in the zip hold different architectures")
-                network_from_arrays(run.config, run.weights("initial")).set_weights(run.weights("initial"))
-                os.rename(staging, path)
+                _check_imported(Run(staging))
+                _move_into_place(staging, path)
+            except _ZIP_ERRORS as err:
+                shutil.rmtree(staging, ignore_errors=True)
+                if isinstance(err, (FileNotFoundError, FileExistsError)):
+                    raise ValueError(f"the zip does not hold a complete run ({err})") from None
+                raise ValueError(
+                    f"the zip is damaged ({type(err).__name__}: {err}); export the run again"
+                ) from None
             except BaseException:
                 shutil.rmtree(staging, ignore_errors=True)
                 raise
         return Run(path)
 
 
+_CHUNK = 1 << 20
+
+
+def _archive_members(archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The run files a zip holds, refused from its directory alone when anything is off."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in archive.infolist():
+        file = info.filename
+        if file not in ARCHIVE_FILES:
+            parts = re.split(r"[\\/]", file)
+            if file.startswith(("/", "\\")) or ".." in parts or re.match(r"^[A-Za-z]:", file):
+                raise ValueError(
+                    f"the zip holds {file!r}, a path outside a run folder; it is not an exported run"
+                )
+            raise ValueError(
+                f"the zip holds {file!r}, which is not part of an exported run "
+                f"({', '.join(sorted(ARCHIVE_FILES))})"
+            )
+        if file in members:
+            raise ValueError(f"the zip holds {file} twice; it is not an exported run")
+        if info.flag_bits & 0x1:
+            raise ValueError(f"{file} in the zip is encrypted; export the run again without a password")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ValueError(
+                f"{file} in the zip uses compression method {info.compress_type}, which is not read here; "
+                "export the run again"
+            )
+        budget = ARCHIVE_FILES[file]
+        if budget is not None and info.file_size > budget.value():
+            raise budget.exceeded(f"{file} in the zip", info.file_size)
+        members[file] = info
+    missing = [file for file in REQUIRED_ARCHIVE_FILES if file not in members]
+    if missing:
+        raise ValueError(f"the zip is not an exported run: missing {', '.join(missing)}")
+    total = sum(info.file_size for info in members.values())
+    if total > limits.ARCHIVE_BYTES.value():
+        raise limits.ARCHIVE_BYTES.exceeded("the zip unpacked", total)
+    return members
+
+
+def _member_reader(archive: zipfile.ZipFile, info: zipfile.ZipInfo, member) -> BoundedReader:
+    def too_much():
+        return ValueError(f"{info.filename} in the zip is damaged: it holds more data than its header says")
+
+    return BoundedReader(member, info.file_size, too_much)
+
+
+def _json_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """The JSON value of a member already held to its budget by _archive_members."""
+    with archive.open(info) as member:
+        data = _member_reader(archive, info, member).read()
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
+        raise ValueError(f"{info.filename} in the zip is not valid JSON ({err})") from None
+
+
+def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path) -> None:
+    """Copy one member to ``target`` a chunk at a time, never more bytes than its header declared."""
+    written = 0
+    with archive.open(info) as member, open(target, "xb") as out:
+        reader = _member_reader(archive, info, member)
+        while chunk := reader.read(_CHUNK):
+            out.write(chunk)
+            written += len(chunk)
+    if written != info.file_size:
+        raise ValueError(
+            f"{info.filename} in the zip is damaged: it ends after {written:,} of {info.file_size:,} bytes"
+        )
+
+
+def _check_imported(run: Run) -> None:
+    """Everything an imported run must satisfy before it appears in the store (ValueError otherwise)."""
+    for which in ("best", "optimizer"):
+        if run.has(which):
+            problem = npz_problem(run.path / f"{which}.npz")
+            if problem:
+                raise ValueError(problem)
+    try:
+        initial = run.weights("initial")
+        shapes = {key: value.shape for key, value in initial.items()}
+        net = network_from_arrays(run.config, initial)
+        for which in ("initial", "latest", "best"):
+            if run.has(which):
+                arrays = initial if which == "initial" else run.weights(which)
+                if {key: value.shape for key, value in arrays.items()} != shapes:
+                    raise ValueError(f"{which}.npz and initial.npz in the zip hold different architectures")
+                net.set_weights(arrays)
+        if run.has("optimizer") and not _load_optimizer(
+            run.path / "optimizer.npz", run.config.build_trainer(net), net
+        ):
+            raise ValueError(
+                "optimizer.npz in the zip does not fit the run's network and optimizer; export the run "
+                "again, or leave optimizer.npz out of the zip to start the optimizer afresh"
+            )
+    except (TypeError, KeyError, IndexError, AttributeError) as err:
+        raise ValueError(
+            f"the weights in the zip do not fit its config ({type(err).__name__}: {err})"
+        ) from None
+
+
+def _move_into_place(staging: Path, path: Path) -> None:
+    """Rename a finished staging folder to the run's name; a run that appeared meanwhile is not replaced."""
+    try:
+        os.rename(staging, path)
+    except OSError as err:
+        if err.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            raise ValueError(f"a run named {path.name!r} already exists; choose another name") from None
+        raise
+
+
 def network_from_arrays(config: RunConfig, arrays: dict) -> Network:
     """The architecture of ``config`` with input/output sizes read from weight shapes (no dataset needed)."""
     cfg = config
     n_layers = len(cfg.hidden) + 1
-    first_w = arrays.get("layer1.W")
-    last_w = arrays.get(f"layer{n_layers}.W")
-    if first_w is None or last_w is None:
-        raise ValueError(f"the weights do not match its {n_layers}-layer config")
+    # Every weight shape is checked against the config before anything is built: a config from
+    # outside with huge hidden sizes would otherwise allocate them.
+    widths = []
+    for k in range(1, n_layers + 1):
+        weight = arrays.get(f"layer{k}.W")
+        if weight is None or weight.ndim != 2:
+            raise ValueError(f"the weights do not match its {n_layers}-layer config (layer{k}.W)")
+        if k > 1 and weight.shape[0] != widths[-1]:
+            raise ValueError(f"the weights do not fit together: layer{k}.W has shape {weight.shape}")
+        if k <= len(cfg.hidden) and weight.shape[1] != cfg.hidden[k - 1]:
+            raise ValueError(
+                f"the weights do not match the config: layer{k}.W has shape {weight.shape}, "
+                f"the hidden sizes {list(cfg.hidden)} need {cfg.hidden[k - 1]} units"
+            )
+        widths.append(weight.shape[1])
+    first_w = arrays["layer1.W"]
     embedding = None
     n_inputs = first_w.shape[0]
     if "embedding.table" in arrays:
-        vocab, dim = arrays["embedding.table"].shape
+        table = arrays["embedding.table"]
+        if table.ndim != 2 or table.shape[1] == 0 or first_w.shape[0] % table.shape[1]:
+            raise ValueError(
+                f"the embedding table's shape {table.shape} does not fit layer1.W {first_w.shape}"
+            )
+        vocab, dim = table.shape
         embedding, n_inputs = (vocab, dim), first_w.shape[0] // dim
     return Network(
-        [n_inputs, *cfg.hidden, last_w.shape[1]],
+        [n_inputs, *cfg.hidden, widths[-1]],
         activation=cfg.activation,
         loss=cfg.loss,
         init=cfg.init,

@@ -185,3 +185,10 @@ def test_an_npz_compressed_with_another_method_is_refused_before_inflating(tmp_p
         archive.writestr("W.npy", npy_header((4,)) + bytes(16))
     with pytest.raises(ValueError, match="compression method 14"):
         load_arrays(tmp_path / "lzma.npz")
+
+
+def test_reading_a_small_file_under_a_large_budget_costs_only_the_file(tmp_path):
+    (tmp_path / "history.json").write_text('{"epochs": []}')
+    outcome, peak = peak_memory(lambda: read_json(tmp_path / "history.json", limits.HISTORY_BYTES))
+    assert outcome == {"epochs": []}
+    assert peak < MiB  # not the 64 MiB the budget would allow

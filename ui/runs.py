@@ -500,22 +500,22 @@ def manage_panel(name: str) -> None:
             "Delete run", disabled=not sure_delete, on_click=_on_delete, args=(name,), key="runs.delete"
         )
     with cols[1]:
-        st.download_button(
-            "Download run (.zip)",
-            store().export_zip(name),
-            f"{name}.zip",
-            "application/zip",
-            key="runs.dl_zip",
-        )
-        st.download_button(
-            "History (.csv)", history_csv(run.history), f"{name}-history.csv", "text/csv", key="runs.dl_csv"
-        )
-        st.download_button(
-            "Best weights (.npz)",
-            (run.path / ("best.npz" if run.has("best") else "latest.npz")).read_bytes(),
-            f"{name}-best.npz",
-            key="runs.dl_npz",
-        )
+        try:
+            archive, best = store().export_zip(name), run.weights_file("best")
+        except ValueError as err:  # a file went bad, or over a budget, since the run was listed
+            st.error(plain(f"Cannot offer {name} for download: {err}"))
+        else:
+            st.download_button(
+                "Download run (.zip)", archive, f"{name}.zip", "application/zip", key="runs.dl_zip"
+            )
+            st.download_button(
+                "History (.csv)",
+                history_csv(run.history),
+                f"{name}-history.csv",
+                "text/csv",
+                key="runs.dl_csv",
+            )
+            st.download_button("Best weights (.npz)", best, f"{name}-best.npz", key="runs.dl_npz")
     st.file_uploader("Import an exported run (.zip)", type=["zip"], key="runs.upload")
     st.text_input("Name for the imported run (optional)", key="runs.import_name")
     st.button("Import", on_click=_on_import, key="runs.import")
