@@ -29,6 +29,8 @@ from .runs import RunStore, summarize, train_run
 from .training import TrainingDiverged
 
 BAR_WIDTH = 10
+# Who holds a run's lock while this command trains it, for the message another trainer gets.
+TRAIN_OWNER = "python -m backprop train"
 
 
 # ------------------------------------------------------------------ parsing
@@ -261,7 +263,7 @@ def cmd_train(args) -> int:
     bar = ProgressBar(len(run.history), epochs)
     started = time.perf_counter()
     try:
-        train_run(run, dataset, epochs=epochs, callback=bar)
+        train_run(run, dataset, epochs=epochs, callback=bar, owner=TRAIN_OWNER)
     except KeyboardInterrupt:
         print(
             f"\nstopped: kept {len(run.history)} finished epochs and the weights after step "

@@ -9,9 +9,11 @@ A run folder holds
     config.json    {"format", "name", "created", "parent", "config": RunConfig.to_dict()}
     history.json   History.to_dict() plus "cursor" (where a stopped epoch resumes)
     initial.npz    weights before the first step
-    latest.npz     weights after the last finished step
+    latest.npz     weights after the last finished step, with the optimizer state
+                   (momentum / Adam moments, under "optimizer." names) so a resume
+                   is exact, and the cursor of that step in its metadata
     best.npz       weights of the best epoch (absent until the first epoch ends)
-    optimizer.npz  optimizer state (momentum / Adam moments) so a resume is exact
+    optimizer.npz  optimizer state, in runs saved before it moved into latest.npz
     snapshots/epoch-NNNN.npz  per-epoch weights, kept for networks up to
                    SNAPSHOT_MAX_PARAMETERS parameters (for weight distances between runs)
 
@@ -49,9 +51,19 @@ import numpy as np
 
 from . import limits
 from .config import RunConfig
-from .io import BoundedReader, atomic_write, load_arrays, open_regular, read_file, read_json, save_arrays
+from .io import (
+    BoundedReader,
+    atomic_write,
+    load_arrays,
+    load_metadata,
+    open_regular,
+    read_file,
+    read_json,
+    save_arrays,
+)
 from .network import Network
-from .runfiles import PERCENTILES, RUN_FORMAT, check_history, check_meta, is_count, is_number
+from .runfiles import PERCENTILES, RUN_FORMAT, check_cursor, check_history, check_meta, is_count, is_number
+from .runlock import RunLock
 from .training import History, Trainer, TrainingDiverged, TrainingEvent
 
 RUNS_DIR_ENV = "BACKPROP_RUNS_DIR"
@@ -241,14 +253,45 @@ class RunInfo:
         return f"RunInfo({self.name!r}, {state}{f', {len(self.problems)} problems' if self.problems else ''})"
 
 
+class RunChanged(ValueError):
+    """The run was trained elsewhere since this network and trainer were loaded from it."""
+
+
+ZERO_CURSOR = {"epoch": 0, "batch_index": 0, "step": 0, "samples_seen": 0, "epoch_stats": [0.0, 0, 0, 0.0]}
+
+
+def _saved_cursor(metadata, name: str) -> dict | None:
+    """The cursor stored with a weights file (None for files saved before cursors were stored)."""
+    if isinstance(metadata, dict) and metadata.get("cursor") is not None:
+        cursor = check_cursor(metadata["cursor"], name)
+        if not is_count(cursor.get("step")) or not is_count(cursor.get("epoch")):
+            raise ValueError(f"{name}: its cursor has no step and epoch")
+        return cursor
+    return None
+
+
 class Run:
-    """An open run folder: its config, history and weights."""
+    """An open run folder: its config, history and weights.
+
+    The weights and the history always describe the same step. A save writes
+    history.json first and latest.npz (which records its step) last, so a
+    crash, a kill -9 or a reader in between sees a history that is as new as
+    the latest weights or newer; a newer history is cut back to the weights'
+    step when the run is read. Writers hold the run's lock (``locked``).
+    """
 
     def __init__(self, path):
         self.path = Path(path)
         self.name = self.path.name
+        self._lock: RunLock | None = None
+        self._lock_depth = 0
+        self._load()
+
+    def _load(self) -> None:
         if self.path.is_symlink():
             raise ValueError(_linked_folder(self.name))
+        # The weights' step first: whatever the history says after it is at least as new.
+        self.weights_cursor = _saved_cursor(load_metadata(self.path / "latest.npz"), "latest.npz")
         meta = check_meta(read_json(self.path / "config.json", limits.CONFIG_BYTES))
         self.config = _config_from(meta["config"])
         self.parent = meta.get("parent")
@@ -258,12 +301,68 @@ class Run:
             problem = npz_problem(self.path / f"{which}.npz")
             if problem:
                 raise ValueError(problem)
+        self._match_history_to_weights()
         self._best_saved_epoch = self.history.best_epoch if self.has("best") else None
+
+    def _match_history_to_weights(self) -> None:
+        """Cut a history that is ahead of latest.npz back to the weights' step; best_epoch follows best.npz."""
+        saved = self.weights_cursor
+        history = self.history
+        if saved is not None and self.step != saved["step"]:
+            if self.step < saved["step"] or len(history.epochs) < saved["epoch"]:
+                raise ValueError(
+                    f"latest.npz holds the weights of step {saved['step']} but history.json ends at step "
+                    f"{self.step}: the files come from different saves; reset the run or restore both"
+                )
+            # A save stopped after the history and before the weights (or is under way right now).
+            history = History(
+                epochs=history.epochs[: saved["epoch"]],
+                step_loss=history.step_loss[: saved["step"]],
+                stop_reason=history.stop_reason,
+                best_epoch=history.best_epoch,
+                best_monitor=history.best_monitor,
+            )
+            self.history, self.cursor = history, dict(saved)
+        if self.has("best"):
+            try:
+                best_meta = load_metadata(self.path / "best.npz")
+            except ValueError:
+                best_meta = None  # reported on the run's row
+            if isinstance(best_meta, dict) and is_count(best_meta.get("epoch")):
+                history.best_epoch = best_meta["epoch"]
+        if history.best_epoch is not None and not 1 <= history.best_epoch <= len(history.epochs):
+            history.best_epoch = None
+
+    # ----------------------------------------------------------------- locking
+    @contextlib.contextmanager
+    def locked(self, owner: str | None = None):
+        """Hold the run's lock while writing it; RunBusy when another trainer holds it.
+
+        Re-entrant for this Run object: train_run holds it, and each save_progress inside
+        finds it held. owner: who trains, for the message another trainer gets.
+        """
+        if self._lock_depth == 0:
+            self._lock = RunLock(self.path, owner).acquire()
+        self._lock_depth += 1
+        try:
+            yield self
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0:
+                self._lock.release()
+                self._lock = None
 
     # ----------------------------------------------------------------- reading
     @property
     def summary(self) -> dict:
         return summarize(self.history)
+
+    @property
+    def step(self) -> int:
+        """Steps trained so far, as saved."""
+        if self.cursor is not None and is_count(self.cursor.get("step")):
+            return self.cursor["step"]
+        return self.history.epochs[-1]["step"] if self.history.epochs else 0
 
     def has(self, which: str) -> bool:
         """Whether ``which``.npz is there (a link or special file counts: reading it then says what it is)."""
@@ -293,7 +392,7 @@ class Run:
             raise ValueError(f"which must be one of {', '.join(WEIGHT_FILES)}, got {which!r}")
         if which == "best" and not self.has("best"):
             which = "latest"
-        return load_arrays(self.path / f"{which}.npz")[0]
+        return _without_optimizer(load_arrays(self.path / f"{which}.npz")[0])
 
     def weights_file(self, which: str = "best") -> bytes:
         """The bytes of initial.npz, latest.npz or best.npz, for a download (best falls back to latest)."""
@@ -333,54 +432,77 @@ class Run:
 
     # ----------------------------------------------------------------- writing
     def save_progress(self, net: Network, trainer: Trainer) -> None:
-        """Persist latest weights, optimizer state and history; best when it improved; a snapshot per epoch."""
-        self.history = trainer.history
-        self.cursor = {
+        """Persist the history, the latest weights with the optimizer state; best when it improved; a snapshot.
+
+        Under the run's lock. The history goes first and the latest weights, which
+        hold the optimizer state and record their step, right after: they are the
+        point where the save counts (see the class doc). A history that would pass its budget is not written:
+        OverBudget stops the training and the run keeps its previous save.
+        """
+        cursor = {
             "epoch": trainer.epoch,
             "batch_index": trainer.batch_index,
             "step": trainer.step,
             "samples_seen": trainer.samples_seen,
             "epoch_stats": [float(v) for v in trainer._epoch_stats],
         }
-        save_arrays(self.path / "latest.npz", net.get_weights())
-        _save_optimizer(self.path / "optimizer.npz", trainer)
-        best = trainer.history.best_epoch
-        if best is not None and best != self._best_saved_epoch and trainer.best_weights is not None:
-            save_arrays(self.path / "best.npz", trainer.best_weights)
-            self._best_saved_epoch = best
-        if trainer.batch_index == 0 and trainer.epoch > 0 and net.n_parameters <= SNAPSHOT_MAX_PARAMETERS:
-            path = self.path / "snapshots" / f"epoch-{trainer.epoch:04d}.npz"
-            if not path.exists():
-                save_arrays(path, net.get_weights())
-        # History last: a crash between files leaves the history describing weights that exist.
-        _write_json(self.path / "history.json", {**trainer.history.to_dict(), "cursor": self.cursor})
+        text = json.dumps({**trainer.history.to_dict(), "cursor": cursor}, indent=1, allow_nan=True)
+        limit = limits.HISTORY_BYTES.value()
+        if len(text) > limit:  # json.dumps writes ASCII only: characters are bytes
+            raise limits.OverBudget(
+                f"{limits.HISTORY_BYTES.exceeded(f'the history of run {self.name!r} would be', len(text), limit)}. "
+                f"Training stops here; the run keeps its last save (step {self.step}). Fork the run to go on "
+                "with a fresh history."
+            )
+        with self.locked():
+            atomic_write(self.path / "history.json", lambda handle: handle.write(text.encode("ascii")))
+            state, counters = _optimizer_state(trainer)
+            save_arrays(
+                self.path / "latest.npz",
+                {**net.get_weights(), **state},
+                {"cursor": cursor, "optimizer": counters},
+            )
+            self.history, self.cursor, self.weights_cursor = trainer.history, cursor, cursor
+            (self.path / "optimizer.npz").unlink(missing_ok=True)  # superseded by the state in latest.npz
+            best = trainer.history.best_epoch
+            if best is not None and best != self._best_saved_epoch and trainer.best_weights is not None:
+                save_arrays(self.path / "best.npz", trainer.best_weights, {"epoch": best})
+                self._best_saved_epoch = best
+            if trainer.batch_index == 0 and trainer.epoch > 0 and net.n_parameters <= SNAPSHOT_MAX_PARAMETERS:
+                path = self.path / "snapshots" / f"epoch-{trainer.epoch:04d}.npz"
+                if not os.path.lexists(path):
+                    save_arrays(path, net.get_weights())
 
     def __repr__(self) -> str:
         return f"Run({self.name!r}, {self.config.describe()}, epochs={len(self.history)})"
 
 
-def _save_optimizer(path: Path, trainer: Trainer) -> None:
+OPTIMIZER_PREFIX = "optimizer."
+
+
+def _optimizer_state(trainer: Trainer) -> tuple[dict[str, np.ndarray], dict]:
+    """The optimizer's moments as named arrays ("optimizer.<layer>.<param>.<i>") and its counters."""
     opt = trainer.optimizer
     arrays = {}
     for (key, name), value in opt.state.items():
         parts = value if isinstance(value, tuple) else (value,)
         for i, part in enumerate(parts):
-            arrays[f"{key}.{name}.{i}"] = part
-    save_arrays(path, arrays, {"optimizer": opt.name, "steps": opt.steps, "learning_rate": opt.learning_rate})
+            arrays[f"{OPTIMIZER_PREFIX}{key}.{name}.{i}"] = part
+    return arrays, {"optimizer": opt.name, "steps": opt.steps, "learning_rate": opt.learning_rate}
 
 
-def _load_optimizer(path: Path, trainer: Trainer, net: Network) -> bool:
-    """Restore optimizer moments saved by _save_optimizer; False (fresh state) when they do not fit.
+def _without_optimizer(arrays: dict) -> dict:
+    return {key: value for key, value in arrays.items() if not key.startswith(OPTIMIZER_PREFIX)}
 
-    Absent, damaged, another optimizer's, or arrays whose names, shapes or
-    dtypes do not match ``net``'s parameters: the state would break the next
-    step, so training starts the moments afresh (a damaged file is reported on
-    the run's row).
+
+def _restore_optimizer(arrays: dict, meta, trainer: Trainer, net: Network) -> bool:
+    """Put saved moments into ``trainer.optimizer``; False (fresh state) when they do not fit.
+
+    arrays: "optimizer.*" arrays (latest.npz) or unprefixed ones (optimizer.npz of
+    older runs); meta: {"optimizer", "steps", "learning_rate"}. Another optimizer's
+    state, or arrays whose names, shapes or dtypes do not match ``net``'s
+    parameters would be wrong or break the next step, so they are not used.
     """
-    try:
-        arrays, meta = load_arrays(path)
-    except (FileNotFoundError, ValueError):
-        return False
     opt = trainer.optimizer
     if not isinstance(meta, dict) or meta.get("optimizer") != opt.name:
         return False
@@ -394,7 +516,7 @@ def _load_optimizer(path: Path, trainer: Trainer, net: Network) -> bool:
     }
     grouped: dict = {}
     for flat, value in arrays.items():
-        key, _, rest = flat.partition(".")
+        key, _, rest = flat.removeprefix(OPTIMIZER_PREFIX).partition(".")
         name, _, index = rest.rpartition(".")
         target = params.get((key, name))
         if (
@@ -414,6 +536,18 @@ def _load_optimizer(path: Path, trainer: Trainer, net: Network) -> bool:
     opt.steps = int(steps)
     opt.learning_rate = float(rate)
     return True
+
+
+def _load_optimizer(run: Run, latest: tuple[dict, dict | None], trainer: Trainer, net: Network) -> bool:
+    """The optimizer state saved with the latest weights, or in optimizer.npz of a run saved before that."""
+    arrays, metadata = latest
+    if isinstance(metadata, dict) and "optimizer" in metadata:
+        state = {key: value for key, value in arrays.items() if key.startswith(OPTIMIZER_PREFIX)}
+        return _restore_optimizer(state, metadata["optimizer"], trainer, net)
+    try:
+        return _restore_optimizer(*load_arrays(run.path / "optimizer.npz"), trainer, net)
+    except (FileNotFoundError, ValueError):  # absent, or damaged (reported on the run's row)
+        return False
 
 
 class RunStore:
@@ -508,7 +642,7 @@ class RunStore:
         staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=self.root))
         try:
             save_arrays(staging / "initial.npz", initial)
-            save_arrays(staging / "latest.npz", initial)
+            save_arrays(staging / "latest.npz", initial, {"cursor": ZERO_CURSOR})
             _write_json(staging / "history.json", History().to_dict())
             _write_json(
                 staging / "config.json",
@@ -570,12 +704,16 @@ class RunStore:
             )
         return self._write_run(path, config, config.build_network(dataset).get_weights(), parent.name)
 
-    def rename(self, name: str, new_name: str) -> Run:
+    def rename(self, name: str, new_name: str, owner: str | None = None) -> Run:
+        """Rename a run (and the parent named by its forks); RunBusy while someone trains it."""
         old = self.path(name)
+        if old.is_symlink():
+            raise ValueError(_linked_folder(old.name))
         if not old.is_dir():
             raise ValueError(f"there is no run named {name!r}")
         new = self._new_folder(new_name)
-        os.rename(old, new)
+        with RunLock(old, owner):
+            _move_into_place(old, new)
         meta_path = new / "config.json"
         try:
             meta = check_meta(read_json(meta_path, limits.CONFIG_BYTES))
@@ -596,24 +734,35 @@ class RunStore:
                 continue
         return self.open(new.name)
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str, owner: str | None = None) -> None:
+        """Delete a run folder (a link is removed, not what it points to); RunBusy while someone trains it."""
         path = self.path(name)
+        if path.is_symlink():
+            path.unlink()
+            return
         if not path.is_dir():
             raise ValueError(f"there is no run named {name!r}")
         # Rename first so a half-deleted folder is never listed as a run.
         trash = self.root / f".deleting-{path.name}-{os.getpid()}-{time.monotonic_ns()}"
-        os.rename(path, trash)
+        with RunLock(path, owner):
+            os.rename(path, trash)
         shutil.rmtree(trash, ignore_errors=True)
 
-    def reset(self, name: str) -> Run:
-        """Back to the initial weights with an empty history (best, optimizer state, snapshots removed)."""
+    def reset(self, name: str, owner: str | None = None) -> Run:
+        """Back to the initial weights with an empty history (best, optimizer state, snapshots removed).
+
+        The extra files go first and the history last, so a reset cut short still
+        opens: its history is cut back to the step-0 weights.
+        """
         run = self.open(name)
         initial = run.weights("initial")
-        save_arrays(run.path / "latest.npz", initial)
-        _write_json(run.path / "history.json", History().to_dict())
-        for extra in ("best.npz", "optimizer.npz"):
-            (run.path / extra).unlink(missing_ok=True)
-        shutil.rmtree(run.path / "snapshots", ignore_errors=True)
+        with run.locked(owner):
+            for extra in ("best.npz", "optimizer.npz"):
+                (run.path / extra).unlink(missing_ok=True)
+            if _is_folder(run.path / "snapshots"):
+                shutil.rmtree(run.path / "snapshots")
+            save_arrays(run.path / "latest.npz", initial, {"cursor": ZERO_CURSOR})
+            _write_json(run.path / "history.json", History().to_dict())
         return self.open(name)
 
     # ---------------------------------------------------------- export/import
@@ -773,12 +922,14 @@ def _check_imported(run: Run) -> None:
                 if {key: value.shape for key, value in arrays.items()} != shapes:
                     raise ValueError(f"{which}.npz and initial.npz in the zip hold different architectures")
                 net.set_weights(arrays)
-        if run.has("optimizer") and not _load_optimizer(
-            run.path / "optimizer.npz", run.config.build_trainer(net), net
+        latest = load_arrays(run.path / "latest.npz")
+        has_state = isinstance(latest[1], dict) and "optimizer" in latest[1]
+        if (has_state or run.has("optimizer")) and not _load_optimizer(
+            run, latest, run.config.build_trainer(net), net
         ):
+            where = "the optimizer state in latest.npz" if has_state else "optimizer.npz"
             raise ValueError(
-                "optimizer.npz in the zip does not fit the run's network and optimizer; export the run "
-                "again, or leave optimizer.npz out of the zip to start the optimizer afresh"
+                f"{where} in the zip does not fit the run's network and optimizer; export the run again"
             )
     except (TypeError, KeyError, IndexError, AttributeError) as err:
         raise ValueError(
@@ -891,9 +1042,17 @@ def build_for_training(run: Run, dataset) -> tuple[Network, Trainer]:
     come from the history, so the batch order continues; optimizer moments,
     learning rate, schedule and early-stopping state are restored too.
     """
+    for _ in range(3):
+        latest = load_arrays(run.path / "latest.npz")
+        saved = _saved_cursor(latest[1], "latest.npz")
+        if saved is None or saved["step"] == run.step:
+            break
+        run._load()  # saved again since the run was read: read it again
+    else:
+        raise RunChanged(f"run {run.name!r} is being saved by another trainer as it is read; try again")
     config = run.config
     net = config.build_network(dataset)
-    net.set_weights(run.weights("latest"))
+    net.set_weights(_without_optimizer(latest[0]))
     trainer = config.build_trainer(net)
     history = run.history
     trainer.history = history
@@ -913,7 +1072,7 @@ def build_for_training(run: Run, dataset) -> tuple[Network, Trainer]:
         if trainer.early_stopping is not None:
             trainer.early_stopping.should_stop(record)
     trainer.optimizer.learning_rate = rate
-    _load_optimizer(run.path / "optimizer.npz", trainer, net)
+    _load_optimizer(run, latest, trainer, net)
     best_weights = None
     if history.best_epoch is not None and run.has("best"):
         with contextlib.suppress(ValueError):  # a damaged best.npz is reported on the run's row
@@ -942,6 +1101,7 @@ def train_run(
     net: Network | None = None,
     trainer: Trainer | None = None,
     steps: int | None = None,
+    owner: str | None = None,
 ):
     """Train ``run`` for ``epochs`` more epochs (or ``steps`` steps); returns (net, trainer).
 
@@ -950,9 +1110,25 @@ def train_run(
     statistics are added to the epoch record and everything is saved, so a stop
     (callback returning True, Ctrl-C, divergence) keeps each finished epoch; the
     weights after the last finished step are saved as latest.
+
+    The run's lock is held throughout: RunBusy when another trainer (another
+    session, the command line) holds it, and RunChanged when the given trainer
+    is no longer where the run's files are (someone else trained it meanwhile),
+    so no one's epochs are overwritten. owner: who trains, for their messages.
     """
-    if net is None or trainer is None:
-        net, trainer = build_for_training(run, dataset)
+    with run.locked(owner):
+        run._load()  # under the lock the files are what the last save left
+        if net is None or trainer is None:
+            net, trainer = build_for_training(run, dataset)
+        elif trainer.step != run.step or len(trainer.history.epochs) != len(run.history.epochs):
+            raise RunChanged(
+                f"run {run.name!r} was trained elsewhere since it was loaded here: it is at step {run.step}, "
+                f"this copy at step {trainer.step}; open it again to continue from its saved state"
+            )
+        return _train_locked(run, dataset, epochs, callback, net, trainer, steps)
+
+
+def _train_locked(run: Run, dataset, epochs, callback, net: Network, trainer: Trainer, steps):
     config = run.config
     x_probe, y_probe = probe_batch(config, dataset)
     validation = (dataset.x_val, config.targets(dataset, dataset.y_val)) if len(dataset.x_val) else None

@@ -7,6 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 import datasets
 from backprop import RunConfig
+from backprop.runlock import RunLock
 from backprop.runs import RunStore, train_run
 from tests.markdown_text import shown
 
@@ -183,3 +184,23 @@ def test_runs_page_on_an_empty_store_offers_the_example_runs():
     no_errors(at)
     assert len(RunStore().list()) == 2
     assert not any("No runs yet" in box.value for box in at.info)
+
+
+def test_training_a_run_someone_else_trains_says_so_and_offers_a_fork(trained_run):
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    with RunLock(trained_run.path, owner="python -m backprop train"):
+        at.button(key="runs.train").click().run()
+        assert not at.exception
+        assert any("is being trained by python -m backprop train" in shown(e.value) for e in at.error)
+        at.toggle(key="runs.playing").set_value(True).run()
+        assert not at.exception and not at.toggle(key="runs.playing").value
+        at.button(key="runs.fork_busy").click().run()
+    no_errors(at)
+    assert at.selectbox(key="runs.pick").value == "trained-fork"
+    fork = RunStore().open("trained-fork")
+    assert fork.parent == "trained" and fork.config == trained_run.config
+    at.button(key="runs.train").click().run()
+    no_errors(at)
+    assert len(RunStore().open("trained-fork").history) == trained_run.config.epochs
+    assert len(RunStore().open("trained").history) == 2  # the original was left to its trainer

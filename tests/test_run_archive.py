@@ -177,10 +177,23 @@ def test_a_config_whose_sizes_disagree_with_the_weights_is_refused_before_buildi
 
 def test_optimizer_state_that_does_not_fit_the_network_is_refused(store, exported):
     _, members = exported
-    with zipfile.ZipFile(io.BytesIO(members["optimizer.npz"])) as opened:
-        meta = np.load(io.BytesIO(opened.read("__config__.npy")))
-    wrong = npz_bytes(**{"0.W.0": np.zeros((7, 7), np.float32), "__config__": meta})
-    refused(store, zip_of({**members, "optimizer.npz": wrong}), "optimizer.npz")
+    with np.load(io.BytesIO(members["latest.npz"])) as latest:
+        arrays = dict(latest)
+    assert "optimizer.0.W.0" in arrays  # Adam's first moment of layer 1's weights, saved with them
+    arrays["optimizer.0.W.0"] = np.zeros((7, 7), np.float32)
+    refused(store, zip_of({**members, "latest.npz": npz_bytes(**arrays)}), "optimizer state in latest.npz")
+    # Older runs kept it in optimizer.npz: checked the same way.
+    older = {key: value for key, value in arrays.items() if not key.startswith("optimizer.")}
+    meta = json.loads(arrays["__config__"].tobytes())
+    counters = meta.pop("optimizer")
+    older["__config__"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    legacy_meta = np.frombuffer(json.dumps(counters).encode(), np.uint8)
+    legacy_state = npz_bytes(**{"0.W.0": np.zeros((7, 7), np.float32), "__config__": legacy_meta})
+    refused(
+        store,
+        zip_of({**members, "latest.npz": npz_bytes(**older), "optimizer.npz": legacy_state}),
+        "optimizer.npz",
+    )
 
 
 def test_json_over_its_budget_in_an_archive_is_refused_from_the_directory(store, exported, monkeypatch):

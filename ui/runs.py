@@ -15,7 +15,9 @@ import streamlit as st
 
 from backprop import ACTIVATIONS, OPTIMIZERS, RunConfig
 from backprop.cli import train_command
+from backprop.runlock import RunBusy
 from backprop.runs import (
+    RunChanged,
     RunInfo,
     RunStore,
     build_for_training,
@@ -34,6 +36,10 @@ PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
 PLAY_KEY = "runs.playing"
 PLAY_TARGET_KEY = "runs.play_target"
+BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
+PLAY_OFF_KEY = "runs.play_off"  # set to switch Play off before its toggle is drawn again
+# Who holds a run's lock while a session trains it, as other sessions and the command line are told.
+APP_OWNER = "a session of the app"
 # How long one tick of play mode trains before it redraws.
 CHUNK_SECONDS = 0.6
 # Redraw the progress bar at most this often during a long training call.
@@ -98,7 +104,8 @@ def training_state(name: str):
         model is not None
         and model.run_name == run.name
         and model.config == run.config
-        and model.trainer.step == int((run.cursor or {}).get("step", len(run.history.step_loss)))
+        and model.trainer.step == run.step
+        and len(model.trainer.history.epochs) == len(run.history.epochs)
     )
     if not in_step:
         run = activate_run(name)
@@ -108,6 +115,7 @@ def training_state(name: str):
 
 # --------------------------------------------------------------- callbacks
 def _on_pick() -> None:
+    st.session_state.pop(BUSY_KEY, None)
     name = st.session_state.get(PICK_KEY)
     if name and name != active_run_name():
         try:
@@ -188,9 +196,25 @@ def _on_fork(parent: str) -> None:
         say("error", plain(f"Could not fork: {err}"))
 
 
+def _on_fork_busy(name: str) -> None:
+    """An identical twin of a run someone else is training (same settings, seed and initial weights)."""
+    st.session_state.pop(BUSY_KEY, None)
+    try:
+        fork = store().fork(name, store().unique_name(f"{name}-fork"))
+        activate_run(fork.name)
+        st.session_state[PICK_KEY] = fork.name
+        say(
+            "success",
+            f"Forked **{plain(name)}** into **{plain(fork.name)}** with the same settings, seed and initial "
+            "weights; train it here while the other trainer has the original.",
+        )
+    except ValueError as err:
+        say("error", plain(f"Could not fork: {err}"))
+
+
 def _on_rename(name: str) -> None:
     try:
-        run = store().rename(name, st.session_state.get("runs.rename_to", ""))
+        run = store().rename(name, st.session_state.get("runs.rename_to", ""), owner=APP_OWNER)
         model = st.session_state.get(session.MODEL_KEY)
         if model is not None and model.run_name == name:
             model.run_name = run.name
@@ -202,7 +226,7 @@ def _on_rename(name: str) -> None:
 
 def _on_reset(name: str) -> None:
     try:
-        store().reset(name)
+        store().reset(name, owner=APP_OWNER)
         activate_run(name)
         say("success", f"Run **{plain(name)}** is back at its initial weights; its history was cleared.")
     except ValueError as err:
@@ -211,7 +235,7 @@ def _on_reset(name: str) -> None:
 
 def _on_delete(name: str) -> None:
     try:
-        store().delete(name)
+        store().delete(name, owner=APP_OWNER)
         model = st.session_state.get(session.MODEL_KEY)
         if model is not None and model.run_name == name:
             model.run_name = None
@@ -289,6 +313,8 @@ def train_panel(name: str) -> None:
     epochs = int(cols[0].number_input("Epochs", 1, 1000, int(run.config.epochs), key="runs.epochs"))
     train = cols[1].button("Train", type="primary", key="runs.train", icon=":material/play_arrow:")
     stopped = cols[2].button("Stop", key="runs.stop", icon=":material/stop:")
+    if st.session_state.pop(PLAY_OFF_KEY, False):
+        st.session_state[PLAY_KEY] = False
     playing = cols[3].toggle(
         "Play (train continuously)",
         key=PLAY_KEY,
@@ -299,6 +325,16 @@ def train_panel(name: str) -> None:
             f"Stopped. Every finished step is kept: {len(run.history)} epochs, "
             f"{len(run.history.step_loss)} steps."
         )
+    busy = st.session_state.get(BUSY_KEY)
+    if busy and busy[0] == name:
+        st.error(plain(busy[1]))
+        st.button(
+            "Fork it and train the fork instead",
+            on_click=_on_fork_busy,
+            args=(name,),
+            key="runs.fork_busy",
+            icon=":material/fork_right:",
+        )
     progress = st.empty()
     chart = st.empty()
     chart.plotly_chart(compare_figure({name: run.history}), key="runs.chart")
@@ -307,6 +343,20 @@ def train_panel(name: str) -> None:
     if playing:
         _play_fragment(name)
     _stop_reason_message(store().open(name).history)
+
+
+def _busy(name: str, err: RunBusy) -> None:
+    """Remember that another trainer holds ``name`` and redraw: the Train tab offers to fork it."""
+    st.session_state[BUSY_KEY] = (name, str(err))
+    st.rerun()
+
+
+def _stop_playing(kind: str | None = None, text: str = "") -> None:
+    """Switch Play off (its toggle may already be drawn in this run) and redraw, with a message."""
+    st.session_state[PLAY_OFF_KEY] = True
+    if kind:
+        say(kind, text)
+    st.rerun()
 
 
 def _train_now(name: str, epochs: int, progress, chart) -> None:
@@ -331,11 +381,30 @@ def _train_now(name: str, epochs: int, progress, chart) -> None:
             )
         return None
 
+    def train():
+        train_run(
+            run,
+            model.dataset,
+            epochs=epochs,
+            callback=on_event,
+            net=model.net,
+            trainer=model.trainer,
+            owner=APP_OWNER,
+        )
+
     try:
-        train_run(run, model.dataset, epochs=epochs, callback=on_event, net=model.net, trainer=model.trainer)
+        try:
+            train()
+        except RunChanged:  # trained elsewhere since this session loaded it: go on from its saved state
+            run, model = activate_run(name), st.session_state[session.MODEL_KEY]
+            start_epoch = model.trainer.epoch
+            train()
+    except RunBusy as err:
+        _busy(name, err)
     except Exception as err:  # TrainingDiverged and bad settings reach the user as text
         st.error(plain(f"Training stopped: {err}"))
         return
+    st.session_state.pop(BUSY_KEY, None)
     # Rerun so the picker, tables and tabs read the new history from disk.
     say("success", plain(f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(run.history)}"))
     st.rerun()
@@ -346,23 +415,27 @@ def _play_fragment(name: str) -> None:
     def tick():
         run, model = training_state(name)
         deadline = time.perf_counter() + CHUNK_SECONDS
-        try:
-            train_run(
-                run,
-                model.dataset,
-                epochs=1,
-                net=model.net,
-                trainer=model.trainer,
-                callback=lambda event: event.kind == "step" and time.perf_counter() > deadline,
-            )
-        except Exception as err:
-            st.session_state[PLAY_KEY] = False
-            st.error(plain(f"Training stopped: {err}"))
-            return
         history = model.trainer.history
-        if history.stop_reason == "stopped by the user":
-            history.stop_reason = None  # a play tick ending is not a stop
-            run.save_progress(model.net, model.trainer)
+        try:
+            with run.locked(APP_OWNER):  # one lock for the slice and the save after it
+                train_run(
+                    run,
+                    model.dataset,
+                    epochs=1,
+                    net=model.net,
+                    trainer=model.trainer,
+                    callback=lambda event: event.kind == "step" and time.perf_counter() > deadline,
+                )
+                if history.stop_reason == "stopped by the user":
+                    history.stop_reason = None  # a play tick ending is not a stop
+                    run.save_progress(model.net, model.trainer)
+        except RunChanged:
+            return  # trained elsewhere meanwhile: the next tick starts from the saved state
+        except RunBusy as err:
+            st.session_state[BUSY_KEY] = (name, str(err))
+            _stop_playing()
+        except Exception as err:
+            _stop_playing("error", plain(f"Training stopped: {err}"))
         st.plotly_chart(compare_figure({name: history}), key="runs.play_chart")
         st.caption(
             plain(
