@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .activations import ACTIVATIONS
 from .config import RunConfig
 from .io import save
@@ -317,21 +318,30 @@ def cmd_runs(args) -> int:
 def load_image(path, input_shape) -> np.ndarray:
     """An image file as one flat row in [0, 1]: grayscale (or RGB for (h, w, 3) inputs), resized.
 
+    Pictures over ``limits.UPLOAD_PIXELS`` (width × height, from the header) are
+    refused before decoding; set $BACKPROP_MAX_UPLOAD_PIXELS to go past it.
+
     The image datasets have light ink on a dark background; a picture with a
     light border (dark drawing on white paper) is inverted to match.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
+
+    from datasets.drawing import ImageTooLarge, open_picture
 
     shape = tuple(int(v) for v in input_shape)
     if len(shape) not in (2, 3):
         raise ValueError(f"this run's dataset takes inputs of shape {shape}, not images")
+    limit = limits.UPLOAD_PIXELS.value()
+    # Its size is read from the header first: a huge picture is refused before it is decoded.
     try:
-        with Image.open(path) as image:
+        with open_picture(str(path), limit, name=str(path), formats=None) as image:
             image = image.convert("RGB" if len(shape) == 3 else "L").resize(
                 (shape[1], shape[0]), Image.Resampling.BILINEAR
             )
             pixels = np.asarray(image, dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError) as err:
+    except ImageTooLarge as err:
+        raise ValueError(f"{err}; set {limits.UPLOAD_PIXELS.env} to allow larger pictures") from None
+    except (OSError, SyntaxError, EOFError) as err:
         raise ValueError(f"cannot read {path} as an image ({err})") from None
     border = np.concatenate(
         [pixels[0].ravel(), pixels[-1].ravel(), pixels[:, 0].ravel(), pixels[:, -1].ravel()]

@@ -113,3 +113,22 @@ def npz_bytes(**arrays) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     return buffer.getvalue()
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A real, valid, all-black 8-bit grayscale PNG of width × height, built without holding its pixels.
+
+    9000 × 9000 is about 80 KB on disk and 81 MB once decoded (more as floats).
+    """
+    compressor = zlib.compressobj(9)
+    row = bytes(width + 1)  # filter byte 0, then black pixels
+    parts = [compressor.compress(row) for _ in range(height)]
+    idat = b"".join(parts) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", idat) + png_chunk(b"IEND", b"")
+    )

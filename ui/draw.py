@@ -18,7 +18,7 @@ import numpy as np
 import streamlit as st
 
 import datasets
-from backprop import SGD, confusion_matrix, load_with_metadata, precision_recall_f1
+from backprop import SGD, confusion_matrix, limits, load_with_metadata, precision_recall_f1
 from backprop.saliency import probability_gradient
 from datasets import drawing
 
@@ -230,10 +230,8 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
         )
     if upload is not None:
         try:
-            gray, inverted = drawing.read_upload(
-                upload.getvalue(),
-                name=upload.name,
-                invert={"detect": None, "invert": True, "keep": False}[invert],
+            gray, inverted = read_picture(
+                upload.getvalue(), upload.name, {"detect": None, "invert": True, "keep": False}[invert]
             )
         except drawing.UploadError as err:
             st.error(plain(f"{err}. Your drawing is still on the canvas."))
@@ -245,6 +243,20 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
     if injected is not None:
         return np.asarray(injected), "injected"
     return image, "canvas"
+
+
+def read_picture(data: bytes, name: str, invert: bool | None) -> tuple[np.ndarray, bool]:
+    """An upload as (gray, inverted), held to the upload budget; UploadError says what to change.
+
+    The budget (``limits.UPLOAD_PIXELS``) is checked from the picture's header
+    before anything is decoded, so a huge picture costs nothing.
+    """
+    try:
+        return drawing.read_upload(data, invert=invert, name=name, max_pixels=limits.UPLOAD_PIXELS.value())
+    except drawing.ImageTooLarge as err:
+        raise drawing.ImageTooLarge(
+            f"{err}; the limit is {limits.UPLOAD_PIXELS.env} if you trust a larger picture"
+        ) from None
 
 
 # --------------------------------------------------------------- predicting

@@ -4,6 +4,7 @@ import io
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
@@ -13,6 +14,7 @@ import datasets
 from backprop import RunConfig
 from backprop.runs import RunStore, train_run
 from tests.browser.harness import StreamlitServer, assert_no_exception, open_page, screenshot, wait_for_app
+from tests.hostile_files import blank_png
 from ui.text import WORD_JOINER
 
 pytestmark = pytest.mark.browser
@@ -40,7 +42,7 @@ def hostile_server(tmp_path_factory):
     (store.root / "good" / "snapshots" / "epoch-0001.npz").write_bytes(b"damaged")
     server = StreamlitServer(runs_dir=store.root, log_path=workdir / "streamlit.log").start()
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
 
@@ -71,7 +73,7 @@ def alert(page, containing):
 
 @pytest.mark.parametrize("path", ["runs", "compare"])
 def test_broken_folders_are_rows_and_a_markdown_folder_name_reads_as_text(browser, hostile_server, path):
-    page = open_page(browser, f"{hostile_server}/{path}")
+    page = open_page(browser, f"{hostile_server.url}/{path}")
     try:
         assert_no_exception(page)
         assert_plain(
@@ -95,7 +97,7 @@ def png(name_paint, size=(200, 200)):
 
 
 def test_an_upload_name_and_an_import_name_read_as_text(browser, hostile_server):
-    page = open_page(browser, f"{hostile_server}/draw")
+    page = open_page(browser, f"{hostile_server.url}/draw")
     try:
         upload_name = "*cat* [x](www.example.com) :smile:.png"
         page.get_by_text("…or upload a picture").click()
@@ -114,7 +116,7 @@ def test_an_upload_name_and_an_import_name_read_as_text(browser, hostile_server)
     finally:
         page.close()
 
-    page = open_page(browser, f"{hostile_server}/runs")
+    page = open_page(browser, f"{hostile_server.url}/runs")
     try:
         page.get_by_label("Run", exact=True).click()
         page.get_by_role("option").filter(has_text="good").click()
@@ -140,7 +142,7 @@ def sample_target(locator) -> str:
 
 
 def test_typed_sequences_read_as_text(browser, hostile_server):
-    page = open_page(browser, f"{hostile_server}/sequences")
+    page = open_page(browser, f"{hostile_server.url}/sequences")
     try:
         vocab = page.get_by_role("textbox", name="Vocabulary")
         vocab.fill("*x*")  # refused (a token twice), and the message repeats it
@@ -160,5 +162,36 @@ def test_typed_sequences_read_as_text(browser, hostile_server):
         expect(sample).to_have_text(re.compile(r"^Sample #0: [a*_$]{3} → [a*_$] · from M\d"))
         assert_plain(sample, "Sample #0: ", bold=["#0", sample_target(sample)])
         assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def memory_mib(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (the peak) of a process, from /proc, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def test_a_9000_by_9000_upload_is_refused_without_the_server_decoding_it(browser, hostile_server):
+    page = open_page(browser, f"{hostile_server.url}/draw")
+    try:
+        pid = hostile_server.process.pid
+        Path(f"/proc/{pid}/clear_refs").write_text("5")  # the peak starts again from now
+        before = memory_mib(pid, "VmRSS")
+        page.get_by_text("…or upload a picture").click()
+        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+            files=[{"name": "huge.png", "mimeType": "image/png", "buffer": blank_png(9000, 9000)}]
+        )
+        message = alert(page, "huge.png is 9000×9000 pixels")
+        expect(message).to_be_visible()
+        assert_plain(message, "more than the 16,777,216 allowed")
+        assert "BACKPROP_MAX_UPLOAD_PIXELS" in visible_text(message)
+        assert_no_exception(page)
+        peak = memory_mib(pid, "VmHWM")
+        # Decoding would take 81 MiB for the pixels and several times that as floats.
+        assert peak - before < 40, f"the server grew from {before:.0f} to {peak:.0f} MiB"
+        print(f"server memory around the upload: {before:.0f} MiB before, peak {peak:.0f} MiB")
     finally:
         page.close()
