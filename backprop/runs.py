@@ -287,11 +287,14 @@ class Run:
         self._lock_depth = 0
         self._load()
 
-    def _load(self) -> None:
+    def _load(self, weights_metadata=None) -> None:
+        """Read the run; ``weights_metadata``: that of a latest.npz the caller has just read, if any."""
         if self.path.is_symlink():
             raise ValueError(_linked_folder(self.name))
         # The weights' step first: whatever the history says after it is at least as new.
-        self.weights_cursor = _saved_cursor(load_metadata(self.path / "latest.npz"), "latest.npz")
+        if weights_metadata is None:
+            weights_metadata = load_metadata(self.path / "latest.npz")
+        self.weights_cursor = _saved_cursor(weights_metadata, "latest.npz")
         meta = check_meta(read_json(self.path / "config.json", limits.CONFIG_BYTES))
         self.config = _config_from(meta["config"])
         self.parent = meta.get("parent")
@@ -1042,14 +1045,12 @@ def build_for_training(run: Run, dataset) -> tuple[Network, Trainer]:
     come from the history, so the batch order continues; optimizer moments,
     learning rate, schedule and early-stopping state are restored too.
     """
-    for _ in range(3):
-        latest = load_arrays(run.path / "latest.npz")
-        saved = _saved_cursor(latest[1], "latest.npz")
-        if saved is None or saved["step"] == run.step:
-            break
-        run._load()  # saved again since the run was read: read it again
-    else:
-        raise RunChanged(f"run {run.name!r} is being saved by another trainer as it is read; try again")
+    latest = load_arrays(run.path / "latest.npz")
+    saved = _saved_cursor(latest[1], "latest.npz")
+    if saved is not None and saved["step"] != run.step:
+        # Saved again since the run was read (someone trains it): read the history again, which
+        # is at least as new as these weights, and cut it back to them.
+        run._load(weights_metadata=latest[1])
     config = run.config
     net = config.build_network(dataset)
     net.set_weights(_without_optimizer(latest[0]))

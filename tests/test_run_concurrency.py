@@ -219,3 +219,33 @@ def test_a_save_cut_short_at_any_file_leaves_weights_and_history_of_one_step(
     assert next(info for info in store.list() if info.name == "cut").problems == []
     _, trainer = train_run(run, circle, epochs=1)  # and it trains on from there
     assert store.open("cut").step == trainer.step == history_step + before.step
+
+
+def test_a_reader_during_training_always_gets_weights_and_history_of_one_step(store, circle):
+    store.create("watched", config(), dataset=circle)
+    saved, done = {0: store.open("watched").weights("latest")["layer1.W"].tobytes()}, threading.Event()
+
+    def trainer_thread():
+        def on_event(event):
+            if event.kind == "epoch":  # called right after the epoch's save
+                saved[event.trainer.step] = event.trainer.net.layers[0].W.tobytes()
+
+        train_run(store.open("watched"), circle, epochs=60, callback=on_event)
+        done.set()
+
+    thread = threading.Thread(target=trainer_thread)
+    thread.start()
+    seen = set()
+    while not done.is_set():
+        net, trainer = build_for_training(store.open("watched"), circle)
+        assert trainer.step == len(trainer.history.step_loss)
+        assert trainer.epoch == len(trainer.history.epochs)
+        deadline = time.monotonic() + 5
+        while trainer.step not in saved and time.monotonic() < deadline:
+            time.sleep(0.001)  # the trainer notes a save just after making it
+        assert net.layers[0].W.tobytes() == saved[trainer.step], (
+            f"weights and history differ at {trainer.step}"
+        )
+        seen.add(trainer.step)
+    thread.join(60)
+    assert len(seen) > 3  # the reader really raced the trainer
