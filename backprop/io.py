@@ -301,14 +301,43 @@ def save(net: Network, path, metadata: dict | None = None) -> None:
     )
 
 
+def _check_sizes_against_weights(config, arrays: dict, name: str) -> None:
+    """Refuse a stored configuration whose layer sizes disagree with the stored weights.
+
+    The weights were held to the .npz budgets; checking the sizes against them
+    before ``Network(**config)`` keeps a file from making it allocate layers of
+    any size it claims.
+    """
+    sizes = config.get("sizes") if isinstance(config, dict) else None
+    if not isinstance(sizes, list) or len(sizes) < 2 or not all(isinstance(n, int) and n > 0 for n in sizes):
+        raise ValueError(f"{name} has an unknown network configuration: sizes {sizes!r}")
+    embedding = config.get("embedding")
+    width = sizes[0]
+    if embedding is not None:
+        table = arrays.get("embedding.table")
+        if table is None or list(table.shape) != list(embedding):
+            raise ValueError(f"{name}: its configuration does not match its weights (embedding.table)")
+        width = sizes[0] * table.shape[1]
+    for k in range(1, len(sizes)):
+        weight = arrays.get(f"layer{k}.W")
+        if weight is None or weight.shape != (width, sizes[k]):
+            found = "is missing" if weight is None else f"has shape {weight.shape}"
+            raise ValueError(
+                f"{name}: its configuration does not match its weights: 'layer{k}.W' {found}, "
+                f"the configuration needs {(width, sizes[k])}"
+            )
+        width = sizes[k]
+
+
 def load_with_metadata(path) -> tuple[Network, dict]:
     """(network, metadata) saved at ``path``; the round trip is exact."""
     arrays, stored = load_arrays(path)
-    if not stored or stored.get("format") != FORMAT or "network" not in stored:
+    if not isinstance(stored, dict) or stored.get("format") != FORMAT or "network" not in stored:
         raise ValueError(f"{Path(path).name} is not a saved network (no {FORMAT} configuration)")
+    _check_sizes_against_weights(stored["network"], arrays, Path(path).name)
     try:
         net = Network(**stored["network"])
-    except TypeError as err:
+    except (TypeError, KeyError, AttributeError) as err:
         raise ValueError(f"{Path(path).name} has an unknown network configuration: {err}") from None
     net.set_weights(arrays)
     return net, dict(stored.get("metadata") or {})

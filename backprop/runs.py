@@ -196,9 +196,12 @@ def npz_problem(path: Path) -> str | None:
 
 # What to do about a damaged file that does not stop the run from opening.
 _FIXES = {
-    "best": "delete it to go on: the latest weights stand in for the best until the next best epoch writes it",
-    "optimizer": "delete it to go on: training then resumes with fresh optimizer state (momentum, Adam moments)",
-    "snapshots": "delete the file: weight distances skip that epoch",
+    "best": (
+        "the best weights cannot be loaded until training writes them again at the next best epoch; "
+        "delete the file meanwhile and the latest weights stand in for the best"
+    ),
+    "optimizer": "training resumes with fresh optimizer state (momentum, Adam moments); delete the file",
+    "snapshots": "weight distances skip that epoch; delete the file",
 }
 
 
@@ -950,25 +953,34 @@ def _move_into_place(staging: Path, path: Path) -> None:
         raise
 
 
-def network_from_arrays(config: RunConfig, arrays: dict) -> Network:
-    """The architecture of ``config`` with input/output sizes read from weight shapes (no dataset needed)."""
-    cfg = config
-    n_layers = len(cfg.hidden) + 1
-    # Every weight shape is checked against the config before anything is built: a config from
-    # outside with huge hidden sizes would otherwise allocate them.
-    widths = []
+def check_weight_shapes(config: RunConfig, arrays: dict) -> list[int]:
+    """The output width of every layer, after checking each layer's weights against ``config``'s sizes.
+
+    Checked before a network is built: the arrays were held to the .npz
+    budgets, so a config (from outside) with huge hidden sizes that do not match
+    them is refused instead of allocated.
+    """
+    n_layers = len(config.hidden) + 1
+    widths: list[int] = []
     for k in range(1, n_layers + 1):
         weight = arrays.get(f"layer{k}.W")
         if weight is None or weight.ndim != 2:
             raise ValueError(f"the weights do not match its {n_layers}-layer config (layer{k}.W)")
         if k > 1 and weight.shape[0] != widths[-1]:
             raise ValueError(f"the weights do not fit together: layer{k}.W has shape {weight.shape}")
-        if k <= len(cfg.hidden) and weight.shape[1] != cfg.hidden[k - 1]:
+        if k <= len(config.hidden) and weight.shape[1] != config.hidden[k - 1]:
             raise ValueError(
                 f"the weights do not match the config: layer{k}.W has shape {weight.shape}, "
-                f"the hidden sizes {list(cfg.hidden)} need {cfg.hidden[k - 1]} units"
+                f"the hidden sizes {list(config.hidden)} need {config.hidden[k - 1]} units"
             )
         widths.append(weight.shape[1])
+    return widths
+
+
+def network_from_arrays(config: RunConfig, arrays: dict) -> Network:
+    """The architecture of ``config`` with input/output sizes read from weight shapes (no dataset needed)."""
+    cfg = config
+    widths = check_weight_shapes(cfg, arrays)
     first_w = arrays["layer1.W"]
     embedding = None
     n_inputs = first_w.shape[0]
@@ -1052,8 +1064,19 @@ def build_for_training(run: Run, dataset) -> tuple[Network, Trainer]:
         # is at least as new as these weights, and cut it back to them.
         run._load(weights_metadata=latest[1])
     config = run.config
+    weights = _without_optimizer(latest[0])
+    # Before building: the config's sizes must be the weights', which the .npz budgets bounded.
+    check_weight_shapes(config, weights)
+    if config.uses_embedding(dataset):
+        table = weights.get("embedding.table")
+        expected = (len(dataset.vocab), config.embedding_dim)
+        if table is None or table.shape != expected:
+            raise ValueError(
+                f"the weights do not match the config: embedding.table has shape "
+                f"{None if table is None else table.shape}, the config needs {expected}"
+            )
     net = config.build_network(dataset)
-    net.set_weights(_without_optimizer(latest[0]))
+    net.set_weights(weights)
     trainer = config.build_trainer(net)
     history = run.history
     trainer.history = history

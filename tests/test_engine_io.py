@@ -103,3 +103,24 @@ def test_load_of_weights_that_do_not_fit_the_configuration_raises_value_error(tm
 def test_load_of_a_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load(tmp_path / "absent.npz")
+
+
+def test_a_model_file_whose_sizes_disagree_with_its_weights_is_refused_before_building(tmp_path):
+    import json
+    import tracemalloc
+
+    save(Network([4, 6, 3]), tmp_path / "net.npz")
+    with np.load(tmp_path / "net.npz") as data:
+        arrays = dict(data)
+    stored = json.loads(arrays["__config__"].tobytes())
+    stored["network"]["sizes"] = [4, 100_000, 100_000, 3]  # 40 GB of weights if built
+    arrays["__config__"] = np.frombuffer(json.dumps(stored).encode(), np.uint8)
+    np.savez(tmp_path / "claims.npz", **arrays)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="claims.npz: its configuration does not match its weights"):
+            load(tmp_path / "claims.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * (1 << 20)

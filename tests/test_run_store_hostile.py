@@ -240,3 +240,24 @@ def test_the_healthy_run_still_trains_next_to_broken_ones(store, two_runs, circl
     np.testing.assert_array_equal(
         store.open("good").weights("latest")["layer1.W"], store.open("good").load_network().layers[0].W
     )
+
+
+def test_a_config_whose_sizes_disagree_with_its_weights_is_refused_before_building(store, two_runs, circle):
+    import tracemalloc
+
+    _, bad = two_runs
+
+    def grow(meta):
+        meta["config"]["hidden"] = [50_000, 50_000]  # built, the middle layer alone would take 10 GB
+
+    edit_json(bad.path / "config.json", grow)
+    run = store.open("bad")  # it lists and opens: only building a network from it must be refused
+    tracemalloc.start()
+    try:
+        for attempt in (lambda: train_run(run, circle, epochs=1), lambda: run.load_network("latest")):
+            with pytest.raises(ValueError, match="do not match the config"):
+                attempt()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * (1 << 20)
