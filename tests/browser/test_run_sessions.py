@@ -14,6 +14,7 @@ from tests.browser.test_runs import click_once_settled, create
 pytestmark = pytest.mark.browser
 
 LONG = 1000  # epochs (the most the field takes): far more than a test waits for
+SLOW_MS = 60_000  # expectations while one session trains and the other redraws
 
 
 def start_training(page, epochs):
@@ -41,6 +42,7 @@ def test_a_second_session_is_told_the_run_is_busy_and_can_fork_it(browser, app_s
         create(one, "contested")
         start_training(one, LONG)
 
+        # Session one's training keeps the server busy: allow for slow redraws of session two.
         two.reload()
         wait_for_app(two)
         two.get_by_label("Run", exact=True).click()
@@ -48,16 +50,19 @@ def test_a_second_session_is_told_the_run_is_busy_and_can_fork_it(browser, app_s
         wait_for_app(two)
         click_once_settled(two, two.get_by_role("button", name="Train", exact=True))
         wait_for_app(two)
-        expect(two.get_by_text("is being trained by a session of the app")).to_be_visible()
-        two.get_by_role("button", name="Fork it and train the fork instead").click()
-        wait_for_app(two)
-        expect(two.get_by_text("Forked contested into contested-fork")).to_be_visible()
-        assert_no_exception(two)
+        expect(two.get_by_text("is being trained by a session of the app")).to_be_visible(timeout=SLOW_MS)
+        fork = two.get_by_role("button", name="Fork it and train the fork instead")
+        expect(fork).to_be_visible(timeout=SLOW_MS)
 
         one.get_by_role("button", name="Stop", exact=True).click()
         wait_for_app(one)
-        expect(one.get_by_text("Stopped. Every finished step is kept")).to_be_visible()
+        expect(one.get_by_text("Stopped. Every finished step is kept")).to_be_visible(timeout=SLOW_MS)
         assert_no_exception(one)
+
+        fork.click()
+        wait_for_app(two)
+        expect(two.get_by_text("Forked contested into contested-fork")).to_be_visible(timeout=SLOW_MS)
+        assert_no_exception(two)
     finally:
         one.close()
         two.close()
