@@ -94,3 +94,10 @@ def test_draw_page_renders_with_built_in_models_and_lists_only_the_healthy_image
     assert "good (run, digits)" in options
     assert not any("created-number" in option or "linked" in option for option in options)
     assert not at.error
+
+
+def test_compare_leaves_out_a_chosen_run_that_went_bad_after_it_was_listed(hostile_store):
+    from ui.runs import open_chosen
+
+    (hostile_store.root / "good" / "history.json").write_text("[]")
+    assert list(open_chosen(["good", "best-damaged", "deleted-meanwhile"])) == ["best-damaged"]

@@ -604,14 +604,24 @@ def compare_picker(infos: list[RunInfo]) -> list[str]:
     return st.multiselect("Runs to compare", names, default=default, key="compare.runs")
 
 
-def histories(names: list[str]) -> dict:
-    runs = store()
-    return {name: runs.open(name).history for name in names}
+def open_chosen(names: list[str]) -> dict:
+    """name -> Run for the chosen runs, each opened once; one that went bad since it was listed is a warning."""
+    opened = {}
+    for name in names:
+        try:
+            opened[name] = store().open(name)
+        except ValueError as err:  # deleted, renamed or damaged by another session meanwhile
+            st.warning(plain(f"Run {name} is left out: {err}."))
+    return opened
 
 
-def bayes_accuracy(names: list[str]) -> float | None:
+def histories(runs: dict) -> dict:
+    return {name: run.history for name, run in runs.items()}
+
+
+def bayes_accuracy(runs: dict) -> float | None:
     """The Bayes-optimal accuracy when every chosen run uses the same sequence dataset."""
-    configs = [store().open(name).config for name in names]
+    configs = [run.config for run in runs.values()]
     keys = {(c.dataset, repr(sorted(c.dataset_params.items()))) for c in configs}
     if len(keys) != 1 or configs[0].dataset != "sequences":
         return None
@@ -619,9 +629,9 @@ def bayes_accuracy(names: list[str]) -> float | None:
     return getattr(dataset, "bayes_accuracy", None)
 
 
-def config_table(names: list[str]):
+def config_table(runs: dict):
     """Settings by run, differing rows highlighted (a pandas Styler)."""
-    configs = {name: store().open(name).config for name in names}
+    configs = {name: run.config for name, run in runs.items()}
     first = next(iter(configs.values()))
     differing = sorted({key for c in configs.values() for key in c.differences(first)})
     data = {name: {k: str(v) for k, v in c.to_dict().items()} for name, c in configs.items()}
@@ -635,10 +645,10 @@ def config_table(names: list[str]):
     return frame.style.apply(highlight, axis=1), differing
 
 
-def metrics_table(names: list[str]) -> pd.DataFrame:
+def metrics_table(runs: dict) -> pd.DataFrame:
     rows = []
-    for name in names:
-        summary = summarize(store().open(name).history)
+    for name, run in runs.items():
+        summary = summarize(run.history)
         rows.append(
             {
                 "run": name,
@@ -653,11 +663,10 @@ def metrics_table(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
-def fork_distances(names: list[str]) -> dict:
+def fork_distances(runs: dict) -> dict:
     """Weight distances for chosen pairs where one run is the other's fork (or they share a parent)."""
-    runs = {name: store().open(name) for name in names}
     out = {}
-    for a, b in combinations(names, 2):
+    for a, b in combinations(runs, 2):
         related = (
             runs[a].parent == b
             or runs[b].parent == a
