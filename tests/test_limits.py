@@ -1,5 +1,7 @@
 """Resource budgets: one declaration each, a default, an environment variable that raises it."""
 
+from pathlib import Path
+
 import pytest
 
 from backprop import limits
@@ -45,3 +47,10 @@ def test_sizes_read_as_people_write_them():
     assert limits.describe_bytes(256 << 20) == "256 MiB"
     assert limits.describe_bytes(17) == "17 bytes"
     assert limits.UPLOAD_PIXELS.describe(4096 * 4096) == "16.8 million pixels (4096×4096)"
+
+
+def test_the_docs_state_every_budget_as_declared():
+    root = Path(__file__).resolve().parent.parent
+    pages = {page for budget in limits.BUDGETS for page in budget.docs}
+    for page in pages:
+        assert limits.table(page) in (root / page).read_text(encoding="utf-8"), page
