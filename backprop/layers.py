@@ -257,7 +257,8 @@ class Conv2D(WeightedLayer):
         n, _, h, w = self.padded.shape
         ho, wo = (h - self.kernel) // self.stride + 1, (w - self.kernel) // self.stride + 1
         kernels = self.params["W"].reshape(self.c_out, -1)  # (C_out, C_in·k·k)
-        out = kernels @ self.cols + self.params["b"][:, None]  # (N, C_out, Ho·Wo), every sample at once
+        out = kernels @ self.cols  # (N, C_out, Ho·Wo): every sample at once
+        out += self.params["b"][:, None]
         return out.reshape(n, self.c_out, ho, wo)
 
     def backward(self, dout, input_grad=True):
@@ -299,8 +300,9 @@ def pool_views(x: np.ndarray, size: int) -> list[np.ndarray]:
 class MaxPool2D(Layer):
     """Max over non-overlapping size×size windows (stride = size); a last partial row/column is dropped.
 
-    The switches record where each window's maximum was: backward routes the window's
-    gradient there. At a tie the max has no derivative; the gradient is shared equally
+    The switches record where each window's maximum was, one boolean array per place in
+    the window (switches[i·size + j] is True where row i, column j held the maximum):
+    backward routes the window's gradient there. At a tie the max has no derivative; the gradient is shared equally
     among the tied entries (a valid subgradient, and exactly what centred differences
     give for a two-way tie).
     """
@@ -316,17 +318,15 @@ class MaxPool2D(Layer):
         out = views[0]
         for view in views[1:]:
             out = np.maximum(out, view)
-        is_max = [view == out for view in views]
-        ties = np.sum(is_max, axis=0, dtype=x.dtype)  # how many entries share each window's max
-        self.switches = np.zeros_like(x)
-        for switch, mask in zip(pool_views(self.switches, self.size), is_max):
-            switch[...] = mask / ties
+        self.input_shape = x.shape
+        self.switches = np.stack([view == out for view in views])  # (size², N, C, Ho, Wo): where the max was
         return out
 
     def backward(self, dout, input_grad=True):
-        dx = np.zeros_like(self.switches)
-        for d_view, switch in zip(pool_views(dx, self.size), pool_views(self.switches, self.size)):
-            d_view[...] = switch * dout
+        share = dout / self.switches.sum(axis=0, dtype=dout.dtype)  # split between tied maxima
+        dx = np.zeros(self.input_shape, dtype=dout.dtype)
+        for d_view, switch in zip(pool_views(dx, self.size), self.switches):
+            d_view[...] = switch * share
         return dx
 
     def saved(self):

@@ -9,6 +9,8 @@ import streamlit as st
 
 import datasets
 
+from .text import plain
+
 
 def params_key(params: dict) -> str:
     """A stable text key for a parameter dict (lists and tuples alike)."""
@@ -43,6 +45,6 @@ def load_dataset(name: str, params: dict | None = None):
     """The dataset, or an st.error with the reason and st.stop()."""
     dataset, error = try_load_dataset(name, params)
     if error:
-        st.error(error)
+        st.error(plain(error))
         st.stop()
     return dataset

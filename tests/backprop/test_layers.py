@@ -333,7 +333,10 @@ def test_max_pool_k_way_tie_shares_lie_between_the_one_sided_derivatives_and_sum
 def test_max_pool_keeps_its_switches_for_the_trace():
     layer = MaxPool2D(2)
     layer.forward(np.array([[[[1.0, 1.0], [0.0, 0.5]]]]))
-    np.testing.assert_array_equal(layer.saved()["switches"].reshape(2, 2), [[0.5, 0.5], [0.0, 0.0]])
+    # one flag per place in the 2×2 window: the maximum 1.0 sits at (0, 0) and (0, 1), a tie
+    switches = layer.saved()["switches"]
+    assert switches.shape == (4, 1, 1, 1, 1) and switches.dtype == bool
+    np.testing.assert_array_equal(switches.reshape(2, 2), [[True, True], [False, False]])
 
 
 def test_flatten_gradient_matches_finite_differences_and_restores_the_shape():
