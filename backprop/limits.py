@@ -172,7 +172,7 @@ DATASET_CACHE_BYTES = Budget(
     what="the datasets the app keeps built in memory, shared by every session (the least recently "
     "used ones are dropped first; one dataset larger than this is built for its request only)",
     env="BACKPROP_MAX_DATASET_CACHE_BYTES",
-    default=768 << 20,
+    default=384 << 20,
     unit="bytes",
     docs=("docs/datasets.md",),
 )
