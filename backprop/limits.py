@@ -170,7 +170,7 @@ NETWORK_PARAMETERS = Budget(
 )
 DATASET_CACHE_BYTES = Budget(
     what="the datasets the app keeps built in memory, shared by every session (the least recently "
-    "used ones are dropped first; one dataset larger than this is built for its request only)",
+    "used ones are dropped first; one dataset larger than this is kept alone)",
     env="BACKPROP_MAX_DATASET_CACHE_BYTES",
     default=384 << 20,
     unit="bytes",

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import datasets
 from backprop.inspect import weight_breakdown
 from tests.markdown_text import shown
+from ui.data import CACHE, params_key
 from viz.step_payload import read_payload
 from viz.step_text import sig
 
@@ -274,11 +276,16 @@ def test_nan_in_the_data_is_reported_not_raised():
     m = model(at)
     x = m.dataset.x_train.copy()
     x[:, 0] = np.nan
-    m.dataset = dataclasses.replace(m.dataset, x_train=x)
-    click(at, "step.full")  # finishes the step computed before the data went bad
-    click(at, "step.full")  # a new step reads the bad rows
-    assert any("non-finite values" in e.value and "Choose another dataset" in e.value for e in at.error)
-    click(at, "step.full")
+    # sessions read their data from the server's dataset cache: put the bad data there, for this test only
+    key = params_key(datasets.spec(m.config.dataset).canonical_params(m.config.dataset_params))
+    CACHE.put(m.config.dataset, key, dataclasses.replace(m.dataset, x_train=x))
+    try:
+        click(at, "step.full")  # finishes the step computed before the data went bad
+        click(at, "step.full")  # a new step reads the bad rows
+        assert any("non-finite values" in e.value and "Choose another dataset" in e.value for e in at.error)
+        click(at, "step.full")
+    finally:
+        CACHE.clear()
 
 
 @pytest.mark.parametrize("widget,value", [("sb.layers", "dense1-gelu"), ("sb.batch_size", 1)])

@@ -131,6 +131,19 @@ def test_a_dataset_cache_over_its_budget_drops_the_oldest(monkeypatch):
     assert CACHE.get("circle", "{}") is None and CACHE.get("xor", "{}") is not None
     assert CACHE.held_bytes() <= 12 * 1024
     big = datasets.load("circle", samples=20_000)
-    CACHE.put("circle", '{"samples": 20000}', big)  # larger than the whole budget: used, never kept
-    assert CACHE.get("circle", '{"samples": 20000}') is None
+    CACHE.put("circle", '{"samples": 20000}', big)  # larger than the whole budget: kept alone
+    assert CACHE.get("circle", '{"samples": 20000}') is big and CACHE.get("xor", "{}") is None
     CACHE.clear()
+
+
+def test_a_session_keeps_no_data_of_its_own():
+    # Sessions (open, or closed and not yet expired) hold their dataset only through the shared cache,
+    # so the cache's budget is what datasets cost however many sessions there are.
+    from ui.data import CACHE
+
+    at = open_with(dataset="xor")
+    model = at.session_state["bp.model"]
+    assert not any(isinstance(value, datasets.Dataset) for value in vars(model).values())
+    assert model.dataset is CACHE.get("xor", "{}")
+    CACHE.clear()  # dropped from the cache: the session's next use builds the same data again
+    assert model.dataset is not None and model.dataset.n_train > 0

@@ -3,7 +3,9 @@
 The built datasets live in one cache for the whole server, held to the byte budget
 ``backprop.limits.DATASET_CACHE_BYTES``: when a new dataset would pass it, the least
 recently used ones are dropped first, and a dataset larger than the whole budget is
-built for the request that needs it and not kept.
+kept alone. Sessions hold no datasets of their own (``ui.session.ActiveModel.dataset``
+looks its dataset up here at each use), so this budget bounds what datasets cost the
+server however many sessions are open.
 """
 
 from __future__ import annotations
@@ -48,13 +50,11 @@ class DatasetCache:
 
     def put(self, name: str, key: str, dataset) -> None:
         budget = limits.DATASET_CACHE_BYTES.value()
-        size = dataset_bytes(dataset)
-        if size > budget:
-            return  # used for this request only
         with self._lock:
             self._entries[(name, key)] = dataset
             self._entries.move_to_end((name, key))
-            while sum(dataset_bytes(d) for d in self._entries.values()) > budget:
+            # the newest stays, even alone over the budget: the session that asked for it uses it next
+            while len(self._entries) > 1 and sum(dataset_bytes(d) for d in self._entries.values()) > budget:
                 self._entries.popitem(last=False)
 
     def held_bytes(self) -> int:

@@ -13,7 +13,7 @@ import streamlit as st
 import datasets
 from backprop import Network, RunConfig, Trainer, limits
 
-from .data import try_load_dataset
+from .data import load_dataset, try_load_dataset
 from .text import plain
 
 CONFIG_KEY = "bp.config"
@@ -28,7 +28,6 @@ class ActiveModel:
     """What the step-through and sequence pages show and train."""
 
     config: RunConfig
-    dataset: object
     net: Network
     trainer: Trainer
     initial_weights: dict
@@ -36,6 +35,13 @@ class ActiveModel:
     last_trace: object = None
     steps_done: int = 0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def dataset(self):
+        """The config's dataset, looked up in the server's dataset cache (ui.data) at each use: a
+        session keeps no data of its own, so however many sessions are open (or closed and not yet
+        expired), the datasets take the cache's budget."""
+        return load_dataset(self.config.dataset, self.config.dataset_params)
 
 
 # ---------------------------------------------------------------- URL links
@@ -109,7 +115,6 @@ def build_model(config: RunConfig, run_name: str | None = None) -> ActiveModel:
     net = config.build_network(dataset)
     return ActiveModel(
         config=config,
-        dataset=dataset,
         net=net,
         trainer=config.build_trainer(net),
         initial_weights=net.get_weights(),
@@ -183,7 +188,6 @@ def activate(
         raise ValueError(error)
     model = ActiveModel(
         config=config,
-        dataset=dataset,
         net=net,
         trainer=trainer or config.build_trainer(net),
         initial_weights=initial_weights or net.get_weights(),
