@@ -21,6 +21,7 @@ The output layer is added for the data: a dense layer with one unit per class
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ class LayerKind:
     pattern: regular expression of the word with one named group per option.
     example: a valid word, shown in error messages.
     output(values, shape) -> the per-sample output shape (ValueError saying why the input does not fit);
-    parameters(values, shape) -> how many numbers it learns; build(values, shape, context) -> Layer.
+    parameters(values, shape) -> how many numbers it learns; build(values, shape, context) -> Layer;
+    held(values, shape) -> the numbers one sample keeps inside the layer besides its output while a
+    batch passes (a convolution's im2col columns, attention's scores); None when there are none.
     """
 
     keyword: str
@@ -64,6 +67,7 @@ class LayerKind:
     build: Callable[..., Layer]
     forward: str = ""
     backward: str = ""
+    held: Callable[[dict, tuple], int] | None = None
 
     def parse(self, word: str) -> dict | None:
         """The option values in ``word`` (validated), or None if the word is not of this kind."""
@@ -237,6 +241,9 @@ LAYER_KINDS: dict[str, LayerKind] = {
             _conv,
             "cols = im2col(a_in);  Y = cols·Kᵀ + b",
             "dK = dYᵀ·cols,  db = Σ dY,  da_in = col2im(dY·K)",
+            held=lambda values, shape: (
+                shape[0] * values["kernel"] ** 2 * math.prod(conv_output(values, shape)[1:])
+            ),
         ),
         LayerKind(
             "maxpool",
@@ -343,6 +350,8 @@ LAYER_KINDS: dict[str, LayerKind] = {
             ),
             "A = softmax(Q·Kᵀ/√d + causal mask);  out = (A·V)·Wo + bo",
             "dS = A ⊙ (dA − Σ_k A·dA);  dQ = dS·K/√d,  dK = dSᵀ·Q/√d,  dV = Aᵀ·dZ",
+            # Q, K, V and the mixed values (T × D each), and the scores and weights (heads × T × T each)
+            held=lambda values, shape: 4 * shape[0] * shape[1] + 2 * values["heads"] * shape[0] ** 2,
         ),
         LayerKind(
             "res",
@@ -491,6 +500,13 @@ class Planned:
     input_shape: tuple
     output_shape: tuple
     parameters: int
+    numbers: int  # held by one sample while a batch passes: the output and what the layer keeps inside
+
+
+def numbers_per_sample(planned: list[Planned]) -> int:
+    """The numbers one sample's forward pass keeps (its input, every layer's output and inside values):
+    a batch's forward values are this times the batch size, and its gradients about as many again."""
+    return math.prod(planned[0].input_shape) + sum(step.numbers for step in planned)
 
 
 def plan(text: str, input_shape: tuple, n_outputs: int, vocab_size: int | None = None) -> list[Planned]:
@@ -519,7 +535,7 @@ def plan(text: str, input_shape: tuple, n_outputs: int, vocab_size: int | None =
                     f"{_describe(kept)}: a residual branch must keep the shape"
                 )
         if keyword in ACTIVATIONS:
-            out, count = shape, 0
+            out, count, held = shape, 0, 0
         else:
             if k == 0 and (vocab_size is not None) != (keyword == "embed"):
                 raise ValueError(
@@ -538,8 +554,10 @@ def plan(text: str, input_shape: tuple, n_outputs: int, vocab_size: int | None =
             except ValueError as err:
                 raise ValueError(f"layer {k + 1} {word!r} {err}") from None
             count = kind.parameters(values, shape) if keyword != "embed" else vocab_size * values["dim"]
+            held = kind.held(values, shape) if kind.held else 0
+        out = tuple(int(s) for s in out)
         layers.append(
-            Planned(_canonical(keyword, values), keyword, values, shape, tuple(int(s) for s in out), count)
+            Planned(_canonical(keyword, values), keyword, values, shape, out, count, math.prod(out) + held)
         )
         shape = layers[-1].output_shape
     if open_residuals:

@@ -168,6 +168,15 @@ NETWORK_PARAMETERS = Budget(
     unit="parameters",
     docs=("docs/runs.md", "docs/step_through.md"),
 )
+BATCH_BYTES = Budget(
+    what="the values and gradients of one batch of a network built in the app (the batch size times "
+    "what one sample keeps in every layer, im2col columns and attention scores included, twice, in "
+    "float32); the command line has no such limit",
+    env="BACKPROP_MAX_BATCH_BYTES",
+    default=256 << 20,
+    unit="bytes",
+    docs=("docs/runs.md", "docs/step_through.md"),
+)
 DATASET_CACHE_BYTES = Budget(
     what="the datasets the app keeps built in memory, shared by every session (the least recently "
     "used ones are dropped first; one dataset larger than this is kept alone)",
@@ -185,6 +194,7 @@ BUDGETS = (
     CONFIG_BYTES,
     IMAGE_FILE_BYTES,
     NETWORK_PARAMETERS,
+    BATCH_BYTES,
     DATASET_CACHE_BYTES,
 )
 

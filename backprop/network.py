@@ -14,13 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from .architecture import BuildContext, build_layers, check_spec, mlp_spec, plan
+from .architecture import BuildContext, build_layers, check_spec, mlp_spec, numbers_per_sample, plan
 from .layers import INITS, BatchNorm, Dropout, Embedding, Layer
 from .losses import get_loss, softmax
 from .options import Option
 from .trace import STAGE_NAMES, LayerRecord, Trace, group_by_transform
 
 DTYPES = ("float32", "float64")
+# Evaluation over a whole set goes in passes of at most this many numbers (64 MB in float32), so that
+# a wide convolution over thousands of images never holds them all at once.
+EVALUATION_NUMBERS = 1 << 24
 SEED = Option(
     "seed",
     "int",
@@ -465,27 +468,34 @@ class Network:
             if isinstance(layer, BatchNorm) and trace.train:
                 layer.update_running_statistics(rec.saved["mean"], rec.saved["var"])
 
-    def output(self, x, batch_size: int = 2048) -> np.ndarray:
-        """The last layer's values in eval mode (logits for cross-entropy), (N, n_outputs)."""
+    def evaluation_rows(self) -> int:
+        """How many samples one evaluation pass takes: at most 2048, and few enough that the pass's
+        values (numbers_per_sample of them each) stay within EVALUATION_NUMBERS."""
+        return int(np.clip(EVALUATION_NUMBERS // numbers_per_sample(self.plan), 1, 2048))
+
+    def output(self, x, batch_size: int | None = None) -> np.ndarray:
+        """The last layer's values in eval mode (logits for cross-entropy), (N, n_outputs), computed
+        ``batch_size`` samples at a time (by default ``evaluation_rows()``)."""
         x = self.check_inputs(x)
+        batch_size = batch_size or self.evaluation_rows()
         parts = [
             self.forward(x[i : i + batch_size], check=False, probabilities=False).output
             for i in range(0, x.shape[0], batch_size)
         ]
         return np.concatenate(parts, axis=0)
 
-    def predict_proba(self, x, batch_size: int = 2048) -> np.ndarray:
+    def predict_proba(self, x, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, classes); cross-entropy networks only."""
         if not self.is_classifier:
             raise ValueError("predict_proba needs a cross_entropy network; this one uses mse: call predict")
         return softmax(self.output(x, batch_size))
 
-    def predict(self, x, batch_size: int = 2048) -> np.ndarray:
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
         """Class indices (N,) for cross-entropy, output values (N, D) for mse."""
         out = self.output(x, batch_size)
         return out.argmax(axis=1) if self.is_classifier else out
 
-    def evaluate(self, x, y, batch_size: int = 2048) -> dict[str, float]:
+    def evaluate(self, x, y, batch_size: int | None = None) -> dict[str, float]:
         """Mean loss (and accuracy for classifiers) in eval mode over the whole set."""
         out = self.output(x, batch_size)
         y = self.check_targets(y, out.shape[0])

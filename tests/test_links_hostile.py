@@ -74,6 +74,13 @@ def test_a_network_over_the_budget_is_not_built_from_a_link(layers):
     assert at.session_state["bp.model"].net.n_parameters <= limits.NETWORK_PARAMETERS.value()
 
 
+def test_a_batch_whose_values_pass_the_budget_is_not_built_from_a_link():
+    # 31,000 parameters, but 256 images through two wide convolutions keep about 0.9 GB of values
+    at = open_with(dataset="shapes", layers="conv64k3-conv64k3-flatten", batch_size=256)
+    assert config(at).layers == DEFAULT.layers
+    assert limits.BATCH_BYTES.env in notices(at) and "smaller batch size" in notices(at)
+
+
 def test_older_layout_hidden_sizes_over_the_budget_fall_back_too():
     at = open_with(hidden=[6000, 6000])
     assert config(at).layers == DEFAULT.layers and "hidden" in notices(at)

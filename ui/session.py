@@ -12,6 +12,7 @@ import streamlit as st
 
 import datasets
 from backprop import Network, RunConfig, Trainer, limits
+from backprop.architecture import numbers_per_sample
 
 from .data import load_dataset, try_load_dataset
 from .text import plain
@@ -70,11 +71,18 @@ def config_from_query(query: dict[str, str]) -> tuple[RunConfig, list[str]]:
 
 def check_budget(config: RunConfig, dataset) -> int:
     """The number of parameters config's network would have for dataset, worked out before anything
-    is built; OverBudget (a ValueError saying how to go past it) above the app's budget."""
-    parameters = sum(step.parameters for step in config.plan(dataset))
+    is built; OverBudget (a ValueError saying how to go past it) above the app's budgets for a
+    network's parameters and for one batch's values and gradients."""
+    planned = config.plan(dataset)
+    network = f"the network {config.layers or '(no hidden layers)'} on {config.dataset}"
+    parameters = sum(step.parameters for step in planned)
     if parameters > limits.NETWORK_PARAMETERS.value():
-        raise limits.NETWORK_PARAMETERS.exceeded(
-            f"the network {config.layers or '(no hidden layers)'} on {config.dataset}", parameters
+        raise limits.NETWORK_PARAMETERS.exceeded(network, parameters) from None
+    batch_bytes = 2 * 4 * config.batch_size * numbers_per_sample(planned)
+    if batch_bytes > limits.BATCH_BYTES.value():
+        raise limits.BATCH_BYTES.exceeded(
+            f"a batch of {config.batch_size} through {network} (a smaller batch size or narrower layers fit)",
+            batch_bytes,
         ) from None
     return parameters
 

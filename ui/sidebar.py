@@ -6,7 +6,7 @@ import streamlit as st
 
 import datasets
 from backprop import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, RunConfig
-from backprop.architecture import EXAMPLES
+from backprop.architecture import EXAMPLES, numbers_per_sample
 from backprop.config import BATCH_SIZE, INIT, LAYERS, LOSS, OPTIMIZER, SCHEDULE, SEED, TRAINER_FIELDS
 from backprop.layers import INIT_STD, INITIALIZERS
 from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
@@ -111,7 +111,11 @@ def network_summary(config: RunConfig) -> None:
         f"{step.word or 'input':<16} {'×'.join(map(str, step.output_shape)):>10} {step.parameters:>10,}"
         for step in steps
     ]
-    st.caption(f"{len(steps)} layers · {sum(step.parameters for step in steps):,} parameters")
+    batch_mib = 2 * 4 * config.batch_size * numbers_per_sample(steps) / (1 << 20)
+    st.caption(
+        f"{len(steps)} layers · {sum(step.parameters for step in steps):,} parameters · "
+        f"a batch of {config.batch_size} keeps {batch_mib:,.1f} MiB of values and gradients"
+    )
     st.code("\n".join(lines), language=None)
 
 

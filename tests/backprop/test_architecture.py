@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from backprop import LAYER_KINDS, Network, check_spec
+from backprop import network as network_module
 from backprop.activations import ACTIVATIONS
-from backprop.architecture import MAX_WORDS, mlp_spec
+from backprop.architecture import MAX_WORDS, mlp_spec, numbers_per_sample
 
 
 @pytest.mark.parametrize(
@@ -306,3 +307,31 @@ def test_a_conv_network_given_rows_of_the_wrong_width_names_the_expected_width()
     net = build("conv2k3-flatten")
     with pytest.raises(ValueError, match=r"expected inputs of shape \(N, 36\), got \(2, 35\)"):
         net.output(np.zeros((2, 35)))
+
+
+def test_the_numbers_a_sample_keeps_are_what_a_forward_pass_holds():
+    # The batch budget is worked out from the plan before anything is built: each layer's count is its
+    # output plus what it keeps inside (a convolution's im2col columns, attention's Q, K, V and scores).
+    n = 5
+    conv = Network("conv4k3-relu-maxpool2-flatten", input_shape=(8, 8), n_outputs=3)
+    conv.forward(np.zeros((n, 64), np.float32))
+    layer, step = conv.layers[0], conv.plan[0]
+    assert layer.cols.size == n * (step.numbers - np.prod(step.output_shape))
+    assert [step.numbers for step in conv.plan[1:]] == [np.prod(step.output_shape) for step in conv.plan[1:]]
+    assert numbers_per_sample(conv.plan) == 64 + sum(step.numbers for step in conv.plan)
+
+    seq = Network("embed8-attn2-last", input_shape=(6,), n_outputs=4, vocab_size=5)
+    seq.forward(np.zeros((n, 6)))
+    attn, step = seq.layers[1], seq.plan[1]
+    inside = sum(getattr(attn, name).size for name in ("q", "k", "v", "z", "scores", "weights"))
+    assert inside == n * (step.numbers - np.prod(step.output_shape))
+
+
+def test_a_whole_set_is_evaluated_in_passes_that_keep_few_numbers(monkeypatch):
+    net = Network("conv4k3-relu-flatten", input_shape=(8, 8), n_outputs=3, dtype="float64")
+    x = np.random.default_rng(0).normal(size=(50, 64))
+    whole = net.output(x)
+    assert net.evaluation_rows() == 2048  # a small net: the whole set in one pass
+    monkeypatch.setattr(network_module, "EVALUATION_NUMBERS", 3 * numbers_per_sample(net.plan))
+    assert net.evaluation_rows() == 3
+    np.testing.assert_allclose(net.output(x), whole, rtol=1e-12, atol=1e-12)
