@@ -239,8 +239,8 @@ LAYER_KINDS: dict[str, LayerKind] = {
             conv_output,
             lambda values, shape: (shape[0] * values["kernel"] ** 2 + 1) * values["channels"],
             _conv,
-            "cols = im2col(a_in);  Y = cols·Kᵀ + b",
-            "dK = dYᵀ·cols,  db = Σ dY,  da_in = col2im(dY·K)",
+            "cols[n] = im2col(a_in[n]);  Y[n] = K·cols[n] + b",
+            "dK = Σₙ dY[n]·cols[n]ᵀ,  db = Σ dY,  da_in = col2im(Kᵀ·dY[n])",
             held=lambda values, shape: (
                 shape[0] * values["kernel"] ** 2 * math.prod(conv_output(values, shape)[1:])
             ),
