@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.frame import inside_app_frame
+from ui.frame import inside_app_frame, page_file
 
 inside_app_frame()
 
@@ -10,18 +10,18 @@ inside_app_frame()
 # What each screen is for; titles and icons come from the navigation in streamlit_app.py.
 SCREENS = [
     (
-        "pages/step_through.py",
+        page_file("step_through.py"),
         "Run forward, loss, backward and update one layer at a time, "
         "and click any cell to see the numbers that made it.",
     ),
     (
-        "pages/runs.py",
+        page_file("runs.py"),
         "Create and train runs that differ in one setting, with live curves and a stop button.",
     ),
-    ("pages/compare.py", "Put the loss and accuracy curves of several runs on one chart."),
-    ("pages/sequences.py", "Build toy sequence datasets and inspect their structure."),
+    (page_file("compare.py"), "Put the loss and accuracy curves of several runs on one chart."),
+    (page_file("sequences.py"), "Build toy sequence datasets and inspect their structure."),
     (
-        "pages/draw.py",
+        page_file("draw.py"),
         "Draw a digit or a shape and see probabilities, per-layer activations "
         "and the pixels that pushed the prediction.",
     ),

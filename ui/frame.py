@@ -14,6 +14,7 @@ Streamlit stops doing this, and this module can go.
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import runpy
 from pathlib import Path
@@ -21,16 +22,31 @@ from pathlib import Path
 import streamlit as st
 
 ENTRY_POINT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+PAGES_DIR = ENTRY_POINT.parent / "pages"
 UNFRAMED_MESSAGE = "a page ran without the app frame; running streamlit_app.py around it"
 _framed = contextvars.ContextVar("backprop_app_frame", default=False)
+# The page file Streamlit started on its own, while the entry point runs around it.
+_started = contextvars.ContextVar("backprop_started_page", default=None)
 _log = logging.getLogger("backprop.frame")
+
+
+def page_file(name: str) -> Path:
+    """The absolute path of a screen's file ("draw.py"). Relative paths would be resolved against the
+    script Streamlit started, which is a page itself when this module frames it (and in an AppTest)."""
+    return PAGES_DIR / name
 
 
 def run_framed(page) -> None:
     """Run the navigation's current page, marked as inside the frame (called by streamlit_app.py)."""
+    started = _started.get()
     token = _framed.set(True)
     try:
-        page.run()
+        if started is not None and started.stem != (page.url_path or "home"):
+            # An AppTest of one page asks for no page by name, so the navigation falls back to
+            # the default; the page that was started is the one to show.
+            runpy.run_path(str(started), run_name="__main__")
+        else:
+            page.run()
     finally:
         _framed.reset(token)
 
@@ -39,5 +55,10 @@ def inside_app_frame() -> None:
     """At the top of every page: run through streamlit_app.py when Streamlit started the page on its own."""
     if not _framed.get():
         _log.warning(UNFRAMED_MESSAGE)
-        runpy.run_path(str(ENTRY_POINT), run_name="__main__")
+        caller = inspect.currentframe().f_back.f_globals.get("__file__")
+        token = _started.set(Path(caller).resolve() if caller else None)
+        try:
+            runpy.run_path(str(ENTRY_POINT), run_name="__main__")
+        finally:
+            _started.reset(token)
         st.stop()

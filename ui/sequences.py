@@ -6,8 +6,6 @@ The page's own state lives under ``seq.*`` keys.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import streamlit as st
 
@@ -16,6 +14,7 @@ from backprop import TrainingDiverged
 from backprop.generate import sample_order
 
 from .data import try_load_dataset
+from .frame import page_file
 from .session import apply_config, current_config
 
 try:  # the run store arrived later than this page; without it "Use this dataset" sets the session only
@@ -23,8 +22,7 @@ try:  # the run store arrived later than this page; without it "Use this dataset
 except ImportError:  # pragma: no cover - depends on the checkout
     RunStore = None
 
-APP_DIR = Path(__file__).resolve().parent.parent
-STEP_PAGE = "pages/step_through.py"
+STEP_PAGE = page_file("step_through.py")
 STEP_SAMPLE_KEY = "step.sample_index"
 LAST_GOOD_KEY = "seq.last_good"
 
@@ -237,7 +235,7 @@ def open_in_step_through(params: dict, dataset, index: int) -> None:
         if not is_applied(params):
             return
     st.session_state[STEP_SAMPLE_KEY] = int(index)
-    if not (APP_DIR / STEP_PAGE).is_file():
+    if not STEP_PAGE.is_file():
         st.warning("The step-through page is not in this checkout; the sample is remembered for it.")
         return
     st.switch_page(STEP_PAGE)
