@@ -573,8 +573,9 @@ def layer_statistics(net: Network, x_probe: np.ndarray, y_probe: np.ndarray) -> 
     stats = []
     for block in trace.blocks:
         transform = block.transform
-        weights = transform.params.get("W", transform.params.get("table"))
-        grads = transform.grads.get("W", transform.grads.get("table"))
+        # the block's main weight: W, an embedding's table, attention's first projection
+        main = "W" if "W" in transform.params else next(iter(transform.params))
+        weights, grads = transform.params[main], transform.grads[main]
         grad_norm = math.sqrt(sum(float(np.vdot(g, g)) for g in transform.grads.values()))
         stats.append(
             {
