@@ -214,21 +214,33 @@ class BiasBreakdown:
 
 
 def bias_breakdown(rec: Block, j: int, top: int = 5) -> BiasBreakdown:
-    """Decompose db[j] of one layer record into its per-sample terms."""
-    n_out = rec.W.shape[1]
+    """Decompose db[j] of one dense or convolution block into its per-sample terms (per sample and
+    output position for a convolution, whose row labels read "n,y,x")."""
+    n_out = rec.b.shape[0]
     if not 0 <= j < n_out:
         raise ValueError(f"bias {j} is outside b of length {n_out}")
     if rec.db is None:
         raise ValueError("this trace has no gradients yet: run the backward pass first")
     grad, name = upstream_gradient(rec)
-    terms = _rows(grad, n_out)[:, j].astype(np.float64)
+    if grad.ndim == 4:  # a convolution's (N, C, H, W): one row per sample and position
+        n, _, h, w = grad.shape
+        terms = grad[:, j].reshape(-1).astype(np.float64)
+
+        def label(r):
+            return f"{r // (h * w)},{r // w % h},{r % w}"
+    else:
+        terms = _rows(grad, n_out)[:, j].astype(np.float64)
+
+        def label(r):
+            return _row_label(r, grad.shape)
+
     order = np.argsort(-np.abs(terms), kind="stable")[:top]
     out = BiasBreakdown(
         rec.index,
         j,
         name,
         terms,
-        [(_row_label(n, grad.shape), float(terms[n])) for n in order],
+        [(label(r), float(terms[r])) for r in order],
         float(terms.sum()),
         float(rec.db[j]),
         float(rec.b[j]),
@@ -482,6 +494,18 @@ def feature_map_breakdown(
         out.dz = out.da * out.slope
         out.dz_trace = float(block.dz[at])
     return out
+
+
+def window_max(trace: Trace, layer: int, channel: int, y: int, x: int, sample: int = 0) -> tuple[int, int]:
+    """The map position (y, x) of the maximum that window (y, x) of a max-pooled conv block took."""
+    block = _block(trace, layer, "conv")
+    pool = block.record("maxpool")
+    if pool is None:
+        raise ValueError(f"block {layer + 1} has no max pooling")
+    size = parse_pool_size(pool.spec)
+    window = pool.saved["switches"][sample, channel, y, :, x, :]
+    i, j = np.unravel_index(int(np.argmax(window)), window.shape)
+    return int(y * size + i), int(x * size + j)
 
 
 def parse_pool_size(spec: str) -> int:
