@@ -111,7 +111,8 @@ def network_summary(config: RunConfig) -> None:
         for step in steps
     ]
     st.caption(f"{len(steps)} layers · {sum(step.parameters for step in steps):,} parameters")
-    st.code("\n".join(lines), language=None)
+    # monospaced text, not st.code: a code block makes every page load the syntax highlighter (1.5 MB)
+    st.text("\n".join(lines))
 
 
 def training_controls(config: RunConfig, errors: list[str]) -> dict:

@@ -37,6 +37,7 @@ from viz.step_text import (
     feature_map_lines,
     forward_lines,
     kernel_lines,
+    markdown_table,
     not_yet,
     query_lines,
     sig,
@@ -270,7 +271,8 @@ class Context:
         return number(label, name, upper, self.selection, self.columns[column])
 
     def table(self, rows, headers) -> None:
-        st.dataframe(terms_table(rows, headers), hide_index=True)
+        # a Markdown table: a few rows need no data grid (nor pandas and Arrow on the server)
+        st.markdown(markdown_table(terms_table(rows, headers), headers))
 
 
 # ------------------------------------------------------------------ kinds
@@ -621,7 +623,7 @@ def gradient_check(cx: Context, layer_name: str, param: str, chosen: tuple, shap
         rows = [
             {k: (sig(v) if isinstance(v, float) else str(v)) for k, v in row.items()} for row in result.rows()
         ]
-        st.dataframe(rows, hide_index=True)
+        st.markdown(markdown_table(rows, list(rows[0]) if rows else []))
         verdict = "agree" if result.max_rel_error < 1e-4 else "disagree — look closer"
         decay = f" (+λ·{param} with weight decay {model.config.weight_decay:g})" if decays(param) else ""
         st.caption(

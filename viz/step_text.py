@@ -364,6 +364,17 @@ def terms_table(rows, headers) -> list[dict]:
     ]
 
 
+def markdown_table(rows: list[dict], headers: list[str]) -> str:
+    """Rows of text as a Markdown table, numbers right-aligned: light to send and to draw."""
+
+    def cell(text) -> str:
+        return str(text).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---:|" * len(headers)]
+    lines += ["| " + " | ".join(cell(row.get(h, "")) for h in headers) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def not_yet(what: str, at: str, current: str) -> str:
     return f"{what} is computed at **{at}**; the player was at **{current}** — step on to see it."
 
