@@ -243,6 +243,13 @@ def walk_every_phase(page, root, name):
     return labels
 
 
+def show_inspector(page):
+    """Scroll the page so the cell inspector's tabs are at the top of the window, for a screenshot."""
+    tab = page.locator("[data-testid='stMain']").get_by_role("tab", name="Cell inspector")
+    tab.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+
+
 def worked_total(page, prefix):
     """(the sum the inspector wrote, the trace's value beside it) on the line starting with prefix."""
     main = page.locator("[data-testid='stMain']")
@@ -274,7 +281,7 @@ def test_a_conv_network_steps_through_its_maps_and_explains_a_kernel_weight(brow
         assert total.strip("*") == traced
         expect(page.get_by_role("combobox", name="As at phase")).to_have_value("Backward 1")
         assert_no_exception(page)
-        main.get_by_role("tab", name="Cell inspector").evaluate("e => e.scrollIntoView({block: 'start'})")
+        show_inspector(page)
         screenshot(page, "step_through_conv_kernel_inspector")
     finally:
         page.close()
@@ -304,7 +311,7 @@ def test_a_transformer_walks_attention_and_explains_an_attention_weights_jacobia
         assert total.strip("*") == traced
         expect(page.get_by_role("combobox", name="As at phase")).to_have_value("Backward 2 · softmax")
         assert_no_exception(page)
-        main.get_by_role("tab", name="Cell inspector").evaluate("e => e.scrollIntoView({block: 'start'})")
+        show_inspector(page)
         screenshot(page, "step_through_attention_inspector")
     finally:
         page.close()

@@ -292,7 +292,8 @@ class Player {
       while (jobs.length && deadline.timeRemaining() > 4) jobs.shift()();
       if (jobs.length) idle(run);
     };
-    idle(run);
+    // after the rest of the page has arrived: the elements below the player come in the same run
+    setTimeout(() => idle(run), 400);
   }
 
   renderPhase(rebuild = false) {
@@ -815,7 +816,7 @@ class Player {
     const tileW = tw * px, tileH = th * px;
     const headH = wrap ? labelH : 0; // a label above every tile when wrapped
     const gapX = named ? TILE_GAP + labelW : TILE_GAP;
-    const totalW = labelW + colsOfTiles * tileW + (colsOfTiles - 1) * gapX;
+    const totalW = labelW + colsOfTiles * tileW + (colsOfTiles - 1) * gapX + 1; // + the last border
     const totalH = (wrap ? 0 : labelH) + rowsOfTiles * (tileH + headH + footH) + (rowsOfTiles - 1) * TILE_GAP;
     const origin = (tile) => {
       const a = Math.floor(tile / B), b = tile % B;
