@@ -529,8 +529,8 @@ def _head_slice(block: Block, head: int) -> tuple[int, int, int]:
 class AttentionWeightBreakdown:
     """One attention weight a[t, j] of head h for sample n: its forward pass and the softmax Jacobian.
 
-    Forward: score[t, j] = Σ_c Q[t, c]·K[j, c] / √d over the head's d columns (score_terms:
-    [(c, Q, K, product)]), masked when j > t; a[t, ·] = softmax of the row's scores.
+    Forward: score[t, j] = Σ_c Q[t, c]·K[j, c] / √d over the head's d columns (dot: the sum, in float64;
+    score_terms: the largest [(c, Q, K, product)]), masked when j > t; a[t, ·] = softmax of the row's scores.
     Backward: dA[t, j] = dZ[t, ·]·V[j, ·] (from the trace); with s = Σ_k a[t, k]·dA[t, k] over the row
     (row: [(k, a, dA, a·dA)]), dscore[t, j] = a[t, j]·(dA[t, j] − s); dscore_trace: the trace's.
     """
@@ -546,6 +546,7 @@ class AttentionWeightBreakdown:
     weight: float
     score_terms: list
     row_scores: list
+    dot: float = 0.0
     d_weight: float | None = None
     row: list = field(default_factory=list)
     row_sum: float | None = None
@@ -585,6 +586,7 @@ def attention_weight_breakdown(
         float(weights[sample, head, query, key]),
         [(int(c), float(q[c]), float(k[c]), float(products[c])) for c in order],
         [float(v) for v in scores[sample, head, query, : query + 1]],
+        float(products.sum()),
     )
     if "d_weights" in rec.saved_backward:
         a = weights[sample, head, query, : query + 1].astype(np.float64)

@@ -528,7 +528,7 @@ def attention_lines(a, at_softmax_backward: bool) -> list[str]:
             lines.append(f"dscore{where} = a·(dA − Σ) = 0 · (…) = **0** (trace: {sig(a.d_score_trace)})")
         return lines
     lines = [
-        f"score{where} = Σ_c Q[{a.query},c]·K[{a.key},c] · 1/√d = {sig(sum(t[3] for t in a.score_terms))}… · "
+        f"score{where} = Σ_c Q[{a.query},c]·K[{a.key},c] · 1/√d = {sig(a.dot)} · "
         f"{sig(a.scale)} = **{sig(a.score)}**  ({head}; the largest products below)",
         f"**a{n}{where}** = exp(score[{a.query},{a.key}] − max) / Σⱼ exp(score[{a.query},j] − max) over the keys "
         f"0…{a.query} = **{sig(a.weight)}**  (the row's scores: {', '.join(sig(v, 4) for v in a.row_scores)})",

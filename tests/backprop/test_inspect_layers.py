@@ -133,7 +133,8 @@ def test_an_attention_weights_score_gradient_is_the_softmax_jacobian_row():
         q = attn.saved["q"][2, query, head * 4 : head * 4 + 4]
         k = attn.saved["k"][2, key, head * 4 : head * 4 + 4]
         assert out.score == pytest.approx(float(q @ k) / 2.0, rel=1e-5)  # √(8/2) = 2
-        assert sum(p for *_, p in out.score_terms) * out.scale == pytest.approx(out.score, rel=1e-5)
+        assert out.dot * out.scale == pytest.approx(out.score, rel=1e-5)
+        assert len(out.score_terms) == 4  # the head's four numbers, the largest first
 
 
 def test_a_future_key_is_masked_and_gets_no_gradient():
