@@ -215,11 +215,6 @@ def as_rows(values) -> np.ndarray:
     return m.reshape(1, -1) if m.ndim == 1 else m.reshape(m.shape[0], -1)
 
 
-def dense_blocks(trace) -> list:
-    """The trace's dense blocks."""
-    return [block for block in trace.blocks if block.kind == "dense"]
-
-
 def phases(trace) -> list[Phase]:
     """Ready, Forward 1 … L, Loss, Backward L … 1, and Update when the step was applied.
 
