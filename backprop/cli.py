@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import limits
 from .config import OPTIONS, RunConfig
-from .io import save
+from .io import read_file, save
 from .optimizers import OPTIMIZERS
 from .options import Option
 from .runs import RunStore, summarize, train_run
@@ -29,8 +30,9 @@ from .schedules import SCHEDULES
 from .training import TrainingDiverged
 
 BAR_WIDTH = 10
-MAX_IMAGE_FILE_BYTES = 20 * 1024 * 1024
 OPTIONS_BY_NAME = {option.name: option for option in OPTIONS}
+# Who holds a run's lock while this command trains it, for the message another trainer gets.
+TRAIN_OWNER = "python -m backprop train"
 
 
 # ------------------------------------------------------------------ parsing
@@ -263,7 +265,7 @@ def cmd_train(args) -> int:
     bar = ProgressBar(len(run.history), epochs)
     started = time.perf_counter()
     try:
-        train_run(run, dataset, epochs=epochs, callback=bar)
+        train_run(run, dataset, epochs=epochs, callback=bar, owner=TRAIN_OWNER)
     except KeyboardInterrupt:
         print(
             f"\nstopped: kept {len(run.history)} finished epochs and the weights after step "
@@ -309,6 +311,8 @@ def cmd_runs(args) -> int:
         )
         parent = f"  (fork of {info.parent})" if info.parent else ""
         print(f"{info.name:24s} {summary['epochs']:4d} epochs  {metric:32s} {info.config.describe()}{parent}")
+        for problem in info.problems:
+            print(f"{'':24s} ! {problem}")
     return 0
 
 
@@ -319,15 +323,13 @@ def load_image(path, dataset: str, input_shape) -> np.ndarray:
 
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_IMAGE_FILE_BYTES:
-            raise ValueError(
-                f"{path} has {size:,} bytes; pictures up to {MAX_IMAGE_FILE_BYTES:,} bytes are read"
-            )
-        data = path.read_bytes()
+        data = read_file(path, limits.IMAGE_FILE_BYTES)
     except OSError as err:
         raise ValueError(f"cannot read {path} ({err.strerror or err})") from None
-    gray, _ = drawing.read_upload(data, name=path.name)
+    try:
+        gray, _ = drawing.read_upload(data, name=path.name, max_pixels=limits.UPLOAD_PIXELS.value())
+    except drawing.ImageTooLarge as err:
+        raise ValueError(f"{err}; set {limits.UPLOAD_PIXELS.env} to allow larger pictures") from None
     prepared = drawing.prepare(gray, drawing.style_for(dataset, input_shape))
     if prepared.empty:
         raise ValueError(f"{path} shows no ink: draw something darker or lighter than its background")

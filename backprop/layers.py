@@ -181,40 +181,40 @@ class Dense(WeightedLayer):
 
 # ------------------------------------------------------------ convolution
 def im2col(x: np.ndarray, kernel: int, stride: int) -> np.ndarray:
-    """Every kernel×kernel patch of x (N, C, H, W) as a row: (N·Ho·Wo, C·kernel·kernel).
+    """The kernel×kernel patches of each image of x (N, C, H, W) as columns: (N, C·kernel·kernel, Ho·Wo).
 
-    Rows run over samples, then output rows, then output columns; each row holds
-    the patch channel by channel, in the order of the kernel's weights.
+    Column (y·Wo + x) of sample n is the patch under output pixel (y, x), channel by
+    channel, in the order of the kernel's weights. One copy of a strided view: whole
+    output rows are copied at a time.
     """
     windows = np.lib.stride_tricks.sliding_window_view(x, (kernel, kernel), axis=(2, 3))
     windows = windows[:, :, ::stride, ::stride]  # (N, C, Ho, Wo, k, k), a view
     n, c, ho, wo = windows.shape[:4]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kernel * kernel)
+    return windows.transpose(0, 1, 4, 5, 2, 3).reshape(n, c * kernel * kernel, ho * wo)
 
 
 def col2im(cols: np.ndarray, input_shape: tuple, kernel: int, stride: int) -> np.ndarray:
-    """The adjoint of im2col: add each patch row back where it came from, (N, C, H, W).
+    """The adjoint of im2col: add each patch column back where it came from, (N, C, H, W).
 
     A pixel inside several patches collects a contribution from each. The loop runs
     over the kernel's kernel×kernel offsets, adding one strided slice per offset.
     """
     n, c, h, w = input_shape
     ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-    patches = cols.reshape(n, ho, wo, c, kernel, kernel)
+    patches = cols.reshape(n, c, kernel, kernel, ho, wo)
     dx = np.zeros(input_shape, dtype=cols.dtype)
     for i in range(kernel):
         for j in range(kernel):
-            dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride] += patches[
-                :, :, :, :, i, j
-            ].transpose(0, 3, 1, 2)
+            dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride] += patches[:, :, i, j]
     return dx
 
 
 class Conv2D(WeightedLayer):
-    """2-D convolution by im2col: out = cols·Kᵀ + b, reshaped to (N, C_out, Ho, Wo).
+    """2-D convolution by im2col: Y[n] = K·cols[n] + b for every sample n, as (N, C_out, Ho, Wo).
 
-    x (N, C_in, H, W); K (C_out, C_in, k, k); b (C_out,). Ho = (H + 2p − k) // s + 1.
-    Backward: dK = dYᵀ·cols, db = Σ dY, dcols = dY·K, and dx = col2im(dcols).
+    x (N, C_in, H, W); K (C_out, C_in, k, k), used as a (C_out, C_in·k·k) matrix; b (C_out,);
+    cols (N, C_in·k·k, Ho·Wo). Ho = (H + 2p − k) // s + 1.
+    Backward: dK = Σₙ dY[n]·cols[n]ᵀ, db = Σ dY, dcols[n] = Kᵀ·dY[n], and dx = col2im(dcols).
     """
 
     kind = "conv"
@@ -239,6 +239,7 @@ class Conv2D(WeightedLayer):
             "W": init_weights(init, (c_out, c_in, kernel, kernel), fan_in, fan_out, rng, init_std, dtype),
             "b": np.zeros(c_out, dtype=dtype),
         }
+        self.d_cols = None
 
     @property
     def kernel(self) -> int:
@@ -252,18 +253,21 @@ class Conv2D(WeightedLayer):
         p = self.padding
         self.x = x
         self.padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        self.cols = im2col(self.padded, self.kernel, self.stride)  # (N·Ho·Wo, C_in·k·k)
+        self.cols = im2col(self.padded, self.kernel, self.stride)  # (N, C_in·k·k, Ho·Wo)
         n, _, h, w = self.padded.shape
         ho, wo = (h - self.kernel) // self.stride + 1, (w - self.kernel) // self.stride + 1
         kernels = self.params["W"].reshape(self.c_out, -1)  # (C_out, C_in·k·k)
-        out = self.cols @ kernels.T + self.params["b"]  # (N·Ho·Wo, C_out)
-        return out.reshape(n, ho, wo, self.c_out).transpose(0, 3, 1, 2)
+        out = kernels @ self.cols  # (N, C_out, Ho·Wo): every sample at once
+        out += self.params["b"][:, None]
+        return out.reshape(n, self.c_out, ho, wo)
 
     def backward(self, dout, input_grad=True):
-        d_rows = dout.transpose(0, 2, 3, 1).reshape(-1, self.c_out)  # dY: (N·Ho·Wo, C_out)
+        n = dout.shape[0]
+        d_rows = dout.reshape(n, self.c_out, -1)  # dY: (N, C_out, Ho·Wo)
         kernels = self.params["W"].reshape(self.c_out, -1)
-        self.grads = {"W": (d_rows.T @ self.cols).reshape(self.params["W"].shape), "b": d_rows.sum(axis=0)}
-        self.d_cols = d_rows @ kernels if input_grad else None  # (N·Ho·Wo, C_in·k·k)
+        dk = (d_rows @ self.cols.transpose(0, 2, 1)).sum(axis=0)  # Σₙ dY[n]·cols[n]ᵀ
+        self.grads = {"W": dk.reshape(self.params["W"].shape), "b": d_rows.sum(axis=(0, 2))}
+        self.d_cols = kernels.T @ d_rows if input_grad else None  # (N, C_in·k·k, Ho·Wo)
         if self.d_cols is None:
             return None
         dx = col2im(self.d_cols, self.padded.shape, self.kernel, self.stride)
@@ -285,27 +289,22 @@ class Conv2D(WeightedLayer):
 
 
 # ---------------------------------------------------------------- pooling
-def _pool_windows(x: np.ndarray, size: int) -> np.ndarray:
-    """x (N, C, H, W) cropped to whole windows and viewed as (N, C, H/size, size, W/size, size)."""
-    n, c, h, w = x.shape
-    ho, wo = h // size, w // size
-    return x[:, :, : ho * size, : wo * size].reshape(n, c, ho, size, wo, size)
-
-
-def _unpool(d_windows: np.ndarray, input_shape: tuple) -> np.ndarray:
-    """Window gradients (N, C, Ho, s, Wo, s) back to (N, C, H, W); cropped rows/columns get 0."""
-    n, c, ho, size, wo, _ = d_windows.shape
-    dx = np.zeros(input_shape, dtype=d_windows.dtype)
-    dx[:, :, : ho * size, : wo * size] = d_windows.reshape(n, c, ho * size, wo * size)
-    return dx
+def pool_views(x: np.ndarray, size: int) -> list[np.ndarray]:
+    """The size² strided views of x (N, C, H, W), one per place in a size×size window: view (i, j)
+    holds every window's entry at row i, column j, as (N, C, H//size, W//size). Rows and columns
+    that do not fill a window are left out."""
+    ho, wo = x.shape[2] // size, x.shape[3] // size
+    return [x[:, :, i : ho * size : size, j : wo * size : size] for i in range(size) for j in range(size)]
 
 
 class MaxPool2D(Layer):
     """Max over non-overlapping size×size windows (stride = size); a last partial row/column is dropped.
 
-    Backward routes each window's gradient to its maximum. At a tie the max has no
-    derivative; the gradient is shared equally among the tied entries, which is
-    the average of the one-sided derivatives (what centred differences measure).
+    The switches record where each window's maximum was, one boolean array per place in
+    the window (switches[i·size + j] is True where row i, column j held the maximum):
+    backward routes the window's gradient there. At a tie the max has no derivative; the gradient is shared equally
+    among the tied entries (a valid subgradient, and exactly what centred differences
+    give for a two-way tie).
     """
 
     kind = "maxpool"
@@ -315,15 +314,20 @@ class MaxPool2D(Layer):
         self.size = int(size)
 
     def forward(self, x, train=False):
+        views = pool_views(x, self.size)
+        out = views[0]
+        for view in views[1:]:
+            out = np.maximum(out, view)
         self.input_shape = x.shape
-        windows = _pool_windows(x, self.size)
-        out = windows.max(axis=(3, 5))
-        is_max = windows == out[:, :, :, None, :, None]
-        self.switches = is_max / is_max.sum(axis=(3, 5), keepdims=True, dtype=x.dtype)
+        self.switches = np.stack([view == out for view in views])  # (size², N, C, Ho, Wo): where the max was
         return out
 
     def backward(self, dout, input_grad=True):
-        return _unpool(self.switches * dout[:, :, :, None, :, None], self.input_shape)
+        share = dout / self.switches.sum(axis=0, dtype=dout.dtype)  # split between tied maxima
+        dx = np.zeros(self.input_shape, dtype=dout.dtype)
+        for d_view, switch in zip(pool_views(dx, self.size), self.switches):
+            d_view[...] = switch * share
+        return dx
 
     def saved(self):
         return {"switches": self.switches}
@@ -343,12 +347,14 @@ class AvgPool2D(Layer):
 
     def forward(self, x, train=False):
         self.input_shape = x.shape
-        return _pool_windows(x, self.size).mean(axis=(3, 5))
+        return sum(pool_views(x, self.size)) / x.dtype.type(self.size * self.size)
 
     def backward(self, dout, input_grad=True):
-        share = dout[:, :, :, None, :, None] / np.asarray(self.size * self.size, dtype=dout.dtype)
-        n, c, ho, wo = dout.shape
-        return _unpool(np.broadcast_to(share, (n, c, ho, self.size, wo, self.size)), self.input_shape)
+        dx = np.zeros(self.input_shape, dtype=dout.dtype)
+        share = dout / dout.dtype.type(self.size * self.size)
+        for d_view in pool_views(dx, self.size):
+            d_view[...] = share
+        return dx
 
     def spec(self):
         return f"avgpool{self.size}"

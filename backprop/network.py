@@ -47,6 +47,33 @@ def _check_sizes(sizes) -> list[int]:
     return [int(s) for s in sizes]
 
 
+def described_by_sizes(sizes, activation="relu", batch_norm=False, dropout=0.0, embedding=None) -> dict:
+    """A multilayer perceptron given by its sizes [n_inputs, hidden..., n_outputs], as the arguments
+    ``architecture``, ``input_shape``, ``n_outputs`` and ``vocab_size`` of a Network."""
+    sizes = _check_sizes(sizes)
+    vocab_size = dim = None
+    if embedding is not None:
+        try:
+            vocab_size, dim = (int(v) for v in embedding)
+        except (TypeError, ValueError):
+            raise ValueError(f"embedding must be (vocab_size, dim), got {embedding!r}") from None
+        if vocab_size < 1 or dim < 1:
+            raise ValueError(f"embedding vocab_size and dim must be >= 1, got {embedding!r}")
+    return {
+        "architecture": mlp_spec(sizes[1:-1], activation, batch_norm, dropout, embedding_dim=dim),
+        "input_shape": (sizes[0],),
+        "n_outputs": sizes[-1],
+        "vocab_size": vocab_size,
+    }
+
+
+def planned_parameters(architecture: str, input_shape, n_outputs: int, vocab_size: int | None = None) -> int:
+    """How many numbers the network would learn, worked out from its plan without building anything."""
+    spec = check_spec(architecture) if architecture else ""
+    steps = plan(spec, first_layer_shape(spec, tuple(input_shape)), int(n_outputs), vocab_size)
+    return sum(step.parameters for step in steps)
+
+
 def first_layer_shape(spec: str, input_shape: tuple) -> tuple:
     """The per-sample shape the first layer of ``spec`` reads, for data samples of ``input_shape``:
     images as (channels, height, width) when it starts with a convolution or pooling, token ids
@@ -120,17 +147,9 @@ class Network:
         embedding: Sequence[int] | None = None,
     ):
         if not isinstance(architecture, str):
-            sizes = _check_sizes(architecture)
-            dim = None
-            if embedding is not None:
-                try:
-                    vocab_size, dim = (int(v) for v in embedding)
-                except (TypeError, ValueError):
-                    raise ValueError(f"embedding must be (vocab_size, dim), got {embedding!r}") from None
-                if vocab_size < 1 or dim < 1:
-                    raise ValueError(f"embedding vocab_size and dim must be >= 1, got {embedding!r}")
-            architecture = mlp_spec(sizes[1:-1], activation, batch_norm, dropout, embedding_dim=dim)
-            input_shape, n_outputs = (sizes[0],), sizes[-1]
+            described = described_by_sizes(architecture, activation, batch_norm, dropout, embedding)
+            architecture, input_shape = described["architecture"], described["input_shape"]
+            n_outputs, vocab_size = described["n_outputs"], described["vocab_size"]
         if input_shape is None or n_outputs is None:
             raise ValueError("give the input_shape of one sample and n_outputs with an architecture text")
         self.loss_fn = get_loss(loss)

@@ -8,8 +8,9 @@
    Target: engine ≤ 1.15× the hand loop.
 2. Small CNN (conv 1→8 3×3, ReLU, max-pool 2, conv 8→16 3×3, ReLU, max-pool 2,
    dense 10), batch 64, one epoch on the 8,000 MNIST training digits: the engine
-   against PyTorch CPU (when torch is installed) with the same layers and SGD.
-   Target: engine ≤ 1.0× PyTorch.
+   against PyTorch CPU (when torch is installed) with the same layers and SGD, at
+   torch's default thread count and at one thread (NumPy's element-wise work runs on
+   one core). Target: engine ≤ 1.0× PyTorch.
 3. GELU against ReLU in the MLP, and one single-sample step with a full trace.
 
 Candidates run interleaved within each repeat (A, B, A, B, …), so a ratio is taken
@@ -101,7 +102,9 @@ def torch_cnn():
     except ImportError:
         return None
 
-    def epoch(x, y, batch_size: int) -> float:
+    def epoch(x, y, batch_size: int, threads: int | None = None) -> float:
+        default_threads = torch.get_num_threads()
+        torch.set_num_threads(threads or default_threads)
         torch.manual_seed(0)
         model = torch.nn.Sequential(
             torch.nn.Conv2d(1, 8, 3),
@@ -123,7 +126,9 @@ def torch_cnn():
             loss = torch.nn.functional.cross_entropy(model(xt[index]), yt[index])
             loss.backward()
             optimizer.step()
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        torch.set_num_threads(default_threads)
+        return seconds
 
     return epoch, torch.__version__, torch.get_num_threads()
 
@@ -194,7 +199,8 @@ def main(argv=None) -> int:
         if reference is not None:
             epoch, version, threads = reference
             print(f"\nPyTorch {version} on {threads} threads")
-            candidates["PyTorch CPU"] = lambda: epoch(xm, ym, 64)
+            candidates[f"PyTorch CPU, {threads} threads (default)"] = lambda: epoch(xm, ym, 64)
+            candidates["PyTorch CPU, 1 thread"] = lambda: epoch(xm, ym, 64, threads=1)
         else:
             print("\n(PyTorch is not installed: pip install torch==2.13.0 for the reference)")
         candidates["engine"] = lambda: engine_epoch(CNN, xm, ym, (28, 28), 64)

@@ -20,12 +20,17 @@ The steps, each kept as a stage image so a person sees why a sloppy drawing fail
 
 Uploads go through ``read_upload`` first: PNG, JPEG or WebP in any mode, dark
 drawings on light paper inverted (automatically or by choice), and every bad
-file kind rejected with an ``UploadError`` that says what to change.
+file kind rejected with an ``UploadError`` that says what to change. The
+picture's size is read from its header before any pixel is decoded, and one
+over the caller's ``max_pixels`` (``backprop.limits.UPLOAD_PIXELS`` in the app
+and the CLI) is refused with ``ImageTooLarge``; ``open_picture`` is that check
+for any reader of pictures from outside.
 Imports numpy, Pillow and the standard library only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from dataclasses import dataclass, field
@@ -92,6 +97,10 @@ def style_for(dataset: str, input_shape=None) -> InputStyle:
 
 class UploadError(ValueError):
     """An uploaded file that cannot be used; the message says what to upload instead."""
+
+
+class ImageTooLarge(UploadError):
+    """A picture with more pixels than allowed, refused from its header before decoding."""
 
 
 @dataclass
@@ -267,43 +276,69 @@ def prepare(image, style: InputStyle) -> Prepared:
 
 
 # ---------------------------------------------------------------- upload
+@contextlib.contextmanager
+def open_picture(source, max_pixels: int, name: str = "the file", formats=ALLOWED_FORMATS):
+    """The picture in ``source`` (bytes or a path), opened lazily: nothing is decoded until it is used.
+
+    Its width and height come from the header, and a picture of more than
+    ``max_pixels`` is refused (ImageTooLarge) before a pixel is decoded, as is
+    one Pillow takes for a decompression bomb. formats: the Pillow formats
+    accepted (None: any). Everything else that is wrong raises UploadError.
+    """
+    if not max_pixels or max_pixels < 1:
+        raise ValueError(f"max_pixels must be a positive number of pixels, got {max_pixels!r}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(
+            f"{name} claims to be enormous (more than {Image.MAX_IMAGE_PIXELS:,} pixels, a decompression "
+            f"bomb), more than the {max_pixels:,} pixels allowed: upload a normal-sized picture"
+        ) from None
+    except UnidentifiedImageError:
+        raise UploadError(f"{name} is not a picture Pillow can read: upload a PNG, JPEG or WebP") from None
+    except FileNotFoundError:
+        raise UploadError(f"{name} does not exist") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise UploadError(
+            f"{name} is damaged or truncated ({err}): save it again as PNG and upload that"
+        ) from None
+    with image:
+        if formats is not None and image.format not in formats:
+            raise UploadError(f"{name} is a {image.format or 'unknown'} image: upload a PNG, JPEG or WebP")
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageTooLarge(
+                f"{name} is {width}×{height} pixels ({width * height / 1e6:.1f} million), more than the "
+                f"{max_pixels:,} allowed: upload a smaller picture (a few hundred pixels a side is plenty)"
+            )
+        yield image
+
+
 def read_upload(
-    data: bytes, invert: bool | None = None, name: str = "the file", max_pixels: int | None = None
+    data: bytes, invert: bool | None = None, name: str = "the file", *, max_pixels: int
 ) -> tuple[np.ndarray, bool]:
     """Decode an uploaded PNG/JPEG/WebP into ((H, W) float32 gray in [0, 1], ink bright; inverted).
 
     invert: None decides from the border (a light border means dark ink on light
       paper, which is inverted); True / False force it.
-    max_pixels: refuse larger images (default ``Image.MAX_IMAGE_PIXELS``); a
-      decompression bomb is refused, never decoded.
-    Transparent pictures use their opacity as the ink. Raises UploadError.
+    max_pixels: the largest width × height accepted, checked from the header
+      before decoding (the app and the CLI pass ``backprop.limits.UPLOAD_PIXELS``);
+      a decompression bomb is refused, never decoded.
+    Transparent pictures use their opacity as the ink. Raises UploadError
+    (ImageTooLarge for too many pixels).
     """
     if not data:
         raise UploadError(f"{name} is empty: upload a PNG, JPEG or WebP picture")
-    limit = max_pixels or Image.MAX_IMAGE_PIXELS
     try:
-        with warnings.catch_warnings():
+        with open_picture(data, max_pixels, name) as image, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                kind = image.format
-                if kind not in ALLOWED_FORMATS:
-                    raise UploadError(f"{name} is a {kind or 'unknown'} image: upload a PNG, JPEG or WebP")
-                width, height = image.size
-                if limit and width * height > limit:
-                    raise UploadError(
-                        f"{name} is {width}×{height} pixels, more than the {limit:,} allowed: "
-                        "upload a smaller picture (a few hundred pixels is plenty)"
-                    )
-                image.load()
-                gray = _gray_from_image(image)
+            gray = _gray_from_image(image)
     except UploadError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadError(
-            f"{name} claims to be enormous (a decompression bomb): upload a normal-sized picture"
-        ) from None
-    except UnidentifiedImageError:
-        raise UploadError(f"{name} is not a picture Pillow can read: upload a PNG, JPEG or WebP") from None
+        raise ImageTooLarge(f"{name} is a decompression bomb: upload a normal-sized picture") from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise UploadError(
             f"{name} is damaged or truncated ({err}): save it again as PNG and upload that"
@@ -315,37 +350,49 @@ def read_upload(
     return gray.astype(np.float32), bool(invert)
 
 
+def _working_size(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) scaled so the longer side is at most MAX_WORKING_SIDE."""
+    scale = min(1.0, MAX_WORKING_SIDE / max(size))
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+
+
 def _gray_from_image(image: Image.Image) -> np.ndarray:
-    """(H, W) float32 in [0, 1] from any Pillow mode, shrunk to at most MAX_WORKING_SIDE."""
-    image = ImageOps.exif_transpose(image)
+    """(H, W) float32 in [0, 1] from any Pillow mode, shrunk to at most MAX_WORKING_SIDE.
+
+    Memory follows the picture once: JPEGs decode at 1/2, 1/4 or 1/8 scale when
+    that is enough, the orientation is fixed in place, and an 8-bit picture is
+    cut down to the one channel that is used (luma, or opacity for a drawing on
+    a transparent background) before it is shrunk and turned into floats.
+    """
+    if image.format == "JPEG":
+        image.draft(None, (MAX_WORKING_SIDE, MAX_WORKING_SIDE))
+    image.load()
+    ImageOps.exif_transpose(image, in_place=True)
     if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        array = np.asarray(image, dtype=np.float64)
+        array = np.asarray(image, dtype=np.float32)
         top = 65535.0 if image.mode.startswith("I;16") else max(float(array.max()), 1.0)
-        gray_image = Image.fromarray((np.clip(array / top, 0, 1)).astype(np.float32), mode="F")
-        alpha = None
-    else:
-        if image.mode == "CMYK":
-            image = image.convert("RGB")
-        has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-            image.mode == "P" and "transparency" in image.info
-        )
-        rgba = image.convert("RGBA") if has_alpha else image.convert("RGB")
-        alpha = rgba.getchannel("A") if has_alpha else None
-        gray_image = Image.fromarray(
-            np.asarray(rgba.convert("L"), dtype=np.float32) / np.float32(255), mode="F"
-        )
-        if alpha is not None and alpha.getextrema()[0] == 255:
-            alpha = None  # an alpha channel that is opaque everywhere says nothing
-        if alpha is not None:
-            # On a transparent background the opaque pixels are the drawing, whatever their colour.
-            gray_image = Image.fromarray(np.asarray(alpha, dtype=np.float32) / np.float32(255), mode="F")
-    if max(gray_image.size) > MAX_WORKING_SIDE:
-        scale = MAX_WORKING_SIDE / max(gray_image.size)
-        gray_image = gray_image.resize(
-            (max(1, round(gray_image.width * scale)), max(1, round(gray_image.height * scale))),
-            Image.Resampling.BOX,
-        )
-    return np.clip(np.asarray(gray_image, dtype=np.float32), 0.0, 1.0)
+        gray_image = Image.fromarray(np.clip(array / np.float32(top), 0, 1), mode="F")
+        if gray_image.size != _working_size(gray_image.size):
+            gray_image = gray_image.resize(_working_size(gray_image.size), Image.Resampling.BOX)
+        return np.clip(np.asarray(gray_image, dtype=np.float32), 0.0, 1.0)
+    if image.mode == "CMYK":
+        image = image.convert("RGB")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        image.mode == "P" and "transparency" in image.info
+    )
+    channel = None
+    if has_alpha:
+        alpha = (image if image.mode in ("RGBA", "LA") else image.convert("RGBA")).getchannel("A")
+        # On a transparent background the opaque pixels are the drawing, whatever their colour;
+        # an alpha channel that is opaque everywhere says nothing.
+        if alpha.getextrema()[0] < 255:
+            channel = alpha
+    if channel is None:
+        channel = image.convert("L")  # luma, as the rest of the pipeline reads it
+    del image
+    if channel.size != _working_size(channel.size):
+        channel = channel.resize(_working_size(channel.size), Image.Resampling.BOX)
+    return np.clip(np.asarray(channel, dtype=np.float32) / np.float32(255), 0.0, 1.0)
 
 
 def looks_dark_on_light(gray: np.ndarray) -> bool:
@@ -365,6 +412,8 @@ __all__ = [
     "Prepared",
     "prepare",
     "UploadError",
+    "ImageTooLarge",
+    "open_picture",
     "read_upload",
     "to_grayscale",
     "is_empty",

@@ -6,7 +6,7 @@ from ui import runs
 from ui.frame import inside_app_frame
 from viz.runs import X_AXES, compare_figure, distance_figure
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Compare runs")
 
@@ -21,8 +21,8 @@ if len(runs.healthy(infos)) == 0:
     runs.example_runs_button()
     st.stop()
 
-names = runs.compare_picker(infos)
-if not names:
+chosen = runs.open_chosen(runs.compare_picker(infos))
+if not chosen:
     st.info("Pick one or more runs above.")
     st.stop()
 
@@ -33,11 +33,11 @@ log_y = cols[2].checkbox("Log-scale loss", key="compare.log")
 show_steps = cols[3].checkbox("Step loss", value=True, key="compare.steps")
 
 figure = compare_figure(
-    runs.histories(names),
+    runs.histories(chosen),
     x=x_axis,
     smoothing=smoothing,
     log_y=log_y,
-    bayes_accuracy=runs.bayes_accuracy(names),
+    bayes_accuracy=runs.bayes_accuracy(chosen),
     show_steps=show_steps,
 )
 st.plotly_chart(figure, key="compare.chart")
@@ -47,15 +47,15 @@ st.caption(
 )
 
 st.subheader("Best and final metrics")
-st.dataframe(runs.metrics_table(names), width="stretch")
+st.dataframe(runs.metrics_table(chosen), width="stretch")
 
 st.subheader("Settings")
-styled, differing = runs.config_table(names)
-if len(names) > 1:
+styled, differing = runs.config_table(chosen)
+if len(chosen) > 1:
     st.caption("Differing settings, highlighted: " + (", ".join(differing) or "none"))
 st.dataframe(styled, width="stretch")
 
-distances = runs.fork_distances(names)
+distances = runs.fork_distances(chosen)
 if distances:
     st.subheader("Weight distance between forks")
     st.plotly_chart(distance_figure(distances), key="compare.distance")

@@ -5,9 +5,10 @@ import streamlit as st
 from datasets import drawing
 from ui import draw as ui
 from ui.frame import inside_app_frame
+from ui.text import plain
 from viz import draw as figures
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Draw & predict")
 st.caption(
@@ -40,9 +41,12 @@ with right:
         prediction = ui.predict(model, prepared, explain)
         top = ui.top_k(prediction.probs, classes)
         cols = st.columns(4)
-        cols[0].metric("Prediction", top[0][0], f"{top[0][1]:.1%} sure", delta_color="off", delta_arrow="off")
+        # Class names come from the model file or the dataset's folders; metric values are Markdown.
+        cols[0].metric(
+            "Prediction", plain(top[0][0]), f"{top[0][1]:.1%} sure", delta_color="off", delta_arrow="off"
+        )
         for col, (name, p) in zip(cols[1:], top[1:]):
-            col.metric("next", name, f"{p:.1%}", delta_color="off", delta_arrow="off")
+            col.metric("next", plain(name), f"{p:.1%}", delta_color="off", delta_arrow="off")
         st.plotly_chart(figures.probability_bars(prediction.probs, classes), key="draw.probs")
 
 if prepared is not None and not prepared.empty:

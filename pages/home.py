@@ -2,30 +2,11 @@
 
 import streamlit as st
 
-from ui.frame import inside_app_frame, page_file
+from ui.frame import inside_app_frame
+from ui.navigation import SCREENS, page
 
-inside_app_frame()
+inside_app_frame(__file__)
 
-
-# What each screen is for; titles and icons come from the navigation in streamlit_app.py.
-SCREENS = [
-    (
-        page_file("step_through.py"),
-        "Run forward, loss, backward and update one layer at a time, "
-        "and click any cell to see the numbers that made it.",
-    ),
-    (
-        page_file("runs.py"),
-        "Create and train runs that differ in one setting, with live curves and a stop button.",
-    ),
-    (page_file("compare.py"), "Put the loss and accuracy curves of several runs on one chart."),
-    (page_file("sequences.py"), "Build toy sequence datasets and inspect their structure."),
-    (
-        page_file("draw.py"),
-        "Draw a digit or a shape and see probabilities, per-layer activations "
-        "and the pixels that pushed the prediction.",
-    ),
-]
 
 st.title("Backprop Visualizer")
 st.markdown(
@@ -42,10 +23,10 @@ st.info(
 
 st.subheader("Screens")
 columns = st.columns(3)
-for index, (path, blurb) in enumerate(SCREENS):
+for index, screen in enumerate(s for s in SCREENS if s.url_path):
     with columns[index % 3].container(border=True):
-        st.page_link(path)
-        st.caption(blurb)
+        st.page_link(page(screen.file))
+        st.caption(screen.blurb)
 
 st.subheader("The same runs from the command line")
 st.markdown(

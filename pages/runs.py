@@ -5,9 +5,10 @@ import streamlit as st
 from ui import runs
 from ui.frame import inside_app_frame
 from ui.sidebar import config_sidebar
+from ui.text import plain
 from viz.runs import distribution_figure, grad_norm_figure
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Training runs")
 st.caption(
@@ -39,8 +40,8 @@ if name is None:
 runs.ensure_active(name)
 run = runs.store().open(name)
 st.caption(
-    f"Active run **{name}**: {run.config.describe()}"
-    + (f" · forked from **{run.parent}**" if run.parent else "")
+    f"Active run **{plain(name)}**: {plain(run.config.describe())}"
+    + (f" · forked from **{plain(run.parent)}**" if run.parent else "")
     + " · the Step through page shows this network."
 )
 

@@ -13,9 +13,10 @@ from backprop.generate import (
 from ui import sequences as ui
 from ui.frame import inside_app_frame
 from ui.session import active_model
+from ui.text import plain
 from viz import sequences as viz
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 st.title("Sequences")
 st.caption(
@@ -37,8 +38,8 @@ with left:
     index = ui.sample_picker(ds)
 with right:
     st.markdown(
-        f"Sample **#{index}**: `{ds.windows_train[index]}` → "
-        f"**{ds.classes[ds.y_train[index]]}** · {ui.sample_origin(ds, index)}"
+        f"Sample **#{index}**: {plain(ds.windows_train[index])} → "
+        f"**{plain(ds.classes[ds.y_train[index]])}** · {ui.sample_origin(ds, index)}"
     )
     st.plotly_chart(
         viz.encoded_input_figure(ds.x_train[index], ds.vocab, ds.context, ds.encoding),
@@ -81,7 +82,7 @@ with right:
             "The best any model can do: these contexts are followed by more than one target, "
             "so the most frequent one is the best guess:"
         )
-        st.markdown("\n".join(f"- `{line}`" for line in explain_ambiguous(ds.ambiguous_contexts)))
+        st.markdown("\n".join(f"- {plain(line)}" for line in explain_ambiguous(ds.ambiguous_contexts)))
     else:
         st.markdown(
             "No context is ambiguous: each is always followed by the same target, so a "
@@ -95,11 +96,11 @@ st.header("What the network learned")
 model = active_model()
 if not ui.is_applied(params):
     st.info(
-        f"The session's network is built for **{model.config.dataset}**, not for these settings. "
+        f"The session's network is built for **{plain(model.config.dataset)}**, not for these settings. "
         "Press **Use this dataset** above to train one on them here."
     )
     st.stop()
-st.caption(f"Active network: {model.config.describe()} · change it in the Step-through sidebar.")
+st.caption(f"Active network: {plain(model.config.describe())} · change it in the Step-through sidebar.")
 ui.train_controls(model)
 
 accuracy = ui.train_accuracy(model)
@@ -117,7 +118,7 @@ st.plotly_chart(
     key="seq.accuracy",
 )
 
-st.subheader(f"Sample #{index}: `{ds.windows_train[index]}` → {ds.classes[ds.y_train[index]]}")
+st.subheader(f"Sample #{index}: {plain(ds.windows_train[index])} → {plain(ds.classes[ds.y_train[index]])}")
 left, right = st.columns([2, 3])
 with left:
     probabilities = model.net.predict_proba(ds.x_train[index : index + 1])[0]
@@ -153,7 +154,7 @@ if ds.task == "next_token":
     try:
         result = generate(model.net.predict_proba, ds.encode, start, steps, ds.context, ds.vocab)
     except ValueError as err:
-        st.error(f"{err}")
+        st.error(plain(err))
     else:
         master_index, offset, expected = expected_continuation(ds.master_sequences, start, steps)
         master = None if master_index is None else ds.master_sequences[master_index]
@@ -162,7 +163,7 @@ if ds.task == "next_token":
             unsafe_allow_html=True,
         )
         st.caption(
-            f"Generated: `{start}` + `{result.text}`. "
+            f"Generated: {plain(start)} + {plain(result.text)}. "
             + (
                 "Red outline: differs from the master's continuation."
                 if master

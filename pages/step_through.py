@@ -7,7 +7,7 @@ from ui.frame import inside_app_frame
 from ui.session import active_model
 from ui.sidebar import config_sidebar
 
-inside_app_frame()
+inside_app_frame(__file__)
 
 config = config_sidebar()
 model = active_model()

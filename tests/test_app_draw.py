@@ -137,4 +137,4 @@ def test_runs_trained_on_image_datasets_are_listed_and_usable(isolated_runs_dir)
     app.selectbox(key="draw.model").set_value("run:tiny-digits").run()
     assert not app.exception and not app.error
     assert [m for m in app.metric if m.label == "Prediction"]
-    assert any("runs/tiny-digits" in c.value for c in app.caption)
+    assert any("runs/tiny-digits" in c.value for c in app.code)

@@ -7,7 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 import datasets
 from backprop import RunConfig
+from backprop.runlock import RunLock
 from backprop.runs import RunStore, train_run
+from tests.markdown_text import shown
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS_PAGE = str(ROOT / "pages" / "runs.py")
@@ -128,7 +130,7 @@ def test_damaged_run_is_shown_as_warning_not_exception(trained_run):
     (trained_run.path / "history.json").write_text("{broken")
     at = runs_page()
     assert not at.exception
-    assert any("damaged" in w.value and "history.json" in w.value for w in at.warning)
+    assert any("damaged" in w.value and "history.json" in shown(w.value) for w in at.warning)
     compare = AppTest.from_file(COMPARE_PAGE, default_timeout=60).run()
     assert not compare.exception
     assert any("No runs yet" in box.value for box in compare.info)
@@ -173,7 +175,7 @@ def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_cl
     assert relu.config.differences(gelu.config) == ["layers"]
     assert relu.config.layers == gelu.config.layers.replace("gelu", "relu")
     assert len(gelu.history.epochs) == len(relu.history.epochs) == 20
-    assert any("example-relu" in box.value for box in at.success)
+    assert any("example-relu" in shown(box.value) for box in at.success)
     specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "example-gelu" in specs and "example-relu" in specs
 
@@ -185,3 +187,23 @@ def test_runs_page_on_an_empty_store_offers_the_example_runs():
     no_errors(at)
     assert len(RunStore().list()) == 2
     assert not any("No runs yet" in box.value for box in at.info)
+
+
+def test_training_a_run_someone_else_trains_says_so_and_offers_a_fork(trained_run):
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    with RunLock(trained_run.path, owner="python -m backprop train"):
+        at.button(key="runs.train").click().run()
+        assert not at.exception
+        assert any("is being trained by python -m backprop train" in shown(e.value) for e in at.error)
+        at.toggle(key="runs.playing").set_value(True).run()
+        assert not at.exception and not at.toggle(key="runs.playing").value
+        at.button(key="runs.fork_busy").click().run()
+    no_errors(at)
+    assert at.selectbox(key="runs.pick").value == "trained-fork"
+    fork = RunStore().open("trained-fork")
+    assert fork.parent == "trained" and fork.config == trained_run.config
+    at.button(key="runs.train").click().run()
+    no_errors(at)
+    assert len(RunStore().open("trained-fork").history) == trained_run.config.epochs
+    assert len(RunStore().open("trained").history) == 2  # the original was left to its trainer

@@ -18,9 +18,11 @@ import numpy as np
 import streamlit as st
 
 import datasets
-from backprop import SGD, confusion_matrix, load_with_metadata, precision_recall_f1
+from backprop import SGD, confusion_matrix, limits, load_with_metadata, precision_recall_f1
 from backprop.saliency import probability_gradient
 from datasets import drawing
+
+from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 INJECT_KEY = "draw.injected_image"
@@ -149,7 +151,7 @@ def model_picker_ui() -> Model:
                 f"which do not match {meta['dataset']} images"
             )
     except (ValueError, OSError, KeyError) as err:
-        st.error(f"Cannot use {options[model_id]}: {err}. Pick another model.")
+        st.error(plain(f"Cannot use {options[model_id]}: {err}. Pick another model."))
         st.stop()
     taught = st.session_state.setdefault(TAUGHT_KEY, {}).get(model_id)
     if taught:
@@ -163,15 +165,16 @@ def model_card(model: Model) -> None:
     with st.container(border=True):
         cols = st.columns([3, 2, 1])
         cols[0].markdown(
-            f"**{meta.get('name', model.id)}**: {meta.get('description', meta['dataset'])}  \n"
-            f"Classes: {', '.join(map(str, meta['classes']))}"
+            f"**{plain(meta.get('name', model.id))}**: {plain(meta.get('description', meta['dataset']))}  \n"
+            f"Classes: {plain(', '.join(map(str, meta['classes'])))}"
         )
         cols[1].markdown(
-            f"Architecture: `{meta.get('architecture') or model.original.describe()}`  \n"
+            f"Architecture: {plain(meta.get('architecture') or model.original.describe())}  \n"
             f"Input: {model.style.size}×{model.style.size}"
         )
         cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.1%}")
-        st.caption(f"Reproduce: `{meta.get('command', '?')}`")
+        st.caption("Reproduce:")
+        st.code(str(meta.get("command", "?")), language="bash")
         if model.taught_steps:
             st.warning(
                 f"Predictions use a session copy taught for {model.taught_steps} step(s); "
@@ -221,21 +224,33 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
         )
     if upload is not None:
         try:
-            gray, inverted = drawing.read_upload(
-                upload.getvalue(),
-                name=upload.name,
-                invert={"detect": None, "invert": True, "keep": False}[invert],
+            gray, inverted = read_picture(
+                upload.getvalue(), upload.name, {"detect": None, "invert": True, "keep": False}[invert]
             )
         except drawing.UploadError as err:
-            st.error(f"{err}. Your drawing is still on the canvas.")
+            st.error(plain(f"{err}. Your drawing is still on the canvas."))
         else:
             st.caption(
-                f"Using {upload.name}{' (inverted)' if inverted else ''}; remove it to use the canvas."
+                plain(f"Using {upload.name}{' (inverted)' if inverted else ''}; remove it to use the canvas.")
             )
             return gray, "upload"
     if injected is not None:
         return np.asarray(injected), "injected"
     return image, "canvas"
+
+
+def read_picture(data: bytes, name: str, invert: bool | None) -> tuple[np.ndarray, bool]:
+    """An upload as (gray, inverted), held to the upload budget; UploadError says what to change.
+
+    The budget (``limits.UPLOAD_PIXELS``) is checked from the picture's header
+    before anything is decoded, so a huge picture costs nothing.
+    """
+    try:
+        return drawing.read_upload(data, invert=invert, name=name, max_pixels=limits.UPLOAD_PIXELS.value())
+    except drawing.ImageTooLarge as err:
+        raise drawing.ImageTooLarge(
+            f"{err}; the limit is {limits.UPLOAD_PIXELS.env} if you trust a larger picture"
+        ) from None
 
 
 # --------------------------------------------------------------- predicting
@@ -358,7 +373,7 @@ def validation_ui(model: Model) -> None:
     try:
         report = validation_report(model.id, model.original, json.dumps(model.meta, sort_keys=True))
     except ValueError as err:  # e.g. datasets.DatasetUnavailable
-        st.error(f"Cannot load the validation images of {model.meta['dataset']}: {err}")
+        st.error(plain(f"Cannot load the validation images of {model.meta['dataset']}: {err}"))
         return
     from viz.draw import confusion
 

@@ -17,7 +17,9 @@ from backprop import RunConfig
 from backprop.cli import train_command
 from backprop.config import BATCH_SIZE, LAYERS, OPTIMIZER, SCHEDULE, SEED
 from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
+from backprop.runlock import RunBusy
 from backprop.runs import (
+    RunChanged,
     RunInfo,
     RunStore,
     build_for_training,
@@ -31,12 +33,17 @@ from viz.runs import compare_figure
 
 from . import session
 from .data import load_dataset, try_load_dataset
+from .text import plain
 from .widgets import option_widget
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
 PLAY_KEY = "runs.playing"
 PLAY_TARGET_KEY = "runs.play_target"
+BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
+PLAY_OFF_KEY = "runs.play_off"  # set to switch Play off before its toggle is drawn again
+# Who holds a run's lock while a session trains it, as other sessions and the command line are told.
+APP_OWNER = "a session of the app"
 # How long one tick of play mode trains before it redraws.
 CHUNK_SECONDS = 0.6
 # Redraw the progress bar at most this often during a long training call.
@@ -49,7 +56,7 @@ def store() -> RunStore:
 
 
 def say(kind: str, text: str) -> None:
-    """Queue a message for the next run of the page (callbacks cannot draw)."""
+    """Queue a message for the next run of the page (callbacks cannot draw); ``text`` is Markdown."""
     st.session_state[MESSAGE_KEY] = (kind, text)
 
 
@@ -64,12 +71,12 @@ def healthy(infos: list[RunInfo]) -> list[RunInfo]:
 
 
 def show_damaged(infos: list[RunInfo]) -> None:
+    """One warning per run folder that cannot be opened, and one per damaged file of a run that can."""
     for info in infos:
         if info.damaged:
-            st.warning(
-                f"Run **{info.name}** is damaged and skipped: {info.damaged}. "
-                f"Delete its folder ({info.path}) or restore the file."
-            )
+            st.warning(f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}.")
+        for problem in info.problems:
+            st.warning(f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}.")
 
 
 def active_run_name() -> str | None:
@@ -101,7 +108,8 @@ def training_state(name: str):
         model is not None
         and model.run_name == run.name
         and model.config == run.config
-        and model.trainer.step == int((run.cursor or {}).get("step", len(run.history.step_loss)))
+        and model.trainer.step == run.step
+        and len(model.trainer.history.epochs) == len(run.history.epochs)
     )
     if not in_step:
         run = activate_run(name)
@@ -111,12 +119,13 @@ def training_state(name: str):
 
 # --------------------------------------------------------------- callbacks
 def _on_pick() -> None:
+    st.session_state.pop(BUSY_KEY, None)
     name = st.session_state.get(PICK_KEY)
     if name and name != active_run_name():
         try:
             activate_run(name)
         except ValueError as err:
-            say("error", f"Could not open run {name!r}: {err}")
+            say("error", plain(f"Could not open run {name!r}: {err}"))
 
 
 def _on_create(config: RunConfig) -> None:
@@ -127,9 +136,9 @@ def _on_create(config: RunConfig) -> None:
         run = store().create(st.session_state.get("runs.new_name", ""), config, dataset=dataset)
         activate_run(run.name)
         st.session_state[PICK_KEY] = run.name
-        say("success", f"Created run **{run.name}** ({config.describe()}). Train it below.")
+        say("success", f"Created run **{plain(run.name)}** ({plain(config.describe())}). Train it below.")
     except ValueError as err:
-        say("error", f"Could not create the run: {err}")
+        say("error", plain(f"Could not create the run: {err}"))
 
 
 EXAMPLE_EPOCHS = 20
@@ -153,11 +162,11 @@ def _on_examples() -> None:
         st.session_state[PICK_KEY] = base.name
         say(
             "success",
-            f"Created and trained **{base.name}** and its fork **{fork.name}** "
-            f"({config.describe()}; the fork uses ReLU) for {EXAMPLE_EPOCHS} epochs.",
+            f"Created and trained **{plain(base.name)}** and its fork **{plain(fork.name)}** "
+            f"({plain(config.describe())}; the fork uses ReLU) for {EXAMPLE_EPOCHS} epochs.",
         )
     except ValueError as err:
-        say("error", f"Could not create the example runs: {err}")
+        say("error", plain(f"Could not create the example runs: {err}"))
 
 
 def example_runs_button() -> None:
@@ -191,44 +200,60 @@ def _on_fork(parent: str) -> None:
         )
         say(
             "success",
-            f"Forked **{parent}** into **{fork.name}**: {', '.join(changes) or 'no change'}; "
+            f"Forked **{plain(parent)}** into **{plain(fork.name)}**: {plain(', '.join(changes) or 'no change')}; "
             f"same seed and batch order, {same}.",
         )
     except ValueError as err:
-        say("error", f"Could not fork: {err}")
+        say("error", plain(f"Could not fork: {err}"))
+
+
+def _on_fork_busy(name: str) -> None:
+    """An identical twin of a run someone else is training (same settings, seed and initial weights)."""
+    st.session_state.pop(BUSY_KEY, None)
+    try:
+        fork = store().fork(name, store().unique_name(f"{name}-fork"))
+        activate_run(fork.name)
+        st.session_state[PICK_KEY] = fork.name
+        say(
+            "success",
+            f"Forked **{plain(name)}** into **{plain(fork.name)}** with the same settings, seed and initial "
+            "weights; train it here while the other trainer has the original.",
+        )
+    except ValueError as err:
+        say("error", plain(f"Could not fork: {err}"))
 
 
 def _on_rename(name: str) -> None:
     try:
-        run = store().rename(name, st.session_state.get("runs.rename_to", ""))
+        run = store().rename(name, st.session_state.get("runs.rename_to", ""), owner=APP_OWNER)
         model = st.session_state.get(session.MODEL_KEY)
         if model is not None and model.run_name == name:
             model.run_name = run.name
         st.session_state[PICK_KEY] = run.name
-        say("success", f"Renamed **{name}** to **{run.name}**.")
+        say("success", f"Renamed **{plain(name)}** to **{plain(run.name)}**.")
     except ValueError as err:
-        say("error", f"Could not rename: {err}")
+        say("error", plain(f"Could not rename: {err}"))
 
 
 def _on_reset(name: str) -> None:
     try:
-        store().reset(name)
+        store().reset(name, owner=APP_OWNER)
         activate_run(name)
-        say("success", f"Run **{name}** is back at its initial weights; its history was cleared.")
+        say("success", f"Run **{plain(name)}** is back at its initial weights; its history was cleared.")
     except ValueError as err:
-        say("error", f"Could not reset: {err}")
+        say("error", plain(f"Could not reset: {err}"))
 
 
 def _on_delete(name: str) -> None:
     try:
-        store().delete(name)
+        store().delete(name, owner=APP_OWNER)
         model = st.session_state.get(session.MODEL_KEY)
         if model is not None and model.run_name == name:
             model.run_name = None
         st.session_state.pop(PICK_KEY, None)
-        say("success", f"Deleted run **{name}**.")
+        say("success", f"Deleted run **{plain(name)}**.")
     except ValueError as err:
-        say("error", f"Could not delete: {err}")
+        say("error", plain(f"Could not delete: {err}"))
 
 
 def _on_import() -> None:
@@ -239,15 +264,15 @@ def _on_import() -> None:
         run = store().import_zip(upload.getvalue(), name=st.session_state.get("runs.import_name") or None)
         st.session_state[PICK_KEY] = run.name
         activate_run(run.name)
-        say("success", f"Imported run **{run.name}**.")
+        say("success", f"Imported run **{plain(run.name)}**.")
     except ValueError as err:
-        say("error", f"Could not import {upload.name}: {err}")
+        say("error", plain(f"Could not import {upload.name}: {err}"))
 
 
 # ------------------------------------------------------------------ widgets
 def create_run_form(config: RunConfig, names: list[str]) -> None:
     """Name + button that stores a new run from the sidebar's setup."""
-    st.caption(f"From the setup in the sidebar: {config.describe()}")
+    st.caption(f"From the setup in the sidebar: {plain(config.describe())}")
     base = f"{config.dataset}-{config.layers}"[:40].rstrip("-.") or config.dataset
     suggestion = base if base not in names else store().unique_name(base)
     st.session_state.setdefault("runs.new_name", suggestion)
@@ -283,13 +308,13 @@ def ensure_active(name: str) -> None:
         try:
             activate_run(name)
         except ValueError as err:
-            st.error(f"Could not open run {name!r}: {err}. Pick another run or delete this one.")
+            st.error(plain(f"Could not open run {name!r}: {err}. Pick another run or delete this one."))
             st.stop()
 
 
 def _stop_reason_message(history) -> None:
     if history.stop_reason and "early stopping" in history.stop_reason:
-        st.info(f"Training ended by {history.stop_reason}; the best weights were restored.")
+        st.info(plain(f"Training ended by {history.stop_reason}; the best weights were restored."))
 
 
 def train_panel(name: str) -> None:
@@ -299,6 +324,8 @@ def train_panel(name: str) -> None:
     epochs = int(cols[0].number_input("Epochs", 1, 1000, int(run.config.epochs), key="runs.epochs"))
     train = cols[1].button("Train", type="primary", key="runs.train", icon=":material/play_arrow:")
     stopped = cols[2].button("Stop", key="runs.stop", icon=":material/stop:")
+    if st.session_state.pop(PLAY_OFF_KEY, False):
+        st.session_state[PLAY_KEY] = False
     playing = cols[3].toggle(
         "Play (train continuously)",
         key=PLAY_KEY,
@@ -309,6 +336,16 @@ def train_panel(name: str) -> None:
             f"Stopped. Every finished step is kept: {len(run.history)} epochs, "
             f"{len(run.history.step_loss)} steps."
         )
+    busy = st.session_state.get(BUSY_KEY)
+    if busy and busy[0] == name:
+        st.error(plain(busy[1]))
+        st.button(
+            "Fork it and train the fork instead",
+            on_click=_on_fork_busy,
+            args=(name,),
+            key="runs.fork_busy",
+            icon=":material/fork_right:",
+        )
     progress = st.empty()
     chart = st.empty()
     chart.plotly_chart(compare_figure({name: run.history}), key="runs.chart")
@@ -317,6 +354,20 @@ def train_panel(name: str) -> None:
     if playing:
         _play_fragment(name)
     _stop_reason_message(store().open(name).history)
+
+
+def _busy(name: str, err: RunBusy) -> None:
+    """Remember that another trainer holds ``name`` and redraw: the Train tab offers to fork it."""
+    st.session_state[BUSY_KEY] = (name, str(err))
+    st.rerun()
+
+
+def _stop_playing(kind: str | None = None, text: str = "") -> None:
+    """Switch Play off (its toggle may already be drawn in this run) and redraw, with a message."""
+    st.session_state[PLAY_OFF_KEY] = True
+    if kind:
+        say(kind, text)
+    st.rerun()
 
 
 def _train_now(name: str, epochs: int, progress, chart) -> None:
@@ -341,13 +392,32 @@ def _train_now(name: str, epochs: int, progress, chart) -> None:
             )
         return None
 
+    def train():
+        train_run(
+            run,
+            model.dataset,
+            epochs=epochs,
+            callback=on_event,
+            net=model.net,
+            trainer=model.trainer,
+            owner=APP_OWNER,
+        )
+
     try:
-        train_run(run, model.dataset, epochs=epochs, callback=on_event, net=model.net, trainer=model.trainer)
+        try:
+            train()
+        except RunChanged:  # trained elsewhere since this session loaded it: go on from its saved state
+            run, model = activate_run(name), st.session_state[session.MODEL_KEY]
+            start_epoch = model.trainer.epoch
+            train()
+    except RunBusy as err:
+        _busy(name, err)
     except Exception as err:  # TrainingDiverged and bad settings reach the user as text
-        st.error(f"Training stopped: {err}")
+        st.error(plain(f"Training stopped: {err}"))
         return
+    st.session_state.pop(BUSY_KEY, None)
     # Rerun so the picker, tables and tabs read the new history from disk.
-    say("success", f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(run.history)}")
+    say("success", plain(f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(run.history)}"))
     st.rerun()
 
 
@@ -356,26 +426,32 @@ def _play_fragment(name: str) -> None:
     def tick():
         run, model = training_state(name)
         deadline = time.perf_counter() + CHUNK_SECONDS
-        try:
-            train_run(
-                run,
-                model.dataset,
-                epochs=1,
-                net=model.net,
-                trainer=model.trainer,
-                callback=lambda event: event.kind == "step" and time.perf_counter() > deadline,
-            )
-        except Exception as err:
-            st.session_state[PLAY_KEY] = False
-            st.error(f"Training stopped: {err}")
-            return
         history = model.trainer.history
-        if history.stop_reason == "stopped by the user":
-            history.stop_reason = None  # a play tick ending is not a stop
-            run.save_progress(model.net, model.trainer)
+        try:
+            with run.locked(APP_OWNER):  # one lock for the slice and the save after it
+                train_run(
+                    run,
+                    model.dataset,
+                    epochs=1,
+                    net=model.net,
+                    trainer=model.trainer,
+                    callback=lambda event: event.kind == "step" and time.perf_counter() > deadline,
+                )
+                if history.stop_reason == "stopped by the user":
+                    history.stop_reason = None  # a play tick ending is not a stop
+                    run.save_progress(model.net, model.trainer)
+        except RunChanged:
+            return  # trained elsewhere meanwhile: the next tick starts from the saved state
+        except RunBusy as err:
+            st.session_state[BUSY_KEY] = (name, str(err))
+            _stop_playing()
+        except Exception as err:
+            _stop_playing("error", plain(f"Training stopped: {err}"))
         st.plotly_chart(compare_figure({name: history}), key="runs.play_chart")
         st.caption(
-            f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}"
+            plain(
+                f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}"
+            )
         )
 
     tick()
@@ -453,7 +529,8 @@ def fork_form(name: str) -> None:
         help="Same seed and batch order; the parent's initial weights when the shapes allow.",
     )
     st.caption(
-        "Changes: " + (", ".join(f"{k} → {v}" for k, v in changes.items()) or "none (an identical twin)")
+        "Changes: "
+        + (plain(", ".join(f"{k} → {v}" for k, v in changes.items())) or "none (an identical twin)")
     )
 
 
@@ -496,27 +573,27 @@ def manage_panel(name: str) -> None:
             args=(name,),
             key="runs.reset",
         )
-        sure_delete = st.checkbox(f"Yes, delete {name} for good", key="runs.sure_delete")
+        sure_delete = st.checkbox(f"Yes, delete {plain(name)} for good", key="runs.sure_delete")
         st.button(
             "Delete run", disabled=not sure_delete, on_click=_on_delete, args=(name,), key="runs.delete"
         )
     with cols[1]:
-        st.download_button(
-            "Download run (.zip)",
-            store().export_zip(name),
-            f"{name}.zip",
-            "application/zip",
-            key="runs.dl_zip",
-        )
-        st.download_button(
-            "History (.csv)", history_csv(run.history), f"{name}-history.csv", "text/csv", key="runs.dl_csv"
-        )
-        st.download_button(
-            "Best weights (.npz)",
-            (run.path / ("best.npz" if run.has("best") else "latest.npz")).read_bytes(),
-            f"{name}-best.npz",
-            key="runs.dl_npz",
-        )
+        try:
+            archive, best = store().export_zip(name), run.weights_file("best")
+        except ValueError as err:  # a file went bad, or over a budget, since the run was listed
+            st.error(plain(f"Cannot offer {name} for download: {err}"))
+        else:
+            st.download_button(
+                "Download run (.zip)", archive, f"{name}.zip", "application/zip", key="runs.dl_zip"
+            )
+            st.download_button(
+                "History (.csv)",
+                history_csv(run.history),
+                f"{name}-history.csv",
+                "text/csv",
+                key="runs.dl_csv",
+            )
+            st.download_button("Best weights (.npz)", best, f"{name}-best.npz", key="runs.dl_npz")
     st.file_uploader("Import an exported run (.zip)", type=["zip"], key="runs.upload")
     st.text_input("Name for the imported run (optional)", key="runs.import_name")
     st.button("Import", on_click=_on_import, key="runs.import")
@@ -532,14 +609,24 @@ def compare_picker(infos: list[RunInfo]) -> list[str]:
     return st.multiselect("Runs to compare", names, default=default, key="compare.runs")
 
 
-def histories(names: list[str]) -> dict:
-    runs = store()
-    return {name: runs.open(name).history for name in names}
+def open_chosen(names: list[str]) -> dict:
+    """name -> Run for the chosen runs, each opened once; one that went bad since it was listed is a warning."""
+    opened = {}
+    for name in names:
+        try:
+            opened[name] = store().open(name)
+        except ValueError as err:  # deleted, renamed or damaged by another session meanwhile
+            st.warning(plain(f"Run {name} is left out: {err}."))
+    return opened
 
 
-def bayes_accuracy(names: list[str]) -> float | None:
+def histories(runs: dict) -> dict:
+    return {name: run.history for name, run in runs.items()}
+
+
+def bayes_accuracy(runs: dict) -> float | None:
     """The Bayes-optimal accuracy when every chosen run uses the same sequence dataset."""
-    configs = [store().open(name).config for name in names]
+    configs = [run.config for run in runs.values()]
     keys = {(c.dataset, repr(sorted(c.dataset_params.items()))) for c in configs}
     if len(keys) != 1 or configs[0].dataset != "sequences":
         return None
@@ -547,9 +634,9 @@ def bayes_accuracy(names: list[str]) -> float | None:
     return getattr(dataset, "bayes_accuracy", None)
 
 
-def config_table(names: list[str]):
+def config_table(runs: dict):
     """Settings by run, differing rows highlighted (a pandas Styler)."""
-    configs = {name: store().open(name).config for name in names}
+    configs = {name: run.config for name, run in runs.items()}
     first = next(iter(configs.values()))
     differing = sorted({key for c in configs.values() for key in c.differences(first)})
     data = {name: {k: str(v) for k, v in c.to_dict().items()} for name, c in configs.items()}
@@ -563,10 +650,10 @@ def config_table(names: list[str]):
     return frame.style.apply(highlight, axis=1), differing
 
 
-def metrics_table(names: list[str]) -> pd.DataFrame:
+def metrics_table(runs: dict) -> pd.DataFrame:
     rows = []
-    for name in names:
-        summary = summarize(store().open(name).history)
+    for name, run in runs.items():
+        summary = summarize(run.history)
         rows.append(
             {
                 "run": name,
@@ -581,11 +668,10 @@ def metrics_table(names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
-def fork_distances(names: list[str]) -> dict:
+def fork_distances(runs: dict) -> dict:
     """Weight distances for chosen pairs where one run is the other's fork (or they share a parent)."""
-    runs = {name: store().open(name) for name in names}
     out = {}
-    for a, b in combinations(names, 2):
+    for a, b in combinations(runs, 2):
         related = (
             runs[a].parent == b
             or runs[b].parent == a

@@ -14,15 +14,15 @@ from backprop import TrainingDiverged
 from backprop.generate import sample_order
 
 from .data import try_load_dataset
-from .frame import page_file
+from .navigation import page
 from .session import apply_config, current_config
+from .text import plain
 
 try:  # the run store arrived later than this page; without it "Use this dataset" sets the session only
     from backprop.runs import RunStore
 except ImportError:  # pragma: no cover - depends on the checkout
     RunStore = None
 
-STEP_PAGE = page_file("step_through.py")
 STEP_SAMPLE_KEY = "step.sample_index"
 LAST_GOOD_KEY = "seq.last_good"
 
@@ -136,7 +136,7 @@ def load_sequences(params: dict):
     if error is None:
         st.session_state[LAST_GOOD_KEY] = params
         return dataset
-    st.error(error.removeprefix("Dataset 'sequences': "))
+    st.error(plain(error.removeprefix("Dataset 'sequences': ")))
     last = st.session_state.get(LAST_GOOD_KEY)
     if last is None:
         return None
@@ -205,17 +205,17 @@ def use_dataset(params: dict, dataset, new_run: bool = False) -> None:
         new = config.replace(**changes)
         message = apply_config(new)
     except ValueError as err:
-        st.error(f"Could not use this dataset: {err}")
+        st.error(plain(f"Could not use this dataset: {err}"))
         return
-    st.success(message or "The network already uses this dataset.")
+    st.success(plain(message) if message else "The network already uses this dataset.")
     if new_run and RunStore is not None:
         try:
             store = RunStore()
             run = store.create(store.unique_name("sequences"), new, dataset=dataset)
         except (ValueError, OSError) as err:
-            st.error(f"Could not create a run: {err}")
+            st.error(plain(f"Could not create a run: {err}"))
         else:
-            st.success(f"Created run {run.path.name!r}; train and compare it on the Runs page.")
+            st.success(plain(f"Created run {run.path.name!r}; train and compare it on the Runs page."))
 
 
 def use_dataset_controls(params: dict, dataset) -> None:
@@ -235,10 +235,7 @@ def open_in_step_through(params: dict, dataset, index: int) -> None:
         if not is_applied(params):
             return
     st.session_state[STEP_SAMPLE_KEY] = int(index)
-    if not STEP_PAGE.is_file():
-        st.warning("The step-through page is not in this checkout; the sample is remembered for it.")
-        return
-    st.switch_page(STEP_PAGE)
+    st.switch_page(page("step_through.py"))
 
 
 def train_controls(model) -> None:
@@ -270,7 +267,7 @@ def train_controls(model) -> None:
             callback=on_event,
         )
     except TrainingDiverged as err:
-        st.error(str(err))
+        st.error(plain(err))
     progress.empty()
 
 

@@ -7,6 +7,8 @@ NumPy arrays, never as Python lists.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -20,6 +22,15 @@ _BLUE = np.array([37, 99, 235], np.float32)
 _RED = np.array([220, 38, 38], np.float32)
 
 
+def label(value) -> str:
+    """A class name (from a model file or a dataset's folder names) as literal text in a figure.
+
+    Plotly reads a subset of HTML in titles, tick labels and hover text
+    (``<b>``, ``<a href=...>``, entities); escaped, the name reads as it is.
+    """
+    return html.escape(str(value), quote=False)
+
+
 def _compact(fig: go.Figure, height: int) -> go.Figure:
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
     return fig
@@ -28,7 +39,7 @@ def _compact(fig: go.Figure, height: int) -> go.Figure:
 def probability_bars(probs: np.ndarray, classes, title: str = "Probabilities") -> go.Figure:
     """Horizontal bars of (C,) probabilities, the most likely class highlighted."""
     probs = np.asarray(probs, dtype=np.float64).ravel()
-    labels = [str(c) for c in classes]
+    labels = [label(c) for c in classes]
     colours = np.where(np.arange(probs.size) == probs.argmax(), PREDICTED, OTHER)
     fig = go.Figure(
         go.Bar(
@@ -49,7 +60,7 @@ def probability_bars(probs: np.ndarray, classes, title: str = "Probabilities") -
 
 def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> go.Figure:
     """Grouped bars: each class's probability before and after teaching, the true class marked."""
-    labels = [f"{c} ✓" if k == true_class else str(c) for k, c in enumerate(classes)]
+    labels = [f"{label(c)} ✓" if k == true_class else label(c) for k, c in enumerate(classes)]
     fig = go.Figure(
         [
             go.Bar(name="before", x=labels, y=np.asarray(before, np.float64).ravel(), marker_color=OTHER),
@@ -102,7 +113,7 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray, class_name: str) -
         rows=1,
         cols=2,
         horizontal_spacing=0.08,
-        subplot_titles=("model input", f"∂P({class_name})/∂pixel over the input"),
+        subplot_titles=("model input", f"∂P({label(class_name)})/∂pixel over the input"),
     )
     fig.add_trace(
         go.Heatmap(
@@ -175,7 +186,7 @@ def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
 def confusion(matrix: np.ndarray, classes) -> go.Figure:
     """Counts (C, C), rows the true class and columns the prediction."""
     matrix = np.asarray(matrix)
-    labels = [str(c) for c in classes]
+    labels = [label(c) for c in classes]
     fig = go.Figure(
         go.Heatmap(
             z=matrix,
@@ -202,4 +213,5 @@ __all__ = [
     "diverging_rgb",
     "weight_change",
     "confusion",
+    "label",
 ]

@@ -279,3 +279,24 @@ def test_the_shipped_digits_model_keeps_its_recorded_validation_accuracy():
     ds = datasets.load("digits", **metadata["dataset_params"])
     accuracy = net.evaluate(ds.x_val, ds.y_val)["accuracy"]
     assert accuracy == pytest.approx(metadata["val_accuracy"], abs=5e-5)  # 0.9721 = 349 of 359
+
+
+def test_a_model_file_whose_layers_disagree_with_its_weights_is_refused_before_building(tmp_path):
+    import json
+    import tracemalloc
+
+    save(Network([4, 6, 3]), tmp_path / "net.npz")
+    with np.load(tmp_path / "net.npz") as data:
+        arrays = dict(data)
+    stored = json.loads(arrays["__config__"].tobytes())
+    stored["network"]["architecture"] = "dense4096-relu-dense4096-relu"  # 16.8 million weights if built
+    arrays["__config__"] = np.frombuffer(json.dumps(stored).encode(), np.uint8)
+    np.savez(tmp_path / "claims.npz", **arrays)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="claims.npz: its configuration does not match its weights"):
+            load(tmp_path / "claims.npz")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * (1 << 20)

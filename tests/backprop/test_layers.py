@@ -140,21 +140,22 @@ def test_conv_spec_and_output_shape_follow_stride_and_padding():
 # ------------------------------------------------------------------ im2col, col2im, direct convolution
 
 
-def test_im2col_lists_each_patch_as_a_row_in_output_order():
+def test_im2col_lists_each_patch_as_a_column_in_output_order():
     x = np.arange(9.0).reshape(1, 1, 3, 3)
-    # [[0 1 2], [3 4 5], [6 7 8]]: 2×2 patches at (0,0), (0,1), (1,0), (1,1)
-    np.testing.assert_array_equal(im2col(x, 2, 1), [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]])
+    # [[0 1 2], [3 4 5], [6 7 8]]: 2×2 patches at (0,0), (0,1), (1,0), (1,1), one column each
+    patches = [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]
+    np.testing.assert_array_equal(im2col(x, 2, 1), np.array(patches).T[None])
     # stride 2 on a 3×3 input leaves only the patch at (0, 0)
-    np.testing.assert_array_equal(im2col(x, 2, 2), [[0, 1, 3, 4]])
+    np.testing.assert_array_equal(im2col(x, 2, 2), [[[0], [1], [3], [4]]])
 
 
-def test_im2col_rows_hold_the_patch_channel_by_channel():
+def test_im2col_columns_hold_the_patch_channel_by_channel():
     x = np.stack([np.arange(4.0).reshape(2, 2), 10 + np.arange(4.0).reshape(2, 2)])[None]
-    np.testing.assert_array_equal(im2col(x, 2, 1), [[0, 1, 2, 3, 10, 11, 12, 13]])
+    np.testing.assert_array_equal(im2col(x, 2, 1)[0, :, 0], [0, 1, 2, 3, 10, 11, 12, 13])
 
 
 def test_col2im_adds_each_patch_back_where_it_came_from():
-    cols = np.ones((4, 4))  # the four 2×2 patches of a 3×3 image, all ones
+    cols = np.ones((1, 4, 4))  # the four 2×2 patches of a 3×3 image, all ones
     # the centre is in all four patches, edges in two, corners in one
     np.testing.assert_array_equal(col2im(cols, (1, 1, 3, 3), 2, 1)[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
 
@@ -237,7 +238,7 @@ def test_conv_keeps_its_im2col_matrix_for_the_trace():
     x = images(2, 2, 5, 5)
     layer.forward(x)
     np.testing.assert_array_equal(layer.saved()["cols"], im2col(x, 3, 1))
-    assert layer.saved()["cols"].shape == (2 * 3 * 3, 2 * 3 * 3)
+    assert layer.saved()["cols"].shape == (2, 2 * 3 * 3, 3 * 3)  # (N, C·k·k, Ho·Wo)
 
 
 # ------------------------------------------------------------------ pooling, flatten
@@ -332,7 +333,10 @@ def test_max_pool_k_way_tie_shares_lie_between_the_one_sided_derivatives_and_sum
 def test_max_pool_keeps_its_switches_for_the_trace():
     layer = MaxPool2D(2)
     layer.forward(np.array([[[[1.0, 1.0], [0.0, 0.5]]]]))
-    np.testing.assert_array_equal(layer.saved()["switches"].reshape(2, 2), [[0.5, 0.5], [0.0, 0.0]])
+    # one flag per place in the 2×2 window: the maximum 1.0 sits at (0, 0) and (0, 1), a tie
+    switches = layer.saved()["switches"]
+    assert switches.shape == (4, 1, 1, 1, 1) and switches.dtype == bool
+    np.testing.assert_array_equal(switches.reshape(2, 2), [[True, True], [False, False]])
 
 
 def test_flatten_gradient_matches_finite_differences_and_restores_the_shape():

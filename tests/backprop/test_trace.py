@@ -43,7 +43,7 @@ def test_each_record_keeps_the_intermediates_its_layer_saved():
     net, x, y = cnn_and_batch()
     trace = net.gradients(x, y)
     assert set(trace.record("conv1").saved) == {"cols"}
-    assert trace.record("conv1").saved["cols"].shape == (3 * 4 * 4, 1 * 3 * 3)
+    assert trace.record("conv1").saved["cols"].shape == (3, 1 * 3 * 3, 4 * 4)  # (N, C·k·k, Ho·Wo)
     assert set(trace.record("maxpool1").saved) == {"switches"}
     assert set(trace.record("bn1").saved) == {"normalized", "mean", "var"}
     assert set(trace.record("dropout1").saved) == {"mask"}

@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from backprop import limits
 from datasets import drawing
 from datasets.drawing import STYLES, UploadError, prepare, read_upload
+
+LIMIT = limits.UPLOAD_PIXELS.default
 
 
 def canvas(paint, size=280):
@@ -111,18 +114,20 @@ def dark_digit_on_paper(mode="L"):
 
 
 def test_dark_ink_on_light_paper_is_inverted_automatically():
-    gray, inverted = read_upload(encode(dark_digit_on_paper()))
+    gray, inverted = read_upload(encode(dark_digit_on_paper()), max_pixels=LIMIT)
     assert inverted
     assert gray[50, 60] > 0.9 and gray[5, 5] < 0.1
 
 
 def test_the_inversion_switch_overrides_the_guess():
-    gray, inverted = read_upload(encode(dark_digit_on_paper()), invert=False)
+    gray, inverted = read_upload(encode(dark_digit_on_paper()), invert=False, max_pixels=LIMIT)
     assert not inverted and gray[5, 5] > 0.9
 
 
 def test_light_ink_on_dark_is_left_alone():
-    gray, inverted = read_upload(encode(Image.eval(dark_digit_on_paper(), lambda v: 255 - v)))
+    gray, inverted = read_upload(
+        encode(Image.eval(dark_digit_on_paper(), lambda v: 255 - v)), max_pixels=LIMIT
+    )
     assert not inverted and gray[50, 60] > 0.9
 
 
@@ -131,7 +136,7 @@ def test_light_ink_on_dark_is_left_alone():
     [("RGBA", "PNG"), ("P", "PNG"), ("CMYK", "JPEG"), ("RGB", "WEBP"), ("1", "PNG"), ("LA", "PNG")],
 )
 def test_any_image_mode_is_converted(mode, fmt):
-    gray, _ = read_upload(encode(dark_digit_on_paper(mode), fmt))
+    gray, _ = read_upload(encode(dark_digit_on_paper(mode), fmt), max_pixels=LIMIT)
     assert gray.shape == (100, 120) and gray.dtype == np.float32
     assert gray[50, 60] > 0.7 and gray[5, 5] < 0.3
 
@@ -139,41 +144,41 @@ def test_any_image_mode_is_converted(mode, fmt):
 def test_sixteen_bit_png_is_scaled_to_unit_range():
     array = np.full((40, 40), 1000, np.uint16)
     array[10:30, 18:22] = 65000
-    gray, inverted = read_upload(encode(Image.fromarray(array)))
+    gray, inverted = read_upload(encode(Image.fromarray(array)), max_pixels=LIMIT)
     assert not inverted and gray[20, 20] > 0.95 and gray[0, 0] < 0.05
 
 
 def test_transparent_upload_uses_opacity_as_ink_whatever_the_colour():
     image = Image.new("RGBA", (60, 60), (255, 255, 255, 0))
     ImageDraw.Draw(image).line([(30, 5), (30, 55)], fill=(0, 0, 0, 255), width=6)
-    gray, inverted = read_upload(encode(image))
+    gray, inverted = read_upload(encode(image), max_pixels=LIMIT)
     assert not inverted and gray[30, 30] == 1.0 and gray[2, 2] == 0.0
 
 
 def test_prepared_upload_of_a_drawn_bar_is_not_empty():
-    gray, _ = read_upload(encode(dark_digit_on_paper()))
+    gray, _ = read_upload(encode(dark_digit_on_paper()), max_pixels=LIMIT)
     assert not prepare(gray, STYLES["digits"]).empty
 
 
 def test_empty_file_is_refused():
     with pytest.raises(UploadError, match="empty"):
-        read_upload(b"")
+        read_upload(b"", max_pixels=LIMIT)
 
 
 def test_non_image_is_refused_with_the_formats_to_use():
     with pytest.raises(UploadError, match="PNG, JPEG or WebP"):
-        read_upload(b"%PDF-1.4 not a picture at all", name="notes.pdf")
+        read_upload(b"%PDF-1.4 not a picture at all", name="notes.pdf", max_pixels=LIMIT)
 
 
 def test_other_image_formats_are_refused():
     with pytest.raises(UploadError, match="is a GIF image: upload a PNG, JPEG or WebP"):
-        read_upload(encode(dark_digit_on_paper(), "GIF"))
+        read_upload(encode(dark_digit_on_paper(), "GIF"), max_pixels=LIMIT)
 
 
 def test_truncated_file_is_reported_as_damaged():
     data = encode(Image.effect_noise((200, 200), 60))
     with pytest.raises(UploadError, match="damaged or truncated"):
-        read_upload(data[: len(data) // 2])
+        read_upload(data[: len(data) // 2], max_pixels=LIMIT)
 
 
 def test_image_over_the_pixel_limit_is_refused_before_decoding():
@@ -201,7 +206,7 @@ def test_decompression_bomb_is_refused(monkeypatch):
     # Over the limit (a warning in Pillow, an error here) and far over it (Pillow's own error).
     for side in (120, 1000):
         with pytest.raises(UploadError, match="decompression bomb|allowed"):
-            read_upload(png_header_only(side, side))
+            read_upload(png_header_only(side, side), max_pixels=LIMIT)
 
 
 def test_pillow_bomb_error_is_reported_as_a_bomb(monkeypatch):

@@ -1,0 +1,45 @@
+"""ui.text.plain: text from outside reads as itself in Streamlit's Markdown."""
+
+import string
+
+from tests.markdown_text import shown
+from ui.text import WORD_JOINER, plain
+
+
+def test_every_ascii_punctuation_character_is_escaped():
+    escaped = plain(string.punctuation)
+    for character in string.punctuation:
+        assert f"\\{character}" in escaped
+    assert shown(escaped) == string.punctuation
+
+
+def test_letters_digits_spaces_and_other_scripts_are_left_alone():
+    text = "run 42 résumé 名前 — ok"
+    assert plain(text) == text
+
+
+def test_shortcodes_and_addresses_are_broken_by_an_invisible_word_joiner():
+    assert plain(":smile:") == f"\\:{WORD_JOINER}smile\\:{WORD_JOINER}"
+    assert plain("me@example") == f"me\\@{WORD_JOINER}example"
+    assert plain("www") == f"w{WORD_JOINER}ww" and plain("WWW") == f"W{WORD_JOINER}WW"
+    for text in (":material/home:", "https://example.com", "www.example.com", "a@b.org", ":red[x]"):
+        assert shown(plain(text)) == text
+
+
+def test_anything_is_shown_through_str():
+    assert shown(plain(ValueError("bad *value*"))) == "bad *value*"
+    assert plain(3) == "3" and plain(None) == "None"
+
+
+def test_class_names_read_as_text_in_the_draw_figures():
+    import numpy as np
+
+    from viz.draw import confusion, probability_bars, probability_shift, saliency_overlay
+
+    name = "<a href='https://example.com'>click</a> & <b>bold</b>"
+    shown_as = "&lt;a href='https://example.com'&gt;click&lt;/a&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+    assert list(probability_bars([0.3, 0.7], ["cat", name]).data[0].y) == ["cat", shown_as]
+    assert list(probability_shift([0.3, 0.7], [0.2, 0.8], ["cat", name], 0).data[0].x) == ["cat ✓", shown_as]
+    assert list(confusion(np.eye(2, dtype=int), ["cat", name]).data[0].x) == ["cat", shown_as]
+    overlay = saliency_overlay(np.zeros((4, 4)), np.ones((4, 4)), name)
+    assert shown_as in overlay.layout.annotations[1].text
