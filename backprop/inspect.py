@@ -330,17 +330,18 @@ def _geometry(rec) -> dict:
     return parse_word(rec.spec, 0)[1]
 
 
-def _grad_rows(rec) -> np.ndarray:
-    """dY of a convolution as rows: (N·Ho·Wo, C_out), the rows of its im2col matrix."""
-    return rec.dout.transpose(0, 2, 3, 1).reshape(-1, rec.dout.shape[1])
+def _grad_columns(rec) -> np.ndarray:
+    """dY of a convolution as the engine multiplies it: (N, C_out, Ho·Wo), one column per position."""
+    n, c_out = rec.dout.shape[:2]
+    return rec.dout.reshape(n, c_out, -1)
 
 
 @dataclass
 class KernelBreakdown:
-    """dK[o, c, i, j] = Σ over samples n and output positions (y, x) of dY[n, o, y, x]·cols[(n, y, x), (c, i, j)].
+    """dK[o, c, i, j] = Σ over samples n and output positions (y, x) of dY[n, o, y·Wo + x]·cols[n, (c, i, j), y·Wo + x].
 
-    cols[(n, y, x), (c, i, j)] is the input pixel the kernel weight saw at that position:
-    x_padded[n, c, y·stride + i, x·stride + j]. terms: (N·Ho·Wo,) the products in float64;
+    cols[n, (c, i, j), y·Wo + x] is the input pixel the kernel weight saw at that position:
+    x_padded[n, c, y·stride + i, x·stride + j]. terms: (N·Ho·Wo,) the products in float64, samples first;
     top: [(n, y, x, input value, dY value, product)] by |product|; total: their sum;
     dK: the trace's value; weight: K[o, c, i, j]; delta / new_value after an update.
     """
@@ -370,17 +371,19 @@ def kernel_breakdown(
         raise ValueError(f"kernel weight {(o, c, i, j)} is outside K of shape {kernel.shape}")
     if rec.dout is None:
         raise ValueError("this trace has no gradients yet: run the backward pass first")
-    cols, d_rows = rec.saved["cols"], _grad_rows(rec)
     k = kernel.shape[2]
-    column = (c * k + i) * k + j
-    terms = cols[:, column].astype(np.float64) * d_rows[:, o].astype(np.float64)
+    column = (c * k + i) * k + j  # the row of cols (and column of K as a matrix) this weight multiplies
+    inputs = rec.saved["cols"][:, column, :]  # (N, Ho·Wo): the pixel it saw at every position
+    d_out = _grad_columns(rec)[:, o, :]  # (N, Ho·Wo)
+    terms = (inputs.astype(np.float64) * d_out.astype(np.float64)).reshape(-1)
     order = np.argsort(-np.abs(terms), kind="stable")[:top]
     n, _, ho, wo = rec.dout.shape
     rows = []
     for r in order:
-        sample, y, x = np.unravel_index(int(r), (n, ho, wo))
+        sample, position = divmod(int(r), ho * wo)
+        y, x = divmod(position, wo)
         rows.append(
-            (int(sample), int(y), int(x), float(cols[r, column]), float(d_rows[r, o]), float(terms[r]))
+            (sample, y, x, float(inputs[sample, position]), float(d_out[sample, position]), float(terms[r]))
         )
     geometry = _geometry(rec)
     out = KernelBreakdown(
@@ -406,7 +409,7 @@ class FeatureMapBreakdown:
     """One unit of a convolution's output map: channel o at (y, x) for sample n.
 
     Forward: z = Σ_{c, i, j} patch[c, i, j]·K[o, c, i, j] + b[o], patch being the C×k×k input
-    window at (y·stride, x·stride) (a row of cols); terms: [(c, i, j, input, K, product)]
+    window at (y·stride, x·stride) (column y·Wo + x of the sample's cols); terms: [(c, i, j, input, K, product)]
     by |product|; a = f(z). Pooling after it: window (wy, wx) of the pooled map, ``share`` its
     part of that window's gradient (1 for the max, 0 for the others, 1/size² for averaging,
     None when the window was cropped away) and the pooled value.
@@ -447,8 +450,7 @@ def feature_map_breakdown(
         raise ValueError(f"map unit {(sample, channel, y, x)} is outside the maps of shape {rec.out.shape}")
     kernel = rec.params["W"]
     k = kernel.shape[2]
-    row = (sample * ho + y) * wo + x
-    patch = rec.saved["cols"][row].astype(np.float64)
+    patch = rec.saved["cols"][sample, :, y * wo + x].astype(np.float64)  # (C_in·k·k,)
     weights = kernel[channel].reshape(-1).astype(np.float64)
     products = patch * weights
     order = np.argsort(-np.abs(products), kind="stable")[:top]
@@ -480,7 +482,10 @@ def feature_map_breakdown(
             out.window = (wy, wx)
             out.pooled = float(pool.out[sample, channel, wy, wx])
             if pool.kind == "maxpool":
-                out.share = float(pool.saved["switches"][sample, channel, wy, y % size, wx, x % size])
+                # switches (size², N, C, Ho, Wo): True where each place of the window held the max;
+                # tied maxima split the gradient equally, as the engine's backward does
+                window = pool.saved["switches"][:, sample, channel, wy, wx]
+                out.share = float(window[(y % size) * size + x % size]) / float(window.sum())
             else:
                 out.share = 1.0 / (size * size)
             if pool.dout is not None:
@@ -503,9 +508,9 @@ def window_max(trace: Trace, layer: int, channel: int, y: int, x: int, sample: i
     if pool is None:
         raise ValueError(f"block {layer + 1} has no max pooling")
     size = parse_pool_size(pool.spec)
-    window = pool.saved["switches"][sample, channel, y, :, x, :]
-    i, j = np.unravel_index(int(np.argmax(window)), window.shape)
-    return int(y * size + i), int(x * size + j)
+    window = pool.saved["switches"][:, sample, channel, y, x]  # (size²,): place i·size + j held the max
+    i, j = divmod(int(np.argmax(window)), size)
+    return y * size + i, x * size + j
 
 
 def parse_pool_size(spec: str) -> int:

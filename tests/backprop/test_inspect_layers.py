@@ -17,6 +17,7 @@ from backprop.inspect import (
     query_gradient_breakdown,
     unit_breakdown,
     weight_breakdown,
+    window_max,
 )
 
 
@@ -204,3 +205,19 @@ def test_diagnostics_cover_attention_and_embedding_blocks():
         sum(float(np.sum(attn.params[w].astype(np.float64) ** 2)) for w in ("Wq", "Wk", "Wv", "Wo"))
     )
     assert diagnostics[1].weight_norm == pytest.approx(expected, rel=1e-6)
+
+
+def test_tied_maxima_of_a_pooling_window_share_its_gradient_as_the_engine_splits_it():
+    net = Network("conv1k1-maxpool2-flatten", input_shape=(2, 2), n_outputs=2, seed=0)
+    conv = net.layers[0]
+    conv.params["W"][...] = 1.0  # z = x, so the input decides where the maxima are
+    conv.params["b"][...] = 0.0
+    x = np.array([[1.0, 3.0, 3.0, 0.0]], dtype=np.float32)  # two maxima in the one window
+    trace = net.gradients(x, np.array([1]))
+    pool = trace.record("maxpool1")
+    for (yy, xx), share in [((0, 1), 0.5), ((1, 0), 0.5), ((0, 0), 0.0), ((1, 1), 0.0)]:
+        out = feature_map_breakdown(trace, 0, 0, yy, xx)
+        assert out.share == share
+        assert out.da == pytest.approx(share * float(pool.dout[0, 0, 0, 0]))
+        assert out.dz == pytest.approx(float(pool.dx[0, 0, yy, xx]))
+    assert window_max(trace, 0, 0, 0, 0) == (0, 1)  # the first of the tied maxima
