@@ -409,6 +409,23 @@ def test_a_clicked_pooled_value_explains_the_unit_that_was_its_windows_max():
     assert f"(trace: {sig(f.dz_trace)})" in text
 
 
+def test_a_clicked_column_of_the_im2col_form_explains_the_output_unit_at_that_position():
+    at = open_page(**CONV)
+    click(at, "step.full")
+    sample = state(at).view.blocks[0].tensor("cols").sample
+    click_cell(at, 0, "dY", (5, 2 * 6 + 4), sample=sample)  # dY[n] is (C_out, Ho·Wo): 8 × 6·6
+    selection = at.session_state["step.selection"]
+    assert selection["kind"] == "map_unit"
+    assert (selection["n"], selection["o"], selection["y"], selection["x"]) == (sample, 5, 2, 4)
+    click_cell(at, 0, "cols", (4, 3 * 6 + 1), sample=sample)  # cols[n] is (C·k·k, Ho·Wo): 9 × 6·6
+    selection = at.session_state["step.selection"]
+    assert (selection["n"], selection["y"], selection["x"]) == (sample, 3, 1)
+    f = feature_map_breakdown(state(at).trace, 0, selection["o"], 3, 1, sample=sample)
+    assert f.total == pytest.approx(f.affine, rel=1e-5, abs=1e-6)
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"(the patch is column (y=3, x=1) of cols[{sample}])" in text
+
+
 def test_a_transformer_step_walks_attention_and_explains_a_weights_softmax_jacobian():
     at = open_page(**TRANSFORMER)
     header, _ = payload(at)

@@ -219,14 +219,20 @@ def test_a_conv_block_shows_its_backward_pass_as_computed_on_the_im2col_matrix()
         "dY",
         "dK_matrix",
     ]
-    np.testing.assert_array_equal(conv2.tensor("cols").values, rec.saved["cols"])
-    np.testing.assert_array_equal(conv2.tensor("d_cols").values, rec.saved_backward["d_cols"])
-    d_rows = conv2.tensor("dY").values  # (N·Ho·Wo, C_out)
-    assert d_rows.shape == (4 * 3 * 3, 4)
-    # dK = dYᵀ·cols, as the panel says
+    # the shown sample's own matrices, as the engine multiplied them: Y[n] = K·cols[n] + b
+    cols, d_y = conv2.tensor("cols"), conv2.tensor("dY")
+    assert cols.sample == d_y.sample == 0 and cols.values.shape == (3 * 3 * 3, 3 * 3)
+    np.testing.assert_array_equal(cols.values, rec.saved["cols"][0])
+    np.testing.assert_array_equal(conv2.tensor("d_cols").values, rec.saved_backward["d_cols"][0])
+    np.testing.assert_array_equal(d_y.values, rec.dout[0].reshape(4, 9))  # (C_out, Ho·Wo)
+    kernels = conv2.tensor("K_matrix").values
     np.testing.assert_allclose(
-        conv2.tensor("dK_matrix").values, d_rows.T @ rec.saved["cols"], rtol=1e-5, atol=1e-7
+        kernels @ cols.values + rec.params["b"][:, None], rec.out[0].reshape(4, 9), rtol=1e-5, atol=1e-6
     )
+    np.testing.assert_allclose(conv2.tensor("d_cols").values, kernels.T @ d_y.values, rtol=1e-5, atol=1e-7)
+    # dK = Σₙ dY[n]·cols[n]ᵀ over the whole batch, as the panel says
+    every = sum(rec.dout[n].reshape(4, 9) @ rec.saved["cols"][n].T for n in range(4))
+    np.testing.assert_allclose(conv2.tensor("dK_matrix").values, every, rtol=1e-5, atol=1e-7)
 
 
 def test_maps_travel_with_one_scale_per_tile():

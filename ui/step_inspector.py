@@ -173,10 +173,10 @@ def is_parameter(block, tensor) -> bool:
 
 def map_unit_of(block, key, index, row, col, sample, trace) -> dict:
     """The conv output unit (n, o, y, x) a click on one of the block's maps or matrices stands for."""
-    if key in ("cols", "d_cols", "dY"):  # a row of the im2col form is one output position (n, y, x)
-        batch, _, ho, wo = trace.blocks[block.source].transform.out.shape
-        n, y, x = (int(v) for v in np.unravel_index(row, (batch, ho, wo)))
-        return {"n": n, "o": col if key == "dY" else 0, "y": y, "x": x}
+    if key in ("cols", "d_cols", "dY"):  # a column of sample n's im2col form is one output position (y, x)
+        wo = trace.blocks[block.source].transform.out.shape[3]
+        y, x = divmod(int(col), wo)
+        return {"n": int(sample or 0), "o": row if key == "dY" else 0, "y": y, "x": x}
     _, o, y, x = index
     if key in ("pooled", "d_pooled"):  # a pooled cell: the unit that was its window's max
         y, x = window_max(trace, block.source, o, y, x, int(sample or 0))

@@ -206,7 +206,8 @@ def block_equations(view: StepView, phase: Phase) -> tuple[str, ...]:
     if block.kind == "conv":
         if not backward:
             lines = [
-                f"z{n} = x ⊛ K{n} + b{n}: each k×k patch of x (a row of cols) times each kernel, z = cols·K{n}ᵀ + b{n}"
+                f"z{n} = x ⊛ K{n} + b{n}: each k×k patch of x (a column of cols[n]) times each kernel, "
+                f"z[n] = K{n}·cols[n] + b{n} for every sample n"
             ]
             for kind, spec in stages:
                 if kind in ("maxpool", "avgpool"):
@@ -231,10 +232,12 @@ def block_equations(view: StepView, phase: Phase) -> tuple[str, ...]:
                 if line:
                     lines.append(line)
         lines.append(
-            f"dK{n} = dYᵀ·cols  (summed over every sample and position),  db{n} = Σ dY  (dY = dz{n})"
+            f"dK{n} = Σₙ dY[n]·cols[n]ᵀ  (summed over every sample and position),  db{n} = Σ dY  (dY = dz{n})"
         )
         if k > 0:
-            lines.append(f"dcols = dY·K{n},  dx = col2im(dcols): each row added back onto its patch")
+            lines.append(
+                f"dcols[n] = K{n}ᵀ·dY[n],  dx = col2im(dcols): each column added back onto its patch"
+            )
         return tuple(lines)
     if block.kind == "embed":
         if not backward:
@@ -310,7 +313,7 @@ def phase_summary(view: StepView, phase: Phase, loss_after: float | None = None)
             )
         return (
             f"The gradient arrives at layer {k} from {arriving}: back through the pooling and f′(z), "
-            f"then dK = dYᵀ·cols" + (" and dx by col2im." if k > 1 else ".")
+            f"then dK = Σₙ dY[n]·cols[n]ᵀ" + (" and dx by col2im." if k > 1 else ".")
         )
     if block.kind == "embed":
         if phase.kind == FORWARD:
@@ -347,7 +350,7 @@ def phase_flow(view: StepView, phase: Phase) -> str:
             }[phase.stage]
         )
     if block.kind == "conv":
-        return f"z{n} = x ⊛ K{n} + b{n}" if phase.kind == FORWARD else f"dK{n} = dYᵀ·cols"
+        return f"z{n} = x ⊛ K{n} + b{n}" if phase.kind == FORWARD else f"dK{n} = Σₙ dY[n]·cols[n]ᵀ"
     if block.kind == "embed":
         return "table[ids]" if phase.kind == FORWARD else "dtable ← de"
     if phase.kind == FORWARD:
@@ -463,11 +466,11 @@ def kernel_lines(kb, at_backward: bool, at_update: bool) -> list[str]:
         shift_x = f"x·{kb.stride}+{j}" if kb.stride != 1 else f"x+{j}"
         pad = f" (x padded by {kb.padding})" if kb.padding else ""
         lines.append(
-            f"dK{n}{where} = Σ over samples n and output positions (y, x) of dY[n,{o},y,x]·cols[(n,y,x),({c},{i},{j})] "
+            f"dK{n}{where} = Σ over samples n and output positions (y, x) of dY[n,{o},y,x]·cols[n,({c},{i},{j}),(y,x)] "
             f"over {len(kb.terms)} terms = **{sig(kb.total)}** (trace: {sig(kb.dK)})"
         )
         lines.append(
-            f"cols[(n,y,x),({c},{i},{j})] is the input pixel x[n,{c},{shift},{shift_x}]{pad} this weight saw."
+            f"cols[n,({c},{i},{j}),(y,x)] is the input pixel x[n,{c},{shift},{shift_x}]{pad} this weight saw."
         )
     if at_update and kb.delta is not None:
         lines.append(
@@ -482,8 +485,8 @@ def feature_map_lines(f, activation: str, at_backward: bool) -> list[str]:
     where = f"[{f.sample},{f.channel},{f.y},{f.x}]"
     lines = [
         f"**z{n}{where}** = Σ over c, i, j of patch[c,i,j]·K{n}[{f.channel},c,i,j] + b{n}[{f.channel}] "
-        f"= {sig(f.total - f.bias)} + ({sig(f.bias)}) = **{sig(f.affine)}**  (the patch is row "
-        f"(n={f.sample}, y={f.y}, x={f.x}) of cols)"
+        f"= {sig(f.total - f.bias)} + ({sig(f.bias)}) = **{sig(f.affine)}**  (the patch is column "
+        f"(y={f.y}, x={f.x}) of cols[{f.sample}])"
     ]
     if activation != "linear":
         formula = ACTIVATIONS[activation].equation

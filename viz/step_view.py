@@ -439,6 +439,19 @@ def _maps(b: _Builder, key, label, values, channel_axis, tile, known, group, not
     )
 
 
+def _switch_grid(switches: np.ndarray, sample: int, size: int) -> np.ndarray:
+    """One sample's max-pooling switches as maps (C, Ho·size, Wo·size), laid out like the input
+    they cover: each entry's share of its window's gradient (1 at the max, 0 elsewhere, 1/m
+    for m tied maxima, as the engine's backward splits it).
+
+    switches: the engine's bool stack (size², N, C, Ho, Wo), place i·size + j of each window.
+    """
+    shown = switches[:, sample]  # (size², C, Ho, Wo)
+    share = shown / shown.sum(axis=0, dtype=np.float32)
+    _, c, ho, wo = shown.shape
+    return share.reshape(size, size, c, ho, wo).transpose(2, 3, 0, 4, 1).reshape(c, ho * size, wo * size)
+
+
 def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
     """A convolution block: kernels, the shown sample's maps through activation and pooling, their
     gradients, and the backward pass as it is computed on the im2col matrix."""
@@ -449,7 +462,7 @@ def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
     conv = rec.transform
     kernels = conv.params["W"]
     c_out, c_in, kh, kw = kernels.shape
-    n_batch, _, ho, wo = conv.out.shape
+    ho, wo = conv.out.shape[2:]
     cin_axis, cout_axis = _channels(b, "cin", c_in, "c"), _channels(b, "cout", c_out, "o")
     ktile = (b.axis(f"b{k + 1}.ki", "kernel row i", kh), b.axis(f"b{k + 1}.kj", "kernel column j", kw))
     in_tile = _map_axes(b, "in", conv.x.shape, "input")
@@ -583,22 +596,22 @@ def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
         )
         out_key, grad_key = "pooled", "d_pooled"
         if pool.kind == "maxpool":
-            switches = pool.saved["switches"]  # (N, C, Ho, s, Wo, s): 1 at each window's max
-            n_, c_, h_, s_, w_, _ = switches.shape
-            grid = switches.reshape(n_, c_, h_ * s_, w_ * s_)
+            grid = _switch_grid(pool.saved["switches"], sample, size)
             switch_tile = _map_axes(b, "s", grid.shape, "window")
             rows.append(
                 (
-                    _maps(
-                        b,
+                    b.add(
                         "switches",
                         f"switches{n}: where each window's max sat",
-                        grid,
+                        grid[None],
+                        "one",
                         cout_axis,
-                        switch_tile,
                         b.fwd,
                         "forward",
-                        note="1 = the max, gets the window's gradient",
+                        layout="maps",
+                        tile=switch_tile,
+                        sample=b.sample,
+                        note="1 = the max, gets the window's gradient (tied maxima share it)",
                     ),
                     None,
                 )
@@ -622,16 +635,16 @@ def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
                     None,
                 )
             )
-    # the backward pass as it is computed: matrices of the im2col form
+    # the backward pass as it is computed, on the shown sample's im2col matrix: Y[n] = K·cols[n] + b
     k_total = c_in * kh * kw
-    patch = b.axis(
-        f"b{k + 1}.patch",
-        "patch (n, y, x)",
-        n_batch * ho * wo,
-        unravel=(n_batch, ho, wo),
-        unravel_names=("n", "y", "x"),
+    position = b.axis(
+        f"b{k + 1}.pos",
+        "output position (y, x)",
+        ho * wo,
+        unravel=(ho, wo),
+        unravel_names=("y", "x"),
     )
-    col = b.axis(
+    entry = b.axis(
         f"b{k + 1}.col",
         "kernel entry (c, i, j)",
         k_total,
@@ -639,22 +652,30 @@ def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
         unravel_names=("c", "i", "j"),
     )
     cout_rows = b.axis(f"b{k + 1}.coutr", "output channel o", c_out, [f"o{c}" for c in range(c_out)])
-    d_rows = None if conv.dout is None else conv.dout.transpose(0, 2, 3, 1).reshape(-1, c_out)
+    d_cols = conv.saved_backward.get("d_cols")
     grads = conv.grads.get("W")
     computed = [
         (
             b.add(
                 "cols",
-                f"cols{n} (im2col of x)",
-                conv.saved["cols"],
-                patch,
-                col,
+                f"cols{n}[n] (im2col of x)",
+                conv.saved["cols"][sample],
+                entry,
+                position,
                 (FORWARD, k),
                 "forward",
-                note="one row per output position of every sample",
+                sample=sample,
+                note="one column per output position: the patch under it",
             ),
             b.add(
-                "d_cols", f"dcols{n} = dY·K", conv.saved_backward.get("d_cols"), patch, col, b.bwd, "backward"
+                "d_cols",
+                f"dcols{n}[n] = K{n}ᵀ·dY[n]",
+                None if d_cols is None else d_cols[sample],
+                entry,
+                position,
+                b.bwd,
+                "backward",
+                sample=sample,
             ),
         ),
         (
@@ -663,23 +684,32 @@ def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
                 f"K{n} as a matrix",
                 kernels.reshape(c_out, -1),
                 cout_rows,
-                col,
+                entry,
                 (READY, None),
                 "forward",
             ),
-            b.add("dY", f"dY{n} = dz as rows", d_rows, patch, cout_axis, b.bwd, "backward"),
+            b.add(
+                "dY",
+                f"dY{n}[n] = dz{n}[n] as a matrix",
+                None if conv.dout is None else conv.dout[sample].reshape(c_out, -1),
+                cout_rows,
+                position,
+                b.bwd,
+                "backward",
+                sample=sample,
+            ),
         ),
         (
             None,
             b.add(
                 "dK_matrix",
-                f"dK{n} = dYᵀ·cols",
+                f"dK{n} = Σₙ dY[n]·cols[n]ᵀ",
                 None if grads is None else grads.reshape(c_out, -1),
                 cout_rows,
-                col,
+                entry,
                 b.bwd,
                 "backward",
-                note="summed over every sample and position",
+                note="summed over every sample of the batch, not only n",
             ),
         ),
     ]
@@ -705,12 +735,15 @@ def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
                 ("Forward: what was multiplied", "Backward: what is computed"),
                 computed,
                 note=(
-                    "cols holds every k×k patch of the input as a row; the forward pass was cols·Kᵀ + b. "
-                    "dK = dYᵀ·cols sums over every sample and position; dcols = dY·K, and col2im adds "
-                    "each row of dcols back onto the pixels of its patch, which is dx."
-                    if conv.dx is not None
-                    else "cols holds every k×k patch of the input as a row; the forward pass was cols·Kᵀ + b. "
-                    "dK = dYᵀ·cols sums over every sample and position. The input is data: no dcols, no dx."
+                    f"cols[n] holds each k×k patch of sample n = {sample}'s input as a column; the forward "
+                    "pass was Y[n] = K·cols[n] + b for every sample n. dK = Σₙ dY[n]·cols[n]ᵀ sums over "
+                    "every sample and position"
+                    + (
+                        "; dcols[n] = Kᵀ·dY[n], and col2im adds each column of dcols[n] back onto the "
+                        "pixels of its patch, which is dx."
+                        if conv.dx is not None
+                        else ". The input is data: no dcols, no dx."
+                    )
                 ),
             ),
         ],
