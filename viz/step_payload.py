@@ -11,7 +11,7 @@ which it is shown, the block-averaging factors ``reduce`` and where its numbers 
 in ``data``.
 A tensor of at most ``EXACT_CELLS`` values travels exactly (float32). A larger matrix
 is averaged in blocks down to at most ``MAX_CELLS`` cells (and ``MAX_ROWS`` rows, so a
-tall im2col matrix stays drawable) and quantized per column: int8 q with a float32
+tall matrix, such as an image input's weights, stays drawable) and quantized per column: int8 q with a float32
 scale per column, value ≈ q/127·scale (q = -128 marks NaN), so the browser can colour
 it on any scale. Maps (an A×B grid of h×w tiles) are quantized per tile the same way,
 with one scale per tile. Exact numbers of a clicked cell come from the engine on the
