@@ -163,6 +163,7 @@ class SelfAttention(Layer):
             "v": self._join(self.v),
             "scores": self.scores,
             "weights": self.weights,
+            "z": self.z,
         }
 
     def saved_backward(self):

@@ -97,7 +97,7 @@ def first_layer_shape(spec: str, input_shape: tuple) -> tuple:
 
 
 class LayerBlock:
-    """The layers of one block: a transform layer (dense, conv, embed) and what follows it."""
+    """The layers of one block: a transform layer (dense, conv, embed, attn) and what follows it."""
 
     def __init__(self, index: int, layers: list[Layer]):
         self.index, self.layers = index, layers

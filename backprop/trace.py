@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-# Layers that start a block: the ones with weights that transform their input.
-TRANSFORMS = ("dense", "conv", "embed")
+# Layers that start a block: the ones with weights that transform their input. Attention is one:
+# its four projections and its mixing of positions are the block's work, and the residual add
+# (and the last-position pick) after it belong to it, as an activation belongs to a dense layer.
+TRANSFORMS = ("dense", "conv", "embed", "attn")
 # How a block's stages are named in the textbook dense block (other kinds keep their own name).
 STAGE_NAMES = {"dense": "affine", "bn": "batch_norm"}
 
@@ -55,8 +57,8 @@ class LayerRecord:
 
 
 class Block:
-    """A view of the records of one block: a transform layer (dense, conv, embed) and what follows it
-    up to the next one (batch norm, activation, dropout, pooling, flatten).
+    """A view of the records of one block: a transform layer (dense, conv, embed, attn) and what follows
+    it up to the next one (batch norm, activation, dropout, pooling, flatten, residual add, layer norm).
 
     Names follow the textbook dense block: a_in → affine = a_in·W + b → [batch norm] z
     → a = f(z) → [dropout]; and backward da, dz, d_affine, dW, db. Every field returns

@@ -37,7 +37,10 @@ PLAYER = "[data-testid='stBidiComponentIsolated']"
 ROOT = f"{PLAYER} .bp-player"
 NETWORKS = {
     "default": ("2-8-8-2 on circle (default)", ""),
-    "fashion": ("784-256-64-10 on Fashion-MNIST", '?dataset="fashion-mnist"&hidden=[256,64]'),
+    "fashion": (
+        "784-256-64-10 on Fashion-MNIST",
+        '?dataset="fashion-mnist"&layers="dense256-relu-dense64-relu"',
+    ),
 }
 
 

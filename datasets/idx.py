@@ -242,7 +242,13 @@ def build_fashion_mnist(*, train_samples, val_samples, seed) -> Dataset:
     height, width = arrays["train_images"].shape[1:]
 
     def flat(images, idx):
-        return images[idx].reshape(len(idx), height * width).astype(np.float32) / 255.0
+        # One pass into the float32 array: the values of images[idx].astype(float32) / 255 without
+        # a uint8 copy (all images are kept in order) or float temporaries; the page's first open
+        # waits for this.
+        rows = images if len(idx) == len(images) else images[idx]
+        out = np.empty((len(idx), height * width), dtype=np.float32)
+        np.divide(rows.reshape(len(idx), height * width), np.float32(255), out=out)
+        return out
 
     return Dataset(
         name="fashion-mnist",

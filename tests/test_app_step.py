@@ -9,7 +9,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import datasets
-from backprop.inspect import weight_breakdown
+from backprop.inspect import (
+    attention_weight_breakdown,
+    embedding_breakdown,
+    feature_map_breakdown,
+    kernel_breakdown,
+    query_gradient_breakdown,
+    weight_breakdown,
+)
 from tests.markdown_text import shown
 from ui.data import CACHE, params_key
 from viz.step_payload import read_payload
@@ -349,3 +356,105 @@ def test_batch_norm_and_dropout_steps_show_their_stages_and_check_cleanly():
     )
     assert any("The step's own dropout masks are replayed" in c.value for c in at.caption)
     assert not at.error
+
+
+CONV = {"dataset": '"digits"', "layers": '"conv8k3-relu-maxpool2-flatten"'}
+TRANSFORMER = {
+    "dataset": '"sequences"',
+    "dataset_params": '{"encoding": "embedding"}',
+    "layers": '"embed16-pos-res-ln-attn2-add-last"',
+}
+
+
+def click_cell(at, block, tensor, index, sample=None):
+    """What the player sends when a cell is clicked: its block, tensor, indices, at the last phase."""
+    step = state(at)
+    request = {
+        "step": step.step_id,
+        "phase": len(step.view.phases) - 1,
+        "block": block,
+        "tensor": tensor,
+        "row": index[-2],
+        "col": index[-1],
+        "index": list(index),
+        "sample": sample,
+    }
+    at.session_state["step.request"] = ("inspect", request)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_a_clicked_kernel_weight_shows_its_gradient_as_a_sum_over_positions_and_samples():
+    at = open_page(**CONV)
+    click(at, "step.full")
+    click_cell(at, 0, "dW", (5, 0, 2, 1))
+    assert at.selectbox(key="step.ins.kind").value == "kernel"
+    kb = kernel_breakdown(state(at).trace, 0, 5, 0, 2, 1)
+    line = next(m.value for m in at.markdown if m.value.startswith("dK¹[5,0,2,1] = Σ over samples"))
+    assert f"over {32 * 6 * 6} terms = **{sig(kb.total)}** (trace: {sig(kb.dK)})" in line
+    assert kb.total == pytest.approx(kb.dK, rel=1e-5, abs=1e-8)
+    table = next(m.value for m in at.markdown if m.value.startswith("| sample n |"))
+    assert table.splitlines()[0] == "| sample n | y | x | input (cols) | dY[n,5,y,x] | product |"
+    assert len(table.splitlines()) == 2 + 6  # header, alignment, the six largest terms
+    click(at, "step.gradcheck")
+    result = state(at).gradcheck
+    assert result.layer == "conv1" and result.indices[0] == (5, 0, 2, 1) and result.max_rel_error < 1e-4
+
+
+def test_a_clicked_pooled_value_explains_the_unit_that_was_its_windows_max():
+    at = open_page(**CONV)
+    click(at, "step.full")
+    click_cell(at, 0, "d_pooled", (0, 3, 1, 2), sample=0)
+    selection = at.session_state["step.selection"]
+    assert selection["kind"] == "map_unit" and (selection["n"], selection["o"]) == (0, 3)
+    trace = state(at).trace
+    f = feature_map_breakdown(trace, 0, 3, selection["y"], selection["x"], sample=0)
+    assert f.window == (1, 2) and f.share > 0
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"**dz¹[0,3,{selection['y']},{selection['x']}]** = da · f′(z)" in text
+    assert f"(trace: {sig(f.dz_trace)})" in text
+
+
+def test_a_clicked_column_of_the_im2col_form_explains_the_output_unit_at_that_position():
+    at = open_page(**CONV)
+    click(at, "step.full")
+    sample = state(at).view.blocks[0].tensor("cols").sample
+    click_cell(at, 0, "dY", (5, 2 * 6 + 4), sample=sample)  # dY[n] is (C_out, Ho·Wo): 8 × 6·6
+    selection = at.session_state["step.selection"]
+    assert selection["kind"] == "map_unit"
+    assert (selection["n"], selection["o"], selection["y"], selection["x"]) == (sample, 5, 2, 4)
+    click_cell(at, 0, "cols", (4, 3 * 6 + 1), sample=sample)  # cols[n] is (C·k·k, Ho·Wo): 9 × 6·6
+    selection = at.session_state["step.selection"]
+    assert (selection["n"], selection["y"], selection["x"]) == (sample, 3, 1)
+    f = feature_map_breakdown(state(at).trace, 0, selection["o"], 3, 1, sample=sample)
+    assert f.total == pytest.approx(f.affine, rel=1e-5, abs=1e-6)
+    text = "\n".join(m.value for m in at.markdown)
+    assert f"(the patch is column (y=3, x=1) of cols[{sample}])" in text
+
+
+def test_a_transformer_step_walks_attention_and_explains_a_weights_softmax_jacobian():
+    at = open_page(**TRANSFORMER)
+    header, _ = payload(at)
+    assert "Forward 2 · softmax" in [p["label"] for p in header["phases"]]
+    assert [b["kind"] for b in header["blocks"]] == ["embed", "attn", "dense"]
+    click(at, "step.full")
+    click_cell(at, 1, "weights", (0, 1, 2, 0), sample=0)
+    assert at.selectbox(key="step.ins.kind").value == "attention"
+    a = attention_weight_breakdown(state(at).trace, 1, 1, 2, 0, sample=0)
+    line = next(m.value for m in at.markdown if m.value.startswith("**dscore[2,0]**"))
+    assert f"= **{sig(a.d_score)}** (trace: {sig(a.d_score_trace)})" in line
+    assert a.d_score == pytest.approx(a.d_score_trace, rel=1e-4, abs=1e-9)
+    click_cell(at, 1, "dq", (2, 9), sample=0)
+    q = query_gradient_breakdown(state(at).trace, 1, 2, 9, sample=0)
+    line = next(m.value for m in at.markdown if m.value.startswith("**dQ²[2,9]**"))
+    assert f"**{sig(q.total)}** (trace: {sig(q.dq)})" in line
+
+
+def test_a_clicked_embedding_row_sums_the_positions_of_its_token():
+    at = open_page(**TRANSFORMER)
+    click(at, "step.full")
+    click_cell(at, 0, "dtable", (1, 4))
+    e = embedding_breakdown(state(at).trace, 0, 1, 4)
+    line = next(m.value for m in at.markdown if m.value.startswith("dtable¹[1,4] = Σ"))
+    assert f"holding “b” = **{sig(e.total)}** (trace: {sig(e.dtable)})" in line

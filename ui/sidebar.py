@@ -116,7 +116,8 @@ def network_summary(config: RunConfig) -> None:
         f"{len(steps)} layers · {sum(step.parameters for step in steps):,} parameters · "
         f"a batch of {config.batch_size} keeps {batch_mib:,.1f} MiB of values and gradients"
     )
-    st.code("\n".join(lines), language=None)
+    # monospaced text, not st.code: a code block makes every page load the syntax highlighter (1.5 MB)
+    st.text("\n".join(lines))
 
 
 def training_controls(config: RunConfig, errors: list[str]) -> dict:

@@ -16,49 +16,36 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from backprop import TrainingDiverged, gradcheck
+from backprop import TrainingDiverged
 from backprop.inspect import (
     batch_indices,
-    bias_breakdown,
-    check_entries,
-    forward_breakdown,
     layer_diagnostics,
     loss_on_batch,
-    network_at_trace,
     top_predictions,
     trace_npz_bytes,
-    unit_breakdown,
-    weight_breakdown,
 )
-from viz.step import decision_boundary, fitted_curve, image_figure, regression_surface
 from viz.step_payload import build_payload
 from viz.step_text import (
     DIAGNOSTICS_HELP,
-    bias_lines,
     diagnostic_notes,
     diagnostics_rows,
-    forward_lines,
-    not_yet,
     phase_equations,
+    phase_flow,
     phase_summary,
-    sig,
-    terms_table,
-    unit_lines,
-    weight_lines,
 )
-from viz.step_view import BACKWARD, FORWARD, LOSS, UPDATE, StepView, step_view
+from viz.step_view import StepView, step_view
 
 from .session import ActiveModel, reset_to_initial
+from .step_inspector import SELECTION_KEY, apply_selection, select_cell
+from .step_inspector import inspector as cell_inspector
 from .step_player import step_player
 
 SAMPLE_INDEX_KEY = "step.sample_index"  # set by other pages to open a chosen sample here
 PENDING_KEY = "step.pending_run"  # (steps, epochs) asked for by the Run buttons
 PLAYER_KEY = "step.player"
 REQUEST_KEY = "step.request"  # what the player asked for, stashed by its callbacks
-SELECTION_KEY = "step.selection"  # the cell the inspector explains
 VIEW_KEY = "step.view"
 VIEWS = ("Cell inspector", "Network & task", "Diagnostics", "Share & export")
 MODES = ("Visualize only", "Train")
@@ -323,7 +310,8 @@ def step_buttons(model: ActiveModel, settings: Settings) -> StepState:
     elif request and request[0] == "next_step" and request[1].get("step") == state.step_id:
         new_step(model, state, settings, start=FIRST_PHASE)
     elif request and request[0] == "inspect" and request[1].get("step") == state.step_id:
-        select_cell(request[1])
+        apply_selection(select_cell(request[1], view_of(model, state), state.trace))
+        st.session_state[VIEW_KEY] = VIEWS[0]
     fresh = state.trace is None and state.error is None
     moved = state.trace is not None and state.rows is not None and state.input_key != (settings.chosen,)
     if fresh or moved:  # first open, or another input chosen
@@ -343,6 +331,8 @@ def _labels(model: ActiveModel) -> dict:
     if dataset.kind == "image" and len(dataset.input_shape or ()) == 2:
         labels["input_pixels"] = tuple(dataset.input_shape)
     vocab, context = getattr(dataset, "vocab", None), getattr(dataset, "context", None)
+    if vocab:
+        labels["vocab"] = [str(v) for v in vocab]
     if vocab and context and dataset.n_features == len(vocab) * context:
         labels["feature_labels"] = [f"t-{context - p}:{v}" for p in range(context) for v in vocab]
     elif dataset.kind in ("2d", "regression") and dataset.n_features <= 8:
@@ -372,6 +362,7 @@ def payload_of(model: ActiveModel, state: StepState) -> bytes:
             for p in view.phases
         ]
         summaries = [phase_summary(view, p, state.loss_after) for p in view.phases]
+        flows = [phase_flow(view, p) for p in view.phases]
         start = start_index(state, view)
         state.payload = build_payload(
             view,
@@ -385,8 +376,8 @@ def payload_of(model: ActiveModel, state: StepState) -> bytes:
                 else None,
                 "optimizer": config.optimizer,
                 "learning_rate": config.learning_rate,
-                "sample": 0,
             },
+            flows=flows,
         )
     return state.payload
 
@@ -460,216 +451,16 @@ def views(model: ActiveModel, state: StepState) -> None:
                 show(model, state)
 
 
-# The tensors a click can land on, by what the inspector explains about them.
-WEIGHTS = ("W", "dW", "delta_W")
-BIASES = ("b", "db", "delta_b")
-UNITS = ("z", "a", "dz", "da", "normalized", "d_affine", "dropout_mask")
-OUTPUTS = ("output", "probs", "y", "d_output")
-KINDS = {
-    "weight": "a weight W[i, j]",
-    "bias": "a bias b[j]",
-    "unit": "a unit of one sample (z, a, dz, da)",
-    "input": "an input value x[n, i]",
-    "output": "an output of one sample (output, p, y, dL/d(output))",
-}
-
-
-def select_cell(request: dict) -> None:
-    """Point the inspector at the clicked cell, at the phase the player was at, and open it."""
-    key, block = request.get("tensor"), request.get("block")
-    row, col = int(request.get("row", 0)), int(request.get("col", 0))
-    if key in WEIGHTS:
-        selection = {"kind": "weight", "layer": block, "i": row, "j": col}
-    elif key in BIASES or (key or "").endswith(("gamma", "beta")):
-        selection = {"kind": "bias", "layer": block, "j": col}
-    elif key in UNITS:
-        selection = {"kind": "unit", "layer": block, "n": row, "j": col}
-    elif key == "x":
-        selection = {"kind": "input", "n": row, "i": col}
-    else:
-        selection = {"kind": "output", "n": row, "j": col}
-    selection.update(phase=int(request.get("phase", 0)), clicked=key)
-    st.session_state[SELECTION_KEY] = selection
-    for name, value in selection.items():
-        st.session_state[f"step.ins.{name}"] = value
-    st.session_state[VIEW_KEY] = VIEWS[0]
-
-
-def _number(label: str, name: str, upper: int, selection: dict, column) -> int:
-    """A typed index of the inspector, kept in the selection so it outlives a closed view."""
-    widget = f"step.ins.{name}"
-    value = int(min(max(int(selection.get(name, 0) or 0), 0), max(upper - 1, 0)))
-    st.session_state[widget] = int(min(max(int(st.session_state.get(widget, value)), 0), max(upper - 1, 0)))
-    chosen = int(column.number_input(f"{label} (< {upper})", 0, max(upper - 1, 0), key=widget, step=1))
-    selection[name] = chosen
-    return chosen
-
-
 def inspector(model: ActiveModel, state: StepState) -> None:
-    """The worked numbers of one cell, as they stand at the chosen phase of the step."""
-    trace, view = state.trace, view_of(model, state)
-    phases = view.phases
-    selection = st.session_state.setdefault(
-        SELECTION_KEY, {"kind": "weight", "layer": len(view.blocks) - 1, "phase": start_index(state, view)}
-    )
-    st.caption(
-        "Click a cell in the player to explain it here, at the phase the player was at; "
-        "or pick one by its indices."
-    )
-    top = st.columns([1.4, 0.8, 1.3])
-    kinds = list(KINDS)
-    st.session_state["step.ins.kind"] = st.session_state.get("step.ins.kind", selection["kind"])
-    kind = top[0].selectbox("Explain", kinds, format_func=KINDS.get, key="step.ins.kind")
-    n_layers = len(view.blocks)
-    layer = 0
-    if kind in ("weight", "bias", "unit"):
-        st.session_state["step.ins.layer"] = min(
-            int(st.session_state.get("step.ins.layer", selection.get("layer") or 0) or 0), n_layers - 1
-        )
-        layer = int(
-            top[1].selectbox("Layer", range(n_layers), format_func=lambda k: f"{k + 1}", key="step.ins.layer")
-        )
-    st.session_state["step.ins.phase"] = min(
-        int(st.session_state.get("step.ins.phase", selection.get("phase", len(phases) - 1))), len(phases) - 1
-    )
-    phase = int(
-        top[2].selectbox(
-            "As at phase",
-            range(len(phases)),
-            format_func=lambda k: phases[k].label,
-            key="step.ins.phase",
-            help="What is known at this phase is shown; a click in the player sets the player's phase.",
-        )
-    )
-    selection.update(kind=kind, layer=layer, phase=phase)
-    block = view.blocks[layer]
-    idx = st.columns(3)
-    current = phases[phase].label
-
-    def reached(kind_name: str, k: int | None = None) -> bool:
-        index = view.phase_index(kind_name, k)
-        return index is not None and phase >= index
-
-    if kind == "weight":
-        i = _number("row i (input)", "i", block.n_in, selection, idx[0])
-        j = _number("column j (unit)", "j", block.n_out, selection, idx[1])
-        w = weight_breakdown(trace.blocks[block.source], i, j)
-        for line in weight_lines(w, layer, reached(BACKWARD, layer), reached(UPDATE)):
-            st.markdown(line)
-        if reached(BACKWARD, layer):
-            st.caption("The largest terms of the sum:")
-            st.dataframe(
-                pd.DataFrame(
-                    terms_table(w.top, ["sample n", f"a_in[n,{i}]", f"{w.grad_name}[n,{j}]", "product"])
-                ),
-                hide_index=True,
-            )
-            gradient_check(model, state, layer, trace.blocks[block.source], i, j)
-        else:
-            st.info(not_yet(f"dW[{i},{j}]", f"Backward {layer + 1}", current))
-        if view.updated and not reached(UPDATE):
-            st.caption("The update comes at the Update phase.")
-    elif kind == "bias":
-        j = _number("unit j", "j", block.n_out, selection, idx[0])
-        b = bias_breakdown(trace.blocks[block.source], j)
-        for line in bias_lines(b, layer, reached(BACKWARD, layer), reached(UPDATE)):
-            st.markdown(line)
-        if reached(BACKWARD, layer):
-            st.dataframe(
-                pd.DataFrame(terms_table(b.top, ["sample n", f"{b.grad_name}[n,{j}]"])), hide_index=True
-            )
-        else:
-            st.info(not_yet(f"db[{j}]", f"Backward {layer + 1}", current))
-    elif kind == "unit":
-        n = _number("sample n", "n", view.batch_size, selection, idx[0])
-        j = _number("unit j", "j", block.n_out, selection, idx[1])
-        if reached(FORWARD, layer):
-            f = forward_breakdown(trace, block.source, j, n)
-            for line in forward_lines(f, block.activation):
-                st.markdown(line)
-            st.dataframe(
-                pd.DataFrame(terms_table(f.terms, ["input i", f"a_in[{n},i]", f"W[i,{j}]", "product"])),
-                hide_index=True,
-            )
-        else:
-            st.info(not_yet(f"z[{n},{j}] and a[{n},{j}]", f"Forward {layer + 1}", current))
-        if reached(BACKWARD, layer):
-            u = unit_breakdown(trace, block.source, j, n)
-            for line in unit_lines(u):
-                st.markdown(line)
-            if u.da_terms:
-                st.dataframe(
-                    pd.DataFrame(
-                        terms_table(u.da_terms, ["k", f"dz_next[{n},k]", f"W_next[{j},k]", "product"])
-                    ),
-                    hide_index=True,
-                )
-        else:
-            st.info(not_yet(f"dz[{n},{j}] and da[{n},{j}]", f"Backward {layer + 1}", current))
-    elif kind == "input":
-        x = view.inputs[0]
-        n = _number("sample n", "n", view.batch_size, selection, idx[0])
-        i = _number("feature i", "i", x.values.shape[1], selection, idx[1])
-        st.markdown(
-            f"**{x.label}[{n}, {i}]** = {sig(x.values[n, i])} — the input, known before the step starts."
-        )
-    else:
-        n = _number("sample n", "n", view.batch_size, selection, idx[0])
-        j = _number("output j", "j", view.blocks[-1].n_out, selection, idx[1])
-        for t in view.outputs:
-            known = view.known_at(t) <= phase
-            value = sig(t.values[n, j]) if known else f"not computed yet at {current}"
-            st.markdown(f"**{t.label}[{n}, {j}]** = {value}")
-        if reached(LOSS):
-            st.caption(f"Loss of the batch: L = {sig(view.loss)}.")
-
-
-def gradient_check(model: ActiveModel, state: StepState, layer: int, record, i: int, j: int) -> None:
-    """Finite differences for this weight and a few others of its layer, one click away.
-
-    layer: the player's block number; record: that block of the trace."""
-    trace = state.trace
-    masks = {rec.name: rec.saved["mask"] for rec in trace.layers if "mask" in rec.saved}
-    if st.button("Check this layer's gradient by finite differences", key="step.gradcheck"):
-        twin = network_at_trace(model.net, trace)
-        entries = check_entries(record.W.shape, (i, j), count=8, seed=model.config.seed)
-        try:
-            state.gradcheck = gradcheck(
-                twin,
-                trace.x,
-                trace.y,
-                layer=record.transform.name,
-                param="W",
-                entries=entries,
-                weight_decay=model.config.weight_decay,
-                train=trace.train,
-                dropout_masks=masks,
-            )
-        except ValueError as err:
-            st.error(f"Gradient check failed: {err}")
-    result = state.gradcheck
-    if result is not None and result.layer == record.transform.name:
-        rows = [
-            {k: (sig(v) if isinstance(v, float) else str(v)) for k, v in row.items()} for row in result.rows()
-        ]
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
-        verdict = "agree" if result.max_rel_error < 1e-4 else "disagree — look closer"
-        st.caption(
-            f"Layer {layer + 1}, W (+λW with weight decay {model.config.weight_decay:g}), float64: "
-            f"backprop and centred differences {verdict} (max relative error {result.max_rel_error:.2e})."
-            + (
-                " The step's own dropout masks are replayed in the check and in every perturbed pass."
-                if masks
-                else ""
-            )
-        )
+    view = view_of(model, state)
+    cell_inspector(model, state, view, start_index(state, view))
 
 
 def diagnostics(model: ActiveModel, state: StepState) -> None:
     trace = state.trace
     diag = layer_diagnostics(trace)
     st.dataframe(
-        pd.DataFrame(diagnostics_rows(diag)),
+        diagnostics_rows(diag),
         hide_index=True,
         column_config={
             name: st.column_config.TextColumn(name, help=text) for name, text in DIAGNOSTICS_HELP.items()
@@ -717,7 +508,7 @@ def share_and_export(model: ActiveModel, state: StepState) -> None:
         )
 
 
-def prediction_table(model: ActiveModel, state: StepState, limit: int = 12) -> pd.DataFrame:
+def prediction_table(model: ActiveModel, state: StepState, limit: int = 12) -> list[dict]:
     """Next-token (or class) probabilities for the first rows of the step's batch."""
     trace, dataset = state.trace, model.dataset
     probs = trace.probs if trace.probs is not None else trace.output
@@ -737,7 +528,7 @@ def prediction_table(model: ActiveModel, state: StepState, limit: int = 12) -> p
                 **{f"#{k + 1}": f"{name} {p:.2f}" for k, (name, p) in enumerate(top)},
             }
         )
-    return pd.DataFrame(records)
+    return records
 
 
 def task_view(model: ActiveModel, state: StepState) -> None:
@@ -749,6 +540,10 @@ def task_view(model: ActiveModel, state: StepState) -> None:
 
 
 def _task_view(model: ActiveModel, state: StepState) -> None:
+    # Plotly is imported when this view is first opened, not with the page: the first screen
+    # (the player and the inspector) does not need it.
+    from viz.step import decision_boundary, fitted_curve, image_figure, regression_surface
+
     dataset, trace = model.dataset, state.trace
     rows = state.rows if state.rows is not None else None
     if dataset.kind == "2d":

@@ -72,7 +72,9 @@ def test_the_trace_keeps_q_k_v_scores_weights_and_their_gradients():
     net = transformer()
     x, y = tokens()
     rec = net.gradients(x, y).record("attn1")
-    assert set(rec.saved) == {"q", "k", "v", "scores", "weights"}
+    assert set(rec.saved) == {"q", "k", "v", "scores", "weights", "z"}
+    # Z, the weighted sum of the values with the heads joined, is what Wo projects
+    np.testing.assert_allclose(rec.out, rec.saved["z"] @ rec.params["Wo"] + rec.params["bo"], rtol=1e-10)
     assert set(rec.saved_backward) == {"dq", "dk", "dv", "d_scores", "d_weights"}
     # the softmax Jacobian, written out for one row: dscore_ij = a_ij·(dA_ij − Σ_k a_ik·dA_ik)
     a, da = rec.saved["weights"][2, 1, 3], rec.saved_backward["d_weights"][2, 1, 3]

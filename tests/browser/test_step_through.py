@@ -1,5 +1,6 @@
 """The step-through page in Chromium: stepping happens in the browser, clicks explain cells."""
 
+import json
 import re
 
 import pytest
@@ -206,5 +207,111 @@ def test_stop_keeps_the_steps_already_trained(browser, app_server):
         wait_for_app(page)
         expect(page.get_by_text("Stopped after")).to_be_visible()
         assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def click_cell(canvas, index):
+    """Click the cell at ``index`` of a card's canvas: (row, col) of a matrix, (a, b, y, x) of maps."""
+    geometry = json.loads(canvas.locator("xpath=..").get_attribute("data-geometry"))
+    if "tiles" in geometry:
+        a, b, y, x = index
+        columns = int(canvas.get_attribute("data-columns"))
+        origin = geometry["tiles"][a * columns + b]
+        px = geometry["px"]
+        canvas.click(position={"x": origin["x"] + (x + 0.5) * px, "y": origin["y"] + (y + 0.5) * px})
+    else:
+        r, c = index
+        canvas.click(
+            position={
+                "x": geometry["x"] + (c + 0.5) * geometry["cw"],
+                "y": geometry["y"] + (r + 0.5) * geometry["ch"],
+            }
+        )
+
+
+def walk_every_phase(page, root, name):
+    """Next ▸ through every phase, in the browser alone, with a screenshot of each."""
+    labels = root.locator(".bp-chip").all_inner_texts()
+    screenshot(page, f"step_through_{name}_00_ready")
+    for k in range(1, len(labels)):
+        root.locator("[data-action=next]").click()
+        expect(root).to_have_attribute("data-phase", str(k))
+        assert script_state(page) == "notRunning"
+        slug = re.sub(r"[^a-z0-9]+", "_", labels[k].lower()).strip("_")
+        screenshot(page, f"step_through_{name}_{k:02d}_{slug}")
+    return labels
+
+
+def show_inspector(page):
+    """Scroll the page so the cell inspector's tabs are at the top of the window, for a screenshot."""
+    tab = page.locator("[data-testid='stMain']").get_by_role("tab", name="Cell inspector")
+    tab.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+
+
+def worked_total(page, prefix):
+    """(the sum the inspector wrote, the trace's value beside it) on the line starting with prefix."""
+    main = page.locator("[data-testid='stMain']")
+    line = main.get_by_text(re.compile("^" + re.escape(prefix))).first.inner_text()
+    return re.search(r"= (\S+) \(trace: (\S+)\)", line).groups()
+
+
+def test_a_conv_network_steps_through_its_maps_and_explains_a_kernel_weight(browser, app_server):
+    page = open_step_page(
+        browser, app_server, '?dataset="digits"&layers="conv8k3-relu-maxpool2-flatten"', viewport=(1500, 2400)
+    )
+    try:
+        root = player(page)
+        labels = walk_every_phase(page, root, "conv")
+        assert labels == ["Ready", "Forward 1", "Forward 2", "Loss", "Backward 2", "Backward 1"]
+        root.locator(".bp-chip", has_text="Backward 1").click()
+        expect(root.locator(".bp-focus-title")).to_contain_text("convolution · 8 kernels 1×3×3")
+        expect(
+            root.locator(".section", has_text="The backward pass as it is computed (im2col)")
+        ).to_be_visible()
+        for key in ("z", "pooled", "switches", "dW", "dz", "cols", "dY", "dK_matrix"):
+            expect(root.locator(f".bp-card[data-tensor='{key}'] .draw canvas").first).to_be_visible()
+        kernels = root.locator(".bp-card[data-tensor='dW'] .draw canvas").first
+        click_cell(kernels, (5, 0, 2, 1))
+        wait_for_app(page)
+        main = page.locator("[data-testid='stMain']")
+        expect(main.get_by_text(re.compile(r"^K¹\[5,0,2,1\] = "))).to_be_visible()
+        total, traced = worked_total(page, "dK¹[5,0,2,1] = Σ over samples n and output positions")
+        assert total.strip("*") == traced
+        expect(page.get_by_role("combobox", name="As at phase")).to_have_value("Backward 1")
+        assert_no_exception(page)
+        show_inspector(page)
+        screenshot(page, "step_through_conv_kernel_inspector")
+    finally:
+        page.close()
+
+
+def test_a_transformer_walks_attention_and_explains_an_attention_weights_jacobian(browser, app_server):
+    query = (
+        '?dataset="sequences"&dataset_params={"encoding":"embedding"}'
+        '&layers="embed16-pos-res-ln-attn2-add-last"'
+    )
+    page = open_step_page(browser, app_server, query, viewport=(1500, 2400))
+    try:
+        root = player(page)
+        labels = walk_every_phase(page, root, "attention")
+        stages = ["Q, K, V", "scores", "softmax", "weighted sum", "output"]
+        assert labels[2:7] == [f"Forward 2 · {s}" for s in stages]
+        assert labels[10:15] == [f"Backward 2 · {s}" for s in reversed(stages)]
+        root.locator(".bp-chip", has_text="Backward 2 · softmax").click()
+        expect(root.locator(".bp-focus-title")).to_contain_text("causal self-attention · 2 heads of 8")
+        expect(root.locator(".bp-card.current[data-tensor='d_scores']")).to_have_count(1)
+        weights = root.locator(".bp-card[data-tensor='weights'] .draw canvas").first
+        click_cell(weights, (0, 1, 2, 0))  # head 1, query 2, key 0
+        wait_for_app(page)
+        main = page.locator("[data-testid='stMain']")
+        expect(main.get_by_text(re.compile(r"^Σₖ a\[2,k\]·dA\[2,k\] over the row"))).to_be_visible()
+        total, traced = worked_total(page, "dscore[2,0] = a·(dA − Σ)")
+        assert total.strip("*") == traced
+        expect(page.get_by_role("combobox", name="As at phase")).to_have_value("Backward 2 · softmax")
+        assert_no_exception(page)
+        show_inspector(page)
+        screenshot(page, "step_through_attention_inspector")
     finally:
         page.close()

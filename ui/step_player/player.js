@@ -6,17 +6,22 @@
 // server; only a click on a cell ("inspect": its worked numbers) and Next at the end
 // of the step ("next_step": a new batch) do, as trigger values.
 // The payload layout is written in viz/step_payload.py; colours come in it (LUT).
+//
+// Drawing is done so that a phase change costs little: each tensor is coloured once per
+// colour scale into an offscreen canvas at its stored resolution (typed arrays, no
+// per-cell objects) and cards scale that image; a card is built once per width and
+// known/unknown state and kept; a phase change swaps only the cards whose state changed
+// and moves the outline; the selected cell is an overlay, not a redraw.
 
 const PLAYERS = new WeakMap();
 const MAGIC = "BPS1";
 const NAN_CODE = -128;
 const ACCENTS = { ready: "#868e96", forward: "#f08c00", loss: "#e8590c", backward: "#7048e8", update: "#2b8a3e" };
-const PARTNERS = {
-  backward: { W: "dW", b: "db", gamma: "dgamma", beta: "dbeta", normalized: "d_affine", z: "dz", a: "da" },
-  update: { W: "delta_W", b: "delta_b", gamma: "delta_gamma", beta: "delta_beta" },
-};
 const SVG = "http://www.w3.org/2000/svg";
 const MAX_UNITS_DRAWN = 16;
+const GAP = 18;
+const TILE_GAP = 6;
+const MASKED = [226, 228, 232];
 
 // ------------------------------------------------------------------ payload
 function parsePayload(data) {
@@ -30,36 +35,58 @@ function parsePayload(data) {
   const buffer = u8.slice(8 + length).buffer; // a copy: typed arrays need aligned offsets
   const lut = new Uint8Array(buffer, header.lut, 768);
   for (const t of header.tensors) {
-    const [rows, cols] = t.stored;
+    const size = t.stored.reduce((a, b) => a * b, 1);
+    t.maps = t.layout === "maps";
+    // a matrix is (rows, cols); maps are (A, B, h, w), read as A·B tiles of h×w cells
+    t.tiles = t.maps ? t.stored[0] * t.stored[1] : 1;
+    t.th = t.maps ? t.stored[2] : t.stored[0];
+    t.tw = t.maps ? t.stored[3] : t.stored[1];
     if (t.enc === "f32") {
-      t.data = new Float32Array(buffer, t.offset, rows * cols);
+      t.data = new Float32Array(buffer, t.offset, size);
     } else {
-      t.q = new Int8Array(buffer, t.offset, rows * cols);
-      t.scale = new Float32Array(buffer, t.scale_offset, cols);
+      t.q = new Int8Array(buffer, t.offset, size);
+      t.scale = new Float32Array(buffer, t.scale_offset, t.maps ? t.tiles : t.stored[1]);
     }
   }
-  return { header, headerText, lut };
+  return { header, headerText, lut, lut32: packLut(lut) };
 }
 
-// value of stored cell (r, c)
+function packLut(lut) {
+  const out = new Uint32Array(257);
+  const bytes = new Uint8Array(out.buffer);
+  for (let k = 0; k < 256; k++) bytes.set([lut[3 * k], lut[3 * k + 1], lut[3 * k + 2], 255], 4 * k);
+  bytes.set([...MASKED, 255], 4 * 256); // NaN: a masked or missing cell
+  return out;
+}
+
+// value at flat position i of the stored array (tile: the tile index of maps, for its scale)
+function valueAt(t, i) {
+  if (t.enc === "f32") return t.data[i];
+  const q = t.q[i];
+  if (q === NAN_CODE) return NaN;
+  const scale = t.maps ? t.scale[Math.floor(i / (t.th * t.tw))] : t.scale[i % t.stored[1]];
+  return (q / 127) * scale;
+}
+
 function cell(t, r, c) {
-  const cols = t.stored[1];
-  if (t.enc === "f32") return t.data[r * cols + c];
-  const q = t.q[r * cols + c];
-  return q === NAN_CODE ? NaN : (q / 127) * t.scale[c];
+  return valueAt(t, r * t.stored[1] + c);
 }
 
-function columnLimits(t) {
-  const [rows, cols] = t.stored;
-  const out = new Float64Array(cols);
-  for (let c = 0; c < cols; c++) {
-    let m = 0;
-    for (let r = 0; r < rows; r++) {
-      const v = Math.abs(cell(t, r, c));
-      if (v > m) m = v;
-    }
-    out[c] = m > 0 ? m : 1;
+function tileCell(t, tile, y, x) {
+  return valueAt(t, (tile * t.th + y) * t.tw + x);
+}
+
+// limits of the "one per column" scale: per column of a matrix, per tile of maps
+function groupLimits(t) {
+  const groups = t.maps ? t.tiles : t.stored[1];
+  const out = new Float64Array(groups).fill(0);
+  const size = t.stored.reduce((a, b) => a * b, 1);
+  for (let i = 0; i < size; i++) {
+    const g = t.maps ? Math.floor(i / (t.th * t.tw)) : i % t.stored[1];
+    const v = Math.abs(valueAt(t, i));
+    if (v > out[g]) out[g] = v;
   }
+  for (let g = 0; g < groups; g++) if (!(out[g] > 0)) out[g] = 1;
   return out;
 }
 
@@ -68,7 +95,7 @@ function fmt(v, digits = 3) {
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return "0";
   const a = Math.abs(v);
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(Math.max(digits - 1, 0)).replace("e", "e");
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(Math.max(digits - 1, 0));
   return String(Number(v.toPrecision(digits)));
 }
 
@@ -76,10 +103,15 @@ function exact(v) {
   return fmt(v, 6);
 }
 
+function lutIndex(v, limit) {
+  if (!Number.isFinite(v)) return 256;
+  const k = Math.round((v / limit + 1) * 127.5);
+  return k < 0 ? 0 : k > 255 ? 255 : k;
+}
+
 function rgb(lut, v, limit) {
-  if (!Number.isFinite(v)) return [120, 120, 120];
-  let k = Math.round((v / limit + 1) * 127.5);
-  k = k < 0 ? 0 : k > 255 ? 255 : k;
+  if (!Number.isFinite(v)) return MASKED;
+  const k = lutIndex(v, limit);
   return [lut[3 * k], lut[3 * k + 1], lut[3 * k + 2]];
 }
 
@@ -107,13 +139,14 @@ class Player {
     this.parent = parentElement;
     this.root = parentElement.querySelector(".bp-player");
     this.phase = 0;
-    this.step = null;
     this.focus = 0; // block index, or "input"
     this.sample = 0;
     this.scaleMode = "matrix";
     this.timer = null;
-    this.cache = new Map(); // tensor id + scale -> rendered canvas
+    this.cards = new Map(); // card key -> built card
+    this.images = new Map(); // tensor id + scale -> coloured canvas at stored resolution
     this.selected = null;
+    this.slots = []; // the focus panel's cells: {t, width, card}
     this.bind();
   }
 
@@ -161,7 +194,8 @@ class Player {
     const sameStep = this.payload && parsed.header.step === this.payload.header.step;
     this.payload = parsed;
     this.h = parsed.header;
-    this.cache.clear();
+    this.cards.clear();
+    this.images.clear();
     if (!sameStep) {
       this.phase = Math.min(Math.max(this.h.start, 0), this.h.phases.length - 1);
       this.sample = this.h.sample || 0;
@@ -170,12 +204,13 @@ class Player {
       this.focus = this.phaseBlock(this.phase) ?? 0;
     }
     this.phase = Math.min(this.phase, this.h.phases.length - 1);
+    if (this.focus !== "input" && this.focus >= this.h.blocks.length) this.focus = 0;
     this.root.dataset.step = String(this.h.step);
     this.renderAll();
   }
 
   tensor(id) {
-    return this.h.tensors[id];
+    return id === null || id === undefined ? null : this.h.tensors[id];
   }
 
   find(block, key) {
@@ -201,8 +236,9 @@ class Player {
     if (target === this.phase) return;
     this.phase = target;
     const block = this.phaseBlock(target);
+    const moved = block !== null && block !== this.focus;
     if (block !== null) this.focus = block;
-    this.renderPhase();
+    this.renderPhase(moved);
   }
 
   next() {
@@ -238,33 +274,29 @@ class Player {
     this.width = this.root.clientWidth || 1000;
     this.renderChips();
     this.renderNet();
-    this.renderPhase();
+    this.renderPhase(true);
     this.warm();
   }
 
-  // Draw every layer's matrices ahead, while the browser is idle, so a step to another
-  // layer only swaps prepared cards in.
+  // Build the cards of the other layers ahead, while the browser is idle, in small jobs,
+  // so that a step to another layer only swaps prepared cards in.
   warm() {
     const token = (this.warmToken = {});
     const jobs = [];
     this.h.blocks.forEach((b, k) => {
-      const groups = this.h.updated ? 3 : 2;
-      const width = Math.floor((this.width - 18 * (groups - 1)) / groups);
-      for (const id of b.tensors) jobs.push(() => this.card(this.tensor(id), width, true));
-      if (k === this.h.blocks.length - 1) {
-        for (const id of this.h.outputs) jobs.push(() => this.card(this.tensor(id), width, true));
-      }
+      for (const { t, width } of this.layoutBlock(k)) jobs.push(() => this.card(t, width, true));
     });
     const idle = window.requestIdleCallback || ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 16));
     const run = (deadline) => {
       if (token !== this.warmToken) return;
-      while (jobs.length && deadline.timeRemaining() > 2) jobs.shift()();
+      while (jobs.length && deadline.timeRemaining() > 4) jobs.shift()();
       if (jobs.length) idle(run);
     };
-    idle(run);
+    // after the rest of the page has arrived: the elements below the player come in the same run
+    setTimeout(() => idle(run), 400);
   }
 
-  renderPhase() {
+  renderPhase(rebuild = false) {
     const p = this.h.phases[this.phase];
     const accent = ACCENTS[p.kind];
     this.root.dataset.phase = String(this.phase);
@@ -284,12 +316,12 @@ class Player {
       chip.style.background = k === this.phase ? ACCENTS[this.h.phases[k].kind] : "";
       chip.setAttribute("aria-selected", String(k === this.phase));
     });
-    const explain = this.q(".bp-explain");
-    explain.style.borderLeftColor = accent;
+    this.q(".bp-explain").style.borderLeftColor = accent;
     this.q(".bp-summary").textContent = p.summary;
     this.q(".bp-eq").textContent = p.equations.join("\n");
     this.paintNet();
-    this.renderFocus();
+    if (rebuild || !this.slots.length) this.renderFocus();
+    else this.refreshFocus();
   }
 
   renderChips() {
@@ -308,15 +340,20 @@ class Player {
   // ------------------------------------------------------------ diagram
   columns() {
     const h = this.h;
-    const cols = [{ kind: "input", size: h.blocks[0].n_in, title: "Input", block: "input" }];
+    const first = h.blocks[0];
+    const x = this.tensor(h.inputs[0]);
+    const inputSub = x.maps ? `${x.shape[1]}×${x.shape[2]}×${x.shape[3]} image` : first.kind === "embed" ? `${x.shape[1]} token ids` : `${first.n_in} features`;
+    const cols = [{ kind: "input", size: first.n_in, title: "Input", sub: inputSub, block: "input", dense: first.kind === "dense" }];
     h.blocks.forEach((b, k) => {
       const last = k === h.blocks.length - 1;
+      const extra = b.kind === "dense" ? [b.activation, ...b.stages.filter((s) => s === "batch_norm" || s === "dropout").map((s) => s.replace("_", " "))].join(" + ") + " · " : b.sub;
       cols.push({
         kind: last ? "output" : "hidden",
         size: b.n_out,
-        title: last ? `Output · layer ${k + 1}` : `Layer ${k + 1}`,
-        sub: [b.activation, ...b.stages.filter((s) => s === "batch_norm" || s === "dropout").map((s) => s.replace("_", " "))].join(" + "),
+        title: last ? `Output · layer ${k + 1}` : `Layer ${k + 1} · ${b.kind}`,
+        sub: `${extra}${b.n_out} ${b.kind === "dense" && b.n_out <= MAX_UNITS_DRAWN ? "units" : "values"}`,
         block: k,
+        dense: b.kind === "dense",
       });
     });
     return cols;
@@ -326,7 +363,8 @@ class Player {
     const box = this.q(".bp-net");
     const cols = this.columns();
     const width = Math.max(this.width, 480);
-    const maxSmall = Math.max(...cols.map((c) => (c.size <= MAX_UNITS_DRAWN ? c.size : 0)), 4);
+    const drawn = (c) => c.dense && c.size <= MAX_UNITS_DRAWN;
+    const maxSmall = Math.max(...cols.map((c) => (drawn(c) ? c.size : 0)), 4);
     const height = Math.max(230, Math.min(360, 70 + maxSmall * 24));
     const top = 34, bottom = height - 48;
     const left = 70, right = width - 150;
@@ -340,13 +378,9 @@ class Player {
     cols.forEach((c, k) => {
       const x = left + k * step;
       const g = svg("g", { class: "col", "data-column": String(k) });
-      g.addEventListener("click", () => {
-        this.focus = c.block;
-        this.renderFocus();
-        this.paintNet();
-      });
+      g.addEventListener("click", () => this.setFocus(c.block));
       const info = { ...c, x, g, units: [] };
-      if (c.size <= MAX_UNITS_DRAWN) {
+      if (drawn(c)) {
         const gap = Math.min(26, (bottom - top) / Math.max(c.size, 1));
         const r = Math.max(4, Math.min(10, gap / 2 - 2));
         const y0 = (top + bottom) / 2 - ((c.size - 1) * gap) / 2;
@@ -368,8 +402,7 @@ class Player {
         info.y1 = bottom;
       }
       g.appendChild(svg("text", { x, y: height - 28, "text-anchor": "middle", class: "col-title" }, c.title));
-      const count = `${c.size} ${c.kind === "input" ? "features" : "units"}`;
-      g.appendChild(svg("text", { x, y: height - 12, "text-anchor": "middle", class: "col-sub" }, c.sub ? `${c.sub} · ${count}` : count));
+      g.appendChild(svg("text", { x, y: height - 12, "text-anchor": "middle", class: "col-sub" }, c.sub));
       const mark = svg("rect", { x: x - 30, y: top - 22, width: 60, height: bottom - top + 28, rx: 8, class: "focus-mark", visibility: "hidden" });
       g.insertBefore(mark, g.firstChild);
       info.mark = mark;
@@ -381,13 +414,9 @@ class Player {
       const a = this.net.cols[k], z = this.net.cols[k + 1];
       const g = svg("g", { class: "edges", "data-block": String(k) });
       g.style.cursor = "pointer";
-      g.addEventListener("click", () => {
-        this.focus = k;
-        this.renderFocus();
-        this.paintNet();
-      });
+      g.addEventListener("click", () => this.setFocus(k));
       const lines = [];
-      if (a.units.length && z.units.length) {
+      if (b.kind === "dense" && a.units.length && z.units.length) {
         for (let i = 0; i < a.units.length; i++) {
           for (let j = 0; j < z.units.length; j++) {
             const line = svg("line", { x1: a.x, y1: a.units[i].y, x2: z.x, y2: z.units[j].y, "stroke-width": 1.4 });
@@ -402,7 +431,7 @@ class Player {
           stroke: "#ced4da",
         });
         g.appendChild(poly);
-        g.appendChild(svg("text", { x: (a.x + z.x) / 2, y: (top + bottom) / 2 + 4, "text-anchor": "middle", class: "col-sub" }, `W${sup(k + 1)} ${b.n_in}×${b.n_out}`));
+        g.appendChild(svg("text", { x: (a.x + z.x) / 2, y: (top + bottom) / 2 + 4, "text-anchor": "middle", class: "col-sub" }, b.edge));
         lines.push({ poly });
       }
       edges.appendChild(g);
@@ -419,18 +448,34 @@ class Player {
     const lossText = svg("text", { x: lx + 50, y: (top + bottom) / 2 - 4, "text-anchor": "middle", class: "col-title" }, "loss L");
     const lossValue = svg("text", { x: lx + 50, y: (top + bottom) / 2 + 14, "text-anchor": "middle", class: "col-sub" }, "");
     lossG.append(lossBox, lossText, lossValue);
-    lossG.addEventListener("click", () => {
-      this.focus = this.h.blocks.length - 1;
-      this.renderFocus();
-      this.paintNet();
-    });
+    lossG.addEventListener("click", () => this.setFocus(this.h.blocks.length - 1));
     nodes.appendChild(lossG);
     this.net.loss = { g: lossG, box: lossBox, value: lossValue };
     box.replaceChildren(root);
   }
 
+  setFocus(block) {
+    this.focus = block;
+    this.renderFocus();
+    this.paintNet();
+  }
+
   known(t) {
-    return t && t.known <= this.phase;
+    return !!t && t.known <= this.phase;
+  }
+
+  // the values a column of the diagram shows for sample n: a batch row, or a per-sample tensor whole
+  sampleValues(t, n) {
+    const size = t.stored.reduce((a, b) => a * b, 1);
+    if (t.maps || t.sample !== null || t.rows !== "sample") {
+      const out = new Float64Array(size);
+      for (let i = 0; i < size; i++) out[i] = valueAt(t, i);
+      return out;
+    }
+    const r = Math.min(Math.floor(n / t.reduce[0]), t.stored[0] - 1);
+    const out = new Float64Array(t.stored[1]);
+    for (let c = 0; c < t.stored[1]; c++) out[c] = cell(t, r, c);
+    return out;
   }
 
   paintNet() {
@@ -439,18 +484,18 @@ class Player {
     const p = h.phases[this.phase];
     const accent = ACCENTS[p.kind];
     const n = Math.min(this.sample, h.batch - 1);
-    // units: the shown sample's input and activations, once computed
+    // units: the shown sample's input and outputs, once computed; rings: the gradient
     this.net.cols.forEach((c, k) => {
-      const t = k === 0 ? this.tensor(h.inputs[0]) : this.find(k - 1, "a");
-      const grad = k === 0 ? null : this.find(k - 1, "dz");
+      const b = k === 0 ? null : h.blocks[k - 1];
+      const t = k === 0 ? this.tensor(h.inputs[0]) : this.tensor(b.out);
+      const grad = k === 0 ? null : this.tensor(b.grad);
       const shown = this.known(t);
       const gradShown = this.known(grad);
-      let limit = 1;
-      if (shown) limit = t.stats.absmax || 1;
-      const values = shown ? rowValues(t, n) : null;
+      const limit = shown ? t.stats.absmax || 1 : 1;
       if (c.units.length) {
+        const values = shown ? this.sampleValues(t, n) : null;
         const glimit = gradShown ? grad.stats.absmax || 1 : 1;
-        const gvalues = gradShown ? rowValues(grad, n) : null;
+        const gvalues = gradShown ? this.sampleValues(grad, n) : null;
         c.units.forEach((u, j) => {
           u.node.setAttribute("fill", values ? css(rgb(lut, values[j], limit)) : "#fff");
           if (gvalues) {
@@ -462,12 +507,11 @@ class Player {
           }
         });
       } else if (c.strip) {
-        if (values) {
-          const key = `strip:${t.id}:${n}`;
-          if (!this.cache.has(key)) this.cache.set(key, stripImage(values, limit, lut));
-          c.strip.setAttribute("href", this.cache.get(key));
-        }
-        else c.strip.removeAttribute("href");
+        if (shown) {
+          const key = `strip:${t.id}:${t.rows === "sample" && !t.maps ? n : "s"}`;
+          if (!this.images.has(key)) this.images.set(key, stripImage(this.sampleValues(t, n), limit, lut));
+          c.strip.setAttribute("href", this.images.get(key));
+        } else c.strip.removeAttribute("href");
       }
       const lit =
         (p.kind === "forward" && (p.layer === k - 1 || (k === 0 && p.layer === 0))) ||
@@ -475,45 +519,31 @@ class Player {
         (p.kind === "loss" && k === this.net.cols.length - 1);
       const ready = p.kind === "ready" || p.kind === "update";
       c.g.classList.toggle("dim", !lit && !ready);
-      const focused = c.block === this.focus;
-      c.mark.setAttribute("visibility", focused ? "visible" : "hidden");
+      c.mark.setAttribute("visibility", c.block === this.focus ? "visible" : "hidden");
       if (c.band) c.band.setAttribute("stroke", lit ? accent : "#868e96");
       if (lit) c.units.forEach((u) => !gradShown && u.node.setAttribute("stroke", accent));
     });
     // edges: colour by W, width by |dW| once the backward pass reached the block
     h.blocks.forEach((b, k) => {
+      const e = this.net.edges[k];
       const W = this.find(k, "W");
       const dW = this.find(k, "dW");
-      const e = this.net.edges[k];
-      const wl = W.stats.absmax || 1;
       const gradShown = this.known(dW);
-      const gl = gradShown ? dW.stats.absmax || 1 : 1;
       for (const item of e.lines) {
         if (item.line) {
-          const w = cell(W, item.i, item.j);
-          item.line.setAttribute("stroke", css(rgb(lut, w, wl)));
+          const wl = W.stats.absmax || 1;
+          const gl = gradShown ? dW.stats.absmax || 1 : 1;
+          item.line.setAttribute("stroke", css(rgb(lut, cell(W, item.i, item.j), wl)));
           const width = gradShown ? 0.8 + (3.6 * Math.abs(cell(dW, item.i, item.j))) / gl : 1.4;
           item.line.setAttribute("stroke-width", width.toFixed(2));
-        } else {
-          item.poly.setAttribute("stroke", "#ced4da");
         }
       }
-      const lit =
-        ((p.kind === "forward" || p.kind === "backward") && p.layer === k) || p.kind === "update";
+      const lit = ((p.kind === "forward" || p.kind === "backward") && p.layer === k) || p.kind === "update";
       e.g.classList.toggle("dim", !lit && p.kind !== "ready");
       e.g.style.filter = lit ? `drop-shadow(0 0 3px ${accent})` : "";
       for (const item of e.lines) if (item.poly) item.poly.setAttribute("stroke", lit ? accent : "#ced4da");
       const flow = this.net.flows[k];
-      const s = sup(k + 1);
-      if (p.kind === "forward" && p.layer === k) {
-        flow.textContent = `a${k === 0 ? "⁰=x" : sup(k)} → z${s} = a·W${s} + b${s} → a${s}`;
-      } else if (p.kind === "backward" && p.layer === k) {
-        flow.textContent = `dW${s}, db${s} ← dz${s} ← da${s}`;
-      } else if (p.kind === "update") {
-        flow.textContent = `W${s} ← W${s} + ΔW${s}`;
-      } else {
-        flow.textContent = "";
-      }
+      flow.textContent = p.kind === "update" ? b.update : p.layer === k ? p.flow || "" : "";
       flow.setAttribute("fill", accent);
       flow.setAttribute("visibility", flow.textContent ? "visible" : "hidden");
     });
@@ -530,73 +560,123 @@ class Player {
   }
 
   // ---------------------------------------------------------- focus panel
+  groupCount() {
+    return this.h.updated ? 3 : 2;
+  }
+
+  columnWidth() {
+    const groups = this.groupCount();
+    return Math.floor((this.width - GAP * (groups - 1)) / groups);
+  }
+
+  // every (tensor, width) the panel of block k draws, for warming
+  layoutBlock(k) {
+    const b = this.h.blocks[k];
+    const width = this.columnWidth();
+    const out = [];
+    for (const section of b.sections) {
+      for (const row of section.rows) {
+        row.slice(0, this.groupCount()).forEach((id) => {
+          if (id !== null && id !== undefined) out.push({ t: this.tensor(id), width });
+        });
+      }
+    }
+    if (k === this.h.blocks.length - 1) {
+      const w = Math.min(Math.floor((this.width - GAP * (this.h.outputs.length - 1)) / this.h.outputs.length), width);
+      for (const id of this.h.outputs) out.push({ t: this.tensor(id), width: w });
+    }
+    return out;
+  }
+
+  slot(t, width) {
+    const holder = el("div", "bp-slot");
+    const s = { t, width, holder, card: null, known: null };
+    this.slots.push(s);
+    this.fillSlot(s);
+    return holder;
+  }
+
+  fillSlot(s) {
+    const known = this.known(s.t);
+    if (s.card && s.known === known) {
+      s.card.classList.toggle("current", this.isCurrent(s.t));
+      return;
+    }
+    const card = this.card(s.t, s.width, known);
+    card.classList.toggle("current", this.isCurrent(s.t));
+    s.holder.replaceChildren(card);
+    s.card = card;
+    s.known = known;
+  }
+
+  isCurrent(t) {
+    return this.known(t) && t.known === this.phase && this.h.phases[this.phase].kind !== "ready";
+  }
+
+  // a phase change: only the cards whose state changed are swapped, the outline moves
+  refreshFocus() {
+    for (const s of this.slots) this.fillSlot(s);
+    this.markSelection();
+  }
+
   renderFocus() {
     const h = this.h;
     const title = this.q(".bp-focus-title");
     const grid = this.q(".bp-grid");
+    this.slots = [];
     grid.replaceChildren();
-    const p = h.phases[this.phase];
     const hint = el("span", "hint", "Click a column of the diagram for another layer, a cell for its worked numbers.");
     if (this.focus === "input") {
       const x = this.tensor(h.inputs[0]);
-      title.replaceChildren(`Input ${x.label} · ${x.shape[0]} samples × ${x.shape[1]} features`, hint);
+      const what = x.maps ? `sample n = ${x.sample} · ${x.shape[1]} channel(s) of ${x.shape[2]}×${x.shape[3]}` : `${x.shape[0]} samples × ${x.shape[1]} ${h.blocks[0].kind === "embed" ? "positions" : "features"}`;
+      title.replaceChildren(`Input ${x.label} · ${what}`, hint);
       grid.style.gridTemplateColumns = "1fr";
-      grid.appendChild(this.card(x, this.width - 40));
+      grid.appendChild(this.slot(x, this.width - 40));
+      this.markSelection();
       return;
     }
     const b = h.blocks[this.focus];
-    const tensors = b.tensors.map((id) => this.tensor(id));
-    const forward = tensors.filter((t) => t.group === "forward");
-    const byKey = Object.fromEntries(tensors.map((t) => [t.key, t]));
-    const groups = ["forward", "backward"].concat(h.updated ? ["update"] : []);
-    title.replaceChildren(
-      `${b.label} of ${h.blocks.length} · ${b.activation} · ${b.n_in} → ${b.n_out} units`,
-      hint,
-    );
-    const last = this.focus === h.blocks.length - 1;
-    const outputs = last ? h.outputs.map((id) => this.tensor(id)) : [];
-    const columnWidth = Math.floor((this.width - 18 * (groups.length - 1)) / groups.length);
-    grid.style.gridTemplateColumns = groups.map(() => `${columnWidth}px`).join(" ");
-    const heads = { forward: "Forward", backward: "Backward (gradients)", update: "Update (change applied)" };
-    for (const g of groups) grid.appendChild(el("div", "head", heads[g]));
-    for (const t of forward) {
-      grid.appendChild(this.card(t, columnWidth));
-      for (const g of groups.slice(1)) {
-        const partner = PARTNERS[g][t.key];
-        const other = partner ? byKey[partner] : null;
-        grid.appendChild(other ? this.card(other, columnWidth) : el("div"));
+    const groups = this.groupCount();
+    title.replaceChildren(`${b.label} of ${h.blocks.length} · ${b.title}`, hint);
+    const columnWidth = this.columnWidth();
+    grid.style.gridTemplateColumns = Array(groups).fill(`${columnWidth}px`).join(" ");
+    const span = (node) => {
+      node.style.gridColumn = "1 / -1";
+      return node;
+    };
+    b.sections.forEach((section, k) => {
+      if (section.title) grid.appendChild(span(el("div", "section", section.title)));
+      if (k === 0 || section.heads.join() !== b.sections[k - 1].heads.join() || section.title) {
+        for (let g = 0; g < groups; g++) grid.appendChild(el("div", "head", section.heads[g] || ""));
       }
-    }
-    if (!h.updated) {
-      const note = el("div", "bp-note", "Visualize only: no update is applied in this step (choose Train for ΔW, Δb).");
-      note.style.gridColumn = "1 / -1";
-      grid.appendChild(note);
-    }
-    if (outputs.length) {
-      const head = el("div", "head", `The loss (${h.loss_name}): output, targets and the gradient it sends back`);
-      head.style.gridColumn = "1 / -1";
-      grid.appendChild(head);
-      const row = el("div");
-      row.style.gridColumn = "1 / -1";
-      row.style.display = "flex";
-      row.style.flexWrap = "wrap";
-      row.style.gap = "18px";
-      const w = Math.floor((this.width - 18 * (outputs.length - 1)) / outputs.length);
-      for (const t of outputs) row.appendChild(this.card(t, Math.min(w, columnWidth)));
+      for (const row of section.rows) {
+        for (let g = 0; g < groups; g++) {
+          const id = row[g];
+          grid.appendChild(id === null || id === undefined ? el("div") : this.slot(this.tensor(id), columnWidth));
+        }
+      }
+      if (section.note) grid.appendChild(span(el("div", "bp-note", section.note)));
+    });
+    if (!h.updated) grid.appendChild(span(el("div", "bp-note", "Visualize only: no update is applied in this step (choose Train for the changes ΔW, Δb).")));
+    if (this.focus === h.blocks.length - 1) {
+      grid.appendChild(span(el("div", "section", `The loss (${h.loss_name}): output, targets and the gradient it sends back`)));
+      const row = span(el("div", "bp-row"));
+      const outputs = h.outputs.map((id) => this.tensor(id));
+      const w = Math.floor((this.width - GAP * (outputs.length - 1)) / outputs.length);
+      for (const t of outputs) row.appendChild(this.slot(t, Math.min(w, columnWidth)));
       grid.appendChild(row);
     }
+    this.markSelection();
   }
 
-  // one matrix with its caption and legend, or a placeholder before its phase
+  // one array with its caption and legend, or a placeholder before its phase
   card(t, width, known = this.known(t)) {
-    const current = known && t.known === this.phase && this.h.phases[this.phase].kind !== "ready";
-    const key = `card:${t.id}:${known}:${this.scaleMode}:${width}:${this.sample}:${this.selectedKey(t)}`;
-    let box = this.cache.get(key);
+    const key = `${t.id}:${known}:${this.scaleMode}:${width}`;
+    let box = this.cards.get(key);
     if (!box) {
       box = this.buildCard(t, width, known);
-      this.cache.set(key, box);
+      this.cards.set(key, box);
     }
-    box.classList.toggle("current", current);
     return box;
   }
 
@@ -604,36 +684,93 @@ class Player {
     const box = el("div", "bp-card");
     box.dataset.tensor = t.key;
     box.dataset.block = t.block === null ? "" : String(t.block);
-    const layout = this.layout(t, width);
+    box.dataset.id = String(t.id);
+    const layout = t.maps ? this.tileLayout(t, width) : this.layout(t, width);
     const phaseName = t.known < this.h.phases.length ? this.h.phases[t.known].label : "the update";
     const cap = el("div", "cap");
-    const b = el("b", null, t.label);
-    cap.append(b, ` ${t.shape[0]}×${t.shape[1]}`);
+    cap.append(el("b", null, t.label), ` ${t.shape.slice(t.maps && t.shape[0] === 1 ? 1 : 0).join("×")}`);
     box.appendChild(cap);
     if (!known) {
       box.classList.add("pending");
       const ph = el("div", "box", `not computed yet: ${t.label} appears at ${phaseName}`);
-      ph.style.width = `${layout.total.w}px`;
-      ph.style.height = `${Math.max(layout.total.h, 30)}px`;
+      ph.style.width = `${Math.min(layout.total.w, width)}px`;
+      ph.style.height = `${Math.max(Math.min(layout.total.h, 140), 30)}px`;
       box.appendChild(ph);
       return box;
     }
     const s = t.stats;
     cap.append(` · ${rangeText(t)}`);
     cap.title = `min ${exact(s.min)}, p25 ${exact(s.p25)}, median ${exact(s.median)}, p75 ${exact(s.p75)}, max ${exact(s.max)}`;
-    box.appendChild(this.draw(t, layout));
+    if (t.note) box.appendChild(el("div", "sub", t.note));
+    const wrap = el("div", "draw");
+    const canvas = t.maps ? this.drawTiles(t, layout) : this.draw(t, layout);
+    const mark = el("div", "sel");
+    mark.hidden = true;
+    wrap.append(canvas, mark);
+    // where the cells are, in CSS pixels from the canvas's corner (read by the browser tests)
+    wrap.dataset.geometry = JSON.stringify(
+      t.maps
+        ? { px: layout.px, tiles: Array.from({ length: t.tiles }, (_, k) => layout.origin(k)) }
+        : { x: layout.labelW, y: layout.labelH, cw: layout.cw, ch: layout.ch },
+    );
+    box.appendChild(wrap);
+    box._layout = layout;
+    box._mark = mark;
     box.appendChild(this.legend(t, Math.min(Math.max(layout.total.w, 340), width, 460)));
     return box;
   }
 
-  selectedKey(t) {
-    const s = this.selected;
-    return s && s.id === t.id ? `${s.r},${s.c}` : "";
+  // the selected cell as an outline over the card, moved without redrawing anything
+  markSelection() {
+    for (const s of this.slots) {
+      const card = s.card;
+      if (!card || !card._mark) continue;
+      const sel = this.selected;
+      if (!sel || sel.id !== s.t.id) {
+        card._mark.hidden = true;
+        continue;
+      }
+      const L = card._layout;
+      const r = s.t.maps ? L.tileRect(sel.tile, sel.r, sel.c) : { x: L.labelW + sel.c * L.cw, y: L.labelH + sel.r * L.ch, w: L.cw, h: L.ch };
+      Object.assign(card._mark.style, {
+        left: `${r.x - 1.5}px`,
+        top: `${r.y - 1.5}px`,
+        width: `${Math.max(r.w, 3) + 3}px`,
+        height: `${Math.max(r.h, 3) + 3}px`,
+      });
+      card._mark.hidden = false;
+    }
   }
 
-  // cell sizes: batch rows stay readable, columns line up within a layer
+  // the colours of a tensor at its stored resolution, once per colour scale: a canvas with
+  // one row of pixels per stored row (maps: the tiles stacked)
+  image(t) {
+    const key = `${t.id}:${this.scaleMode}`;
+    let canvas = this.images.get(key);
+    if (canvas) return canvas;
+    const width = t.tw, height = t.th * t.tiles;
+    const img = new ImageData(width, height);
+    const px = new Uint32Array(img.data.buffer);
+    const lut32 = this.payload.lut32;
+    const limits = this.scaleMode === "column" ? groupLimits(t) : null;
+    const limit = t.stats.absmax || 1;
+    const size = width * height;
+    const perTile = t.th * t.tw;
+    for (let i = 0; i < size; i++) {
+      const g = limits ? (t.maps ? Math.floor(i / perTile) : i % width) : 0;
+      px[i] = lut32[lutIndex(valueAt(t, i), limits ? limits[g] : limit)];
+    }
+    canvas = document.createElement("canvas");
+    canvas.width = width;
+    canvas.height = height;
+    canvas.getContext("2d").putImageData(img, 0, 0);
+    this.images.set(key, canvas);
+    return canvas;
+  }
+
+  // cell sizes of a matrix: batch rows stay readable, columns line up within a layer
   layout(t, width) {
-    const [rows, cols] = t.shape;
+    const [rows] = t.shape;
     const [srows, scols] = t.stored;
     const labelW = rows > 1 ? 44 : 30;
     const labelH = 16;
@@ -642,10 +779,151 @@ class Player {
     if (cw < 1) cw = avail / scols;
     let ch;
     if (srows === 1) ch = Math.max(16, Math.min(22, cw));
-    else if (t.rows === "sample") ch = srows <= 48 ? (cw >= 34 ? 16 : 13) : Math.max(2, Math.floor(380 / srows));
+    else if (t.rows === "sample" || t.rows === "pos") ch = srows <= 48 ? (cw >= 34 ? 16 : 13) : Math.max(2, Math.floor(380 / srows));
     else ch = Math.max(1, Math.min(22, Math.floor(260 / srows)));
     const w = Math.ceil(cw * scols), hgt = Math.ceil(ch * srows);
     return { cw, ch, labelW, labelH, w, h: hgt, total: { w: w + labelW, h: hgt + labelH } };
+  }
+
+  // tiles of maps: a 1×B grid wraps into rows that fit; an A×B grid (kernels) keeps its rows
+  tileLayout(t, width) {
+    const [A, B, th, tw] = t.stored;
+    const wrap = A === 1 || B === 1; // a list of tiles (one sample's channels, one input channel's kernels)
+    const side = Math.max(th, tw);
+    // small tiles with named rows and columns (attention: positions and their tokens) get them written
+    const named = side <= 6 && t.tile && this.h.axes[t.tile[0]] && this.h.axes[t.tile[0]].labels;
+    const labelW = wrap ? (named ? 36 : 0) : 30;
+    const labelH = 15;
+    const footH = named ? 14 : 0;
+    const avail = Math.max(width - labelW - 6, 60);
+    const small = side <= 8;
+    const maxPx = side <= 6 ? 46 : side <= 16 ? 24 : 12;
+    const count = A * B;
+    let perRow = count, px = 1;
+    if (wrap) {
+      for (perRow = count; perRow >= 1; perRow--) {
+        px = Math.floor((avail - (perRow - 1) * TILE_GAP) / (perRow * tw));
+        if (px >= (small ? 8 : 4) || perRow === 1) break;
+      }
+      px = Math.max(1, Math.min(px, maxPx));
+    } else {
+      px = Math.floor((avail - (B - 1) * TILE_GAP) / (B * tw));
+      px = Math.min(px, maxPx, Math.max(1, Math.floor((420 - (A - 1) * (TILE_GAP + labelH)) / (A * th))));
+      px = Math.max(1, px);
+    }
+    const rowsOfTiles = wrap ? Math.ceil(count / perRow) : A;
+    const colsOfTiles = wrap ? Math.min(perRow, count) : B;
+    const tileW = tw * px, tileH = th * px;
+    const headH = wrap ? labelH : 0; // a label above every tile when wrapped
+    const gapX = named ? TILE_GAP + labelW : TILE_GAP;
+    const totalW = labelW + colsOfTiles * tileW + (colsOfTiles - 1) * gapX + 1; // + the last border
+    const totalH = (wrap ? 0 : labelH) + rowsOfTiles * (tileH + headH + footH) + (rowsOfTiles - 1) * TILE_GAP;
+    const origin = (tile) => {
+      const a = Math.floor(tile / B), b = tile % B;
+      const row = wrap ? Math.floor(tile / perRow) : a;
+      const col = wrap ? tile % perRow : b;
+      return { x: labelW + col * (tileW + gapX), y: (wrap ? 0 : labelH) + row * (tileH + headH + footH + TILE_GAP) + headH };
+    };
+    return {
+      px, perRow, wrap, tileW, tileH, labelW, labelH, headH, footH, named, origin,
+      total: { w: totalW, h: totalH },
+      tileRect: (tile, y, x) => {
+        const o = origin(tile);
+        return { x: o.x + x * px, y: o.y + y * px, w: px, h: px };
+      },
+    };
+  }
+
+  drawTiles(t, L) {
+    const dpr = window.devicePixelRatio || 1;
+    const [A, B, th, tw] = t.stored;
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.ceil(L.total.w * dpr);
+    canvas.height = Math.ceil(L.total.h * dpr);
+    canvas.style.width = `${L.total.w}px`;
+    canvas.style.height = `${L.total.h}px`;
+    canvas.dataset.columns = String(B);
+    const ctx = canvas.getContext("2d");
+    ctx.scale(dpr, dpr);
+    ctx.imageSmoothingEnabled = false;
+    const source = this.image(t);
+    const gridRows = this.h.axes[t.rows], gridCols = this.h.axes[t.cols];
+    ctx.font = "11px sans-serif";
+    ctx.fillStyle = "#444";
+    ctx.textBaseline = "middle";
+    const limits = this.scaleMode === "column" ? groupLimits(t) : null;
+    for (let tile = 0; tile < A * B; tile++) {
+      const o = L.origin(tile);
+      ctx.drawImage(source, 0, tile * th, tw, th, o.x, o.y, L.tileW, L.tileH);
+      ctx.strokeStyle = "#ced4da";
+      ctx.lineWidth = 1;
+      ctx.strokeRect(o.x - 0.5, o.y - 0.5, L.tileW + 1, L.tileH + 1);
+      const a = Math.floor(tile / B), b = tile % B;
+      ctx.fillStyle = "#444";
+      if (L.wrap) {
+        ctx.textAlign = "left";
+        const name = [A > 1 ? axisLabel(gridRows, a, true) : "", B > 1 || A === 1 ? axisLabel(gridCols, b, true) : ""].filter(Boolean).join(" · ");
+        ctx.fillText(name, o.x, o.y - 7);
+      } else {
+        if (a === 0) {
+          ctx.textAlign = "center";
+          ctx.fillText(axisLabel(gridCols, b, false), o.x + L.tileW / 2, o.y - 8);
+        }
+        if (b === 0) {
+          ctx.textAlign = "right";
+          ctx.fillText(axisLabel(gridRows, a, false), o.x - 4, o.y + L.tileH / 2);
+        }
+      }
+      // masked cells hatched; numbers when cells are large enough to read
+      for (let y = 0; y < th; y++) {
+        for (let x = 0; x < tw; x++) {
+          const v = tileCell(t, tile, y, x);
+          const cx = o.x + x * L.px, cy = o.y + y * L.px;
+          if (!Number.isFinite(v)) {
+            ctx.strokeStyle = "#adb5bd";
+            ctx.beginPath();
+            for (let d = -L.px; d < L.px; d += 5) {
+              ctx.moveTo(cx + Math.max(d, 0), cy + Math.max(-d, 0));
+              ctx.lineTo(cx + Math.min(d + L.px, L.px), cy + Math.min(L.px - d, L.px));
+            }
+            ctx.stroke();
+          } else if (L.px >= 30 && t.enc === "f32") {
+            const k = lutIndex(v, limits ? limits[tile] : t.stats.absmax || 1);
+            ctx.fillStyle = k < 40 || k > 215 ? "#fff" : "#222";
+            ctx.textAlign = "center";
+            ctx.fillText(fmt(v, 3), cx + L.px / 2, cy + L.px / 2 + 0.5);
+          }
+        }
+      }
+      if (L.px >= 10) {
+        ctx.strokeStyle = "rgba(255,255,255,0.7)";
+        ctx.beginPath();
+        for (let x = 1; x < tw; x++) {
+          ctx.moveTo(o.x + x * L.px + 0.5, o.y);
+          ctx.lineTo(o.x + x * L.px + 0.5, o.y + L.tileH);
+        }
+        for (let y = 1; y < th; y++) {
+          ctx.moveTo(o.x, o.y + y * L.px + 0.5);
+          ctx.lineTo(o.x + L.tileW, o.y + y * L.px + 0.5);
+        }
+        ctx.stroke();
+      }
+      // named rows left of each tile and columns under it (attention: query and key positions)
+      if (L.named) {
+        const rowAxis = this.h.axes[t.tile[0]], colAxis = this.h.axes[t.tile[1]];
+        ctx.fillStyle = "#555";
+        ctx.font = "10.5px sans-serif";
+        ctx.textAlign = "right";
+        for (let y = 0; y < th; y++) ctx.fillText(axisLabel(rowAxis, y, false), o.x - 3, o.y + (y + 0.5) * L.px);
+        ctx.textAlign = "center";
+        for (let x = 0; x < tw; x++) ctx.fillText(axisLabel(colAxis, x, false), o.x + (x + 0.5) * L.px, o.y + L.tileH + 8);
+        ctx.font = "11px sans-serif";
+      }
+    }
+    canvas.addEventListener("mousemove", (e) => this.hover(e, t, L, canvas));
+    canvas.addEventListener("mouseleave", () => (this.q(".bp-tip").hidden = true));
+    canvas.addEventListener("click", (e) => this.click(e, t, L, canvas));
+    return canvas;
   }
 
   draw(t, L) {
@@ -658,29 +936,9 @@ class Player {
     canvas.style.height = `${L.total.h}px`;
     const ctx = canvas.getContext("2d");
     ctx.scale(dpr, dpr);
-    const lut = this.payload.lut;
-    const limits = this.scaleMode === "column" ? columnLimits(t) : null;
-    const matrixLimit = t.stats.absmax || 1;
-    // cells at stored resolution, then scaled up without smoothing
-    const img = new ImageData(scols, srows);
-    for (let r = 0; r < srows; r++) {
-      for (let c = 0; c < scols; c++) {
-        const color = rgb(lut, cell(t, r, c), limits ? limits[c] : matrixLimit);
-        const k = 4 * (r * scols + c);
-        img.data[k] = color[0];
-        img.data[k + 1] = color[1];
-        img.data[k + 2] = color[2];
-        img.data[k + 3] = 255;
-      }
-    }
-    const off = document.createElement("canvas");
-    off.width = scols;
-    off.height = srows;
-    off.getContext("2d").putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = false;
     const x0 = L.labelW, y0 = L.labelH;
-    ctx.drawImage(off, x0, y0, L.w, L.h);
-    // grid lines and numbers when cells are large enough to read
+    ctx.drawImage(this.image(t), x0, y0, L.w, L.h);
     ctx.font = "11px sans-serif";
     ctx.textBaseline = "middle";
     if (L.cw >= 10 && L.ch >= 10) {
@@ -698,12 +956,14 @@ class Player {
       ctx.stroke();
     }
     if (L.cw >= 38 && L.ch >= 13 && t.enc === "f32") {
+      const limits = this.scaleMode === "column" ? groupLimits(t) : null;
+      const matrixLimit = t.stats.absmax || 1;
       ctx.textAlign = "center";
       ctx.font = `${L.ch >= 16 ? 11 : 10}px sans-serif`;
       for (let r = 0; r < srows; r++) {
         for (let c = 0; c < scols; c++) {
           const v = cell(t, r, c);
-          const k = Math.round(((v / (limits ? limits[c] : matrixLimit) + 1) * 127.5));
+          const k = lutIndex(v, limits ? limits[c] : matrixLimit);
           ctx.fillStyle = k < 40 || k > 215 ? "#fff" : "#222";
           ctx.fillText(fmt(v, 3), x0 + (c + 0.5) * L.cw, y0 + (r + 0.5) * L.ch + 0.5);
         }
@@ -717,22 +977,14 @@ class Player {
     const rowEvery = Math.max(1, Math.ceil(13 / L.ch));
     if (t.shape[0] > 1) {
       for (let r = 0; r < srows; r += rowEvery) {
-        const index = r * t.reduce[0];
-        ctx.fillText(axisLabel(rowAxis, index, true), x0 - 4, y0 + (r + 0.5) * L.ch);
+        ctx.fillText(axisLabel(rowAxis, r * t.reduce[0], true), x0 - 4, y0 + (r + 0.5) * L.ch);
       }
     }
     ctx.textAlign = "center";
-    const labelWidth = colAxis.labels ? 8 + 6.2 * Math.max(...colAxis.labels.map((s) => String(s).length)) : 24;
-    const colEvery = Math.max(1, Math.ceil(labelWidth / L.cw));
+    const longest = colAxis && colAxis.labels ? Math.max(...colAxis.labels.map((s) => String(s).length)) : colAxis && colAxis.unravel ? 6 : 3;
+    const colEvery = Math.max(1, Math.ceil((8 + 6.2 * longest) / L.cw));
     for (let c = 0; c < scols; c += colEvery) {
       ctx.fillText(axisLabel(colAxis, c * t.reduce[1], false), x0 + (c + 0.5) * L.cw, y0 - 8);
-    }
-    // the selected cell
-    const s = this.selected;
-    if (s && s.id === t.id) {
-      ctx.strokeStyle = ACCENTS.forward;
-      ctx.lineWidth = 2.5;
-      ctx.strokeRect(x0 + s.c * L.cw, y0 + s.r * L.ch, Math.max(L.cw, 3), Math.max(L.ch, 3));
     }
     canvas.addEventListener("mousemove", (e) => this.hover(e, t, L, canvas));
     canvas.addEventListener("mouseleave", () => (this.q(".bp-tip").hidden = true));
@@ -740,12 +992,28 @@ class Player {
     return canvas;
   }
 
+  // the stored cell under the pointer: {r, c} of a matrix, {tile, r, c} of maps
   at(e, t, L, canvas) {
     const box = canvas.getBoundingClientRect();
-    const x = e.clientX - box.left - L.labelW, y = e.clientY - box.top - L.labelH;
-    const c = Math.floor(x / L.cw), r = Math.floor(y / L.ch);
+    const x = e.clientX - box.left, y = e.clientY - box.top;
+    if (t.maps) {
+      for (let tile = 0; tile < t.tiles; tile++) {
+        const o = L.origin(tile);
+        if (x >= o.x && x < o.x + L.tileW && y >= o.y && y < o.y + L.tileH) {
+          return { tile, r: Math.floor((y - o.y) / L.px), c: Math.floor((x - o.x) / L.px) };
+        }
+      }
+      return null;
+    }
+    const c = Math.floor((x - L.labelW) / L.cw), r = Math.floor((y - L.labelH) / L.ch);
     if (c < 0 || r < 0 || c >= t.stored[1] || r >= t.stored[0]) return null;
     return { r, c };
+  }
+
+  // the full index of a hit: [row, col] of a matrix (the first of its block), [a, b, y, x] of maps
+  index(t, hit) {
+    if (t.maps) return [Math.floor(hit.tile / t.stored[1]), hit.tile % t.stored[1], hit.r, hit.c];
+    return [hit.r * t.reduce[0], hit.c * t.reduce[1]];
   }
 
   hover(e, t, L, canvas) {
@@ -755,19 +1023,36 @@ class Player {
       tip.hidden = true;
       return;
     }
-    const rowAxis = this.h.axes[t.rows], colAxis = this.h.axes[t.cols];
-    const [br, bc] = t.reduce;
-    const i = hit.r * br, j = hit.c * bc;
-    const v = cell(t, hit.r, hit.c);
-    const where = (axis, index, size, span) => {
-      const name = axis.title || "";
-      if (!name) return null;
-      const end = Math.min(index + span, size) - 1;
-      return span > 1 ? `${name} ${index}–${end}` : `${name} = ${axisLabel(axis, index, true, true)}`;
-    };
-    const parts = [where(rowAxis, i, t.shape[0], br), where(colAxis, j, t.shape[1], bc)].filter(Boolean);
-    const value = t.enc === "f32" ? `= ${exact(v)}` : `≈ ${fmt(v, 3)} (${br > 1 || bc > 1 ? "block mean, " : ""}rounded; click for the exact number)`;
-    tip.textContent = `${t.label}[${parts.join(", ")}] ${value}\nclick: worked numbers below`;
+    const ax = this.h.axes;
+    let where, v;
+    if (t.maps) {
+      const [a, b, y, x] = this.index(t, hit);
+      v = tileCell(t, hit.tile, hit.r, hit.c);
+      const parts = [];
+      if (t.shape[0] > 1) parts.push(`${ax[t.rows].title} = ${axisLabel(ax[t.rows], a, true, true)}`);
+      if (t.shape[1] > 1 || ax[t.cols].labels) parts.push(`${ax[t.cols].title} = ${axisLabel(ax[t.cols], b, true, true)}`);
+      const tr = t.tile ? ax[t.tile[0]] : null, tc = t.tile ? ax[t.tile[1]] : null;
+      parts.push(`${tr ? tr.title : "row"} = ${axisLabel(tr, y, true, true)}`, `${tc ? tc.title : "column"} = ${axisLabel(tc, x, true, true)}`);
+      where = parts.join(", ");
+    } else {
+      const [br, bc] = t.reduce;
+      const [i, j] = this.index(t, hit);
+      v = cell(t, hit.r, hit.c);
+      const part = (axis, index, size, span) => {
+        const name = axis && axis.title;
+        if (!name) return null;
+        const end = Math.min(index + span, size) - 1;
+        return span > 1 ? `${name} ${index}–${end}` : `${name} = ${axisLabel(axis, index, true, true)}`;
+      };
+      where = [part(ax[t.rows], i, t.shape[0], br), part(ax[t.cols], j, t.shape[1], bc)].filter(Boolean).join(", ");
+    }
+    const reduced = t.reduce[0] > 1 || t.reduce[1] > 1;
+    const value = !Number.isFinite(v) && t.enc === "f32"
+      ? "masked (a future position)"
+      : t.enc === "f32"
+        ? `= ${exact(v)}`
+        : `≈ ${fmt(v, 3)} (${reduced ? "block mean, " : ""}rounded; click for the exact number)`;
+    tip.textContent = `${shortLabel(t)}[${where}] ${value}\nclick: worked numbers below`;
     const rootBox = this.root.getBoundingClientRect();
     tip.style.left = `${Math.min(e.clientX - rootBox.left + 14, rootBox.width - 300)}px`;
     tip.style.top = `${e.clientY - rootBox.top + 16}px`;
@@ -777,19 +1062,21 @@ class Player {
   click(e, t, L, canvas) {
     const hit = this.at(e, t, L, canvas);
     if (!hit) return;
-    this.selected = { id: t.id, r: hit.r, c: hit.c };
-    const row = hit.r * t.reduce[0], col = hit.c * t.reduce[1];
-    if (t.rows === "sample") this.sample = row;
+    this.selected = { id: t.id, tile: hit.tile, r: hit.r, c: hit.c };
+    const index = this.index(t, hit);
+    if (!t.maps && t.rows === "sample") this.sample = index[0];
+    this.markSelection();
     this.paintNet();
-    this.renderFocus();
     if (this.trigger) {
       this.trigger("inspect", {
         step: this.h.step,
         phase: this.phase,
         block: t.block,
         tensor: t.key,
-        row,
-        col,
+        row: t.maps ? index[2] : index[0],
+        col: t.maps ? index[3] : index[1],
+        index,
+        sample: t.sample,
         t: Date.now(),
       });
     }
@@ -797,7 +1084,7 @@ class Player {
 
   legend(t, width) {
     const s = t.stats;
-    const perColumn = this.scaleMode === "column" && t.stored[1] > 1;
+    const perColumn = this.scaleMode === "column" && (t.maps ? t.tiles > 1 : t.stored[1] > 1);
     const limit = s.absmax || 1;
     const h = 56;
     const dpr = window.devicePixelRatio || 1;
@@ -823,14 +1110,15 @@ class Player {
     ctx.textBaseline = "top";
     const pos = (v) => x0 + ((v / limit + 1) / 2) * (x1 - x0);
     if (perColumn) {
+      const unit = t.maps ? "tile" : "col";
       ctx.textAlign = "left";
-      ctx.fillText(`−max|col|`, x0, y + barH + 3);
+      ctx.fillText(`−max|${unit}|`, x0, y + barH + 3);
       ctx.textAlign = "center";
       ctx.fillText("0", (x0 + x1) / 2, y + barH + 3);
       ctx.textAlign = "right";
-      ctx.fillText(`+max|col|`, x1, y + barH + 3);
+      ctx.fillText(`+max|${unit}|`, x1, y + barH + 3);
       ctx.textAlign = "left";
-      ctx.fillText(`each column on its own scale · min ${fmt(s.min)} · median ${fmt(s.median)} · max ${fmt(s.max)}`, x0, y + barH + 17);
+      ctx.fillText(`each ${t.maps ? "tile" : "column"} on its own scale · min ${fmt(s.min)} · median ${fmt(s.median)} · max ${fmt(s.max)}`, x0, y + barH + 17);
       return canvas;
     }
     const marks = [
@@ -871,11 +1159,6 @@ class Player {
 }
 
 // ------------------------------------------------------------------ helpers
-const SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹";
-function sup(k) {
-  return String(k).split("").map((d) => SUPERSCRIPT[Number(d)]).join("");
-}
-
 function axisLabel(axis, index, long, full) {
   if (!axis) return String(index);
   if (axis.labels && axis.labels[index] !== undefined) {
@@ -886,21 +1169,27 @@ function axisLabel(axis, index, long, full) {
     const cols = axis.pixels[1];
     return full ? `${index} (pixel row ${Math.floor(index / cols)}, col ${index % cols})` : String(index);
   }
+  if (axis.unravel) {
+    const parts = [];
+    let rest = index;
+    for (let k = axis.unravel.length - 1; k >= 0; k--) {
+      parts.unshift(rest % axis.unravel[k]);
+      rest = Math.floor(rest / axis.unravel[k]);
+    }
+    return full ? `${index} (${axis.names.map((n, k) => `${n} ${parts[k]}`).join(", ")})` : parts.join(",");
+  }
   return String(index);
+}
+
+// a tensor's name without its formula: "a²" of "a² = softmax of each row"
+function shortLabel(t) {
+  return t.label.split(" = ")[0].split(" (")[0];
 }
 
 function rangeText(t) {
   const s = t.stats;
   if (s.min === null) return "no finite values";
   return `min ${fmt(s.min)} · max ${fmt(s.max)}` + (t.enc === "q8" && (t.reduce[0] > 1 || t.reduce[1] > 1) ? ` · drawn as ${t.reduce[0]}×${t.reduce[1]} block means` : "");
-}
-
-function rowValues(t, n) {
-  const [rows, cols] = t.stored;
-  const r = Math.min(Math.floor(n / t.reduce[0]), rows - 1);
-  const out = new Float64Array(cols);
-  for (let c = 0; c < cols; c++) out[c] = cell(t, r, c);
-  return out;
 }
 
 function stripImage(values, limit, lut) {
