@@ -6,6 +6,7 @@ from ui import step
 from ui.frame import inside_app_frame
 from ui.session import active_model
 from ui.sidebar import config_sidebar
+from ui.text import plain
 
 inside_app_frame(__file__)
 
@@ -26,9 +27,9 @@ def stepper():
     settings = step.input_controls(model)
     state = step.step_buttons(model, settings)
     if state.notice:
-        st.success(state.notice)
+        st.success(plain(state.notice))
     if state.error:
-        st.error(state.error)
+        st.error(plain(state.error))
     if state.trace is None:
         return
     st.markdown(step.describe_input(model, state))

@@ -41,6 +41,7 @@ from .session import ActiveModel, reset_to_initial
 from .step_inspector import SELECTION_KEY, apply_selection, select_cell
 from .step_inspector import inspector as cell_inspector
 from .step_player import step_player
+from .text import plain
 
 SAMPLE_INDEX_KEY = "step.sample_index"  # set by other pages to open a chosen sample here
 PENDING_KEY = "step.pending_run"  # (steps, epochs) asked for by the Run buttons
@@ -432,12 +433,13 @@ def describe_sample(model: ActiveModel, trace, row: int) -> str:
     dataset = model.dataset
     target, predicted = target_and_prediction(model, trace, 0)
     if dataset.kind == "sequence":
-        shown = f"`{dataset.windows_train[row]} -> {target}`"
+        shown = plain(f"{dataset.windows_train[row]} -> {target}")
     elif dataset.kind == "image":
         shown = f"image {'×'.join(map(str, dataset.input_shape))}"
     else:
         shown = "(" + ", ".join(f"{v:.3g}" for v in np.ravel(dataset.x_train[row])) + ")"
-    return f"Training sample {row}: {shown} · target **{target}** · prediction **{predicted}**"
+    # windows and class names are data (a link's vocabulary, a folder's names): shown as plain text
+    return f"Training sample {row}: {shown} · target **{plain(target)}** · prediction **{plain(predicted)}**"
 
 
 # ------------------------------------------------------------- the views
@@ -536,7 +538,7 @@ def task_view(model: ActiveModel, state: StepState) -> None:
     try:
         _task_view(model, state)
     except ValueError as err:
-        st.error(f"Cannot draw the task view: {err}.")
+        st.error(plain(f"Cannot draw the task view: {err}."))
 
 
 def _task_view(model: ActiveModel, state: StepState) -> None:
