@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .layers import Layer
+from .layers import Layer, init_weights
 
 LAYER_NORM_EPS = 1e-5
 
@@ -99,8 +99,6 @@ class SelfAttention(Layer):
         init_std: float = 0.01,
         dtype=np.float32,
     ):
-        from .layers import init_weights
-
         super().__init__()
         if dim % heads:
             raise ValueError(f"attn{heads}: {dim} numbers per position do not split into {heads} heads")

@@ -234,7 +234,10 @@ class RunConfig:
     @classmethod
     def from_query(cls, query: dict[str, str]) -> tuple[RunConfig, list[str]]:
         """Settings from a link's parameters; a bad, outdated or out-of-range one falls back to its
-        default with a notice naming it and the value. Other parameters are left alone."""
+        default with a notice naming it and the value. Other parameters are left alone.
+
+        Values are JSON (what ``to_query`` writes); a value that is not JSON is read as the text
+        itself, so a hand-typed ``?dataset=shapes`` works like ``?dataset="shapes"``."""
         names = {f.name for f in fields(cls)} | set(OLD_ARCHITECTURE_KEYS) | set(OLD_OPTIMIZER_KEYS)
         data, notices = {}, []
         for key, text in query.items():
@@ -242,7 +245,9 @@ class RunConfig:
                 continue
             try:
                 data[key] = json.loads(text) if isinstance(text, str) and len(text) <= 4000 else _invalid
-            except (json.JSONDecodeError, TypeError, RecursionError):
+            except json.JSONDecodeError:
+                data[key] = text
+            except (TypeError, RecursionError):
                 data[key] = _invalid
             if data[key] is _invalid:
                 notices.append(f"link setting {key}={_short(text)} is not readable; using the default")

@@ -81,6 +81,12 @@ class Budget:
         """An amount of this budget's unit as people read it: '256 MiB', '16.8 million pixels (4096×4096)'."""
         if self.unit == "bytes":
             return describe_bytes(amount)
+        if self.unit != "pixels":
+            return (
+                f"{amount / 1e6:.1f} million {self.unit}"
+                if amount >= 1_000_000
+                else f"{amount:,} {self.unit}"
+            )
         side = math.isqrt(amount)
         square = f" ({side}×{side})" if side * side == amount else ""
         if amount >= 1_000_000:
@@ -99,6 +105,8 @@ class Budget:
 
     def _example(self, limit: int) -> str:
         doubled = 2 * limit
+        if self.unit not in ("bytes", "pixels"):
+            return str(doubled)
         for suffix, size in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
             if doubled % size == 0:
                 return f"{doubled // size}{suffix}"
@@ -152,7 +160,33 @@ IMAGE_FILE_BYTES = Budget(
     docs=("docs/draw.md",),
 )
 
-BUDGETS = (UPLOAD_PIXELS, ARCHIVE_BYTES, ARRAY_BYTES, HISTORY_BYTES, CONFIG_BYTES, IMAGE_FILE_BYTES)
+NETWORK_PARAMETERS = Budget(
+    what="a network built in the app (from the sidebar, a link, a fork or a run); the command line "
+    "(python -m backprop train) has no such limit",
+    env="BACKPROP_MAX_PARAMETERS",
+    default=5_000_000,
+    unit="parameters",
+    docs=("docs/runs.md", "docs/step_through.md"),
+)
+DATASET_CACHE_BYTES = Budget(
+    what="the datasets the app keeps built in memory, shared by every session (the least recently "
+    "used ones are dropped first; one dataset larger than this is built for its request only)",
+    env="BACKPROP_MAX_DATASET_CACHE_BYTES",
+    default=768 << 20,
+    unit="bytes",
+    docs=("docs/datasets.md",),
+)
+
+BUDGETS = (
+    UPLOAD_PIXELS,
+    ARCHIVE_BYTES,
+    ARRAY_BYTES,
+    HISTORY_BYTES,
+    CONFIG_BYTES,
+    IMAGE_FILE_BYTES,
+    NETWORK_PARAMETERS,
+    DATASET_CACHE_BYTES,
+)
 
 
 def table(page: str) -> str:

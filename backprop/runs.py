@@ -65,7 +65,7 @@ from .io import (
 from .network import Network
 from .runfiles import PERCENTILES, RUN_FORMAT, check_cursor, check_history, check_meta, is_count, is_number
 from .runlock import RunLock
-from .training import History, Trainer, TrainingDiverged, TrainingEvent
+from .training import EPOCH_FIELDS, History, Trainer, TrainingDiverged, TrainingEvent
 
 RUNS_DIR_ENV = "BACKPROP_RUNS_DIR"
 WEIGHT_FILES = ("initial", "latest", "best")
@@ -1005,24 +1005,11 @@ def legacy_data_facts(arrays: dict) -> dict:
     return {"input_shape": [int(first.shape[0])], "n_outputs": int(last.shape[1]), "vocab_size": None}
 
 
-CSV_FIELDS = (
-    "epoch",
-    "step",
-    "train_loss",
-    "train_accuracy",
-    "val_loss",
-    "val_accuracy",
-    "learning_rate",
-    "seconds",
-    "samples_seen",
-)
-
-
 def history_csv(history: History) -> str:
     """Per-epoch metrics as CSV text (per-layer statistics stay in history.json)."""
-    lines = [",".join(CSV_FIELDS)]
+    lines = [",".join(EPOCH_FIELDS)]
     for record in history.epochs:
-        lines.append(",".join("" if record.get(k) is None else repr(record.get(k)) for k in CSV_FIELDS))
+        lines.append(",".join("" if record.get(k) is None else repr(record.get(k)) for k in EPOCH_FIELDS))
     return "\n".join(lines) + "\n"
 
 

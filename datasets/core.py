@@ -202,6 +202,15 @@ class DatasetSpec:
 # ----------------------------------------------------------------- validation
 
 
+def read_shipped_images(path) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` and ``labels`` of an image file shipped in the repository, as read-only arrays."""
+    with np.load(path, allow_pickle=False) as data:
+        images, labels = data["images"], data["labels"]
+    images.setflags(write=False)
+    labels.setflags(write=False)
+    return images, labels
+
+
 def check_int(name: str, value, minimum: int, hint: str) -> int:
     """`value` as int if it is an integer >= minimum, else ValueError with `hint`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:

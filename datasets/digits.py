@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import SEED, VAL_FRACTION, Dataset, check_fraction, stratified_split
+from .core import SEED, VAL_FRACTION, Dataset, check_fraction, read_shipped_images, stratified_split
 
 DIGITS_FILE = Path(__file__).resolve().parent / "data" / "digits.npz"
 DIGITS_MAX_VALUE = 16
@@ -25,11 +25,7 @@ DESCRIPTION = (
 
 @lru_cache(maxsize=1)
 def _raw() -> tuple:
-    with np.load(DIGITS_FILE, allow_pickle=False) as data:
-        images, labels = data["images"], data["labels"]
-    images.setflags(write=False)
-    labels.setflags(write=False)
-    return images, labels
+    return read_shipped_images(DIGITS_FILE)
 
 
 def raw_digits() -> tuple:

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from backprop.inspect import weight_breakdown
+from tests.markdown_text import shown
 from viz.step_payload import read_payload
 from viz.step_text import sig
 
@@ -247,7 +248,7 @@ def test_link_opens_its_network_and_a_bad_value_falls_back_with_a_notice():
     open_view(at, "Share & export")
     assert any("layers=%22dense4-relu%22" in c.value or 'layers="dense4-relu"' in c.value for c in at.code)
     at = open_page(layers='"dense4-swish"')
-    assert any("layers='dense4-swish' is not valid" in w.value for w in at.warning)
+    assert any("layers='dense4-swish' is not valid" in shown(w.value) for w in at.warning)
     assert model(at).net.spec == "dense8-gelu-dense8-gelu-dense2"
     at = open_page(hidden="[4]", activation='"relu"')  # a link from before the layers were text
     assert model(at).net.spec == "dense4-relu-dense2"

@@ -14,7 +14,7 @@ def test_every_budget_has_a_default_an_environment_variable_and_a_unit():
     for budget in limits.BUDGETS:
         assert budget.env.startswith("BACKPROP_MAX_")
         assert budget.default > 0
-        assert budget.unit in ("bytes", "pixels")
+        assert budget.unit in ("bytes", "pixels", "parameters")
         assert budget.value() == budget.default
 
 

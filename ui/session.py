@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, fields
 import streamlit as st
 
 import datasets
-from backprop import Network, RunConfig, Trainer
+from backprop import Network, RunConfig, Trainer, limits
 
 from .data import try_load_dataset
+from .text import plain
 
 CONFIG_KEY = "bp.config"
 MODEL_KEY = "bp.model"
@@ -50,7 +51,26 @@ def config_from_query(query: dict[str, str]) -> tuple[RunConfig, list[str]]:
     spec = datasets.spec(config.dataset)
     params, more = spec.lenient_params(config.dataset_params)
     config = config.replace(dataset_params=spec.canonical_params(params))
-    return config, notices + more
+    notices += more
+    dataset, error = try_load_dataset(config.dataset, config.dataset_params)
+    if dataset is not None:
+        try:
+            check_budget(config, dataset)
+        except ValueError as err:  # layers that do not fit the data, or a network over the budget
+            notices.append(f"link setting layers={config.layers!r}: {err}; using {RunConfig().layers!r}")
+            config = config.replace(layers=RunConfig().layers)
+    return config, notices
+
+
+def check_budget(config: RunConfig, dataset) -> int:
+    """The number of parameters config's network would have for dataset, worked out before anything
+    is built; OverBudget (a ValueError saying how to go past it) above the app's budget."""
+    parameters = sum(step.parameters for step in config.plan(dataset))
+    if parameters > limits.NETWORK_PARAMETERS.value():
+        raise limits.NETWORK_PARAMETERS.exceeded(
+            f"the network {config.layers or '(no hidden layers)'} on {config.dataset}", parameters
+        ) from None
+    return parameters
 
 
 def write_query(config: RunConfig) -> None:
@@ -85,6 +105,7 @@ def build_model(config: RunConfig, run_name: str | None = None) -> ActiveModel:
     dataset, error = try_load_dataset(config.dataset, config.dataset_params)
     if error:
         raise ValueError(error)
+    check_budget(config, dataset)
     net = config.build_network(dataset)
     return ActiveModel(
         config=config,
@@ -104,7 +125,7 @@ def active_model() -> ActiveModel:
         try:
             model = build_model(config)
         except ValueError as err:
-            st.error(f"{err}. Change the setup in the sidebar.")
+            st.error(f"{plain(err)}. Change the setup in the sidebar.")
             st.stop()
         st.session_state[MODEL_KEY] = model
     return model

@@ -15,6 +15,7 @@ from backprop.schedules import EARLY_STOPPING
 
 from .data import try_load_dataset
 from .session import apply_config, current_config, take_notices, write_query
+from .text import plain
 from .widgets import option_widget
 
 EXAMPLE_KEY = "sb.example"
@@ -105,7 +106,7 @@ def network_summary(config: RunConfig) -> None:
     try:
         steps = config.plan(dataset)
     except ValueError as err:
-        st.error(f"{err}")
+        st.error(plain(err))
         return
     lines = [
         f"{step.word or 'input':<16} {'×'.join(map(str, step.output_shape)):>10} {step.parameters:>10,}"
@@ -161,7 +162,7 @@ def config_sidebar() -> RunConfig:
     """Render the setup in the sidebar, apply changes to the session, return the current config."""
     config = current_config()
     for notice in take_notices():
-        st.warning(notice)
+        st.warning(plain(notice))
     with st.sidebar:
         st.subheader("Setup")
         errors: list[str] = []
@@ -176,18 +177,18 @@ def config_sidebar() -> RunConfig:
             training = training_controls(config, errors, images=datasets.spec(dataset).kind == "image")
         if errors:
             for error in errors:
-                st.error(error)
+                st.error(plain(error))
             return config
         try:
             new = config.replace(dataset=dataset, dataset_params=dataset_params, **network, **training)
             message = apply_config(new)
         except ValueError as err:
-            st.error(f"{err}")
+            st.error(plain(err))
             return config
         with st.expander("Layers and parameters", expanded=False):
             network_summary(new)
         if message:
-            st.info(message)
+            st.info(plain(message))
         write_query(new)
         return new
 

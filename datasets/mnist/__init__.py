@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import SEED, Dataset
+from ..core import SEED, Dataset, read_shipped_images
 
 MNIST_FILE = Path(__file__).resolve().parent.parent / "data" / "mnist.npz"
 MNIST_CLASSES = [str(d) for d in range(10)]
@@ -35,11 +35,7 @@ DESCRIPTION = "Real handwritten digits, 28x28 pixels, 10,000 MNIST images (fixed
 
 @lru_cache(maxsize=1)
 def _raw() -> tuple:
-    with np.load(MNIST_FILE, allow_pickle=False) as data:
-        images, labels = data["images"], data["labels"]
-    images.setflags(write=False)
-    labels.setflags(write=False)
-    return images, labels
+    return read_shipped_images(MNIST_FILE)
 
 
 def raw_mnist() -> tuple:

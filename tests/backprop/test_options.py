@@ -212,7 +212,14 @@ def test_from_query_notice_for_a_dense_layer_too_wide_names_the_word_and_the_lim
 def test_from_query_reports_unreadable_text_and_ignores_other_parameters():
     config, notices = RunConfig.from_query({"epochs": "{bad", "page": "step", "learning_rate": "0.1"})
     assert config.learning_rate == 0.1 and config.epochs == 20
-    assert notices == ["link setting epochs='{bad' is not readable; using the default"]
+    assert notices == [
+        "link setting epochs='{bad' is not valid (epochs must be an integer in [1, 10000], got '{bad'); using 20"
+    ]
+
+
+def test_from_query_reads_a_hand_typed_word_as_text():
+    config, notices = RunConfig.from_query({"dataset": "shapes", "optimizer": "sgd"})
+    assert (config.dataset, config.optimizer, notices) == ("shapes", "sgd", [])
 
 
 def test_to_query_and_from_query_round_trip_the_settings_that_differ():
