@@ -300,3 +300,21 @@ def test_a_model_file_whose_layers_disagree_with_its_weights_is_refused_before_b
     finally:
         tracemalloc.stop()
     assert peak < 5 * (1 << 20)
+
+
+def test_packed_pixels_round_trip_and_bad_packs_are_refused_before_anything_is_built():
+    from backprop.io import pack_uint8, unpack_uint8
+
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    packed = json.loads(json.dumps(pack_uint8(images)))  # it travels as JSON in a model card
+    np.testing.assert_array_equal(unpack_uint8(packed), images)
+    with pytest.raises(ValueError, match="shape of non-negative integers"):
+        unpack_uint8({"shape": [2, -3], "uint8_base64": packed["uint8_base64"]})
+    with pytest.raises(ValueError, match="shape of non-negative integers"):
+        unpack_uint8({"shape": [2, 3, 4]})
+    with pytest.raises(ValueError, match="more than the 16 bytes allowed"):
+        unpack_uint8(packed, max_bytes=16)
+    with pytest.raises(ValueError, match="not valid base64"):
+        unpack_uint8({"shape": [1], "uint8_base64": "*"})
+    with pytest.raises(ValueError, match="hold 24 bytes, their shape \\(5, 5\\) needs 25"):
+        unpack_uint8({"shape": [5, 5], "uint8_base64": packed["uint8_base64"]})
