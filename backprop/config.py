@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 import numpy as np
 
 from .architecture import Planned, check_spec, mlp_spec, plan
+from .augment import AUGMENT_SHIFT
 from .layers import INIT_STD, INITS
 from .losses import LOSSES
 from .network import SEED, Network, first_layer_shape
@@ -91,6 +92,7 @@ OPTIONS: tuple[Option, ...] = (
     BATCH_SIZE,
     WEIGHT_DECAY,
     CLIP_NORM,
+    AUGMENT_SHIFT,
     SCHEDULE,
     EARLY_STOPPING,
     EPOCHS,
@@ -102,6 +104,7 @@ TRAINER_FIELDS = (
     "optimizer_options",
     "weight_decay",
     "clip_norm",
+    "augment_shift",
     "schedule",
     "early_stopping",
     "batch_size",
@@ -132,6 +135,7 @@ class RunConfig:
     learning_rate: float = LEARNING_RATE.default
     weight_decay: float = WEIGHT_DECAY.default
     clip_norm: float | None = CLIP_NORM.default
+    augment_shift: int = AUGMENT_SHIFT.default
     batch_size: int = BATCH_SIZE.default
     epochs: int = EPOCHS.default
     seed: int = SEED.default
@@ -336,6 +340,7 @@ class RunConfig:
             seed=self.seed,
             weight_decay=self.weight_decay,
             clip_norm=self.clip_norm,
+            augment_shift=self.augment_shift,
             **self.optimizer_options,
         )
 
@@ -354,6 +359,8 @@ class RunConfig:
             extras.append(f"L2 {self.weight_decay:g}")
         if self.clip_norm:
             extras.append(f"clip {self.clip_norm:g}")
+        if self.augment_shift:
+            extras.append(f"shift ±{self.augment_shift} px")
         if self.schedule:
             extras.append(f"{self.schedule['schedule']} schedule")
         return " · ".join(

@@ -15,6 +15,8 @@ reading, because headers can lie.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import errno
 import io
@@ -282,6 +284,40 @@ def atomic_write(path, write) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def pack_uint8(array: np.ndarray) -> dict:
+    """A small uint8 array as JSON-ready metadata ({"shape", "uint8_base64"}), e.g. a model card's
+    pictures of what it gets wrong. Read back with ``unpack_uint8``."""
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    return {"shape": list(array.shape), "uint8_base64": base64.b64encode(array.tobytes()).decode("ascii")}
+
+
+def unpack_uint8(packed, max_bytes: int = 1 << 20) -> np.ndarray:
+    """The uint8 array of ``pack_uint8``; ValueError when it is not one or holds more than max_bytes.
+
+    Metadata comes from files that may come from anywhere: the shape is checked
+    against the budget and against the bytes before anything is built.
+    """
+    try:
+        shape = tuple(int(s) for s in packed["shape"])
+        text = packed["uint8_base64"]
+        if not isinstance(text, str) or any(s < 0 for s in shape):
+            raise TypeError
+    except (TypeError, KeyError, ValueError):
+        raise ValueError(
+            "packed pixels need a shape of non-negative integers and uint8_base64 text"
+        ) from None
+    size = math.prod(shape)
+    if size > max_bytes or len(text) > 4 * (max_bytes // 3 + 1):
+        raise ValueError(f"packed pixels of shape {shape} are more than the {max_bytes:,} bytes allowed")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("packed pixels are not valid base64") from None
+    if len(data) != size:
+        raise ValueError(f"packed pixels hold {len(data):,} bytes, their shape {shape} needs {size:,}")
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
 
 
 def save_arrays(path, arrays: dict[str, np.ndarray], metadata: dict | None = None) -> None:

@@ -46,3 +46,33 @@ def precision_recall_f1(matrix: np.ndarray) -> dict[str, np.ndarray]:
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
     return {"precision": precision, "recall": recall, "f1": f1, "support": actual.astype(np.int64)}
+
+
+def validation_summary(y_true, probs, n_classes: int, keep: int = 24) -> dict:
+    """What a classifier gets wrong on a labelled set, JSON-ready (a model card stores it).
+
+    y_true: (N,) labels; probs: (N, C) predicted probabilities; keep: how many of the
+    misclassified samples to list (the first ones, in data order).
+    Returns {"n", "n_wrong", "confusion": C×C counts (row true, column predicted),
+    "misclassified": [{"index", "true", "predicted", "probability"}, ...]}.
+    """
+    y_true = np.asarray(y_true).astype(np.int64)
+    probs = np.asarray(probs)
+    if probs.ndim != 2 or probs.shape[0] != y_true.shape[0]:
+        raise ValueError(f"got {y_true.shape[0]} labels and probabilities of shape {probs.shape}")
+    predicted = probs.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != y_true)
+    return {
+        "n": int(y_true.size),
+        "n_wrong": int(wrong.size),
+        "confusion": confusion_matrix(y_true, predicted, n_classes).tolist(),
+        "misclassified": [
+            {
+                "index": int(i),
+                "true": int(y_true[i]),
+                "predicted": int(predicted[i]),
+                "probability": round(float(probs[i, predicted[i]]), 4),
+            }
+            for i in wrong[:keep]
+        ],
+    }

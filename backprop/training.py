@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .augment import AUGMENT_SHIFT, check_image_shape, random_shift
 from .optimizers import Optimizer, make_optimizer
 from .schedules import EarlyStopping, make_schedule, monitored_value
 from .trace import Trace
@@ -111,6 +112,9 @@ class Trainer:
       watches, else val_accuracy for classifiers with validation data, val_loss
       with validation, else train_loss.
     seed: the batch-order seed; defaults to the network's seed.
+    augment_shift: 0, or the most pixels each training image is moved by in each direction when
+      it is drawn into a batch (image data only, see ``backprop.augment``); the offsets are fixed
+      by (seed, epoch, batch), so training stays reproducible and resumable.
     On a non-finite loss the step raises TrainingDiverged before its update, so the
     network keeps the weights left by the last step whose loss was finite; if that
     step's own update overflowed them, it is undone (with the optimizer's running
@@ -128,6 +132,7 @@ class Trainer:
         monitor: str | None = None,
         seed: int | None = None,
         shuffle: bool = True,
+        augment_shift: int = 0,
         **optimizer_options,
     ):
         self.net = net
@@ -154,6 +159,11 @@ class Trainer:
         self.monitor = monitor
         self.seed = net.seed if seed is None else int(seed)
         self.shuffle = shuffle
+        self.augment_shift = AUGMENT_SHIFT.check(augment_shift)
+        if self.augment_shift:
+            if net.embedding is not None:
+                raise ValueError(f"augment_shift={augment_shift} moves images; this network reads token ids")
+            self._image_shape = check_image_shape(net.input_shape, self.augment_shift)
         self.history = History()
         self.epoch = 0  # completed epochs
         self.step = 0  # completed steps
@@ -202,6 +212,14 @@ class Trainer:
         if not self.shuffle:
             return np.arange(n)
         return np.random.default_rng([self.seed, 7, epoch]).permutation(n)
+
+    def augment(self, xb: np.ndarray, epoch: int, batch_index: int) -> np.ndarray:
+        """A training batch as the network sees it: moved by up to ``augment_shift`` pixels, with
+        offsets fixed by (seed, epoch, batch); unchanged when augment_shift is 0."""
+        if not self.augment_shift:
+            return xb
+        rng = np.random.default_rng([self.seed, 11, epoch, batch_index])
+        return random_shift(xb, self._image_shape, self.augment_shift, rng)
 
     def steps_per_epoch(self, n: int) -> int:
         return math.ceil(n / self.batch_size)
@@ -338,7 +356,7 @@ class Trainer:
             yb = y[idx]
             trace = None  # let the last step's arrays go before this step allocates its own
             # take() gathers the rows faster than fancy indexing: same array
-            trace = self.train_step(x.take(idx, axis=0), yb)
+            trace = self.train_step(self.augment(x.take(idx, axis=0), self.epoch, self.batch_index), yb)
             self.batch_index += 1
             stats = self._epoch_stats
             size = len(idx)
@@ -378,5 +396,7 @@ class Trainer:
 
     def __repr__(self) -> str:
         return (
-            f"Trainer({self.optimizer!r}, batch_size={self.batch_size}, epoch={self.epoch}, step={self.step})"
+            f"Trainer({self.optimizer!r}, batch_size={self.batch_size}, "
+            + (f"augment_shift={self.augment_shift}, " if self.augment_shift else "")
+            + f"epoch={self.epoch}, step={self.step})"
         )

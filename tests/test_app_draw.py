@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from ui.draw import INJECT_KEY, TAUGHT_KEY, model_options
+from ui.draw import INJECT_KEY, TAB_KEY, TAUGHT_KEY, model_options
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "draw.py")
 
@@ -24,10 +25,15 @@ VERTICAL_BAR = canvas(lambda d: d.line([(140, 50), (140, 230)], fill=WHITE, widt
 TRIANGLE = canvas(lambda d: d.line([(140, 40), (240, 220), (40, 220), (140, 40)], fill=WHITE, width=14))
 
 
-def open_page(image=None, model=None):
+SEVEN = canvas(lambda d: d.line([(80, 60), (200, 60), (120, 230)], fill=WHITE, width=18))
+
+
+def open_page(image=None, model=None, tab=None):
     app = AppTest.from_file(PAGE, default_timeout=30)
     if image is not None:
         app.session_state[INJECT_KEY] = image
+    if tab is not None:
+        app.session_state[TAB_KEY] = tab
     app.run()
     if model is not None:
         app.selectbox(key="draw.model").set_value(model).run()
@@ -39,19 +45,49 @@ def metric(app, label):
     return next(m.value for m in app.metric if m.label == label)
 
 
-def test_first_open_shows_the_digits_model_and_asks_for_a_drawing():
+def test_first_open_shows_the_mnist_cnn_and_asks_for_a_drawing():
     app = open_page()
-    assert app.selectbox(key="draw.model").value == "builtin:digits"
-    assert metric(app, "Validation accuracy") == "97.2%"
+    assert app.selectbox(key="draw.model").value == "builtin:mnist"
+    assert metric(app, "Validation accuracy") == "98.75%"  # as the card stores it, not rounded up
+    assert "digits (built-in)" in app.selectbox(key="draw.model").options  # the 8×8 model stays
     assert any("Draw something" in info.value for info in app.info)
     assert not [m for m in app.metric if m.label == "Prediction"]
     assert not app.error
 
 
-def test_vertical_bar_is_read_as_a_one_by_the_digits_model():
-    app = open_page(VERTICAL_BAR)
+@pytest.mark.parametrize("model", ["builtin:mnist", "builtin:digits"])
+def test_a_vertical_bar_is_a_one_and_a_seven_a_seven(model):
+    app = open_page(VERTICAL_BAR, model=model)
     assert metric(app, "Prediction") == "1"
-    assert len(app.get("plotly_chart")) >= 3  # probabilities, saliency, activations
+    app.session_state[INJECT_KEY] = SEVEN
+    app.run()
+    assert metric(app, "Prediction") == "7"
+
+
+def test_only_the_open_tab_is_computed():
+    app = open_page(VERTICAL_BAR)
+    assert len(app.get("plotly_chart")) == 2  # the probabilities and the open tab's saliency
+    assert "draw.map_stage" not in [r.key for r in app.radio]  # feature maps: not drawn
+    assert "draw.label" not in [s.key for s in app.selectbox]  # teaching: not drawn
+    app.session_state[TAB_KEY] = "Activations"
+    app.run()
+    assert len(app.get("plotly_chart")) == 2  # the probabilities and the activations
+    assert not any("∂P/∂x" in c.value for c in app.caption)
+
+
+def test_the_cnn_shows_the_feature_maps_of_each_convolution_before_and_after_relu():
+    app = open_page(SEVEN, tab="Feature maps")
+    assert not app.exception
+    assert len(app.get("plotly_chart")) == 3  # probabilities and one figure per conv layer
+    assert any("never negative" in c.value for c in app.caption)
+    app.radio(key="draw.map_stage").set_value("before").run()
+    assert not app.exception and len(app.get("plotly_chart")) == 3
+    assert any("red positive, blue negative" in c.value for c in app.caption)
+
+
+def test_a_model_without_convolutions_says_where_its_layers_are():
+    app = open_page(VERTICAL_BAR, model="builtin:digits", tab="Feature maps")
+    assert any("no convolution layers" in info.value for info in app.info)
 
 
 def test_triangle_is_read_as_a_triangle_by_the_shapes_model():
@@ -59,11 +95,12 @@ def test_triangle_is_read_as_a_triangle_by_the_shapes_model():
     assert metric(app, "Prediction") == "triangle"
 
 
-def test_every_builtin_model_predicts_without_error():
-    app = open_page(TRIANGLE)
-    for option in ("builtin:digits", "builtin:shapes", "builtin:fashion"):
+@pytest.mark.parametrize("tab", ["Saliency", "Feature maps", "Activations", "Teach it", "Validation"])
+def test_every_builtin_model_predicts_and_shows_every_tab_without_error(tab):
+    app = open_page(TRIANGLE, tab=tab)
+    for option in ("builtin:mnist", "builtin:digits", "builtin:shapes", "builtin:fashion"):
         app.selectbox(key="draw.model").set_value(option).run()
-        assert not app.exception and not app.error
+        assert not app.exception and not app.error, (option, [e.value for e in app.error])
         assert [m for m in app.metric if m.label == "Prediction"]
 
 
@@ -75,7 +112,7 @@ def test_explaining_another_class_keeps_the_prediction():
 
 
 def test_teaching_moves_the_session_copy_and_reset_restores_the_original():
-    app = open_page(VERTICAL_BAR)
+    app = open_page(VERTICAL_BAR, model="builtin:digits", tab="Teach it")
     app.selectbox(key="draw.label").set_value(7).run()
     app.number_input(key="draw.steps").set_value(20).run()
     app.select_slider(key="draw.rate").set_value(1.0).run()
@@ -89,12 +126,32 @@ def test_teaching_moves_the_session_copy_and_reset_restores_the_original():
     assert not app.warning
 
 
-def test_validation_view_shows_the_confusion_matrix_and_scores():
-    app = open_page()
-    app.toggle(key="draw.validate").set_value(True).run()
-    assert not app.exception and not app.error
-    assert any("misclassified" in m.value for m in app.markdown)
-    assert app.dataframe[0].value.shape == (10, 5)
+def test_teaching_the_cnn_changes_its_kernels_and_shows_every_layers_change():
+    app = open_page(SEVEN, tab="Teach it")
+    app.selectbox(key="draw.label").set_value(1).run()
+    next(b for b in app.button if b.label == "Teach it").click().run()
+    assert not app.exception
+    taught = app.session_state[TAUGHT_KEY]["builtin:mnist"]
+    assert taught["steps"] == 1 and taught["result"]["delta_W"][0].ndim == 4  # 16 kernels of 1×3×3
+    assert np.abs(taught["result"]["delta_W"][0]).max() > 0
+    # the probabilities before/after and one ΔW per layer with weights (2 conv, 2 dense)
+    assert len(app.get("plotly_chart")) == 2 + 4
+
+
+def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_the_data(monkeypatch):
+    import datasets
+
+    def no_data(*args, **kwargs):
+        raise AssertionError("the validation view rebuilt a data set")
+
+    monkeypatch.setattr(datasets, "load", no_data)
+    st.cache_data.clear()  # nothing from earlier tests: what the view needs, it reads now
+    st.cache_resource.clear()
+    for model in ("builtin:mnist", "builtin:digits", "builtin:shapes"):
+        app = open_page(model=model, tab="Validation")
+        assert not app.exception and not app.error, [e.value for e in app.error]
+        assert any("misclassified" in m.value for m in app.markdown)
+        assert app.dataframe[0].value.shape[1] == 5
 
 
 def test_clear_drops_the_injected_drawing():

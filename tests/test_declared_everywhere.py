@@ -37,3 +37,12 @@ def test_every_optimizer_and_its_options_are_in_the_sidebar():
             keys = {w.key for w in at.sidebar.number_input} | {w.key for w in at.sidebar.checkbox}
             assert f"sb.opt.{name}.{option.name}" in keys
         assert at.session_state["bp.config"].optimizer == name
+
+
+def test_the_random_shift_is_offered_in_the_sidebar_for_image_data_only():
+    at = AppTest.from_file(STEP_PAGE, default_timeout=60).run()
+    assert "sb.augment_shift" not in {w.key for w in at.sidebar.number_input}  # circle: points
+    at.selectbox(key="sb.dataset").set_value("digits").run()
+    at.number_input(key="sb.augment_shift").set_value(1).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["bp.config"].augment_shift == 1

@@ -5,31 +5,51 @@ Session-state keys (all under ``draw.``):
                        canvas; the hook tests use, since custom components do not
                        render in AppTest
   draw.canvas_round    bumped by "Clear" to give the canvas a fresh, empty key
+  draw.drawing         {"round", "strokes", "image"}: the canvas's last drawing, kept
+                       while an uploaded picture takes its place
+  draw.restore         {"round", "strokes"}: the strokes the canvas is given back when
+                       it is shown again after an upload or another page (fixed while
+                       it is shown, so a stroke being drawn is never reset)
   draw.taught          model id -> {"net": session copy, "steps": int, "result": dict}
+  draw.tab             the open tab (only the open tab is computed)
+
+What does not change between reruns is cached: model files and runs' weights by
+their modification time, the run listing by the run folders' state, decoded
+uploads by their bytes, validation reports by model.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-import datasets
-from backprop import SGD, confusion_matrix, limits, load_with_metadata, precision_recall_f1
+from backprop import SGD, limits, load_with_metadata, precision_recall_f1
+from backprop.io import unpack_uint8
+from backprop.metrics import validation_summary
 from backprop.saliency import probability_gradient
 from datasets import drawing
 
+from .data import try_load_dataset
 from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 INJECT_KEY = "draw.injected_image"
 CANVAS_ROUND_KEY = "draw.canvas_round"
+DRAWING_KEY = "draw.drawing"
+RESTORE_KEY = "draw.restore"
 TAUGHT_KEY = "draw.taught"
+TAB_KEY = "draw.tab"
 CANVAS_SIDE = 280
-BUILTIN_ORDER = ("digits", "shapes", "fashion")
+# The first is the page's default model.
+BUILTIN_ORDER = ("mnist", "digits", "shapes", "fashion")
+TABS = ("Saliency", "Feature maps", "Activations", "Teach it", "Validation")
+GALLERY = 24
 
 
 @dataclass
@@ -45,28 +65,37 @@ class Model:
 
 
 @dataclass
+class LayerMaps:
+    """One convolution block's feature maps for the drawing.
+
+    before: (C, H, W) the convolution's output (after batch norm, if any), before the activation;
+    after: (C, h, w) what the next layer reads, after the activation and pooling. before_words
+    and after_words name the layers that made each ("conv16k3p1", "relu-maxpool2").
+    """
+
+    title: str
+    before: np.ndarray
+    after: np.ndarray
+    before_words: str
+    after_words: str
+
+
+@dataclass
 class Prediction:
     probs: np.ndarray  # (C,)
     predicted: int
     explained: int  # class whose saliency is shown
     saliency: np.ndarray  # (h, w) dP_explained/dx
-    activations: list  # per layer (units,)
+    activations: list  # per dense block (units,), the output logits last
     layer_names: list
-    seconds: float
+    feature_maps: list[LayerMaps] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 # ------------------------------------------------------------------ models
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=16)
 def _load_file(path: str, mtime: float):
     return load_with_metadata(path)
-
-
-@st.cache_data(show_spinner="Reading the run's dataset…")
-def _image_dataset_facts(name: str, params_json: str):
-    import json
-
-    data = datasets.load(name, **json.loads(params_json))
-    return list(map(str, data.classes)), list(data.input_shape)
 
 
 def _run_store():
@@ -75,6 +104,40 @@ def _run_store():
     except ImportError:
         return None
     return RunStore()
+
+
+def _folder_state(store) -> tuple:
+    """What the run listing depends on, read with a few stat calls: each run folder and its files' times."""
+    state = []
+    for name in store.names():
+        path = store.root / name
+        times = []
+        for file in ("config.json", "history.json", "latest.npz", "best.npz"):
+            try:
+                times.append((path / file).stat().st_mtime_ns)
+            except OSError:
+                times.append(None)
+        state.append((name, *times))
+    return tuple(state)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _image_runs(root: str, state: tuple) -> dict[str, str]:
+    """run id -> label of every undamaged run trained on an image dataset for at least one epoch."""
+    import datasets
+    from backprop.runs import RunStore
+
+    options = {}
+    for info in RunStore(root).list():
+        if info.damaged or info.config is None:
+            continue
+        try:
+            kind = datasets.spec(info.config.dataset).kind
+        except (KeyError, ValueError):
+            continue
+        if kind == "image" and info.summary.get("epochs"):
+            options[f"run:{info.name}"] = f"{info.name} (run, {info.config.dataset})"
+    return options
 
 
 def model_options() -> dict[str, str]:
@@ -88,20 +151,34 @@ def model_options() -> dict[str, str]:
         options.setdefault(f"builtin:{path.stem}", f"{path.stem} (built-in)")
     store = _run_store()
     if store is not None:
-        try:
-            infos = store.list()
-        except OSError:
-            infos = []
-        for info in infos:
-            if info.damaged or info.config is None:
-                continue
-            try:
-                kind = datasets.spec(info.config.dataset).kind
-            except (KeyError, ValueError):
-                continue
-            if kind == "image" and info.summary.get("epochs"):
-                options[f"run:{info.name}"] = f"{info.name} (run, {info.config.dataset})"
+        with contextlib.suppress(OSError):  # an unreadable store lists no runs; the built-ins remain
+            options.update(_image_runs(str(store.root), _folder_state(store)))
     return options
+
+
+@st.cache_data(show_spinner="Reading the run…", max_entries=8)
+def _load_run(root: str, name: str, state: tuple):
+    """(best network, model card) of run ``name``; cached until its files change (``state``)."""
+    from backprop.cli import train_command
+    from backprop.runs import RunStore
+
+    run = RunStore(root).open(name)
+    net = run.load_network("best")
+    config = run.config
+    dataset, error = try_load_dataset(config.dataset, config.dataset_params)
+    if error:
+        raise ValueError(error)
+    meta = {
+        "name": name,
+        "dataset": config.dataset,
+        "dataset_params": config.dataset_params,
+        "classes": [str(c) for c in dataset.classes],
+        "input_shape": list(dataset.input_shape),
+        "val_accuracy": run.summary.get("best_val_accuracy"),
+        "command": train_command(config, f"runs/{run.name}"),
+        "description": f"run {name} (best epoch): {config.describe()}",
+    }
+    return net, meta
 
 
 def _load_model(model_id: str):
@@ -111,35 +188,15 @@ def _load_model(model_id: str):
         path = MODELS_DIR / f"{name}.npz"
         net, meta = _load_file(str(path), path.stat().st_mtime)
         return net, dict(meta)
-    import json
-
-    run = _run_store().open(name)
-    net = run.load_network("best")
-    config = run.config
-    classes, input_shape = _image_dataset_facts(config.dataset, json.dumps(config.dataset_params))
-    try:
-        from backprop.cli import train_command
-
-        command = train_command(config, f"runs/{run.name}")
-    except ImportError:
-        command = f"python -m backprop export-model --run runs/{run.name} --out models/{name}.npz"
-    meta = {
-        "name": name,
-        "dataset": config.dataset,
-        "dataset_params": config.dataset_params,
-        "classes": classes,
-        "input_shape": input_shape,
-        "val_accuracy": run.summary.get("best_val_accuracy"),
-        "command": command,
-        "description": f"run {name} (best epoch): {config.describe()}",
-    }
-    return net, meta
+    store = _run_store()
+    state = next((row for row in _folder_state(store) if row[0] == name), (name,))
+    return _load_run(str(store.root), name, state)
 
 
 def model_picker_ui() -> Model:
     options = model_options()
     if not options:
-        st.error("No model found: run `python -m models.train digits` to create models/digits.npz.")
+        st.error("No model found: run `python -m models.train mnist` to create models/mnist.npz.")
         st.stop()
     model_id = st.selectbox("Model", list(options), format_func=options.get, key="draw.model")
     try:
@@ -172,7 +229,8 @@ def model_card(model: Model) -> None:
             f"Architecture: {plain(meta.get('architecture') or model.original.describe())}  \n"
             f"Input: {model.style.size}×{model.style.size}"
         )
-        cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.1%}")
+        # two decimals: the card stores 4 digits, and 98.75 % must not read as 98.8 %
+        cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.2%}")
         st.caption("Reproduce:")
         st.code(str(meta.get("command", "?")), language="bash")
         if model.taught_steps:
@@ -185,34 +243,36 @@ def model_card(model: Model) -> None:
 
 # ------------------------------------------------------------------- input
 def drawing_input_ui() -> tuple[np.ndarray | None, str]:
-    """(image array or None, where it came from). The canvas is always shown, so it is never lost."""
+    """(image array or None, where it came from).
+
+    An uploaded picture takes the canvas's place, so what is shown is what is predicted; the
+    drawing is kept and comes back when the file is removed.
+    """
+    slot = st.container()  # the canvas, or the uploaded picture in its place
+    upload, invert = _upload_controls()
+    picture = None
+    if upload is not None:
+        try:
+            picture = read_picture(upload.getvalue(), upload.name, invert)
+        except drawing.UploadError as err:
+            st.error(plain(f"{err}. Your drawing is still on the canvas."))
+    with slot:
+        if picture is not None:
+            gray, inverted = picture
+            _set_drawing_aside()
+            st.caption(plain(upload.name) + (" · inverted: dark ink on light paper" if inverted else ""))
+            st.image(_picture_as_read(gray, inverted), width=CANVAS_SIDE)
+            st.caption("This picture is what the model reads. Remove the file to go back to your drawing.")
+            return gray, "upload"
+        image = _canvas_ui()
     injected = st.session_state.get(INJECT_KEY)
-    stroke = st.slider("Stroke width", 4, 40, 18, key="draw.stroke")
-    canvas_round = st.session_state.setdefault(CANVAS_ROUND_KEY, 0)
-    image = None
-    try:
-        from streamlit_drawable_canvas import st_canvas
-    except ImportError:
-        st.error(
-            "The drawing canvas needs `pip install streamlit-drawable-canvas`; upload a picture instead."
-        )
-    else:
-        result = st_canvas(
-            stroke_width=stroke,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            height=CANVAS_SIDE,
-            width=CANVAS_SIDE,
-            drawing_mode="freedraw",
-            return_image_data=True,
-            key=f"draw.canvas.{canvas_round}",
-        )
-        if result is not None and result.image_data is not None:
-            image = result.image_data
-    if st.button("Clear", icon=":material/delete:", help="Start a new drawing"):
-        st.session_state[CANVAS_ROUND_KEY] = canvas_round + 1
-        st.session_state.pop(INJECT_KEY, None)
-        st.rerun()
+    if injected is not None:
+        return np.asarray(injected), "injected"
+    return image, "canvas"
+
+
+def _upload_controls():
+    """The uploader and the inversion switch, in an expander under the canvas's place."""
     with st.expander("…or upload a picture", expanded=False):
         upload = st.file_uploader("PNG, JPEG or WebP", type=["png", "jpg", "jpeg", "webp"], key="draw.upload")
         invert = st.radio(
@@ -222,57 +282,126 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
             key="draw.invert",
             help="Models expect light strokes on black.",
         )
-    if upload is not None:
-        try:
-            gray, inverted = read_picture(
-                upload.getvalue(), upload.name, {"detect": None, "invert": True, "keep": False}[invert]
-            )
-        except drawing.UploadError as err:
-            st.error(plain(f"{err}. Your drawing is still on the canvas."))
-        else:
-            st.caption(
-                plain(f"Using {upload.name}{' (inverted)' if inverted else ''}; remove it to use the canvas.")
-            )
-            return gray, "upload"
-    if injected is not None:
-        return np.asarray(injected), "injected"
-    return image, "canvas"
+    return upload, {"detect": None, "invert": True, "keep": False}[invert]
+
+
+def _canvas_ui() -> np.ndarray | None:
+    """The canvas (with the drawing given back after an upload), its stroke width and Clear."""
+    canvas_round = st.session_state.setdefault(CANVAS_ROUND_KEY, 0)
+    # A line of its own above the canvas: its toolbar (undo, redo, delete) appears there on hover.
+    st.caption("Your drawing")
+    stroke = st.session_state.get("draw.stroke", 18)
+    image = None
+    try:
+        from streamlit_drawable_canvas import st_canvas
+    except ImportError:
+        st.error(
+            "The drawing canvas needs `pip install streamlit-drawable-canvas`; upload a picture instead."
+        )
+    else:
+        canvas_key = f"draw.canvas.{canvas_round}"
+        if canvas_key not in st.session_state:
+            # The canvas was not on screen in the last run (another page, or an upload in its
+            # place), so Streamlit dropped its state and it comes back empty: give it the strokes.
+            _set_drawing_aside()
+        restore = st.session_state.get(RESTORE_KEY)
+        restore = restore if restore and restore["round"] == canvas_round else None
+        result = st_canvas(
+            stroke_width=stroke,
+            stroke_color="#FFFFFF",
+            background_color="#000000",
+            height=CANVAS_SIDE,
+            width=CANVAS_SIDE,
+            drawing_mode="freedraw",
+            initial_drawing=restore["strokes"] if restore else None,
+            return_image_data=True,
+            key=canvas_key,
+        )
+        kept = st.session_state.get(DRAWING_KEY)
+        if result is not None and result.image_data is not None:
+            image = result.image_data
+            st.session_state[DRAWING_KEY] = {
+                "round": canvas_round,
+                "strokes": result.json_data,
+                "image": image,
+            }
+        elif restore and kept and kept["round"] == canvas_round:
+            image = kept["image"]  # given back: the canvas sends its pixels with the next stroke
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    left.slider("Stroke width", 4, 40, 18, key="draw.stroke")
+    if right.button("Clear", icon=":material/delete:", help="Start a new drawing"):
+        st.session_state[CANVAS_ROUND_KEY] = canvas_round + 1
+        for key in (INJECT_KEY, DRAWING_KEY, RESTORE_KEY):
+            st.session_state.pop(key, None)
+        st.rerun()
+    return image
+
+
+def _set_drawing_aside() -> None:
+    """Keep the canvas's strokes to give back when the canvas is shown again (it is not shown now)."""
+    kept = st.session_state.get(DRAWING_KEY)
+    if kept and kept.get("strokes") is not None:
+        st.session_state[RESTORE_KEY] = {"round": kept["round"], "strokes": kept["strokes"]}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _decoded(data: bytes, name: str, invert: bool | None, max_pixels: int) -> tuple[np.ndarray, bool]:
+    return drawing.read_upload(data, invert=invert, name=name, max_pixels=max_pixels)
 
 
 def read_picture(data: bytes, name: str, invert: bool | None) -> tuple[np.ndarray, bool]:
     """An upload as (gray, inverted), held to the upload budget; UploadError says what to change.
 
     The budget (``limits.UPLOAD_PIXELS``) is checked from the picture's header
-    before anything is decoded, so a huge picture costs nothing.
+    before anything is decoded, so a huge picture costs nothing. A picture is
+    decoded once; reruns reuse it.
     """
     try:
-        return drawing.read_upload(data, invert=invert, name=name, max_pixels=limits.UPLOAD_PIXELS.value())
+        return _decoded(data, name, invert, limits.UPLOAD_PIXELS.value())
     except drawing.ImageTooLarge as err:
         raise drawing.ImageTooLarge(
             f"{err}; the limit is {limits.UPLOAD_PIXELS.env} if you trust a larger picture"
         ) from None
 
 
+def _picture_as_read(gray: np.ndarray, inverted: bool) -> np.ndarray:
+    """The upload's grey levels as the person sees the file (dark ink stays dark), at most the canvas's size."""
+    shown = 1.0 - gray if inverted else gray
+    step = max(1, int(np.ceil(max(gray.shape) / CANVAS_SIDE)))
+    return drawing.to_uint8(shown[::step, ::step])
+
+
 # --------------------------------------------------------------- predicting
 def predict(model: Model, prepared: drawing.Prepared, explain: int | None = None) -> Prediction:
-    """Probabilities, per-layer activations and dP/dx for one prepared drawing."""
+    """Probabilities, dP/dx, the dense layers' activations and the conv layers' feature maps for one drawing."""
     start = time.perf_counter()
     probs, grad, trace = probability_gradient(model.net, prepared.x, explain)
     probs = probs[0]
     predicted = int(probs.argmax())
     side = model.style.size
-    blocks = trace.blocks
-    names = [
-        f"layer {block.index + 1} ({'-'.join(rec.spec for rec in block.records)}, {block.a[0].size} values)"
-        for block in blocks[:-1]
-    ] + [f"output logits ({blocks[-1].a.shape[1]})"]
+    activations, names, maps = [], [], []
+    for block in trace.blocks[:-1]:
+        words = "-".join(rec.spec for rec in block.records)
+        if block.kind == "conv":
+            title = f"layer {block.index + 1} ({block.transform.spec})"
+            # the block runs on to flatten and dropout; its maps end at the last 4-D output
+            last = max(k for k, rec in enumerate(block.records) if rec.out.ndim == 4)
+            before = "-".join(rec.spec for rec in block.records if rec.kind in ("conv", "bn"))
+            after = "-".join(rec.spec for rec in block.records[1 : last + 1]) or before
+            maps.append(LayerMaps(title, block.z[0], block.records[last].out[0], before, after))
+        else:
+            activations.append(block.a[0].ravel())
+            names.append(f"layer {block.index + 1} ({words}), {block.a[0].size} values")
+    activations.append(trace.blocks[-1].a[0].ravel())
+    names.append(f"output logits ({trace.blocks[-1].a.shape[1]})")
     return Prediction(
         probs,
         predicted,
         predicted if explain is None else int(explain),
         grad[0].reshape(side, side),
-        [block.a[0].ravel() for block in blocks],
+        activations,
         names,
+        maps,
         time.perf_counter() - start,
     )
 
@@ -280,6 +409,14 @@ def predict(model: Model, prepared: drawing.Prepared, explain: int | None = None
 def top_k(probs: np.ndarray, classes, k: int = 3) -> list[tuple[str, float]]:
     order = np.argsort(probs)[::-1][:k]
     return [(str(classes[i]), float(probs[i])) for i in order]
+
+
+def prediction_ui(prediction: Prediction, classes) -> None:
+    """The top class, large and whole (long class names are never cut), then the next two."""
+    top = top_k(prediction.probs, classes)
+    # Class names come from the model file or the dataset's folders; metric values are Markdown.
+    st.metric("Prediction", plain(top[0][0]), f"{top[0][1]:.1%} sure", delta_color="off", delta_arrow="off")
+    st.caption(plain("then " + " · ".join(f"{name} ({p:.1%})" for name, p in top[1:])))
 
 
 def stage_images(prepared: drawing.Prepared) -> None:
@@ -295,6 +432,38 @@ def _enlarge(image: np.ndarray, side: int) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
+MAP_STAGES = {
+    "after": "after the activation and pooling: what the next layer reads",
+    "before": "before the activation: the convolution's output",
+}
+
+
+def feature_maps_ui(prediction: Prediction) -> None:
+    """Each convolution block's maps for this drawing, one figure per block, at the chosen stage."""
+    from viz.draw import feature_maps
+
+    stage = st.radio(
+        "Feature maps", list(MAP_STAGES), format_func=MAP_STAGES.get, horizontal=True, key="draw.map_stage"
+    )
+    for k, layer in enumerate(prediction.feature_maps):
+        values = layer.after if stage == "after" else layer.before
+        words = layer.after_words if stage == "after" else layer.before_words
+        title = f"{layer.title}: {values.shape[0]} maps of {values.shape[1]}×{values.shape[2]} after {words}"
+        st.plotly_chart(feature_maps(values, title), key=f"draw.maps{k}")
+    if stage == "after":
+        st.caption(
+            "After ReLU (and pooling) a map is never negative, so only the red half of the scale is used: "
+            "white where a filter found nothing, red where it responded. Switch to *before the activation* "
+            "to see where it responded negatively (blue). Each layer has one scale for all its channels, "
+            "channel 1 at the top left."
+        )
+    else:
+        st.caption(
+            "The convolution's output z = K * x + b for each channel, red positive, blue negative; ReLU "
+            "then keeps only the red. Each layer has one scale for all its channels, channel 1 at the top left."
+        )
+
+
 # ---------------------------------------------------------------- teaching
 def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: float) -> dict:
     """``steps`` SGD steps on (x, label) applied to the session copy; returns the before/after record."""
@@ -303,7 +472,8 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
     net = entry["net"]
     before = net.predict_proba(x)[0]
     optimizer = SGD(learning_rate=learning_rate)
-    deltas = [np.zeros_like(layer.params["W"]) for layer in net.layers if "W" in layer.params]
+    weighted = [layer for layer in net.layers if "W" in layer.params]
+    deltas = [np.zeros_like(layer.params["W"]) for layer in weighted]  # dense (n_in, n_out), conv 4-D
     for _ in range(steps):
         trace = optimizer.step(net, net.gradients(x, np.array([label]), train=False))
         for total, rec in zip(deltas, [rec for rec in trace.layers if "W" in rec.deltas]):
@@ -316,9 +486,45 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
         "steps": steps,
         "learning_rate": learning_rate,
         "delta_W": deltas,
+        "layers": [layer.spec() for layer in weighted],
     }
     store[model.id] = entry
     return entry["result"]
+
+
+def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction, classes) -> None:
+    """Pick the true label, steps and rate; Teach it trains the session copy; show what changed."""
+    from viz.draw import probability_shift, weight_change
+
+    cols = st.columns(3)
+    label = cols[0].selectbox(
+        "True label",
+        range(len(classes)),
+        index=prediction.predicted,
+        format_func=classes.__getitem__,
+        key="draw.label",
+    )
+    steps = cols[1].number_input("Backprop steps", 1, 50, 1, key="draw.steps")
+    rate = cols[2].select_slider(
+        "Learning rate (SGD)", [0.001, 0.01, 0.05, 0.1, 0.5, 1.0], 0.1, key="draw.rate"
+    )
+    teach_col, reset_col = st.columns(2)
+    if teach_col.button("Teach it", type="primary", icon=":material/school:"):
+        teach(model, prepared.x, label, int(steps), rate)
+        st.rerun()
+    if reset_col.button("Reset to the original model", disabled=not model.taught_steps):
+        reset_teaching(model)
+        st.rerun()
+    result = last_teaching(model)
+    if result is None:
+        return
+    st.plotly_chart(
+        probability_shift(result["before"], result["after"], classes, result["label"]), key="draw.shift"
+    )
+    for k, (delta, spec) in enumerate(zip(result["delta_W"], result["layers"])):
+        title = f"ΔW of layer {k + 1} ({spec}) after {result['steps']} step(s)"
+        st.plotly_chart(weight_change(delta, title), key=f"draw.dw{k}")
+    st.caption("Red: the weight grew, blue: it shrank, white: unchanged.")
 
 
 def reset_teaching(model: Model) -> None:
@@ -331,25 +537,47 @@ def last_teaching(model: Model) -> dict | None:
 
 
 # -------------------------------------------------------------- validation
-@st.cache_data(show_spinner="Scoring the validation set…")
-def validation_report(model_id: str, _net, meta_json: str, gallery: int = 24) -> dict:
-    """Confusion matrix, per-class precision/recall/F1 and misclassified images of the original model."""
-    import json
+def report_from_card(card: dict, classes: list[str]) -> dict:
+    """The Validation view's report from the one a built-in model's card stores (measured when it was
+    trained): nothing is rebuilt or predicted. ValueError when the card's report is malformed."""
+    try:
+        matrix = np.asarray(card["confusion"], dtype=np.int64)
+        wrong = list(card["misclassified"])
+        images = unpack_uint8(card["images"])
+        if matrix.shape != (len(classes), len(classes)) or images.shape[0] != len(wrong):
+            raise ValueError("its sizes do not agree")
+        captions = [
+            f"true {classes[int(e['true'])]} → {classes[int(e['predicted'])]} ({float(e['probability']):.0%})"
+            for e in wrong
+        ]
+        return _report(matrix, classes, [_enlarge(im, 84) for im in images], captions, int(card["n_wrong"]))
+    except (KeyError, TypeError, IndexError, ValueError) as err:
+        raise ValueError(f"the model card's validation report is not readable ({err})") from None
 
+
+@st.cache_data(show_spinner="Scoring the validation set…", max_entries=8)
+def _computed_report(model_id: str, _net, meta_json: str) -> dict:
+    """The report for a model whose card has none (a run): predicts its whole validation set, once."""
     meta = json.loads(meta_json)
-    data = datasets.load(meta["dataset"], **meta["dataset_params"])
-    probs = _net.predict_proba(data.x_val)
-    predicted = probs.argmax(axis=1)
-    matrix = confusion_matrix(data.y_val, predicted, n_classes=len(meta["classes"]))
-    scores = precision_recall_f1(matrix)
-    wrong = np.flatnonzero(predicted != data.y_val)[:gallery]
-    side = int(np.sqrt(data.x_val.shape[1]))
-    images = [_enlarge(drawing.to_uint8(data.x_val[i].reshape(side, side)), 84) for i in wrong]
+    data, error = try_load_dataset(meta["dataset"], meta["dataset_params"])
+    if error:
+        raise ValueError(error)
     classes = [str(c) for c in meta["classes"]]
+    card = validation_summary(data.y_val, _net.predict_proba(data.x_val), len(classes), keep=GALLERY)
+    side = int(np.sqrt(data.x_val.shape[1]))
+    shown = [entry["index"] for entry in card["misclassified"]]
+    images = drawing.to_uint8(data.x_val[shown].reshape(len(shown), side, side))
     captions = [
-        f"true {classes[data.y_val[i]]} → {classes[predicted[i]]} ({probs[i, predicted[i]]:.0%})"
-        for i in wrong
+        f"true {classes[e['true']]} → {classes[e['predicted']]} ({e['probability']:.0%})"
+        for e in card["misclassified"]
     ]
+    return _report(
+        np.asarray(card["confusion"]), classes, [_enlarge(im, 84) for im in images], captions, card["n_wrong"]
+    )
+
+
+def _report(matrix: np.ndarray, classes: list[str], images: list, captions: list[str], n_wrong: int) -> dict:
+    scores = precision_recall_f1(matrix)
     table = {
         "class": classes,
         "precision": scores["precision"].round(3),
@@ -362,27 +590,31 @@ def validation_report(model_id: str, _net, meta_json: str, gallery: int = 24) ->
         "table": table,
         "images": images,
         "captions": captions,
-        "n_wrong": int(np.count_nonzero(predicted != data.y_val)),
-        "n": int(len(data.y_val)),
+        "n_wrong": n_wrong,
+        "n": int(matrix.sum()),
     }
 
 
 def validation_ui(model: Model) -> None:
-    import json
-
-    try:
-        report = validation_report(model.id, model.original, json.dumps(model.meta, sort_keys=True))
-    except ValueError as err:  # e.g. datasets.DatasetUnavailable
-        st.error(plain(f"Cannot load the validation images of {model.meta['dataset']}: {err}"))
-        return
     from viz.draw import confusion
 
+    classes = [str(c) for c in model.meta["classes"]]
+    try:
+        card = model.meta.get("validation")
+        if card is not None:
+            report = report_from_card(card, classes)
+        else:
+            meta_json = json.dumps(model.meta, sort_keys=True, default=str)
+            report = _computed_report(model.id, model.original, meta_json)
+    except ValueError as err:  # e.g. datasets.DatasetUnavailable, a damaged card
+        st.error(plain(f"Cannot show the validation of {model.meta['dataset']}: {err}"))
+        return
     left, right = st.columns([3, 2])
-    left.plotly_chart(confusion(report["matrix"], model.meta["classes"]), key="draw.confusion")
+    left.plotly_chart(confusion(report["matrix"], classes), key="draw.confusion")
     right.dataframe(report["table"], hide_index=True)
     st.markdown(
         f"**{report['n_wrong']} of {report['n']} validation images misclassified**"
         + (f"; the first {len(report['images'])}:" if report["images"] else ".")
     )
     if report["images"]:
-        st.image(report["images"], caption=report["captions"], width=84)
+        st.image(report["images"], caption=[plain(c) for c in report["captions"]], width=84)

@@ -7,6 +7,7 @@ import streamlit as st
 import datasets
 from backprop import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, RunConfig
 from backprop.architecture import EXAMPLES, numbers_per_sample
+from backprop.augment import AUGMENT_SHIFT
 from backprop.config import BATCH_SIZE, INIT, LAYERS, LOSS, OPTIMIZER, SCHEDULE, SEED, TRAINER_FIELDS
 from backprop.layers import INIT_STD, INITIALIZERS
 from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
@@ -120,8 +121,9 @@ def network_summary(config: RunConfig) -> None:
     st.text("\n".join(lines))
 
 
-def training_controls(config: RunConfig, errors: list[str]) -> dict:
-    """Optimizer and its own options, rate, batch, regularisation, schedule, epochs and seed."""
+def training_controls(config: RunConfig, errors: list[str], images: bool = False) -> dict:
+    """Optimizer and its own options, rate, batch, regularisation (and, for images, augmentation),
+    schedule, epochs and seed."""
     values = {}
 
     def widget(option, current, key, **kw):
@@ -144,6 +146,10 @@ def training_controls(config: RunConfig, errors: list[str]) -> dict:
     values["optimizer_options"] = {k: v for k, v in options.items() if v != declared.option(k).default}
     for option in (LEARNING_RATE, BATCH_SIZE, WEIGHT_DECAY, CLIP_NORM):
         values[option.name] = widget(option, getattr(config, option.name), f"sb.{option.name}")
+    # moving the samples only means something for pictures
+    values[AUGMENT_SHIFT.name] = (
+        widget(AUGMENT_SHIFT, config.augment_shift, "sb.augment_shift") if images else AUGMENT_SHIFT.default
+    )
     now = (config.schedule or {}).get("schedule", "constant")
     chosen = widget(SCHEDULE, now, "sb.schedule", format_func=lambda name: SCHEDULES[name].label)
     declared = SCHEDULES[chosen]
@@ -173,7 +179,7 @@ def config_sidebar() -> RunConfig:
         with st.expander("Network", expanded=True):
             network = layer_controls(config, dataset, dataset_params, errors)
         with st.expander("Training", expanded=True):
-            training = training_controls(config, errors)
+            training = training_controls(config, errors, images=datasets.spec(dataset).kind == "image")
         if errors:
             for error in errors:
                 st.error(plain(error))

@@ -1,25 +1,38 @@
-"""Figures for the "Draw & predict" page: probabilities, activations, saliency, ΔW, confusion.
+"""Figures for the "Draw & predict" page: probabilities, saliency, feature maps, activations, ΔW, confusion.
 
-Pure functions from arrays (probabilities, a Trace, a gradient) to plotly
-figures. Images travel as uint8 (``go.Image``) and small grids as heatmaps of
-NumPy arrays, never as Python lists.
+Pure functions from arrays (probabilities, feature maps, a gradient) to plotly
+figures, built as plain data: no ``make_subplots`` and no per-attribute
+validation, which cost far more than the numbers. Small grids travel as heatmaps
+with hover values, large ones as colour-mapped PNG images (``viz.heatmap``);
+nothing is turned into Python lists.
+
+Signed values use the one scale of ``viz.colors``: blue negative, white 0, red
+positive, centred on 0, each figure with its legend.
 """
 
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
+
+from .colors import COLORSCALE
+from .heatmap import PLAIN, abs_limit, matrix_trace, stats_text, summary_stats
 
 PREDICTED = "#2563eb"
 OTHER = "#94a3b8"
 TRUE = "#16a34a"
-# Blue where the input pushed the probability up, red where it pushed it down.
-DIVERGING = "RdBu"
-_BLUE = np.array([37, 99, 235], np.float32)
-_RED = np.array([220, 38, 38], np.float32)
+# A feature map or a kernel per tile, tiles apart by this many pixels (drawn as gaps).
+GAP = 1
+# Tiles per row of a feature-map mosaic: 16 maps of 28×28 make two rows on a wide page.
+MAPS_PER_ROW = 8
+# plotly.js knows few colour-scale names and reads "Blues" dark to light, so scales are spelled out.
+GRAY = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]
+COUNTS = [[0.0, "rgb(247,251,255)"], [0.5, "rgb(107,174,214)"], [1.0, "rgb(8,48,107)"]]
+# Width a figure can count on in the page's main column, for sizing mosaics of square pixels.
+PLOT_WIDTH = 860
 
 
 def label(value) -> str:
@@ -31,187 +44,338 @@ def label(value) -> str:
     return html.escape(str(value), quote=False)
 
 
-def _compact(fig: go.Figure, height: int) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
-    return fig
+def _figure(data: list, layout: dict) -> go.Figure:
+    return go.Figure(dict(data=data, layout={"template": PLAIN, **layout}), _validate=False)
+
+
+def _margin(height: int, top: int = 40) -> dict:
+    return dict(height=height, margin=dict(l=10, r=10, t=top, b=10))
+
+
+def _scale_title(text: str, limit: float, values) -> dict:
+    """A title whose second line is the legend of a signed figure: its scale and five-number summary."""
+    return dict(
+        text=f"{text} <span style='font-size:11px'>scale ±{limit:.3g}</span><br>"
+        f"<span style='font-size:10px'>{stats_text(summary_stats(values))}</span>",
+        font=dict(size=13),
+        x=0,
+        xanchor="left",
+    )
+
+
+def colorbar_trace(limit: float, title: str, axes: tuple[str, str] = ("x", "y")) -> dict:
+    """An empty trace whose only mark is the colour bar of the diverging scale ±limit (for images,
+    which have no colour bar of their own)."""
+    return dict(
+        type="scatter",
+        x=[None],
+        y=[None],
+        mode="markers",
+        xaxis=axes[0],
+        yaxis=axes[1],
+        hoverinfo="skip",
+        showlegend=False,
+        marker=dict(
+            colorscale=COLORSCALE,
+            cmin=-limit,
+            cmax=limit,
+            color=[0.0],
+            showscale=True,
+            colorbar=dict(title=dict(text=title, side="right"), thickness=12, len=0.9),
+        ),
+    )
 
 
 def probability_bars(probs: np.ndarray, classes, title: str = "Probabilities") -> go.Figure:
     """Horizontal bars of (C,) probabilities, the most likely class highlighted."""
     probs = np.asarray(probs, dtype=np.float64).ravel()
     labels = [label(c) for c in classes]
-    colours = np.where(np.arange(probs.size) == probs.argmax(), PREDICTED, OTHER)
-    fig = go.Figure(
-        go.Bar(
-            x=probs,
-            y=labels,
-            orientation="h",
-            marker_color=colours,
-            text=[f"{p:.1%}" for p in probs],
-            textposition="outside",
-            hovertemplate="%{y}: %{x:.2%}<extra></extra>",
-        )
+    colours = [PREDICTED if k == probs.argmax() else OTHER for k in range(probs.size)]
+    bars = dict(
+        type="bar",
+        x=probs,
+        y=labels,
+        orientation="h",
+        marker=dict(color=colours),
+        text=[f"{p:.1%}" for p in probs],
+        textposition="outside",
+        cliponaxis=False,
+        hovertemplate="%{y}: %{x:.2%}<extra></extra>",
     )
-    fig.update_xaxes(range=[0, 1.15], tickformat=".0%")
-    fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_layout(title=title, showlegend=False)
-    return _compact(fig, 60 + 26 * len(labels))
+    layout = dict(
+        title=dict(text=title),
+        showlegend=False,
+        xaxis=dict(range=[0, 1.15], tickformat=".0%"),
+        yaxis=dict(autorange="reversed", type="category", automargin=True),
+        **_margin(60 + 26 * len(labels)),
+    )
+    return _figure([bars], layout)
 
 
 def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> go.Figure:
     """Grouped bars: each class's probability before and after teaching, the true class marked."""
     labels = [f"{label(c)} ✓" if k == true_class else label(c) for k, c in enumerate(classes)]
-    fig = go.Figure(
-        [
-            go.Bar(name="before", x=labels, y=np.asarray(before, np.float64).ravel(), marker_color=OTHER),
-            go.Bar(name="after", x=labels, y=np.asarray(after, np.float64).ravel(), marker_color=PREDICTED),
-        ]
-    )
-    fig.update_layout(
-        barmode="group",
-        title="Probability before and after teaching",
-        yaxis=dict(range=[0, 1], tickformat=".0%"),
-        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
-    )
-    fig.update_xaxes(type="category")
-    return _compact(fig, 320)
-
-
-def layer_activations(activations: list[np.ndarray], names: list[str]) -> go.Figure:
-    """One bar row per layer: each unit's activation for this input.
-
-    activations: per layer a (units,) array (one sample); names: a title per layer.
-    """
-    rows = len(activations)
-    fig = make_subplots(rows=rows, cols=1, subplot_titles=names, vertical_spacing=0.5 / max(rows, 1) ** 1.2)
-    for k, values in enumerate(activations, start=1):
-        values = np.asarray(values, np.float64).ravel()
-        fig.add_trace(
-            go.Bar(
-                x=np.arange(values.size),
-                y=values,
-                marker_color=np.where(values >= 0, PREDICTED, "#dc2626"),
-                hovertemplate="unit %{x}: %{y:.3f}<extra></extra>",
-            ),
-            row=k,
-            col=1,
+    data = [
+        dict(
+            type="bar",
+            name=name,
+            x=labels,
+            y=np.asarray(values, np.float64).ravel(),
+            marker=dict(color=colour),
         )
-        fig.update_xaxes(title_text="unit", row=k, col=1)
-    fig.update_layout(showlegend=False)
-    return _compact(fig, 40 + 170 * rows)
+        for name, values, colour in (("before", before, OTHER), ("after", after, PREDICTED))
+    ]
+    layout = dict(
+        barmode="group",
+        title=dict(text="Probability before and after teaching"),
+        yaxis=dict(range=[0, 1], tickformat=".0%"),
+        xaxis=dict(type="category"),
+        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
+        **_margin(320),
+    )
+    return _figure(data, layout)
 
 
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray, class_name: str) -> go.Figure:
-    """The model input beside dP/dx laid over it (blue raises the class's probability, red lowers it).
+    """The model input beside dP/dx laid over it: red raises the class's probability, blue lowers it.
 
     image: (h, w) in [0, 1]; saliency: (h, w) gradient of the class's probability.
     """
     image = np.asarray(image, np.float64)
     saliency = np.asarray(saliency, np.float64)
-    limit = float(np.abs(saliency).max()) or 1.0
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        horizontal_spacing=0.08,
-        subplot_titles=("model input", f"∂P({label(class_name)})/∂pixel over the input"),
-    )
-    fig.add_trace(
-        go.Heatmap(
-            z=image,
-            colorscale="gray",
-            zmin=0,
-            zmax=1,
-            showscale=False,
-            hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>",
-        ),
-        row=1,
-        col=1,
-    )
-    fig.add_trace(
-        go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=1, showscale=False, hoverinfo="skip"),
-        row=1,
-        col=2,
-    )
-    fig.add_trace(
-        go.Heatmap(
+    limit = abs_limit(saliency)
+    gray = dict(type="heatmap", z=image, colorscale=GRAY, zmin=0, zmax=1, showscale=False)
+    data = [
+        {**gray, "hovertemplate": "row %{y}, col %{x}: %{z:.2f}<extra></extra>"},
+        {**gray, "xaxis": "x2", "yaxis": "y2", "hoverinfo": "skip"},
+        dict(
+            type="heatmap",
             z=saliency,
-            colorscale=DIVERGING,
+            xaxis="x2",
+            yaxis="y2",
+            colorscale=COLORSCALE,
             zmid=0,
             zmin=-limit,
             zmax=limit,
             opacity=0.75,
-            colorbar=dict(title="∂P/∂x", len=0.9),
+            colorbar=dict(title=dict(text="∂P/∂x"), len=0.9, thickness=12),
             hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>",
         ),
-        row=1,
-        col=2,
+    ]
+    titles = ("model input (black 0, white 1)", f"∂P({label(class_name)})/∂pixel over the input")
+    layout = dict(
+        annotations=[
+            dict(
+                text=text,
+                x=x,
+                y=1.0,
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=13),
+            )
+            for text, x in zip(titles, (0.2, 0.74))
+        ],
+        **_margin(340),
     )
-    for col in (1, 2):
-        fig.update_yaxes(
-            autorange="reversed",
-            scaleanchor=f"x{'' if col == 1 else col}",
+    for k, domain in ((1, [0.0, 0.4]), (2, [0.48, 1.0])):
+        suffix = "" if k == 1 else str(k)
+        layout[f"xaxis{suffix}"] = dict(
+            domain=domain,
             showticklabels=False,
-            row=1,
-            col=col,
+            showgrid=False,
+            zeroline=False,
+            constrain="domain",
+            anchor=f"y{suffix}",
         )
-        fig.update_xaxes(showticklabels=False, constrain="domain", row=1, col=col)
-    return _compact(fig, 340)
+        layout[f"yaxis{suffix}"] = dict(
+            autorange="reversed",
+            scaleanchor=f"x{suffix}",
+            showticklabels=False,
+            showgrid=False,
+            zeroline=False,
+            anchor=f"x{suffix}",
+        )
+    return _figure(data, layout)
 
 
-def diverging_rgb(values: np.ndarray) -> np.ndarray:
-    """(h, w, 3) uint8: white at 0, blue for positive, red for negative, scaled by max |value|."""
-    values = np.asarray(values, np.float32)
-    limit = float(np.abs(values).max()) or 1.0
-    strength = np.clip(np.abs(values) / limit, 0, 1)[..., None]
-    colour = np.where(values[..., None] >= 0, _BLUE, _RED)
-    rgb = 255.0 * (1 - strength) + colour * strength
-    return np.round(rgb).astype(np.uint8)
+def tile(maps: np.ndarray, per_row: int, gap: int = GAP) -> np.ndarray:
+    """(C, h, w) maps laid out left to right, top to bottom, ``per_row`` to a row, NaN between them.
+
+    Returns (rows·(h+gap) − gap, per_row·(w+gap) − gap) float64; a NaN pixel is drawn as a gap.
+    """
+    maps = np.asarray(maps, np.float64)
+    count, h, w = maps.shape
+    per_row = max(1, min(per_row, count))
+    rows = math.ceil(count / per_row)
+    mosaic = np.full((rows * (h + gap) - gap, per_row * (w + gap) - gap), np.nan)
+    for k in range(count):
+        top, left = (k // per_row) * (h + gap), (k % per_row) * (w + gap)
+        mosaic[top : top + h, left : left + w] = maps[k]
+    return mosaic
+
+
+def _mosaic_figure(
+    mosaic: np.ndarray, limit: float, values, title: str, legend: str, height: int
+) -> go.Figure:
+    trace = matrix_trace(mosaic, limit, legend)
+    trace["hoverinfo"] = "skip"  # a mosaic's own row and column are not the map's
+    trace.pop("hovertemplate", None)
+    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain")
+    layout = dict(
+        title=_scale_title(title, limit, values),
+        xaxis=axis,
+        yaxis={**axis, "autorange": "reversed", "scaleanchor": "x"},
+        height=height,
+        margin=dict(l=10, r=10, t=56, b=10),
+    )
+    return _figure([trace, colorbar_trace(limit, legend)], layout)
+
+
+def feature_maps(maps: np.ndarray, title: str, per_row: int = MAPS_PER_ROW) -> go.Figure:
+    """One layer's feature maps for one input, channel by channel, on one diverging scale with its legend.
+
+    maps: (C, h, w); channel 1 top left, then left to right. The scale is ±max |value| of the
+    layer, so channels compare; ReLU or pooling outputs, never negative, use only its red half.
+    """
+    maps = np.asarray(maps)
+    limit = abs_limit(maps)
+    mosaic = tile(maps, per_row)
+    # Square map pixels as large as the page's width allows (at most 12 screen pixels each).
+    pixel = min(12.0, (PLOT_WIDTH - 120) / mosaic.shape[1])
+    height = int(66 + mosaic.shape[0] * pixel)
+    return _mosaic_figure(mosaic, limit, maps, title, "value", height)
+
+
+def layer_activations(activations: list[np.ndarray], names: list[str]) -> go.Figure:
+    """One bar row per layer: each unit's activation for this input, coloured on the diverging scale.
+
+    activations: per layer a (units,) array (one sample); names: a title per layer. Each row has
+    its own scale, ±max |value| of that layer.
+    """
+    rows = len(activations)
+    gap = 0.5 / max(rows, 1) ** 1.2
+    band = (1 - gap * (rows - 1)) / max(rows, 1)
+    data, annotations, layout = [], [], {}
+    for k, values in enumerate(activations):
+        values = np.asarray(values, np.float64).ravel()
+        limit = abs_limit(values)
+        suffix = "" if k == 0 else str(k + 1)
+        top = 1 - k * (band + gap)
+        data.append(
+            dict(
+                type="bar",
+                x=np.arange(values.size),
+                y=values,
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+                marker=dict(color=values, colorscale=COLORSCALE, cmin=-limit, cmax=limit, line=dict(width=0)),
+                hovertemplate="unit %{x}: %{y:.3f}<extra></extra>",
+            )
+        )
+        layout[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", title=dict(text="unit"), domain=[0, 1])
+        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", domain=[max(0.0, top - band), top])
+        annotations.append(
+            dict(
+                text=names[k],
+                x=0.5,
+                y=top,
+                xref="paper",
+                yref="paper",
+                xanchor="center",
+                yanchor="bottom",
+                showarrow=False,
+                font=dict(size=13),
+            )
+        )
+    if data:  # one colour bar says what the colours mean: each row on its own ±max scale
+        data[0]["marker"]["showscale"] = True
+        data[0]["marker"]["colorbar"] = dict(
+            title=dict(text="value / max |value|", side="right"),
+            thickness=12,
+            len=0.9,
+            tickvals=[-abs_limit(activations[0]), 0, abs_limit(activations[0])],
+            ticktext=["−max", "0", "+max"],
+        )
+    layout.update(showlegend=False, annotations=annotations, bargap=0.1, **_margin(40 + 170 * rows))
+    return _figure(data, layout)
 
 
 def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
-    """ΔW (n_in, n_out) as an image, one row per unit (blue increased, red decreased)."""
-    delta_W = np.asarray(delta_W)
-    if delta_W.ndim > 2:  # a convolution's kernels: one row per output channel
-        delta_W = delta_W.reshape(delta_W.shape[0], -1).T
-    fig = go.Figure(
-        go.Image(z=diverging_rgb(delta_W.T), hovertemplate="unit %{y}, input %{x}<extra></extra>")
+    """ΔW on the diverging scale (red increased, blue decreased) with its legend.
+
+    delta_W: a dense layer's (n_in, n_out), drawn one row per unit and one column per input;
+    or a convolution's (C_out, C_in, k, k), drawn as its k×k kernels, one column per output
+    channel and one row per input channel.
+    """
+    delta_W = np.asarray(delta_W, np.float64)
+    limit = abs_limit(delta_W)
+    if delta_W.ndim == 4:
+        c_out, c_in, k, _ = delta_W.shape
+        grid = delta_W.transpose(1, 0, 2, 3).reshape(c_in * c_out, k, k)
+        matrix = tile(grid, per_row=c_out)
+        across, down = "output channel", "input channel"
+    else:
+        matrix = delta_W.T
+        across, down = "input", "unit"
+    trace = matrix_trace(matrix, limit, "ΔW")
+    if delta_W.ndim == 4:
+        trace["hoverinfo"] = "skip"
+        trace.pop("hovertemplate", None)
+    else:
+        trace["hovertemplate"] = "unit %{y}, input %{x}: %{z:.3g}<extra></extra>"
+    height = int(min(420, max(200, 120 + 4 * matrix.shape[0])))
+    layout = dict(
+        title=_scale_title(title, limit, delta_W),
+        xaxis=dict(title=dict(text=across), showgrid=False, zeroline=False, showticklabels=delta_W.ndim != 4),
+        yaxis=dict(
+            title=dict(text=down),
+            autorange="reversed",
+            showgrid=False,
+            zeroline=False,
+            showticklabels=delta_W.ndim != 4,
+        ),
+        height=height,
+        margin=dict(l=10, r=10, t=56, b=10),
     )
-    limit = float(np.abs(delta_W).max())
-    fig.update_layout(title=f"{title} (max |ΔW| = {limit:.2g})")
-    fig.update_xaxes(title_text="input", showgrid=False)
-    fig.update_yaxes(title_text="unit", showgrid=False)
-    return _compact(fig, min(420, 120 + 4 * delta_W.shape[1]))
+    return _figure([trace, colorbar_trace(limit, "ΔW")], layout)
 
 
 def confusion(matrix: np.ndarray, classes) -> go.Figure:
     """Counts (C, C), rows the true class and columns the prediction."""
     matrix = np.asarray(matrix)
     labels = [label(c) for c in classes]
-    fig = go.Figure(
-        go.Heatmap(
-            z=matrix,
-            x=labels,
-            y=labels,
-            colorscale="Blues",
-            showscale=False,
-            text=matrix.astype(str),
-            texttemplate="%{text}",
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
-        )
+    heatmap = dict(
+        type="heatmap",
+        z=matrix,
+        x=labels,
+        y=labels,
+        colorscale=COUNTS,
+        colorbar=dict(title=dict(text="images", side="right"), thickness=12, len=0.9),
+        text=matrix.astype(str),
+        texttemplate="%{text}",
+        hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
     )
-    fig.update_xaxes(title_text="predicted", type="category", side="bottom")
-    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
-    fig.update_layout(title="Confusion matrix (validation)")
-    return _compact(fig, 140 + 34 * len(labels))
+    layout = dict(
+        title=dict(text="Confusion matrix (validation)"),
+        xaxis=dict(title=dict(text="predicted"), type="category", side="bottom", automargin=True),
+        yaxis=dict(title=dict(text="true"), type="category", autorange="reversed", automargin=True),
+        **_margin(140 + 34 * len(labels)),
+    )
+    return _figure([heatmap], layout)
 
 
 __all__ = [
     "probability_bars",
     "probability_shift",
-    "layer_activations",
     "saliency_overlay",
-    "diverging_rgb",
+    "feature_maps",
+    "tile",
+    "layer_activations",
     "weight_change",
     "confusion",
+    "colorbar_trace",
     "label",
 ]

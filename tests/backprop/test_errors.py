@@ -1,6 +1,7 @@
 """What a user sees for bad input: a ValueError that names the problem and the bad value.
 Also the classification metrics on a hand example."""
 
+import json
 import math
 import re
 
@@ -363,3 +364,19 @@ def test_metrics_reject_mismatched_or_empty_inputs():
 def test_large_finite_inputs_whose_squares_overflow_are_accepted():
     x = np.full((2, 3), 3e19)  # x² overflows float32, x itself is fine
     assert net().forward(x, probabilities=False).output.shape == (2, 2)
+
+
+def test_validation_summary_counts_and_lists_what_is_misclassified():
+    from backprop.metrics import validation_summary
+
+    # predictions (argmax) are PRED: samples 1 (0 -> 1) and 4 (1 -> 2) are wrong
+    probs = np.eye(3)[PRED] * 0.6 + 0.4 / 3
+    summary = validation_summary(TRUE, probs, n_classes=3, keep=1)
+    assert summary["n"] == 6 and summary["n_wrong"] == 2
+    assert summary["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    # only the first wrong one is listed (keep=1), with the probability of what was predicted
+    assert summary["misclassified"] == [{"index": 1, "true": 0, "predicted": 1, "probability": 0.7333}]
+    assert validation_summary(TRUE, probs, n_classes=3)["misclassified"][1]["index"] == 4
+    json.dumps(summary)  # a model card stores it as it is
+    with pytest.raises(ValueError, match="6 labels and probabilities of shape"):
+        validation_summary(TRUE, probs[:4], n_classes=3)

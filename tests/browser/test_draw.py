@@ -78,17 +78,28 @@ def choose_model(page, label):
     wait_for_app(page)
 
 
+def seven(page):
+    stroke(page, [(80, 60), (205, 60), (120, 235)], steps=20)
+
+
+def tab(page, name):
+    page.get_by_role("tab", name=name).click()
+    wait_for_app(page)
+    return page.get_by_role("tabpanel")
+
+
 def test_mouse_drawings_are_recognised_and_predictions_follow_the_drawing(browser, app_server):
     page = open_draw_page(browser, app_server)
     try:
         expect(draw_prompt(page)).to_be_visible()
         expect(prediction(page)).to_have_count(0)
+        expect(page.get_by_role("combobox", name="Model")).to_have_value("mnist (built-in)")
 
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
         expect(page.get_by_text("From your drawing to the model's input")).to_be_visible()
         assert_no_exception(page)
-        screenshot(page, "draw_digits_bar")
+        screenshot(page, "draw_mnist_bar")
 
         clear(page)
         expect(prediction(page)).to_have_count(0)
@@ -111,12 +122,187 @@ def test_mouse_drawings_are_recognised_and_predictions_follow_the_drawing(browse
         page.close()
 
 
+def test_a_seven_drawn_with_the_mouse_shows_the_cnns_prediction_and_its_feature_maps(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        seven(page)
+        expect(prediction(page)).to_have_text("7")
+        panel = tab(page, "Feature maps")
+        charts = panel.locator(".js-plotly-plot")
+        expect(charts).to_have_count(2)  # one figure per convolution layer
+        expect(
+            panel.get_by_text("layer 1 (conv16k3p1): 16 maps of 14×14 after relu-maxpool2")
+        ).to_be_visible()
+        expect(panel.get_by_text("layer 2 (conv32k3p1): 32 maps of 7×7 after relu-maxpool2")).to_be_visible()
+        expect(panel.get_by_text("never negative")).to_be_visible()
+        expect(charts.first.locator(".colorbar")).to_have_count(1)  # the legend of the scale
+        panel.scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_path("draw_feature_maps")), full_page=True)
+
+        panel.get_by_text("before the activation: the convolution's output").click()
+        wait_for_app(page)
+        expect(panel.get_by_text("layer 1 (conv16k3p1): 16 maps of 28×28 after conv16k3p1")).to_be_visible()
+        expect(panel.get_by_text("red positive, blue negative")).to_be_visible()
+        page.screenshot(path=str(screenshot_path("draw_feature_maps_before_relu")), full_page=True)
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def ink_on_canvas(page):
+    """How many bright pixels the canvas shows (its lower layer holds the drawing)."""
+    return max(
+        canvas.evaluate(
+            """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                      let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }"""
+        )
+        for canvas in page.locator("canvas").all()
+    )
+
+
+def wait_for_ink(page, timeout_ms=10_000):
+    """The canvas's bright pixel count once it shows any ink, or 0 after timeout_ms."""
+    for _ in range(timeout_ms // 100):
+        ink = ink_on_canvas(page)
+        if ink:
+            return ink
+        page.wait_for_timeout(100)
+    return 0
+
+
+def test_the_drawing_survives_the_stroke_width_the_tabs_and_a_visit_to_another_page(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        slider = page.get_by_role("slider", name="Stroke width")
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        wait_for_app(page)
+        expect(prediction(page)).to_have_text("1")
+        tab(page, "Activations")
+        expect(prediction(page)).to_have_text("1")
+
+        page.get_by_role("link", name="Home", exact=True).first.click()
+        wait_for_app(page)
+        expect(prediction(page)).to_have_count(0)
+        page.get_by_role("link", name="Draw & predict").first.click()
+        wait_for_app(page)
+        expect(prediction(page)).to_have_text("1")  # predicted from the kept drawing
+        canvas_origin(page)
+        assert wait_for_ink(page) > 1000, "the canvas came back empty"
+        seven(page)  # the canvas has the bar back: drawing on adds to it, and it is read anew
+        expect(prediction(page)).not_to_have_text("1")
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def overlap(a, b):
+    """True when two bounding boxes share more than a pixel's sliver."""
+    return (
+        min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"]) > 1
+        and min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"]) > 1
+    )
+
+
+# Boxes of what a person reads or clicks in an element: text as laid out (not its block's full
+# width), controls (slider tracks, buttons, inputs) as their boxes.
+_VISIBLE_PARTS = """
+(element) => {
+  const boxes = [];
+  const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    if (!walker.currentNode.textContent.trim()) continue;
+    const range = document.createRange();
+    range.selectNodeContents(walker.currentNode);
+    for (const r of range.getClientRects()) boxes.push({x: r.x, y: r.y, width: r.width, height: r.height});
+  }
+  for (const control of element.querySelectorAll("button, input, [role='slider'], [data-baseweb='slider']")) {
+    const r = control.getBoundingClientRect();
+    if (r.width && r.height) boxes.push({x: r.x, y: r.y, width: r.width, height: r.height});
+  }
+  return boxes;
+}
+"""
+
+
+def test_the_canvas_toolbar_covers_no_other_control(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        canvas_origin(page)
+        page.locator("canvas").last.hover()
+        toolbar = page.locator(".dc-toolbar-card")  # inside the canvas's shadow root
+        expect(toolbar).to_be_visible()
+        expect(page.locator(".dc-toolbar")).to_have_css("opacity", "1")
+        covered = toolbar.bounding_box()
+        elements = page.locator("[data-testid='stMain'] [data-testid='stElementContainer']")
+        for k in range(elements.count()):
+            element = elements.nth(k)
+            if element.locator("canvas").count() or not element.is_visible():
+                continue
+            for box in element.evaluate(_VISIBLE_PARTS):
+                assert not overlap(covered, box), f"the toolbar covers {element.inner_text()[:60]!r}"
+        page.screenshot(path=str(screenshot_path("draw_canvas_toolbar")))
+    finally:
+        page.close()
+
+
 def png_bytes(paint, size=(200, 200), background=255):
     image = Image.new("L", size, background)
     paint(ImageDraw.Draw(image))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def upload(page, name, data, mime="image/png"):
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        files=[{"name": name, "mimeType": mime, "buffer": data}]
+    )
+
+
+def test_an_uploaded_photo_of_a_dark_seven_reads_seven_and_takes_the_drawings_place(browser, app_server):
+    from tests.pictures import seven_jpeg
+
+    page = open_draw_page(browser, app_server)
+    try:
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        page.get_by_text("…or upload a picture").click()
+        upload(page, "seven.jpg", seven_jpeg(), "image/jpeg")
+        expect(prediction(page)).to_have_text("7")
+        expect(page.get_by_text("seven.jpg · inverted: dark ink on light paper")).to_be_visible()
+        # what is predicted is what is shown: the picture, not the old drawing beside it
+        expect(page.locator("canvas")).to_have_count(0)
+        expect(page.get_by_text("This picture is what the model reads")).to_be_visible()
+        assert_no_exception(page)
+        page.screenshot(path=str(screenshot_path("draw_upload_seven")), full_page=True)
+
+        page.get_by_role("button", name="Remove seven.jpg").click()
+        expect(prediction(page)).to_have_text("1")  # the drawing is back, and so is its prediction
+        canvas_origin(page)
+        closed_loop(page)  # the canvas still draws, on top of the old stroke
+        expect(prediction(page)).not_to_have_text("7")
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_long_class_names_are_shown_whole(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        choose_model(page, "fashion (built-in)")
+        page.get_by_text("…or upload a picture").click()
+        boot = [(150, 40), (250, 40), (255, 250), (30, 250), (30, 200), (80, 170), (150, 150)]
+        upload(page, "boot.png", png_bytes(lambda d: d.polygon(boot, fill=40), size=(300, 300)))
+        expect(prediction(page)).to_have_text("Ankle boot")
+        value = prediction(page).locator("div").last
+        width = value.evaluate("e => [e.scrollWidth, e.clientWidth]")
+        assert width[0] <= width[1], f"'Ankle boot' is cut: {width[0]} px of text in {width[1]} px"
+        page.screenshot(path=str(screenshot_path("draw_fashion_boot")))
+    finally:
+        page.close()
 
 
 def test_upload_of_a_dark_on_light_digit_and_of_a_non_image(browser, app_server):
@@ -134,7 +320,7 @@ def test_upload_of_a_dark_on_light_digit_and_of_a_non_image(browser, app_server)
             ]
         )
         expect(prediction(page)).to_have_text("1")
-        expect(page.get_by_text("Using one.png (inverted)")).to_be_visible()
+        expect(page.get_by_text("one.png · inverted: dark ink on light paper")).to_be_visible()
 
         uploader.set_input_files(
             files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"this is not a picture"}]
@@ -163,24 +349,29 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
         tabs = page.locator("[data-testid='stTabs']")
         expect(tabs.locator(".js-plotly-plot").first).to_be_visible()  # the saliency overlay
         expect(page.get_by_text("over the input")).to_be_visible()
+        expect(page.get_by_text("Red pixels raise the probability")).to_be_visible()
         tabs.scroll_into_view_if_needed()
         tabs.screenshot(path=str(screenshot_path("draw_saliency")))
 
-        page.get_by_role("tab", name="Activations").click()
-        expect(page.get_by_text("layer 1 (dense64-relu, 64 values)")).to_be_visible()
+        panel = tab(page, "Activations")
+        expect(panel.get_by_text("layer 3 (dense128-relu), 128 values")).to_be_visible()
+        expect(panel.get_by_text("red positive, white 0, blue negative")).to_be_visible()
+        tabs.screenshot(path=str(screenshot_path("draw_activations")))
 
-        page.get_by_role("tab", name="Teach it").click()
-        page.get_by_role("button", name="Teach it").click()
+        panel = tab(page, "Teach it")
+        panel.get_by_role("button", name="Teach it").click()
         wait_for_app(page)
         expect(page.get_by_text("Probability before and after teaching")).to_be_visible()
         expect(page.get_by_text("session copy taught for 1 step(s)")).to_be_visible()
+        expect(page.get_by_text("ΔW of layer 1 (conv16k3p1) after 1 step(s)")).to_be_visible()
+        expect(page.locator("[role='tab'][aria-selected='true']")).to_have_text("Teach it")  # still open
         tabs.screenshot(path=str(screenshot_path("draw_teach")))
         page.get_by_role("button", name="Reset to the original model").click()
         expect(page.get_by_text("session copy taught")).to_have_count(0)
 
-        page.get_by_role("tab", name="Validation").click()
-        page.get_by_text("Score the original model on its validation set").click()
-        expect(page.get_by_text("validation images misclassified")).to_be_visible()
+        panel = tab(page, "Validation")
+        expect(panel.get_by_text("validation images misclassified")).to_be_visible()
+        expect(panel.locator("[data-testid='stImage'] img").first).to_be_visible()
         tabs.screenshot(path=str(screenshot_path("draw_validation")))
         assert_no_exception(page)
     finally:

@@ -110,8 +110,8 @@ def test_an_upload_name_and_an_import_name_read_as_text(browser, hostile_server)
                 }
             ]
         )
-        caption = page.locator("[data-testid='stCaptionContainer']").filter(has_text="(inverted)")
-        assert_plain(caption, f"Using {upload_name} (inverted)")
+        caption = page.locator("[data-testid='stCaptionContainer']").filter(has_text="inverted: dark ink")
+        assert_plain(caption, f"{upload_name} · inverted: dark ink on light paper")
         assert_no_exception(page)
     finally:
         page.close()

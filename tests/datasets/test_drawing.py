@@ -3,6 +3,7 @@
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from datasets import drawing
 from datasets.drawing import STYLES, UploadError, prepare, read_upload
 
 LIMIT = limits.UPLOAD_PIXELS.default
+MODELS = Path(__file__).resolve().parents[2] / "models"
 
 
 def canvas(paint, size=280):
@@ -213,3 +215,79 @@ def test_pillow_bomb_error_is_reported_as_a_bomb(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
     with pytest.raises(UploadError, match="decompression bomb"):
         read_upload(png_header_only(1000, 1000), max_pixels=10**9)
+
+
+# ---------------------------------------------------- photos and scans of ink on paper
+def test_a_photographed_dark_seven_becomes_white_ink_on_black_like_the_training_images():
+    from tests.pictures import seven_png
+
+    gray, inverted = read_upload(seven_png(), max_pixels=LIMIT)
+    assert inverted
+    paper = gray[: gray.shape[0] // 6]  # the top of the picture is paper only
+    assert np.count_nonzero(paper) / paper.size < 0.01  # grey, grain and shading are gone
+    assert np.percentile(gray[gray > 0.5], 50) > 0.9  # the ink is white, not grey
+    prepared = prepare(gray, STYLES["mnist"])
+    frame = prepared.model_input
+    assert frame[0].max() == 0 and frame[:, 0].max() == 0  # black around the digit, no grey square
+    assert frame.max() > 0.95
+
+
+def test_levels_of_a_clean_drawing_are_left_as_they_are():
+    image = np.zeros((100, 100), np.float32)
+    image[20:80, 45:55] = 1.0
+    image[20:80, 44] = 0.5  # anti-aliasing
+    cleaned = drawing.clean_levels(image)
+    np.testing.assert_allclose(cleaned, image, atol=0.06)
+    assert drawing.clean_levels(np.zeros((10, 10), np.float32)).max() == 0
+
+
+def test_stroke_width_reads_the_width_of_a_bar_and_of_an_anti_aliased_line():
+    bar = np.zeros((200, 200), np.float32)
+    bar[20:180, 90:102] = 1.0
+    assert drawing.stroke_width(bar) == pytest.approx(12, rel=0.3)  # read within 30 % at any angle
+    image = Image.new("L", (200, 200), 0)
+    ImageDraw.Draw(image).line([(20, 30), (170, 180)], fill=255, width=5)  # 5 px across, 3.5 px thick
+    line = np.asarray(image, np.float32) / 255
+    assert drawing.stroke_width(line) == pytest.approx(5 / np.sqrt(2), rel=0.3)
+
+
+def test_thin_pen_strokes_are_widened_to_the_datasets_width_and_the_stage_says_so():
+    from tests.pictures import seven_png
+
+    gray, _ = read_upload(seven_png(pen=0.012), max_pixels=LIMIT)
+    prepared = prepare(gray, STYLES["mnist"])
+    titles = [title for title, _ in prepared.stages]
+    assert any("widened to 12%" in title for title in titles), titles
+    width = drawing.stroke_width(prepared.model_input)
+    assert 1.8 <= width <= 3.5  # MNIST's strokes: 1.8 to 3.5 px for 80 % of its digits
+
+
+def test_strokes_as_wide_as_the_datasets_are_not_widened():
+    image = canvas(lambda d: d.line([(140, 45), (140, 235)], fill=WHITE, width=18))
+    for style in ("mnist", "digits"):
+        assert not any("widened" in t for t, _ in prepare(image, STYLES[style]).stages)
+    assert not any("widened" in t for t, _ in prepare(image, STYLES["shapes"]).stages)  # no stroke width
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"pen": 0.015},  # a fine pen
+        {"pen": 0.06},  # a marker
+        {"shade": 0, "grain": 3, "paper": 245, "ink": 30},  # a flatbed scan
+        {"paper": 170, "ink": 70, "shade": 40},  # a dim photo
+        {"size": (1200, 1600)},  # a phone photo
+        {"size": (90, 120), "blur": 0.6},  # a thumbnail
+    ],
+)
+@pytest.mark.parametrize("fmt", ["png", "jpeg"])
+def test_the_default_mnist_model_reads_photos_and_scans_of_a_dark_seven_as_seven(options, fmt):
+    from backprop import load_with_metadata
+    from tests.pictures import seven_jpeg, seven_png
+
+    net, meta = load_with_metadata(MODELS / "mnist.npz")
+    data = (seven_png if fmt == "png" else seven_jpeg)(**options)
+    gray, inverted = read_upload(data, max_pixels=LIMIT)
+    probs = net.predict_proba(prepare(gray, drawing.style_for(meta["dataset"])).x)[0]
+    assert inverted and probs.argmax() == 7 and probs[7] > 0.6, probs.round(3)
