@@ -10,15 +10,15 @@ history = net.fit(x, y, epochs=10, batch_size=64, optimizer="adam", learning_rat
 from .activations import ACTIVATIONS, make_activation
 from .architecture import LAYER_KINDS, check_spec
 from .config import RunConfig
+from .files import load, load_with_metadata, save
 from .gradcheck import GradCheckResult, check_network, gradcheck, input_gradcheck
-from .io import load, load_with_metadata, save
 from .layers import INITS, AvgPool2D, BatchNorm, Conv2D, Dense, Dropout, Embedding, Flatten, Layer, MaxPool2D
 from .losses import LOSSES, get_loss
 from .metrics import accuracy, confusion_matrix, precision_recall_f1
 from .network import DTYPES, Network
 from .optimizers import OPTIMIZERS, SGD, Adam, Momentum, Optimizer, RMSprop, make_optimizer
 from .schedules import SCHEDULES, Cosine, EarlyStopping, ReduceOnPlateau, StepDecay, make_schedule
-from .trace import Block, LayerRecord, Trace
+from .tracing import Block, LayerRecord, Trace
 from .training import History, Trainer, TrainingDiverged, TrainingEvent
 
 __all__ = [

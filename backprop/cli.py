@@ -22,7 +22,7 @@ import numpy as np
 
 from . import limits
 from .config import OPTIONS, RunConfig
-from .io import read_file, save
+from .files import read_file, save
 from .optimizers import OPTIMIZERS
 from .options import Option
 from .runs import RunStore, summarize, train_run

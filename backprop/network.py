@@ -18,7 +18,7 @@ from .architecture import BuildContext, build_layers, check_spec, mlp_spec, numb
 from .layers import INITS, BatchNorm, Dropout, Embedding, Layer
 from .losses import get_loss, softmax
 from .options import Option
-from .trace import STAGE_NAMES, LayerRecord, Trace, group_by_transform
+from .tracing import STAGE_NAMES, LayerRecord, Trace, group_by_transform
 
 DTYPES = ("float32", "float64")
 # Evaluation over a whole set goes in passes of at most this many numbers (64 MB in float32), so that

@@ -17,7 +17,7 @@ import math
 import numpy as np
 
 from .options import Declared, Option
-from .trace import Trace
+from .tracing import Trace
 
 LEARNING_RATE = Option(
     "learning_rate",

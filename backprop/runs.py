@@ -51,7 +51,7 @@ import numpy as np
 
 from . import limits
 from .config import RunConfig
-from .io import (
+from .files import (
     BoundedReader,
     atomic_write,
     check_planned_size,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .network import Network
-from .trace import Trace
+from .tracing import Trace
 
 
 def probability_gradient(net: Network, x, target_class=None) -> tuple[np.ndarray, np.ndarray, Trace]:

@@ -16,7 +16,7 @@ import numpy as np
 from .augment import AUGMENT_SHIFT, check_image_shape, random_shift
 from .optimizers import Optimizer, make_optimizer
 from .schedules import EarlyStopping, make_schedule, monitored_value
-from .trace import Trace
+from .tracing import Trace
 
 
 class TrainingDiverged(RuntimeError):

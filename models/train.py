@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 
 import datasets  # noqa: E402
 from backprop import RunConfig, accuracy, save  # noqa: E402
-from backprop.io import pack_uint8  # noqa: E402
+from backprop.files import pack_uint8  # noqa: E402
 from backprop.metrics import validation_summary  # noqa: E402
 from datasets.drawing import to_uint8  # noqa: E402
 

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import datasets
-from backprop.inspect import (
+from backprop.breakdown import (
     attention_weight_breakdown,
     embedding_breakdown,
     feature_map_breakdown,

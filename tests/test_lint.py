@@ -21,3 +21,12 @@ def test_ruff_check_is_clean():
 def test_ruff_format_leaves_every_file_unchanged():
     result = ruff("format", "--check", "--no-cache", ".")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_no_module_shares_a_name_with_the_standard_library():
+    # a backprop/io.py or trace.py is imported instead of the standard module by a script run from its folder
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    clashes = [path for path in tracked.stdout.split() if Path(path).stem in sys.stdlib_module_names]
+    assert clashes == []

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import datasets
-from backprop import RunConfig, io
+from backprop import RunConfig, files
 from backprop.runlock import RunBusy, RunLock
 from backprop.runs import RunChanged, RunStore, build_for_training, train_run
 
@@ -42,7 +42,7 @@ def config(**changes):
 
 def saved_state(run):
     """(history step, weights step, epochs) of a freshly opened run: the two steps must agree."""
-    weights_step = io.load_metadata(run.path / "latest.npz")["cursor"]["step"]
+    weights_step = files.load_metadata(run.path / "latest.npz")["cursor"]["step"]
     return run.step, weights_step, len(run.history)
 
 

@@ -10,7 +10,7 @@ import pytest
 import datasets
 from backprop import RunConfig, limits
 from backprop.cli import main as cli_main
-from backprop.io import save_arrays
+from backprop.files import save_arrays
 from backprop.runs import RunStore, train_run
 from viz.runs import compare_figure, distribution_figure, grad_norm_figure
 

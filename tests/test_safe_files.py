@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from backprop import limits
-from backprop.io import load_arrays, open_regular, read_json, save_arrays
+from backprop.files import load_arrays, open_regular, read_json, save_arrays
 from tests.hostile_files import bomb_npz, deflate_zeros, deflated_entry, npy_header, npz_bytes, raw_zip
 
 MiB = 1 << 20

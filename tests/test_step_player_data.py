@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backprop import Network, make_optimizer
-from backprop.inspect import layer_diagnostics
+from backprop.breakdown import layer_diagnostics
 from viz.colors import LUT
 from viz.step_payload import (
     EXACT_CELLS,

@@ -30,7 +30,7 @@ import numpy as np
 import streamlit as st
 
 from backprop import SGD, limits, load_with_metadata, precision_recall_f1
-from backprop.io import unpack_uint8
+from backprop.files import unpack_uint8
 from backprop.metrics import validation_summary
 from backprop.saliency import probability_gradient
 from datasets import drawing

@@ -19,7 +19,7 @@ import numpy as np
 import streamlit as st
 
 from backprop import TrainingDiverged
-from backprop.inspect import (
+from backprop.breakdown import (
     batch_indices,
     layer_diagnostics,
     loss_on_batch,

@@ -2,7 +2,7 @@
 
 A click in the player arrives as a request (block, tensor key, indices, phase);
 ``select_cell`` turns it into a selection of one of the kinds below, and
-``inspector`` shows that cell's numbers from ``backprop.inspect`` with the words of
+``inspector`` shows that cell's numbers from ``backprop.breakdown`` with the words of
 ``viz.step_text``. What a block offers depends on its kind: a dense layer's
 weights, biases and units; a convolution's kernel weights, biases and map units;
 attention's weights and query gradients; an embedding's table entries; and for any
@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from backprop import gradcheck
-from backprop.inspect import (
+from backprop.breakdown import (
     attention_weight_breakdown,
     bias_breakdown,
     check_entries,

@@ -1,6 +1,6 @@
 """Words around one step's numbers: phase equations, worked sums, plain-language diagnosis.
 
-The engine returns numbers (``backprop.inspect``); this module writes them the way
+The engine returns numbers (``backprop.breakdown``); this module writes them the way
 the step-through page explains them. Each activation's, loss's and optimizer's
 formula is read from its registry entry, declared beside its implementation.
 Numbers are written with significant digits (``sig``), so a product of two small
@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from backprop.activations import ACTIVATIONS
-from backprop.inspect import sup
+from backprop.breakdown import sup
 from backprop.losses import LOSSES
 from backprop.optimizers import OPTIMIZERS, make_optimizer
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop.inspect import sup
+from backprop.breakdown import sup
 
 READY, FORWARD, LOSS, BACKWARD, UPDATE = "ready", "forward", "loss", "backward", "update"
 # Attention's stops within its forward phase, in order; the backward phase walks them in reverse.
@@ -455,7 +455,7 @@ def _switch_grid(switches: np.ndarray, sample: int, size: int) -> np.ndarray:
 def conv_block(rec, k: int, axes: dict, sample: int) -> Block:
     """A convolution block: kernels, the shown sample's maps through activation and pooling, their
     gradients, and the backward pass as it is computed on the im2col matrix."""
-    from backprop.inspect import parse_pool_size
+    from backprop.breakdown import parse_pool_size
 
     b = _Builder(k, axes, sample)
     n = b.n

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from backprop import Network, gradcheck, make_optimizer
-from backprop.inspect import (
+from backprop.breakdown import (
     attention_weight_breakdown,
     embedding_breakdown,
     feature_map_breakdown,

@@ -9,7 +9,7 @@ import pytest
 
 import datasets
 from backprop import RunConfig
-from backprop.io import atomic_write, save_arrays
+from backprop.files import atomic_write, save_arrays
 from backprop.runs import (
     PERCENTILES,
     RunStore,

@@ -6,7 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from backprop import io
+from backprop import files
 from backprop.runs import RunStore, train_run
 from tests.browser.harness import StreamlitServer, assert_no_exception, open_page, wait_for_app
 from tests.browser.test_runs import click_once_settled, create
@@ -85,7 +85,7 @@ def test_kill_9_of_the_server_while_it_trains_leaves_the_run_loadable(browser, t
     info = next(info for info in store.list() if info.name == "interrupted")
     assert info.damaged is None and info.problems == []
     run = store.open("interrupted")
-    weights_step = io.load_metadata(run.path / "latest.npz")["cursor"]["step"]
+    weights_step = files.load_metadata(run.path / "latest.npz")["cursor"]["step"]
     assert run.step == weights_step == len(run.history.step_loss) and len(run.history) >= 3
     import datasets
 

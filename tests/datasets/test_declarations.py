@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import datasets
-from backprop.io import load_arrays
+from backprop.files import load_arrays
 from datasets.core import SEED, DatasetSpec
 from datasets.folder import FOLDER_ENV
 

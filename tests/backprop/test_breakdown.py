@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from backprop import Network, make_optimizer
-from backprop.inspect import (
+from backprop.breakdown import (
     batch_indices,
     bias_breakdown,
     forward_breakdown,
@@ -117,7 +117,7 @@ def test_npz_export_holds_every_tensor_and_the_config(tmp_path):
 
 
 def test_network_at_trace_holds_the_weights_the_step_used_before_its_update():
-    from backprop.inspect import network_at_trace
+    from backprop.breakdown import network_at_trace
 
     net = Network([3, 4, 2], activation="tanh", batch_norm=True, seed=6)
     x, y = small_batch()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .activations import ACTIVATION_CLASSES, ACTIVATIONS
-from .trace import Block, Trace
+from .tracing import Block, Trace
 
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 

@@ -131,7 +131,7 @@ def test_load_of_a_missing_file_raises_file_not_found(tmp_path):
 
 
 def write_sizes_file(path, network: dict, weights: dict, metadata=None):
-    """A file as the engine wrote them before layers were text, built by hand like backprop.io.save_arrays."""
+    """A file as the engine wrote them before layers were text, built by hand like backprop.files.save_arrays."""
     stored = {"format": "backprop-network/1", "network": network, "metadata": metadata or {}}
     config = np.frombuffer(json.dumps(stored).encode("utf-8"), dtype=np.uint8)
     np.savez(path, __config__=config, **weights)
@@ -310,7 +310,7 @@ def test_a_model_file_whose_layers_disagree_with_its_weights_is_refused_before_b
 
 
 def test_packed_pixels_round_trip_and_bad_packs_are_refused_before_anything_is_built():
-    from backprop.io import pack_uint8, unpack_uint8
+    from backprop.files import pack_uint8, unpack_uint8
 
     images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
     packed = json.loads(json.dumps(pack_uint8(images)))  # it travels as JSON in a model card
