@@ -15,13 +15,6 @@ import numpy as np
 from .activations import ACTIVATION_CLASSES, ACTIVATIONS
 from .tracing import Block, Trace
 
-SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def sup(k: int) -> str:
-    """Layer number as a superscript: sup(2) == '²'."""
-    return str(k).translate(SUPERSCRIPTS)
-
 
 # --------------------------------------------------------------- batches
 def batch_indices(n: int, batch_size: int, seed: int, draw: int) -> np.ndarray:

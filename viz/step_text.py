@@ -14,11 +14,10 @@ import math
 import numpy as np
 
 from backprop.activations import ACTIVATIONS
-from backprop.breakdown import sup
 from backprop.losses import LOSSES
 from backprop.optimizers import OPTIMIZERS, make_optimizer
 
-from .step_view import BACKWARD, FORWARD, LOSS, READY, UPDATE, Phase, StepView
+from .step_view import BACKWARD, FORWARD, LOSS, READY, UPDATE, Phase, StepView, sup
 
 DIGITS = 6
 

@@ -24,10 +24,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backprop.breakdown import sup
-
 READY, FORWARD, LOSS, BACKWARD, UPDATE = "ready", "forward", "loss", "backward", "update"
 # Attention's stops within its forward phase, in order; the backward phase walks them in reverse.
+SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def sup(k: int) -> str:
+    """Layer number as a superscript: sup(2) == '²'."""
+    return str(k).translate(SUPERSCRIPTS)
+
+
 ATTENTION_STAGES = (
     ("qkv", "Q, K, V"),
     ("scores", "scores"),
