@@ -34,8 +34,12 @@ class ActiveModel:
     initial_weights: dict
     run_name: str | None = None
     last_trace: object = None
-    steps_done: int = 0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def steps_done(self) -> int:
+        """Steps trained so far, by every page (the trainer counts them all)."""
+        return self.trainer.step
 
 
 # ---------------------------------------------------------------- URL links
@@ -189,6 +193,9 @@ def activate(
         initial_weights=initial_weights or net.get_weights(),
         run_name=run_name,
     )
+    # Where the run's files were when this session loaded them: steps trained here beyond it are saved
+    # before the run trains again (ui.training.save_unsaved_steps).
+    model.extra["saved_step"] = model.trainer.step
     st.session_state[MODEL_KEY] = model
     st.session_state[CONFIG_KEY] = config
     forget_sidebar_widgets()
@@ -201,10 +208,16 @@ def forget_sidebar_widgets() -> None:
         del st.session_state[key]
 
 
-def reset_to_initial() -> None:
-    """Restore the initial weights and start training over (fresh optimizer and history)."""
+def reset_to_initial() -> str | None:
+    """Restore the initial weights and start training over (fresh optimizer and history).
+
+    A stored run is not reset from here (the Runs page does that, after a confirmation): the network
+    stops being that run. Returns the run's name in that case, else None.
+    """
     model = active_model()
     model.net.set_weights(model.initial_weights)
     model.trainer = model.config.build_trainer(model.net)
     model.last_trace = None
-    model.steps_done = 0
+    detached, model.run_name = model.run_name, None
+    model.extra.pop("saved_step", None)
+    return detached
