@@ -342,3 +342,21 @@ def test_choices_survive_a_switch_to_another_page_and_back(browser, app):
     finally:
         page.close()
 
+
+def test_picking_a_run_shows_its_setup_in_the_sidebar_and_the_next_click_keeps_it(browser, app):
+    make_run(app, "digits-run", dataset="digits", layers="dense64-relu")
+    page = open_page(browser, f"{app.url}/runs")
+    try:
+        pick_run(page, "digits-run")
+        expect(page.get_by_role("combobox", name="Dataset")).to_have_value(re.compile(r"^digits"))
+        expect(page.get_by_label("Layers", exact=True)).to_have_value("dense64-relu")
+        # the sidebar used to keep showing the old setup and send it back with the next click, which
+        # rebuilt the session's network on circle and left the run
+        open_tab(page, "Manage")
+        settle(page)
+        expect(page.get_by_text("Architecture changed")).to_have_count(0)
+        expect(page.get_by_role("combobox", name="Dataset")).to_have_value(re.compile(r"^digits"))
+        expect(page.get_by_text("Active run digits-run:")).to_be_visible()
+        assert_no_exception(page)
+    finally:
+        page.close()
