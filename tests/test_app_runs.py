@@ -232,3 +232,40 @@ def test_training_a_run_someone_else_trains_says_so_and_offers_a_fork(trained_ru
     assert len(RunStore().open("trained-fork").history) == trained_run.config.epochs
     assert len(RunStore().open("trained").history) == 2  # the original was left to its trainer
 
+
+def test_a_fork_over_the_parameter_budget_is_refused_with_what_to_change(trained_run, monkeypatch):
+    monkeypatch.setenv("BACKPROP_MAX_PARAMETERS", "1000")
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    open_tab(at, "Fork")
+    at.text_input(key="runs.f.layers").set_value("dense64-gelu-dense64-gelu")
+    at.run()
+    assert not at.exception
+    message = " ".join(shown(e.value) for e in at.error)
+    assert "This fork cannot be made" in message and "BACKPROP_MAX_PARAMETERS" in message
+    assert "1,000" in message or "1000" in message
+    assert at.button(key="runs.fork").disabled
+    assert RunStore().names() == ["trained"]
+
+    at.text_input(key="runs.f.layers").set_value("dense8-gelu")
+    at.run()
+    no_errors(at)
+    assert not at.button(key="runs.fork").disabled
+    at.button(key="runs.fork").click().run()
+    no_errors(at)
+    assert RunStore().open("trained-fork").config.layers == "dense8-gelu"
+
+
+def test_the_fork_callback_checks_the_budget_too(trained_run, monkeypatch):
+    """A click that reaches the callback with an oversized network (the limit lowered after the form was
+    drawn) gets the same sentence, and no run is written."""
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    open_tab(at, "Fork")
+    at.text_input(key="runs.f.layers").set_value("dense64-gelu-dense64-gelu").run()
+    monkeypatch.setenv("BACKPROP_MAX_PARAMETERS", "1000")
+    at.button(key="runs.fork").click().run()
+    assert not at.exception
+    message = " ".join(shown(e.value) for e in at.error)
+    assert "Could not fork" in message and "BACKPROP_MAX_PARAMETERS" in message
+    assert RunStore().names() == ["trained"]

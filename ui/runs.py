@@ -263,11 +263,32 @@ def example_runs_button() -> None:
     )
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _data_facts(root: str, name: str, signature: tuple) -> dict:
+    return RunStore(root).open(name).data_facts()
+
+
+def fork_problem(parent: str, config: RunConfig) -> str | None:
+    """Why a fork of run ``parent`` with ``config`` cannot be made, in words that say what to change:
+    layers that do not fit the run's data, or a network over the app's parameter budget (as the sidebar
+    checks a setup). None when it can."""
+    runs = store()
+    try:
+        facts = _data_facts(str(runs.root), parent, runs.signature(parent))
+        session.check_budget(config, facts=facts)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
 @after_training
 def _on_fork(parent: str) -> None:
     try:
         run = store().open(parent)
         changes = fork_changes(run.config)
+        problem = fork_problem(parent, run.config.replace(**changes))
+        if problem:
+            raise ValueError(problem)
         dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
         fork = store().fork(
             parent, st.session_state.get("runs.fork_name", ""), dataset=None if error else dataset, **changes
@@ -724,8 +745,16 @@ def fork_form(name: str, run: RunView) -> None:
             except ValueError as err:
                 errors.append(str(err))
     for error in errors:
-        st.error(error)
+        st.error(plain(error))
     changes = fork_changes(parent)
+    if changes and not errors:
+        try:
+            problem = fork_problem(name, parent.replace(**changes))
+        except ValueError as err:
+            problem = str(err)
+        if problem:
+            errors.append(problem)
+            st.error(plain(f"This fork cannot be made: {problem}."))
     st.session_state.setdefault("runs.fork_name", f"{name}-fork")
     st.text_input("Fork name", key="runs.fork_name")
     st.button(

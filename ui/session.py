@@ -67,10 +67,11 @@ def config_from_query(query: dict[str, str]) -> tuple[RunConfig, list[str]]:
     return config, notices
 
 
-def check_budget(config: RunConfig, dataset) -> int:
-    """The number of parameters config's network would have for dataset, worked out before anything
-    is built; OverBudget (a ValueError saying how to go past it) above the app's budget."""
-    parameters = sum(step.parameters for step in config.plan(dataset))
+def check_budget(config: RunConfig, dataset=None, facts: dict | None = None) -> int:
+    """The number of parameters config's network would have for dataset (or data with ``facts``, as a
+    run stores them), worked out before anything is built; OverBudget (a ValueError saying how to go
+    past it) above the app's budget."""
+    parameters = sum(step.parameters for step in config.plan(dataset, facts=facts))
     if parameters > limits.NETWORK_PARAMETERS.value():
         raise limits.NETWORK_PARAMETERS.exceeded(
             f"the network {config.layers or '(no hidden layers)'} on {config.dataset}", parameters
