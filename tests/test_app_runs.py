@@ -269,3 +269,14 @@ def test_the_fork_callback_checks_the_budget_too(trained_run, monkeypatch):
     message = " ".join(shown(e.value) for e in at.error)
     assert "Could not fork" in message and "BACKPROP_MAX_PARAMETERS" in message
     assert RunStore().names() == ["trained"]
+
+
+def test_a_run_made_elsewhere_for_more_epochs_than_one_train_asks_opens():
+    """The command line accepts --epochs 5000; the Epochs box (at most 1000) used to raise on such a run."""
+    dataset = datasets.load("circle", samples=120)
+    config = RunConfig(dataset="circle", dataset_params={"samples": 120}, layers="dense4-gelu", epochs=5000)
+    RunStore().create("long", config, dataset=dataset)
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("long").run()
+    no_errors(at)
+    assert at.number_input(key="runs.epochs").value == 1000

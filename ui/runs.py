@@ -53,6 +53,8 @@ QUANTITIES = {"W": "weights W", "a": "activations a", "dW": "gradients dL/dW"}
 # Pages that show runs poll the store this often while another trainer has a run.
 FOLLOW_SECONDS = 2.0
 MAX_COMPARED_BY_DEFAULT = 4
+# The most epochs one Train asks for (Play trains on without a limit).
+MAX_EPOCHS = 1000
 
 
 def store() -> RunStore:
@@ -523,7 +525,12 @@ def train_controls(name: str, run: RunView) -> None:
         st.session_state[PLAY_KEY] = False
     cols = st.columns([1, 1, 1, 2])
     cols[0].number_input(
-        "Epochs", 1, 1000, int(run.config.epochs), key="runs.epochs", persist_state="session"
+        "Epochs",
+        1,
+        MAX_EPOCHS,
+        min(max(int(run.config.epochs), 1), MAX_EPOCHS),  # a run made elsewhere may ask for more
+        key="runs.epochs",
+        persist_state="session",
     )
     cols[1].button(
         "Train",

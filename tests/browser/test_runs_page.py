@@ -3,6 +3,7 @@ training, and a run trained elsewhere. Each test repeats what was seen going wro
 
 import json
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -274,7 +275,7 @@ def test_the_page_follows_a_run_the_command_line_trains_and_stops_following(brow
         "--layers",
         "dense64-relu",
         "--epochs",
-        "40",
+        "5000",  # more than it trains: the test ends it, so a fast machine cannot finish before the page opens
         "--run-dir",
         str(app.store.root / "cli-digits"),
     ]
@@ -293,8 +294,10 @@ def test_the_page_follows_a_run_the_command_line_trains_and_stops_following(brow
         first = caption.inner_text()
         # no click, no key: the caption and the curves follow the saved epochs
         expect(caption).not_to_have_text(first, timeout=15_000)
+        cli.send_signal(signal.SIGINT)  # Ctrl-C: the command line saves what it trained and ends
         cli.wait(timeout=120)
-        expect(page.get_by_text("Active run cli-digits: 40 epochs")).to_be_visible(timeout=15_000)
+        epochs = saved(app, "cli-digits")[0]
+        expect(page.get_by_text(f"Active run cli-digits: {epochs} epochs")).to_be_visible(timeout=15_000)
         expect(page.get_by_text("Following training elsewhere")).to_have_count(0)
         wait_for_app(page)
         state = page.locator("[data-testid='stApp']")
