@@ -306,10 +306,10 @@ class RunConfig:
             "vocab_size": facts.get("vocab_size"),
         }
 
-    def plan(self, dataset) -> list[Planned]:
-        """The layers this config builds for ``dataset``, with their shapes and parameter counts, building
-        nothing (ValueError names the layer that does not fit)."""
-        args = self.network_arguments(self.data_facts(dataset))
+    def plan(self, dataset=None, facts: dict | None = None) -> list[Planned]:
+        """The layers this config builds for ``dataset`` (or for data with ``facts``, see data_facts), with
+        their shapes and parameter counts, building nothing (ValueError names the layer that does not fit)."""
+        args = self.network_arguments(self.data_facts(dataset) if facts is None else facts)
         layers = check_spec(args["architecture"])
         return plan(
             layers, first_layer_shape(layers, args["input_shape"]), args["n_outputs"], args["vocab_size"]

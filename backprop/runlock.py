@@ -135,6 +135,36 @@ class RunLock:
         self.release()
 
 
+def holder(folder) -> dict | None:
+    """Who holds the lock of the run in ``folder``, read without taking it (None: nobody).
+
+    The lock file says who took it and is emptied on release. A trainer killed with kill -9 leaves it
+    filled while the kernel has dropped the lock, so a holder on this host whose process is gone does not
+    count. Taking the lock to find out would make a trainer starting at that moment fail.
+    """
+    try:
+        fd = os.open(Path(folder) / LOCK_NAME, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        found = _read_holder(fd)
+    finally:
+        os.close(fd)
+    if not found:
+        return None
+    pid = found.get("pid")
+    if found.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:  # alive, someone else's
+            pass
+    return found
+
+
 def _read_holder(fd: int) -> dict:
     try:
         holder = json.loads(os.pread(fd, _HOLDER_BYTES, 0).decode("utf-8"))

@@ -206,6 +206,22 @@ _FIXES = {
 }
 
 
+# An epoch that took more than this many times the run's median epoch was held up by something else on
+# the machine (a busy core, a pause of the process), not by the network's work.
+STALL_FACTOR = 4.0
+
+
+def epoch_seconds(history: History) -> list[float]:
+    """Each epoch's training seconds as wall-time comparisons count them: a stalled epoch (over
+    STALL_FACTOR × the run's median, with at least 3 epochs to take a median of) counts as the median.
+    The history keeps the measured times."""
+    seconds = [float(r.get("seconds") or 0.0) for r in history.epochs]
+    if len(seconds) < 3:
+        return seconds
+    typical = float(np.median(seconds))
+    return [typical if typical > 0 and value > STALL_FACTOR * typical else value for value in seconds]
+
+
 def summarize(history: History) -> dict:
     """epochs, steps, best val accuracy (or lowest val/train loss) and its epoch, seconds to reach it."""
     summary = {
@@ -229,8 +245,10 @@ def summarize(history: History) -> dict:
     if losses:
         summary["best_val_loss"] = min(losses)
     if summary["best_epoch"] is not None:
-        seconds = [r.get("seconds") or 0.0 for r in history.epochs if r["epoch"] <= summary["best_epoch"]]
-        summary["seconds_to_best"] = float(sum(seconds))
+        seconds = epoch_seconds(history)
+        summary["seconds_to_best"] = float(
+            sum(s for s, r in zip(seconds, history.epochs) if r["epoch"] <= summary["best_epoch"])
+        )
     return summary
 
 
@@ -255,6 +273,11 @@ class RunInfo:
     def __repr__(self) -> str:
         state = f"damaged: {self.damaged}" if self.damaged else f"{self.summary.get('epochs', 0)} epochs"
         return f"RunInfo({self.name!r}, {state}{f', {len(self.problems)} problems' if self.problems else ''})"
+
+
+def sort_listing(infos: list[RunInfo]) -> list[RunInfo]:
+    """Rows in listing order: oldest first, then by name."""
+    return sorted(infos, key=lambda info: (info.created or "", info.name))
 
 
 class RunChanged(ValueError):
@@ -466,7 +489,11 @@ class Run:
         OverBudget stops the training and the run keeps its previous save.
         """
         cursor = trainer.cursor()
-        text = json.dumps({**trainer.history.to_dict(), "cursor": cursor}, indent=1, allow_nan=True)
+        # Compact: without indentation json uses its C encoder, 2-3× faster on a history that is
+        # written whole at the end of every epoch.
+        text = json.dumps(
+            {**trainer.history.to_dict(), "cursor": cursor}, separators=(",", ":"), allow_nan=True
+        )
         limit = limits.HISTORY_BYTES.value()
         if len(text) > limit:  # json.dumps writes ASCII only: characters are bytes
             raise limits.OverBudget(
@@ -591,11 +618,29 @@ class RunStore:
 
     def list(self) -> list[RunInfo]:
         """Every run folder, oldest first; a folder that cannot be opened is a row with the reason, never an error."""
-        infos = [self._row(name) for name in self.names()]
-        infos.sort(key=lambda info: (info.created or "", info.name))
-        return infos
+        return sort_listing([self.info(name) for name in self.names()])
 
-    def _row(self, name: str) -> RunInfo:
+    def signature(self, name: str) -> tuple:
+        """What changes whenever the run's files do (each write replaces a file: new inode and time), read
+        with a few ``lstat`` calls: a listing row or an opened history can be kept until it changes."""
+        path = self.root / name
+        parts = []
+        for file in ("config.json", "history.json", "latest.npz", "best.npz", "optimizer.npz", "snapshots"):
+            try:
+                info = os.lstat(path / file)
+            except OSError:
+                parts.append(None)
+                continue
+            parts.append((info.st_ino, info.st_size, info.st_mtime_ns, info.st_mode))
+        try:
+            folder = os.lstat(path)
+            parts.append((folder.st_ino, folder.st_mode))
+        except OSError:
+            parts.append(None)
+        return tuple(parts)
+
+    def info(self, name: str) -> RunInfo:
+        """The listing row of one folder: the run's settings and summary, or why it cannot be opened."""
         path = self.root / name
         try:
             if clean_name(name) != name:

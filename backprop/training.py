@@ -226,8 +226,27 @@ class Trainer:
 
     def train_step(self, xb: np.ndarray, yb: np.ndarray) -> Trace:
         """One forward/backward/update on a checked batch; raises TrainingDiverged on a non-finite loss."""
+        trace = self.net.gradients(xb, yb, train=True, check=False)
+        self._update(trace)
+        return trace
+
+    def apply(self, trace: Trace) -> None:
+        """Apply the update of a step whose forward and backward ran outside ``run``.
+
+        The step-through page shows a step before it applies it, on the batch it shows (a random one
+        or a chosen sample). The update counts as one step of training: ``step`` and ``samples_seen``
+        grow and its loss joins ``history.step_loss``, with the same check for a non-finite loss
+        (TrainingDiverged, nothing applied). It is not one of the epoch's batches, so the epoch's
+        cursor (its batch order, ``batch_index`` and the epoch's loss sums) does not move.
+        """
+        if trace.updated:
+            raise ValueError("this step's update has been applied already")
+        self._update(trace)
+        self.history.step_loss.append(float(trace.loss))
+
+    def _update(self, trace: Trace) -> None:
+        """The optimizer's update for a step's gradients; TrainingDiverged (and rollback) on a non-finite loss."""
         net = self.net
-        trace = net.gradients(xb, yb, train=True, check=False)
         if not math.isfinite(trace.loss):
             overflowed = ""
             if self._weights_before_update is not None and not net.weights_finite():
@@ -245,8 +264,7 @@ class Trainer:
         self._weights_before_update = net.weight_references()
         self.optimizer.step(net, trace)
         self.step += 1
-        self.samples_seen += xb.shape[0]
-        return trace
+        self.samples_seen += trace.x.shape[0]
 
     def _default_monitor(self, has_validation: bool) -> str:
         if self.monitor:
@@ -343,6 +361,16 @@ class Trainer:
         target_epoch = self.epoch + epochs if epochs is not None else None
         steps_left = steps
         self.history.stop_reason = None
+        if self.batch_index >= per_epoch and self._epoch_stats[2]:
+            # The last step of an epoch ran but its end was not recorded (an exception from that step's
+            # callback, e.g. Ctrl-C): record it first, as the interrupted call would have.
+            # Like a partly run epoch, it is one of the epochs asked for.
+            stop = self._finish_epoch(validation, callback, per_epoch)
+            if stop:
+                self.history.stop_reason = self.history.stop_reason or "stopped by the user"
+                self.stopped = True
+            if stop or (target_epoch is not None and self.epoch >= target_epoch):
+                return self.history
         count_correct = self.net.is_classifier
         labels = None if y.ndim == 1 or not count_correct else y.argmax(axis=1)
         trace = None

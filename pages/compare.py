@@ -11,7 +11,7 @@ inside_app_frame(__file__)
 st.title("Compare runs")
 
 runs.show_messages()
-infos = runs.store().list()
+infos = runs.listing()
 runs.show_damaged(infos)
 if len(runs.healthy(infos)) == 0:
     st.info(
@@ -25,25 +25,41 @@ chosen = runs.open_chosen(runs.compare_picker(infos))
 if not chosen:
     st.info("Pick one or more runs above.")
     st.stop()
+ceiling = runs.bayes_accuracy(chosen)
 
-cols = st.columns([2, 2, 1, 1])
-x_axis = cols[0].radio("x axis", list(X_AXES), horizontal=True, key="compare.x", format_func=X_AXES.get)
-smoothing = cols[1].slider("Smoothing (EMA)", 0.0, 0.99, 0.0, 0.01, key="compare.smoothing")
-log_y = cols[2].checkbox("Log-scale loss", key="compare.log")
-show_steps = cols[3].checkbox("Step loss", value=True, key="compare.steps")
 
-figure = compare_figure(
-    runs.histories(chosen),
-    x=x_axis,
-    smoothing=smoothing,
-    log_y=log_y,
-    bayes_accuracy=runs.bayes_accuracy(chosen),
-    show_steps=show_steps,
-)
-st.plotly_chart(figure, key="compare.chart")
+@st.fragment
+def curves():
+    """The chart and its controls: changing one redraws only this part of the page."""
+    cols = st.columns([2, 2, 1, 1])
+    x_axis = cols[0].radio(
+        "x axis",
+        list(X_AXES),
+        horizontal=True,
+        key="compare.x",
+        format_func=X_AXES.get,
+        persist_state="session",
+    )
+    smoothing = cols[1].slider(
+        "Smoothing (EMA)", 0.0, 0.99, 0.0, 0.01, key="compare.smoothing", persist_state="session"
+    )
+    log_y = cols[2].checkbox("Log-scale loss", key="compare.log", persist_state="session")
+    show_steps = cols[3].checkbox("Step loss", value=True, key="compare.steps", persist_state="session")
+    figure = compare_figure(
+        runs.histories(chosen),
+        x=x_axis,
+        smoothing=smoothing,
+        log_y=log_y,
+        bayes_accuracy=ceiling,
+        show_steps=show_steps,
+    )
+    st.plotly_chart(figure, key="compare.chart")
+
+
+curves()
 st.caption(
     "Solid: training; dashed: validation; faint: the loss of every step. "
-    "Wall time counts training time only (not evaluation)."
+    "Wall time counts training time only (not evaluation). " + runs.STALL_NOTE
 )
 
 st.subheader("Best and final metrics")
@@ -53,7 +69,7 @@ st.subheader("Settings")
 styled, differing = runs.config_table(chosen)
 if len(chosen) > 1:
     st.caption("Differing settings, highlighted: " + (", ".join(differing) or "none"))
-st.dataframe(styled, width="stretch")
+st.dataframe(styled, width="stretch", height="content")
 
 distances = runs.fork_distances(chosen)
 if distances:
@@ -63,3 +79,5 @@ if distances:
         "‖W_a − W_b‖ per layer from per-epoch weight snapshots (kept for networks up to 500k "
         "parameters). Forks with the same initial weights start at 0."
     )
+
+runs.follow(list(chosen))

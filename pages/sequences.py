@@ -24,10 +24,12 @@ st.caption(
     "(or the master it came from) is the target. Structure in, structure learned."
 )
 
+ui.show_messages()
+
 # ------------------------------------------------------------- the data
 st.header("Explore the data")
 params = ui.dataset_controls()
-ds = ui.load_sequences(params)
+ds, valid = ui.load_sequences(params)
 if ds is None:
     st.stop()
 
@@ -89,19 +91,25 @@ with right:
             "network can reach 100%."
         )
 
-ui.use_dataset_controls(params, ds)
+ui.use_dataset_controls(params, ds, valid)
 
 # ------------------------------------------------------ what the network learned
 st.header("What the network learned")
 model = active_model()
-if not ui.is_applied(params):
+if not valid or not ui.is_applied(params):
     st.info(
-        f"The session's network is built for **{plain(model.config.dataset)}**, not for these settings. "
+        f"The session's network is built for **{plain(model.config.dataset)}** "
+        f"({plain(model.config.layers or 'no hidden layers')}), not for these settings and network. "
         "Press **Use this dataset** above to train one on them here."
     )
     st.stop()
-st.caption(f"Active network: {plain(model.config.describe())} · change it in the Step-through sidebar.")
-ui.train_controls(model)
+ds = model.dataset  # the windows as this network reads them (token ids for attention)
+st.caption(
+    f"Active network: {plain(model.config.describe())}"
+    + (f" · run **{plain(model.run_name)}**" if model.run_name else "")
+    + " · change it in the sidebar of Step through or Runs."
+)
+ui.train_controls(model, params)
 
 accuracy = ui.train_accuracy(model)
 c1, c2 = st.columns([1, 3])
@@ -119,6 +127,7 @@ st.plotly_chart(
 )
 
 st.subheader(f"Sample #{index}: {plain(ds.windows_train[index])} → {plain(ds.classes[ds.y_train[index]])}")
+attention = ui.attention_weights(model, index)
 left, right = st.columns([2, 3])
 with left:
     probabilities = model.net.predict_proba(ds.x_train[index : index + 1])[0]
@@ -128,6 +137,29 @@ with left:
         width="stretch",
         key="seq.sample_pred",
     )
+with right:
+    for name, weights in attention:
+        st.plotly_chart(
+            viz.attention_figure(
+                weights, ds.windows_train[index], f"Attention ({name}): where each position looks"
+            ),
+            width="stretch",
+            key=f"seq.attention.{name}",
+        )
+    if attention:
+        st.caption(
+            "Each row is a position of the window, each column a position it can look at; a row's weights "
+            "add up to 1. The prediction is read at the last row. Later positions are masked: a position "
+            "never sees the tokens after it."
+        )
+    else:
+        st.caption(
+            "An MLP reads the whole window at once; choose the attention network to see where each "
+            "position looks."
+        )
+
+left, right = st.columns([2, 3])
+with left:
     wrong = ui.wrong_samples(model)
     st.markdown(f"**{len(wrong)}** training samples predicted wrong.")
     if wrong:
@@ -140,9 +172,17 @@ with left:
             format_func=lambda i: f"#{i} {ds.windows_train[i]} → {ds.classes[ds.y_train[i]]}",
         )
 with right:
-    probs, labels, targets, _ = ui.sorted_predictions(model)
+    probs, labels, targets = ui.grouped_predictions(model)
     st.plotly_chart(
-        viz.probability_heatmap_figure(probs, labels, ds.classes, targets), width="stretch", key="seq.heatmap"
+        viz.probability_heatmap_figure(
+            probs,
+            labels,
+            ds.classes,
+            targets,
+            title="Every training window, by master and position (×: how many samples)",
+        ),
+        width="stretch",
+        key="seq.heatmap",
     )
 
 if ds.task == "next_token":
@@ -165,7 +205,8 @@ if ds.task == "next_token":
         st.caption(
             f"Generated: {plain(start)} + {plain(result.text)}. "
             + (
-                "Red outline: differs from the master's continuation."
+                "Dashed grey: the start you typed; red outline: a generated token that differs from the "
+                "master's continuation."
                 if master
                 else "The start is not part of any master, so there is no continuation to compare with."
             )

@@ -1,5 +1,6 @@
 """The Runs and Compare pages under AppTest: create, train, fork, manage and compare."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,12 @@ COMPARE_PAGE = str(ROOT / "pages" / "compare.py")
 
 def runs_page():
     return AppTest.from_file(RUNS_PAGE, default_timeout=60).run()
+
+
+def open_tab(at, label):
+    """Open one of the Runs page's tabs (only the open tab is drawn)."""
+    at.session_state["runs.tab"] = label
+    return at.run()
 
 
 def no_errors(at):
@@ -46,6 +53,7 @@ def test_create_train_fork_and_compare():
     assert any("Trained 2 epochs" in box.value for box in at.success)
     assert len(RunStore().open("gelu-run").history) == 2
 
+    open_tab(at, "Fork")
     at.text_input(key="runs.f.layers").set_value("dense8-relu-dense8-relu")
     at.text_input(key="runs.fork_name").set_value("relu-run")
     at.button(key="runs.fork").click().run()
@@ -53,6 +61,7 @@ def test_create_train_fork_and_compare():
     fork = RunStore().open("relu-run")
     assert fork.parent == "gelu-run" and fork.config.layers == "dense8-relu-dense8-relu"
     assert at.selectbox(key="runs.pick").value == "relu-run"
+    assert at.session_state["runs.tab"] == "Fork"  # the open tab stays open
     at.button(key="runs.train").click().run()
     no_errors(at)
     assert len(RunStore().open("relu-run").history) == 2
@@ -92,20 +101,27 @@ def test_picking_a_run_activates_it_and_shows_its_layers(trained_run):
     no_errors(at)
     model = at.session_state["bp.model"]
     assert model.run_name == "trained" and model.trainer.epoch == 2
+    assert len(at.get("plotly_chart")) == 1  # the Train tab's curves; the closed tabs draw nothing
+    open_tab(at, "Inside the layers")
     assert at.radio(key="runs.quantity").value == "W"
     at.radio(key="runs.quantity").set_value("dW").run()
     no_errors(at)
-    assert len(at.get("plotly_chart")) >= 3
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # distributions, gradient norms
+    assert json.loads(charts[0].proto.spec)["layout"]["title"]["text"].startswith("gradients dL/dW")
 
 
 def test_reset_and_delete_need_confirmation(trained_run):
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()
+    open_tab(at, "Manage")
     assert at.button(key="runs.reset").disabled and at.button(key="runs.delete").disabled
     at.checkbox(key="runs.sure_reset").check().run()
     at.button(key="runs.reset").click().run()
     no_errors(at)
     assert len(RunStore().open("trained").history) == 0
+    # a confirmation is for one reset
+    assert not at.checkbox(key="runs.sure_reset").value and at.button(key="runs.reset").disabled
     at.checkbox(key="runs.sure_delete").check().run()
     at.button(key="runs.delete").click().run()
     no_errors(at)
@@ -116,6 +132,7 @@ def test_reset_and_delete_need_confirmation(trained_run):
 def test_rename_with_bad_name_shows_what_to_change(trained_run):
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()
+    open_tab(at, "Manage")
     at.text_input(key="runs.rename_to").set_value("a/b")
     at.button(key="runs.rename").click().run()
     assert not at.exception
@@ -152,15 +169,22 @@ def test_runs_page_is_routed_from_the_entry_point(trained_run):
     assert [t.value for t in at.title] == ["Training runs"]
 
 
-def test_play_trains_a_slice_per_tick_and_keeps_it(trained_run):
+def test_play_trains_a_slice_per_run_of_its_panel_and_keeps_it(trained_run):
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()
     steps_before = len(RunStore().open("trained").history.step_loss)
     at.toggle(key="runs.playing").set_value(True).run()
     no_errors(at)
-    assert any("playing" in caption.value for caption in at.caption)
+    assert at.session_state["runs.goal"] == {"name": "trained", "target": None, "start": None}
     assert len(RunStore().open("trained").history.step_loss) > steps_before
-    assert RunStore().open("trained").history.stop_reason is None
+    at.run()  # the panel's next run trains the next slice
+    steps_now = len(RunStore().open("trained").history.step_loss)
+    assert steps_now > steps_before and at.session_state["bp.model"].trainer.step == steps_now
+    at.toggle(key="runs.playing").set_value(False).run()
+    no_errors(at)
+    assert "runs.goal" not in at.session_state
+    assert any(shown(box.value).startswith("Paused. Every finished step is kept") for box in at.info)
+    assert len(RunStore().open("trained").history.step_loss) == steps_now
 
 
 def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_click():
@@ -207,3 +231,52 @@ def test_training_a_run_someone_else_trains_says_so_and_offers_a_fork(trained_ru
     no_errors(at)
     assert len(RunStore().open("trained-fork").history) == trained_run.config.epochs
     assert len(RunStore().open("trained").history) == 2  # the original was left to its trainer
+
+
+def test_a_fork_over_the_parameter_budget_is_refused_with_what_to_change(trained_run, monkeypatch):
+    monkeypatch.setenv("BACKPROP_MAX_PARAMETERS", "1000")
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    open_tab(at, "Fork")
+    at.text_input(key="runs.f.layers").set_value("dense64-gelu-dense64-gelu")
+    at.run()
+    assert not at.exception
+    message = " ".join(shown(e.value) for e in at.error)
+    assert "This fork cannot be made" in message and "BACKPROP_MAX_PARAMETERS" in message
+    assert "1,000" in message or "1000" in message
+    assert at.button(key="runs.fork").disabled
+    assert RunStore().names() == ["trained"]
+
+    at.text_input(key="runs.f.layers").set_value("dense8-gelu")
+    at.run()
+    no_errors(at)
+    assert not at.button(key="runs.fork").disabled
+    at.button(key="runs.fork").click().run()
+    no_errors(at)
+    assert RunStore().open("trained-fork").config.layers == "dense8-gelu"
+
+
+def test_the_fork_callback_checks_the_budget_too(trained_run, monkeypatch):
+    """A click that reaches the callback with an oversized network (the limit lowered after the form was
+    drawn) gets the same sentence, and no run is written."""
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    open_tab(at, "Fork")
+    at.text_input(key="runs.f.layers").set_value("dense64-gelu-dense64-gelu").run()
+    monkeypatch.setenv("BACKPROP_MAX_PARAMETERS", "1000")
+    at.button(key="runs.fork").click().run()
+    assert not at.exception
+    message = " ".join(shown(e.value) for e in at.error)
+    assert "Could not fork" in message and "BACKPROP_MAX_PARAMETERS" in message
+    assert RunStore().names() == ["trained"]
+
+
+def test_a_run_made_elsewhere_for_more_epochs_than_one_train_asks_opens():
+    """The command line accepts --epochs 5000; the Epochs box (at most 1000) used to raise on such a run."""
+    dataset = datasets.load("circle", samples=120)
+    config = RunConfig(dataset="circle", dataset_params={"samples": 120}, layers="dense4-gelu", epochs=5000)
+    RunStore().create("long", config, dataset=dataset)
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("long").run()
+    no_errors(at)
+    assert at.number_input(key="runs.epochs").value == 1000

@@ -150,3 +150,73 @@ def test_step_through_keeps_a_non_default_seed_and_a_length_range(key, value):
     assert not at.exception and not at.error, [e.value for e in at.error]
     # The step-through sidebar must describe the same data, or the index would point elsewhere.
     assert at.session_state["bp.config"].dataset_params == applied
+
+
+def test_typed_masters_survive_a_switch_to_auto_and_back():
+    at = run_page()
+    at.text_input(key="seq.masters").set_value("abcdabcd, dcbadcba").run()
+    at.radio(key="seq.mode").set_value("auto").run()
+    assert ">M3<" in strips(at)
+    at.radio(key="seq.mode").set_value("type").run()
+
+    assert not at.exception and not at.error
+    assert at.text_input(key="seq.masters").value == "abcdabcd, dcbadcba"
+    at.button(key="seq.use").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["bp.config"].dataset_params["master_sequences"] == "abcdabcd, dcbadcba"
+
+
+def test_no_typed_masters_says_what_to_type_in_the_page_words():
+    at = run_page()
+    at.text_input(key="seq.masters").set_value(" , ").run()
+
+    assert not at.exception
+    errors = [unescaped(e.value) for e in at.error]
+    assert len(errors) == 1 and "Type at least one master sequence" in errors[0], errors
+    assert "source" not in errors[0] and "explicit" not in errors[0]
+    assert at.button(key="seq.use").disabled  # nothing to use until it is fixed
+
+
+def test_the_attention_network_trains_on_the_data_and_shows_where_each_position_looks():
+    at = run_page()
+    at.radio(key="seq.model").set_value("attention").run()
+    at.button(key="seq.use").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    config = at.session_state["bp.config"]
+    assert "attn" in config.layers and config.dataset_params["encoding"] == "embedding"
+
+    at.number_input(key="seq.epochs").set_value(2).run()
+    at.button(key="seq.train").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["bp.model"].trainer.epoch == 2
+    specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
+    assert "where each position looks" in specs
+    assert "Bayes" in specs or "ceiling" in specs
+
+
+def test_user_text_in_the_vocabulary_is_shown_as_text_not_markup():
+    at = run_page()
+    at.text_input(key="seq.vocab").set_value("*_<b>").run()
+    at.text_input(key="seq.masters").set_value("*_<b>*_, <b>*_<").run()
+
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert "&lt;" in strips(at)  # the tokens are escaped inside the strips' own HTML
+    for element in list(at.markdown) + list(at.error) + list(at.caption):
+        assert "<b>" not in element.value or "white-space:nowrap" in element.value, element.value
+
+
+def test_training_mlp_and_attention_as_two_runs_opens_them_for_compare():
+    at = run_page()
+    at.button(key="seq.use").click().run()
+    at.number_input(key="seq.epochs").set_value(2).run()
+    at.button(key="seq.both").click().run()
+
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    from backprop.runs import RunStore
+
+    names = RunStore().names()
+    assert names == ["sequences-attention", "sequences-mlp"]
+    assert sorted(at.session_state["compare.runs"]) == names
+    for name in names:
+        assert len(RunStore().open(name).history) == 2
+    assert any("Compare page" in unescaped(box.value) for box in at.success)

@@ -1,6 +1,7 @@
 """The Sequences page's figures: right shapes, colours per token, errors and mismatches marked."""
 
 import numpy as np
+import pytest
 
 from viz import sequences as viz
 
@@ -24,9 +25,15 @@ def test_selected_window_and_target_are_outlined_on_their_master_only():
 
 def test_generation_marks_only_the_tokens_that_leave_the_master():
     html = viz.generation_html("abcdab", 0, 0, "ab", ["c", "a", "a"], ["c", "d", "a"], "abcd")
-    generated_row = html.split("</div>")[1]
+    master_row, generated_row = html.split("</div>")[:2]
 
-    assert generated_row.count(f"3px solid {viz.HIGHLIGHT}") == 2 + 1  # the start window + one mismatch
+    # red is for the one generated token that differs; the typed start has an outline of its own
+    assert generated_row.count(f"3px solid {viz.HIGHLIGHT}") == 1
+    assert viz.HIGHLIGHT not in master_row
+    assert (
+        generated_row.count(f"3px dashed {viz.START}") == 2
+        and master_row.count(f"3px dashed {viz.START}") == 2
+    )
 
 
 def test_one_hot_input_is_positions_by_vocabulary():
@@ -64,3 +71,45 @@ def test_pca_figure_labels_each_token():
 
     assert list(fig.data[0].text) == ["a", "b", "c"]
     assert "70%" in fig.layout.xaxis.title.text
+
+
+def test_accuracy_axis_spans_the_values_and_the_ceiling_labels_keep_apart():
+    fig = viz.accuracy_figure([1, 2, 3], [0.55, 0.9, 0.9125], [0.5, 0.875, 0.9], 0.9125, 0.9)
+
+    low, high = fig.layout.yaxis.range
+    assert 0 < low < 0.5 and 1.0 < high < 1.05  # not 0–100 %: the gap to the ceiling reads
+    assert fig.layout.yaxis.dtick == 0.1
+    upper, lower = fig.layout.annotations
+    assert (upper.text, upper.xanchor, upper.yanchor) == ("Bayes ceiling (train) 91.2%", "right", "bottom")
+    assert (lower.text, lower.xanchor, lower.yanchor) == ("Bayes ceiling (val) 90.0%", "left", "top")
+    trained = viz.accuracy_figure([1, 2], [0.9, 0.91], [np.nan, np.nan], 0.9125)
+    assert trained.layout.yaxis.range[0] == pytest.approx(0.85) and trained.layout.yaxis.dtick == 0.05
+
+
+def test_probability_heatmap_labels_its_rows_however_many():
+    few = viz.probability_heatmap_figure(
+        np.full((3, 2), 0.5), ["r0", "r1", "r2"], ["a", "b"], np.zeros(3, int)
+    )
+    assert list(few.layout.yaxis.ticktext) == ["r0", "r1", "r2"]
+    labels = [f"row {i}" for i in range(160)]
+    many = viz.probability_heatmap_figure(np.full((160, 2), 0.5), labels, ["a", "b"], np.zeros(160, int))
+    ticks = list(many.layout.yaxis.ticktext)
+    assert 40 <= len(ticks) <= viz.MAX_ROW_LABELS and ticks[0] == "row 0" and ticks[1] == "row 3"
+
+
+def test_attention_map_shows_each_head_with_the_future_masked():
+    weights = np.array(
+        [[[1.0, 0, 0], [0.25, 0.75, 0], [0.1, 0.2, 0.7]], [[1.0, 0, 0], [0.5, 0.5, 0], [0.6, 0.3, 0.1]]]
+    )
+    fig = viz.attention_figure(weights, "acc")
+
+    heatmaps = [trace for trace in fig.data if trace.type == "heatmap"]
+    assert len(heatmaps) == 4  # per head: the masked cells, the weights
+    masked, second = heatmaps[0], heatmaps[3]
+    assert list(masked.y) == ["0: a", "1: c", "2: c"]
+    assert np.isnan(second.z[0][1]) and second.z[2][0] == 0.6  # the future has no weight to show
+    assert second.text[0][2] == "masked" and second.text[1][1] == "0.50"
+    assert masked.z[0][2] == 1 and np.isnan(masked.z[2][0])
+    assert (second.zmin, second.zmax) == (0, 1) and second.showscale and not heatmaps[1].showscale
+    assert any(trace.name.startswith("masked") for trace in fig.data if trace.type == "scatter")
+    assert [a.text for a in fig.layout.annotations] == ["<b>head 1</b>", "<b>head 2</b>"]

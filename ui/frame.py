@@ -22,6 +22,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from .training import wait_for_training
+
 ENTRY_POINT = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 UNFRAMED_MESSAGE = "a page ran without the app frame; running streamlit_app.py around it"
 _log = logging.getLogger("backprop.frame")
@@ -44,6 +46,7 @@ def show(page, page_file: str) -> None:
     if unframed is not None:
         _ran_it.set(True)
     token = _framed.set(True)
+    wait_for_training()  # a click that stopped a training: the page starts from what it kept
     try:
         page.run()
     finally:

@@ -1,54 +1,60 @@
-"""Streamlit glue for training runs: picking, creating, forking, training and managing runs.
+"""Streamlit glue for training runs: picking, creating, forking, training, following and managing runs.
 
-The store on disk is shared by every session (and the CLI); which run is active,
-and the network being trained, live in the session (``ui.session``), so two
-people working on different runs do not disturb each other.
+The store on disk is shared by every session (and the CLI); which run is active, and the network
+being trained, live in the session (``ui.session``), so two people working on different runs do not
+disturb each other. What is read from disk is kept until the run's files change (``RunStore.signature``),
+so a rerun that changes nothing reads nothing again; figures are drawn only for the tab that is open.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from itertools import combinations
 
 import pandas as pd
 import streamlit as st
 
-from backprop import RunConfig
+import datasets
+from backprop import History, RunConfig
 from backprop.cli import train_command
 from backprop.config import BATCH_SIZE, LAYERS, OPTIMIZER, SCHEDULE, SEED
 from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
-from backprop.runlock import RunBusy
+from backprop.runlock import RunBusy, describe_holder, holder
 from backprop.runs import (
+    STALL_FACTOR,
     RunChanged,
     RunInfo,
     RunStore,
     build_for_training,
     history_csv,
+    sort_listing,
     summarize,
     train_run,
     weight_distances,
 )
 from backprop.schedules import EARLY_STOPPING
-from viz.runs import compare_figure
+from viz.runs import compare_figure, distribution_figure, grad_norm_figure
 
 from . import session
 from .data import load_dataset, try_load_dataset
 from .text import plain
+from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
 from .widgets import option_widget
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
 PLAY_KEY = "runs.playing"
-PLAY_TARGET_KEY = "runs.play_target"
-BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
 PLAY_OFF_KEY = "runs.play_off"  # set to switch Play off before its toggle is drawn again
-# Who holds a run's lock while a session trains it, as other sessions and the command line are told.
-APP_OWNER = "a session of the app"
-# How long one tick of play mode trains before it redraws.
-CHUNK_SECONDS = 0.6
-# Redraw the progress bar at most this often during a long training call.
-PROGRESS_SECONDS = 0.25
+BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
+TAB_KEY = "runs.tab"
+OPEN_TAB_KEY = "runs.open_tab"  # the tab last open, kept across page switches (the widget's own key is not)
+TABS = ("Train", "Inside the layers", "Fork", "Manage")
+QUANTITIES = {"W": "weights W", "a": "activations a", "dW": "gradients dL/dW"}
+# Pages that show runs poll the store this often while another trainer has a run.
+FOLLOW_SECONDS = 2.0
 MAX_COMPARED_BY_DEFAULT = 4
+# The most epochs one Train asks for (Play trains on without a limit).
+MAX_EPOCHS = 1000
 
 
 def store() -> RunStore:
@@ -66,6 +72,42 @@ def show_messages() -> None:
         getattr(st, kind)(text)
 
 
+# ------------------------------------------------------------ reading, cached
+@st.cache_data(max_entries=512, show_spinner=False)
+def _info(root: str, name: str, signature: tuple) -> RunInfo:
+    return RunStore(root).info(name)
+
+
+def listing() -> list[RunInfo]:
+    """Every run folder's row, each read again only when its files changed."""
+    runs = store()
+    return sort_listing([_info(str(runs.root), name, runs.signature(name)) for name in runs.names()])
+
+
+@dataclass
+class RunView:
+    """What the pages show of a run, read from its files: settings, history, where it came from."""
+
+    name: str
+    config: RunConfig
+    history: History
+    parent: str | None
+    created: str | None
+    step: int
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _view(root: str, name: str, signature: tuple) -> RunView:
+    run = RunStore(root).open(name)
+    return RunView(run.name, run.config, run.history, run.parent, run.created, run.step)
+
+
+def view(name: str) -> RunView:
+    """The run as saved (a copy: the caller may keep or change it); ValueError when it cannot be opened."""
+    runs = store()
+    return _view(str(runs.root), name, runs.signature(name))
+
+
 def healthy(infos: list[RunInfo]) -> list[RunInfo]:
     return [info for info in infos if not info.damaged]
 
@@ -79,6 +121,43 @@ def show_damaged(infos: list[RunInfo]) -> None:
             st.warning(f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}.")
 
 
+def trained_elsewhere(names: list[str]) -> dict[str, dict]:
+    """name -> who holds its lock, for the runs another trainer (a session, the command line) trains now."""
+    runs = store()
+    out = {}
+    for name in names:
+        found = holder(runs.root / name)
+        if found is not None:
+            out[name] = found
+    return out
+
+
+def follow(names: list[str]) -> None:
+    """While another trainer has one of ``names``, check their files every FOLLOW_SECONDS and redraw the
+    page when they changed; when none is trained any more, redraw once more and stop checking.
+
+    A training that starts after the page was drawn is followed from the next interaction on.
+    """
+    busy = trained_elsewhere(names)
+    if not busy:
+        return
+    runs = store()
+    seen = (tuple(runs.names()), tuple(runs.signature(name) for name in names))
+
+    @st.fragment(run_every=FOLLOW_SECONDS)
+    def poll():
+        now = (tuple(runs.names()), tuple(runs.signature(name) for name in names))
+        if now != seen or not trained_elsewhere(names):
+            st.rerun()
+        who = "; ".join(
+            f"{plain(name)} by {plain(describe_holder(found))}" for name, found in sorted(busy.items())
+        )
+        st.caption(f":material/sync: Following training elsewhere ({who}): redrawn as its epochs are saved.")
+
+    poll()
+
+
+# ------------------------------------------------------------- the session
 def active_run_name() -> str | None:
     model = st.session_state.get(session.MODEL_KEY)
     return getattr(model, "run_name", None)
@@ -100,34 +179,39 @@ def activate_run(name: str):
     return run
 
 
-def training_state(name: str):
-    """(run, model) for training ``name`` in this session, continuing the in-memory trainer when it matches disk."""
-    run = store().open(name)
+def training_model(name: str):
+    """The session's model for training ``name``: the one in memory when it is where the run's files are
+    (or ahead of them by steps trained here, which training saves first), else the run loaded again."""
+    run = view(name)
     model = st.session_state.get(session.MODEL_KEY)
     in_step = (
         model is not None
         and model.run_name == run.name
         and model.config == run.config
-        and model.trainer.step == run.step
-        and len(model.trainer.history.epochs) == len(run.history.epochs)
+        and run.step in (model.trainer.step, model.extra.get("saved_step"))
+        and len(model.trainer.history.epochs) >= len(run.history.epochs)
     )
     if not in_step:
-        run = activate_run(name)
+        activate_run(name)
         model = st.session_state[session.MODEL_KEY]
-    return run, model
+    return model
 
 
 # --------------------------------------------------------------- callbacks
+@after_training
 def _on_pick() -> None:
     st.session_state.pop(BUSY_KEY, None)
+    st.session_state.pop(GOAL_KEY, None)
     name = st.session_state.get(PICK_KEY)
     if name and name != active_run_name():
+        st.session_state[PLAY_KEY] = False  # Play belongs to the run it was switched on for
         try:
             activate_run(name)
         except ValueError as err:
             say("error", plain(f"Could not open run {name!r}: {err}"))
 
 
+@after_training
 def _on_create(config: RunConfig) -> None:
     try:
         dataset, error = try_load_dataset(config.dataset, config.dataset_params)
@@ -136,6 +220,7 @@ def _on_create(config: RunConfig) -> None:
         run = store().create(st.session_state.get("runs.new_name", ""), config, dataset=dataset)
         activate_run(run.name)
         st.session_state[PICK_KEY] = run.name
+        st.session_state[PLAY_KEY] = False
         say("success", f"Created run **{plain(run.name)}** ({plain(config.describe())}). Train it below.")
     except ValueError as err:
         say("error", plain(f"Could not create the run: {err}"))
@@ -144,6 +229,7 @@ def _on_create(config: RunConfig) -> None:
 EXAMPLE_EPOCHS = 20
 
 
+@after_training
 def _on_examples() -> None:
     """Two runs of the default setup that differ only in the activation, trained and ready to compare."""
     config = RunConfig(epochs=EXAMPLE_EPOCHS)
@@ -157,7 +243,7 @@ def _on_examples() -> None:
             layers=config.layers.replace("gelu", "relu"),
         )
         for run in (base, fork):
-            train_run(run, dataset, epochs=EXAMPLE_EPOCHS)
+            train_run(run, dataset, epochs=EXAMPLE_EPOCHS, owner=APP_OWNER)
         activate_run(base.name)
         st.session_state[PICK_KEY] = base.name
         say(
@@ -179,10 +265,32 @@ def example_runs_button() -> None:
     )
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _data_facts(root: str, name: str, signature: tuple) -> dict:
+    return RunStore(root).open(name).data_facts()
+
+
+def fork_problem(parent: str, config: RunConfig) -> str | None:
+    """Why a fork of run ``parent`` with ``config`` cannot be made, in words that say what to change:
+    layers that do not fit the run's data, or a network over the app's parameter budget (as the sidebar
+    checks a setup). None when it can."""
+    runs = store()
+    try:
+        facts = _data_facts(str(runs.root), parent, runs.signature(parent))
+        session.check_budget(config, facts=facts)
+    except ValueError as err:
+        return str(err)
+    return None
+
+
+@after_training
 def _on_fork(parent: str) -> None:
     try:
         run = store().open(parent)
         changes = fork_changes(run.config)
+        problem = fork_problem(parent, run.config.replace(**changes))
+        if problem:
+            raise ValueError(problem)
         dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
         fork = store().fork(
             parent, st.session_state.get("runs.fork_name", ""), dataset=None if error else dataset, **changes
@@ -207,6 +315,7 @@ def _on_fork(parent: str) -> None:
         say("error", plain(f"Could not fork: {err}"))
 
 
+@after_training
 def _on_fork_busy(name: str) -> None:
     """An identical twin of a run someone else is training (same settings, seed and initial weights)."""
     st.session_state.pop(BUSY_KEY, None)
@@ -223,6 +332,7 @@ def _on_fork_busy(name: str) -> None:
         say("error", plain(f"Could not fork: {err}"))
 
 
+@after_training
 def _on_rename(name: str) -> None:
     try:
         run = store().rename(name, st.session_state.get("runs.rename_to", ""), owner=APP_OWNER)
@@ -230,12 +340,15 @@ def _on_rename(name: str) -> None:
         if model is not None and model.run_name == name:
             model.run_name = run.name
         st.session_state[PICK_KEY] = run.name
+        st.session_state["runs.rename_to"] = ""
         say("success", f"Renamed **{plain(name)}** to **{plain(run.name)}**.")
     except ValueError as err:
         say("error", plain(f"Could not rename: {err}"))
 
 
+@after_training
 def _on_reset(name: str) -> None:
+    st.session_state["runs.sure_reset"] = False  # a confirmation is for one reset
     try:
         store().reset(name, owner=APP_OWNER)
         activate_run(name)
@@ -244,7 +357,9 @@ def _on_reset(name: str) -> None:
         say("error", plain(f"Could not reset: {err}"))
 
 
+@after_training
 def _on_delete(name: str) -> None:
+    st.session_state["runs.sure_delete"] = False
     try:
         store().delete(name, owner=APP_OWNER)
         model = st.session_state.get(session.MODEL_KEY)
@@ -256,6 +371,7 @@ def _on_delete(name: str) -> None:
         say("error", plain(f"Could not delete: {err}"))
 
 
+@after_training
 def _on_import() -> None:
     upload = st.session_state.get("runs.upload")
     if upload is None:
@@ -278,20 +394,28 @@ def create_run_form(config: RunConfig, names: list[str]) -> None:
     st.session_state.setdefault("runs.new_name", suggestion)
     if st.session_state["runs.new_name"] in names:
         st.session_state["runs.new_name"] = suggestion
-    st.text_input("Run name", key="runs.new_name", help="Letters, digits, -, _ and . (spaces become -)")
+    st.text_input(
+        "Run name",
+        key="runs.new_name",
+        help="Letters, digits, -, _ and . (spaces become -)",
+        persist_state="session",
+    )
     st.button("Create run", type="primary", on_click=_on_create, args=(config,), key="runs.create")
 
 
 def run_picker(infos: list[RunInfo]) -> str | None:
-    """Selectbox of healthy runs; choosing one makes it the session's active run."""
-    names = [info.name for info in healthy(infos)]
+    """Selectbox of healthy runs; choosing one makes it the session's active run.
+
+    An option reads "name · settings": a run's settings never change, so the text the browser sends
+    back always names the same option (with the epoch count in it, a training in between made the old
+    text an unknown value).
+    """
+    runs = healthy(infos)
+    names = [info.name for info in runs]
     if st.session_state.get(PICK_KEY) not in names:
         active = active_run_name()
         st.session_state[PICK_KEY] = active if active in names else None
-    labels = {
-        info.name: f"{info.name} · {info.summary.get('epochs', 0)} epochs · {info.config.describe()}"
-        for info in healthy(infos)
-    }
+    labels = {info.name: f"{info.name} · {info.config.describe()}" for info in runs}
     return st.selectbox(
         "Run",
         names,
@@ -304,38 +428,132 @@ def run_picker(infos: list[RunInfo]) -> str | None:
 
 
 def ensure_active(name: str) -> None:
+    """Make ``name`` the session's network, unless it is; steps trained here on it are saved first."""
     if name != active_run_name():
         try:
             activate_run(name)
         except ValueError as err:
             st.error(plain(f"Could not open run {name!r}: {err}. Pick another run or delete this one."))
             st.stop()
+    model = st.session_state[session.MODEL_KEY]
+    problem = save_unsaved_steps(model)
+    if problem:
+        st.warning(plain(problem[0].upper() + problem[1:] + "."))
+        activate_run(name)
 
 
-def _stop_reason_message(history) -> None:
-    if history.stop_reason and "early stopping" in history.stop_reason:
-        st.info(plain(f"Training ended by {history.stop_reason}; the best weights were restored."))
+def describe_run(run: RunView) -> str:
+    """'21 epochs, 672 steps' (and where a stopped epoch stands)."""
+    summary = summarize(run.history)
+    text = f"{summary['epochs']} epoch{'s' if summary['epochs'] != 1 else ''}, {run.step:,} steps"
+    return text
 
 
-def train_panel(name: str) -> None:
-    """Train N epochs with progress, live chart and Stop; or play/pause for watching it learn."""
-    run = store().open(name)
-    cols = st.columns([1, 1, 1, 2])
-    epochs = int(cols[0].number_input("Epochs", 1, 1000, int(run.config.epochs), key="runs.epochs"))
-    train = cols[1].button("Train", type="primary", key="runs.train", icon=":material/play_arrow:")
-    stopped = cols[2].button("Stop", key="runs.stop", icon=":material/stop:")
+def tabs():
+    """The page's tabs; the one open is kept across reruns and page switches, and only it is drawn."""
+    if TAB_KEY not in st.session_state:  # arriving on the page: the tab last open
+        st.session_state[TAB_KEY] = st.session_state.get(OPEN_TAB_KEY, TABS[0])
+    st.session_state[OPEN_TAB_KEY] = st.session_state[TAB_KEY]
+    return st.tabs(TABS, key=TAB_KEY, on_change=_remember_tab)
+
+
+def _remember_tab() -> None:
+    st.session_state[OPEN_TAB_KEY] = st.session_state[TAB_KEY]
+
+
+# What the Train button or Play asked for: {"name", "target" (epoch to reach; None while playing), "start"}.
+GOAL_KEY = "runs.goal"
+# Training goes on in slices of this long, one per run of the training panel, which reruns every
+# TICK_SECONDS: between slices the page is idle, so any control responds, and a click on the page
+# (but Stop or Play off) lets training go on at the next slice.
+SLICE_SECONDS = 0.8
+TICK_SECONDS = 1.0
+
+
+@after_training
+def _on_train(name: str) -> None:
+    st.session_state.pop(BUSY_KEY, None)
+    try:
+        epoch = len(view(name).history.epochs)
+    except ValueError as err:
+        say("error", plain(f"Could not open run {name!r}: {err}"))
+        return
+    epochs = int(st.session_state.get("runs.epochs") or 1)
+    st.session_state[GOAL_KEY] = {"name": name, "target": epoch + epochs, "start": epoch}
+
+
+@after_training
+def _on_play(name: str) -> None:
+    st.session_state.pop(BUSY_KEY, None)
+    if st.session_state.get(PLAY_KEY):
+        st.session_state[GOAL_KEY] = {"name": name, "target": None, "start": None}
+    else:
+        _stop("Paused")
+
+
+@after_training
+def _on_stop() -> None:
+    if st.session_state.get(GOAL_KEY) is None:
+        say("info", "Nothing is training: press Train, or switch Play on.")
+    _stop("Stopped")
+
+
+def _stop(word: str) -> None:
+    """End the current goal (the slice a click interrupted kept its steps) and say where the run stands."""
+    st.session_state[PLAY_KEY] = False
+    goal = st.session_state.pop(GOAL_KEY, None)
+    model = st.session_state.get(session.MODEL_KEY)
+    if goal is None or model is None or model.run_name != goal["name"]:
+        return
+    trainer = model.trainer
+    say(
+        "info",
+        f"{word}. Every finished step is kept: run **{plain(goal['name'])}** is at epoch {trainer.epoch}, "
+        f"step {trainer.step:,}"
+        + (f" ({trainer.batch_index} batches into epoch {trainer.epoch + 1})" if trainer.batch_index else "")
+        + ".",
+    )
+
+
+def train_controls(name: str, run: RunView) -> None:
+    """Epochs, Train, Stop and Play (with the offer to fork a run another trainer has)."""
+    goal = st.session_state.get(GOAL_KEY)
+    if goal is not None and goal["name"] != name:  # another run was picked meanwhile
+        st.session_state.pop(GOAL_KEY, None)
+        st.session_state[PLAY_KEY] = False
     if st.session_state.pop(PLAY_OFF_KEY, False):
         st.session_state[PLAY_KEY] = False
-    playing = cols[3].toggle(
-        "Play (train continuously)",
-        key=PLAY_KEY,
-        help="Trains a slice every second and redraws, until you switch it off.",
+    cols = st.columns([1, 1, 1, 2])
+    cols[0].number_input(
+        "Epochs",
+        1,
+        MAX_EPOCHS,
+        min(max(int(run.config.epochs), 1), MAX_EPOCHS),  # a run made elsewhere may ask for more
+        key="runs.epochs",
+        persist_state="session",
     )
-    if stopped:
-        st.info(
-            f"Stopped. Every finished step is kept: {len(run.history)} epochs, "
-            f"{len(run.history.step_loss)} steps."
-        )
+    cols[1].button(
+        "Train",
+        type="primary",
+        key="runs.train",
+        icon=":material/play_arrow:",
+        on_click=_on_train,
+        args=(name,),
+    )
+    cols[2].button(
+        "Stop",
+        key="runs.stop",
+        icon=":material/stop:",
+        on_click=_on_stop,
+        help="Stops within a second; every finished step is kept.",
+    )
+    cols[3].toggle(
+        "Play (train until switched off)",
+        key=PLAY_KEY,
+        on_change=_on_play,
+        args=(name,),
+        help="Trains on and redraws the curves about once a second, until you switch it off.",
+    )
     busy = st.session_state.get(BUSY_KEY)
     if busy and busy[0] == name:
         st.error(plain(busy[1]))
@@ -346,115 +564,106 @@ def train_panel(name: str) -> None:
             key="runs.fork_busy",
             icon=":material/fork_right:",
         )
-    progress = st.empty()
-    chart = st.empty()
-    chart.plotly_chart(compare_figure({name: run.history}), key="runs.chart")
-    if train and not playing:
-        _train_now(name, epochs, progress, chart)
-    if playing:
-        _play_fragment(name)
-    _stop_reason_message(store().open(name).history)
 
 
-def _busy(name: str, err: RunBusy) -> None:
-    """Remember that another trainer holds ``name`` and redraw: the Train tab offers to fork it."""
-    st.session_state[BUSY_KEY] = (name, str(err))
-    st.rerun()
+def training(name: str, run: RunView, curves: bool) -> None:
+    """The progress of what Train or Play asked for, trained one slice per run of this fragment, then
+    (with ``curves``, on the Train tab) the run's curves and epoch table as they stand."""
+    goal = st.session_state.get(GOAL_KEY)
+
+    @st.fragment(run_every=TICK_SECONDS if goal is not None else None)
+    def panel():
+        goal = st.session_state.get(GOAL_KEY)
+        history = run.history
+        if goal is not None:
+            history = _train_slice(goal)
+        if curves:
+            st.plotly_chart(compare_figure({name: history}), key="runs.chart")
+            if history.epochs:
+                st.dataframe(epoch_table(history), hide_index=True, width="stretch")
+            else:
+                st.caption("No epoch finished yet.")
+
+    panel()
+    if curves and run.history.stop_reason and "early stopping" in run.history.stop_reason:
+        st.info(plain(f"Training ended by {run.history.stop_reason}; the best weights were restored."))
 
 
-def _stop_playing(kind: str | None = None, text: str = "") -> None:
-    """Switch Play off (its toggle may already be drawn in this run) and redraw, with a message."""
-    st.session_state[PLAY_OFF_KEY] = True
-    if kind:
-        say(kind, text)
-    st.rerun()
+def _train_slice(goal: dict) -> History:
+    """Train the goal's run for up to SLICE_SECONDS with a progress bar; returns its history as it stands.
+    A reached goal, a busy run or an error ends the goal and redraws the whole page."""
+    name = goal["name"]
+    try:
+        model = training_model(name)
+    except ValueError as err:
+        _end_goal("error", plain(f"Could not open run {name!r}: {err}"))
+    trainer = model.trainer
+    per_epoch = trainer.steps_per_epoch(model.dataset.n_train)
+    target = goal["target"]
+    if target is not None and trainer.epoch >= target:
+        _reached(goal, trainer)
 
+    def describe(progress: Progress) -> str:
+        loss = f" · loss {progress.loss:.4g}" if progress.loss is not None else ""
+        where = f"epoch {trainer.epoch + trainer.batch_index / per_epoch:.1f}"
+        if target is None:
+            return f"playing · {where} · step {trainer.step:,}{loss}"
+        return f"training to epoch {target} · {where} · step {trainer.step:,}{loss}"
 
-def _train_now(name: str, epochs: int, progress, chart) -> None:
-    run, model = training_state(name)
-    start_epoch = model.trainer.epoch
-    bar = progress.progress(0.0, text="starting…")
-    last = [0.0]
+    def fraction(progress: Progress) -> float:
+        if target is None:  # playing: how far into the current epoch
+            return trainer.batch_index / per_epoch
+        done = (trainer.epoch - goal["start"]) * per_epoch + trainer.batch_index
+        return done / max((target - goal["start"]) * per_epoch, 1)
 
-    def on_event(event):
-        now = time.perf_counter()
-        if event.kind == "epoch":
-            chart.plotly_chart(compare_figure({name: model.trainer.history}), key=f"runs.chart.{event.epoch}")
-        if event.kind == "epoch" or now - last[0] > PROGRESS_SECONDS:
-            last[0] = now
-            fraction = (
-                min((event.epoch - start_epoch - 1 + event.epoch_progress) / epochs, 1.0)
-                if event.kind == "step"
-                else (event.epoch - start_epoch) / epochs
-            )
-            bar.progress(
-                max(fraction, 0.0), text=f"epoch {event.epoch - start_epoch}/{epochs} · loss {event.loss:.4g}"
-            )
-        return None
+    slot = st.empty()
 
-    def train():
-        train_run(
-            run,
-            model.dataset,
-            epochs=epochs,
-            callback=on_event,
-            net=model.net,
-            trainer=model.trainer,
-            owner=APP_OWNER,
+    def go(model):
+        return train_active(
+            model,
+            epochs=None if target is None else target - model.trainer.epoch,
+            describe=describe,
+            slot=slot,
+            seconds=SLICE_SECONDS,
+            fraction=fraction,
         )
 
     try:
         try:
-            train()
+            go(model)
         except RunChanged:  # trained elsewhere since this session loaded it: go on from its saved state
-            run, model = activate_run(name), st.session_state[session.MODEL_KEY]
-            start_epoch = model.trainer.epoch
-            train()
+            activate_run(name)
+            model = st.session_state[session.MODEL_KEY]
+            trainer = model.trainer
+            go(model)
     except RunBusy as err:
-        _busy(name, err)
-    except Exception as err:  # TrainingDiverged and bad settings reach the user as text
-        st.error(plain(f"Training stopped: {err}"))
-        return
-    st.session_state.pop(BUSY_KEY, None)
-    # Rerun so the picker, tables and tabs read the new history from disk.
-    say("success", plain(f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(run.history)}"))
+        st.session_state[BUSY_KEY] = (name, str(err))
+        _end_goal()
+    except Exception as err:  # TrainingDiverged, a budget, bad settings: the user reads what to change
+        _end_goal("error", plain(f"Training stopped: {err}"))
+    slot.empty()
+    if target is not None and trainer.epoch >= target:
+        _reached(goal, trainer)
+    return trainer.history
+
+
+def _reached(goal: dict, trainer) -> None:
+    epochs = goal["target"] - goal["start"]
+    _end_goal(
+        "success",
+        plain(f"Trained {epochs} epoch{'s' if epochs != 1 else ''}: {summary_line(trainer.history)}"),
+    )
+
+
+def _end_goal(kind: str | None = None, text: str = "") -> None:
+    """Forget the goal and redraw the whole page (picker, caption and tables read the run again)."""
+    st.session_state.pop(GOAL_KEY, None)
+    st.session_state[PLAY_OFF_KEY] = (
+        True  # the toggle is drawn already: switched off before it is drawn again
+    )
+    if kind:
+        say(kind, text)
     st.rerun()
-
-
-def _play_fragment(name: str) -> None:
-    @st.fragment(run_every=1.0)
-    def tick():
-        run, model = training_state(name)
-        deadline = time.perf_counter() + CHUNK_SECONDS
-        history = model.trainer.history
-        try:
-            with run.locked(APP_OWNER):  # one lock for the slice and the save after it
-                train_run(
-                    run,
-                    model.dataset,
-                    epochs=1,
-                    net=model.net,
-                    trainer=model.trainer,
-                    callback=lambda event: event.kind == "step" and time.perf_counter() > deadline,
-                )
-                if history.stop_reason == "stopped by the user":
-                    history.stop_reason = None  # a play tick ending is not a stop
-                    run.save_progress(model.net, model.trainer)
-        except RunChanged:
-            return  # trained elsewhere meanwhile: the next tick starts from the saved state
-        except RunBusy as err:
-            st.session_state[BUSY_KEY] = (name, str(err))
-            _stop_playing()
-        except Exception as err:
-            _stop_playing("error", plain(f"Training stopped: {err}"))
-        st.plotly_chart(compare_figure({name: history}), key="runs.play_chart")
-        st.caption(
-            plain(
-                f"playing · epoch {model.trainer.epoch} · step {model.trainer.step} · {summary_line(history)}"
-            )
-        )
-
-    tick()
 
 
 def summary_line(history) -> str:
@@ -485,6 +694,33 @@ def epoch_table(history) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def layers_tab(run: RunView) -> None:
+    """Per-layer distributions and gradient norms; the quantity is chosen in a fragment, so switching
+    it redraws only this chart."""
+    if not run.history.epochs:
+        st.info("Train at least one epoch: per-layer statistics are recorded at the end of each epoch.")
+        return
+
+    @st.fragment
+    def distributions():
+        quantity = st.radio(
+            "Show",
+            list(QUANTITIES),
+            horizontal=True,
+            key="runs.quantity",
+            format_func=QUANTITIES.get,
+            persist_state="session",
+        )
+        st.plotly_chart(distribution_figure(run.history, quantity), key="runs.distribution")
+
+    distributions()
+    st.caption(
+        "Bands: min–max, 7–93, 16–84 and 31–69th percentiles; line: median. Activations and "
+        "gradients are measured on a fixed batch of validation samples at each epoch's end."
+    )
+    st.plotly_chart(grad_norm_figure(run.history), key="runs.grad_norm")
+
+
 # The settings a fork may change: everything but the data, each drawn from its declaration.
 FORK_OPTIONS = (
     LAYERS,
@@ -499,9 +735,9 @@ FORK_OPTIONS = (
 )
 
 
-def fork_form(name: str) -> None:
+def fork_form(name: str, run: RunView) -> None:
     """Widgets for the settings a fork may change; only the changed ones are applied."""
-    parent = store().open(name).config
+    parent = run.config
     errors: list[str] = []
     cols = st.columns(3)
     for k, option in enumerate(FORK_OPTIONS):
@@ -516,8 +752,16 @@ def fork_form(name: str) -> None:
             except ValueError as err:
                 errors.append(str(err))
     for error in errors:
-        st.error(error)
+        st.error(plain(error))
     changes = fork_changes(parent)
+    if changes and not errors:
+        try:
+            problem = fork_problem(name, parent.replace(**changes))
+        except ValueError as err:
+            problem = str(err)
+        if problem:
+            errors.append(problem)
+            st.error(plain(f"This fork cannot be made: {problem}."))
     st.session_state.setdefault("runs.fork_name", f"{name}-fork")
     st.text_input("Fork name", key="runs.fork_name")
     st.button(
@@ -557,13 +801,24 @@ def fork_changes(parent: RunConfig) -> dict:
     return {k: v for k, v in wanted.items() if getattr(parent, k) != v}
 
 
-def manage_panel(name: str) -> None:
+def _download(name: str, what: str):
+    """The bytes of a download, made when it is clicked (not on every rerun of the tab)."""
+
+    def make() -> bytes:
+        if what == "zip":
+            return store().export_zip(name)
+        run = store().open(name)
+        return history_csv(run.history).encode() if what == "csv" else run.weights_file("best")
+
+    return make
+
+
+def manage_panel(name: str, run: RunView) -> None:
     """Rename, reset (confirmed), delete (confirmed), export downloads and import."""
-    run = store().open(name)
     st.code(train_command(run.config, f"runs/{name}"), language="bash")
     cols = st.columns(2)
     with cols[0]:
-        st.text_input("New name", key="runs.rename_to")
+        st.text_input("New name", key="runs.rename_to", persist_state="session")
         st.button("Rename", on_click=_on_rename, args=(name,), key="runs.rename")
         sure_reset = st.checkbox("Yes, forget this run's training", key="runs.sure_reset")
         st.button(
@@ -578,43 +833,59 @@ def manage_panel(name: str) -> None:
             "Delete run", disabled=not sure_delete, on_click=_on_delete, args=(name,), key="runs.delete"
         )
     with cols[1]:
-        try:
-            archive, best = store().export_zip(name), run.weights_file("best")
-        except ValueError as err:  # a file went bad, or over a budget, since the run was listed
-            st.error(plain(f"Cannot offer {name} for download: {err}"))
-        else:
-            st.download_button(
-                "Download run (.zip)", archive, f"{name}.zip", "application/zip", key="runs.dl_zip"
-            )
-            st.download_button(
-                "History (.csv)",
-                history_csv(run.history),
-                f"{name}-history.csv",
-                "text/csv",
-                key="runs.dl_csv",
-            )
-            st.download_button("Best weights (.npz)", best, f"{name}-best.npz", key="runs.dl_npz")
+        st.download_button(
+            "Download run (.zip)",
+            _download(name, "zip"),
+            f"{name}.zip",
+            "application/zip",
+            key="runs.dl_zip",
+            on_click="ignore",
+        )
+        st.download_button(
+            "History (.csv)",
+            _download(name, "csv"),
+            f"{name}-history.csv",
+            "text/csv",
+            key="runs.dl_csv",
+            on_click="ignore",
+        )
+        st.download_button(
+            "Best weights (.npz)",
+            _download(name, "npz"),
+            f"{name}-best.npz",
+            key="runs.dl_npz",
+            on_click="ignore",
+        )
     st.file_uploader("Import an exported run (.zip)", type=["zip"], key="runs.upload")
-    st.text_input("Name for the imported run (optional)", key="runs.import_name")
+    st.text_input("Name for the imported run (optional)", key="runs.import_name", persist_state="session")
     st.button("Import", on_click=_on_import, key="runs.import")
 
 
 # ------------------------------------------------------------------ compare
 def compare_picker(infos: list[RunInfo]) -> list[str]:
     names = [info.name for info in healthy(infos)]
+    chosen = st.session_state.get("compare.runs")
+    if chosen is not None:
+        st.session_state["compare.runs"] = [name for name in chosen if name in names]
     active = active_run_name()
     default = names[-MAX_COMPARED_BY_DEFAULT:]
     if active in names and active not in default:
         default = [active] + default[1:]
-    return st.multiselect("Runs to compare", names, default=default, key="compare.runs")
+    return st.multiselect(
+        "Runs to compare",
+        names,
+        default=None if chosen is not None else default,
+        key="compare.runs",
+        persist_state="session",
+    )
 
 
-def open_chosen(names: list[str]) -> dict:
-    """name -> Run for the chosen runs, each opened once; one that went bad since it was listed is a warning."""
+def open_chosen(names: list[str]) -> dict[str, RunView]:
+    """name -> RunView for the chosen runs, each read once; one that went bad since it was listed is a warning."""
     opened = {}
     for name in names:
         try:
-            opened[name] = store().open(name)
+            opened[name] = view(name)
         except ValueError as err:  # deleted, renamed or damaged by another session meanwhile
             st.warning(plain(f"Run {name} is left out: {err}."))
     return opened
@@ -624,14 +895,31 @@ def histories(runs: dict) -> dict:
     return {name: run.history for name, run in runs.items()}
 
 
-def bayes_accuracy(runs: dict) -> float | None:
-    """The Bayes-optimal accuracy when every chosen run uses the same sequence dataset."""
+def _same_data(config: RunConfig) -> tuple:
+    """What decides the Bayes-optimal accuracy: the dataset and its parameters; a sequence dataset's
+    encoding (one-hot or token ids) changes how the windows reach the network, not the windows."""
+    params = dict(config.dataset_params)
+    if config.dataset == "sequences":
+        params.pop("encoding", None)
+        params = datasets.spec("sequences").canonical_params(params)
+    return config.dataset, repr(sorted(params.items()))
+
+
+def bayes_accuracy(runs: dict) -> dict[str, float] | None:
+    """The Bayes-optimal accuracy of the training and the validation samples, when every chosen run
+    learns the same sequence data (the curves are the two splits' accuracies)."""
     configs = [run.config for run in runs.values()]
-    keys = {(c.dataset, repr(sorted(c.dataset_params.items()))) for c in configs}
-    if len(keys) != 1 or configs[0].dataset != "sequences":
+    if not configs or len({_same_data(c) for c in configs}) != 1 or configs[0].dataset != "sequences":
         return None
-    dataset = load_dataset(configs[0].dataset, configs[0].dataset_params)
-    return getattr(dataset, "bayes_accuracy", None)
+    dataset, error = try_load_dataset(configs[0].dataset, configs[0].dataset_params)
+    if error:
+        return None
+    if getattr(dataset, "bayes_accuracy_train", None) is None:
+        return None
+    ceilings = {"train": dataset.bayes_accuracy_train}
+    if dataset.n_val:
+        ceilings["validation"] = dataset.bayes_accuracy_val
+    return ceilings
 
 
 def config_table(runs: dict):
@@ -668,9 +956,24 @@ def metrics_table(runs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("run")
 
 
+STALL_NOTE = (
+    f"An epoch that took over {STALL_FACTOR:g}× its run's median epoch time was held up by something else "
+    "on the machine: on the wall-time axis and in 'seconds to best' it counts at the median (the epoch "
+    "table on the Runs page keeps the measured time)."
+)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _distances(root: str, a: str, b: str, signatures: tuple) -> dict:
+    runs = RunStore(root)
+    return weight_distances(runs.open(a), runs.open(b))
+
+
 def fork_distances(runs: dict) -> dict:
-    """Weight distances for chosen pairs where one run is the other's fork (or they share a parent)."""
+    """Weight distances for chosen pairs where one run is the other's fork (or they share a parent);
+    computed again only when either run's files changed."""
     out = {}
+    root = store()
     for a, b in combinations(runs, 2):
         related = (
             runs[a].parent == b
@@ -678,7 +981,10 @@ def fork_distances(runs: dict) -> dict:
             or (runs[a].parent is not None and runs[a].parent == runs[b].parent)
         )
         if related:
-            data = weight_distances(runs[a], runs[b])
+            try:
+                data = _distances(str(root.root), a, b, (root.signature(a), root.signature(b)))
+            except ValueError:
+                continue
             if data["epochs"]:
                 out[f"{a} vs {b}"] = data
     return out

@@ -6,22 +6,24 @@ The page's own state lives under ``seq.*`` keys.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
 import datasets
-from backprop import TrainingDiverged
+from backprop import RunConfig, TrainingDiverged
+from backprop.attention import SelfAttention
 from backprop.generate import sample_order
+from backprop.runlock import RunBusy
+from backprop.runs import RunStore, train_run
 
+from . import runs as run_ui
 from .data import try_load_dataset
 from .navigation import page
 from .session import apply_config, current_config
 from .text import plain
-
-try:  # the run store arrived later than this page; without it "Use this dataset" sets the session only
-    from backprop.runs import RunStore
-except ImportError:  # pragma: no cover - depends on the checkout
-    RunStore = None
+from .training import APP_OWNER, Progress, run_with_progress, take, train_active
 
 STEP_SAMPLE_KEY = "step.sample_index"
 LAST_GOOD_KEY = "seq.last_good"
@@ -41,9 +43,45 @@ PAGE_DEFAULTS = {
     "encoding": "one_hot",
     "seed": 0,
 }
-# Network used when the session switches to sequences from another dataset.
-RECOMMENDED_NETWORK = {"layers": "dense32-gelu", "optimizer": "adam", "learning_rate": 0.03, "batch_size": 32}
 MODES = {"type": "type them", "auto": "auto-generate", "none": "none (random windows)"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A network for this page's data: its layers and training, and the encoding it reads."""
+
+    label: str
+    layers: str
+    learning_rate: float
+    encoding: str | None = None  # None: the page's encoding
+    optimizer: str = "adam"
+    batch_size: int = 32
+
+    def settings(self) -> dict:
+        return {
+            "layers": self.layers,
+            "optimizer": self.optimizer,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+        }
+
+
+# Both reach the Bayes ceiling on the default data within a few epochs (docs/sequences.md, measured by
+# bench/sequence_models.py). Attention reads token ids, so its data is the same windows as ids.
+RECIPES = {
+    "mlp": Recipe("MLP (one hidden layer of 32)", "dense32-gelu", 0.03),
+    "attention": Recipe(
+        "Attention (one transformer block)",
+        "embed16-pos-res-ln-attn2-add-res-ln-dense32-relu-dense16-add-ln-last",
+        0.01,
+        encoding="embedding",
+    ),
+}
+# The network used when the session switches to sequences from another dataset.
+RECOMMENDED_NETWORK = RECIPES["mlp"].settings()
+MODEL_KEY = "seq.model"
+STOPPED_KEY = "seq.stopped"
+MESSAGE_KEY = "seq.message"
 
 
 # ------------------------------------------------------------------ dataset
@@ -88,21 +126,31 @@ def dataset_controls() -> dict:
     for name, value in _initial_settings().items():
         st.session_state.setdefault(f"seq.{name}", value)
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-    vocab = c1.text_input("Vocabulary", key="seq.vocab", help="One character per token, e.g. abcd")
-    context = c2.number_input("Context length", 1, 64, step=1, key="seq.context")
+    keep = {"persist_state": "session"}  # typed and chosen values outlive a hidden widget and a page switch
+    vocab = c1.text_input("Vocabulary", key="seq.vocab", help="One character per token, e.g. abcd", **keep)
+    context = c2.number_input("Context length", 1, 64, step=1, key="seq.context", **keep)
     samples = c3.number_input(
-        "Samples", 1, 20000, step=50, key="seq.samples", help="Train + validation windows (20% held out)"
+        "Samples",
+        1,
+        20000,
+        step=50,
+        key="seq.samples",
+        help="Train + validation windows (20% held out)",
+        **keep,
     )
-    seed = c4.number_input("Seed", 0, 2**31 - 1, step=1, key="seq.seed")
+    seed = c4.number_input("Seed", 0, 2**31 - 1, step=1, key="seq.seed", **keep)
     c1, c2, c3 = st.columns([2, 1, 1])
-    mode = c1.radio("Master sequences", list(MODES), format_func=MODES.get, horizontal=True, key="seq.mode")
+    mode = c1.radio(
+        "Master sequences", list(MODES), format_func=MODES.get, horizontal=True, key="seq.mode", **keep
+    )
     task = c2.selectbox(
         "Task",
         ["next_token", "classification"],
         key="seq.task",
         help="next_token: predict the token after the window; classification: which master",
+        **keep,
     )
-    encoding = c3.selectbox("Encoding", ["one_hot", "embedding"], key="seq.encoding")
+    encoding = c3.selectbox("Encoding", ["one_hot", "embedding"], key="seq.encoding", **keep)
     params = {
         "vocab": vocab.strip(),
         "context": int(context),
@@ -112,12 +160,12 @@ def dataset_controls() -> dict:
         "seed": int(seed),
     }
     if mode == "type":
-        masters = st.text_input("Type master sequences (comma or space separated)", key="seq.masters")
+        masters = st.text_input("Type master sequences (comma or space separated)", key="seq.masters", **keep)
         params.update(source="explicit", master_sequences=masters.strip())
     elif mode == "auto":
         c1, c2 = st.columns(2)
-        count = c1.number_input("How many masters", 1, 50, step=1, key="seq.count")
-        low, high = c2.slider("Length range", 1, 64, key="seq.length")
+        count = c1.number_input("How many masters", 1, 50, step=1, key="seq.count", **keep)
+        low, high = c2.slider("Length range", 1, 64, key="seq.length", **keep)
         params.update(
             source="auto",
             master_count=int(count),
@@ -130,18 +178,34 @@ def dataset_controls() -> dict:
     return {k: v for k, v in params.items() if k == "source" or v != defaults.get(k)}
 
 
+NO_MASTERS = (
+    "Type at least one master sequence, e.g. abccaabb, addaccad (tokens from the vocabulary, separated "
+    "by commas or spaces), or choose auto-generate or none."
+)
+
+
+def settings_problem(params: dict) -> str | None:
+    """What is wrong with the settings, in the page's words, before the dataset is asked."""
+    default = datasets.spec("sequences").params["master_sequences"]
+    if params.get("source") == "explicit" and not str(params.get("master_sequences", default)).strip(", "):
+        return NO_MASTERS
+    return None
+
+
 def load_sequences(params: dict):
-    """The dataset for ``params``; on a bad setting st.error and the last valid one (None if none)."""
-    dataset, error = try_load_dataset("sequences", params)
+    """(dataset, valid): the dataset for ``params``; on a bad setting st.error with what to change and the
+    last valid dataset (None if there is none), valid False."""
+    problem = settings_problem(params)
+    dataset, error = (None, problem) if problem else try_load_dataset("sequences", params)
     if error is None:
         st.session_state[LAST_GOOD_KEY] = params
-        return dataset
+        return dataset, True
     st.error(plain(error.removeprefix("Dataset 'sequences': ")))
     last = st.session_state.get(LAST_GOOD_KEY)
     if last is None:
-        return None
+        return None, False
     st.caption("Showing the last valid settings until this is fixed.")
-    return try_load_dataset("sequences", last)[0]
+    return try_load_dataset("sequences", last)[0], False
 
 
 # ------------------------------------------------------------------ samples
@@ -190,17 +254,48 @@ def selected_window(ds, index: int) -> tuple | None:
 
 
 # ---------------------------------------------------------- session network
+def chosen_model() -> str:
+    """ "mlp" or "attention": the radio's choice, at first the kind of the session's network."""
+    if MODEL_KEY not in st.session_state:
+        config = current_config()
+        st.session_state[MODEL_KEY] = (
+            "attention" if config.dataset == "sequences" and "attn" in config.layers else "mlp"
+        )
+    return st.session_state[MODEL_KEY]
+
+
+def network_params(params: dict, model: str) -> dict:
+    """The dataset parameters the chosen network reads: attention reads the windows as token ids."""
+    encoding = RECIPES[model].encoding
+    if encoding is None:
+        return params
+    return datasets.spec("sequences").canonical_params({**params, "encoding": encoding})
+
+
+def model_kind(config: RunConfig) -> str:
+    return "attention" if "attn" in config.layers else "mlp"
+
+
 def is_applied(params: dict) -> bool:
+    """Whether the session's network is the chosen kind, on these settings."""
     config = current_config()
-    return config.dataset == "sequences" and config.dataset_params == params
+    model = chosen_model()
+    return (
+        config.dataset == "sequences"
+        and config.dataset_params == network_params(params, model)
+        and model_kind(config) == model
+    )
 
 
 def use_dataset(params: dict, dataset, new_run: bool = False) -> None:
-    """Make ``params`` the session network's dataset (and optionally a stored run); report with st.*."""
+    """Make ``params`` the session network's dataset, with the chosen network (and optionally a stored
+    run); report with st.*. The chosen recipe is used when coming from another dataset or another kind
+    of network; otherwise the network keeps its architecture (set in the sidebar)."""
     config = current_config()
-    changes = {"dataset": "sequences", "dataset_params": params}
-    if config.dataset != "sequences":
-        changes.update(RECOMMENDED_NETWORK)
+    model = chosen_model()
+    changes = {"dataset": "sequences", "dataset_params": network_params(params, model)}
+    if config.dataset != "sequences" or model_kind(config) != model:
+        changes.update(RECIPES[model].settings())
     try:
         new = config.replace(**changes)
         message = apply_config(new)
@@ -208,22 +303,44 @@ def use_dataset(params: dict, dataset, new_run: bool = False) -> None:
         st.error(plain(f"Could not use this dataset: {err}"))
         return
     st.success(plain(message) if message else "The network already uses this dataset.")
-    if new_run and RunStore is not None:
+    if new_run:
         try:
             store = RunStore()
-            run = store.create(store.unique_name("sequences"), new, dataset=dataset)
+            run = store.create(store.unique_name(f"sequences-{model}"), new, dataset=dataset)
         except (ValueError, OSError) as err:
             st.error(plain(f"Could not create a run: {err}"))
         else:
             st.success(plain(f"Created run {run.path.name!r}; train and compare it on the Runs page."))
 
 
-def use_dataset_controls(params: dict, dataset) -> None:
-    """The "Use this dataset" button (and the new-run option when runs exist)."""
+def _on_model() -> None:
+    """Attention reads token ids: the data settings show them too. The network follows the choice."""
+    if RECIPES[st.session_state[MODEL_KEY]].encoding is not None:
+        st.session_state["seq.encoding"] = RECIPES[st.session_state[MODEL_KEY]].encoding
+    st.session_state["seq.apply"] = True
+
+
+def use_dataset_controls(params: dict, dataset, valid: bool) -> None:
+    """The network to use (MLP or attention), the "Use this dataset" button and the new-run option."""
+    chosen_model()
+    st.radio(
+        "Network",
+        list(RECIPES),
+        format_func=lambda key: RECIPES[key].label,
+        horizontal=True,
+        key=MODEL_KEY,
+        on_change=_on_model,
+        help="Both learn the same windows: the MLP from one-hot vectors (or an embedding), attention from "
+        "token ids, with each position looking at the earlier ones.",
+    )
     c1, c2 = st.columns([1, 2])
-    new_run = RunStore is not None and c2.checkbox("also save it as a new run", key="seq.new_run")
-    if c1.button("Use this dataset", type="primary", key="seq.use"):
-        use_dataset(params, dataset, new_run)
+    new_run = c2.checkbox("also save it as a new run", key="seq.new_run")
+    pressed = c1.button("Use this dataset", type="primary", key="seq.use", disabled=not valid)
+    follow = st.session_state.pop("seq.apply", False) and current_config().dataset == "sequences"
+    if not valid:
+        c2.caption("Fix the settings above to use them.")
+    elif pressed or follow:
+        use_dataset(params, dataset, new_run and pressed)
     elif is_applied(params):
         c2.caption("The session's network is built for this dataset.")
 
@@ -238,37 +355,102 @@ def open_in_step_through(params: dict, dataset, index: int) -> None:
     st.switch_page(page("step_through.py"))
 
 
-def train_controls(model) -> None:
-    """Train the active network for N epochs with a progress bar; Stop keeps the epochs done."""
-    c1, c2, c3 = st.columns([1, 1, 3])
-    epochs = int(c1.number_input("Epochs", 1, 5000, 200, step=50, key="seq.epochs"))
+def show_messages() -> None:
+    stopped = take(STOPPED_KEY)
+    if stopped:
+        st.info(stopped)
+    kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
+    if kind:
+        getattr(st, kind)(text)
+
+
+def train_controls(model, params: dict) -> None:
+    """Train the active network for N epochs with a progress bar (Stop keeps what was trained); or train
+    an MLP and an attention network on this data as two runs, to compare on the Compare page."""
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 2])
+    epochs = int(c1.number_input("Epochs", 1, 5000, 200, step=50, key="seq.epochs", persist_state="session"))
     c2.write("")
     train = c2.button("Train", type="primary", key="seq.train")
     c3.write("")
-    c3.button("Stop", key="seq.stop", help="Stops after the current epoch; the epochs done are kept.")
-    if not train:
-        return
-    ds, config = model.dataset, model.config
-    progress = st.progress(0.0, text="Training…")
+    c3.button("Stop", key="seq.stop", help="Stops within a second; the steps done are kept.")
+    c4.write("")
+    both = c4.button(
+        "Train MLP and attention as two runs",
+        key="seq.both",
+        help="Two runs of this data, one per network, trained for the epochs set here; the Compare page "
+        "draws both with the Bayes ceiling.",
+    )
+    if train:
+        _train_session(model, epochs)
+    elif both:
+        train_both(params, epochs)
+
+
+def _train_session(model, epochs: int) -> None:
     goal = model.trainer.epoch + epochs
 
-    def on_event(event):
-        if event.kind == "epoch":  # a Stop click interrupts here, between epochs
-            done = epochs - (goal - event.epoch)
-            progress.progress(done / epochs, text=f"epoch {event.epoch}: loss {event.loss:.4f}")
+    def describe(progress: Progress) -> str:
+        loss = f" · loss {progress.loss:.4f}" if progress.loss is not None else ""
+        return f"epoch {model.trainer.epoch} of {goal}{loss}"
 
-    validation = (ds.x_val, config.targets(ds, ds.y_val)) if ds.n_val else None
-    try:
-        model.trainer.run(
-            ds.x_train,
-            config.targets(ds, ds.y_train),
-            epochs=epochs,
-            validation=validation,
-            callback=on_event,
+    def stopped(progress: Progress) -> str:
+        return (
+            f"Stopped after {progress.summary()}; the network keeps them (epoch {model.trainer.epoch} now)."
         )
-    except TrainingDiverged as err:
+
+    try:
+        train_active(model, epochs=epochs, describe=describe, stopped_key=STOPPED_KEY, stopped_text=stopped)
+    except (TrainingDiverged, ValueError) as err:  # a busy or moved run is a ValueError too
         st.error(plain(err))
-    progress.empty()
+
+
+def train_both(params: dict, epochs: int) -> None:
+    """Create a run per network on these settings, train each for ``epochs`` epochs with progress, make the
+    chosen one the session's network and open the Compare page on both."""
+    store = RunStore()
+    created = []
+    try:
+        for key, recipe in RECIPES.items():
+            config = RunConfig(
+                dataset="sequences",
+                dataset_params=network_params(params, key),
+                epochs=epochs,
+                **recipe.settings(),
+            )
+            dataset, error = try_load_dataset("sequences", config.dataset_params)
+            if error:
+                raise ValueError(error)
+            run = store.create(store.unique_name(f"sequences-{key}"), config, dataset=dataset)
+            created.append(run.name)
+            per_epoch = config.build_trainer(config.build_network(dataset)).steps_per_epoch(dataset.n_train)
+
+            def train(callback, run=run, dataset=dataset):
+                train_run(run, dataset, epochs=epochs, callback=callback, owner=APP_OWNER)
+
+            run_with_progress(
+                train,
+                total_steps=per_epoch * epochs,
+                describe=lambda p, name=run.name: f"{name}: {p.epochs} of {epochs} epochs",
+                stopped_key=STOPPED_KEY,
+                stopped_text=lambda p, name=run.name: (
+                    f"Stopped while training {name}, after {p.summary()}; every finished step is kept. "
+                    f"Runs made: {', '.join(created)}."
+                ),
+            )
+    except (TrainingDiverged, RunBusy, ValueError, OSError) as err:
+        st.error(plain(f"Could not train both: {err}"))
+        return
+    mine = created[list(RECIPES).index(chosen_model())]
+    run_ui.activate_run(mine)
+    st.session_state["compare.runs"] = created
+    st.session_state[MESSAGE_KEY] = (
+        "success",
+        plain(
+            f"Trained {created[0]} (MLP) and {created[1]} (attention) for {epochs} epochs; {mine} is the "
+            "session's network now. The Compare page draws both with the Bayes ceiling."
+        ),
+    )
+    st.rerun()
 
 
 def accuracy_series(model) -> tuple:
@@ -300,7 +482,36 @@ def sorted_predictions(model) -> tuple:
     return probabilities, labels, ds.y_train[order], order
 
 
+def grouped_predictions(model) -> tuple:
+    """One row per distinct (window, target) of the training set, in master/position order (identical
+    windows get identical predictions): (probabilities, row labels "M1@0 abc→c ×18", targets)."""
+    ds = model.dataset
+    order = sample_order(ds.source_train, ds.position_train)
+    first: dict[tuple, int] = {}
+    counts: dict[tuple, int] = {}
+    for i in order:
+        key = (ds.windows_train[i], int(ds.y_train[i]))
+        first.setdefault(key, int(i))
+        counts[key] = counts.get(key, 0) + 1
+    rows = list(first.values())
+    probabilities = model.net.predict_proba(ds.x_train[rows])
+    labels = []
+    for (window, target), i in first.items():
+        where = "" if ds.source_train[i] < 0 else f"M{ds.source_train[i] + 1}@{ds.position_train[i]} "
+        labels.append(f"{where}{window}→{ds.classes[target]} ×{counts[(window, target)]}")
+    return probabilities, labels, np.array([target for _, target in first])
+
+
 def wrong_samples(model) -> list[int]:
     """Train indices the network gets wrong, in master/position order."""
     probabilities, _, targets, order = sorted_predictions(model)
     return [int(i) for i, p, t in zip(order, probabilities, targets) if p.argmax() != t]
+
+
+def attention_weights(model, index: int) -> list[tuple[str, np.ndarray]]:
+    """[(layer name, (heads, T, T) weights)] of each attention layer for training sample ``index``."""
+    layers = [layer.name for layer in model.net.layers if isinstance(layer, SelfAttention)]
+    if not layers:
+        return []
+    trace = model.net.forward(model.dataset.x_train[index : index + 1])
+    return [(name, trace.record(name).saved["weights"][0]) for name in layers]

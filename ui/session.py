@@ -22,6 +22,7 @@ MODEL_KEY = "bp.model"
 NOTICES_KEY = "bp.notices"
 # Every widget of the setup sidebar (ui/sidebar.py) has a key with this prefix.
 SIDEBAR_WIDGET_PREFIX = "sb."
+SIDEBAR_GENERATION_KEY = "bp.sidebar_generation"
 
 
 @dataclass
@@ -34,7 +35,6 @@ class ActiveModel:
     initial_weights: dict
     run_name: str | None = None
     last_trace: object = None
-    steps_done: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -43,6 +43,11 @@ class ActiveModel:
         session keeps no data of its own, so however many sessions are open (or closed and not yet
         expired), the datasets take the cache's budget."""
         return load_dataset(self.config.dataset, self.config.dataset_params)
+
+    @property
+    def steps_done(self) -> int:
+        """Steps trained so far, by every page (the trainer counts them all)."""
+        return self.trainer.step
 
 
 # ---------------------------------------------------------------- URL links
@@ -69,11 +74,12 @@ def config_from_query(query: dict[str, str]) -> tuple[RunConfig, list[str]]:
     return config, notices
 
 
-def check_budget(config: RunConfig, dataset) -> int:
-    """The number of parameters config's network would have for dataset, worked out before anything
-    is built; OverBudget (a ValueError saying how to go past it) above the app's budgets for a
-    network's parameters and for one batch's values and gradients."""
-    planned = config.plan(dataset)
+def check_budget(config: RunConfig, dataset=None, facts: dict | None = None) -> int:
+    """The number of parameters config's network would have for dataset (or data with ``facts``, as a
+    run stores them), worked out before anything is built; OverBudget (a ValueError saying how to go
+    past it) above the app's budgets for a network's parameters and for one batch's values and
+    gradients."""
+    planned = config.plan(dataset, facts=facts)
     network = f"the network {config.layers or '(no hidden layers)'} on {config.dataset}"
     parameters = sum(step.parameters for step in planned)
     if parameters > limits.NETWORK_PARAMETERS.value():
@@ -201,22 +207,43 @@ def activate(
         initial_weights=initial_weights or net.get_weights(),
         run_name=run_name,
     )
+    # Where the run's files were when this session loaded them: steps trained here beyond it are saved
+    # before the run trains again (ui.training.save_unsaved_steps).
+    model.extra["saved_step"] = model.trainer.step
     st.session_state[MODEL_KEY] = model
     st.session_state[CONFIG_KEY] = config
     forget_sidebar_widgets()
     return model
 
 
+def sidebar_key(name: str) -> str:
+    """The key of the setup sidebar's widget ``name`` ("layers", "opt.adam.beta1", …).
+
+    It changes each time the sidebar is made to redraw from the session's config (forget_sidebar_widgets):
+    a browser keeps showing what a widget with the same key showed, and would send that back with the
+    next click, turning the network just activated (a run picked on the Runs page) back into the old one.
+    """
+    generation = st.session_state.get(SIDEBAR_GENERATION_KEY, 0)
+    return f"{SIDEBAR_WIDGET_PREFIX}{generation}.{name}" if generation else f"{SIDEBAR_WIDGET_PREFIX}{name}"
+
+
 def forget_sidebar_widgets() -> None:
-    """Drop the setup sidebar's widget state so it redraws from the session's config."""
+    """Drop the setup sidebar's widget state so it redraws from the session's config, as new widgets."""
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(SIDEBAR_WIDGET_PREFIX)]:
         del st.session_state[key]
+    st.session_state[SIDEBAR_GENERATION_KEY] = st.session_state.get(SIDEBAR_GENERATION_KEY, 0) + 1
 
 
-def reset_to_initial() -> None:
-    """Restore the initial weights and start training over (fresh optimizer and history)."""
+def reset_to_initial() -> str | None:
+    """Restore the initial weights and start training over (fresh optimizer and history).
+
+    A stored run is not reset from here (the Runs page does that, after a confirmation): the network
+    stops being that run. Returns the run's name in that case, else None.
+    """
     model = active_model()
     model.net.set_weights(model.initial_weights)
     model.trainer = model.config.build_trainer(model.net)
     model.last_trace = None
-    model.steps_done = 0
+    detached, model.run_name = model.run_name, None
+    model.extra.pop("saved_step", None)
+    return detached

@@ -14,11 +14,9 @@ from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
 from backprop.schedules import EARLY_STOPPING
 
 from .data import try_load_dataset
-from .session import apply_config, current_config, take_notices, write_query
+from .session import apply_config, current_config, sidebar_key, take_notices, write_query
 from .text import plain
 from .widgets import option_widget
-
-EXAMPLE_KEY = "sb.example"
 
 
 def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
@@ -29,7 +27,7 @@ def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
         "Dataset",
         names,
         index=index,
-        key="sb.dataset",
+        key=sidebar_key("dataset"),
         format_func=lambda n: f"{n} · {datasets.spec(n).kind}",
     )
     spec = datasets.spec(name)
@@ -45,7 +43,9 @@ def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
             for option in editable:
                 try:
                     value = option_widget(
-                        option, current.get(option.name, option.default), f"sb.ds.{name}.{option.name}"
+                        option,
+                        current.get(option.name, option.default),
+                        sidebar_key(f"ds.{name}.{option.name}"),
                     )
                 except ValueError as err:
                     errors.append(f"{name}: {err}")
@@ -65,7 +65,7 @@ def _input_kind(dataset_name: str, params: dict) -> str:
 
 
 def _use_example() -> None:
-    st.session_state["sb.layers"] = st.session_state[EXAMPLE_KEY]
+    st.session_state[sidebar_key("layers")] = st.session_state[sidebar_key("example")]
 
 
 def layer_controls(config: RunConfig, dataset_name: str, dataset_params: dict, errors: list[str]) -> dict:
@@ -75,14 +75,14 @@ def layer_controls(config: RunConfig, dataset_name: str, dataset_params: dict, e
         "Start from an example",
         [spec for _, spec in examples],
         index=None,
-        key=EXAMPLE_KEY,
+        key=sidebar_key("example"),
         placeholder="choose an architecture…",
         on_change=_use_example,
         format_func=lambda spec: next(label for label, s in examples if s == spec) + f" · {spec or 'none'}",
     )
     values = {}
     try:
-        values["layers"] = option_widget(LAYERS, config.layers, "sb.layers")
+        values["layers"] = option_widget(LAYERS, config.layers, sidebar_key("layers"))
     except ValueError as err:
         errors.append(str(err))
     for option in (LOSS, INIT):
@@ -90,11 +90,11 @@ def layer_controls(config: RunConfig, dataset_name: str, dataset_params: dict, e
         values[option.name] = option_widget(
             option,
             getattr(config, option.name),
-            f"sb.{option.name}",
+            sidebar_key(option.name),
             format_func=lambda name, labels=labels: labels[name].label,
         )
     if values["init"] == "normal":
-        values["init_std"] = option_widget(INIT_STD, config.init_std, "sb.init_std")
+        values["init_std"] = option_widget(INIT_STD, config.init_std, sidebar_key("init_std"))
     return values
 
 
@@ -134,32 +134,37 @@ def training_controls(config: RunConfig, errors: list[str], images: bool = False
             return current
 
     values["optimizer"] = widget(
-        OPTIMIZER, config.optimizer, "sb.optimizer", format_func=lambda name: OPTIMIZERS[name].label
+        OPTIMIZER, config.optimizer, sidebar_key("optimizer"), format_func=lambda name: OPTIMIZERS[name].label
     )
     declared = OPTIMIZERS[values["optimizer"]]
     current = declared.check_options(
         config.optimizer_options if values["optimizer"] == config.optimizer else {}, "optimizer"
     )
     options = {
-        o.name: widget(o, current[o.name], f"sb.opt.{declared.name}.{o.name}") for o in declared.options
+        o.name: widget(o, current[o.name], sidebar_key(f"opt.{declared.name}.{o.name}"))
+        for o in declared.options
     }
     values["optimizer_options"] = {k: v for k, v in options.items() if v != declared.option(k).default}
     for option in (LEARNING_RATE, BATCH_SIZE, WEIGHT_DECAY, CLIP_NORM):
-        values[option.name] = widget(option, getattr(config, option.name), f"sb.{option.name}")
+        values[option.name] = widget(option, getattr(config, option.name), sidebar_key(option.name))
     # moving the samples only means something for pictures
     values[AUGMENT_SHIFT.name] = (
-        widget(AUGMENT_SHIFT, config.augment_shift, "sb.augment_shift") if images else AUGMENT_SHIFT.default
+        widget(AUGMENT_SHIFT, config.augment_shift, sidebar_key("augment_shift"))
+        if images
+        else AUGMENT_SHIFT.default
     )
     now = (config.schedule or {}).get("schedule", "constant")
-    chosen = widget(SCHEDULE, now, "sb.schedule", format_func=lambda name: SCHEDULES[name].label)
+    chosen = widget(SCHEDULE, now, sidebar_key("schedule"), format_func=lambda name: SCHEDULES[name].label)
     declared = SCHEDULES[chosen]
     given = {k: v for k, v in (config.schedule or {}).items() if k != "schedule"} if chosen == now else {}
     current = declared.check_options(given, "schedule")
-    schedule = {o.name: widget(o, current[o.name], f"sb.sched.{chosen}.{o.name}") for o in declared.options}
+    schedule = {
+        o.name: widget(o, current[o.name], sidebar_key(f"sched.{chosen}.{o.name}")) for o in declared.options
+    }
     values["schedule"] = None if chosen == "constant" else {"schedule": chosen, **schedule}
     # how many epochs to train is chosen where training starts (the Runs page), not here
     for option in (EARLY_STOPPING, SEED):
-        values[option.name] = widget(option, getattr(config, option.name), f"sb.{option.name}")
+        values[option.name] = widget(option, getattr(config, option.name), sidebar_key(option.name))
     return values
 
 
@@ -172,10 +177,10 @@ def config_sidebar() -> RunConfig:
         st.subheader("Setup")
         errors: list[str] = []
         dataset, dataset_params = dataset_controls(config, errors)
-        if dataset != config.dataset and "sb.loss" in st.session_state:
+        if dataset != config.dataset and sidebar_key("loss") in st.session_state:
             # a new kind of data brings its natural loss; the user can still change it
             regression = datasets.spec(dataset).kind == "regression"
-            st.session_state["sb.loss"] = "mse" if regression else "cross_entropy"
+            st.session_state[sidebar_key("loss")] = "mse" if regression else "cross_entropy"
         with st.expander("Network", expanded=True):
             network = layer_controls(config, dataset, dataset_params, errors)
         with st.expander("Training", expanded=True):

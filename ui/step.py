@@ -42,6 +42,7 @@ from .step_inspector import SELECTION_KEY, apply_selection, select_cell
 from .step_inspector import inspector as cell_inspector
 from .step_player import step_player
 from .text import plain
+from .training import train_active
 
 SAMPLE_INDEX_KEY = "step.sample_index"  # set by other pages to open a chosen sample here
 PENDING_KEY = "step.pending_run"  # (steps, epochs) asked for by the Run buttons
@@ -177,17 +178,16 @@ def _show(state: StepState, trace, rows, start: int) -> None:
 
 
 def apply_update(model: ActiveModel, state: StepState) -> None:
-    """The step's update (Train mode): optimizer step, then the loss again on the same batch."""
+    """The step's update (Train mode), through the trainer: it counts as one step of the session's
+    training (not one of the epoch's batches, see Trainer.apply); then the loss again on the same batch."""
     trace = state.trace
     if trace is None or trace.updated:
         return
-    if not math.isfinite(trace.loss):
-        state.error = (
-            "No update: the loss is not finite. Press 'Reset to initial weights' and lower the learning rate."
-        )
+    try:
+        model.trainer.apply(trace)
+    except TrainingDiverged as err:
+        state.error = f"No update: {err}"
         return
-    model.trainer.optimizer.step(model.net, trace)
-    model.steps_done += 1
     state.loss_after = loss_on_batch(model.net, trace)
     state.view = state.payload = None
     if not math.isfinite(state.loss_after):
@@ -197,42 +197,39 @@ def apply_update(model: ActiveModel, state: StepState) -> None:
         )
 
 
-def run_training(model: ActiveModel, state: StepState, steps: int | None, epochs: int | None) -> None:
-    """Run steps/an epoch with progress; Stop (any click) interrupts and keeps what was done."""
-    dataset, config = model.dataset, model.config
-    x, y = dataset.x_train, config.targets(dataset, dataset.y_train)
-    total = steps if steps is not None else model.trainer.steps_per_epoch(dataset.n_train)
-    state.run = {"done": 0, "total": total}
+def run_training(model: ActiveModel, state: StepState, steps: int) -> None:
+    """Run ``steps`` steps of the trainer's batch order with progress (ui.training); a click stops them
+    after the current step and keeps what was done (the next run of the page says so)."""
+    state.run = {"done": 0, "total": steps}
     state.error = state.notice = None
-    bar = st.progress(0.0, text=f"Training 0 / {total} steps…")
-    every = max(1, total // 50)
 
     def on_event(event):
-        if event.kind != "step":
-            return False
-        model.steps_done += 1
-        state.run["done"] += 1
-        state.trace, state.rows = event.trace, None
-        done = state.run["done"]
-        if done % every == 0 or done == total:
-            bar.progress(
-                min(done / total, 1.0), text=f"Training {done} / {total} steps · loss {event.loss:.4g}"
-            )
-        return False
+        if event.kind == "step":
+            state.run["done"] += 1
+            state.trace, state.rows = event.trace, None
 
     try:
-        model.trainer.run(x, y, steps=steps, epochs=epochs, callback=on_event)
+        train_active(
+            model,
+            steps=steps,
+            describe=lambda p: (
+                f"Training {p.steps} / {steps} steps"
+                + (f" · loss {p.loss:.4g}" if p.loss is not None else "")
+            ),
+            on_event=on_event,
+        )
     except TrainingDiverged as err:
         state.error = f"{err}"
-    except ValueError as err:
-        state.error = f"{err}. Change the data or setup in the sidebar."
+    except ValueError as err:  # bad data for this network, or a stored run that is busy or moved on
+        state.error = (
+            f"{err}. Change the data or setup in the sidebar, or open the run again on the Runs page."
+        )
     state.notice = (
         f"Trained {state.run['done']} steps (loss {model.trainer.history.step_loss[-1]:.4g} on the last batch)."
         if state.run["done"]
         else None
     )
     state.run = None
-    bar.empty()
     _show_last_training_step(model, state)
 
 
@@ -245,7 +242,7 @@ def pending_training(model: ActiveModel) -> None:
     pending = st.session_state.pop(PENDING_KEY, None)
     if pending is None:
         return
-    steps, epochs = pending
+    steps, _ = pending
     slot = st.empty()
     slot.button(
         "Stop",
@@ -253,7 +250,7 @@ def pending_training(model: ActiveModel) -> None:
         type="primary",
         help="Stops after the current step; the steps done so far are kept.",
     )
-    run_training(model, state_of(model), steps, epochs)
+    run_training(model, state_of(model), steps)
     slot.empty()
 
 
@@ -296,14 +293,21 @@ def step_buttons(model: ActiveModel, settings: Settings) -> StepState:
     run_n = cols[2].button(f"Run {n_steps} steps", key="step.run_n", use_container_width=True)
     run_epoch = cols[3].button("Run one epoch", key="step.run_epoch", use_container_width=True)
     if cols[4].button("Reset to initial weights", key="step.reset", use_container_width=True):
-        reset_to_initial()
+        run_name = reset_to_initial()
         model.extra["step"] = state = StepState(step_id=state.step_id, train=settings.train)
         new_step(model, state, settings, update=False)
-        state.notice = "Weights reset to their initial values; training starts over."
+        state.notice = "Weights reset to their initial values; training starts over." + (
+            f" This network is no longer run {run_name}, which keeps its training "
+            "(reset the run itself on the Runs page)."
+            if run_name
+            else ""
+        )
     if run_n or run_epoch:
         # Long runs happen in a whole-page run (see pending_training), where a Stop click interrupts;
         # a click inside this fragment would only be queued behind the running loop.
-        st.session_state[PENDING_KEY] = (n_steps if run_n else None, 1 if run_epoch else None)
+        # One epoch is one epoch's worth of steps from where the batch order stands (see docs/step_through.md).
+        per_epoch = model.trainer.steps_per_epoch(model.dataset.n_train)
+        st.session_state[PENDING_KEY] = (n_steps if run_n else per_epoch, None)
         st.rerun(scope="app")
     request = st.session_state.pop(REQUEST_KEY, None)
     if full:

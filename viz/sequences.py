@@ -7,10 +7,13 @@ plotly Figure. Pure functions: arrays and strings in, figure or HTML text out.
 from __future__ import annotations
 
 import html
+import math
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import sequential
 
+from .axes import accuracy_range, ceiling_lines
 from .colors import COLORSCALE
 
 # One colour per vocabulary token, cycling past the palette (readable with black text).
@@ -30,7 +33,7 @@ PALETTE = [
 ]
 HIGHLIGHT = "#d62728"  # the selected window / a mismatch
 TARGET = "#1f4e9c"  # the token the window predicts
-CEILING = "#7f7f7f"
+START = "#555555"  # the typed start of a generation (neither right nor wrong)
 
 
 def token_colors(vocab) -> dict:
@@ -62,13 +65,15 @@ def token_strip_html(
     target: int | None = None,
     mismatches=(),
     offset: int = 0,
+    start: tuple | None = None,
 ) -> str:
     """One row of coloured token cells.
 
-    window: (start, length) cells outlined as the selected context
-    target: index of the cell outlined as the predicted token
-    mismatches: indices of cells outlined as wrong
+    window: (start, length) cells outlined in red as the selected context
+    target: index of the cell outlined (dashed blue) as the predicted token
+    mismatches: indices of cells outlined in red as wrong
     offset: empty cells before the first token (to align under another strip)
+    start: (start, length) cells outlined (dashed grey) as the typed start of a generation
     """
     colors = token_colors(vocab)
     cells = [_label(label)] + [
@@ -76,6 +81,8 @@ def token_strip_html(
     ] * offset
     for i, token in enumerate(tokens):
         border = "1px solid #ffffff"
+        if start is not None and start[0] <= i < start[0] + start[1]:
+            border = f"3px dashed {START}"
         if window is not None and window[0] <= i < window[0] + window[1]:
             border = f"3px solid {HIGHLIGHT}"
         if target is not None and i == target:
@@ -113,12 +120,13 @@ def generation_html(
 ) -> str:
     """The master the start came from, with the start + generated tokens aligned under it.
 
-    Generated tokens that differ from the master's continuation (``expected``)
-    are outlined; tokens past the master's end have nothing to compare with.
+    The typed start is outlined dashed grey on both rows; generated tokens that differ from the
+    master's continuation (``expected``) are outlined red; tokens past the master's end have nothing
+    to compare with.
     """
     rows = []
     if master is not None:
-        rows.append(token_strip_html(master, vocab, f"M{master_index + 1}", window=(offset, len(start))))
+        rows.append(token_strip_html(master, vocab, f"M{master_index + 1}", start=(offset, len(start))))
     sequence = list(start) + list(generated)
     mismatches = {len(start) + i for i, (got, want) in enumerate(zip(generated, expected)) if got != want}
     rows.append(
@@ -126,7 +134,7 @@ def generation_html(
             sequence,
             vocab,
             "net",
-            window=(0, len(start)),
+            start=(0, len(start)),
             mismatches=mismatches,
             offset=offset if master is not None else 0,
         )
@@ -201,42 +209,38 @@ def target_distribution_figure(distribution: dict, vocab=None) -> go.Figure:
 def accuracy_figure(
     epochs, train_accuracy, val_accuracy, ceiling_train: float, ceiling_val: float | None = None
 ) -> go.Figure:
-    """Accuracy per epoch with the Bayes-optimal ceiling as a dashed line (values in [0, 1])."""
+    """Accuracy per epoch with the Bayes-optimal ceiling as a dashed line (values in [0, 1]).
+
+    The axis spans the values (not 0–100%), so the distance to the ceiling can be read; of two
+    ceilings, the higher is labelled above its line on the right and the lower below its line on the
+    left, so their labels never overlap.
+    """
     epochs = np.asarray(epochs, dtype=float)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=epochs,
-            y=np.asarray(train_accuracy, dtype=float),
-            name="train",
-            mode="lines+markers" if epochs.size < 40 else "lines",
-        )
-    )
+    train = np.asarray(train_accuracy, dtype=float)
     val = np.asarray(val_accuracy, dtype=float)
+    mode = "lines+markers" if epochs.size < 40 else "lines"
+    data = [dict(type="scatter", x=epochs, y=train, name="train", mode=mode, line=dict(color="#4c78a8"))]
     if val.size and np.isfinite(val).any():
-        fig.add_trace(
-            go.Scatter(
-                x=epochs, y=val, name="validation", mode="lines+markers" if epochs.size < 40 else "lines"
-            )
+        data.append(
+            dict(type="scatter", x=epochs, y=val, name="validation", mode=mode, line=dict(color="#f58518"))
         )
-    fig.add_hline(
-        y=ceiling_train,
-        line_dash="dash",
-        line_color=CEILING,
-        annotation_text=f"Bayes ceiling (train) {ceiling_train:.1%}",
-        annotation_position="bottom right",
-    )
+    lines = [("Bayes ceiling (train)", ceiling_train, "dash")]
     if ceiling_val is not None and np.isfinite(ceiling_val) and abs(ceiling_val - ceiling_train) > 1e-9:
-        fig.add_hline(
-            y=ceiling_val,
-            line_dash="dot",
-            line_color=CEILING,
-            annotation_text=f"Bayes ceiling (val) {ceiling_val:.1%}",
-            annotation_position="top right",
-        )
-    fig.update_yaxes(title="accuracy", range=[0, 1.05], tickformat=".0%")
-    fig.update_xaxes(title="epoch")
-    return _layout(fig, "Accuracy per epoch against the Bayes-optimal ceiling", 320)
+        lines.append(("Bayes ceiling (val)", ceiling_val, "dot"))
+    shapes, annotations = ceiling_lines(lines, "paper", "y")
+    low, high, step = accuracy_range([train, val], [value for _, value, _ in lines])
+    layout = dict(
+        title=dict(text="Accuracy per epoch against the Bayes-optimal ceiling"),
+        height=320,
+        margin=dict(l=10, r=10, t=40, b=10),
+        template="plotly_white",
+        shapes=shapes,
+        annotations=annotations,
+        xaxis=dict(title=dict(text="epoch")),
+        yaxis=dict(title=dict(text="accuracy"), range=[low, high], tickformat=".0%", dtick=step),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return go.Figure(dict(data=data, layout=layout), _validate=False)
 
 
 def sample_prediction_figure(
@@ -269,35 +273,46 @@ def sample_prediction_figure(
     return _layout(fig, "Predicted distribution vs the data", 300)
 
 
-def probability_heatmap_figure(
-    probabilities: np.ndarray, row_labels, classes, targets: np.ndarray
-) -> go.Figure:
-    """Samples × classes probabilities (rows already in display order); errors marked.
+MAX_ROW_LABELS = 60
+# Probabilities (≥ 0): white at 0 to dark blue at 1 (ColorBrewer Blues, spelled out: a figure built as
+# plain data would get plotly.js's own "Blues", which runs the other way).
+PROBABILITY_SCALE = [[k / (len(sequential.Blues) - 1), color] for k, color in enumerate(sequential.Blues)]
 
-    probabilities: (N, C); targets: (N,) true class per row. The true class is
+
+def probability_heatmap_figure(
+    probabilities: np.ndarray, row_labels, classes, targets: np.ndarray, title: str | None = None
+) -> go.Figure:
+    """Rows × classes probabilities (rows already in display order); errors marked.
+
+    probabilities: (N, C); targets: (N,) true class per row; row_labels: one text per row, on the axis
+    (every k-th when there are more than MAX_ROW_LABELS rows) and in the hover. The true class is
     ringed on every row; a cross marks the predicted class where it is wrong.
     """
     probabilities = np.asarray(probabilities, dtype=float)
     targets = np.asarray(targets)
+    labels = [str(label) for label in row_labels]
     n = probabilities.shape[0]
     rows = np.arange(n)
     predicted = probabilities.argmax(axis=1)
     wrong = predicted != targets
-    fig = go.Figure(
-        go.Heatmap(
+    every = max(1, math.ceil(n / MAX_ROW_LABELS))
+    shown = rows[::every]
+    data = [
+        dict(
+            type="heatmap",
             z=probabilities,
             x=np.arange(len(classes)),
             y=rows,
-            colorscale="Blues",
+            colorscale=PROBABILITY_SCALE,
             zmin=0,
             zmax=1,
-            colorbar=dict(title="p", len=0.6),
-            text=np.asarray(row_labels)[:, None].repeat(len(classes), axis=1),
+            colorbar=dict(title=dict(text="p"), len=min(1.0, max(0.3, 300 / (160 + 16 * min(n, 60))))),
+            text=np.asarray(labels, dtype=object)[:, None].repeat(len(classes), axis=1),
             hovertemplate="%{text}<br>class %{x}: %{z:.1%}<extra></extra>",
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
+            showlegend=False,
+        ),
+        dict(
+            type="scatter",
             x=targets,
             y=rows,
             mode="markers",
@@ -309,29 +324,142 @@ def probability_heatmap_figure(
                 line=dict(width=2 if n <= 60 else 1),
             ),
             hoverinfo="skip",
-        )
-    )
+        ),
+    ]
     if wrong.any():
-        fig.add_trace(
-            go.Scatter(
+        data.append(
+            dict(
+                type="scatter",
                 x=predicted[wrong],
                 y=rows[wrong],
                 mode="markers",
                 name=f"wrong prediction ({int(wrong.sum())})",
-                marker=dict(symbol="x", size=10, color=HIGHLIGHT),
+                marker=dict(symbol="x", size=10 if n <= 60 else 6, color=HIGHLIGHT),
                 hoverinfo="skip",
             )
         )
-    fig.update_xaxes(tickmode="array", tickvals=np.arange(len(classes)), ticktext=list(classes), side="top")
-    fig.update_yaxes(
-        autorange="reversed",
-        showticklabels=n <= 60,
-        tickmode="array",
-        tickvals=rows,
-        ticktext=list(row_labels) if n <= 60 else None,
+    layout = dict(
+        title=dict(text=title or "Every training sample, sorted by master and position"),
+        height=min(900, 170 + (16 if n <= 60 else 9) * n),
+        margin=dict(l=10, r=10, t=70, b=10),
+        template="plotly_white",
+        xaxis=dict(tickmode="array", tickvals=list(range(len(classes))), ticktext=list(classes), side="top"),
+        yaxis=dict(
+            autorange="reversed",
+            tickmode="array",
+            tickvals=shown,
+            ticktext=[labels[i] for i in shown],
+            tickfont=dict(family="monospace", size=11),
+        ),
+        legend=dict(orientation="h", y=-0.02, yanchor="top"),
     )
-    fig.update_layout(legend=dict(orientation="h", y=-0.02))
-    return _layout(fig, "Every training sample, sorted by master and position", min(900, 160 + 9 * n))
+    return go.Figure(dict(data=data, layout=layout), _validate=False)
+
+
+# Attention weights are ≥ 0: the positive half of the one signed scale, white at 0, red at 1.
+WEIGHT_SCALE = [[0.0, COLORSCALE[len(COLORSCALE) // 2][1]]] + [
+    [(2 * position - 1), color] for position, color in COLORSCALE[len(COLORSCALE) // 2 + 1 :]
+]
+MASKED = "#d0d0d0"
+
+
+def attention_figure(weights: np.ndarray, tokens, title: str = "Attention") -> go.Figure:
+    """Each head's attention for one sample: rows are the positions that ask (queries), columns the
+    positions they look at (keys). weights: (H, T, T), rows summing to 1; tokens: the T tokens.
+
+    Causal attention gives the future no weight: those cells are drawn grey with "masked" (a legend
+    entry says so). The prediction is read at the last row.
+    """
+    weights = np.asarray(weights, dtype=float)
+    heads, t, _ = weights.shape
+    tokens = [str(token) for token in tokens]
+    names = [f"{p}: {tok}" for p, tok in enumerate(tokens)]
+    future = np.triu(np.ones((t, t), dtype=bool), k=1)
+    gap = 0.08 if heads > 1 else 0.0
+    width = (1 - gap * (heads - 1)) / heads
+    data, layout = (
+        [],
+        dict(
+            title=dict(text=title),
+            height=150 + 46 * t,
+            margin=dict(l=10, r=10, t=70, b=60),
+            template="plotly_white",
+            annotations=[],
+            legend=dict(orientation="h", y=-0.25, yanchor="top", x=0),
+        ),
+    )
+    for h in range(heads):
+        suffix = "" if h == 0 else str(h + 1)
+        visible = np.where(future, np.nan, weights[h])
+        text = np.where(future, "masked", np.char.mod("%.2f", weights[h]))
+        data.append(
+            dict(
+                type="heatmap",
+                z=np.where(future, 1.0, np.nan),
+                x=names,
+                y=names,
+                colorscale=[[0, MASKED], [1, MASKED]],
+                showscale=False,
+                hoverinfo="skip",
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+            )
+        )
+        data.append(
+            dict(
+                type="heatmap",
+                z=visible,
+                x=names,
+                y=names,
+                zmin=0,
+                zmax=1,
+                colorscale=WEIGHT_SCALE,
+                text=text,
+                texttemplate="%{text}",
+                showscale=h == heads - 1,
+                colorbar=dict(title=dict(text="weight"), len=0.9),
+                hovertemplate=f"head {h + 1}: %{{y}} looks at %{{x}} with weight %{{z:.3f}}<extra></extra>",
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+            )
+        )
+        left = h * (width + gap)
+        layout[f"xaxis{suffix}"] = dict(
+            domain=[left, left + width * 0.92],
+            anchor=f"y{suffix}",
+            title=dict(text="looks at (key position)"),
+            tickangle=0,
+        )
+        layout[f"yaxis{suffix}"] = dict(
+            anchor=f"x{suffix}",
+            autorange="reversed",
+            title=dict(text="position asking (query)") if h == 0 else None,
+            showticklabels=True,
+        )
+        layout["annotations"].append(
+            dict(
+                text=f"<b>head {h + 1}</b>",
+                xref="paper",
+                x=left + width * 0.46,
+                xanchor="center",
+                yref="paper",
+                y=1.0,
+                yanchor="bottom",
+                showarrow=False,
+            )
+        )
+    data.append(
+        dict(
+            type="scatter",
+            x=[None],
+            y=[None],
+            mode="markers",
+            name="masked: a later position, not visible to the query",
+            marker=dict(symbol="square", size=12, color=MASKED),
+            hoverinfo="skip",
+        )
+    )
+    return go.Figure(dict(data=data, layout=layout), _validate=False)
 
 
 def embedding_table_figure(table: np.ndarray, vocab) -> go.Figure:

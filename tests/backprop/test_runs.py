@@ -344,3 +344,28 @@ def test_a_run_written_in_the_older_layout_opens_and_trains(store, circle):
     trained, _ = train_run(old, circle, epochs=1)
     assert len(store.open("old").history) == 1
     assert "dense1.W" in store.open("old").weights("latest")
+
+
+def test_a_stalled_epoch_counts_as_the_median_in_seconds_to_best():
+    from backprop import History
+    from backprop.runs import epoch_seconds, summarize
+
+    records = [
+        {"epoch": k, "step": 10 * k, "train_loss": 1.0, "val_accuracy": 0.5 + k / 100, "seconds": 0.2}
+        for k in range(1, 7)
+    ]
+    records[2]["seconds"] = 9.0  # the machine was busy during epoch 3
+    history = History(epochs=records)
+    assert epoch_seconds(history) == [0.2] * 6
+    assert summarize(history)["seconds_to_best"] == pytest.approx(1.2)
+    assert history.epochs[2]["seconds"] == 9.0  # the record keeps what was measured
+    records[2]["seconds"] = 0.7  # slower, but within 4× the median: counted as measured
+    assert epoch_seconds(history)[2] == 0.7
+
+
+def test_history_json_is_written_compact_and_reads_back(store, circle):
+    run = store.create("compact", config(), dataset=circle)
+    train_run(run, circle, epochs=2)
+    text = (run.path / "history.json").read_text()
+    assert "\n" not in text and ": " not in text
+    assert len(store.open("compact").history) == 2

@@ -395,3 +395,58 @@ def test_a_cnn_trains_with_validation_data():
         x, y, epochs=2, batch_size=10, optimizer="adam", learning_rate=0.05, validation=(xv, yv)
     )
     assert history["val_accuracy"][-1] is not None
+
+
+def test_an_epoch_whose_end_an_exception_cut_short_is_recorded_by_the_next_run():
+    x, y = xor_points(n=100)
+    trainer = Trainer(xor_network(), optimizer="sgd", learning_rate=0.1, batch_size=10)
+
+    def interrupt_on_the_last_batch(event):
+        if event.kind == "step" and event.step == 10:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run(x, y, epochs=3, callback=interrupt_on_the_last_batch)
+    assert trainer.step == 10 and trainer.epoch == 0  # every batch ran; the epoch's end did not
+    trainer.run(x, y, epochs=2)
+    assert trainer.step == 20 and [r["epoch"] for r in trainer.history.epochs] == [1, 2]
+    assert [r["step"] for r in trainer.history.epochs] == [10, 20]
+
+    reference = Trainer(xor_network(), optimizer="sgd", learning_rate=0.1, batch_size=10)
+    reference.run(x, y, epochs=2)
+    assert trainer.history.step_loss == reference.history.step_loss
+    assert trainer.history.epochs[0]["train_loss"] == reference.history.epochs[0]["train_loss"]
+
+
+def test_a_step_applied_from_outside_counts_as_a_step_and_leaves_the_epoch_cursor():
+    x, y = xor_points(n=100)
+    net = xor_network()
+    trainer = Trainer(net, optimizer="sgd", learning_rate=0.1, batch_size=10)
+    trainer.run(x, y, steps=3)
+    trace = net.gradients(x[:7], y[:7])
+    before = net.layers[0].W.copy()
+    trainer.apply(trace)
+    assert trace.updated
+    np.testing.assert_array_equal(net.layers[0].W, before + trace.layers[0].deltas["W"])
+    assert (trainer.step, trainer.batch_index, trainer.samples_seen) == (4, 3, 37)
+    assert trainer.history.step_loss[-1] == pytest.approx(trace.loss)
+    with pytest.raises(ValueError, match="applied already"):
+        trainer.apply(trace)
+    trainer.run(x, y, epochs=1)  # the epoch goes on with its own 4th batch
+    assert trainer.epoch == 1 and trainer.step == 11
+    assert trainer.history.epochs[0]["step"] == 11 and trainer.history.epochs[0]["samples_seen"] == 107
+    assert len(trainer.history.step_loss) == trainer.step
+
+
+def test_a_step_applied_from_outside_with_a_non_finite_loss_changes_nothing():
+    x, y = xor_points(n=20)
+    net = xor_network()
+    trainer = Trainer(net, optimizer="sgd", learning_rate=0.1, batch_size=10)
+    trace = net.gradients(x[:4], y[:4])
+    trace.loss = float("nan")
+    before = net.get_weights()
+    with pytest.raises(TrainingDiverged, match="the loss became nan at step 1"):
+        trainer.apply(trace)
+    assert trainer.step == 0 and trainer.history.step_loss == []
+    for name, value in before.items():
+        np.testing.assert_array_equal(net.get_weights()[name], value)

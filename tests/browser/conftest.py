@@ -25,3 +25,18 @@ def app_server(tmp_path_factory):
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    """A `streamlit run` server and its run store (a temp folder), for tests that make runs directly."""
+    from types import SimpleNamespace
+
+    from backprop.runs import RunStore
+
+    workdir = tmp_path_factory.mktemp("app")
+    server = StreamlitServer(runs_dir=workdir / "runs", log_path=workdir / "streamlit.log").start()
+    try:
+        yield SimpleNamespace(url=server.url, store=RunStore(workdir / "runs"), server=server)
+    finally:
+        server.stop()

@@ -75,7 +75,9 @@ def test_two_runs_trained_in_the_browser_show_on_the_compare_chart(browser, app_
         chart = page.locator(".js-plotly-plot").first
         expect(chart.locator(".scatterlayer .trace").first).to_be_attached()
         legend = chart.locator(".legend").text_content()
-        assert "first · val loss" in legend and "second · val loss" in legend
+        # one legend entry per run, and one per line style (not one per run and curve)
+        assert "first" in legend and "second" in legend and "validation (dashed)" in legend
+        assert chart.locator(".legend .traces").count() <= 5
         # Per run: train and val loss, train and val accuracy (plus a faint step-loss trace).
         assert chart.locator(".scatterlayer .trace").count() >= 8
         assert_no_exception(page)

@@ -47,3 +47,25 @@ def test_type_masters_train_and_reach_the_ceiling(browser, app_server):
             page.screenshot(path=str(ARTIFACTS_DIR / f"sequences_trained_{part}.png"))
     finally:
         page.close()
+
+
+def test_stop_ends_a_long_training_and_says_what_it_kept(browser, app_server):
+    page = open_page(browser, f"{app_server}/sequences")
+    try:
+        page.get_by_role("button", name="Use this dataset").click()
+        wait_for_app(page)
+        epochs = page.get_by_label("Epochs", exact=True)
+        epochs.fill("5000")
+        epochs.press("Enter")
+        wait_for_app(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        expect(page.get_by_test_id("stProgress")).to_be_visible()
+        page.wait_for_timeout(1500)
+        page.get_by_role("button", name="Stop", exact=True).click()
+        # the sentence used to be lost: the stopped run could not write to the session's state
+        expect(page.get_by_text(re.compile(r"^Stopped after \d+ epochs"))).to_be_visible()
+        wait_for_app(page)
+        expect(page.get_by_test_id("stProgress")).to_have_count(0)
+        assert_no_exception(page)
+    finally:
+        page.close()

@@ -1,0 +1,68 @@
+"""Axes shared by the figures of runs and sequences: log ticks that read in full, accuracy ranges that
+show how far a curve is from its ceiling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """Ticks for a log axis over [low, high] (both > 0): every power of ten, and 2× and 5× each when the
+    values span at most two decades, labelled in full ("0.02", not plotly's bare "2")."""
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    multiples = (1, 2, 5) if last - first <= 2 else (1,)
+    values = [m * 10.0**e for e in range(first, last + 1) for m in multiples]
+    return values, [f"{v:g}" for v in values]
+
+
+def accuracy_range(values, ceilings=()) -> tuple[float, float, float]:
+    """(low, high, tick step) of an accuracy axis that spans the curves and the ceilings: from just
+    below the lowest value (a multiple of the step) to just above 100%, so the gap to a ceiling reads."""
+    finite = [float(v) for v in np.ravel(np.asarray(values, dtype=float)) if np.isfinite(v)]
+    finite += [float(c) for c in ceilings if c is not None and np.isfinite(c)]
+    lowest = min(finite) if finite else 0.0
+    step = 0.05 if lowest >= 0.6 else 0.1
+    low = max(0.0, math.floor((lowest - 0.02) / step) * step)
+    return low, 1.0 + step * 0.4, step
+
+
+def ceiling_lines(ceilings: list[tuple[str, float, str]], xref: str, yref: str) -> tuple[list, list]:
+    """(shapes, annotations) for horizontal ceiling lines [(label, value, dash)]: the highest labelled
+    above its line on the right, the others below theirs on the left, so labels never share a place."""
+    shapes, annotations = [], []
+    for rank, (label, value, dash) in enumerate(sorted(ceilings, key=lambda c: -c[1])):
+        shapes.append(
+            dict(
+                type="line",
+                xref=xref,
+                x0=0,
+                x1=1,
+                yref=yref,
+                y0=value,
+                y1=value,
+                line=dict(color="#555555", dash=dash, width=1.5),
+            )
+        )
+        annotations.append(
+            dict(
+                text=f"{label} {value:.1%}",
+                xref=xref,
+                x=1 if rank == 0 else 0,
+                xanchor="right" if rank == 0 else "left",
+                yref=yref,
+                y=value,
+                yanchor="bottom" if rank == 0 else "top",
+                showarrow=False,
+                font=dict(size=11, color="#333333"),
+                bgcolor="rgba(255,255,255,0.75)",
+            )
+        )
+    return shapes, annotations
+
+
+def legend_below(height: int, top: int, bottom: int, gap: int = 58) -> dict:
+    """A horizontal legend ``gap`` pixels under the plotting area (clear of the x axis's title) of a
+    figure ``height`` pixels tall with margins ``top`` and ``bottom``."""
+    return dict(orientation="h", x=0, xanchor="left", y=-gap / max(height - top - bottom, 1), yanchor="top")
