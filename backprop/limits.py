@@ -181,7 +181,7 @@ DATASET_CACHE_BYTES = Budget(
     what="the datasets the app keeps built in memory, shared by every session (the least recently "
     "used ones are dropped first; one dataset larger than this is kept alone)",
     env="BACKPROP_MAX_DATASET_CACHE_BYTES",
-    default=384 << 20,
+    default=256 << 20,
     unit="bytes",
     docs=("docs/datasets.md",),
 )

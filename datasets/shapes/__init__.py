@@ -184,7 +184,9 @@ def build_shapes(*, samples, size, shapes, noise, val_fraction, seed) -> Dataset
     samples, size, shapes, noise, val_fraction = _check(samples, size, shapes, noise, val_fraction)
     images, labels = generate(samples, size, shapes, noise, seed)
     train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng([seed, 1]))
-    x = images.reshape(samples, size * size).astype(np.float32) / 255.0
+    # each split becomes float32 in one pass from the uint8 pictures: no float copy of the whole set
+    pixels = images.reshape(samples, size * size)
+    x_train, x_val = (np.divide(pixels[rows], np.float32(255), dtype=np.float32) for rows in (train_idx, val_idx))
     params = dict(
         samples=samples, size=size, shapes=list(shapes), noise=noise, val_fraction=val_fraction, seed=seed
     )
@@ -193,9 +195,9 @@ def build_shapes(*, samples, size, shapes, noise, val_fraction, seed) -> Dataset
         kind="image",
         params=params,
         description=DESCRIPTION,
-        x_train=x[train_idx],
+        x_train=x_train,
         y_train=labels[train_idx],
-        x_val=x[val_idx],
+        x_val=x_val,
         y_val=labels[val_idx],
         classes=list(shapes),
         input_shape=(size, size),
