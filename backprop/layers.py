@@ -205,7 +205,8 @@ def col2im(cols: np.ndarray, input_shape: tuple, kernel: int, stride: int) -> np
     dx = np.zeros(input_shape, dtype=cols.dtype)
     for i in range(kernel):
         for j in range(kernel):
-            dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride] += patches[:, :, i, j]
+            window = dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride]
+            window += patches[:, :, i, j]  # in place through the view: no copy written back
     return dx
 
 
@@ -314,12 +315,11 @@ class MaxPool2D(Layer):
         self.size = int(size)
 
     def forward(self, x, train=False):
-        views = pool_views(x, self.size)
-        out = views[0]
-        for view in views[1:]:
-            out = np.maximum(out, view)
+        # one copy of the strided views; max and switches then read a contiguous stack
+        windows = np.stack(pool_views(x, self.size))  # (size², N, C, Ho, Wo): each window's entries
+        out = windows.max(axis=0)
         self.input_shape = x.shape
-        self.switches = np.stack([view == out for view in views])  # (size², N, C, Ho, Wo): where the max was
+        self.switches = windows == out  # (size², N, C, Ho, Wo): where the max was
         return out
 
     def backward(self, dout, input_grad=True):
