@@ -326,7 +326,7 @@ class MaxPool2D(Layer):
         share = dout / self.switches.sum(axis=0, dtype=dout.dtype)  # split between tied maxima
         dx = np.zeros(self.input_shape, dtype=dout.dtype)
         for d_view, switch in zip(pool_views(dx, self.size), self.switches):
-            d_view[...] = switch * share
+            np.multiply(switch, share, out=d_view)  # written straight into dx: no temporary
         return dx
 
     def saved(self):
