@@ -267,7 +267,8 @@ class Conv2D(WeightedLayer):
         d_rows = dout.reshape(n, self.c_out, -1)  # dY: (N, C_out, Ho·Wo)
         kernels = self.params["W"].reshape(self.c_out, -1)
         dk = (d_rows @ self.cols.transpose(0, 2, 1)).sum(axis=0)  # Σₙ dY[n]·cols[n]ᵀ
-        self.grads = {"W": dk.reshape(self.params["W"].shape), "b": d_rows.sum(axis=(0, 2))}
+        # db = Σₙ Σₚ dY: over samples first, a sum of whole (C_out, Ho·Wo) planes, then over positions
+        self.grads = {"W": dk.reshape(self.params["W"].shape), "b": d_rows.sum(axis=0).sum(axis=1)}
         self.d_cols = kernels.T @ d_rows if input_grad else None  # (N, C_in·k·k, Ho·Wo)
         if self.d_cols is None:
             return None
