@@ -205,7 +205,8 @@ def col2im(cols: np.ndarray, input_shape: tuple, kernel: int, stride: int) -> np
     dx = np.zeros(input_shape, dtype=cols.dtype)
     for i in range(kernel):
         for j in range(kernel):
-            dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride] += patches[:, :, i, j]
+            window = dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride]
+            window += patches[:, :, i, j]  # in place through the view: no copy written back
     return dx
 
 
@@ -266,7 +267,8 @@ class Conv2D(WeightedLayer):
         d_rows = dout.reshape(n, self.c_out, -1)  # dY: (N, C_out, Ho·Wo)
         kernels = self.params["W"].reshape(self.c_out, -1)
         dk = (d_rows @ self.cols.transpose(0, 2, 1)).sum(axis=0)  # Σₙ dY[n]·cols[n]ᵀ
-        self.grads = {"W": dk.reshape(self.params["W"].shape), "b": d_rows.sum(axis=(0, 2))}
+        # db = Σₙ Σₚ dY: over samples first, a sum of whole (C_out, Ho·Wo) planes, then over positions
+        self.grads = {"W": dk.reshape(self.params["W"].shape), "b": d_rows.sum(axis=0).sum(axis=1)}
         self.d_cols = kernels.T @ d_rows if input_grad else None  # (N, C_in·k·k, Ho·Wo)
         if self.d_cols is None:
             return None
@@ -314,19 +316,18 @@ class MaxPool2D(Layer):
         self.size = int(size)
 
     def forward(self, x, train=False):
-        views = pool_views(x, self.size)
-        out = views[0]
-        for view in views[1:]:
-            out = np.maximum(out, view)
+        # one copy of the strided views; max and switches then read a contiguous stack
+        windows = np.stack(pool_views(x, self.size))  # (size², N, C, Ho, Wo): each window's entries
+        out = windows.max(axis=0)
         self.input_shape = x.shape
-        self.switches = np.stack([view == out for view in views])  # (size², N, C, Ho, Wo): where the max was
+        self.switches = windows == out  # (size², N, C, Ho, Wo): where the max was
         return out
 
     def backward(self, dout, input_grad=True):
         share = dout / self.switches.sum(axis=0, dtype=dout.dtype)  # split between tied maxima
         dx = np.zeros(self.input_shape, dtype=dout.dtype)
         for d_view, switch in zip(pool_views(dx, self.size), self.switches):
-            d_view[...] = switch * share
+            np.multiply(switch, share, out=d_view)  # written straight into dx: no temporary
         return dx
 
     def saved(self):
