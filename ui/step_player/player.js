@@ -287,11 +287,9 @@ class Player {
       for (const { t, width } of this.layoutBlock(k)) jobs.push(() => this.card(t, width, true));
     });
     const idle = window.requestIdleCallback || ((f) => setTimeout(() => f({ timeRemaining: () => 8 }), 16));
-    // a card of a large matrix takes tens of ms: one card per idle period, and only in a
-    // period long enough for it, so that a message arriving meanwhile waits little
     const run = (deadline) => {
       if (token !== this.warmToken) return;
-      if (deadline.timeRemaining() > 30) jobs.shift()();
+      while (jobs.length && deadline.timeRemaining() > 4) jobs.shift()();
       if (jobs.length) idle(run);
     };
     // after the rest of the page has arrived: the elements below the player come in the same run
