@@ -754,11 +754,28 @@ class Player {
     const lut32 = this.payload.lut32;
     const limits = this.scaleMode === "column" ? groupLimits(t) : null;
     const limit = t.stats.absmax || 1;
-    const size = width * height;
+    // one multiplier per scale group (a column of a matrix, a tile of maps) turns a stored
+    // number into its colour index in one tight loop: lutIndex(v, limit) without a call per cell
+    const groups = t.maps ? t.tiles : width;
+    const factor = new Float64Array(groups);
+    for (let g = 0; g < groups; g++) {
+      const groupLimit = limits ? limits[g] : limit;
+      factor[g] = (t.enc === "f32" ? 1 : t.scale[g] / 127) * (127.5 / groupLimit);
+    }
+    const values = t.enc === "f32" ? t.data : t.q;
+    const quantized = t.enc !== "f32";
     const perTile = t.th * t.tw;
-    for (let i = 0; i < size; i++) {
-      const g = limits ? (t.maps ? Math.floor(i / perTile) : i % width) : 0;
-      px[i] = lut32[lutIndex(valueAt(t, i), limits ? limits[g] : limit)];
+    for (let tile = 0, i = 0; tile < t.tiles; tile++) {
+      for (let p = 0; p < perTile; p++, i++) {
+        const q = values[i];
+        const f = factor[t.maps ? tile : i % width];
+        if (quantized ? q === NAN_CODE : !Number.isFinite(q)) {
+          px[i] = lut32[256];
+          continue;
+        }
+        const k = Math.round(q * f + 127.5);
+        px[i] = lut32[k < 0 ? 0 : k > 255 ? 255 : k];
+      }
     }
     canvas = document.createElement("canvas");
     canvas.width = width;
@@ -1082,6 +1099,19 @@ class Player {
     }
   }
 
+  // the colour scale as a 256×1 image, made once per payload: every legend scales it
+  lutBar() {
+    if (this.payload.bar) return this.payload.bar;
+    const canvas = document.createElement("canvas");
+    canvas.width = 256;
+    canvas.height = 1;
+    const img = new ImageData(256, 1);
+    new Uint32Array(img.data.buffer).set(this.payload.lut32.subarray(0, 256));
+    canvas.getContext("2d").putImageData(img, 0, 0);
+    this.payload.bar = canvas;
+    return canvas;
+  }
+
   legend(t, width) {
     const s = t.stats;
     const perColumn = this.scaleMode === "column" && (t.maps ? t.tiles > 1 : t.stored[1] > 1);
@@ -1096,13 +1126,9 @@ class Player {
     canvas.style.height = `${h}px`;
     const ctx = canvas.getContext("2d");
     ctx.scale(dpr, dpr);
-    const lut = this.payload.lut;
     const x0 = 8, x1 = width - 8, y = 4, barH = 9;
-    for (let k = 0; k < 256; k++) {
-      ctx.fillStyle = `rgb(${lut[3 * k]},${lut[3 * k + 1]},${lut[3 * k + 2]})`;
-      const xa = x0 + ((x1 - x0) * k) / 256;
-      ctx.fillRect(xa, y, (x1 - x0) / 256 + 0.6, barH);
-    }
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.lutBar(), x0, y, x1 - x0, barH);
     ctx.strokeStyle = "#adb5bd";
     ctx.strokeRect(x0, y, x1 - x0, barH);
     ctx.font = "10.5px sans-serif";
