@@ -186,7 +186,9 @@ def build_shapes(*, samples, size, shapes, noise, val_fraction, seed) -> Dataset
     train_idx, val_idx = stratified_split(labels, val_fraction, np.random.default_rng([seed, 1]))
     # each split becomes float32 in one pass from the uint8 pictures: no float copy of the whole set
     pixels = images.reshape(samples, size * size)
-    x_train, x_val = (np.divide(pixels[rows], np.float32(255), dtype=np.float32) for rows in (train_idx, val_idx))
+    x_train, x_val = (
+        np.divide(pixels[rows], np.float32(255), dtype=np.float32) for rows in (train_idx, val_idx)
+    )
     params = dict(
         samples=samples, size=size, shapes=list(shapes), noise=noise, val_fraction=val_fraction, seed=seed
     )
