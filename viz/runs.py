@@ -24,6 +24,10 @@ X_AXES = {"epoch": "epoch", "step": "step", "time": "wall time (s)"}
 # Symmetric percentile pairs drawn as bands, widest first, as in TensorBoard's distributions.
 BANDS = [(0, 8), (1, 7), (2, 6), (3, 5)]
 MAX_STEP_POINTS = 1000
+# Curves with at most this many points mark each one; longer curves are plain lines. Plotly draws each
+# marker as an SVG element of its own: markers on a few hundred points were most of the time a changed
+# chart took to redraw, and a line through that many points shows where they are anyway.
+MARKERS_UP_TO = 12
 STYLE_COLOR = "#555555"
 BAND_RGB = "31,119,180"
 FONT = dict(size=12)
@@ -31,6 +35,10 @@ FONT = dict(size=12)
 
 def _figure(data: list[dict], layout: dict) -> go.Figure:
     return go.Figure(dict(data=data, layout=layout), _validate=False)
+
+
+def _line_mode(points: int) -> str:
+    return "lines+markers" if points <= MARKERS_UP_TO else "lines"
 
 
 def ema(values, smoothing: float) -> np.ndarray:
@@ -150,7 +158,7 @@ def compare_figure(
                     type="scatter",
                     x=xs,
                     y=ys,
-                    mode="lines+markers" if len(xs) <= 60 else "lines",
+                    mode=_line_mode(len(xs)),
                     line=dict(dash=dash, width=2),
                     marker=dict(size=4),
                     xaxis="x" if axis == 1 else "x2",
@@ -282,29 +290,19 @@ def distribution_figure(history: History, quantity: str = "W", height: int = 340
         suffix = "" if k == 0 else str(k + 1)
         axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
         table = np.asarray([r["layers"][k][quantity] for r in records], dtype=float)  # (epochs, 9)
+        # One closed outline per band (low edge forwards, high edge back), filled: half the traces of
+        # a pair of lines filled to the next, and fewer traces redraw faster.
+        around = np.concatenate([epochs, epochs[::-1]])
         for depth, (lo, hi) in enumerate(BANDS):
             band = f"p{PERCENTILES[lo]}–p{PERCENTILES[hi]}" if lo else "min–max"
             data.append(
                 dict(
                     type="scatter",
-                    x=epochs,
-                    y=table[:, lo],
+                    x=around,
+                    y=np.concatenate([table[:, lo], table[::-1, hi]]),
                     mode="lines",
                     line=dict(width=0),
-                    hoverinfo="skip",
-                    showlegend=False,
-                    legendgroup=band,
-                    **axes,
-                )
-            )
-            data.append(
-                dict(
-                    type="scatter",
-                    x=epochs,
-                    y=table[:, hi],
-                    mode="lines",
-                    line=dict(width=0),
-                    fill="tonexty",
+                    fill="toself",
                     fillcolor=f"rgba({BAND_RGB},{0.15 + 0.18 * depth:.2f})",
                     name=band,
                     legendgroup=band,
@@ -345,7 +343,7 @@ def grad_norm_figure(history: History, log_y: bool = True, height: int = 300) ->
                     type="scatter",
                     x=epochs,
                     y=norms,
-                    mode="lines+markers" if len(epochs) <= 60 else "lines",
+                    mode=_line_mode(len(epochs)),
                     name=f"layer {k + 1}",
                     line=dict(color=PALETTE[k % len(PALETTE)]),
                 )
@@ -379,7 +377,7 @@ def distance_figure(distances: dict[str, dict], height: int = 320) -> go.Figure:
                     type="scatter",
                     x=result["epochs"],
                     y=values,
-                    mode="lines+markers" if len(values) <= 60 else "lines",
+                    mode=_line_mode(len(values)),
                     name=f"{pair} · {layer}",
                     line=dict(color=PALETTE[j % len(PALETTE)], dash=["solid", "dash", "dot"][i % 3]),
                 )
