@@ -223,9 +223,6 @@ class Network:
         """The layers grouped as a trace groups its records: a transform layer and what follows it."""
         return [LayerBlock(k, group) for k, group in enumerate(group_by_transform(self.layers))]
 
-    def parameter_layers(self) -> list[Layer]:
-        return [layer for layer in self.layers if layer.params]
-
     def get_weights(self) -> dict[str, np.ndarray]:
         """Copies of every parameter and running statistic under flat names ("dense1.W", "bn1.running_mean")."""
         return {

@@ -107,11 +107,6 @@ def _sentences() -> dict:
     return st.session_state.setdefault(SENTENCES_KEY, {})
 
 
-def remember(key: str, text: str) -> None:
-    """Keep a sentence for the next run of the page (a stopped training says what it kept)."""
-    _sentences()[key] = text
-
-
 def take(key: str) -> str | None:
     """The sentence kept under ``key`` (once), or None."""
     return _sentences().pop(key, None)

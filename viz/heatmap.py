@@ -13,7 +13,6 @@ import base64
 import io
 
 import numpy as np
-import plotly.graph_objects as go
 from PIL import Image
 
 from .colors import COLORSCALE, LUT, NAN_RGB, lut_index
@@ -54,11 +53,6 @@ def abs_limit(values) -> float:
     m = np.abs(m[np.isfinite(m)])
     limit = float(m.max()) if m.size else 0.0
     return limit if limit > 0 else 1.0
-
-
-def shared_limit(matrices) -> float:
-    """One scale half-width for several matrices: the largest max |value| among them."""
-    return max((abs_limit(m) for m in matrices if m is not None), default=1.0)
 
 
 def block_reduce(m: np.ndarray, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[np.ndarray, int]:
@@ -126,47 +120,3 @@ def matrix_trace(values, limit: float, name: str = "", small: int = SMALL) -> di
             + "<extra></extra>"
         ),
     )
-
-
-def matrix_axes(rows: int, cols: int) -> tuple[dict, dict]:
-    """(x axis, y axis) settings for a matrix panel: row 0 on top, whole-number ticks when few."""
-    xaxis = dict(showgrid=False, zeroline=False, dtick=1 if cols <= 16 else None)
-    # scaleanchor=False: an image would otherwise keep square pixels and shrink to a sliver.
-    yaxis = dict(
-        autorange="reversed",
-        showgrid=False,
-        zeroline=False,
-        scaleanchor=False,
-        showticklabels=rows > 1,
-        dtick=1 if rows <= 8 else None,
-    )
-    return xaxis, yaxis
-
-
-def matrix_figure(
-    values, title: str = "", limit: float | None = None, height: int = 260, small: int = SMALL
-) -> go.Figure:
-    """One matrix with its legend (min, p25, median, p75, max) under the title.
-
-    limit: the scale's half-width; None uses this matrix's own max |value|.
-    """
-    m = as_matrix(values)
-    limit = abs_limit(m) if limit is None else float(limit)
-    stats = summary_stats(m)
-    xaxis, yaxis = matrix_axes(*m.shape)
-    layout = dict(
-        title=dict(
-            text=f"{title} <span style='font-size:11px'>{m.shape[0]}×{m.shape[1]}, "
-            f"scale ±{limit:.3g}</span><br><span style='font-size:10px'>"
-            f"{stats_text(stats)}</span>",
-            font=dict(size=13),
-            x=0,
-            xanchor="left",
-        ),
-        height=height,
-        margin=dict(l=30, r=10, t=52, b=20),
-        template={},
-        xaxis=xaxis,
-        yaxis=yaxis,
-    )
-    return go.Figure(dict(data=[matrix_trace(m, limit, title, small)], layout=layout), _validate=False)

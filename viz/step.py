@@ -180,24 +180,3 @@ def image_figure(sample, input_shape, title: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
-
-
-def loss_bars(before: float, after: float) -> go.Figure:
-    """Loss on the same batch before and after the update."""
-    fig = go.Figure(
-        go.Bar(
-            x=["before update", "after update"],
-            y=[before, after],
-            marker_color=["#888", "#2b8a3e" if after <= before else "#c92a2a"],
-            text=[f"{before:.5g}", f"{after:.5g}"],
-            textposition="auto",
-        )
-    )
-    fig.update_layout(
-        height=220,
-        margin=dict(l=30, r=10, t=30, b=20),
-        template=PLAIN,
-        title="Loss on this batch",
-        title_font_size=13,
-    )
-    return fig
