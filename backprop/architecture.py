@@ -509,6 +509,12 @@ def numbers_per_sample(planned: list[Planned]) -> int:
     return math.prod(planned[0].input_shape) + sum(step.numbers for step in planned)
 
 
+def batch_bytes(planned: list[Planned], batch_size: int, itemsize: int = 4) -> int:
+    """Bytes one batch keeps while it passes forward and back: every number its samples keep, once as
+    a value and once as a gradient, in float32 (``itemsize`` 4)."""
+    return 2 * itemsize * batch_size * numbers_per_sample(planned)
+
+
 def plan(text: str, input_shape: tuple, n_outputs: int, vocab_size: int | None = None) -> list[Planned]:
     """Every layer of ``text`` for samples of ``input_shape``, with the output layer added, and nothing built.
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 import datasets
 from backprop import Network, RunConfig, Trainer, limits
-from backprop.architecture import numbers_per_sample
+from backprop.architecture import batch_bytes
 
 from .data import load_dataset, try_load_dataset
 from .text import plain
@@ -84,11 +84,11 @@ def check_budget(config: RunConfig, dataset=None, facts: dict | None = None) -> 
     parameters = sum(step.parameters for step in planned)
     if parameters > limits.NETWORK_PARAMETERS.value():
         raise limits.NETWORK_PARAMETERS.exceeded(network, parameters) from None
-    batch_bytes = 2 * 4 * config.batch_size * numbers_per_sample(planned)
-    if batch_bytes > limits.BATCH_BYTES.value():
+    kept = batch_bytes(planned, config.batch_size)
+    if kept > limits.BATCH_BYTES.value():
         raise limits.BATCH_BYTES.exceeded(
             f"a batch of {config.batch_size} through {network} (a smaller batch size or narrower layers fit)",
-            batch_bytes,
+            kept,
         ) from None
     return parameters
 

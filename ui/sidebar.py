@@ -6,7 +6,7 @@ import streamlit as st
 
 import datasets
 from backprop import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, RunConfig
-from backprop.architecture import EXAMPLES, numbers_per_sample
+from backprop.architecture import EXAMPLES, batch_bytes
 from backprop.augment import AUGMENT_SHIFT
 from backprop.config import BATCH_SIZE, INIT, LAYERS, LOSS, OPTIMIZER, SCHEDULE, SEED, TRAINER_FIELDS
 from backprop.layers import INIT_STD, INITIALIZERS
@@ -112,7 +112,7 @@ def network_summary(config: RunConfig) -> None:
         f"{step.word or 'input':<16} {'×'.join(map(str, step.output_shape)):>10} {step.parameters:>10,}"
         for step in steps
     ]
-    batch_mib = 2 * 4 * config.batch_size * numbers_per_sample(steps) / (1 << 20)
+    batch_mib = batch_bytes(steps, config.batch_size) / (1 << 20)
     st.caption(
         f"{len(steps)} layers · {sum(step.parameters for step in steps):,} parameters · "
         f"a batch of {config.batch_size} keeps {batch_mib:,.1f} MiB of values and gradients"
