@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import datasets
-from backprop import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, RunConfig
+from backprop import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES, RunConfig, limits
 from backprop.architecture import EXAMPLES, batch_bytes
 from backprop.augment import AUGMENT_SHIFT
 from backprop.config import BATCH_SIZE, INIT, LAYERS, LOSS, OPTIMIZER, SCHEDULE, SEED, TRAINER_FIELDS
@@ -112,10 +112,10 @@ def network_summary(config: RunConfig) -> None:
         f"{step.word or 'input':<16} {'×'.join(map(str, step.output_shape)):>10} {step.parameters:>10,}"
         for step in steps
     ]
-    batch_mib = batch_bytes(steps, config.batch_size) / (1 << 20)
+    kept = limits.describe_bytes(batch_bytes(steps, config.batch_size))
     st.caption(
         f"{len(steps)} layers · {sum(step.parameters for step in steps):,} parameters · "
-        f"a batch of {config.batch_size} keeps {batch_mib:,.1f} MiB of values and gradients"
+        f"a batch of {config.batch_size} keeps {kept} of values and gradients"
     )
     # monospaced text, not st.code: a code block makes every page load the syntax highlighter (1.5 MB)
     st.text("\n".join(lines))
