@@ -2,19 +2,9 @@
 
 import streamlit as st
 
-from backprop.generate import (
-    ceiling_reading,
-    context_distribution,
-    expected_continuation,
-    explain_ambiguous,
-    generate,
-    principal_components,
-)
+from ui import sequence_views as views
 from ui import sequences as ui
 from ui.frame import inside_app_frame
-from ui.session import active_model
-from ui.text import plain
-from viz import sequences as viz
 
 inside_app_frame(__file__)
 
@@ -23,201 +13,21 @@ st.caption(
     "Windows cut from master sequences: the context is the input, the next token "
     "(or the master it came from) is the target. Structure in, structure learned."
 )
-
 ui.show_messages()
 
-# ------------------------------------------------------------- the data
 st.header("Explore the data")
 params = ui.dataset_controls()
 ds, valid = ui.load_sequences(params)
 if ds is None:
     st.stop()
-
-strips = st.container()
-st.subheader(f"Samples ({ds.n_train} train, {ds.n_val} validation)")
-left, right = st.columns([3, 2])
-with left:
-    index = ui.sample_picker(ds)
-with right:
-    st.markdown(
-        f"Sample **#{index}**: {plain(ds.windows_train[index])} → "
-        f"**{plain(ds.classes[ds.y_train[index]])}** · {ui.sample_origin(ds, index)}"
-    )
-    st.plotly_chart(
-        viz.encoded_input_figure(ds.x_train[index], ds.vocab, ds.context, ds.encoding),
-        width="stretch",
-        key="seq.input",
-    )
-    if st.button(
-        "Open this sample in step-through",
-        key="seq.jump",
-        help="Makes this dataset the network's (if it is not yet) and traces backprop on this sample",
-    ):
-        ui.open_in_step_through(params, ds, index)
-with strips:
-    st.subheader("Master sequences")
-    if ds.master_sequences:
-        st.markdown(
-            viz.master_strips_html(ds.master_sequences, ds.vocab, ui.selected_window(ds, index)),
-            unsafe_allow_html=True,
-        )
-        st.caption("Red outline: the selected sample's context; dashed blue: the token it predicts.")
-    else:
-        st.info(
-            "No master sequences: every window is random, so there is nothing to learn "
-            "beyond the target frequencies. This is the baseline to compare against."
-        )
-
-left, right = st.columns(2)
-with left:
-    st.plotly_chart(
-        viz.target_distribution_figure(ds.target_distribution, ds.vocab), width="stretch", key="seq.targets"
-    )
-with right:
-    st.subheader("Bayes-optimal accuracy")
-    c1, c2, c3 = st.columns(3)
-    c1.metric("all samples", ui.percent(ds.bayes_accuracy))
-    c2.metric("train", ui.percent(ds.bayes_accuracy_train))
-    c3.metric("validation", ui.percent(ds.bayes_accuracy_val))
-    if ds.ambiguous_contexts:
-        st.markdown(
-            "The best any model can do: these contexts are followed by more than one target, "
-            "so the most frequent one is the best guess:"
-        )
-        st.markdown("\n".join(f"- {plain(line)}" for line in explain_ambiguous(ds.ambiguous_contexts)))
-    else:
-        st.markdown(
-            "No context is ambiguous: each is always followed by the same target, so a "
-            "network can reach 100%."
-        )
-
+index = views.data_view(params, ds)
 ui.use_dataset_controls(params, ds, valid)
 
-# ------------------------------------------------------ what the network learned
 st.header("What the network learned")
-model = active_model()
-if not valid or not ui.is_applied(params):
-    st.info(
-        f"The session's network is built for **{plain(model.config.dataset)}** "
-        f"({plain(model.config.layers or 'no hidden layers')}), not for these settings and network. "
-        "Press **Use this dataset** above to train one on them here."
-    )
-    st.stop()
-ds = model.dataset  # the windows as this network reads them (token ids for attention)
-st.caption(
-    f"Active network: {plain(model.config.describe())}"
-    + (f" · run **{plain(model.run_name)}**" if model.run_name else "")
-    + " · change it in the sidebar of Step through or Runs."
-)
+model = views.applied_model(params, valid)  # stops the page when the network is not for this data
 ui.train_controls(model, params)
-
-accuracy = ui.train_accuracy(model)
-c1, c2 = st.columns([1, 3])
-c1.metric(
-    "train accuracy now",
-    ui.percent(accuracy),
-    delta=f"{(accuracy - ds.bayes_accuracy_train) * 100:+.1f} pts vs ceiling",
-    delta_color="off",
-)
-c2.info(ceiling_reading(accuracy, ds.bayes_accuracy_train))
-st.plotly_chart(
-    viz.accuracy_figure(*ui.accuracy_series(model), ds.bayes_accuracy_train, ds.bayes_accuracy_val),
-    width="stretch",
-    key="seq.accuracy",
-)
-
-st.subheader(f"Sample #{index}: {plain(ds.windows_train[index])} → {plain(ds.classes[ds.y_train[index]])}")
-attention = ui.attention_weights(model, index)
-left, right = st.columns([2, 3])
-with left:
-    probabilities = model.net.predict_proba(ds.x_train[index : index + 1])[0]
-    share = context_distribution(ds.windows_train, ds.y_train, len(ds.classes), ds.windows_train[index])
-    st.plotly_chart(
-        viz.sample_prediction_figure(probabilities, share, ds.classes, int(ds.y_train[index])),
-        width="stretch",
-        key="seq.sample_pred",
-    )
-with right:
-    for name, weights in attention:
-        st.plotly_chart(
-            viz.attention_figure(
-                weights, ds.windows_train[index], f"Attention ({name}): where each position looks"
-            ),
-            width="stretch",
-            key=f"seq.attention.{name}",
-        )
-    if attention:
-        st.caption(
-            "Each row is a position of the window, each column a position it can look at; a row's weights "
-            "add up to 1. The prediction is read at the last row. Later positions are masked: a position "
-            "never sees the tokens after it."
-        )
-    else:
-        st.caption(
-            "An MLP reads the whole window at once; choose the attention network to see where each "
-            "position looks."
-        )
-
-left, right = st.columns([2, 3])
-with left:
-    wrong = ui.wrong_samples(model)
-    st.markdown(f"**{len(wrong)}** training samples predicted wrong.")
-    if wrong:
-        st.selectbox(
-            "Pick a wrong one (then open it in step-through above)",
-            wrong,
-            index=None,
-            key="seq.wrong",
-            on_change=lambda: st.session_state.update({"seq.sample": st.session_state["seq.wrong"]}),
-            format_func=lambda i: f"#{i} {ds.windows_train[i]} → {ds.classes[ds.y_train[i]]}",
-        )
-with right:
-    probs, labels, targets = ui.grouped_predictions(model)
-    st.plotly_chart(
-        viz.probability_heatmap_figure(
-            probs,
-            labels,
-            ds.classes,
-            targets,
-            title="Every training window, by master and position (×: how many samples)",
-        ),
-        width="stretch",
-        key="seq.heatmap",
-    )
-
-if ds.task == "next_token":
-    st.subheader("Generation")
-    default_start = (ds.master_sequences[0] if ds.master_sequences else "".join(ds.vocab))[: ds.context]
-    c1, c2 = st.columns([2, 1])
-    start = c1.text_input(f"Start from (at least {ds.context} tokens)", default_start, key="seq.start")
-    steps = int(c2.number_input("Tokens to generate", 1, 64, 8, key="seq.steps"))
-    try:
-        result = generate(model.net.predict_proba, ds.encode, start, steps, ds.context, ds.vocab)
-    except ValueError as err:
-        st.error(plain(err))
-    else:
-        master_index, offset, expected = expected_continuation(ds.master_sequences, start, steps)
-        master = None if master_index is None else ds.master_sequences[master_index]
-        st.markdown(
-            viz.generation_html(master, master_index, offset or 0, start, result.tokens, expected, ds.vocab),
-            unsafe_allow_html=True,
-        )
-        st.caption(
-            f"Generated: {plain(start)} + {plain(result.text)}. "
-            + (
-                "Dashed grey: the start you typed; red outline: a generated token that differs from the "
-                "master's continuation."
-                if master
-                else "The start is not part of any master, so there is no continuation to compare with."
-            )
-        )
-
-st.subheader("Embedding")
-if model.net.embedding is None:
-    st.caption("Choose the embedding encoding (and Use this dataset) to see the learned token table.")
-else:
-    table = model.net.embedding.table
-    coords, explained = principal_components(table)
-    left, right = st.columns(2)
-    left.plotly_chart(viz.embedding_table_figure(table, ds.vocab), width="stretch", key="seq.table_fig")
-    right.plotly_chart(viz.embedding_pca_figure(coords, explained, ds.vocab), width="stretch", key="seq.pca")
+views.accuracy_view(model)
+views.sample_view(model, index)
+views.mistakes_view(model)
+views.generation_view(model)
+views.embedding_view(model)
