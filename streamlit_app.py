@@ -4,6 +4,9 @@ import streamlit as st
 
 from ui.frame import show
 from ui.navigation import file_of, navigation
+from ui.process import freeze_imports
+
+freeze_imports()
 
 st.set_page_config(page_title="Backprop Visualizer", page_icon=":material/hub:", layout="wide")
 
