@@ -464,6 +464,63 @@ def feature_maps_ui(prediction: Prediction) -> None:
         )
 
 
+# ---------------------------------------------------------------- the views under the prediction
+@st.fragment
+def views(model: Model, prepared, prediction: Prediction | None, classes: list[str]) -> None:
+    """Saliency, feature maps, activations, teaching and validation, one tab each. Only the open tab is
+    computed, and opening another (or a control inside one) reruns these tabs alone, with the drawing's
+    prediction as the page last made it."""
+    from viz import draw as figures
+
+    saliency, maps, activations, teaching, validation = st.tabs(
+        TABS, key=TAB_KEY, on_change="rerun", default=TABS[0]
+    )
+    if saliency.open:
+        with saliency:
+            if prediction is None:
+                st.info("The saliency map appears once you draw something.")
+            else:
+                st.plotly_chart(
+                    figures.saliency_overlay(
+                        prepared.model_input, prediction.saliency, classes[prediction.explained]
+                    ),
+                    key="draw.saliency",
+                )
+                st.caption(
+                    "Red pixels raise the probability of the explained class when made brighter, blue ones "
+                    "lower it: the gradient ∂P/∂x, computed by backpropagating to the input."
+                )
+    if maps.open:
+        with maps:
+            if prediction is None:
+                st.info("The feature maps appear once you draw something.")
+            elif not prediction.feature_maps:
+                st.info("This model has no convolution layers: its layers are under Activations.")
+            else:
+                feature_maps_ui(prediction)
+    if activations.open:
+        with activations:
+            if prediction is None:
+                st.info("The activations appear once you draw something.")
+            else:
+                if prediction.feature_maps:
+                    st.caption("The convolution layers are under Feature maps; here are the dense layers.")
+                st.plotly_chart(
+                    figures.layer_activations(prediction.activations, prediction.layer_names),
+                    key="draw.activations",
+                )
+                st.caption("Each layer on its own scale: red positive, white 0, blue negative.")
+    if teaching.open:
+        with teaching:
+            if prediction is None:
+                st.info("Draw something first, then tell the network what it is.")
+            else:
+                teaching_ui(model, prepared, prediction, classes)
+    if validation.open:
+        with validation:
+            validation_ui(model)
+
+
 # ---------------------------------------------------------------- teaching
 def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: float) -> dict:
     """``steps`` SGD steps on (x, label) applied to the session copy; returns the before/after record."""
