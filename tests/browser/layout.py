@@ -11,7 +11,7 @@ from tests.browser.harness import ARTIFACTS_DIR
 
 # Runs in the page: for every plotly chart, the boxes of its titles, annotations, legend, colour bars,
 # axis titles and tick labels, and whether it has a legend and how many series it draws.
-_CHART_BOXES = """
+_CHART_BOXES = r"""
 () => {
   const box = (el) => { const r = el.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; };
   const shown = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 && (el.textContent || '').trim() !== '' || el.classList.contains('legend') || el.classList.contains('colorbar'); };
@@ -41,6 +41,11 @@ _CHART_BOXES = """
       axisTitles: texts('.g-xtitle, .g-ytitle, [class^="g-x"][class$="title"], [class^="g-y"][class$="title"]'),
       ticks,
       series: plot.querySelectorAll('.scatterlayer .trace, .barlayer .trace, .heatmaplayer .hm, .imagelayer image').length,
+      // A picture: every y axis keeps square pixels with its x axis (an image, feature maps).
+      picture: (() => {
+        const axes = Object.keys(plot.layout || {}).filter((k) => /^yaxis\d*$/.test(k));
+        return axes.length > 0 && axes.every((k) => plot.layout[k].scaleanchor);
+      })(),
     };
   });
 }
@@ -103,7 +108,7 @@ def chart_problems(page) -> list[str]:
             and not chart["annotations"]
         ):
             problems.append(f"{name}: {chart['series']} series and no legend saying which is which")
-        if not chart["ticks"]:
+        if not chart["ticks"] and not chart["picture"]:  # a picture's pixels need no coordinates
             problems.append(f"{name}: no axis has tick labels")
     return problems
 
