@@ -151,7 +151,7 @@ def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_th
         app = open_page(model=model, tab="Validation")
         assert not app.exception and not app.error, [e.value for e in app.error]
         assert any("misclassified" in m.value for m in app.markdown)
-        assert app.dataframe[0].value.shape[1] == 5
+        assert list(app.table[0].value.columns) == ["precision", "recall", "F1", "support"]
 
 
 def test_clear_drops_the_injected_drawing():

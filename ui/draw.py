@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 
 from backprop import SGD, limits, load_with_metadata, precision_recall_f1
@@ -420,16 +421,11 @@ def prediction_ui(prediction: Prediction, classes) -> None:
 
 
 def stage_images(prepared: drawing.Prepared) -> None:
-    """Every preprocessing stage, small, left to right."""
-    cols = st.columns(len(prepared.stages))
-    for col, (title, image) in zip(cols, prepared.stages):
-        col.image(_enlarge(image, 112), caption=title, width=112)
+    """Every preprocessing stage, small, left to right, its pixels square and crisp."""
+    from viz.draw import gallery_html
 
-
-def _enlarge(image: np.ndarray, side: int) -> np.ndarray:
-    """Nearest-neighbour upscale of a small uint8 image so its pixels stay crisp."""
-    factor = max(1, side // max(image.shape[:2]))
-    return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+    titles, images = zip(*prepared.stages)
+    st.html(gallery_html(images, titles, width=112))
 
 
 MAP_STAGES = {
@@ -607,7 +603,7 @@ def report_from_card(card: dict, classes: list[str]) -> dict:
             f"true {classes[int(e['true'])]} → {classes[int(e['predicted'])]} ({float(e['probability']):.0%})"
             for e in wrong
         ]
-        return _report(matrix, classes, [_enlarge(im, 84) for im in images], captions, int(card["n_wrong"]))
+        return _report(matrix, classes, list(images), captions, int(card["n_wrong"]))
     except (KeyError, TypeError, IndexError, ValueError) as err:
         raise ValueError(f"the model card's validation report is not readable ({err})") from None
 
@@ -628,9 +624,7 @@ def _computed_report(model_id: str, _net, meta_json: str) -> dict:
         f"true {classes[e['true']]} → {classes[e['predicted']]} ({e['probability']:.0%})"
         for e in card["misclassified"]
     ]
-    return _report(
-        np.asarray(card["confusion"]), classes, [_enlarge(im, 84) for im in images], captions, card["n_wrong"]
-    )
+    return _report(np.asarray(card["confusion"]), classes, list(images), captions, card["n_wrong"])
 
 
 def _report(matrix: np.ndarray, classes: list[str], images: list, captions: list[str], n_wrong: int) -> dict:
@@ -653,7 +647,7 @@ def _report(matrix: np.ndarray, classes: list[str], images: list, captions: list
 
 
 def validation_ui(model: Model) -> None:
-    from viz.draw import confusion
+    from viz.draw import confusion, gallery_html
 
     classes = [str(c) for c in model.meta["classes"]]
     try:
@@ -668,10 +662,11 @@ def validation_ui(model: Model) -> None:
         return
     left, right = st.columns([3, 2])
     left.plotly_chart(confusion(report["matrix"], classes), key="draw.confusion")
-    right.dataframe(report["table"], hide_index=True)
+    # a plain table: a few rows read best without a grid's scrolling and sorting
+    right.table(pd.DataFrame(report["table"]).set_index("class").style.format(precision=3))
     st.markdown(
         f"**{report['n_wrong']} of {report['n']} validation images misclassified**"
         + (f"; the first {len(report['images'])}:" if report["images"] else ".")
     )
-    if report["images"]:
-        st.image(report["images"], caption=[plain(c) for c in report["captions"]], width=84)
+    if report["images"]:  # one block of inline pictures: no request per picture
+        st.html(gallery_html(report["images"], report["captions"], width=84))

@@ -19,7 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .colors import COLORSCALE
-from .heatmap import PLAIN, abs_limit, matrix_trace, stats_text, summary_stats
+from .heatmap import PLAIN, abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
 
 PREDICTED = "#2563eb"
 OTHER = "#94a3b8"
@@ -343,6 +343,29 @@ def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
     return _figure([trace, colorbar_trace(limit, "ΔW")], layout)
 
 
+def gallery_html(images, captions, width: int) -> str:
+    """Small grey pictures side by side, each with its caption under it, as one block of HTML.
+
+    images: uint8 2-D arrays, each drawn ``width`` CSS pixels wide with square, unsmoothed pixels, from
+    an inline PNG, so the block needs no request of its own. A caption is text, escaped in an element of
+    its own; the block is meant for ``st.html``, which reads no Markdown.
+    """
+    figures = []
+    for image, caption in zip(images, captions):
+        image = np.asarray(image)
+        height = round(width * image.shape[0] / image.shape[1])
+        figures.append(
+            f'<figure style="margin:0;width:{width}px">'
+            f'<img src="{gray_png_data_uri(image)}" width="{width}" height="{height}" alt="" '
+            'style="display:block;image-rendering:pixelated;border-radius:2px">'
+            '<figcaption style="font-size:0.78rem;line-height:1.3;color:#475569;margin-top:3px;'
+            f'overflow-wrap:anywhere">{html.escape(str(caption))}</figcaption></figure>'
+        )
+    return (
+        f'<div class="bp-gallery" style="display:flex;flex-wrap:wrap;gap:10px 14px">{"".join(figures)}</div>'
+    )
+
+
 def confusion(matrix: np.ndarray, classes) -> go.Figure:
     """Counts (C, C), rows the true class and columns the prediction."""
     matrix = np.asarray(matrix)
@@ -376,6 +399,7 @@ __all__ = [
     "layer_activations",
     "weight_change",
     "confusion",
+    "gallery_html",
     "colorbar_trace",
     "label",
 ]

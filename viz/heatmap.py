@@ -85,6 +85,13 @@ def png_data_uri(rgb: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def gray_png_data_uri(gray: np.ndarray) -> str:
+    """A greyscale PNG of a 2-D uint8 image as a data: URI."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(gray, dtype=np.uint8), mode="L").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def matrix_trace(values, limit: float, name: str = "", small: int = SMALL) -> dict:
     """A plotly trace (as a dict) of one matrix on the scale ±limit: heatmap when small, image when large.
 

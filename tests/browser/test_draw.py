@@ -341,7 +341,7 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
     try:
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
-        stages = page.locator("[data-testid='stImage']")
+        stages = page.locator(".bp-gallery").first.locator("figure")
         expect(stages).to_have_count(4)
         stages.first.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot_path("draw_stages")))
@@ -371,7 +371,7 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
 
         panel = tab(page, "Validation")
         expect(panel.get_by_text("validation images misclassified")).to_be_visible()
-        expect(panel.locator("[data-testid='stImage'] img").first).to_be_visible()
+        expect(panel.locator(".bp-gallery img").first).to_be_visible()
         tabs.screenshot(path=str(screenshot_path("draw_validation")))
         assert_no_exception(page)
     finally:
