@@ -68,8 +68,13 @@ def draw_prompt(page):
 
 
 def clear(page):
+    """Clear, then wait for the fresh canvas that replaces the old one: a stroke drawn before it is
+    there lands on the canvas being removed."""
+    old = page.locator("canvas").last.element_handle()
     page.get_by_role("button", name="Clear", exact=True).click()
     expect(draw_prompt(page)).to_be_visible()
+    page.wait_for_function("(canvas) => !canvas.isConnected", arg=old)
+    expect(page.locator("canvas").last).to_be_visible()
 
 
 def choose_model(page, label):
