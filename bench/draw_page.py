@@ -73,19 +73,21 @@ SEVEN = [(80, 60), (200, 60), (120, 230)]
 BAR = [(140, 45), (140, 235)]
 
 
-def clear(page):
-    return lambda: page.get_by_role("button", name="Clear", exact=True).click()
+def clear_then_draw(page):
+    """Clear, and a stroke on the fresh canvas Clear puts in place once it is there (a stroke drawn
+    before lands on the canvas being removed)."""
+    cleared = {}
 
+    def clear():
+        cleared["canvas"] = page.locator("canvas").last.element_handle()
+        page.get_by_role("button", name="Clear", exact=True).click()
 
-def draw_again(page):
-    """A stroke on the fresh canvas Clear put in place, once it is there (as a person would wait)."""
-
-    def act():
-        page.get_by_text("Draw something on the canvas").wait_for()
-        page.wait_for_timeout(500)
+    def draw():
+        page.wait_for_function("(canvas) => !canvas.isConnected", arg=cleared["canvas"])
+        page.locator("canvas").last.wait_for()
         stroke(page, SEVEN)()
 
-    return act
+    return clear, draw
 
 
 def select(page, label: str, option: str):
@@ -149,7 +151,7 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
         page,
         [
             [("a stroke (release → settled)", stroke(page, BAR))],
-            [("Clear", clear(page)), ("a stroke on the fresh canvas", draw_again(page))],
+            list(zip(("Clear", "a stroke on the fresh canvas"), clear_then_draw(page))),
             [
                 ("explain class 3", select(page, "Explain class", "3")),
                 ("explain class 7", select(page, "Explain class", "7")),

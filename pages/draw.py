@@ -31,13 +31,7 @@ with right:
             "Draw something on the canvas (or upload a picture) to see a prediction.", icon=":material/draw:"
         )
     else:
-        explain = st.selectbox(
-            "Explain class",
-            [None, *range(len(classes))],
-            key="draw.explain",
-            format_func=lambda k: "the predicted class" if k is None else classes[k],
-        )
-        prediction = ui.predict(model, prepared, explain)
+        prediction = ui.predict(model, prepared)
         ui.prediction_ui(prediction, classes)
         st.plotly_chart(figures.probability_bars(prediction.probs, classes), key="draw.probs")
 

@@ -476,6 +476,14 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
             if prediction is None:
                 st.info("The saliency map appears once you draw something.")
             else:
+                explain = st.selectbox(
+                    "Explain class",
+                    [None, *range(len(classes))],
+                    key="draw.explain",
+                    format_func=lambda k: "the predicted class" if k is None else classes[k],
+                )
+                if explain is not None and explain != prediction.explained:
+                    prediction = predict(model, prepared, explain)
                 st.plotly_chart(
                     figures.saliency_overlay(
                         prepared.model_input, prediction.saliency, classes[prediction.explained]
