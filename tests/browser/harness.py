@@ -177,6 +177,34 @@ def wait_for_app(page):
     expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=PAGE_TIMEOUT_MS)
 
 
+# Notes in the page whether a script run starts from now on (a short run is over before a poll sees it).
+_WATCH_RUN = """
+() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  window.__runStarted = false;
+  const observer = new MutationObserver(() => {
+    if (app.getAttribute("data-test-script-state") === "running") {
+      window.__runStarted = true;
+      observer.disconnect();
+    }
+  });
+  observer.observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
+}
+"""
+
+
+def after_rerun(page, act):
+    """Do ``act`` (an upload, a key press) and wait until the script run it causes has finished.
+
+    wait_for_app alone can return before that run has started: a click right after it then reaches a
+    server that does not know of the upload yet.
+    """
+    page.evaluate(_WATCH_RUN)
+    act()
+    page.wait_for_function("() => window.__runStarted", timeout=PAGE_TIMEOUT_MS)
+    wait_for_app(page)
+
+
 def assert_no_exception(page):
     """Fail with the shown text if the app rendered an exception box."""
     exceptions = page.locator("[data-testid='stException']")

@@ -13,7 +13,14 @@ from playwright.sync_api import expect
 import datasets
 from backprop import RunConfig
 from backprop.runs import RunStore, train_run
-from tests.browser.harness import StreamlitServer, assert_no_exception, open_page, screenshot, wait_for_app
+from tests.browser.harness import (
+    StreamlitServer,
+    after_rerun,
+    assert_no_exception,
+    open_page,
+    screenshot,
+    wait_for_app,
+)
 from tests.hostile_files import blank_png
 from ui.text import WORD_JOINER
 
@@ -124,10 +131,12 @@ def test_an_upload_name_and_an_import_name_read_as_text(browser, hostile_server)
         page.get_by_role("tab", name="Manage").click()
         archive_name = "**evil** [x](www.example.com).zip"
         page.get_by_text("Import an exported run (.zip)").scroll_into_view_if_needed()
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
-            files=[{"name": archive_name, "mimeType": "application/zip", "buffer": b"not a zip at all"}]
+        after_rerun(
+            page,
+            lambda: page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+                files=[{"name": archive_name, "mimeType": "application/zip", "buffer": b"not a zip at all"}]
+            ),
         )
-        wait_for_app(page)
         page.get_by_role("button", name="Import", exact=True).click()
         wait_for_app(page)
         assert_plain(alert(page, "Could not import"), f"Could not import {archive_name}: ")
