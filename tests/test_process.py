@@ -15,7 +15,7 @@ def test_the_first_call_freezes_the_imports_and_later_calls_freeze_nothing_more(
     assert gc.get_freeze_count() == 0
     freeze_imports()
     frozen = gc.get_freeze_count()
-    assert frozen > 50_000  # Streamlit, NumPy, pandas and Plotly: far more than any session makes
+    assert frozen > 50_000  # Streamlit, NumPy and Plotly: far more than any session makes
     made_later = [{"a run's": [1]} for _ in range(1000)]
     freeze_imports()
     assert gc.get_freeze_count() == frozen  # what later runs make stays collectable
