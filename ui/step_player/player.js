@@ -13,8 +13,8 @@
 // known/unknown state and kept; a phase change swaps only the cards whose state changed
 // and moves the outline; the selected cell is an overlay, not a redraw. A new step of the
 // same network draws into the canvases of the step before, and stamps each matrix's row
-// and column labels from an image drawn once per layout: making canvases and writing
-// labels was most of what a Full step cost here.
+// and column labels from an image made when its layout is drawn a second time: making
+// canvases and writing labels was most of what a Full step cost here.
 
 const PLAYERS = new WeakMap();
 const MAGIC = "BPS1";
@@ -149,7 +149,7 @@ class Player {
     this.cards = new Map(); // card key -> built card
     this.images = new Map(); // tensor id + scale -> coloured canvas at stored resolution
     this.spare = new Map(); // "role width×height" -> canvases of the step before, free to draw into
-    this.overlays = new Map(); // a matrix's layout -> its labels and grid, the same at every step
+    this.overlays = new Map(); // a matrix's layout -> its labels and grid (null: drawn once so far)
     this.axesText = null;
     this.selected = null;
     this.slots = []; // the focus panel's cells: {t, width, card}
@@ -999,7 +999,9 @@ class Player {
     ctx.imageSmoothingEnabled = false;
     const x0 = L.labelW, y0 = L.labelH;
     ctx.drawImage(this.image(t), x0, y0, L.w, L.h);
-    ctx.drawImage(this.overlay(t, L), 0, 0, L.total.w, L.total.h);
+    const overlay = this.overlay(t, L);
+    if (overlay) ctx.drawImage(overlay, 0, 0, L.total.w, L.total.h);
+    else this.labels(ctx, t, L);
     if (L.cw >= 38 && L.ch >= 13 && t.enc === "f32") {
       const limits = this.scaleMode === "column" ? groupLimits(t) : null;
       const matrixLimit = t.stats.absmax || 1;
@@ -1019,20 +1021,32 @@ class Player {
     return canvas;
   }
 
-  // the white grid over large cells and the row labels on the left, column labels on top (thinned
-  // to stay apart): what a matrix's card draws besides its values, the same for every step of one
-  // network, so drawn once per layout on a transparent canvas that each card stamps
+  // a matrix card's labels and grid as an image, for a layout drawn before (null the first time: a
+  // card drawn once, as on the first step, writes them itself and costs no extra canvas)
   overlay(t, L) {
-    const [srows, scols] = t.stored;
     const dpr = window.devicePixelRatio || 1;
-    const key = [t.rows, t.cols, t.shape, t.reduce, srows, scols, L.cw, L.ch, L.labelW, L.total.w, L.total.h, dpr].join("|");
+    const key = [t.rows, t.cols, t.shape, t.reduce, t.stored, L.cw, L.ch, L.labelW, L.total.w, L.total.h, dpr].join("|");
     let overlay = this.overlays.get(key);
-    if (overlay) return overlay;
-    overlay = document.createElement("canvas");
-    overlay.width = Math.ceil(L.total.w * dpr);
-    overlay.height = Math.ceil(L.total.h * dpr);
-    const ctx = overlay.getContext("2d");
-    ctx.scale(dpr, dpr);
+    if (overlay === undefined) {
+      this.overlays.set(key, null);
+      return null;
+    }
+    if (overlay === null) {
+      overlay = document.createElement("canvas");
+      overlay.width = Math.ceil(L.total.w * dpr);
+      overlay.height = Math.ceil(L.total.h * dpr);
+      const ctx = overlay.getContext("2d");
+      ctx.scale(dpr, dpr);
+      this.labels(ctx, t, L);
+      this.overlays.set(key, overlay);
+    }
+    return overlay;
+  }
+
+  // the white grid over large cells, the row labels on the left and column labels on top (thinned to
+  // stay apart): what a matrix's card draws besides its values, the same at every step of one network
+  labels(ctx, t, L) {
+    const [srows, scols] = t.stored;
     const x0 = L.labelW, y0 = L.labelH;
     ctx.font = "11px sans-serif";
     ctx.textBaseline = "middle";
@@ -1065,8 +1079,6 @@ class Player {
     for (let c = 0; c < scols; c += colEvery) {
       ctx.fillText(axisLabel(colAxis, c * t.reduce[1], false), x0 + (c + 0.5) * L.cw, y0 - 8);
     }
-    this.overlays.set(key, overlay);
-    return overlay;
   }
 
   // the stored cell under the pointer: {r, c} of a matrix, {tile, r, c} of maps
