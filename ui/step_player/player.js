@@ -216,7 +216,10 @@ class Player {
     this.phase = Math.min(this.phase, this.h.phases.length - 1);
     if (this.focus !== "input" && this.focus >= this.h.blocks.length) this.focus = 0;
     this.root.dataset.step = String(this.h.step);
+    this.made = 0;
     this.renderAll();
+    // how many canvases drawing this step's first screen had to make (read by the browser tests)
+    this.root.dataset.canvasesMade = String(this.made);
   }
 
   tensor(id) {
@@ -240,6 +243,7 @@ class Player {
   takeCanvas(width, height, role) {
     const canvas = (this.spare.get(`${role} ${width}×${height}`) || []).pop();
     if (!canvas) {
+      this.made = (this.made || 0) + 1;
       const made = document.createElement("canvas");
       made.width = width;
       made.height = height;
