@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.blas import use_one_blas_thread
 from ui.frame import show
 from ui.navigation import file_of, navigation
 from ui.process import freeze_imports
@@ -9,6 +10,7 @@ from ui.process import freeze_imports
 freeze_imports()
 
 st.set_page_config(page_title="Backprop Visualizer", page_icon=":material/hub:", layout="wide")
+use_one_blas_thread()  # the app's products are small: one thread each does them sooner (ui/blas.py)
 
 current_page = st.navigation(navigation())
 

@@ -70,7 +70,7 @@ def step_clicks(page, clicks: int) -> tuple[list[float], list[float]]:
 def measure(browser, url: str, clicks: int, repeats: int) -> dict:
     page = new_page(browser)
     frames = Frames(page)
-    seconds = open_and_time(page, url, ROOT, "data-step", "-1")
+    seconds = open_and_time(page, url, ".bp-player", "data-step", "-1", shadow_hosts=PLAYER)
     install(page, PLAYER)
     page.wait_for_timeout(500)
     frames.reset()
@@ -101,7 +101,14 @@ def first_open(url_suffix: str) -> float:
     """Seconds from navigation to an interactive player, on a server that has served nothing."""
     with tempfile.TemporaryDirectory() as tmp, app_server(Path(tmp)) as server, chromium() as browser:
         page = new_page(browser)
-        return open_and_time(page, f"{server.url}/step_through{url_suffix}", ROOT, "data-step", "-1")
+        return open_and_time(
+            page,
+            f"{server.url}/step_through{url_suffix}",
+            ".bp-player",
+            "data-step",
+            "-1",
+            shadow_hosts=PLAYER,
+        )
 
 
 def main() -> None:

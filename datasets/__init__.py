@@ -9,12 +9,12 @@ Every dataset is listed once in `REGISTRY` (name -> DatasetSpec); pages, the CLI
 library and the option declarations of ``backprop.options``.
 """
 
-from .core import Dataset, DatasetSpec, DatasetUnavailable
+from .core import Dataset, DatasetSpec, DatasetUnavailable, Declared
 from .digits import DIGITS_MAX_VALUE, raw_digits
 from .folder import FolderDataset
 from .idx import read_idx, write_idx
 from .mnist import raw_mnist
-from .registry import REGISTRY, availability, available, check_params, load, names, spec
+from .registry import REGISTRY, availability, available, check_params, declared, load, names, spec
 from .sequences import SequenceDataset
 
 __all__ = [
@@ -23,11 +23,13 @@ __all__ = [
     "spec",
     "load",
     "check_params",
+    "declared",
     "available",
     "availability",
     "Dataset",
     "DatasetSpec",
     "DatasetUnavailable",
+    "Declared",
     "SequenceDataset",
     "FolderDataset",
     "read_idx",

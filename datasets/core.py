@@ -77,6 +77,27 @@ class Dataset:
         )
 
 
+@dataclass(frozen=True)
+class Declared:
+    """A dataset as its declarations describe it before it is built: the fields of a ``Dataset`` that
+    planning a network reads (input_shape, n_features, n_outputs), for classification data."""
+
+    name: str
+    kind: str
+    input_shape: tuple
+    classes: list
+
+    is_classification = True
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.input_shape))
+
+    @property
+    def n_outputs(self) -> int:
+        return len(self.classes)
+
+
 SEED = Option(
     "seed",
     "int",
@@ -185,6 +206,19 @@ class DatasetSpec:
     def class_names(self, params: dict | None = None) -> list:
         """Class names for these parameters; [] for regression."""
         return list(self.classes_fn(self.resolve_params(params)))
+
+    def declared(self, params: dict | None = None) -> Declared | None:
+        """What the declarations say of the samples, without building anything: for data whose shape
+        and classes are all a network needs (images and 2-D sets); None for sequences and regression,
+        whose vocabulary or targets are known once built, and for a folder of images whose classes
+        cannot be read. ValueError for bad parameters."""
+        if self.kind not in ("image", "2d"):
+            return None
+        try:
+            classes = self.class_names(params)
+        except (DatasetUnavailable, OSError):
+            return None
+        return Declared(self.name, self.kind, self.input_shape(params), classes) if classes else None
 
     def availability(self) -> tuple:
         """(True, "") or (False, reason with how to get the data)."""

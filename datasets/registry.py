@@ -139,6 +139,11 @@ def check_params(name: str, params: dict | None, from_link: bool = True) -> dict
     return spec(name).resolve_params(params, from_link=from_link)
 
 
+def declared(name: str, params: dict | None = None):
+    """Dataset `name` as its declarations describe it, built or not (see DatasetSpec.declared)."""
+    return spec(name).declared(params)
+
+
 def availability(name: str) -> tuple:
     """(True, "") when `name` can be loaded here, else (False, how to get it)."""
     return spec(name).availability()

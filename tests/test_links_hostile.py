@@ -154,3 +154,18 @@ def test_a_session_keeps_no_data_of_its_own():
     assert model.dataset is CACHE.get("xor", "{}")
     CACHE.clear()  # dropped from the cache: the session's next use builds the same data again
     assert model.dataset is not None and model.dataset.n_train > 0
+
+
+def test_a_link_to_a_picture_set_is_checked_against_its_declarations_before_a_picture_is_read(monkeypatch):
+    # The sidebar is drawn from the checked link; building Fashion-MNIST waits until the network is.
+    from ui import session
+
+    read = []
+    monkeypatch.setattr(session, "try_load_dataset", lambda *args: read.append(args) or (None, "unread"))
+    too_wide, notes = session.config_from_query(
+        {"dataset": '"fashion-mnist"', "layers": '"dense100000-dense100000"'}
+    )
+    fits, none = session.config_from_query({"dataset": '"digits"', "layers": '"dense32-relu"'})
+    assert too_wide.layers == DEFAULT.layers and "layers" in " ".join(notes)
+    assert fits.layers == "dense32-relu" and not none
+    assert read == []

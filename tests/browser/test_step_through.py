@@ -155,6 +155,34 @@ def test_play_reaches_the_end_and_full_step_brings_a_new_batch(browser, app_serv
         page.close()
 
 
+def test_a_full_step_draws_into_the_canvases_of_the_step_before(browser, app_server):
+    page = open_step_page(browser, app_server)
+    try:
+        root = player(page)
+        root.locator(".bp-chip", has_text="Backward 1").click()
+        gradient = root.locator(".bp-card[data-tensor='dW'] .draw canvas").first
+        before = gradient.evaluate("c => c.toDataURL()")
+        first = int(root.get_attribute("data-canvases-made"))
+        step = root.get_attribute("data-step")
+        page.get_by_role("button", name="Full step", exact=True).click()
+        wait_for_app(page)
+        expect(root).not_to_have_attribute("data-step", step)
+        expect(root.locator(".bp-focus-title")).to_contain_text("Layer 1 of 3")
+        # the first step's screen made its canvases; the new batch's screen, the same cards, made none
+        assert first > 0 and root.locator(".bp-card canvas").count() == 16
+        assert root.get_attribute("data-canvases-made") == "0"
+        assert gradient.evaluate("c => c.toDataURL()") != before  # showing the new batch
+        click_cell(gradient, (1, 2))  # whose cells explain the new step
+        wait_for_app(page)
+        main = page.locator("[data-testid='stMain']")
+        line = main.get_by_text(re.compile(r"^dW¹\[1,2\] = Σₙ a_in\[n,1\]·dz\[n,2\]")).inner_text()
+        total, traced = re.search(r"samples = (\S+) \(trace: (\S+)\)", line).groups()
+        assert total == traced
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
 @pytest.mark.parametrize(
     "name,query",
     [

@@ -85,6 +85,28 @@ def test_every_declared_default_builds(name, server_folder):
     assert ds.n_train > 0
 
 
+@pytest.mark.parametrize("name", datasets.names())
+def test_what_a_dataset_declares_unbuilt_is_what_it_builds(name, server_folder):
+    skip_if_unavailable(name)
+    declared = datasets.declared(name, FAST.get(name))
+    if datasets.spec(name).kind not in ("image", "2d"):
+        assert declared is None  # a vocabulary or targets are known once built
+        return
+    ds = datasets.load(name, **FAST.get(name, {}))
+    assert declared.is_classification == ds.is_classification
+    assert (declared.input_shape, declared.n_features, declared.n_outputs) == (
+        ds.input_shape,
+        ds.n_features,
+        ds.n_outputs,
+    )
+
+
+def test_a_folder_of_images_without_classes_declares_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv(FOLDER_ENV, str(tmp_path / "empty"))
+    (tmp_path / "empty").mkdir()
+    assert datasets.declared("folder") is None
+
+
 @pytest.mark.parametrize(
     "name",
     list(datasets.names()),

@@ -11,7 +11,10 @@
 // colour scale into an offscreen canvas at its stored resolution (typed arrays, no
 // per-cell objects) and cards scale that image; a card is built once per width and
 // known/unknown state and kept; a phase change swaps only the cards whose state changed
-// and moves the outline; the selected cell is an overlay, not a redraw.
+// and moves the outline; the selected cell is an overlay, not a redraw. A new step of the
+// same network draws into the canvases of the step before, and stamps each matrix's row
+// and column labels from an image made when its layout is drawn a second time: making
+// canvases and writing labels was most of what a Full step cost here.
 
 const PLAYERS = new WeakMap();
 const MAGIC = "BPS1";
@@ -145,6 +148,9 @@ class Player {
     this.timer = null;
     this.cards = new Map(); // card key -> built card
     this.images = new Map(); // tensor id + scale -> coloured canvas at stored resolution
+    this.spare = new Map(); // "role width×height" -> canvases of the step before, free to draw into
+    this.overlays = new Map(); // a matrix's layout -> its labels and grid (null: drawn once so far)
+    this.axesText = null;
     this.selected = null;
     this.slots = []; // the focus panel's cells: {t, width, card}
     this.bind();
@@ -192,8 +198,12 @@ class Player {
     const parsed = parsePayload(data);
     if (this.payload && parsed.headerText === this.payload.headerText) return; // same step, nothing to do
     const sameStep = this.payload && parsed.header.step === this.payload.header.step;
+    this.spareCanvases();
     this.payload = parsed;
     this.h = parsed.header;
+    const axesText = JSON.stringify(this.h.axes);
+    if (axesText !== this.axesText) this.overlays.clear(); // another network, other labels
+    this.axesText = axesText;
     this.cards.clear();
     this.images.clear();
     if (!sameStep) {
@@ -206,11 +216,66 @@ class Player {
     this.phase = Math.min(this.phase, this.h.phases.length - 1);
     if (this.focus !== "input" && this.focus >= this.h.blocks.length) this.focus = 0;
     this.root.dataset.step = String(this.h.step);
+    this.made = 0;
     this.renderAll();
+    // how many canvases drawing this step's first screen had to make (read by the browser tests)
+    this.root.dataset.canvasesMade = String(this.made);
   }
 
   tensor(id) {
     return id === null || id === undefined ? null : this.h.tensors[id];
+  }
+
+  // the canvases of the cards and images about to be replaced, kept by use and size for the new ones
+  spareCanvases() {
+    this.spare = new Map();
+    const keep = (canvas) => {
+      const key = `${canvas._role} ${canvas.width}×${canvas.height}`;
+      if (!this.spare.has(key)) this.spare.set(key, []);
+      this.spare.get(key).push(canvas);
+    };
+    for (const box of this.cards.values()) box.querySelectorAll("canvas").forEach(keep);
+    for (const [key, image] of this.images) if (!key.startsWith("strip:")) keep(image);
+  }
+
+  // a blank canvas of width×height device pixels for one use (a matrix, tiles, a legend, an image):
+  // a spare one of that use and size, else a new one
+  takeCanvas(width, height, role) {
+    const canvas = (this.spare.get(`${role} ${width}×${height}`) || []).pop();
+    if (!canvas) {
+      this.made = (this.made || 0) + 1;
+      const made = document.createElement("canvas");
+      made.width = width;
+      made.height = height;
+      made._role = role;
+      return made;
+    }
+    canvas.remove();
+    const ctx = canvas.getContext("2d");
+    if (ctx.reset) ctx.reset();
+    else canvas.width = width; // browsers without reset(): setting the size clears and resets too
+    return canvas;
+  }
+
+  // a canvas for w×h CSS pixels at the screen's pixel ratio, its context scaled to CSS pixels
+  cssCanvas(w, h, role) {
+    const dpr = window.devicePixelRatio || 1;
+    const canvas = this.takeCanvas(Math.ceil(w * dpr), Math.ceil(h * dpr), role);
+    canvas.style.width = `${w}px`;
+    canvas.style.height = `${h}px`;
+    const ctx = canvas.getContext("2d");
+    ctx.scale(dpr, dpr);
+    return { canvas, ctx };
+  }
+
+  // hover and click on a drawn tensor; bound once per canvas, which may show another step later
+  listen(canvas, t, L) {
+    canvas._drawn = { t, L };
+    if (canvas._listening) return;
+    canvas._listening = true;
+    canvas.addEventListener("mousemove", (e) => this.hover(e, canvas._drawn.t, canvas._drawn.L, canvas));
+    canvas.addEventListener("mouseleave", () => (this.q(".bp-tip").hidden = true));
+    canvas.addEventListener("click", (e) => this.click(e, canvas._drawn.t, canvas._drawn.L, canvas));
   }
 
   find(block, key) {
@@ -777,9 +842,7 @@ class Player {
         px[i] = lut32[k < 0 ? 0 : k > 255 ? 255 : k];
       }
     }
-    canvas = document.createElement("canvas");
-    canvas.width = width;
-    canvas.height = height;
+    canvas = this.takeCanvas(width, height, "image");
     canvas.getContext("2d").putImageData(img, 0, 0);
     this.images.set(key, canvas);
     return canvas;
@@ -852,16 +915,9 @@ class Player {
   }
 
   drawTiles(t, L) {
-    const dpr = window.devicePixelRatio || 1;
     const [A, B, th, tw] = t.stored;
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.ceil(L.total.w * dpr);
-    canvas.height = Math.ceil(L.total.h * dpr);
-    canvas.style.width = `${L.total.w}px`;
-    canvas.style.height = `${L.total.h}px`;
+    const { canvas, ctx } = this.cssCanvas(L.total.w, L.total.h, "tiles");
     canvas.dataset.columns = String(B);
-    const ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
     ctx.imageSmoothingEnabled = false;
     const source = this.image(t);
     const gridRows = this.h.axes[t.rows], gridCols = this.h.axes[t.cols];
@@ -937,25 +993,65 @@ class Player {
         ctx.font = "11px sans-serif";
       }
     }
-    canvas.addEventListener("mousemove", (e) => this.hover(e, t, L, canvas));
-    canvas.addEventListener("mouseleave", () => (this.q(".bp-tip").hidden = true));
-    canvas.addEventListener("click", (e) => this.click(e, t, L, canvas));
+    this.listen(canvas, t, L);
     return canvas;
   }
 
   draw(t, L) {
-    const dpr = window.devicePixelRatio || 1;
     const [srows, scols] = t.stored;
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.ceil(L.total.w * dpr);
-    canvas.height = Math.ceil(L.total.h * dpr);
-    canvas.style.width = `${L.total.w}px`;
-    canvas.style.height = `${L.total.h}px`;
-    const ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
+    const { canvas, ctx } = this.cssCanvas(L.total.w, L.total.h, "matrix");
     ctx.imageSmoothingEnabled = false;
     const x0 = L.labelW, y0 = L.labelH;
     ctx.drawImage(this.image(t), x0, y0, L.w, L.h);
+    const overlay = this.overlay(t, L);
+    if (overlay) ctx.drawImage(overlay, 0, 0, L.total.w, L.total.h);
+    else this.labels(ctx, t, L);
+    if (L.cw >= 38 && L.ch >= 13 && t.enc === "f32") {
+      const limits = this.scaleMode === "column" ? groupLimits(t) : null;
+      const matrixLimit = t.stats.absmax || 1;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.font = `${L.ch >= 16 ? 11 : 10}px sans-serif`;
+      for (let r = 0; r < srows; r++) {
+        for (let c = 0; c < scols; c++) {
+          const v = cell(t, r, c);
+          const k = lutIndex(v, limits ? limits[c] : matrixLimit);
+          ctx.fillStyle = k < 40 || k > 215 ? "#fff" : "#222";
+          ctx.fillText(fmt(v, 3), x0 + (c + 0.5) * L.cw, y0 + (r + 0.5) * L.ch + 0.5);
+        }
+      }
+    }
+    this.listen(canvas, t, L);
+    return canvas;
+  }
+
+  // a matrix card's labels and grid as an image, for a layout drawn before (null the first time: a
+  // card drawn once, as on the first step, writes them itself and costs no extra canvas)
+  overlay(t, L) {
+    const dpr = window.devicePixelRatio || 1;
+    const key = [t.rows, t.cols, t.shape, t.reduce, t.stored, L.cw, L.ch, L.labelW, L.total.w, L.total.h, dpr].join("|");
+    let overlay = this.overlays.get(key);
+    if (overlay === undefined) {
+      this.overlays.set(key, null);
+      return null;
+    }
+    if (overlay === null) {
+      overlay = document.createElement("canvas");
+      overlay.width = Math.ceil(L.total.w * dpr);
+      overlay.height = Math.ceil(L.total.h * dpr);
+      const ctx = overlay.getContext("2d");
+      ctx.scale(dpr, dpr);
+      this.labels(ctx, t, L);
+      this.overlays.set(key, overlay);
+    }
+    return overlay;
+  }
+
+  // the white grid over large cells, the row labels on the left and column labels on top (thinned to
+  // stay apart): what a matrix's card draws besides its values, the same at every step of one network
+  labels(ctx, t, L) {
+    const [srows, scols] = t.stored;
+    const x0 = L.labelW, y0 = L.labelH;
     ctx.font = "11px sans-serif";
     ctx.textBaseline = "middle";
     if (L.cw >= 10 && L.ch >= 10) {
@@ -972,24 +1068,8 @@ class Player {
       }
       ctx.stroke();
     }
-    if (L.cw >= 38 && L.ch >= 13 && t.enc === "f32") {
-      const limits = this.scaleMode === "column" ? groupLimits(t) : null;
-      const matrixLimit = t.stats.absmax || 1;
-      ctx.textAlign = "center";
-      ctx.font = `${L.ch >= 16 ? 11 : 10}px sans-serif`;
-      for (let r = 0; r < srows; r++) {
-        for (let c = 0; c < scols; c++) {
-          const v = cell(t, r, c);
-          const k = lutIndex(v, limits ? limits[c] : matrixLimit);
-          ctx.fillStyle = k < 40 || k > 215 ? "#fff" : "#222";
-          ctx.fillText(fmt(v, 3), x0 + (c + 0.5) * L.cw, y0 + (r + 0.5) * L.ch + 0.5);
-        }
-      }
-    }
-    // row labels on the left, column labels on top, thinned to stay apart
     ctx.fillStyle = "#444";
     ctx.textAlign = "right";
-    ctx.font = "11px sans-serif";
     const rowAxis = this.h.axes[t.rows], colAxis = this.h.axes[t.cols];
     const rowEvery = Math.max(1, Math.ceil(13 / L.ch));
     if (t.shape[0] > 1) {
@@ -1003,10 +1083,6 @@ class Player {
     for (let c = 0; c < scols; c += colEvery) {
       ctx.fillText(axisLabel(colAxis, c * t.reduce[1], false), x0 + (c + 0.5) * L.cw, y0 - 8);
     }
-    canvas.addEventListener("mousemove", (e) => this.hover(e, t, L, canvas));
-    canvas.addEventListener("mouseleave", () => (this.q(".bp-tip").hidden = true));
-    canvas.addEventListener("click", (e) => this.click(e, t, L, canvas));
-    return canvas;
   }
 
   // the stored cell under the pointer: {r, c} of a matrix, {tile, r, c} of maps
@@ -1117,15 +1193,8 @@ class Player {
     const perColumn = this.scaleMode === "column" && (t.maps ? t.tiles > 1 : t.stored[1] > 1);
     const limit = s.absmax || 1;
     const h = 56;
-    const dpr = window.devicePixelRatio || 1;
-    const canvas = document.createElement("canvas");
+    const { canvas, ctx } = this.cssCanvas(width, h, "legend");
     canvas.className = "legend";
-    canvas.width = Math.ceil(width * dpr);
-    canvas.height = Math.ceil(h * dpr);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${h}px`;
-    const ctx = canvas.getContext("2d");
-    ctx.scale(dpr, dpr);
     const x0 = 8, x1 = width - 8, y = 4, barH = 9;
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(this.lutBar(), x0, y, x1 - x0, barH);
