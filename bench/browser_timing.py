@@ -8,10 +8,12 @@ round trips do not count:
 - ``time_repaint``: a click to the first painted frame after the DOM under a root
   changed (MutationObserver, then two animation frames);
 - ``time_settled``: a click or key press to a settled page: Streamlit's script state
-  is back to ``notRunning`` after having run, and no DOM mutation happened in the app
-  for ``quiet_ms``; the time is that of the last mutation (the help tooltip Streamlit
-  draws outside the app half a second after the pointer stops on a button does not
-  count);
+  is back to ``notRunning`` after having run (a run seen in the page, so a short one
+  between two polls counts, and a control that changes the page at once, as a tab
+  does, is not taken as settled before its run has even started), and no DOM mutation
+  happened in the app for ``quiet_ms``; the time is that of the last mutation (the
+  help tooltip Streamlit draws outside the app half a second after the pointer stops
+  on a button does not count);
 - ``Frames``: bytes the page received (and messages it sent) over the websocket.
 """
 
@@ -43,13 +45,19 @@ from tests.browser.harness import (  # noqa: E402
 _INSTALL = """
 () => {
   if (window.__bench) return;
-  const bench = { lastMutation: 0, inputAt: 0, observers: [] };
+  const bench = { lastMutation: 0, inputAt: 0, ranAt: 0, observers: [] };
+  const state = "data-test-script-state";
   const mark = (records) => {
-    if (records.some((r) => r.attributeName !== "aria-describedby")) bench.lastMutation = performance.now();
+    const now = performance.now();
+    if (records.some((r) => r.attributeName !== "aria-describedby")) bench.lastMutation = now;
+    // A script run started (or one that started and ended within this batch of records).
+    if (records.some((r) => r.attributeName === state && (r.oldValue === "running" || r.target.getAttribute(state) === "running"))) {
+      bench.ranAt = now;
+    }
   };
   bench.watch = (node) => {
     const observer = new MutationObserver(mark);
-    observer.observe(node, { subtree: true, childList: true, attributes: true, characterData: true });
+    observer.observe(node, { subtree: true, childList: true, attributes: true, attributeOldValue: true, characterData: true });
     bench.observers.push(observer);
   };
   for (const type of ["pointerdown", "keydown"]) {
@@ -107,11 +115,14 @@ def summary(values) -> str:
 
 
 class Frames:
-    """Websocket traffic of a page: bytes received and messages sent, since creation or ``reset``."""
+    """Websocket traffic of a page: bytes received and messages sent, since creation or ``reset``;
+    messages received and when the last one came (``time.monotonic()``), since creation."""
 
     def __init__(self, page):
         self.received = 0
         self.sent = 0
+        self.messages = 0
+        self.last_at = 0.0
         page.on("websocket", self._attach)
 
     def _attach(self, ws) -> None:
@@ -120,6 +131,8 @@ class Frames:
 
     def _on_received(self, payload) -> None:
         self.received += len(payload)
+        self.messages += 1
+        self.last_at = time.monotonic()
 
     def _on_sent(self, payload) -> None:
         self.sent += 1
@@ -152,9 +165,14 @@ def chromium():
             browser.close()
 
 
+# The server's messages to each page made by new_page, for time_settled.
+_MESSAGES: dict = {}
+
+
 def new_page(browser, viewport=(1500, 1300)):
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     page.set_default_timeout(PAGE_TIMEOUT_MS)
+    _MESSAGES[page] = Frames(page)
     return page
 
 
@@ -176,21 +194,32 @@ def time_repaint(page, act) -> float:
     return page.evaluate(_AWAIT_REPAINT, since)
 
 
-def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0) -> float:
+def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0, rerun: bool = True) -> float:
     """ms from the input event of ``act()`` to the last DOM change of the run it caused.
 
-    Settled: the script ran and is ``notRunning`` again, and nothing changed for quiet_ms.
+    Settled: the script ran (a full run or a fragment's) and is ``notRunning`` again, and neither the
+    page nor the server's messages changed for quiet_ms. rerun=False for a control that changes the
+    page in the browser only. That the script ran is seen in the page's script state or, for a page
+    made by new_page, in a message from the server after the input: the page can show a run's start
+    and end in one render (its messages arrive together when the server was held up), and a tab
+    changes the page at once, before its run has started.
     """
+    messages = _MESSAGES.get(page)
+    before = messages.messages if messages else 0
     since = now(page)
     act()
     deadline = time.monotonic() + timeout_s
-    ran = False
+    ran = not rerun
     while time.monotonic() < deadline:
         state = page.evaluate(_SCRIPT_STATE)
-        ran = ran or state == "running"
-        bench = page.evaluate("() => ({last: window.__bench.lastMutation, input: window.__bench.inputAt})")
+        bench = page.evaluate(
+            "() => ({last: window.__bench.lastMutation, input: window.__bench.inputAt, ran: window.__bench.ranAt})"
+        )
+        ran = ran or state == "running" or bench["ran"] > since or (messages and messages.messages > before)
         quiet = now(page) - bench["last"] >= quiet_ms
-        if state == "notRunning" and bench["last"] > since and quiet and (ran or bench["last"] - since > 0):
+        if messages is not None:
+            quiet = quiet and time.monotonic() - messages.last_at >= quiet_ms / 1000
+        if state == "notRunning" and bench["last"] > since and quiet and ran:
             return bench["last"] - bench["input"]
         page.wait_for_timeout(25)
     raise TimeoutError(f"the page did not settle within {timeout_s} s")
