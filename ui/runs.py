@@ -457,6 +457,43 @@ def tabs():
     return st.tabs(TABS, key=TAB_KEY, on_change=_remember_tab)
 
 
+def run_tabs(name: str) -> None:
+    """The tabs and what the open one shows, with the progress of a training under another tab above them.
+
+    A fragment: opening a tab, or a control inside one, redraws this part of the page only, not the
+    sidebar, the picker and the controls above. An action in a tab that changes which run is shown or
+    what the page says (fork, rename, reset, delete, import) redraws the whole page.
+    """
+
+    @st.fragment
+    def tabbed():
+        if st.session_state.get(MESSAGE_KEY) or st.session_state.get(PICK_KEY) != name:
+            st.rerun()
+        try:
+            run = view(name)  # as saved now: training under the Train tab may have gone on since the page ran
+        except ValueError:  # deleted or damaged meanwhile: the whole page says so
+            st.rerun()
+        progress = st.container()
+        train_tab, layers_tab, fork_tab, manage_tab = tabs()
+        if train_tab.open:
+            with train_tab:
+                training(name, run, curves=True)
+        else:
+            with progress:  # what is being trained goes on under another tab, with its progress bar
+                training(name, run, curves=False)
+        if layers_tab.open:
+            with layers_tab:
+                layers_tab_content(run)
+        if fork_tab.open:
+            with fork_tab:
+                fork_form(name, run)
+        if manage_tab.open:
+            with manage_tab:
+                manage_panel(name, run)
+
+    tabbed()
+
+
 def _remember_tab() -> None:
     st.session_state[OPEN_TAB_KEY] = st.session_state[TAB_KEY]
 
@@ -694,7 +731,7 @@ def epoch_table(history) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def layers_tab(run: RunView) -> None:
+def layers_tab_content(run: RunView) -> None:
     """Per-layer distributions and gradient norms; the quantity is chosen in a fragment, so switching
     it redraws only this chart."""
     if not run.history.epochs:

@@ -363,3 +363,37 @@ def test_picking_a_run_shows_its_setup_in_the_sidebar_and_the_next_click_keeps_i
         assert_no_exception(page)
     finally:
         page.close()
+
+
+def test_a_tab_redraws_the_tabs_only(browser, app):
+    """Opening a tab reruns the tabs' fragment: the sidebar, the picker and the controls above the tabs
+    are not sent again, so the server sends far fewer messages than for a rerun of the whole page."""
+    make_run(app, "fragment", epochs=2)
+    received = []
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
+    try:
+        page.goto(f"{app.url}/runs")
+        wait_for_app(page)
+        pick_run(page, "fragment")
+        settle(page)
+
+        def messages(act) -> int:
+            received.clear()
+            act()
+            settle(page)
+            return len(received)
+
+        def rerun():
+            page.locator("h1").first.click()
+            page.keyboard.press("r")
+
+        whole = messages(rerun)
+        tab = messages(lambda: open_tab(page, "Inside the layers"))
+        expect(page.get_by_text("weights W").first).to_be_visible()
+        back = messages(lambda: open_tab(page, "Train"))
+        assert whole > 0
+        assert tab < whole / 2 and back < whole / 2, (tab, back, whole)
+        assert_no_exception(page)
+    finally:
+        page.close()
