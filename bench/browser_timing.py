@@ -8,12 +8,13 @@ round trips do not count:
 - ``time_repaint``: a click to the first painted frame after the DOM under a root
   changed (MutationObserver, then two animation frames);
 - ``time_settled``: a click or key press to a settled page: Streamlit's script state
-  is back to ``notRunning`` after having run (a run seen in the page, so a short one
-  between two polls counts, and a control that changes the page at once, as a tab
-  does, is not taken as settled before its run has even started), and no DOM mutation
-  happened in the app for ``quiet_ms``; the time is that of the last mutation (the
-  help tooltip Streamlit draws outside the app half a second after the pointer stops
-  on a button does not count);
+  is back to ``notRunning`` after the run the input caused (seen in the page: a change
+  of the script state, or the page changing after a message of the server came, so a
+  control that changes the page at once, as a tab does, is not taken as settled before
+  its run has started), and for ``quiet_ms`` no DOM mutation happened in the app and
+  no message came; the time is that of the last mutation (the help tooltip Streamlit
+  draws outside the app half a second after the pointer stops on a button does not
+  count);
 - ``Frames``: bytes the page received (and messages it sent) over the websocket.
 """
 
@@ -50,14 +51,13 @@ _INSTALL = """
   const mark = (records) => {
     const now = performance.now();
     if (records.some((r) => r.attributeName !== "aria-describedby")) bench.lastMutation = now;
-    // A script run started (or one that started and ended within this batch of records).
-    if (records.some((r) => r.attributeName === state && (r.oldValue === "running" || r.target.getAttribute(state) === "running"))) {
-      bench.ranAt = now;
-    }
+    // The script state changed: a run was asked for, started or ended (React may show a run's start
+    // and end in one render, so the page need not ever read "running").
+    if (records.some((r) => r.attributeName === state)) bench.ranAt = now;
   };
   bench.watch = (node) => {
     const observer = new MutationObserver(mark);
-    observer.observe(node, { subtree: true, childList: true, attributes: true, attributeOldValue: true, characterData: true });
+    observer.observe(node, { subtree: true, childList: true, attributes: true, characterData: true });
     bench.observers.push(observer);
   };
   for (const type of ["pointerdown", "keydown"]) {
@@ -66,6 +66,24 @@ _INSTALL = """
   bench.watch(document.querySelector("[data-testid='stApp']") || document.body);
   window.__bench = bench;
 }
+"""
+
+# Added to every page new_page makes, before the app opens its websocket: when the server's messages
+# arrive, counted in the page's own clock.
+_COUNT_MESSAGES = """
+(() => {
+  const Native = window.WebSocket;
+  window.__benchMessages = { count: 0, lastAt: 0 };
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => {
+        window.__benchMessages.count += 1;
+        window.__benchMessages.lastAt = performance.now();
+      });
+    }
+  };
+})();
 """
 
 _WATCH_SHADOW = """
@@ -115,14 +133,11 @@ def summary(values) -> str:
 
 
 class Frames:
-    """Websocket traffic of a page: bytes received and messages sent, since creation or ``reset``;
-    messages received and when the last one came (``time.monotonic()``), since creation."""
+    """Websocket traffic of a page: bytes received and messages sent, since creation or ``reset``."""
 
     def __init__(self, page):
         self.received = 0
         self.sent = 0
-        self.messages = 0
-        self.last_at = 0.0
         page.on("websocket", self._attach)
 
     def _attach(self, ws) -> None:
@@ -131,8 +146,6 @@ class Frames:
 
     def _on_received(self, payload) -> None:
         self.received += len(payload)
-        self.messages += 1
-        self.last_at = time.monotonic()
 
     def _on_sent(self, payload) -> None:
         self.sent += 1
@@ -165,14 +178,10 @@ def chromium():
             browser.close()
 
 
-# The server's messages to each page made by new_page, for time_settled.
-_MESSAGES: dict = {}
-
-
 def new_page(browser, viewport=(1500, 1300)):
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     page.set_default_timeout(PAGE_TIMEOUT_MS)
-    _MESSAGES[page] = Frames(page)
+    page.add_init_script(_COUNT_MESSAGES)
     return page
 
 
@@ -197,28 +206,34 @@ def time_repaint(page, act) -> float:
 def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0, rerun: bool = True) -> float:
     """ms from the input event of ``act()`` to the last DOM change of the run it caused.
 
-    Settled: the script ran (a full run or a fragment's) and is ``notRunning`` again, and neither the
-    page nor the server's messages changed for quiet_ms. rerun=False for a control that changes the
-    page in the browser only. That the script ran is seen in the page's script state or, for a page
-    made by new_page, in a message from the server after the input: the page can show a run's start
-    and end in one render (its messages arrive together when the server was held up), and a tab
-    changes the page at once, before its run has started.
+    Settled: the script ran (a full run or a fragment's) and is ``notRunning`` again, and nothing in
+    the page changed, nor (for a page made by new_page) a message came, for quiet_ms. rerun=False for
+    a control that changes the page in the browser only. That the script ran is seen in a change of the
+    page's script state after the input, or in the page changing after a message from the server came:
+    a tab changes the page at once, before its run has started, and the page can show a run's start
+    and end in one render, never reading "running".
     """
-    messages = _MESSAGES.get(page)
-    before = messages.messages if messages else 0
+    read = """() => ({last: window.__bench.lastMutation, input: window.__bench.inputAt, ran: window.__bench.ranAt,
+                   messages: window.__benchMessages || {count: 0, lastAt: 0}})"""
+    before = page.evaluate(read)["messages"]["count"]
     since = now(page)
     act()
     deadline = time.monotonic() + timeout_s
     ran = not rerun
+    answered_at = None  # when a message of this run had come, as first seen
     while time.monotonic() < deadline:
         state = page.evaluate(_SCRIPT_STATE)
-        bench = page.evaluate(
-            "() => ({last: window.__bench.lastMutation, input: window.__bench.inputAt, ran: window.__bench.ranAt})"
+        bench = page.evaluate(read)
+        if answered_at is None and bench["messages"]["count"] > before:
+            answered_at = bench["messages"]["lastAt"]
+        ran = (
+            ran
+            or state == "running"
+            or bench["ran"] > since
+            or (answered_at is not None and bench["last"] > answered_at)
         )
-        ran = ran or state == "running" or bench["ran"] > since or (messages and messages.messages > before)
-        quiet = now(page) - bench["last"] >= quiet_ms
-        if messages is not None:
-            quiet = quiet and time.monotonic() - messages.last_at >= quiet_ms / 1000
+        at = now(page)
+        quiet = at - max(bench["last"], bench["messages"]["lastAt"]) >= quiet_ms
         if state == "notRunning" and bench["last"] > since and quiet and ran:
             return bench["last"] - bench["input"]
         page.wait_for_timeout(25)
