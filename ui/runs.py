@@ -49,6 +49,8 @@ BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held b
 TAB_KEY = "runs.tab"
 OPEN_TAB_KEY = "runs.open_tab"  # the tab last open, kept across page switches (the widget's own key is not)
 TABS = ("Train", "Inside the layers", "Fork", "Manage")
+TABLE_KEY = "runs.table"
+TABLE_OPEN_KEY = "runs.table_open"  # whether the epoch table was open, kept across page switches
 QUANTITIES = {"W": "weights W", "a": "activations a", "dW": "gradients dL/dW"}
 # Pages that show runs poll the store this often while another trainer has a run.
 FOLLOW_SECONDS = 2.0
@@ -605,7 +607,8 @@ def train_controls(name: str, run: RunView) -> None:
 
 def training(name: str, run: RunView, curves: bool) -> None:
     """The progress of what Train or Play asked for, trained one slice per run of this fragment, then
-    (with ``curves``, on the Train tab) the run's curves and epoch table as they stand."""
+    (with ``curves``, on the Train tab) the run's curves and, when its expander is open, the epoch table
+    as they stand."""
     goal = st.session_state.get(GOAL_KEY)
 
     @st.fragment(run_every=TICK_SECONDS if goal is not None else None)
@@ -617,7 +620,13 @@ def training(name: str, run: RunView, curves: bool) -> None:
         if curves:
             st.plotly_chart(compare_figure({name: history}), key="runs.chart")
             if history.epochs:
-                st.dataframe(epoch_table(history), hide_index=True, width="stretch")
+                if TABLE_KEY not in st.session_state:  # back on the page or the tab: as it was left
+                    st.session_state[TABLE_KEY] = st.session_state.get(TABLE_OPEN_KEY, False)
+                st.session_state[TABLE_OPEN_KEY] = st.session_state[TABLE_KEY]
+                table = st.expander("Per-epoch table", key=TABLE_KEY, on_change="rerun")
+                if table.open:  # a table grid is costly to draw: only while it is asked for
+                    with table:
+                        st.dataframe(epoch_table(history), hide_index=True, width="stretch")
             else:
                 st.caption("No epoch finished yet.")
 
