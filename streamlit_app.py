@@ -3,7 +3,10 @@
 import streamlit as st
 
 from ui.frame import show
+from ui.memory import freeze_imports
 from ui.navigation import file_of, navigation
+
+freeze_imports()  # the imports are not walked again by the collection after every run
 
 st.set_page_config(page_title="Backprop Visualizer", page_icon=":material/hub:", layout="wide")
 
