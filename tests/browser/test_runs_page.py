@@ -397,3 +397,37 @@ def test_a_tab_redraws_the_tabs_only(browser, app):
         assert_no_exception(page)
     finally:
         page.close()
+
+
+# The margins each Plotly chart was laid out with, against those its figure asks for.
+LAID_OUT_MARGINS = """() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const asked = plot._fullLayout.margin, laid = plot._fullLayout._size;
+  return {asked: [asked.l, asked.r, asked.t, asked.b], laid: [laid.l, laid.r, laid.t, laid.b].map(Math.round)};
+})"""
+
+
+def test_the_run_charts_fit_their_margins(browser, app):
+    """Plotly widens a margin too small for the tick labels or the legend and then lays the chart out
+    again at every redraw; the curves, distributions and gradient norms ask for margins that fit."""
+    make_run(app, "margins-a", epochs=3)
+    make_run(app, "margins-b", epochs=3, layers="dense8-relu-dense8-relu")
+    page = open_page(browser, f"{app.url}/compare", viewport=(1500, 1300))
+    try:
+        page.locator("label").filter(has_text="Log-scale loss").click()
+        settle(page)
+        expect(page.locator(".js-plotly-plot")).to_have_count(1)
+        for chart in page.evaluate(LAID_OUT_MARGINS):
+            assert chart["laid"] == chart["asked"], chart
+        page.goto(f"{app.url}/runs")
+        wait_for_app(page)
+        pick_run(page, "margins-a")
+        open_tab(page, "Inside the layers")
+        expect(page.locator(".js-plotly-plot")).to_have_count(2)
+        for chart in page.evaluate(LAID_OUT_MARGINS):
+            assert chart["laid"] == chart["asked"], chart
+        open_tab(page, "Train")
+        expect(page.locator(".js-plotly-plot")).to_have_count(1)
+        for chart in page.evaluate(LAID_OUT_MARGINS):
+            assert chart["laid"] == chart["asked"], chart
+    finally:
+        page.close()
