@@ -4,10 +4,13 @@ import streamlit as st
 
 from ui.blas import use_one_blas_thread
 from ui.frame import show
+from ui.memory import freeze_imports
 from ui.navigation import file_of, navigation
 from ui.process import freeze_imports
 
 freeze_imports()
+
+freeze_imports()  # the imports are not walked again by the collection after every run
 
 st.set_page_config(page_title="Backprop Visualizer", page_icon=":material/hub:", layout="wide")
 use_one_blas_thread()  # the app's products are small: one thread each does them sooner (ui/blas.py)

@@ -8,8 +8,11 @@ round trips do not count:
 - ``time_repaint``: a click to the first painted frame after the DOM under a root
   changed (MutationObserver, then two animation frames);
 - ``time_settled``: a click or key press to a settled page: Streamlit's script state
-  is back to ``notRunning`` after having run, and no DOM mutation happened in the app
-  for ``quiet_ms``; the time is that of the last mutation (the help tooltip Streamlit
+  is back to ``notRunning`` after the run the input caused (seen in the page: a change
+  of the script state, or the page changing after a message of the server came, so a
+  control that changes the page at once, as a tab does, is not taken as settled before
+  its run has started), and for ``quiet_ms`` no DOM mutation happened in the app and
+  no message came; the time is that of the last mutation (the help tooltip Streamlit
   draws outside the app half a second after the pointer stops on a button does not
   count);
 - ``Frames``: bytes the page received (and messages it sent) over the websocket.
@@ -42,9 +45,14 @@ from tests.browser.harness import (  # noqa: E402
 _INSTALL = """
 () => {
   if (window.__bench) return;
-  const bench = { lastMutation: 0, inputAt: 0, observers: [] };
+  const bench = { lastMutation: 0, inputAt: 0, ranAt: 0, observers: [] };
+  const state = "data-test-script-state";
   const mark = (records) => {
-    if (records.some((r) => r.attributeName !== "aria-describedby")) bench.lastMutation = performance.now();
+    const now = performance.now();
+    if (records.some((r) => r.attributeName !== "aria-describedby")) bench.lastMutation = now;
+    // The script state changed: a run was asked for, started or ended (React may show a run's start
+    // and end in one render, so the page need not ever read "running").
+    if (records.some((r) => r.attributeName === state)) bench.ranAt = now;
   };
   bench.watch = (node) => {
     const observer = new MutationObserver(mark);
@@ -57,6 +65,24 @@ _INSTALL = """
   bench.watch(document.querySelector("[data-testid='stApp']") || document.body);
   window.__bench = bench;
 }
+"""
+
+# Added to every page new_page makes, before the app opens its websocket: when the server's messages
+# arrive, counted in the page's own clock.
+_COUNT_MESSAGES = """
+(() => {
+  const Native = window.WebSocket;
+  window.__benchMessages = { count: 0, lastAt: 0 };
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => {
+        window.__benchMessages.count += 1;
+        window.__benchMessages.lastAt = performance.now();
+      });
+    }
+  };
+})();
 """
 
 _WATCH_SHADOW = """
@@ -154,6 +180,7 @@ def chromium():
 def new_page(browser, viewport=(1500, 1300)):
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.add_init_script(_COUNT_MESSAGES)
     return page
 
 
@@ -175,21 +202,38 @@ def time_repaint(page, act) -> float:
     return page.evaluate(_AWAIT_REPAINT, since)
 
 
-def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0) -> float:
+def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0, rerun: bool = True) -> float:
     """ms from the input event of ``act()`` to the last DOM change of the run it caused.
 
-    Settled: the script ran and is ``notRunning`` again, and nothing changed for quiet_ms.
+    Settled: the script ran (a full run or a fragment's) and is ``notRunning`` again, and nothing in
+    the page changed, nor (for a page made by new_page) a message came, for quiet_ms. rerun=False for
+    a control that changes the page in the browser only. That the script ran is seen in a change of the
+    page's script state after the input, or in the page changing after a message from the server came:
+    a tab changes the page at once, before its run has started, and the page can show a run's start
+    and end in one render, never reading "running".
     """
+    read = """() => ({last: window.__bench.lastMutation, input: window.__bench.inputAt, ran: window.__bench.ranAt,
+                   messages: window.__benchMessages || {count: 0, lastAt: 0}})"""
+    before = page.evaluate(read)["messages"]["count"]
     since = now(page)
     act()
     deadline = time.monotonic() + timeout_s
-    ran = False
+    ran = not rerun
+    answered_at = None  # when a message of this run had come, as first seen
     while time.monotonic() < deadline:
         state = page.evaluate(_SCRIPT_STATE)
-        ran = ran or state == "running"
-        bench = page.evaluate("() => ({last: window.__bench.lastMutation, input: window.__bench.inputAt})")
-        quiet = now(page) - bench["last"] >= quiet_ms
-        if state == "notRunning" and bench["last"] > since and quiet and (ran or bench["last"] - since > 0):
+        bench = page.evaluate(read)
+        if answered_at is None and bench["messages"]["count"] > before:
+            answered_at = bench["messages"]["lastAt"]
+        ran = (
+            ran
+            or state == "running"
+            or bench["ran"] > since
+            or (answered_at is not None and bench["last"] > answered_at)
+        )
+        at = now(page)
+        quiet = at - max(bench["last"], bench["messages"]["lastAt"]) >= quiet_ms
+        if state == "notRunning" and bench["last"] > since and quiet and ran:
             return bench["last"] - bench["input"]
         page.wait_for_timeout(25)
     raise TimeoutError(f"the page did not settle within {timeout_s} s")

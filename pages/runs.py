@@ -45,22 +45,6 @@ st.caption(
 )
 
 runs.train_controls(name, run)
-progress = st.container()
-train_tab, layers_tab, fork_tab, manage_tab = runs.tabs()
-if train_tab.open:
-    with train_tab:
-        runs.training(name, run, curves=True)
-else:
-    with progress:  # what is being trained goes on under another tab, with its progress bar
-        runs.training(name, run, curves=False)
-if layers_tab.open:
-    with layers_tab:
-        runs.layers_tab(run)
-if fork_tab.open:
-    with fork_tab:
-        runs.fork_form(name, run)
-if manage_tab.open:
-    with manage_tab:
-        runs.manage_panel(name, run)
+runs.run_tabs(name)
 
 runs.follow(names)

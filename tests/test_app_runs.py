@@ -111,6 +111,19 @@ def test_picking_a_run_activates_it_and_shows_its_layers(trained_run):
     assert json.loads(charts[0].proto.spec)["layout"]["title"]["text"].startswith("gradients dL/dW")
 
 
+def test_the_epoch_table_is_drawn_while_its_expander_is_open(trained_run):
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    assert len(at.dataframe) == 0  # closed: the table is not built
+    at.session_state["runs.table"] = True
+    at.run()
+    no_errors(at)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2  # one row per epoch
+    open_tab(at, "Fork")
+    open_tab(at, "Train")
+    assert len(at.dataframe) == 1  # still open when the tab is opened again
+
+
 def test_reset_and_delete_need_confirmation(trained_run):
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()

@@ -49,6 +49,8 @@ BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held b
 TAB_KEY = "runs.tab"
 OPEN_TAB_KEY = "runs.open_tab"  # the tab last open, kept across page switches (the widget's own key is not)
 TABS = ("Train", "Inside the layers", "Fork", "Manage")
+TABLE_KEY = "runs.table"
+TABLE_OPEN_KEY = "runs.table_open"  # whether the epoch table was open, kept across page switches
 QUANTITIES = {"W": "weights W", "a": "activations a", "dW": "gradients dL/dW"}
 # Pages that show runs poll the store this often while another trainer has a run.
 FOLLOW_SECONDS = 2.0
@@ -457,6 +459,43 @@ def tabs():
     return st.tabs(TABS, key=TAB_KEY, on_change=_remember_tab)
 
 
+def run_tabs(name: str) -> None:
+    """The tabs and what the open one shows, with the progress of a training under another tab above them.
+
+    A fragment: opening a tab, or a control inside one, redraws this part of the page only, not the
+    sidebar, the picker and the controls above. An action in a tab that changes which run is shown or
+    what the page says (fork, rename, reset, delete, import) redraws the whole page.
+    """
+
+    @st.fragment
+    def tabbed():
+        if st.session_state.get(MESSAGE_KEY) or st.session_state.get(PICK_KEY) != name:
+            st.rerun()
+        try:
+            run = view(name)  # as saved now: training under the Train tab may have gone on since the page ran
+        except ValueError:  # deleted or damaged meanwhile: the whole page says so
+            st.rerun()
+        progress = st.container()
+        train_tab, layers_tab, fork_tab, manage_tab = tabs()
+        if train_tab.open:
+            with train_tab:
+                training(name, run, curves=True)
+        else:
+            with progress:  # what is being trained goes on under another tab, with its progress bar
+                training(name, run, curves=False)
+        if layers_tab.open:
+            with layers_tab:
+                layers_tab_content(run)
+        if fork_tab.open:
+            with fork_tab:
+                fork_form(name, run)
+        if manage_tab.open:
+            with manage_tab:
+                manage_panel(name, run)
+
+    tabbed()
+
+
 def _remember_tab() -> None:
     st.session_state[OPEN_TAB_KEY] = st.session_state[TAB_KEY]
 
@@ -568,7 +607,8 @@ def train_controls(name: str, run: RunView) -> None:
 
 def training(name: str, run: RunView, curves: bool) -> None:
     """The progress of what Train or Play asked for, trained one slice per run of this fragment, then
-    (with ``curves``, on the Train tab) the run's curves and epoch table as they stand."""
+    (with ``curves``, on the Train tab) the run's curves and, when its expander is open, the epoch table
+    as they stand."""
     goal = st.session_state.get(GOAL_KEY)
 
     @st.fragment(run_every=TICK_SECONDS if goal is not None else None)
@@ -580,7 +620,13 @@ def training(name: str, run: RunView, curves: bool) -> None:
         if curves:
             st.plotly_chart(compare_figure({name: history}), key="runs.chart")
             if history.epochs:
-                st.dataframe(epoch_table(history), hide_index=True, width="stretch")
+                if TABLE_KEY not in st.session_state:  # back on the page or the tab: as it was left
+                    st.session_state[TABLE_KEY] = st.session_state.get(TABLE_OPEN_KEY, False)
+                st.session_state[TABLE_OPEN_KEY] = st.session_state[TABLE_KEY]
+                table = st.expander("Per-epoch table", key=TABLE_KEY, on_change="rerun")
+                if table.open:  # a table grid is costly to draw: only while it is asked for
+                    with table:
+                        st.dataframe(epoch_table(history), hide_index=True, width="stretch")
             else:
                 st.caption("No epoch finished yet.")
 
@@ -694,7 +740,7 @@ def epoch_table(history) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def layers_tab(run: RunView) -> None:
+def layers_tab_content(run: RunView) -> None:
     """Per-layer distributions and gradient norms; the quantity is chosen in a fragment, so switching
     it redraws only this chart."""
     if not run.history.epochs:

@@ -28,6 +28,11 @@ MAX_STEP_POINTS = 1000
 # marker as an SVG element of its own: markers on a few hundred points were most of the time a changed
 # chart took to redraw, and a line through that many points shows where they are anyway.
 MARKERS_UP_TO = 12
+# Margins that hold what sits in them: a log axis's tick labels, and the legend below (three rows of the
+# line styles, or two of runs). Plotly widens a margin too small for them and then lays the whole chart
+# out a second time, at every redraw: that second pass was some 40% of a Compare control's redraw.
+COMPARE_MARGIN = dict(l=90, r=20, t=40, b=140)
+GRAD_NORM_MARGIN = dict(l=70, r=120, t=50, b=70)  # the legend of layers sits on the right
 STYLE_COLOR = "#555555"
 BAND_RGB = "31,119,180"
 FONT = dict(size=12)
@@ -218,13 +223,13 @@ def compare_figure(
         yaxis2.update(range=[low, high], dtick=step)
     layout = dict(
         height=height,
-        margin=dict(l=60, r=20, t=40, b=110),
+        margin=COMPARE_MARGIN,
         font=FONT,
         xaxis=dict(domain=[0, 0.45], title=dict(text=X_AXES[x]), anchor="y"),
         xaxis2=dict(domain=[0.55, 1], title=dict(text=X_AXES[x]), anchor="y2"),
         yaxis=yaxis,
         yaxis2=yaxis2,
-        legend=legend_below(height, 40, 110),
+        legend=legend_below(height, COMPARE_MARGIN["t"], COMPARE_MARGIN["b"]),
         annotations=[_panel_title("loss", 0.225), _panel_title("accuracy", 0.775), *annotations],
         shapes=shapes,
     )
@@ -354,7 +359,7 @@ def grad_norm_figure(history: History, log_y: bool = True, height: int = 300) ->
         yaxis["tickvals"], yaxis["ticktext"] = log_ticks(min(positive), max(positive))
     layout = dict(
         height=height,
-        margin=dict(l=60, r=20, t=50, b=50),
+        margin=GRAD_NORM_MARGIN,
         font=FONT,
         xaxis=dict(title=dict(text="epoch")),
         yaxis=yaxis,

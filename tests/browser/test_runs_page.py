@@ -363,3 +363,71 @@ def test_picking_a_run_shows_its_setup_in_the_sidebar_and_the_next_click_keeps_i
         assert_no_exception(page)
     finally:
         page.close()
+
+
+def test_a_tab_redraws_the_tabs_only(browser, app):
+    """Opening a tab reruns the tabs' fragment: the sidebar, the picker and the controls above the tabs
+    are not sent again, so the server sends far fewer messages than for a rerun of the whole page."""
+    make_run(app, "fragment", epochs=2)
+    received = []
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(len(payload))))
+    try:
+        page.goto(f"{app.url}/runs")
+        wait_for_app(page)
+        pick_run(page, "fragment")
+        settle(page)
+
+        def messages(act) -> int:
+            received.clear()
+            act()
+            settle(page)
+            return len(received)
+
+        def rerun():
+            page.locator("h1").first.click()
+            page.keyboard.press("r")
+
+        whole = messages(rerun)
+        tab = messages(lambda: open_tab(page, "Inside the layers"))
+        expect(page.get_by_text("weights W").first).to_be_visible()
+        back = messages(lambda: open_tab(page, "Train"))
+        assert whole > 0
+        assert tab < whole / 2 and back < whole / 2, (tab, back, whole)
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+# The margins each Plotly chart was laid out with, against those its figure asks for.
+LAID_OUT_MARGINS = """() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
+  const asked = plot._fullLayout.margin, laid = plot._fullLayout._size;
+  return {asked: [asked.l, asked.r, asked.t, asked.b], laid: [laid.l, laid.r, laid.t, laid.b].map(Math.round)};
+})"""
+
+
+def test_the_run_charts_fit_their_margins(browser, app):
+    """Plotly widens a margin too small for the tick labels or the legend and then lays the chart out
+    again at every redraw; the curves, distributions and gradient norms ask for margins that fit."""
+    make_run(app, "margins-a", epochs=3)
+    make_run(app, "margins-b", epochs=3, layers="dense8-relu-dense8-relu")
+    page = open_page(browser, f"{app.url}/compare", viewport=(1500, 1300))
+    try:
+        page.locator("label").filter(has_text="Log-scale loss").click()
+        settle(page)
+        expect(page.locator(".js-plotly-plot")).to_have_count(1)
+        for chart in page.evaluate(LAID_OUT_MARGINS):
+            assert chart["laid"] == chart["asked"], chart
+        page.goto(f"{app.url}/runs")
+        wait_for_app(page)
+        pick_run(page, "margins-a")
+        open_tab(page, "Inside the layers")
+        expect(page.locator(".js-plotly-plot")).to_have_count(2)
+        for chart in page.evaluate(LAID_OUT_MARGINS):
+            assert chart["laid"] == chart["asked"], chart
+        open_tab(page, "Train")
+        expect(page.locator(".js-plotly-plot")).to_have_count(1)
+        for chart in page.evaluate(LAID_OUT_MARGINS):
+            assert chart["laid"] == chart["asked"], chart
+    finally:
+        page.close()
