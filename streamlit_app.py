@@ -6,9 +6,6 @@ from ui.blas import use_one_blas_thread
 from ui.frame import show
 from ui.memory import freeze_imports
 from ui.navigation import file_of, navigation
-from ui.process import freeze_imports
-
-freeze_imports()
 
 freeze_imports()  # the imports are not walked again by the collection after every run
 
