@@ -63,7 +63,7 @@ st.caption(
 )
 
 st.subheader("Best and final metrics")
-st.dataframe(runs.metrics_table(chosen), width="stretch")
+st.dataframe(runs.metrics_table(chosen), width="stretch", column_config=runs.METRICS_COLUMNS)
 
 st.subheader("Settings")
 styled, differing = runs.config_table(chosen)

@@ -293,3 +293,20 @@ def test_a_run_made_elsewhere_for_more_epochs_than_one_train_asks_opens():
     at.selectbox(key="runs.pick").set_value("long").run()
     no_errors(at)
     assert at.number_input(key="runs.epochs").value == 1000
+
+
+def test_the_compare_settings_say_a_setting_is_off_not_none():
+    from types import SimpleNamespace
+
+    from backprop import RunConfig
+    from ui.runs import config_table
+
+    runs = {
+        "a": SimpleNamespace(config=RunConfig()),
+        "b": SimpleNamespace(config=RunConfig(clip_norm=1.0)),
+    }
+    styled, differing = config_table(runs)
+    frame = styled.data
+    assert differing == ["clip_norm"]
+    assert frame.loc["clip_norm"].tolist() == ["—", "1.0"]
+    assert "None" not in frame.to_string()

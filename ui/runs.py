@@ -861,7 +861,7 @@ def _download(name: str, what: str):
 
 def manage_panel(name: str, run: RunView) -> None:
     """Rename, reset (confirmed), delete (confirmed), export downloads and import."""
-    st.code(train_command(run.config, f"runs/{name}"), language="bash")
+    st.code(train_command(run.config, f"runs/{name}"), language="bash", wrap_lines=True)
     cols = st.columns(2)
     with cols[0]:
         st.text_input("New name", key="runs.rename_to", persist_state="session")
@@ -973,7 +973,9 @@ def config_table(runs: dict):
     configs = {name: run.config for name, run in runs.items()}
     first = next(iter(configs.values()))
     differing = sorted({key for c in configs.values() for key in c.differences(first)})
-    data = {name: {k: str(v) for k, v in c.to_dict().items()} for name, c in configs.items()}
+    data = {
+        name: {k: "—" if v is None else str(v) for k, v in c.to_dict().items()} for name, c in configs.items()
+    }
     frame = pd.DataFrame(data)
     frame.index.name = "setting"
     frame = pd.concat([frame.loc[differing], frame.drop(index=differing)])
@@ -984,6 +986,14 @@ def config_table(runs: dict):
     return frame.style.apply(highlight, axis=1), differing
 
 
+# How the metrics table's numbers read: accuracy in percent to two decimals (98.75 %, not 99 %), time
+# in seconds.
+METRICS_COLUMNS = {
+    "best val acc": st.column_config.NumberColumn(format="%.2f %%"),
+    "seconds to best": st.column_config.NumberColumn(format="%.2f s"),
+}
+
+
 def metrics_table(runs: dict) -> pd.DataFrame:
     rows = []
     for name, run in runs.items():
@@ -992,7 +1002,9 @@ def metrics_table(runs: dict) -> pd.DataFrame:
             {
                 "run": name,
                 "epochs": summary["epochs"],
-                "best val acc": summary["best_val_accuracy"],
+                "best val acc": None
+                if summary["best_val_accuracy"] is None
+                else 100 * summary["best_val_accuracy"],
                 "best epoch": summary["best_epoch"],
                 "seconds to best": summary["seconds_to_best"],
                 "best val loss": summary["best_val_loss"],
