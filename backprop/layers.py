@@ -198,16 +198,20 @@ def col2im(cols: np.ndarray, input_shape: tuple, kernel: int, stride: int) -> np
 
     A pixel inside several patches collects a contribution from each. The loop runs
     over the kernel's kernel×kernel offsets, adding one strided slice per offset.
+    Every sample and channel is added alike, so they go to the last axis first: each
+    add then moves runs of Wo·N·C numbers instead of N·C·Ho runs of Wo (short runs are
+    what NumPy adds slowly), at the price of one transpose there and one back.
     """
     n, c, h, w = input_shape
     ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-    patches = cols.reshape(n, c, kernel, kernel, ho, wo)
-    dx = np.zeros(input_shape, dtype=cols.dtype)
+    # (k, k, Ho, Wo, N·C): patches[i, j, y, x] holds every sample's and channel's entry at offset (i, j)
+    patches = np.ascontiguousarray(cols.reshape(n * c, -1).T).reshape(kernel, kernel, ho, wo, n * c)
+    dx = np.zeros((h, w, n * c), dtype=cols.dtype)
     for i in range(kernel):
         for j in range(kernel):
-            window = dx[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride]
-            window += patches[:, :, i, j]  # in place through the view: no copy written back
-    return dx
+            window = dx[i : i + stride * ho : stride, j : j + stride * wo : stride]
+            window += patches[i, j]  # in place through the view: no copy written back
+    return np.ascontiguousarray(dx.reshape(h * w, n * c).T).reshape(input_shape)
 
 
 class Conv2D(WeightedLayer):

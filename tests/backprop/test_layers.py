@@ -179,6 +179,25 @@ def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride):
     assert np.vdot(cols, c) == pytest.approx(np.vdot(x, col2im(c, shape, kernel, stride)), rel=1e-12)
 
 
+@pytest.mark.parametrize(
+    "shape, kernel, stride", [((4, 3, 13, 13), 3, 1), ((2, 2, 9, 8), 3, 2), ((2, 1, 6, 6), 2, 2)]
+)
+def test_col2im_equals_adding_each_patch_in_place_in_the_images_layout_bit_for_bit(shape, kernel, stride):
+    # col2im adds with samples and channels moved to the last axis; the additions and their order
+    # are those of adding each kernel offset's entries straight into dx (N, C, H, W)
+    n, c, h, w = shape
+    ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+    cols = np.random.default_rng(5).normal(size=(n, c * kernel * kernel, ho * wo)).astype(np.float32)
+    patches = cols.reshape(n, c, kernel, kernel, ho, wo)
+    plain = np.zeros(shape, dtype=np.float32)
+    for i in range(kernel):
+        for j in range(kernel):
+            plain[:, :, i : i + stride * ho : stride, j : j + stride * wo : stride] += patches[:, :, i, j]
+    found = col2im(cols, shape, kernel, stride)
+    assert found.dtype == np.float32 and found.flags.c_contiguous
+    np.testing.assert_array_equal(found, plain)
+
+
 def direct_convolution(x, kernels, bias, stride, padding):
     """out[n, o, i, j] = b[o] + Σ_c Σ_di Σ_dj x_padded[n, c, i·s + di, j·s + dj]·K[o, c, di, dj], loop by loop."""
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
