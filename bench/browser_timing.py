@@ -36,6 +36,7 @@ from tests.browser.harness import (  # noqa: E402
     PAGE_TIMEOUT_MS,
     StreamlitServer,
     find_chromium,
+    wait_for_app,  # noqa: F401 (for the page benches, which import their helpers from here)
 )
 
 # Installed once per page: window.__bench.watch(root) records mutations under root (shadow roots
