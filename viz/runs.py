@@ -32,7 +32,7 @@ MARKERS_UP_TO = 12
 # line styles, or two of runs). Plotly widens a margin too small for them and then lays the whole chart
 # out a second time, at every redraw: that second pass was some 40% of a Compare control's redraw.
 COMPARE_MARGIN = dict(l=90, r=20, t=40, b=140)
-GRAD_NORM_MARGIN = dict(l=70, r=120, t=50, b=70)  # the legend of layers sits on the right
+GRAD_NORM_MARGIN = dict(l=90, r=120, t=50, b=70)  # labels up to "0.00035"; the legend of layers on the right
 STYLE_COLOR = "#555555"
 BAND_RGB = "31,119,180"
 FONT = dict(size=12)
