@@ -92,7 +92,15 @@ def clear_then_draw(page):
 
 def select(page, label: str, option: str):
     def act():
-        page.get_by_label(label, exact=True).click()
+        # Click into the box near its left end, as a person does (a locator click at the input's middle
+        # focused it without opening the list), then type to find the option: the list opens filtered by
+        # the text the box shows.
+        field = page.get_by_role("combobox", name=label, exact=True)
+        field.scroll_into_view_if_needed()
+        box = field.bounding_box()
+        page.mouse.click(box["x"] + 50, box["y"] + box["height"] / 2)
+        page.keyboard.press("Control+a")
+        page.keyboard.type(option)
         page.get_by_role("option").filter(has_text=option).first.click()
 
     return act
@@ -151,13 +159,13 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
         page,
         [
             [("a stroke (release → settled)", stroke(page, BAR))],
-            list(zip(("Clear", "a stroke on the fresh canvas"), clear_then_draw(page))),
             [
                 ("explain class 3", select(page, "Explain class", "3")),
                 ("explain class 7", select(page, "Explain class", "7")),
             ],
             [("Feature maps tab", tab(page, "Feature maps")), ("Saliency tab", tab(page, "Saliency"))],
             [("Validation tab", tab(page, "Validation")), ("Saliency tab again", tab(page, "Saliency"))],
+            list(zip(("Clear", "a stroke on the fresh canvas"), clear_then_draw(page))),
         ],
         repeats,
     )
