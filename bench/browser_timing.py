@@ -240,6 +240,44 @@ def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0, rerun:
     raise TimeoutError(f"the page did not settle within {timeout_s} s")
 
 
+def trivial_rerun(page) -> float:
+    """ms from the R key to a settled page: the rerun of the same page every control is compared with."""
+    page.locator("h1").first.click()  # focus the page, not an input, for the R key
+    return time_settled(page, lambda: page.keyboard.press("r"))
+
+
+def time_actions(page, actions, repeats: int) -> tuple[dict[str, list[float]], list[float]]:
+    """``actions`` ((name, act), taken in turn) ``repeats`` times, each right after a trivial rerun, so
+    load from other processes hits both alike: ({name: ms of each take}, ms of each trivial rerun)."""
+    times = {name: [] for name, _ in actions}
+    trivials = []
+    for _ in range(repeats):
+        for name, act in actions:
+            trivials.append(trivial_rerun(page))
+            times[name].append(time_settled(page, act))
+    return times, trivials
+
+
+def choose(page, label: str, option: str):
+    """An action choosing ``option`` in the select box ``label``, as a person does.
+
+    The click goes into the box near its left end (a locator click at the input's middle can focus it
+    without opening the list), then the option is typed: after a rerun the list opens filtered by the
+    text the box shows.
+    """
+
+    def act():
+        field = page.get_by_role("combobox", name=label, exact=True)
+        field.scroll_into_view_if_needed()
+        box = field.bounding_box()
+        page.mouse.click(box["x"] + 50, box["y"] + box["height"] / 2)
+        page.keyboard.press("Control+a")
+        page.keyboard.type(option)
+        page.get_by_role("option").filter(has_text=option).first.click()
+
+    return act
+
+
 # True once the app is connected, its script is not running and the ready element's attribute is set.
 _READY = """
 ([hosts, selector, attribute, notValue]) => {

@@ -25,25 +25,10 @@ import io
 import tempfile
 from pathlib import Path
 
-from browser_timing import app_server, chromium, install, median, new_page, time_settled, wait_for_app
+from browser_timing import app_server, choose, chromium, install, median, new_page, time_actions, wait_for_app
 from PIL import Image, ImageDraw
 
 _MARK_INPUT = "() => { window.__bench.inputAt = performance.now(); }"
-# Records when the app's script last started running (a short run is over before a poll could see it).
-_WATCH_RUNS = """
-() => {
-  const app = document.querySelector("[data-testid='stApp']");
-  window.__ranAt = 0;
-  new MutationObserver(() => {
-    if (app.getAttribute("data-test-script-state") === "running") window.__ranAt = performance.now();
-  }).observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
-}
-"""
-
-
-def trivial(page) -> float:
-    page.locator("h1").first.click()  # focus the page, not an input, for the R key
-    return time_settled(page, lambda: page.keyboard.press("r"))
 
 
 def canvas_origin(page) -> tuple[float, float]:
@@ -61,10 +46,7 @@ def stroke(page, points, steps: int = 20):
         for x, y in points[1:]:
             page.mouse.move(x0 + x, y0 + y, steps=steps)
         page.evaluate(_MARK_INPUT)
-        page.mouse.up()
-        # The canvas sends the stroke ~200 ms after the release; until its run starts, the page is
-        # only quiet, not settled.
-        page.wait_for_function("() => window.__ranAt > window.__bench.inputAt", timeout=5000)
+        page.mouse.up()  # the canvas sends the stroke ~200 ms later; time_settled waits for its run
 
     return act
 
@@ -88,22 +70,6 @@ def clear_then_draw(page):
         stroke(page, SEVEN)()
 
     return clear, draw
-
-
-def select(page, label: str, option: str):
-    def act():
-        # Click into the box near its left end, as a person does (a locator click at the input's middle
-        # focused it without opening the list), then type to find the option: the list opens filtered by
-        # the text the box shows.
-        field = page.get_by_role("combobox", name=label, exact=True)
-        field.scroll_into_view_if_needed()
-        box = field.bounding_box()
-        page.mouse.click(box["x"] + 50, box["y"] + box["height"] / 2)
-        page.keyboard.press("Control+a")
-        page.keyboard.type(option)
-        page.get_by_role("option").filter(has_text=option).first.click()
-
-    return act
 
 
 def tab(page, name: str):
@@ -136,12 +102,7 @@ def measure(page, controls, repeats: int) -> list[tuple[str, float, float]]:
     taken in turn (a tab, then the tab it came from), each right after a trivial rerun."""
     rows = []
     for actions in controls:
-        times = {name: [] for name, _ in actions}
-        trivials = []
-        for _ in range(repeats):
-            for name, act in actions:
-                trivials.append(trivial(page))
-                times[name].append(time_settled(page, act))
+        times, trivials = time_actions(page, actions, repeats)
         rows += [(name, median(values), median(trivials)) for name, values in times.items()]
     return rows
 
@@ -151,7 +112,6 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
     page.goto(f"{url}/draw")
     wait_for_app(page)
     install(page)
-    page.evaluate(_WATCH_RUNS)
     stroke(page, SEVEN)()
     page.get_by_text("Prediction").first.wait_for()
     wait_for_app(page)
@@ -160,8 +120,8 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
         [
             [("a stroke (release → settled)", stroke(page, BAR))],
             [
-                ("explain class 3", select(page, "Explain class", "3")),
-                ("explain class 7", select(page, "Explain class", "7")),
+                ("explain class 3", choose(page, "Explain class", "3")),
+                ("explain class 7", choose(page, "Explain class", "7")),
             ],
             [("Feature maps tab", tab(page, "Feature maps")), ("Saliency tab", tab(page, "Saliency"))],
             [("Validation tab", tab(page, "Validation")), ("Saliency tab again", tab(page, "Saliency"))],
@@ -175,8 +135,8 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
         page,
         [
             [
-                ("model digits, Validation open", select(page, "Model", "digits")),
-                ("model mnist, Validation open", select(page, "Model", "mnist")),
+                ("model digits, Validation open", choose(page, "Model", "digits")),
+                ("model mnist, Validation open", choose(page, "Model", "mnist")),
             ]
         ],
         repeats,

@@ -24,7 +24,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from browser_timing import REPO, app_server, chromium, install, median, new_page, time_settled, wait_for_app
+from browser_timing import (
+    REPO,
+    app_server,
+    choose,
+    chromium,
+    install,
+    median,
+    new_page,
+    time_actions,
+    wait_for_app,
+)
 
 import datasets
 from backprop import RunConfig
@@ -78,19 +88,6 @@ def make_store(root: Path) -> None:
         train_run(store.create(name, config, dataset=data), data, epochs=30)
 
 
-def trivial(page) -> float:
-    page.locator("h1").first.click()  # focus the page, not an input, for the R key
-    return time_settled(page, lambda: page.keyboard.press("r"))
-
-
-def pick(page, label: str, option: str):
-    def act():
-        page.get_by_label(label, exact=True).click()
-        page.get_by_role("option").filter(has_text=option).first.click()
-
-    return act
-
-
 def click_text(page, role: str, name: str):
     """Click the control once the page shows one copy of it (while a run redraws, Streamlit can show the
     previous run's copy beside the new one)."""
@@ -115,11 +112,8 @@ def measure(page, controls: list[tuple[str, list]], repeats: int) -> list[tuple[
     turn (a toggle on, then off), each timed right after a trivial rerun."""
     rows = []
     for name, actions in controls:
-        times, trivials = [], []
-        for k in range(repeats * len(actions)):
-            trivials.append(trivial(page))
-            times.append(time_settled(page, actions[k % len(actions)]))
-        rows.append((name, median(times), median(trivials)))
+        times, trivials = time_actions(page, [(name, act) for act in actions], repeats)
+        rows.append((name, median(times[name]), median(trivials)))
     return rows
 
 
@@ -128,12 +122,12 @@ def runs_page(browser, url: str, repeats: int):
     page.goto(f"{url}/runs")
     wait_for_app(page)
     install(page)
-    pick(page, "Run", "my-digits")()
+    choose(page, "Run", "my-digits")()
     wait_for_app(page)
     controls = [
         (
             "pick a run (my-digits ↔ example-gelu)",
-            [pick(page, "Run", "example-gelu ·"), pick(page, "Run", "my-digits")],
+            [choose(page, "Run", "example-gelu ·"), choose(page, "Run", "my-digits")],
         ),
         (
             "open a tab (Inside the layers ↔ Train)",
@@ -250,7 +244,7 @@ def stops(browser, url: str, runs_dir: Path, repeats: int):
     page.goto(f"{url}/runs")
     wait_for_app(page)
     install(page)
-    pick(page, "Run", "my-digits")()
+    choose(page, "Run", "my-digits")()
     wait_for_app(page)
     field = page.get_by_label("Epochs", exact=True)
     field.fill("1000")
