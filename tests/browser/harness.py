@@ -205,6 +205,31 @@ def after_rerun(page, act):
     wait_for_app(page)
 
 
+def make_run(app, name, epochs=0, **settings):
+    """A run ``name`` in the store of ``app`` (the ``app`` fixture), trained ``epochs`` epochs."""
+    import datasets
+    from backprop import RunConfig
+    from backprop.runs import train_run
+
+    config = RunConfig(**settings)
+    data = datasets.load(config.dataset, **config.dataset_params)
+    run = app.store.create(name, config, dataset=data)
+    if epochs:
+        train_run(run, data, epochs=epochs)
+    return run
+
+
+def open_tab(page, label):
+    """Open the tab ``label`` and wait for the run it causes, then for it to show as selected."""
+    page.get_by_role("tab", name=label, exact=True).click()
+    wait_for_app(page)
+    expect_tab(page, label)
+
+
+def expect_tab(page, label):
+    expect(page.get_by_role("tab", name=label, exact=True)).to_have_attribute("aria-selected", "true")
+
+
 def assert_no_exception(page):
     """Fail with the shown text if the app rendered an exception box."""
     exceptions = page.locator("[data-testid='stException']")

@@ -9,20 +9,11 @@ import pytest
 from playwright.sync_api import expect
 
 import datasets
-from backprop import RunConfig
 from backprop.runs import train_run
-from tests.browser.harness import assert_no_exception, open_page, wait_for_app
+from tests.browser.harness import assert_no_exception, make_run, open_page, open_tab, wait_for_app
 from tests.browser.layout import chart_problems, whole_page_screenshot
 
 pytestmark = pytest.mark.browser
-
-
-def trained(app, name, epochs, **settings):
-    config = RunConfig(**settings)
-    data = datasets.load(config.dataset, **config.dataset_params)
-    run = app.store.create(name, config, dataset=data)
-    train_run(run, data, epochs=epochs)
-    return data
 
 
 def looks_right(page, name):
@@ -40,17 +31,12 @@ def go(page, link, heading=None):
     expect(page.get_by_role("heading", name=heading or link).first).to_be_visible()
 
 
-def open_tab(page, label):
-    page.get_by_role("tab", name=label, exact=True).click()
-    wait_for_app(page)
-    expect(page.get_by_role("tab", name=label, exact=True)).to_have_attribute("aria-selected", "true")
-
-
 @pytest.fixture(scope="module")
 def session(app):
     """The store of a realistic session: a GELU and a ReLU run on circle, and a fork of the first."""
-    data = trained(app, "circle-gelu", 12, layers="dense8-gelu-dense8-gelu")
-    trained(app, "circle-relu", 12, layers="dense8-relu-dense8-relu")
+    parent = make_run(app, "circle-gelu", 12, layers="dense8-gelu-dense8-gelu")
+    make_run(app, "circle-relu", 12, layers="dense8-relu-dense8-relu")
+    data = datasets.load(parent.config.dataset, **parent.config.dataset_params)
     fork = app.store.fork("circle-gelu", "circle-gelu-lr", dataset=data, learning_rate=0.3)
     train_run(fork, data, epochs=12)
     return app

@@ -12,23 +12,20 @@ import pytest
 from playwright.sync_api import expect
 
 import datasets
-from backprop import RunConfig
-from backprop.runs import train_run
-from tests.browser.harness import REPO_ROOT, assert_no_exception, open_page, wait_for_app
+from tests.browser.harness import (
+    REPO_ROOT,
+    assert_no_exception,
+    expect_tab,
+    make_run,
+    open_page,
+    open_tab,
+    wait_for_app,
+)
 from tests.browser.layout import chart_problems
 
 pytestmark = pytest.mark.browser
 
 TRAIN_MS = 60_000  # a training the page runs in slices, on a machine others share
-
-
-def make_run(app, name, epochs=0, **settings):
-    config = RunConfig(**settings)
-    data = datasets.load(config.dataset, **config.dataset_params)
-    run = app.store.create(name, config, dataset=data)
-    if epochs:
-        train_run(run, data, epochs=epochs)
-    return run
 
 
 def expect_picked(page, name):
@@ -43,16 +40,6 @@ def pick_run(page, name):
     page.get_by_role("option").filter(has_text=f"{name} ·").click()
     wait_for_app(page)
     expect(page.get_by_text(f"Active run {name}:")).to_be_visible()
-
-
-def open_tab(page, label):
-    page.get_by_role("tab", name=label).click()
-    wait_for_app(page)
-    expect_tab(page, label)
-
-
-def expect_tab(page, label):
-    expect(page.get_by_role("tab", name=label)).to_have_attribute("aria-selected", "true")
 
 
 def train(page, epochs):
