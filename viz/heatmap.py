@@ -80,15 +80,17 @@ def png_data_uri(rgb: np.ndarray) -> str:
     image = Image.fromarray(rgb, mode="RGB").quantize(
         colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
     )
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=False, compress_level=6)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _data_uri(image)
 
 
 def gray_png_data_uri(gray: np.ndarray) -> str:
     """A greyscale PNG of a 2-D uint8 image as a data: URI."""
+    return _data_uri(Image.fromarray(np.ascontiguousarray(gray, dtype=np.uint8), mode="L"))
+
+
+def _data_uri(image: Image.Image) -> str:
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(gray, dtype=np.uint8), mode="L").save(buffer, format="PNG")
+    image.save(buffer, format="PNG", optimize=False, compress_level=6)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
