@@ -235,6 +235,19 @@ def stop_latency(page, start, stop, text: str, wait_s: float = 3.0, steps=None) 
     return shown, None if before is None else after - before
 
 
+def enter(page, label: str, value: str) -> None:
+    """Type ``value`` into the number field ``label`` and wait for the run Enter causes."""
+    field = page.get_by_label(label, exact=True)
+    field.fill(value)
+    field.press("Enter")
+    wait_for_app(page)
+
+
+def stop_row(label: str, results: list[tuple[float, int | None]], steps: bool) -> tuple:
+    """(label, median ms to stopped, median steps after the click or None)."""
+    return label, median([r[0] for r in results]), median([r[1] for r in results]) if steps else None
+
+
 def stops(browser, url: str, runs_dir: Path, repeats: int):
     def saved_steps(name):
         return lambda: json.loads((runs_dir / name / "history.json").read_text())["cursor"]["step"]
@@ -246,10 +259,7 @@ def stops(browser, url: str, runs_dir: Path, repeats: int):
     install(page)
     choose(page, "Run", "my-digits")()
     wait_for_app(page)
-    field = page.get_by_label("Epochs", exact=True)
-    field.fill("1000")
-    field.press("Enter")
-    wait_for_app(page)
+    enter(page, "Epochs", "1000")
     for label, start, stop, text in (
         (
             "Runs: Stop (digits, Train 1000 epochs)",
@@ -269,17 +279,14 @@ def stops(browser, url: str, runs_dir: Path, repeats: int):
         results = [
             stop_latency(page, start, stop, text, steps=saved_steps("my-digits")) for _ in range(repeats)
         ]
-        rows.append((label, median([r[0] for r in results]), median([r[1] for r in results])))
+        rows.append(stop_row(label, results, steps=True))
     page.close()
 
     page = new_page(browser)
     page.goto(f"{url}/step_through?dataset=%22digits%22&layers=%22dense64-relu%22")
     wait_for_app(page)
     install(page)
-    field = page.get_by_label("Steps to run", exact=True)
-    field.fill("100000")
-    field.press("Enter")
-    wait_for_app(page)
+    enter(page, "Steps to run", "100000")
     results = [
         stop_latency(
             page,
@@ -290,7 +297,7 @@ def stops(browser, url: str, runs_dir: Path, repeats: int):
         )
         for _ in range(repeats)
     ]
-    rows.append(("Step through: Stop (digits, Run 100000 steps)", median([r[0] for r in results]), None))
+    rows.append(stop_row("Step through: Stop (digits, Run 100000 steps)", results, steps=False))
     page.close()
 
     page = new_page(browser)
@@ -299,10 +306,7 @@ def stops(browser, url: str, runs_dir: Path, repeats: int):
     install(page)
     page.get_by_role("button", name="Use this dataset").click()
     wait_for_app(page)
-    field = page.get_by_label("Epochs", exact=True)
-    field.fill("5000")
-    field.press("Enter")
-    wait_for_app(page)
+    enter(page, "Epochs", "5000")
     results = [
         stop_latency(
             page,
@@ -313,7 +317,7 @@ def stops(browser, url: str, runs_dir: Path, repeats: int):
         )
         for _ in range(repeats)
     ]
-    rows.append(("Sequences: Stop (Train 5000 epochs)", median([r[0] for r in results]), None))
+    rows.append(stop_row("Sequences: Stop (Train 5000 epochs)", results, steps=False))
     page.close()
     return rows
 
