@@ -21,7 +21,9 @@ if len(runs.healthy(infos)) == 0:
     runs.example_runs_button()
     st.stop()
 
-chosen = runs.open_chosen(runs.compare_picker(infos))
+picked = runs.compare_picker(infos)
+following = runs.watch(picked)  # before the runs are read: a last save is never missed
+chosen = runs.open_chosen(picked)
 if not chosen:
     st.info("Pick one or more runs above.")
     st.stop()
@@ -80,4 +82,4 @@ if distances:
         "parameters). Forks with the same initial weights start at 0."
     )
 
-runs.follow(list(chosen))
+runs.follow(following)

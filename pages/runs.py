@@ -17,6 +17,7 @@ st.caption(
 
 config = config_sidebar()
 runs.show_messages()
+following = runs.watch(runs.store().names())  # before any run is read: a last save is never missed
 infos = runs.listing()
 runs.show_damaged(infos)
 names = [info.name for info in runs.healthy(infos)]
@@ -47,4 +48,4 @@ st.caption(
 runs.train_controls(name, run)
 runs.run_tabs(name)
 
-runs.follow(names)
+runs.follow(following)

@@ -310,3 +310,28 @@ def test_the_compare_settings_say_a_setting_is_off_not_none():
     assert differing == ["clip_norm"]
     assert frame.loc["clip_norm"].tolist() == ["—", "1.0"]
     assert "None" not in frame.to_string()
+
+
+def test_a_trainer_that_saves_and_ends_after_the_page_read_its_run_is_still_shown(trained_run, monkeypatch):
+    """The command line's last save can land after the page read the run and before the page asked
+    whether it is still trained: the page must still redraw with that save."""
+    import ui.runs
+
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    lock = RunLock(trained_run.path, owner="python -m backprop train").acquire()
+    data = datasets.load(trained_run.config.dataset, **trained_run.config.dataset_params)
+    real_view = ui.runs.view
+
+    def view_then_the_trainer_finishes(name):
+        read = real_view(name)
+        if lock._fd is not None:  # once: the trainer saves one more epoch and ends
+            lock.release()
+            train_run(RunStore().open(name), data, epochs=1)
+        return read
+
+    monkeypatch.setattr(ui.runs, "view", view_then_the_trainer_finishes)
+    at.run()
+    no_errors(at)
+    captions = [c.value for c in at.caption]
+    assert any("Active run **trained**: 3 epochs" in text for text in captions), captions

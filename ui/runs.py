@@ -134,22 +134,44 @@ def trained_elsewhere(names: list[str]) -> dict[str, dict]:
     return out
 
 
-def follow(names: list[str]) -> None:
-    """While another trainer has one of ``names``, check their files every FOLLOW_SECONDS and redraw the
-    page when they changed; when none is trained any more, redraw once more and stop checking.
+@dataclass(frozen=True)
+class Watch:
+    """Runs trained elsewhere when the page began, and their files as they were then."""
+
+    names: tuple[str, ...]
+    busy: dict
+    seen: tuple
+
+
+def _files(runs: RunStore, names) -> tuple:
+    return tuple(runs.names()), tuple(runs.signature(name) for name in names)
+
+
+def watch(names) -> Watch | None:
+    """Called before the page reads ``names``: which of them another trainer has, and their files now.
+
+    Taken before the reads, a trainer's last save is never missed: a save after this is a change
+    ``follow`` sees, and a trainer found done here had saved before the page read anything.
+    None when no other trainer has any of them.
+    """
+    names = tuple(names)
+    busy = trained_elsewhere(names)
+    return Watch(names, busy, _files(store(), names)) if busy else None
+
+
+def follow(watched: Watch | None) -> None:
+    """While another trainer has one of the watched runs, check their files every FOLLOW_SECONDS and
+    redraw the page when they changed; when none is trained any more, redraw once more and stop checking.
 
     A training that starts after the page was drawn is followed from the next interaction on.
     """
-    busy = trained_elsewhere(names)
-    if not busy:
+    if watched is None:
         return
-    runs = store()
-    seen = (tuple(runs.names()), tuple(runs.signature(name) for name in names))
+    runs, names, busy = store(), watched.names, watched.busy
 
     @st.fragment(run_every=FOLLOW_SECONDS)
     def poll():
-        now = (tuple(runs.names()), tuple(runs.signature(name) for name in names))
-        if now != seen or not trained_elsewhere(names):
+        if _files(runs, names) != watched.seen or not trained_elsewhere(names):
             st.rerun()
         who = "; ".join(
             f"{plain(name)} by {plain(describe_holder(found))}" for name, found in sorted(busy.items())
