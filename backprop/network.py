@@ -334,15 +334,16 @@ class Network:
             return x
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise ValueError(f"inputs must be real numbers, got dtype {x.dtype}")
-        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
-        if bad:
-            raise ValueError(f"inputs contain {bad} non-finite values (NaN or inf); clean the data")
         with np.errstate(over="ignore"):
-            x = x.astype(self.dtype, copy=False)
-        if not np.isfinite(x).all():
+            converted = x.astype(self.dtype, copy=False)
+        if not np.isfinite(converted).all():  # one pass over the data when it is clean
+            bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+            if bad:
+                raise ValueError(f"inputs contain {bad} non-finite values (NaN or inf); clean the data")
             raise ValueError(
                 f"inputs contain values too large for {self.dtype.name}; rescale the data or use float64"
             )
+        x = converted
         first = self.shapes[0]
         if len(first) == 3:
             if len(self.input_shape) == 3:  # colour rows are height × width × channels
