@@ -19,7 +19,8 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .colors import COLORSCALE
-from .heatmap import PLAIN, abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
+from .figure import figure
+from .heatmap import abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
 
 PREDICTED = "#2563eb"
 OTHER = "#94a3b8"
@@ -42,10 +43,6 @@ def label(value) -> str:
     (``<b>``, ``<a href=...>``, entities); escaped, the name reads as it is.
     """
     return html.escape(str(value), quote=False)
-
-
-def _figure(data: list, layout: dict) -> go.Figure:
-    return go.Figure(dict(data=data, layout={"template": PLAIN, **layout}), _validate=False)
 
 
 def _margin(height: int, top: int = 40) -> dict:
@@ -109,7 +106,7 @@ def probability_bars(probs: np.ndarray, classes, title: str = "Probabilities") -
         yaxis=dict(autorange="reversed", type="category", automargin=True),
         **_margin(60 + 26 * len(labels)),
     )
-    return _figure([bars], layout)
+    return figure([bars], layout)
 
 
 def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> go.Figure:
@@ -133,7 +130,7 @@ def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
         **_margin(320),
     )
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def saliency_overlay(image: np.ndarray, saliency: np.ndarray, class_name: str) -> go.Figure:
@@ -198,7 +195,7 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray, class_name: str) -
             zeroline=False,
             anchor=f"x{suffix}",
         )
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def tile(maps: np.ndarray, per_row: int, gap: int = GAP) -> np.ndarray:
@@ -231,7 +228,7 @@ def _mosaic_figure(
         height=height,
         margin=dict(l=10, r=10, t=56, b=10),
     )
-    return _figure([trace, colorbar_trace(limit, legend)], layout)
+    return figure([trace, colorbar_trace(limit, legend)], layout)
 
 
 def feature_maps(maps: np.ndarray, title: str, per_row: int = MAPS_PER_ROW) -> go.Figure:
@@ -300,7 +297,7 @@ def layer_activations(activations: list[np.ndarray], names: list[str]) -> go.Fig
             ticktext=["−max", "0", "+max"],
         )
     layout.update(showlegend=False, annotations=annotations, bargap=0.1, **_margin(40 + 170 * rows))
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
@@ -340,7 +337,7 @@ def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
         height=height,
         margin=dict(l=10, r=10, t=56, b=10),
     )
-    return _figure([trace, colorbar_trace(limit, "ΔW")], layout)
+    return figure([trace, colorbar_trace(limit, "ΔW")], layout)
 
 
 def gallery_html(images, captions, width: int) -> str:
@@ -387,7 +384,7 @@ def confusion(matrix: np.ndarray, classes) -> go.Figure:
         yaxis=dict(title=dict(text="true"), type="category", autorange="reversed", automargin=True),
         **_margin(140 + 34 * len(labels)),
     )
-    return _figure([heatmap], layout)
+    return figure([heatmap], layout)
 
 
 __all__ = [

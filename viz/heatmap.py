@@ -19,8 +19,6 @@ from .colors import COLORSCALE, LUT, NAN_RGB, lut_index
 
 SMALL = 64  # both sides at most this: go.Heatmap with hover values
 MAX_IMAGE_PIXELS = 120_000  # larger images are averaged down in blocks before sending
-# The default plotly template alone is ~9 KB of JSON per figure; Streamlit themes the chart anyway.
-PLAIN = "none"
 
 
 def as_matrix(values) -> np.ndarray:

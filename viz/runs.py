@@ -1,9 +1,7 @@
 """Figures of training runs: live curves, run comparisons, per-layer distributions, weight distances.
 
 Every function reads plain data (``History`` objects, dicts from ``backprop.runs``) and returns a
-plotly Figure built as plain dicts (``go.Figure(..., _validate=False)``): plotly's per-property
-validation of a few hundred points cost more than everything else a rerun of the Runs page does.
-Nothing here changes a run.
+plotly Figure built from plain dicts by ``viz.figure``. Nothing here changes a run.
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from backprop import History
 from backprop.runs import PERCENTILES, epoch_seconds
 
 from .axes import accuracy_range, ceiling_lines, legend_below, log_ticks
+from .figure import figure
 
 PALETTE = qualitative.Plotly
 X_AXES = {"epoch": "epoch", "step": "step", "time": "wall time (s)"}
@@ -36,10 +35,6 @@ GRAD_NORM_MARGIN = dict(l=90, r=120, t=50, b=70)  # labels up to "0.00035"; the 
 STYLE_COLOR = "#555555"
 BAND_RGB = "31,119,180"
 FONT = dict(size=12)
-
-
-def _figure(data: list[dict], layout: dict) -> go.Figure:
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
 
 
 def _line_mode(points: int) -> str:
@@ -233,7 +228,7 @@ def compare_figure(
         annotations=[_panel_title("loss", 0.225), _panel_title("accuracy", 0.775), *annotations],
         shapes=shapes,
     )
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def _panel_title(text: str, x: float) -> dict:
@@ -330,7 +325,7 @@ def distribution_figure(history: History, quantity: str = "W", height: int = 340
                 **axes,
             )
         )
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def grad_norm_figure(history: History, log_y: bool = True, height: int = 300) -> go.Figure:
@@ -366,7 +361,7 @@ def grad_norm_figure(history: History, log_y: bool = True, height: int = 300) ->
         title=dict(text="gradient norm per layer (probe batch)", x=0, font=dict(size=14)),
         legend=dict(title=dict(text="")),
     )
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def distance_figure(distances: dict[str, dict], height: int = 320) -> go.Figure:
@@ -395,4 +390,4 @@ def distance_figure(distances: dict[str, dict], height: int = 320) -> go.Figure:
         yaxis=dict(title=dict(text="‖W_a − W_b‖₂")),
         title=dict(text="distance between the runs' weights, per layer", x=0, font=dict(size=14)),
     )
-    return _figure(data, layout)
+    return figure(data, layout)

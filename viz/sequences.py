@@ -15,6 +15,7 @@ from plotly.colors import sequential
 
 from .axes import accuracy_range, ceiling_lines
 from .colors import COLORSCALE
+from .figure import figure
 
 # One colour per vocabulary token, cycling past the palette (readable with black text).
 PALETTE = [
@@ -143,18 +144,10 @@ def generation_html(
 
 
 def _figure(data: list, title: str, height: int, **layout) -> go.Figure:
-    """A figure from plain trace and layout dicts: plotly's per-attribute validation costs more than
-    the numbers (15–25 ms a figure), and these are rebuilt on every run of the page."""
-    layout = (
-        dict(
-            title=dict(text=title),
-            height=height,
-            margin=dict(l=10, r=10, t=40, b=10),
-            template="plotly_white",
-        )
-        | layout
+    """A titled figure of ``height`` pixels with the page's margins (``viz.figure`` builds it)."""
+    return figure(
+        data, dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10)) | layout
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
 
 
 def encoded_input_figure(x_row: np.ndarray, vocab, context: int, encoding: str) -> go.Figure:
@@ -238,14 +231,13 @@ def accuracy_figure(
         title=dict(text="Accuracy per epoch against the Bayes-optimal ceiling"),
         height=320,
         margin=dict(l=10, r=10, t=40, b=10),
-        template="plotly_white",
         shapes=shapes,
         annotations=annotations,
         xaxis=dict(title=dict(text="epoch")),
         yaxis=dict(title=dict(text="accuracy"), range=[low, high], tickformat=".0%", dtick=step),
         legend=dict(orientation="h", y=-0.25),
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 def sample_prediction_figure(
@@ -347,7 +339,6 @@ def probability_heatmap_figure(
         title=dict(text=title or "Every training sample, sorted by master and position"),
         height=min(900, 170 + (16 if n <= 60 else 9) * n),
         margin=dict(l=10, r=10, t=70, b=10),
-        template="plotly_white",
         xaxis=dict(tickmode="array", tickvals=list(range(len(classes))), ticktext=list(classes), side="top"),
         yaxis=dict(
             autorange="reversed",
@@ -358,7 +349,7 @@ def probability_heatmap_figure(
         ),
         legend=dict(orientation="h", y=-0.02, yanchor="top"),
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 # Attention weights are ≥ 0: the positive half of the one signed scale, white at 0, red at 1.
@@ -388,7 +379,6 @@ def attention_figure(weights: np.ndarray, tokens, title: str = "Attention") -> g
             title=dict(text=title),
             height=150 + 46 * t,
             margin=dict(l=10, r=10, t=70, b=60),
-            template="plotly_white",
             annotations=[],
             legend=dict(orientation="h", y=-0.25, yanchor="top", x=0),
         ),
@@ -464,7 +454,7 @@ def attention_figure(weights: np.ndarray, tokens, title: str = "Attention") -> g
             hoverinfo="skip",
         )
     )
-    return go.Figure(dict(data=data, layout=layout), _validate=False)
+    return figure(data, layout)
 
 
 def embedding_table_figure(table: np.ndarray, vocab) -> go.Figure:

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .colors import ACCENT, COLORSCALE
-from .heatmap import PLAIN
+from .figure import PLAIN
 
 
 # ----------------------------------------------------------- task views

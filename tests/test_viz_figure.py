@@ -1,0 +1,37 @@
+"""Every figure goes to the browser without plotly's template: Streamlit themes the chart itself."""
+
+import json
+
+import numpy as np
+import plotly.io as pio
+
+from backprop import History
+from viz import draw, runs, sequences
+from viz.figure import PLAIN, figure
+
+
+def sent(fig) -> dict:
+    """The figure as st.plotly_chart serialises it."""
+    return json.loads(pio.to_json(fig, validate=False))
+
+
+def test_figure_keeps_the_traces_and_layout_it_is_given_and_no_template():
+    fig = sent(figure([{"type": "bar", "x": [1, 2], "y": [3, 4]}], {"height": 200}))
+    assert fig["data"] == [{"type": "bar", "x": [1, 2], "y": [3, 4]}]
+    assert fig["layout"] == {"template": PLAIN, "height": 200}
+
+
+def test_figures_of_every_page_carry_no_plotly_template():
+    history = History()
+    history.epochs.append({"epoch": 1, "step": 4, "train_loss": 0.5, "train_accuracy": 0.8, "seconds": 0.1})
+    figures = [
+        runs.compare_figure({"a": history}),
+        sequences.target_distribution_figure({"a": 3, "b": 1}),
+        sequences.sample_prediction_figure(np.array([0.7, 0.3]), np.array([0.5, 0.5]), ["a", "b"], 0),
+        draw.probability_bars(np.array([0.2, 0.8]), ["cat", "dog"]),
+    ]
+    for fig in figures:
+        layout = sent(fig)["layout"]
+        assert layout["template"] == PLAIN
+        # the default template's trace defaults (a colour scale per trace type) are not sent
+        assert "colorscale" not in json.dumps(layout)
