@@ -1,11 +1,33 @@
-"""Axes shared by the figures of runs and sequences: log ticks that read in full, accuracy ranges that
-show how far a curve is from its ceiling."""
+"""Axes shared by the figures: log ticks that read in full, accuracy ranges that show how far a curve is
+from its ceiling, and margins that hold what sits in them.
+
+Plotly widens a margin too small for its tick labels, axis title, legend or colour bar and then lays
+the whole chart out a second time, at every redraw: about a third of what a changed chart costs the
+browser. The margin helpers below are generous estimates, so that pass never happens.
+"""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+
+CHAR_PX = 7.5  # one character of the 12 px chart font, rounded up (digits and most letters)
+TICK_ROW = 45  # a row of x tick labels under the plot
+AXIS_TITLE = 40  # an axis title beside its tick labels
+LEGEND_ROW = 48  # a row of a horizontal legend
+COLOR_BAR = 100  # a colour bar right of the plot: the bar, its tick labels and a title along it
+
+
+def text_px(texts, size: int = 12) -> int:
+    """Pixels the longest of ``texts`` takes at ``size`` px, rounded up (it decides a margin)."""
+    longest = max((len(str(text)) for text in texts), default=0)
+    return math.ceil(longest * CHAR_PX * size / 12)
+
+
+def left_margin(tick_labels, title: bool = False, size: int = 12) -> int:
+    """A left margin that holds a y axis's tick labels, and its title when ``title``."""
+    return 28 + text_px(tick_labels, size) + (AXIS_TITLE if title else 0)
 
 
 def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:

@@ -18,6 +18,7 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from .axes import AXIS_TITLE, COLOR_BAR, TICK_ROW, left_margin, text_px
 from .colors import COLORSCALE
 from .figure import figure
 from .heatmap import abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
@@ -43,10 +44,6 @@ def label(value) -> str:
     (``<b>``, ``<a href=...>``, entities); escaped, the name reads as it is.
     """
     return html.escape(str(value), quote=False)
-
-
-def _margin(height: int, top: int = 40) -> dict:
-    return dict(height=height, margin=dict(l=10, r=10, t=top, b=10))
 
 
 def _scale_title(text: str, limit: float, values) -> dict:
@@ -104,7 +101,8 @@ def probability_bars(probs: np.ndarray, classes, title: str = "Probabilities") -
         showlegend=False,
         xaxis=dict(range=[0, 1.15], tickformat=".0%"),
         yaxis=dict(autorange="reversed", type="category", automargin=True),
-        **_margin(60 + 26 * len(labels)),
+        height=60 + 26 * len(labels),
+        margin=dict(l=left_margin(labels), r=10, t=40, b=TICK_ROW),
     )
     return figure([bars], layout)
 
@@ -128,7 +126,8 @@ def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class
         yaxis=dict(range=[0, 1], tickformat=".0%"),
         xaxis=dict(type="category"),
         legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
-        **_margin(320),
+        height=320,
+        margin=dict(l=left_margin(["100%"]), r=10, t=40, b=TICK_ROW + max(0, text_px(labels) - 20)),
     )
     return figure(data, layout)
 
@@ -175,7 +174,8 @@ def saliency_overlay(image: np.ndarray, saliency: np.ndarray, class_name: str) -
             )
             for text, x in zip(titles, (0.2, 0.74))
         ],
-        **_margin(340),
+        height=340,
+        margin=dict(l=10, r=COLOR_BAR, t=40, b=20),
     )
     for k, domain in ((1, [0.0, 0.4]), (2, [0.48, 1.0])):
         suffix = "" if k == 1 else str(k)
@@ -226,7 +226,7 @@ def _mosaic_figure(
         xaxis=axis,
         yaxis={**axis, "autorange": "reversed", "scaleanchor": "x"},
         height=height,
-        margin=dict(l=10, r=10, t=56, b=10),
+        margin=dict(l=10, r=COLOR_BAR, t=56, b=10),
     )
     return figure([trace, colorbar_trace(limit, legend)], layout)
 
@@ -296,7 +296,13 @@ def layer_activations(activations: list[np.ndarray], names: list[str]) -> go.Fig
             tickvals=[-abs_limit(activations[0]), 0, abs_limit(activations[0])],
             ticktext=["−max", "0", "+max"],
         )
-    layout.update(showlegend=False, annotations=annotations, bargap=0.1, **_margin(40 + 170 * rows))
+    layout.update(
+        showlegend=False,
+        annotations=annotations,
+        bargap=0.1,
+        height=40 + 170 * rows,
+        margin=dict(l=left_margin(["−0.25"]), r=COLOR_BAR, t=40, b=TICK_ROW + AXIS_TITLE),
+    )
     return figure(data, layout)
 
 
@@ -335,7 +341,12 @@ def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
             showticklabels=delta_W.ndim != 4,
         ),
         height=height,
-        margin=dict(l=10, r=10, t=56, b=10),
+        margin=dict(
+            l=left_margin(["000"] if delta_W.ndim != 4 else [], title=True),
+            r=COLOR_BAR,
+            t=56,
+            b=(TICK_ROW if delta_W.ndim != 4 else 10) + AXIS_TITLE,
+        ),
     )
     return figure([trace, colorbar_trace(limit, "ΔW")], layout)
 
@@ -382,7 +393,14 @@ def confusion(matrix: np.ndarray, classes) -> go.Figure:
         title=dict(text="Confusion matrix (validation)"),
         xaxis=dict(title=dict(text="predicted"), type="category", side="bottom", automargin=True),
         yaxis=dict(title=dict(text="true"), type="category", autorange="reversed", automargin=True),
-        **_margin(140 + 34 * len(labels)),
+        height=140 + 34 * len(labels),
+        # long class names stand on end under the matrix
+        margin=dict(
+            l=left_margin(labels, title=True),
+            r=COLOR_BAR,
+            t=40,
+            b=TICK_ROW + AXIS_TITLE + max(0, text_px(labels) - 20),
+        ),
     )
     return figure([heatmap], layout)
 

@@ -15,7 +15,16 @@ from plotly.colors import qualitative
 from backprop import History
 from backprop.runs import PERCENTILES, epoch_seconds
 
-from .axes import accuracy_range, ceiling_lines, legend_below, log_ticks
+from .axes import (
+    AXIS_TITLE,
+    TICK_ROW,
+    accuracy_range,
+    ceiling_lines,
+    left_margin,
+    legend_below,
+    log_ticks,
+    text_px,
+)
 from .figure import figure
 
 PALETTE = qualitative.Plotly
@@ -384,7 +393,14 @@ def distance_figure(distances: dict[str, dict], height: int = 320) -> go.Figure:
             )
     layout = dict(
         height=height,
-        margin=dict(l=60, r=20, t=50, b=50),
+        # the legend, on the right, names each pair and layer (mostly lower-case letters: narrower than
+        # the digits text_px counts with)
+        margin=dict(
+            l=left_margin(["0.00"], title=True),
+            r=50 + round(0.8 * text_px(trace["name"] for trace in data)),
+            t=50,
+            b=TICK_ROW + AXIS_TITLE,
+        ),
         font=FONT,
         xaxis=dict(title=dict(text="epoch")),
         yaxis=dict(title=dict(text="‖W_a − W_b‖₂")),

@@ -13,7 +13,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import sequential
 
-from .axes import accuracy_range, ceiling_lines
+from .axes import (
+    AXIS_TITLE,
+    COLOR_BAR,
+    LEGEND_ROW,
+    TICK_ROW,
+    accuracy_range,
+    ceiling_lines,
+    left_margin,
+    legend_below,
+)
 from .colors import COLORSCALE
 from .figure import figure
 
@@ -143,10 +152,10 @@ def generation_html(
     return "".join(rows)
 
 
-def _figure(data: list, title: str, height: int, **layout) -> go.Figure:
-    """A titled figure of ``height`` pixels with the page's margins (``viz.figure`` builds it)."""
+def _figure(data: list, title: str, height: int, margin: dict, **layout) -> go.Figure:
+    """A titled figure of ``height`` pixels; ``margin`` (l, r, b) holds its labels (viz.axes)."""
     return figure(
-        data, dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10)) | layout
+        data, dict(title=dict(text=title), height=height, margin=dict(t=40, r=10) | margin) | layout
     )
 
 
@@ -168,7 +177,12 @@ def encoded_input_figure(x_row: np.ndarray, vocab, context: int, encoding: str) 
             zmax=max(len(vocab) - 1, 1),
             hovertemplate="%{x}: %{text}<extra></extra>",
         )
-        return _figure([trace], "Input: token ids (rows of the embedding table)", 160)
+        return _figure(
+            [trace],
+            "Input: token ids (rows of the embedding table)",
+            160,
+            dict(l=left_margin(["token id"]), b=TICK_ROW),
+        )
     trace = dict(
         type="heatmap",
         z=x_row.reshape(context, len(vocab)),
@@ -185,6 +199,7 @@ def encoded_input_figure(x_row: np.ndarray, vocab, context: int, encoding: str) 
         [trace],
         "Input: one-hot, position × token",
         110 + 34 * context,
+        dict(l=left_margin(positions), b=TICK_ROW),
         xaxis=dict(side="bottom"),
         yaxis=dict(autorange="reversed"),
     )
@@ -201,7 +216,14 @@ def target_distribution_figure(distribution: dict, vocab=None) -> go.Figure:
         marker=dict(color=[colors.get(n, "#80b1d3") for n in names]),
         hovertemplate="%{x}: %{y} samples<extra></extra>",
     )
-    return _figure([trace], "Target distribution (train + val)", 260, yaxis=dict(title=dict(text="samples")))
+    counts = list(distribution.values())
+    return _figure(
+        [trace],
+        "Target distribution (train + val)",
+        260,
+        dict(l=left_margin([max(counts, default=0)], title=True), b=TICK_ROW),
+        yaxis=dict(title=dict(text="samples")),
+    )
 
 
 def accuracy_figure(
@@ -227,15 +249,16 @@ def accuracy_figure(
         lines.append(("Bayes ceiling (val)", ceiling_val, "dot"))
     shapes, annotations = ceiling_lines(lines, "paper", "y")
     low, high, step = accuracy_range([train, val], [value for _, value, _ in lines])
+    height, top, bottom = 320, 40, TICK_ROW + AXIS_TITLE + LEGEND_ROW
     layout = dict(
         title=dict(text="Accuracy per epoch against the Bayes-optimal ceiling"),
-        height=320,
-        margin=dict(l=10, r=10, t=40, b=10),
+        height=height,
+        margin=dict(l=left_margin(["100%"], title=True), r=25, t=top, b=bottom),
         shapes=shapes,
         annotations=annotations,
         xaxis=dict(title=dict(text="epoch")),
         yaxis=dict(title=dict(text="accuracy"), range=[low, high], tickformat=".0%", dtick=step),
-        legend=dict(orientation="h", y=-0.25),
+        legend=legend_below(height, top, bottom),
     )
     return figure(data, layout)
 
@@ -259,12 +282,14 @@ def sample_prediction_figure(
             (data_share, "data (this context)", "data", "#bbbbbb"),
         )
     ]
+    height, top, bottom = 300, 40, TICK_ROW + LEGEND_ROW
     return _figure(
         bars,
         "Predicted distribution vs the data",
-        300,
+        height,
+        dict(l=left_margin(["100%"], title=True), b=bottom),
         barmode="group",
-        legend=dict(orientation="h", y=-0.2),
+        legend=legend_below(height, top, bottom, gap=TICK_ROW),
         yaxis=dict(range=[0, 1.1], tickformat=".0%", title=dict(text="probability")),
         annotations=[dict(x=classes[target], y=1.02, text="true", showarrow=False, font=dict(color=TARGET))],
     )
@@ -335,10 +360,11 @@ def probability_heatmap_figure(
                 hoverinfo="skip",
             )
         )
+    height, top, bottom = min(900, 170 + (16 if n <= 60 else 9) * n), 70, 10 + LEGEND_ROW
     layout = dict(
         title=dict(text=title or "Every training sample, sorted by master and position"),
-        height=min(900, 170 + (16 if n <= 60 else 9) * n),
-        margin=dict(l=10, r=10, t=70, b=10),
+        height=height,
+        margin=dict(l=left_margin([labels[i] for i in shown], size=11), r=COLOR_BAR, t=top, b=bottom),
         xaxis=dict(tickmode="array", tickvals=list(range(len(classes))), ticktext=list(classes), side="top"),
         yaxis=dict(
             autorange="reversed",
@@ -347,7 +373,7 @@ def probability_heatmap_figure(
             ticktext=[labels[i] for i in shown],
             tickfont=dict(family="monospace", size=11),
         ),
-        legend=dict(orientation="h", y=-0.02, yanchor="top"),
+        legend=legend_below(height, top, bottom, gap=10),
     )
     return figure(data, layout)
 
@@ -373,14 +399,15 @@ def attention_figure(weights: np.ndarray, tokens, title: str = "Attention") -> g
     future = np.triu(np.ones((t, t), dtype=bool), k=1)
     gap = 0.08 if heads > 1 else 0.0
     width = (1 - gap * (heads - 1)) / heads
+    height, top, bottom = 150 + 46 * t, 70, TICK_ROW + AXIS_TITLE + LEGEND_ROW
     data, layout = (
         [],
         dict(
             title=dict(text=title),
-            height=150 + 46 * t,
-            margin=dict(l=10, r=10, t=70, b=60),
+            height=height,
+            margin=dict(l=left_margin(names, title=True), r=COLOR_BAR, t=top, b=bottom),
             annotations=[],
-            legend=dict(orientation="h", y=-0.25, yanchor="top", x=0),
+            legend=legend_below(height, top, bottom),
         ),
     )
     for h in range(heads):
@@ -476,6 +503,7 @@ def embedding_table_figure(table: np.ndarray, vocab) -> go.Figure:
         [trace],
         "Embedding table (vocabulary × dimensions)",
         120 + 30 * len(vocab),
+        dict(l=left_margin(vocab), r=COLOR_BAR, b=TICK_ROW + AXIS_TITLE),
         xaxis=dict(title=dict(text="dimension")),
         yaxis=dict(autorange="reversed"),
     )
@@ -499,6 +527,7 @@ def embedding_pca_figure(coords: np.ndarray, explained: np.ndarray, vocab) -> go
         [trace],
         "Tokens in the first two principal directions",
         360,
+        dict(l=left_margin(["−0.25"], title=True), b=TICK_ROW + AXIS_TITLE),
         xaxis=dict(title=dict(text=f"PC1 ({explained[0]:.0%} of variance)"), zeroline=True),
         yaxis=dict(title=dict(text=f"PC2 ({explained[1]:.0%} of variance)"), zeroline=True, scaleanchor="x"),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from .axes import COLOR_BAR, LEGEND_ROW, TICK_ROW, left_margin, legend_below
 from .colors import ACCENT, COLORSCALE
 from .figure import PLAIN
 
@@ -79,14 +80,15 @@ def decision_boundary(net, x, y, classes, resolution: int = 70, highlight=None) 
                 marker=dict(size=11, color="rgba(0,0,0,0)", line=dict(width=2, color=ACCENT)),
             )
         )
+    height, top, bottom = 420, 30, TICK_ROW + LEGEND_ROW
     fig.update_layout(
-        height=420,
-        margin=dict(l=30, r=10, t=30, b=30),
+        height=height,
+        margin=dict(l=left_margin(["−1.5"]), r=COLOR_BAR, t=top, b=bottom),
         template=PLAIN,
         title="Decision boundary",
         title_font_size=13,
         # below the plot: at the right it would cover the colour bar's title
-        legend=dict(orientation="h", yanchor="top", y=-0.08, x=0),
+        legend=legend_below(height, top, bottom, gap=TICK_ROW),
     )
     return fig
 
@@ -117,12 +119,14 @@ def fitted_curve(net, x, y, highlight=None, points: int = 200) -> go.Figure:
                 marker=dict(size=10, color="rgba(0,0,0,0)", line=dict(width=2, color=ACCENT)),
             )
         )
+    height, top, bottom = 340, 30, TICK_ROW + LEGEND_ROW
     fig.update_layout(
-        height=340,
-        margin=dict(l=30, r=10, t=30, b=30),
+        height=height,
+        margin=dict(l=left_margin(["−1.5"]), r=20, t=top, b=bottom),
         template=PLAIN,
         title="Fitted curve",
         title_font_size=13,
+        legend=legend_below(height, top, bottom, gap=TICK_ROW),
     )
     return fig
 
@@ -156,7 +160,7 @@ def regression_surface(net, x, y, resolution: int = 50) -> go.Figure:
     )
     fig.update_layout(
         height=360,
-        margin=dict(l=30, r=10, t=30, b=30),
+        margin=dict(l=left_margin(["−1.5"]), r=COLOR_BAR, t=30, b=TICK_ROW),
         template=PLAIN,
         title="Network output (background) vs targets (points)",
         title_font_size=13,

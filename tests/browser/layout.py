@@ -1,5 +1,7 @@
 """What a person would see wrong in a chart, read from the page: text over text, text cut off, a legend
-over a colour bar, tick labels running into each other, a chart with several series and no legend.
+over a colour bar, tick labels running into each other, a chart with several series and no legend; and
+what they would feel: margins too small for what sits in them, which plotly widens and then lays the
+whole chart out a second time, at every redraw.
 
 ``chart_problems(page)`` returns one sentence per problem across every plotly chart on the page (an
 empty list when there is none); ``whole_page_screenshot`` saves a page as tall as its content.
@@ -30,8 +32,12 @@ _CHART_BOXES = r"""
       }
     }
     const legend = plot.querySelector('.legend');
+    const full = plot._fullLayout || {};
     return {
       index,
+      // the margins the figure asked for, and those plotly used after making room for labels and legends
+      margin: full.margin ? {l: full.margin.l, r: full.margin.r, t: full.margin.t, b: full.margin.b} : null,
+      used: full._size ? {l: full._size.l, r: full._size.r, t: full._size.t, b: full._size.b} : null,
       frame: box(plot),
       svg: root ? box(root) : null,
       title: title && (title.textContent || '').trim() ? {text: title.textContent.trim(), ...box(title)} : null,
@@ -110,6 +116,16 @@ def chart_problems(page) -> list[str]:
             problems.append(f"{name}: {chart['series']} series and no legend saying which is which")
         if not chart["ticks"] and not chart["picture"]:  # a picture's pixels need no coordinates
             problems.append(f"{name}: no axis has tick labels")
+        if chart["margin"] and chart["used"]:
+            grown = {
+                side: round(chart["used"][side] - chart["margin"][side])
+                for side in "lrtb"
+                if chart["used"][side] > chart["margin"][side] + 0.5
+            }
+            if grown:
+                problems.append(
+                    f"{name}: margins too small by {grown} (px); plotly widens them and lays the chart out twice"
+                )
     return problems
 
 
