@@ -72,7 +72,7 @@ def test_auto_generated_and_random_masters():
 def test_encoding_and_task_change_the_input_and_targets():
     at = run_page()
     at.selectbox(key="seq.encoding").set_value("embedding").run()
-    assert "token ids" in at.get("plotly_chart")[0].proto.spec
+    assert "token ids" in " ".join(element.proto.body for element in at.get("html"))
     at.selectbox(key="seq.task").set_value("classification").run()
     assert not at.exception and not at.error
     assert "→ **M" in shown(at)  # the target is now the master
@@ -201,6 +201,8 @@ def test_user_text_in_the_vocabulary_is_shown_as_text_not_markup():
 
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "&lt;" in strips(at)  # the tokens are escaped inside the strips' own HTML
+    tables = [element.proto.body for element in at.get("html")]  # the encoded input's table
+    assert tables and all("&lt;" in body and "&gt;" in body and "<b>" not in body for body in tables)
     for element in list(at.markdown) + list(at.error) + list(at.caption):
         assert "<b>" not in element.value or "white-space:nowrap" in element.value, element.value
 

@@ -27,7 +27,7 @@ def test_figures_of_every_page_carry_no_plotly_template():
     figures = [
         runs.compare_figure({"a": history}),
         sequences.target_distribution_figure({"a": 3, "b": 1}),
-        sequences.sample_prediction_figure(np.array([0.7, 0.3]), np.array([0.5, 0.5]), ["a", "b"], 0),
+        sequences.accuracy_figure([1, 2], [0.5, 0.7], [0.4, 0.6], 0.9),
         draw.probability_bars(np.array([0.2, 0.8]), ["cat", "dog"]),
     ]
     for fig in figures:

@@ -36,18 +36,44 @@ def test_generation_marks_only_the_tokens_that_leave_the_master():
     )
 
 
+def _rows(table: str) -> list[str]:
+    return table.split("<tbody>")[1].split("</tbody>")[0].split("<tr>")[1:]
+
+
 def test_one_hot_input_is_positions_by_vocabulary():
     row = np.zeros(3 * 4, dtype=np.float32)
     row[[0, 5, 10]] = 1
-    fig = viz.encoded_input_figure(row, "abcd", 3, "one_hot")
+    rows = _rows(viz.encoded_input_html(row, "abcd", 3, "one_hot"))
 
-    np.testing.assert_array_equal(np.asarray(fig.data[0].z), row.reshape(3, 4))
+    assert len(rows) == 3
+    for p, text in enumerate(rows):
+        values = [
+            int(cell.split(">")[-1])
+            for cell in text.split("</span>")
+            if "monospace" in cell and "2.2em" in cell
+        ]
+        assert values == row.reshape(3, 4)[p].astype(int).tolist()
+        assert f"pos {p}" in text
 
 
 def test_embedding_input_shows_token_ids():
-    fig = viz.encoded_input_figure(np.array([2, 0, 1]), "abcd", 3, "embedding")
+    rows = _rows(viz.encoded_input_html(np.array([2, 0, 1]), "abcd", 3, "embedding"))
 
-    assert list(fig.data[0].text[0]) == ["c = id 2", "a = id 0", "b = id 1"]
+    assert [cell.split("</span>")[-1].strip() for cell in rows[0].split("</td>")[:-1]] == [
+        "id 2",
+        "id 0",
+        "id 1",
+    ]
+    assert [cell.split("</span>")[0].split(">")[-1] for cell in rows[0].split("<td")[1:]] == ["c", "a", "b"]
+
+
+def test_sample_prediction_gives_each_class_both_numbers_and_marks_the_true_one():
+    table = viz.sample_prediction_html(np.array([0.25, 0.75]), np.array([0.5, 0.5]), ["a", "<b>"], 1)
+    rows = _rows(table)
+
+    assert "25.0%" in rows[0] and "50.0%" in rows[0] and "true" not in rows[0]
+    assert "75.0%" in rows[1] and ">true<" in rows[1]
+    assert "&lt;b&gt;" in rows[1] and "<b>" not in rows[1].replace(">true<", "")
 
 
 def test_probability_heatmap_crosses_out_only_wrong_rows():

@@ -52,11 +52,7 @@ def _sample_card(params: dict, ds, index: int) -> None:
         f"Sample **#{index}**: {plain(ds.windows_train[index])} → "
         f"**{plain(ds.classes[ds.y_train[index]])}** · {ui.sample_origin(ds, index)}"
     )
-    st.plotly_chart(
-        viz.encoded_input_figure(ds.x_train[index], ds.vocab, ds.context, ds.encoding),
-        width="stretch",
-        key="seq.input",
-    )
+    st.html(viz.encoded_input_html(ds.x_train[index], ds.vocab, ds.context, ds.encoding))
     if st.button(
         "Open this sample in step-through",
         key="seq.jump",
@@ -146,11 +142,7 @@ def sample_view(model: ActiveModel, index: int) -> None:
     with left:
         probabilities = model.net.predict_proba(ds.x_train[index : index + 1])[0]
         share = context_distribution(ds.windows_train, ds.y_train, len(ds.classes), ds.windows_train[index])
-        st.plotly_chart(
-            viz.sample_prediction_figure(probabilities, share, ds.classes, int(ds.y_train[index])),
-            width="stretch",
-            key="seq.sample_pred",
-        )
+        st.html(viz.sample_prediction_html(probabilities, share, ds.classes, int(ds.y_train[index])))
     with right:
         for name, weights in attention:
             st.plotly_chart(

@@ -1,7 +1,8 @@
 """Figures for sequence data and what a next-token model learned from it.
 
-Token strips are HTML (crisp, one coloured cell per token); everything else is a
-plotly Figure. Pure functions: arrays and strings in, figure or HTML text out.
+Token strips, the encoded input and one sample's prediction are HTML (crisp, their numbers written out,
+and cheap for the browser to redraw); everything else is a plotly Figure. Pure functions: arrays and
+strings in, figure or HTML text out; every token is escaped.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ PALETTE = [
 ]
 HIGHLIGHT = "#d62728"  # the selected window / a mismatch
 TARGET = "#1f4e9c"  # the token the window predicts
+NETWORK, DATA = "#4c78a8", "#bbbbbb"  # the network's probabilities, the data's shares
+ONE, ZERO = "rgb(8,48,107)", "rgb(247,251,255)"  # a one-hot entry: the ends of the probability scale
 START = "#555555"  # the typed start of a generation (neither right nor wrong)
 
 
@@ -159,49 +162,46 @@ def _figure(data: list, title: str, height: int, margin: dict, **layout) -> go.F
     )
 
 
-def encoded_input_figure(x_row: np.ndarray, vocab, context: int, encoding: str) -> go.Figure:
-    """One sample's network input: positions × vocabulary one-hot, or the token ids of an embedding input."""
-    x_row = np.asarray(x_row)
-    positions = [f"pos {p}" for p in range(context)]
-    if encoding == "embedding":
-        trace = dict(
-            type="heatmap",
-            z=x_row.reshape(1, context).astype(float),
-            x=positions,
-            y=["token id"],
-            text=[[f"{vocab[int(i)]} = id {int(i)}" for i in x_row]],
-            texttemplate="%{text}",
-            colorscale=PROBABILITY_SCALE,
-            showscale=False,
-            zmin=0,
-            zmax=max(len(vocab) - 1, 1),
-            hovertemplate="%{x}: %{text}<extra></extra>",
-        )
-        return _figure(
-            [trace],
-            "Input: token ids (rows of the embedding table)",
-            160,
-            dict(l=left_margin(["token id"]), b=TICK_ROW),
-        )
-    trace = dict(
-        type="heatmap",
-        z=x_row.reshape(context, len(vocab)),
-        x=list(vocab),
-        y=positions,
-        colorscale=PROBABILITY_SCALE,
-        zmin=0,
-        zmax=1,
-        showscale=False,
-        texttemplate="%{z:.0f}",
-        hovertemplate="%{y}, token %{x}: %{z:.0f}<extra></extra>",
+def _table(title: str, head: list[str], rows: list[list[str]], note: str = "") -> str:
+    """A titled HTML table of ready-made cells (already escaped), and a note under it."""
+    cell = "padding:2px 4px;text-align:center;vertical-align:middle"
+    head_row = "".join(f'<th style="{cell};font-weight:400">{h}</th>' for h in head)
+    body = "".join("<tr>" + "".join(f'<td style="{cell}">{c}</td>' for c in row) + "</tr>" for row in rows)
+    caption = f'<div style="font-size:0.8em;color:#555;margin-top:4px">{note}</div>' if note else ""
+    return (
+        f'<div style="font-weight:600;margin:4px 0 6px">{html.escape(title)}</div>'
+        f'<table style="border-collapse:collapse;font-size:0.9em">'
+        f"<thead><tr>{head_row}</tr></thead><tbody>{body}</tbody></table>{caption}"
     )
-    return _figure(
-        [trace],
+
+
+def _number_cell(value: float) -> str:
+    """A one-hot entry as a cell that shows it: 1 dark with white text, 0 light with grey text."""
+    on = value >= 0.5
+    background, color = (ONE, "#ffffff") if on else (ZERO, "#888888")
+    return (
+        f'<span style="display:inline-block;width:2.2em;line-height:1.9em;border-radius:3px;'
+        f'background:{background};color:{color};font-family:monospace">{value:g}</span>'
+    )
+
+
+def encoded_input_html(x_row: np.ndarray, vocab, context: int, encoding: str) -> str:
+    """One sample's network input as the numbers the network reads: positions × vocabulary one-hot,
+    or the token id at each position of an embedding input. Tokens are escaped."""
+    x_row = np.asarray(x_row)
+    colors = token_colors(vocab)
+    positions = [_label(f"pos {p}") for p in range(context)]
+    if encoding == "embedding":
+        tokens = [vocab[int(i)] for i in x_row]
+        cells = [f"{_cell(token, colors[token])} id {int(i)}" for token, i in zip(tokens, x_row)]
+        return _table("Input: token ids (rows of the embedding table)", positions, [cells])
+    grid = x_row.reshape(context, len(vocab))
+    rows = [[positions[p]] + [_number_cell(float(v)) for v in grid[p]] for p in range(context)]
+    return _table(
         "Input: one-hot, position × token",
-        110 + 34 * context,
-        dict(l=left_margin(positions), b=TICK_ROW),
-        xaxis=dict(side="bottom"),
-        yaxis=dict(autorange="reversed"),
+        [""] + [_cell(token, colors[token]) for token in vocab],
+        rows,
+        f"{_number_cell(1.0)} the position's token &nbsp; {_number_cell(0.0)} any other",
     )
 
 
@@ -263,36 +263,34 @@ def accuracy_figure(
     return figure(data, layout)
 
 
-def sample_prediction_figure(
-    probabilities: np.ndarray, data_share: np.ndarray, classes, target: int
-) -> go.Figure:
-    """One sample: the network's distribution next to how often each class follows this context in the data."""
-    classes = list(classes)
-    bars = [
-        dict(
-            type="bar",
-            x=classes,
-            y=np.asarray(values, dtype=float),
-            name=name,
-            marker=dict(color=color),
-            hovertemplate=f"{short}: %{{x}} %{{y:.1%}}<extra></extra>",
-        )
-        for values, name, short, color in (
-            (probabilities, "network", "network", "#4c78a8"),
-            (data_share, "data (this context)", "data", "#bbbbbb"),
-        )
-    ]
-    height, top, bottom = 300, 40, TICK_ROW + LEGEND_ROW
-    return _figure(
-        bars,
-        "Predicted distribution vs the data",
-        height,
-        dict(l=left_margin(["100%"], title=True), b=bottom),
-        barmode="group",
-        legend=legend_below(height, top, bottom, gap=TICK_ROW),
-        yaxis=dict(range=[0, 1.1], tickformat=".0%", title=dict(text="probability")),
-        annotations=[dict(x=classes[target], y=1.02, text="true", showarrow=False, font=dict(color=TARGET))],
+def _bar(share: float, color: str) -> str:
+    """A bar as long as ``share`` (of 7 em) with its percentage; the exact value on hover."""
+    return (
+        f'<span title="{share:.6g}" style="display:inline-flex;align-items:center;gap:6px">'
+        f'<span style="display:inline-block;width:7em;height:0.9em;background:#f0f0f0;border-radius:2px">'
+        f'<span style="display:block;width:{100 * min(max(share, 0.0), 1.0):.1f}%;height:100%;'
+        f'background:{color};border-radius:2px"></span></span>'
+        f'<span style="font-family:monospace;min-width:4.2em;text-align:right">{share:.1%}</span></span>'
     )
+
+
+def sample_prediction_html(probabilities: np.ndarray, data_share: np.ndarray, classes, target: int) -> str:
+    """One sample: the network's probability for each class next to how often that class follows this
+    context in the data, one row per class, the true class marked. Class names are escaped."""
+    colors = token_colors(classes)
+    rows = []
+    for k, name in enumerate(classes):
+        name = str(name)
+        mark = f'<b style="color:{TARGET}">true</b>' if k == target else ""
+        rows.append(
+            [
+                _cell(name, colors.get(name, "#ffffff")),
+                _bar(float(probabilities[k]), NETWORK),
+                _bar(float(data_share[k]), DATA),
+                mark,
+            ]
+        )
+    return _table("Predicted distribution vs the data", ["", "network", "data (this context)", ""], rows)
 
 
 MAX_ROW_LABELS = 60
