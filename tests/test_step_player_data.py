@@ -17,6 +17,7 @@ from viz.step_payload import (
     quantize,
     read_payload,
     reduction,
+    tensor_stats,
 )
 from viz.step_text import diagnostic_notes, diagnostics_rows, phase_equations, phase_summary, sig, update_rule
 from viz.step_view import BACKWARD, FORWARD, READY, UPDATE, step_view
@@ -303,3 +304,24 @@ def test_an_embedding_block_shows_the_table_and_the_rows_looked_up():
     np.testing.assert_array_equal(embed.tensor("e").values, trace.record("embed1").out[0])
     assert embed.tensor("dtable") is not None and embed.tensor("pos1.table").rows == "pos"
     assert view.inputs[0].key == "x" and view.inputs[0].values.shape == (6, 4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 2, 5, 784 * 256 + 3])
+def test_tensor_stats_are_numpys_percentiles_of_the_finite_values(dtype, size):
+    rng = np.random.default_rng(size)
+    values = rng.normal(size=size).astype(dtype)
+    values[: size // 3] = np.round(values[: size // 3])  # ties
+    if size > 2:
+        values[1] = np.nan  # left out, as an infinite value would be
+        values[2] = np.inf
+    finite = values[np.isfinite(values)]
+    stats = tensor_stats(values)
+
+    expected = np.percentile(finite.astype(np.float64), [0, 25, 50, 75, 100])
+    found = [stats[key] for key in ("min", "p25", "median", "p75", "max")]
+    np.testing.assert_allclose(found, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    assert stats["absmax"] == max(abs(found[0]), abs(found[-1]))
+    assert tensor_stats(np.array([np.nan], dtype=dtype)) == dict.fromkeys(
+        ("min", "p25", "median", "p75", "max", "absmax")
+    )

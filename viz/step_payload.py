@@ -57,10 +57,11 @@ def tensor_stats(values: np.ndarray) -> dict:
         m = m[finite]
     if m.size == 0:
         return dict.fromkeys(("min", "p25", "median", "p75", "max", "absmax"))
-    # np.percentile's linear interpolation, from one partition around the ranks it needs
+    # np.percentile's linear interpolation between the ranks around each position. A sort: NumPy sorts
+    # float32 with vector instructions, several times faster than a partition around eight ranks.
     position = np.array([0.0, 0.25, 0.5, 0.75, 1.0]) * (m.size - 1)
     low, high = np.floor(position).astype(np.intp), np.ceil(position).astype(np.intp)
-    ranked = np.partition(m, np.union1d(low, high))
+    ranked = np.sort(m)
     q = ranked[low] + (ranked[high].astype(np.float64) - ranked[low]) * (position - low)
     out = dict(zip(("min", "p25", "median", "p75", "max"), (float(v) for v in q)))
     out["absmax"] = max(abs(out["min"]), abs(out["max"]))
