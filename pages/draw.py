@@ -33,7 +33,7 @@ with right:
     else:
         prediction = ui.predict(model, prepared)
         ui.prediction_ui(prediction, classes)
-        st.plotly_chart(figures.probability_bars(prediction.probs, classes), key="draw.probs")
+        st.html(figures.probability_table(prediction.probs, classes))
 
 if prediction is not None:
     st.subheader("From your drawing to the model's input")

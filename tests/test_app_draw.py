@@ -66,22 +66,24 @@ def test_a_vertical_bar_is_a_one_and_a_seven_a_seven(model):
 
 def test_only_the_open_tab_is_computed():
     app = open_page(VERTICAL_BAR)
-    assert len(app.get("plotly_chart")) == 2  # the probabilities and the open tab's saliency
+    assert len(app.get("plotly_chart")) == 1  # the open tab's saliency
+    tables = " ".join(element.proto.body for element in app.get("html"))
+    assert "Probabilities" in tables and tables.count("<tr>") >= 10  # a row per class
     assert "draw.map_stage" not in [r.key for r in app.radio]  # feature maps: not drawn
     assert "draw.label" not in [s.key for s in app.selectbox]  # teaching: not drawn
     app.session_state[TAB_KEY] = "Activations"
     app.run()
-    assert len(app.get("plotly_chart")) == 2  # the probabilities and the activations
+    assert len(app.get("plotly_chart")) == 1  # the activations
     assert not any("∂P/∂x" in c.value for c in app.caption)
 
 
 def test_the_cnn_shows_the_feature_maps_of_each_convolution_before_and_after_relu():
     app = open_page(SEVEN, tab="Feature maps")
     assert not app.exception
-    assert len(app.get("plotly_chart")) == 3  # probabilities and one figure per conv layer
+    assert len(app.get("plotly_chart")) == 2  # one figure per conv layer
     assert any("never negative" in c.value for c in app.caption)
     app.radio(key="draw.map_stage").set_value("before").run()
-    assert not app.exception and len(app.get("plotly_chart")) == 3
+    assert not app.exception and len(app.get("plotly_chart")) == 2
     assert any("red positive, blue negative" in c.value for c in app.caption)
 
 
@@ -135,7 +137,7 @@ def test_teaching_the_cnn_changes_its_kernels_and_shows_every_layers_change():
     assert taught["steps"] == 1 and taught["result"]["delta_W"][0].ndim == 4  # 16 kernels of 1×3×3
     assert np.abs(taught["result"]["delta_W"][0]).max() > 0
     # the probabilities before/after and one ΔW per layer with weights (2 conv, 2 dense)
-    assert len(app.get("plotly_chart")) == 2 + 4
+    assert len(app.get("plotly_chart")) == 1 + 4
 
 
 def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_the_data(monkeypatch):

@@ -34,11 +34,12 @@ def test_anything_is_shown_through_str():
 def test_class_names_read_as_text_in_the_draw_figures():
     import numpy as np
 
-    from viz.draw import confusion, probability_bars, probability_shift, saliency_overlay
+    from viz.draw import confusion, probability_shift, probability_table, saliency_overlay
 
     name = "<a href='https://example.com'>click</a> & <b>bold</b>"
     shown_as = "&lt;a href='https://example.com'&gt;click&lt;/a&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
-    assert list(probability_bars([0.3, 0.7], ["cat", name]).data[0].y) == ["cat", shown_as]
+    table = probability_table([0.3, 0.7], ["cat", name])
+    assert f"<b>{shown_as.replace(chr(39), '&#x27;')}</b>" in table and "<a href" not in table
     assert list(probability_shift([0.3, 0.7], [0.2, 0.8], ["cat", name], 0).data[0].x) == ["cat ✓", shown_as]
     assert list(confusion(np.eye(2, dtype=int), ["cat", name]).data[0].x) == ["cat", shown_as]
     overlay = saliency_overlay(np.zeros((4, 4)), np.ones((4, 4)), name)

@@ -28,7 +28,7 @@ def test_figures_of_every_page_carry_no_plotly_template():
         runs.compare_figure({"a": history}),
         sequences.target_distribution_figure({"a": 3, "b": 1}),
         sequences.accuracy_figure([1, 2], [0.5, 0.7], [0.4, 0.6], 0.9),
-        draw.probability_bars(np.array([0.2, 0.8]), ["cat", "dog"]),
+        draw.probability_shift(np.array([0.2, 0.8]), np.array([0.1, 0.9]), ["cat", "dog"], 1),
     ]
     for fig in figures:
         layout = sent(fig)["layout"]

@@ -22,6 +22,7 @@ from .axes import AXIS_TITLE, COLOR_BAR, TICK_ROW, left_margin, text_px
 from .colors import COLORSCALE
 from .figure import figure
 from .heatmap import abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
+from .tables import bar_html, table_html
 
 PREDICTED = "#2563eb"
 OTHER = "#94a3b8"
@@ -80,31 +81,22 @@ def colorbar_trace(limit: float, title: str, axes: tuple[str, str] = ("x", "y"))
     )
 
 
-def probability_bars(probs: np.ndarray, classes, title: str = "Probabilities") -> go.Figure:
-    """Horizontal bars of (C,) probabilities, the most likely class highlighted."""
+def probability_table(probs: np.ndarray, classes) -> str:
+    """One row per class: its probability as a bar and a percentage (exact on hover), the most likely
+    class in bold and its bar in the prediction's colour. Class names are escaped."""
     probs = np.asarray(probs, dtype=np.float64).ravel()
-    labels = [label(c) for c in classes]
-    colours = [PREDICTED if k == probs.argmax() else OTHER for k in range(probs.size)]
-    bars = dict(
-        type="bar",
-        x=probs,
-        y=labels,
-        orientation="h",
-        marker=dict(color=colours),
-        text=[f"{p:.1%}" for p in probs],
-        textposition="outside",
-        cliponaxis=False,
-        hovertemplate="%{y}: %{x:.2%}<extra></extra>",
-    )
-    layout = dict(
-        title=dict(text=title),
-        showlegend=False,
-        xaxis=dict(range=[0, 1.15], tickformat=".0%"),
-        yaxis=dict(autorange="reversed", type="category", automargin=True),
-        height=60 + 26 * len(labels),
-        margin=dict(l=left_margin(labels), r=10, t=40, b=TICK_ROW),
-    )
-    return figure([bars], layout)
+    best = int(probs.argmax())
+    rows = []
+    for k, name in enumerate(classes):
+        shown = html.escape(str(name))
+        rows.append(
+            [
+                f'<span style="display:inline-block;min-width:5em;text-align:right">'
+                f"{f'<b>{shown}</b>' if k == best else shown}</span>",
+                bar_html(float(probs[k]), PREDICTED if k == best else OTHER, width_em=12),
+            ]
+        )
+    return table_html("Probabilities", ["class", "probability"], rows)
 
 
 def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> go.Figure:
@@ -406,7 +398,7 @@ def confusion(matrix: np.ndarray, classes) -> go.Figure:
 
 
 __all__ = [
-    "probability_bars",
+    "probability_table",
     "probability_shift",
     "saliency_overlay",
     "feature_maps",

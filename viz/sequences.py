@@ -26,6 +26,7 @@ from .axes import (
 )
 from .colors import COLORSCALE
 from .figure import figure
+from .tables import bar_html, table_html
 
 # One colour per vocabulary token, cycling past the palette (readable with black text).
 PALETTE = [
@@ -162,19 +163,6 @@ def _figure(data: list, title: str, height: int, margin: dict, **layout) -> go.F
     )
 
 
-def _table(title: str, head: list[str], rows: list[list[str]], note: str = "") -> str:
-    """A titled HTML table of ready-made cells (already escaped), and a note under it."""
-    cell = "padding:2px 4px;text-align:center;vertical-align:middle"
-    head_row = "".join(f'<th style="{cell};font-weight:400">{h}</th>' for h in head)
-    body = "".join("<tr>" + "".join(f'<td style="{cell}">{c}</td>' for c in row) + "</tr>" for row in rows)
-    caption = f'<div style="font-size:0.8em;color:#555;margin-top:4px">{note}</div>' if note else ""
-    return (
-        f'<div style="font-weight:600;margin:4px 0 6px">{html.escape(title)}</div>'
-        f'<table style="border-collapse:collapse;font-size:0.9em">'
-        f"<thead><tr>{head_row}</tr></thead><tbody>{body}</tbody></table>{caption}"
-    )
-
-
 def _number_cell(value: float) -> str:
     """A one-hot entry as a cell that shows it: 1 dark with white text, 0 light with grey text."""
     on = value >= 0.5
@@ -194,10 +182,10 @@ def encoded_input_html(x_row: np.ndarray, vocab, context: int, encoding: str) ->
     if encoding == "embedding":
         tokens = [vocab[int(i)] for i in x_row]
         cells = [f"{_cell(token, colors[token])} id {int(i)}" for token, i in zip(tokens, x_row)]
-        return _table("Input: token ids (rows of the embedding table)", positions, [cells])
+        return table_html("Input: token ids (rows of the embedding table)", positions, [cells])
     grid = x_row.reshape(context, len(vocab))
     rows = [[positions[p]] + [_number_cell(float(v)) for v in grid[p]] for p in range(context)]
-    return _table(
+    return table_html(
         "Input: one-hot, position × token",
         [""] + [_cell(token, colors[token]) for token in vocab],
         rows,
@@ -263,17 +251,6 @@ def accuracy_figure(
     return figure(data, layout)
 
 
-def _bar(share: float, color: str) -> str:
-    """A bar as long as ``share`` (of 7 em) with its percentage; the exact value on hover."""
-    return (
-        f'<span title="{share:.6g}" style="display:inline-flex;align-items:center;gap:6px">'
-        f'<span style="display:inline-block;width:7em;height:0.9em;background:#f0f0f0;border-radius:2px">'
-        f'<span style="display:block;width:{100 * min(max(share, 0.0), 1.0):.1f}%;height:100%;'
-        f'background:{color};border-radius:2px"></span></span>'
-        f'<span style="font-family:monospace;min-width:4.2em;text-align:right">{share:.1%}</span></span>'
-    )
-
-
 def sample_prediction_html(probabilities: np.ndarray, data_share: np.ndarray, classes, target: int) -> str:
     """One sample: the network's probability for each class next to how often that class follows this
     context in the data, one row per class, the true class marked. Class names are escaped."""
@@ -285,12 +262,12 @@ def sample_prediction_html(probabilities: np.ndarray, data_share: np.ndarray, cl
         rows.append(
             [
                 _cell(name, colors.get(name, "#ffffff")),
-                _bar(float(probabilities[k]), NETWORK),
-                _bar(float(data_share[k]), DATA),
+                bar_html(float(probabilities[k]), NETWORK),
+                bar_html(float(data_share[k]), DATA),
                 mark,
             ]
         )
-    return _table("Predicted distribution vs the data", ["", "network", "data (this context)", ""], rows)
+    return table_html("Predicted distribution vs the data", ["", "network", "data (this context)", ""], rows)
 
 
 MAX_ROW_LABELS = 60
