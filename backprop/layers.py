@@ -198,20 +198,21 @@ def col2im(cols: np.ndarray, input_shape: tuple, kernel: int, stride: int) -> np
 
     A pixel inside several patches collects a contribution from each. The loop runs
     over the kernel's kernel×kernel offsets, adding one strided slice per offset.
-    Every sample and channel is added alike, so they go to the last axis first: each
-    add then moves runs of Wo·N·C numbers instead of N·C·Ho runs of Wo (short runs are
-    what NumPy adds slowly), at the price of one transpose there and one back.
+    Every sample is added alike, so the samples go to the last axis: each add then
+    moves runs of N numbers instead of runs of Wo (short runs are what NumPy adds
+    slowly). Conv2D.backward makes its dcols with the samples last already, so moving
+    them there costs nothing.
     """
     n, c, h, w = input_shape
     ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-    # (k, k, Ho, Wo, N·C): patches[i, j, y, x] holds every sample's and channel's entry at offset (i, j)
-    patches = np.ascontiguousarray(cols.reshape(n * c, -1).T).reshape(kernel, kernel, ho, wo, n * c)
-    dx = np.zeros((h, w, n * c), dtype=cols.dtype)
+    # (C, k, k, Ho, Wo, N): patches[ch, i, j, y, x] holds every sample's entry at offset (i, j)
+    patches = np.ascontiguousarray(cols.transpose(1, 2, 0)).reshape(c, kernel, kernel, ho, wo, n)
+    dx = np.zeros((c, h, w, n), dtype=cols.dtype)
     for i in range(kernel):
         for j in range(kernel):
-            window = dx[i : i + stride * ho : stride, j : j + stride * wo : stride]
-            window += patches[i, j]  # in place through the view: no copy written back
-    return np.ascontiguousarray(dx.reshape(h * w, n * c).T).reshape(input_shape)
+            window = dx[:, i : i + stride * ho : stride, j : j + stride * wo : stride]
+            window += patches[:, i, j]  # in place through the view: no copy written back
+    return np.ascontiguousarray(dx.transpose(3, 0, 1, 2))
 
 
 class Conv2D(WeightedLayer):
@@ -273,9 +274,13 @@ class Conv2D(WeightedLayer):
         dk = (d_rows @ self.cols.transpose(0, 2, 1)).sum(axis=0)  # Σₙ dY[n]·cols[n]ᵀ
         # db = Σₙ Σₚ dY: over samples first, a sum of whole (C_out, Ho·Wo) planes, then over positions
         self.grads = {"W": dk.reshape(self.params["W"].shape), "b": d_rows.sum(axis=0).sum(axis=1)}
-        self.d_cols = kernels.T @ d_rows if input_grad else None  # (N, C_in·k·k, Ho·Wo)
-        if self.d_cols is None:
+        if not input_grad:
+            self.d_cols = None
             return None
+        # dcols[n] = Kᵀ·dY[n] for every sample in one product, the samples on the last axis (as
+        # col2im adds them): (C_in·k·k, C_out)·(C_out, Ho·Wo·N), seen as (N, C_in·k·k, Ho·Wo)
+        samples_last = d_rows.transpose(1, 2, 0).reshape(self.c_out, -1)
+        self.d_cols = (kernels.T @ samples_last).reshape(kernels.shape[1], -1, n).transpose(2, 0, 1)
         dx = col2im(self.d_cols, self.padded.shape, self.kernel, self.stride)
         p = self.padding
         return dx[:, :, p : dx.shape[2] - p, p : dx.shape[3] - p] if p else dx

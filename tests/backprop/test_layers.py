@@ -183,8 +183,8 @@ def test_col2im_is_the_adjoint_of_im2col(shape, kernel, stride):
     "shape, kernel, stride", [((4, 3, 13, 13), 3, 1), ((2, 2, 9, 8), 3, 2), ((2, 1, 6, 6), 2, 2)]
 )
 def test_col2im_equals_adding_each_patch_in_place_in_the_images_layout_bit_for_bit(shape, kernel, stride):
-    # col2im adds with samples and channels moved to the last axis; the additions and their order
-    # are those of adding each kernel offset's entries straight into dx (N, C, H, W)
+    # col2im adds with the samples moved to the last axis; the additions and their order are those
+    # of adding each kernel offset's entries straight into dx (N, C, H, W)
     n, c, h, w = shape
     ho, wo = (h - kernel) // stride + 1, (w - kernel) // stride + 1
     cols = np.random.default_rng(5).normal(size=(n, c * kernel * kernel, ho * wo)).astype(np.float32)
@@ -527,3 +527,20 @@ def test_grey_image_rows_are_read_row_by_row():
     # average pooling by hand: (0 + 1 + 4 + 5)/4 = 2.5 and (2 + 3 + 6 + 7)/4 = 4.5
     trace = net.forward(np.arange(8.0)[None])
     np.testing.assert_array_equal(trace.record("avgpool1").out, [[[[2.5, 4.5]]]])
+
+
+def test_a_convolutions_dcols_are_the_kernels_transposed_times_each_samples_dy():
+    # Conv2D.backward forms every sample's dcols in one product with the samples on the last axis;
+    # each sample's block is still Kᵀ·dY[n] (N, C_in·k·k, Ho·Wo), as the trace shows it
+    rng = np.random.default_rng(3)
+    layer = Conv2D(2, 3, 3, stride=1, padding=1, rng=rng, dtype=np.float64)
+    x = rng.normal(size=(4, 2, 5, 5))
+    out = layer.forward(x, train=True)
+    dout = rng.normal(size=out.shape)
+    layer.backward(dout)
+    kernels = layer.params["W"].reshape(3, -1)
+    for n in range(4):
+        np.testing.assert_allclose(
+            layer.d_cols[n], kernels.T @ dout[n].reshape(3, -1), rtol=1e-12, atol=1e-12
+        )
+    assert layer.saved_backward()["d_cols"].shape == (4, 2 * 9, 25)
