@@ -44,6 +44,26 @@ class RunBusy(ValueError):
         self.holder = holder
 
 
+def busy(name: str, holder: dict) -> RunBusy:
+    """The error a trainer gets for run ``name`` while ``holder`` trains it."""
+    return RunBusy(
+        f"run {name!r} is being trained by {describe_holder(holder)}; "
+        "wait until it stops, or fork it and train the fork",
+        holder,
+    )
+
+
+def holder_here(owner: str, since: str | None = None) -> dict:
+    """Who this process is, as a lock file says it: owner, pid, host, thread and since when."""
+    return {
+        "owner": owner,
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "thread": threading.current_thread().name,
+        "since": since or datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 def default_owner() -> str:
     """Who trains, when the caller does not say: the program's name."""
     program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
@@ -93,26 +113,14 @@ class RunLock:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = _read_holder(fd)
-                raise RunBusy(
-                    f"run {self.folder.name!r} is being trained by {describe_holder(holder)}; "
-                    "wait until it stops, or fork it and train the fork",
-                    holder,
-                ) from None
+                raise busy(self.folder.name, _read_holder(fd)) from None
             except OSError as err:
                 raise ValueError(
                     f"cannot lock run {self.folder.name!r} on this file system ({err.strerror}); "
                     "keep the runs folder on a local disk"
                 ) from None
-            holder = {
-                "owner": self.owner,
-                "pid": os.getpid(),
-                "host": socket.gethostname(),
-                "thread": threading.current_thread().name,
-                "since": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(holder).encode("utf-8"), 0)
+            os.pwrite(fd, json.dumps(holder_here(self.owner)).encode("utf-8"), 0)
         except BaseException:
             os.close(fd)
             raise

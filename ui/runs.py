@@ -8,6 +8,7 @@ so a rerun that changes nothing reads nothing again; figures are drawn only for 
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -35,7 +36,7 @@ from backprop.runs import (
 from backprop.schedules import EARLY_STOPPING
 from viz.runs import compare_figure, distribution_figure, grad_norm_figure
 
-from . import session
+from . import run_claims, session
 from .data import load_dataset, try_load_dataset
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
@@ -529,6 +530,19 @@ GOAL_KEY = "runs.goal"
 # (but Stop or Play off) lets training go on at the next slice.
 SLICE_SECONDS = 0.8
 TICK_SECONDS = 1.0
+TOKEN_KEY = "runs.session_token"  # this session's name in the claims of runs being trained (ui.run_claims)
+
+
+def _claim_args(name: str) -> tuple[str, str]:
+    """(the run's folder, this session's token) for ui.run_claims."""
+    if TOKEN_KEY not in st.session_state:
+        st.session_state[TOKEN_KEY] = uuid.uuid4().hex
+    return str(store().root / name), st.session_state[TOKEN_KEY]
+
+
+def _release_claim(goal: dict | None) -> None:
+    if goal is not None:
+        run_claims.release(*_claim_args(goal["name"]))
 
 
 @after_training
@@ -563,6 +577,7 @@ def _stop(word: str) -> None:
     """End the current goal (the slice a click interrupted kept its steps) and say where the run stands."""
     st.session_state[PLAY_KEY] = False
     goal = st.session_state.pop(GOAL_KEY, None)
+    _release_claim(goal)
     model = st.session_state.get(session.MODEL_KEY)
     if goal is None or model is None or model.run_name != goal["name"]:
         return
@@ -580,7 +595,7 @@ def train_controls(name: str, run: RunView) -> None:
     """Epochs, Train, Stop and Play (with the offer to fork a run another trainer has)."""
     goal = st.session_state.get(GOAL_KEY)
     if goal is not None and goal["name"] != name:  # another run was picked meanwhile
-        st.session_state.pop(GOAL_KEY, None)
+        _release_claim(st.session_state.pop(GOAL_KEY, None))
         st.session_state[PLAY_KEY] = False
     if st.session_state.pop(PLAY_OFF_KEY, False):
         st.session_state[PLAY_KEY] = False
@@ -697,6 +712,9 @@ def _train_slice(goal: dict) -> History:
         )
 
     try:
+        # held from slice to slice: another session's Train is told the run is busy, even between slices
+        folder, token = _claim_args(name)
+        run_claims.claim(folder, name, token, APP_OWNER)
         try:
             go(model)
         except RunChanged:  # trained elsewhere since this session loaded it: go on from its saved state
@@ -725,7 +743,7 @@ def _reached(goal: dict, trainer) -> None:
 
 def _end_goal(kind: str | None = None, text: str = "") -> None:
     """Forget the goal and redraw the whole page (picker, caption and tables read the run again)."""
-    st.session_state.pop(GOAL_KEY, None)
+    _release_claim(st.session_state.pop(GOAL_KEY, None))
     st.session_state[PLAY_OFF_KEY] = (
         True  # the toggle is drawn already: switched off before it is drawn again
     )
