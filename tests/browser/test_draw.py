@@ -20,10 +20,24 @@ def open_draw_page(browser, url):
     return page
 
 
+# True once the element has stayed at the same place on screen for five animation frames in a row.
+_STILL = """(element) => {
+  const r = element.getBoundingClientRect();
+  const place = `${r.x},${r.y},${r.width},${r.height}`;
+  element.__frames = element.__place === place ? (element.__frames || 0) + 1 : 0;
+  element.__place = place;
+  return element.__frames >= 5;
+}"""
+
+
 def canvas_origin(page):
-    """Top-left corner (x, y) of the 280×280 drawing canvas in page pixels."""
+    """Top-left corner (x, y) of the 280×280 drawing canvas in page pixels, once it stays put: when a
+    run ends, the views it no longer draws go, the page gets shorter and the browser scrolls, which
+    moves the canvas under a stroke aimed at where it was."""
     canvas = page.locator("canvas").last
     expect(canvas).to_be_visible()
+    canvas.scroll_into_view_if_needed()
+    page.wait_for_function(_STILL, arg=canvas.element_handle(), polling="raf")
     box = canvas.bounding_box()
     assert 250 <= box["width"] <= 300, box
     return box["x"], box["y"]
@@ -68,13 +82,16 @@ def draw_prompt(page):
 
 
 def clear(page):
-    """Clear, then wait for the fresh canvas that replaces the old one: a stroke drawn before it is
-    there lands on the canvas being removed."""
+    """Clear, then wait for the fresh canvas that replaces the old one (a stroke drawn before it is
+    there lands on the canvas being removed) and for the run to end: the prediction's views go at its
+    end, the page gets shorter and the browser scrolls, so a stroke aimed at where the canvas was
+    before would miss it."""
     old = page.locator("canvas").last.element_handle()
     page.get_by_role("button", name="Clear", exact=True).click()
     expect(draw_prompt(page)).to_be_visible()
     page.wait_for_function("(canvas) => !canvas.isConnected", arg=old)
     expect(page.locator("canvas").last).to_be_visible()
+    wait_for_app(page)
 
 
 def choose_model(page, label):
