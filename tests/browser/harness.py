@@ -156,11 +156,27 @@ class StreamlitServer:
         return "(no server log)"
 
 
+# Counts the server's messages over the app's websocket, from before the app opens it.
+_COUNT_MESSAGES = """
+(() => {
+  const Native = window.WebSocket;
+  window.__appMessages = 0;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", () => { window.__appMessages += 1; });
+    }
+  };
+})();
+"""
+
+
 def open_page(browser, url, viewport=(1400, 1000)):
     """A new page at `url`, returned once the app is connected and its script has finished."""
     width, height = viewport
     page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(PAGE_TIMEOUT_MS)
+    page.add_init_script(_COUNT_MESSAGES)
     page.goto(url, wait_until="domcontentloaded")
     wait_for_app(page)
     return page
@@ -177,11 +193,14 @@ def wait_for_app(page):
     expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=PAGE_TIMEOUT_MS)
 
 
-# Notes in the page whether a script run starts from now on (a short run is over before a poll sees it).
+# Notes in the page whether a script run starts from now on (a short run is over before a poll sees it):
+# the script state reads "running", or a message of the server arrives (a short run can start and end in
+# one render of the page, and the state then never reads "running").
 _WATCH_RUN = """
 () => {
   const app = document.querySelector("[data-testid='stApp']");
   window.__runStarted = false;
+  window.__messagesBefore = window.__appMessages;
   const observer = new MutationObserver(() => {
     if (app.getAttribute("data-test-script-state") === "running") {
       window.__runStarted = true;
@@ -201,7 +220,9 @@ def after_rerun(page, act):
     """
     page.evaluate(_WATCH_RUN)
     act()
-    page.wait_for_function("() => window.__runStarted", timeout=PAGE_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => window.__runStarted || window.__appMessages > window.__messagesBefore", timeout=PAGE_TIMEOUT_MS
+    )
     wait_for_app(page)
 
 
