@@ -53,14 +53,14 @@ def busy(name: str, holder: dict) -> RunBusy:
     )
 
 
-def holder_here(owner: str, since: str | None = None) -> dict:
+def holder_here(owner: str) -> dict:
     """Who this process is, as a lock file says it: owner, pid, host, thread and since when."""
     return {
         "owner": owner,
         "pid": os.getpid(),
         "host": socket.gethostname(),
         "thread": threading.current_thread().name,
-        "since": since or datetime.now(UTC).isoformat(timespec="seconds"),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 

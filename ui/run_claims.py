@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 
-from backprop.runlock import RunBusy, busy, holder_here
+from backprop.runlock import busy, holder_here
 
 CLAIM_SECONDS = 5.0
 
@@ -41,6 +41,3 @@ def release(folder: str, token: str) -> None:
         held = _claims.get(folder)
         if held is not None and held[0] == token:
             del _claims[folder]
-
-
-__all__ = ["CLAIM_SECONDS", "RunBusy", "claim", "release"]
