@@ -1,4 +1,5 @@
-"""Every plotly figure of the app is built here from plain trace and layout dicts.
+"""The figures of the Runs, Compare, Sequences and Draw pages are built here from plain trace and layout
+dicts (the Step page's task views are small plotly figures built the usual way, with the same template).
 
 ``go.Figure(..., _validate=False)`` skips plotly's per-property validation, which for a few hundred
 points costs more than the numbers themselves (15–25 ms a figure, on every run of a page). The
