@@ -23,6 +23,7 @@ from backprop import (
     precision_recall_f1,
 )
 from backprop.activations import get_activation
+from backprop.network import FINITE_BLOCK_NUMBERS, all_finite
 
 
 def net(**options):
@@ -48,6 +49,19 @@ def test_non_finite_inputs_are_rejected(bad):
     x[2, 1] = bad
     with pytest.raises(ValueError, match="inputs contain 1 non-finite values"):
         net().forward(x)
+
+
+@pytest.mark.parametrize("rows, features", [(1, 3), (300, 784), (5000, 3), (1, 70_000)])
+@pytest.mark.parametrize("where", ["none", "first", "block edge", "last"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_the_blocked_finite_check_equals_the_one_line_form(rows, features, where, bad):
+    x = np.random.default_rng(0).standard_normal((rows, features)).astype(np.float32)
+    block_rows = max(1, FINITE_BLOCK_NUMBERS // features)
+    at = {"none": None, "first": 0, "block edge": min(block_rows, x.size - 1), "last": x.size - 1}[where]
+    if at is not None:
+        x.reshape(-1)[at] = bad
+    assert all_finite(x) == bool(np.isfinite(x).all()) == (at is None)
+    assert all_finite(x[:, ::2]) == bool(np.isfinite(x[:, ::2]).all())  # a strided view, not a copy
 
 
 def test_inputs_too_large_for_float32_are_reported_as_too_large():
