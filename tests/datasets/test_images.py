@@ -101,6 +101,17 @@ def test_fashion_loader_reads_files_from_backprop_data_dir(tmp_path, monkeypatch
         datasets.load("fashion-mnist", train_samples=31, val_samples=10)
 
 
+@pytest.mark.parametrize("damaged", ["train-images-idx3-ubyte.gz", "t10k-images-idx3-ubyte.gz"])
+def test_a_damaged_fashion_file_is_named_whichever_thread_read_it(tmp_path, monkeypatch, damaged):
+    folder = tmp_path / "data" / "fashion-mnist"
+    write_fake_fashion(folder)
+    path = folder / damaged
+    path.write_bytes(path.read_bytes()[:-10])
+    monkeypatch.setenv("BACKPROP_DATA_DIR", str(tmp_path / "data"))
+    with pytest.raises(ValueError, match=f"IDX file .*{damaged}: gzip data is damaged"):
+        datasets.load("fashion-mnist", train_samples=30, val_samples=10)
+
+
 def test_missing_fashion_mnist_says_how_to_get_it(tmp_path, monkeypatch):
     if (REPO_ROOT / "data" / "fashion-mnist").exists():
         pytest.skip("a local data/fashion-mnist copy would be found")
