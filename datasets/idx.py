@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def read_idx(path) -> np.ndarray:
     if raw[:2] == GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)
-        except (OSError, EOFError) as error:
+        except (OSError, EOFError, zlib.error) as error:
             raise ValueError(f"IDX file {path}: gzip data is damaged ({error}); download it again") from None
     if len(raw) < 4:
         raise ValueError(f"IDX file {path}: only {len(raw)} bytes, too short for the 4-byte magic number")

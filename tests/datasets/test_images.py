@@ -74,6 +74,15 @@ def test_read_idx_reports_damaged_gzip(tmp_path):
         datasets.read_idx(path)
 
 
+def test_read_idx_reports_gzip_with_garbage_inside(tmp_path):
+    packed = bytearray(gzip.compress(idx_bytes(0x08, (400,), bytes(range(200)) * 2)))
+    packed[10:30] = bytes(20)  # zeros over the first deflate block header, past the gzip header
+    path = tmp_path / "garbled.gz"
+    path.write_bytes(bytes(packed))
+    with pytest.raises(ValueError, match="garbled.gz: gzip data is damaged"):
+        datasets.read_idx(path)
+
+
 # --------------------------------------------------------- Fashion-MNIST
 
 
