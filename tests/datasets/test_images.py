@@ -13,6 +13,7 @@ from PIL import Image
 import datasets
 from datasets import idx
 from datasets.folder import FOLDER_ENV
+from datasets.idx import unit_floats
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,6 +82,27 @@ def test_read_idx_reports_gzip_with_garbage_inside(tmp_path):
     path.write_bytes(bytes(packed))
     with pytest.raises(ValueError, match="garbled.gz: gzip data is damaged"):
         datasets.read_idx(path)
+
+
+def test_read_idx_gives_the_bytes_gzip_gives(tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (37, 28, 28), dtype=np.uint8)
+    datasets.write_idx(tmp_path / "packed.gz", images, compress=True)
+    datasets.write_idx(tmp_path / "plain", images)
+    assert np.array_equal(datasets.read_idx(tmp_path / "packed.gz"), images)
+    assert np.array_equal(datasets.read_idx(tmp_path / "plain"), images)
+
+
+@pytest.mark.parametrize("keep", ["all", "subset", "one"])
+def test_images_become_the_same_floats_on_two_threads(keep):
+    images = np.random.default_rng(2).integers(0, 256, (1001, 28, 28), dtype=np.uint8)
+    idx = {
+        "all": np.arange(1001),
+        "subset": np.sort(np.random.default_rng(3).choice(1001, 333, replace=False)),
+        "one": np.array([1000]),
+    }[keep]
+    x = unit_floats(images, idx)
+    assert x.dtype == np.float32 and x.shape == (len(idx), 784)
+    assert np.array_equal(x, images[idx].reshape(len(idx), 784).astype(np.float32) / np.float32(255))
 
 
 # --------------------------------------------------------- Fashion-MNIST
