@@ -22,7 +22,6 @@ MODEL_KEY = "bp.model"
 NOTICES_KEY = "bp.notices"
 # Every widget of the setup sidebar (ui/sidebar.py) has a key with this prefix.
 SIDEBAR_WIDGET_PREFIX = "sb."
-SIDEBAR_GENERATION_KEY = "bp.sidebar_generation"
 
 
 @dataclass
@@ -221,21 +220,18 @@ def activate(
 
 
 def sidebar_key(name: str) -> str:
-    """The key of the setup sidebar's widget ``name`` ("layers", "opt.adam.beta1", …).
-
-    It changes each time the sidebar is made to redraw from the session's config (forget_sidebar_widgets):
-    a browser keeps showing what a widget with the same key showed, and would send that back with the
-    next click, turning the network just activated (a run picked on the Runs page) back into the old one.
-    """
-    generation = st.session_state.get(SIDEBAR_GENERATION_KEY, 0)
-    return f"{SIDEBAR_WIDGET_PREFIX}{generation}.{name}" if generation else f"{SIDEBAR_WIDGET_PREFIX}{name}"
+    """The key of the setup sidebar's widget ``name`` ("layers", "opt.adam.beta1", …)."""
+    return f"{SIDEBAR_WIDGET_PREFIX}{name}"
 
 
 def forget_sidebar_widgets() -> None:
-    """Drop the setup sidebar's widget state so it redraws from the session's config, as new widgets."""
+    """Drop the setup sidebar's widget state so it shows the session's config at its next draw.
+
+    The widgets keep their keys: each is given its new value through the session state
+    (``ui.widgets.seed``), so the browser updates the controls it shows instead of drawing new ones.
+    """
     for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(SIDEBAR_WIDGET_PREFIX)]:
         del st.session_state[key]
-    st.session_state[SIDEBAR_GENERATION_KEY] = st.session_state.get(SIDEBAR_GENERATION_KEY, 0) + 1
 
 
 def reset_to_initial() -> str | None:

@@ -16,17 +16,16 @@ from backprop.schedules import EARLY_STOPPING
 from .data import try_load_dataset
 from .session import apply_config, current_config, sidebar_key, take_notices, write_query
 from .text import plain
-from .widgets import option_widget
+from .widgets import option_widget, seed
 
 
 def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
     """The dataset and its declared parameters (those that name server files are not shown)."""
     names = datasets.names()
-    index = names.index(config.dataset) if config.dataset in names else 0
+    seed(sidebar_key("dataset"), config.dataset if config.dataset in names else names[0], names)
     name = st.selectbox(
         "Dataset",
         names,
-        index=index,
         key=sidebar_key("dataset"),
         format_func=lambda n: f"{n} · {datasets.spec(n).kind}",
     )
@@ -71,10 +70,11 @@ def _use_example() -> None:
 def layer_controls(config: RunConfig, dataset_name: str, dataset_params: dict, errors: list[str]) -> dict:
     """The layers as text, examples to start from, and what they build (shapes and parameter counts)."""
     examples = EXAMPLES[_input_kind(dataset_name, dataset_params)]
+    specs = [spec for _, spec in examples]
+    seed(sidebar_key("example"), None, [None, *specs])
     st.selectbox(
         "Start from an example",
-        [spec for _, spec in examples],
-        index=None,
+        specs,
         key=sidebar_key("example"),
         placeholder="choose an architecture…",
         on_change=_use_example,

@@ -18,6 +18,12 @@ def _text(value) -> str:
     return str(value)
 
 
+def seed(key: str, value: Any, choices: list | None = None) -> None:
+    """Give the control ``key`` ``value`` unless the session holds one (among ``choices``, for a list)."""
+    if key not in st.session_state or (choices is not None and st.session_state[key] not in choices):
+        st.session_state[key] = value
+
+
 def option_widget(
     option: Option,
     value: Any,
@@ -27,23 +33,26 @@ def option_widget(
     format_func: Callable | None = None,
     disabled: bool = False,
 ) -> Any:
-    """Draw the control for ``option`` showing ``value``; return what the user set, checked by the option.
+    """Draw the control for ``option``; return what the user set, checked by the option.
 
+    The control shows the session's value for ``key``, and ``value`` when the session has none (a
+    first draw, or its state was dropped so that it shows a new setup). That value is given to the
+    control through the session state: a browser updates the control it already shows, where a new
+    default for the same key would leave the old value on screen and send it back with the next click.
     Raises ValueError (the option's message, naming it and the value) when typed text
     or a number is outside the option's range; the caller shows it and keeps the old value.
     """
     title = label or option.title
     help_text = " ".join(part for part in (option.help, f"Allowed: {option.range_text()}.") if part)
     if option.kind == "bool":
-        return option.check(st.checkbox(title, value=bool(value), key=key, help=help_text, disabled=disabled))
+        seed(key, bool(value))
+        return option.check(st.checkbox(title, key=key, help=help_text, disabled=disabled))
     if option.kind == "choice":
         choices = ([None] if option.optional else []) + list(option.choices)
         shown = format_func or (lambda choice: option.off_label if choice is None else str(choice))
-        index = choices.index(value) if value in choices else 0
+        seed(key, value if value in choices else choices[0], choices)
         return option.check(
-            st.selectbox(
-                title, choices, index=index, key=key, help=help_text, format_func=shown, disabled=disabled
-            )
+            st.selectbox(title, choices, key=key, help=help_text, format_func=shown, disabled=disabled)
         )
     if option.kind in ("int", "float"):
         integer = option.kind == "int"
@@ -58,11 +67,11 @@ def option_widget(
             current = low
         if high is not None and current > high:
             current = high
+        seed(key, current)
         entered = st.number_input(
             title,
             min_value=low,
             max_value=high,
-            value=current,
             key=key,
             help=help_text,
             step=cast(option.step) if option.step else (1 if integer else None),
@@ -70,9 +79,9 @@ def option_widget(
             disabled=disabled,
         )
         return option.check(None if option.optional and entered == 0 else entered)
+    seed(key, _text(value))
     entered = st.text_input(
         title,
-        value=_text(value),
         key=key,
         help=help_text,
         disabled=disabled,
