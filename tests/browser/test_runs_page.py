@@ -352,6 +352,36 @@ def test_picking_a_run_shows_its_setup_in_the_sidebar_and_the_next_click_keeps_i
         page.close()
 
 
+def test_the_sidebar_and_the_fork_form_follow_the_run_picked_while_they_are_on_screen(browser, app):
+    """The controls stay on screen between the two picks (same keys), so each must be given the new
+    run's value, not keep showing the old one and send it back with the next click."""
+    make_run(app, "slow-sgd", dataset="digits", layers="dense32-relu", learning_rate=0.05, batch_size=16)
+    make_run(app, "fast-adam", dataset="circle", optimizer="adam", learning_rate=0.002, batch_size=64)
+    page = open_page(browser, f"{app.url}/runs")
+    try:
+        pick_run(page, "slow-sgd")
+        open_tab(page, "Fork")
+        fork_rate = page.get_by_label("Learning rate η", exact=True).last
+        expect(fork_rate).to_have_value("0.05")
+        pick_run(page, "fast-adam")
+        expect_tab(page, "Fork")
+        expect(fork_rate).to_have_value("0.002")
+        expect(page.get_by_label("Batch size", exact=True).last).to_have_value("64")
+        sidebar = page.get_by_test_id("stSidebar")
+        expect(sidebar.get_by_role("combobox", name="Dataset")).to_have_value(re.compile(r"^circle"))
+        expect(sidebar.get_by_label("Learning rate η", exact=True)).to_have_value("0.002")
+        expect(sidebar.get_by_label("Batch size", exact=True)).to_have_value("64")
+        # the next click sends what the controls show: the picked run's setup, not the first one's
+        open_tab(page, "Manage")
+        settle(page)
+        expect(page.get_by_text("Architecture changed")).to_have_count(0)
+        expect(page.get_by_text("Active run fast-adam:")).to_be_visible()
+        expect(sidebar.get_by_label("Learning rate η", exact=True)).to_have_value("0.002")
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
 def test_a_tab_redraws_the_tabs_only(browser, app):
     """Opening a tab reruns the tabs' fragment: the sidebar, the picker and the controls above the tabs
     are not sent again, so the server sends far fewer messages than for a rerun of the whole page."""
