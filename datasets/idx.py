@@ -199,7 +199,7 @@ def unit_floats(images: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
     One pass into the float32 array, with no uint8 copy when every image is kept and no float
     temporaries. Most of the time goes to the kernel handing out the new array's pages, so the rows
-    are written in CONVERT_BLOCKS halves on two threads (NumPy lets other threads run meanwhile).
+    are written in CONVERT_BLOCKS blocks, one per thread (NumPy lets other threads run meanwhile).
     """
     rows = images if len(idx) == len(images) else images[idx]
     rows = rows.reshape(len(idx), int(np.prod(images.shape[1:])))

@@ -84,14 +84,6 @@ def test_read_idx_reports_gzip_with_garbage_inside(tmp_path):
         datasets.read_idx(path)
 
 
-def test_read_idx_gives_the_bytes_gzip_gives(tmp_path):
-    images = np.random.default_rng(1).integers(0, 256, (37, 28, 28), dtype=np.uint8)
-    datasets.write_idx(tmp_path / "packed.gz", images, compress=True)
-    datasets.write_idx(tmp_path / "plain", images)
-    assert np.array_equal(datasets.read_idx(tmp_path / "packed.gz"), images)
-    assert np.array_equal(datasets.read_idx(tmp_path / "plain"), images)
-
-
 @pytest.mark.parametrize("keep", ["all", "subset", "one"])
 def test_images_become_the_same_floats_on_two_threads(keep):
     images = np.random.default_rng(2).integers(0, 256, (1001, 28, 28), dtype=np.uint8)
