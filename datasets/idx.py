@@ -8,6 +8,7 @@ may be gzip-compressed; that is detected from the gzip magic bytes, not the name
 from __future__ import annotations
 
 import gzip
+import mmap
 import os
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -200,10 +201,16 @@ def unit_floats(images: np.ndarray, idx: np.ndarray) -> np.ndarray:
     One pass into the float32 array, with no uint8 copy when every image is kept and no float
     temporaries. Most of the time goes to the kernel handing out the new array's pages, so the rows
     are written in CONVERT_BLOCKS blocks, one per thread (NumPy lets other threads run meanwhile).
+    The values are those of the plain ``images[idx].reshape(n, -1).astype(np.float32) / 255``.
     """
     rows = images if len(idx) == len(images) else images[idx]
     rows = rows.reshape(len(idx), int(np.prod(images.shape[1:])))
-    out = np.empty(rows.shape, dtype=np.float32)
+    # An anonymous mapping of its own rather than np.empty, which asks the kernel for huge pages
+    # for arrays of 4 MB or more; on a machine whose memory is fragmented the kernel then compacts
+    # memory while it hands out the pages (0.42-0.47 s for the training images in a running server,
+    # 0.13-0.17 s with ordinary pages).
+    out = np.frombuffer(mmap.mmap(-1, max(rows.size, 1) * 4), dtype=np.float32, count=rows.size)
+    out = out.reshape(rows.shape)
     edges = np.linspace(0, len(rows), CONVERT_BLOCKS + 1).astype(int)
     blocks = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
     with ThreadPoolExecutor(max_workers=CONVERT_BLOCKS) as pool:

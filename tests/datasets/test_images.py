@@ -94,6 +94,7 @@ def test_images_become_the_same_floats_on_two_threads(keep):
     }[keep]
     x = unit_floats(images, idx)
     assert x.dtype == np.float32 and x.shape == (len(idx), 784)
+    assert x.flags.c_contiguous and x.flags.writeable
     assert np.array_equal(x, images[idx].reshape(len(idx), 784).astype(np.float32) / np.float32(255))
 
 
