@@ -33,6 +33,8 @@ Imports numpy, Pillow and the standard library only.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import io
 import warnings
@@ -427,6 +429,43 @@ def read_upload(
     return clean_levels(gray), bool(invert)
 
 
+CANVAS_PNG_PREFIX = "data:image/png;base64,"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def read_canvas_png(data_url, side: int) -> np.ndarray:
+    """The drawing canvas's picture, as the browser sends it (a PNG data URL), as (side, side, 4) uint8 RGBA.
+
+    What comes from a browser is checked like an upload: a data URL of a PNG, at most as long as
+    a PNG of side×side pixels can be, exactly side×side pixels (read from the header, before
+    anything is decoded). Anything else raises UploadError saying so.
+    """
+    name = "the canvas's picture"
+    if not isinstance(data_url, str) or not data_url.startswith(CANVAS_PNG_PREFIX):
+        raise UploadError(f"{name} is not a PNG data URL")
+    # base64 of a PNG that stores every pixel's four bytes, with room for its chunks
+    longest = len(CANVAS_PNG_PREFIX) + 4 * (side * side * 4 + side + 4096) // 3 + 4
+    if len(data_url) > longest:
+        raise UploadError(f"{name} is {len(data_url):,} characters, more than a {side}×{side} PNG needs")
+    try:
+        data = base64.b64decode(data_url[len(CANVAS_PNG_PREFIX) :], validate=True)
+    except binascii.Error as err:
+        raise UploadError(f"{name} is not valid base64 ({err})") from None
+    if not data:
+        raise UploadError(f"{name} is empty")
+    if not data.startswith(PNG_SIGNATURE):
+        raise UploadError(f"{name} is not a PNG")
+    try:
+        with open_picture(data, 4 * side * side, name, formats=("PNG",)) as image:
+            if image.size != (side, side):
+                raise UploadError(f"{name} is {image.size[0]}×{image.size[1]} pixels, not {side}×{side}")
+            return np.asarray(image.convert("RGBA"))
+    except UploadError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
+        raise UploadError(f"{name} is damaged or truncated ({err})") from None
+
+
 def _working_size(size: tuple[int, int]) -> tuple[int, int]:
     """(width, height) scaled so the longer side is at most MAX_WORKING_SIDE."""
     scale = min(1.0, MAX_WORKING_SIDE / max(size))
@@ -514,6 +553,7 @@ __all__ = [
     "ImageTooLarge",
     "open_picture",
     "read_upload",
+    "read_canvas_png",
     "to_grayscale",
     "is_empty",
     "ink_bbox",

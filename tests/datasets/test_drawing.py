@@ -1,5 +1,6 @@
 """Drawing and upload preprocessing: synthetic strokes with known answers, and every bad file kind."""
 
+import base64
 import io
 import struct
 import zlib
@@ -291,3 +292,53 @@ def test_the_default_mnist_model_reads_photos_and_scans_of_a_dark_seven_as_seven
     gray, inverted = read_upload(data, max_pixels=LIMIT)
     probs = net.predict_proba(prepare(gray, drawing.style_for(meta["dataset"])).x)[0]
     assert inverted and probs.argmax() == 7 and probs[7] > 0.6, probs.round(3)
+
+
+# ------------------------------------------------------------ the canvas's PNG
+
+
+def data_url(image: Image.Image, fmt="PNG") -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return drawing.CANVAS_PNG_PREFIX + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def test_the_canvas_png_is_read_back_pixel_for_pixel():
+    pixels = canvas(lambda d: d.line([(140, 45), (140, 235)], fill=WHITE, width=18))
+    read = drawing.read_canvas_png(data_url(Image.fromarray(pixels)), 280)
+    assert read.dtype == np.uint8 and read.shape == (280, 280, 4)
+    assert np.array_equal(read, pixels)
+
+
+def test_an_rgb_png_from_the_canvas_gets_an_opaque_alpha():
+    read = drawing.read_canvas_png(data_url(Image.new("RGB", (280, 280), (9, 9, 9))), 280)
+    assert read.shape == (280, 280, 4) and (read[..., 3] == 255).all() and (read[..., 0] == 9).all()
+
+
+@pytest.mark.parametrize(
+    "sent, says",
+    [
+        (None, "not a PNG data URL"),
+        (12, "not a PNG data URL"),
+        ("data:image/jpeg;base64,AAAA", "not a PNG data URL"),
+        (drawing.CANVAS_PNG_PREFIX + "not base64!", "not valid base64"),
+        (drawing.CANVAS_PNG_PREFIX, "empty"),
+        (drawing.CANVAS_PNG_PREFIX + base64.b64encode(b"hello").decode(), "is not a PNG"),
+        (drawing.CANVAS_PNG_PREFIX + "A" * 500_000, "more than a 280×280 PNG needs"),
+        ("size", "is 281×280 pixels, not 280×280"),
+        ("jpeg", "is not a PNG"),
+        ("truncated", "damaged or truncated"),
+    ],
+)
+def test_a_canvas_png_that_is_not_the_canvas_is_refused_with_what_is_wrong(sent, says):
+    if sent == "size":
+        sent = data_url(Image.new("RGBA", (281, 280)))
+    elif sent == "jpeg":
+        sent = data_url(Image.new("RGB", (280, 280)), "JPEG").replace("image/jpeg", "image/png")
+        sent = drawing.CANVAS_PNG_PREFIX + sent.split(",", 1)[1]
+    elif sent == "truncated":
+        noise = np.random.default_rng(0).integers(0, 256, (280, 280, 4), dtype=np.uint8)
+        encoded = data_url(Image.fromarray(noise)).removeprefix(drawing.CANVAS_PNG_PREFIX)
+        sent = drawing.CANVAS_PNG_PREFIX + encoded[: len(encoded) // 2 // 4 * 4]
+    with pytest.raises(UploadError, match=says):
+        drawing.read_canvas_png(sent, 280)
