@@ -7,8 +7,7 @@ to a settled page (script back to ``notRunning`` and no DOM change for 300 ms), 
 rerun (the R key), so load from other processes hits both alike. The ratio is control / trivial
 (target ≤ 1.5×). Controls:
 
-- a stroke: mouse released to settled; the canvas sends a stroke about 200 ms after the release, and
-  that wait is counted, because the person waits for it too;
+- a stroke: mouse released to settled (the canvas sends the drawing on the release);
 - Clear, and a stroke on the fresh canvas after it (release → settled);
 - the class the saliency map explains;
 - a tab (Saliency ↔ Feature maps), and the Validation tab;
@@ -46,7 +45,7 @@ def stroke(page, points, steps: int = 20):
         for x, y in points[1:]:
             page.mouse.move(x0 + x, y0 + y, steps=steps)
         page.evaluate(_MARK_INPUT)
-        page.mouse.up()  # the canvas sends the stroke ~200 ms later; time_settled waits for its run
+        page.mouse.up()  # the canvas sends the drawing now; time_settled waits for the run it causes
 
     return act
 

@@ -11,7 +11,7 @@ inside_app_frame(__file__)
 
 st.title("Draw & predict")
 st.caption(
-    "Draw with the mouse: white ink on black, like the training images. "
+    "Draw with the mouse, a finger or a pen: white ink on black, like the training images. "
     "Every stage of the preprocessing is shown, so you can see why a sloppy drawing fails."
 )
 

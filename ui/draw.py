@@ -2,11 +2,13 @@
 
 Session-state keys (all under ``draw.``):
   draw.injected_image  an (H, W), (H, W, 3) or (H, W, 4) array used instead of the
-                       canvas; the hook tests use, since custom components do not
-                       render in AppTest
+                       canvas; the hook tests use, since nobody draws in AppTest
   draw.canvas_round    bumped by "Clear" to give the canvas a fresh, empty key
-  draw.drawing         {"round", "strokes", "image"}: the canvas's last drawing, kept
-                       while an uploaded picture takes its place
+  draw.canvas.N        the canvas of round N (ui.draw_canvas): its state holds the
+                       drawing it sent last
+  draw.drawing         {"round", "strokes", "image"}: the canvas's last drawing, read and
+                       kept when it is sent, and while an uploaded picture takes its place
+  draw.canvas_error    why the last drawing sent could not be read, shown once
   draw.restore         {"round", "strokes"}: the strokes the canvas is given back when
                        it is shown again after an upload or another page (fixed while
                        it is shown, so a stroke being drawn is never reset)
@@ -24,6 +26,7 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,7 @@ from backprop.saliency import probability_gradient
 from datasets import drawing
 
 from .data import try_load_dataset
+from .draw_canvas import drawing_canvas, read_drawing
 from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -44,6 +48,7 @@ INJECT_KEY = "draw.injected_image"
 CANVAS_ROUND_KEY = "draw.canvas_round"
 DRAWING_KEY = "draw.drawing"
 RESTORE_KEY = "draw.restore"
+CANVAS_ERROR_KEY = "draw.canvas_error"
 TAUGHT_KEY = "draw.taught"
 TAB_KEY = "draw.tab"
 CANVAS_SIDE = 280
@@ -287,47 +292,25 @@ def _upload_controls():
 
 
 def _canvas_ui() -> np.ndarray | None:
-    """The canvas (with the drawing given back after an upload), its stroke width and Clear."""
+    """The canvas (with the drawing given back after an upload or another page), its stroke width and Clear."""
     canvas_round = st.session_state.setdefault(CANVAS_ROUND_KEY, 0)
-    # A line of its own above the canvas: its toolbar (undo, redo, delete) appears there on hover.
-    st.caption("Your drawing")
-    stroke = st.session_state.get("draw.stroke", 18)
-    image = None
-    try:
-        from streamlit_drawable_canvas import st_canvas
-    except ImportError:
-        st.error(
-            "The drawing canvas needs `pip install streamlit-drawable-canvas`; upload a picture instead."
-        )
-    else:
-        canvas_key = f"draw.canvas.{canvas_round}"
-        if canvas_key not in st.session_state:
-            # The canvas was not on screen in the last run (another page, or an upload in its
-            # place), so Streamlit dropped its state and it comes back empty: give it the strokes.
-            _set_drawing_aside()
-        restore = st.session_state.get(RESTORE_KEY)
-        restore = restore if restore and restore["round"] == canvas_round else None
-        result = st_canvas(
-            stroke_width=stroke,
-            stroke_color="#FFFFFF",
-            background_color="#000000",
-            height=CANVAS_SIDE,
-            width=CANVAS_SIDE,
-            drawing_mode="freedraw",
-            initial_drawing=restore["strokes"] if restore else None,
-            return_image_data=True,
-            key=canvas_key,
-        )
-        kept = st.session_state.get(DRAWING_KEY)
-        if result is not None and result.image_data is not None:
-            image = result.image_data
-            st.session_state[DRAWING_KEY] = {
-                "round": canvas_round,
-                "strokes": result.json_data,
-                "image": image,
-            }
-        elif restore and kept and kept["round"] == canvas_round:
-            image = kept["image"]  # given back: the canvas sends its pixels with the next stroke
+    canvas_key = f"draw.canvas.{canvas_round}"
+    if canvas_key not in st.session_state:
+        # The canvas was not on screen in the last run (another page, or an upload in its place),
+        # so Streamlit dropped its state and it comes back empty: give it the strokes.
+        _set_drawing_aside()
+    restore = st.session_state.get(RESTORE_KEY)
+    restore = restore if restore and restore["round"] == canvas_round else None
+    drawing_canvas(
+        canvas_key,
+        CANVAS_SIDE,
+        st.session_state.get("draw.stroke", 18),
+        restore["strokes"] if restore else None,
+        on_change=partial(_take_drawing, canvas_key, canvas_round),
+    )
+    error = st.session_state.pop(CANVAS_ERROR_KEY, None)
+    if error:
+        st.error(plain(error))
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     left.slider("Stroke width", 4, 40, 18, key="draw.stroke")
     if right.button("Clear", icon=":material/delete:", help="Start a new drawing"):
@@ -335,7 +318,21 @@ def _canvas_ui() -> np.ndarray | None:
         for key in (INJECT_KEY, DRAWING_KEY, RESTORE_KEY):
             st.session_state.pop(key, None)
         st.rerun()
-    return image
+    kept = st.session_state.get(DRAWING_KEY)
+    return kept["image"] if kept and kept["round"] == canvas_round else None
+
+
+def _take_drawing(canvas_key: str, canvas_round: int) -> None:
+    """Keep the drawing the canvas sent (at the start of the run it causes); a drawing that cannot be
+    read leaves the one before it in place and says why."""
+    try:
+        sent = read_drawing(st.session_state[canvas_key].get("drawing"), CANVAS_SIDE)
+    except ValueError as err:
+        st.session_state[CANVAS_ERROR_KEY] = (
+            f"The canvas's drawing could not be read ({err}); the drawing before it is kept."
+        )
+        return
+    st.session_state[DRAWING_KEY] = {"round": canvas_round, "strokes": sent.strokes, "image": sent.image}
 
 
 def _set_drawing_aside() -> None:

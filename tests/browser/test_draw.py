@@ -249,15 +249,30 @@ _VISIBLE_PARTS = """
 """
 
 
-def test_the_canvas_toolbar_covers_no_other_control(browser, app_server):
+def test_undo_and_redo_take_back_and_give_back_a_stroke_and_the_toolbar_covers_nothing(browser, app_server):
     page = open_draw_page(browser, app_server)
     try:
-        canvas_origin(page)
-        page.locator("canvas").last.hover()
-        toolbar = page.locator(".dc-toolbar-card")  # inside the canvas's shadow root
-        expect(toolbar).to_be_visible()
-        expect(page.locator(".dc-toolbar")).to_have_css("opacity", "1")
-        covered = toolbar.bounding_box()
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        bar_ink = wait_for_ink(page)
+        seven(page)
+        expect(prediction(page)).not_to_have_text("1")
+        undo = page.get_by_role("button", name="Undo")
+        redo = page.get_by_role("button", name="Redo")
+        undo.click()
+        expect(prediction(page)).to_have_text("1")  # what the model reads lost the stroke too
+        assert abs(ink_on_canvas(page) - bar_ink) < 0.02 * bar_ink
+        redo.click()
+        expect(prediction(page)).not_to_have_text("1")
+        page.locator("canvas").last.focus()
+        page.keyboard.press("Control+z")
+        expect(prediction(page)).to_have_text("1")
+        undo.click()
+        expect(draw_prompt(page)).to_be_visible()
+        expect(undo).to_be_disabled()
+        assert ink_on_canvas(page) == 0
+
+        covered = page.locator(".dc-bar").bounding_box()
         elements = page.locator("[data-testid='stMain'] [data-testid='stElementContainer']")
         for k in range(elements.count()):
             element = elements.nth(k)
@@ -265,6 +280,7 @@ def test_the_canvas_toolbar_covers_no_other_control(browser, app_server):
                 continue
             for box in element.evaluate(_VISIBLE_PARTS):
                 assert not overlap(covered, box), f"the toolbar covers {element.inner_text()[:60]!r}"
+        assert_no_exception(page)
         page.screenshot(path=str(screenshot_path("draw_canvas_toolbar")))
     finally:
         page.close()

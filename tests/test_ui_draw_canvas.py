@@ -1,0 +1,70 @@
+"""What the drawing canvas sends from the browser, read and held to its bounds."""
+
+import base64
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from datasets import drawing
+from ui.draw_canvas import MAX_COORDINATES, MAX_STROKES, read_drawing
+
+SIDE = 280
+
+
+def png_url(paint) -> str:
+    image = Image.new("RGBA", (SIDE, SIDE), (0, 0, 0, 255))
+    paint(ImageDraw.Draw(image))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return drawing.CANVAS_PNG_PREFIX + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+BAR = png_url(lambda d: d.line([(140, 45), (140, 235)], fill=(255, 255, 255, 255), width=18))
+
+
+def test_a_drawing_gives_its_strokes_and_its_pixels():
+    strokes = [[18, [140, 45, 140.5, 100.2, 140, 235]], [4, [10, 10]]]
+    sent = read_drawing({"strokes": strokes, "png": BAR}, SIDE)
+    assert sent.strokes == strokes
+    assert sent.image.shape == (SIDE, SIDE, 4) and sent.image[140, 140, 0] == 255 and sent.image[5, 5, 0] == 0
+
+
+@pytest.mark.parametrize("value", [None, {"strokes": [], "png": None}, {"strokes": [], "png": BAR}])
+def test_an_empty_canvas_has_no_picture(value):
+    sent = read_drawing(value, SIDE)
+    assert sent.strokes == [] and sent.image is None
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("strokes", "not a drawing"),
+        ({"strokes": "x", "png": BAR}, "not a list"),
+        ({"strokes": [[18]], "png": BAR}, r"not \[width"),
+        ({"strokes": [[0, [1, 1]]], "png": BAR}, "width must be 1 to 100"),
+        ({"strokes": [[True, [1, 1]]], "png": BAR}, "width must be 1 to 100"),
+        ({"strokes": [[18, []]], "png": BAR}, "pairs of numbers"),
+        ({"strokes": [[18, [1, 2, 3]]], "png": BAR}, "pairs of numbers"),
+        ({"strokes": [[18, [1, "2"]]], "png": BAR}, "pairs of numbers"),
+        ({"strokes": [[18, [1, float("nan")]]], "png": BAR}, "pairs of numbers"),
+        ({"strokes": [[18, [1, 10 * SIDE]]], "png": BAR}, "pairs of numbers"),
+        ({"strokes": [[18, [1, 1]]] * (MAX_STROKES + 1), "png": BAR}, "more than the 2,000 kept"),
+        (
+            {"strokes": [[18, [1, 1] * (MAX_COORDINATES // 4 + 1)]] * 2, "png": BAR},
+            "more than 200,000 points",
+        ),
+        ({"strokes": [[18, [1, 1]]], "png": "data:text/html;base64,PGI+"}, "not a PNG data URL"),
+    ],
+)
+def test_what_is_not_a_drawing_is_refused_with_what_is_wrong(value, says):
+    with pytest.raises(ValueError, match=says):
+        read_drawing(value, SIDE)
+
+
+def test_the_pixels_read_are_what_was_drawn():
+    sent = read_drawing({"strokes": [[18, [140, 45, 140, 235]]], "png": BAR}, SIDE)
+    ink = sent.image[..., 0] > 128
+    rows, cols = np.nonzero(ink)
+    assert 36 <= rows.min() <= 45 and 235 <= rows.max() <= 244 and cols.min() >= 130 and cols.max() <= 150

@@ -1,0 +1,99 @@
+"""The drawing canvas: an ``st.components.v2`` component, white strokes on black.
+
+Its HTML, CSS and JavaScript are the files beside this one (no build step). The
+browser draws each stroke as the pointer moves, and sends the drawing the moment the
+stroke ends, as the state value ``drawing``: {"strokes": [[width, [x0, y0, x1, y1, …]], …],
+"png": the canvas's pixels as a PNG data URL, or None when it is empty}. Undo and redo
+(buttons, Ctrl+Z, Ctrl+Shift+Z) run in the browser and send the drawing they leave.
+
+What the browser sends is read with ``read_drawing``, which holds it to the bounds
+below, as any input from a browser is held.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from datasets import drawing
+
+ASSETS = Path(__file__).resolve().parent
+NAME = "backprop.draw_canvas"
+MAX_STROKES = 2000
+MAX_COORDINATES = 400_000  # over all strokes: x and y of 200,000 points
+WIDTHS = (1, 100)  # a stroke's width in pixels, as the page's slider can never exceed
+
+_mount = st.components.v2.component(
+    NAME,
+    html=(ASSETS / "canvas.html").read_text(encoding="utf-8"),
+    css=(ASSETS / "canvas.css").read_text(encoding="utf-8"),
+    js=(ASSETS / "canvas.js").read_text(encoding="utf-8"),
+)
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What the canvas holds: its strokes (to give back to a new canvas) and its pixels, (side, side, 4)
+    uint8 RGBA, or None when it is empty."""
+
+    strokes: list
+    image: np.ndarray | None
+
+
+def drawing_canvas(key: str, side: int, stroke_width: int, strokes: list | None, on_change) -> None:
+    """Mount the canvas, side×side pixels, drawing strokes ``stroke_width`` wide.
+
+    strokes: what a canvas shown for the first time under ``key`` starts with (ignored once it is
+    on screen, so a stroke being drawn is never reset). on_change: called at the start of the run a
+    new drawing causes; the value is ``st.session_state[key]["drawing"]`` then (read it with
+    ``read_drawing``).
+    """
+    _mount(
+        key=key,
+        data={"side": int(side), "stroke_width": int(stroke_width), "strokes": strokes or []},
+        on_drawing_change=on_change,
+    )
+
+
+def read_drawing(value, side: int) -> Drawing:
+    """The drawing a canvas sent, checked; ValueError (``drawing.UploadError`` for the pixels) says
+    what is wrong with it."""
+    if value is None:
+        return Drawing([], None)
+    if not isinstance(value, dict):
+        raise ValueError(f"the canvas sent a {type(value).__name__}, not a drawing")
+    strokes = _strokes(value.get("strokes"), side)
+    png = value.get("png")
+    if not strokes or png is None:
+        return Drawing(strokes, None)
+    return Drawing(strokes, drawing.read_canvas_png(png, side))
+
+
+def _strokes(value, side: int) -> list:
+    if not isinstance(value, list):
+        raise ValueError("the canvas's strokes are not a list")
+    if len(value) > MAX_STROKES:
+        raise ValueError(f"the canvas sent {len(value):,} strokes, more than the {MAX_STROKES:,} kept")
+    total = 0
+    strokes = []
+    for stroke in value:
+        if not (isinstance(stroke, list) and len(stroke) == 2 and isinstance(stroke[1], list)):
+            raise ValueError("a stroke is not [width, [x0, y0, x1, y1, …]]")
+        width, points = stroke
+        if not _number(width) or not WIDTHS[0] <= width <= WIDTHS[1]:
+            raise ValueError(f"a stroke's width must be {WIDTHS[0]} to {WIDTHS[1]} pixels")
+        total += len(points)
+        if total > MAX_COORDINATES:
+            raise ValueError(f"the canvas sent more than {MAX_COORDINATES // 2:,} points")
+        if not points or len(points) % 2 or not all(_number(v) and -side <= v <= 2 * side for v in points):
+            raise ValueError("a stroke's points must be pairs of numbers on or near the canvas")
+        strokes.append([width, points])
+    return strokes
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,177 @@
+// The drawing canvas: white strokes on black, drawn in the browser as the pointer moves.
+//
+// A stroke is sent when it ends (pointer up), with no delay: the strokes (width and
+// points, so the canvas can be given them back after an upload or another page) and the
+// canvas's pixels as a PNG data URL, as one state value, "drawing". Undo and redo act
+// on the strokes here and send the drawing they leave. Streamlit calls the default export
+// again on the same parentElement when the data changes (the stroke width); the canvas
+// keeps its strokes per parentElement, and takes the strokes given in the data only the
+// first time it is drawn.
+
+const CANVASES = new WeakMap();
+
+class DrawingCanvas {
+  constructor(parent) {
+    this.root = parent.querySelector(".dc-root");
+    this.canvas = this.root.querySelector(".dc-canvas");
+    this.ctx = this.canvas.getContext("2d");
+    this.undoButton = this.root.querySelector(".dc-undo");
+    this.redoButton = this.root.querySelector(".dc-redo");
+    this.count = this.root.querySelector(".dc-count");
+    this.strokes = []; // {w, pts: [x0, y0, x1, y1, ...]} in canvas pixels
+    this.undone = [];
+    this.current = null;
+    this.side = 0;
+    this.width = 18;
+    this.seeded = false;
+    this.canvas.addEventListener("pointerdown", (e) => this.start(e));
+    this.canvas.addEventListener("pointermove", (e) => this.move(e));
+    this.canvas.addEventListener("pointerup", (e) => this.end(e));
+    this.canvas.addEventListener("pointercancel", (e) => this.end(e));
+    this.canvas.addEventListener("keydown", (e) => this.key(e));
+    this.undoButton.addEventListener("click", () => this.undo());
+    this.redoButton.addEventListener("click", () => this.redo());
+  }
+
+  load(data, setStateValue) {
+    this.send = setStateValue;
+    this.width = data.stroke_width;
+    if (data.side !== this.side) {
+      this.side = data.side;
+      this.canvas.width = this.canvas.height = this.side;
+      this.canvas.style.maxWidth = `${this.side}px`; // narrower on a narrow screen: points are scaled
+      this.redraw();
+    }
+    if (!this.seeded) {
+      this.seeded = true;
+      this.strokes = (data.strokes || []).map(([w, pts]) => ({ w, pts }));
+      this.redraw();
+    }
+    this.updateBar();
+  }
+
+  point(e) {
+    const r = this.canvas.getBoundingClientRect();
+    const x = ((e.clientX - r.left) * this.side) / r.width;
+    const y = ((e.clientY - r.top) * this.side) / r.height;
+    return [Math.round(x * 10) / 10, Math.round(y * 10) / 10];
+  }
+
+  start(e) {
+    if (e.button !== 0 || this.current) return;
+    e.preventDefault();
+    this.canvas.focus({ preventScroll: true });
+    this.canvas.setPointerCapture(e.pointerId);
+    this.current = { w: this.width, pts: this.point(e), pointer: e.pointerId };
+    this.dot(this.current.w, this.current.pts[0], this.current.pts[1]);
+  }
+
+  move(e) {
+    const s = this.current;
+    if (!s || e.pointerId !== s.pointer) return;
+    const events = e.getCoalescedEvents ? e.getCoalescedEvents() : [e];
+    for (const each of events.length ? events : [e]) {
+      const [x, y] = this.point(each);
+      const n = s.pts.length;
+      if (x === s.pts[n - 2] && y === s.pts[n - 1]) continue;
+      this.segment(s.w, s.pts[n - 2], s.pts[n - 1], x, y);
+      s.pts.push(x, y);
+    }
+  }
+
+  end(e) {
+    const s = this.current;
+    if (!s || e.pointerId !== s.pointer) return;
+    this.current = null;
+    this.strokes.push({ w: s.w, pts: s.pts });
+    this.undone = [];
+    this.publish();
+  }
+
+  key(e) {
+    if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+    const k = e.key.toLowerCase();
+    if (k === "z" && !e.shiftKey) this.undo();
+    else if ((k === "z" && e.shiftKey) || k === "y") this.redo();
+    else return;
+    e.preventDefault();
+  }
+
+  undo() {
+    if (!this.strokes.length || this.current) return;
+    this.undone.push(this.strokes.pop());
+    this.redraw();
+    this.publish();
+  }
+
+  redo() {
+    if (!this.undone.length || this.current) return;
+    this.strokes.push(this.undone.pop());
+    this.redraw();
+    this.publish();
+  }
+
+  publish() {
+    this.updateBar();
+    this.send("drawing", {
+      strokes: this.strokes.map((s) => [s.w, s.pts]),
+      png: this.strokes.length ? this.canvas.toDataURL("image/png") : null,
+    });
+  }
+
+  updateBar() {
+    this.undoButton.disabled = this.strokes.length === 0;
+    this.redoButton.disabled = this.undone.length === 0;
+    const n = this.strokes.length;
+    this.count.textContent = n ? `${n} stroke${n === 1 ? "" : "s"}` : "";
+  }
+
+  style(width) {
+    const ctx = this.ctx;
+    ctx.strokeStyle = ctx.fillStyle = "#ffffff";
+    ctx.lineWidth = width;
+    ctx.lineCap = ctx.lineJoin = "round";
+  }
+
+  dot(width, x, y) {
+    this.style(width);
+    this.ctx.beginPath();
+    this.ctx.arc(x, y, width / 2, 0, 2 * Math.PI);
+    this.ctx.fill();
+  }
+
+  segment(width, x0, y0, x1, y1) {
+    this.style(width);
+    this.ctx.beginPath();
+    this.ctx.moveTo(x0, y0);
+    this.ctx.lineTo(x1, y1);
+    this.ctx.stroke();
+  }
+
+  redraw() {
+    const ctx = this.ctx;
+    ctx.fillStyle = "#000000";
+    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    for (const { w, pts } of this.strokes) {
+      if (pts.length === 2) {
+        this.dot(w, pts[0], pts[1]);
+        continue;
+      }
+      this.style(w);
+      ctx.beginPath();
+      ctx.moveTo(pts[0], pts[1]);
+      for (let i = 2; i < pts.length; i += 2) ctx.lineTo(pts[i], pts[i + 1]);
+      ctx.stroke();
+    }
+  }
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  let canvas = CANVASES.get(parentElement);
+  if (!canvas) {
+    canvas = new DrawingCanvas(parentElement);
+    CANVASES.set(parentElement, canvas);
+  }
+  canvas.load(data, setStateValue);
+}
