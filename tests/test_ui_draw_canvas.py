@@ -50,6 +50,8 @@ def test_an_empty_canvas_has_no_picture(value):
         ({"strokes": [[18, [1, "2"]]], "png": BAR}, "pairs of numbers"),
         ({"strokes": [[18, [1, float("nan")]]], "png": BAR}, "pairs of numbers"),
         ({"strokes": [[18, [1, 10 * SIDE]]], "png": BAR}, "pairs of numbers"),
+        ({"strokes": [[18, [1, 10**400]]], "png": BAR}, "pairs of numbers"),
+        ({"strokes": [[10**400, [1, 1]]], "png": BAR}, "width must be 1 to 100"),
         ({"strokes": [[18, [1, 1]]] * (MAX_STROKES + 1), "png": BAR}, "more than the 2,000 kept"),
         (
             {"strokes": [[18, [1, 1] * (MAX_COORDINATES // 4 + 1)]] * 2, "png": BAR},
