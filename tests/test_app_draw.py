@@ -156,13 +156,6 @@ def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_th
         assert list(app.table[0].value.columns) == ["precision", "recall", "F1", "support"]
 
 
-def test_clear_drops_the_injected_drawing():
-    app = open_page(VERTICAL_BAR)
-    next(b for b in app.button if b.label == "Clear").click().run()
-    assert not app.exception
-    assert any("Draw something" in info.value for info in app.info)
-
-
 @pytest.mark.parametrize("image", [np.zeros((280, 280, 4), np.uint8), np.zeros((50, 50), np.uint8)])
 def test_blank_input_does_not_predict_noise(image):
     app = open_page(image)

@@ -3,13 +3,12 @@
 Session-state keys (all under ``draw.``):
   draw.injected_image  an (H, W), (H, W, 3) or (H, W, 4) array used instead of the
                        canvas; the hook tests use, since nobody draws in AppTest
-  draw.canvas_round    bumped by "Clear" to give the canvas a fresh, empty key
-  draw.canvas.N        the canvas of round N (ui.draw_canvas): its state holds the
-                       drawing it sent last
-  draw.drawing         {"round", "strokes", "image"}: the canvas's last drawing, read and
-                       kept when it is sent, and while an uploaded picture takes its place
+  draw.canvas          the canvas (ui.draw_canvas): its state holds the drawing it sent
+                       last (strokes, undo, redo and Clear happen in the browser)
+  draw.drawing         {"strokes", "image"}: the canvas's last drawing, read and kept
+                       when it is sent, and while an uploaded picture takes its place
   draw.canvas_error    why the last drawing sent could not be read, shown once
-  draw.restore         {"round", "strokes"}: the strokes the canvas is given back when
+  draw.restore         {"strokes"}: the strokes the canvas is given back when
                        it is shown again after an upload or another page (fixed while
                        it is shown, so a stroke being drawn is never reset)
   draw.taught          model id -> {"net": session copy, "steps": int, "result": dict}
@@ -26,7 +25,6 @@ import contextlib
 import json
 import time
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +43,7 @@ from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 INJECT_KEY = "draw.injected_image"
-CANVAS_ROUND_KEY = "draw.canvas_round"
+CANVAS_KEY = "draw.canvas"
 DRAWING_KEY = "draw.drawing"
 RESTORE_KEY = "draw.restore"
 CANVAS_ERROR_KEY = "draw.canvas_error"
@@ -292,54 +290,46 @@ def _upload_controls():
 
 
 def _canvas_ui() -> np.ndarray | None:
-    """The canvas (with the drawing given back after an upload or another page), its stroke width and Clear."""
-    canvas_round = st.session_state.setdefault(CANVAS_ROUND_KEY, 0)
-    canvas_key = f"draw.canvas.{canvas_round}"
-    if canvas_key not in st.session_state:
+    """The canvas (with the drawing given back after an upload or another page) and its stroke width."""
+    if CANVAS_KEY not in st.session_state:
         # The canvas was not on screen in the last run (another page, or an upload in its place),
         # so Streamlit dropped its state and it comes back empty: give it the strokes.
         _set_drawing_aside()
     restore = st.session_state.get(RESTORE_KEY)
-    restore = restore if restore and restore["round"] == canvas_round else None
     drawing_canvas(
-        canvas_key,
+        CANVAS_KEY,
         CANVAS_SIDE,
         st.session_state.get("draw.stroke", 18),
         restore["strokes"] if restore else None,
-        on_change=partial(_take_drawing, canvas_key, canvas_round),
+        on_change=_take_drawing,
     )
     error = st.session_state.pop(CANVAS_ERROR_KEY, None)
     if error:
         st.error(plain(error))
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
-    left.slider("Stroke width", 4, 40, 18, key="draw.stroke")
-    if right.button("Clear", icon=":material/delete:", help="Start a new drawing"):
-        st.session_state[CANVAS_ROUND_KEY] = canvas_round + 1
-        for key in (INJECT_KEY, DRAWING_KEY, RESTORE_KEY):
-            st.session_state.pop(key, None)
-        st.rerun()
+    st.slider("Stroke width", 4, 40, 18, key="draw.stroke")
     kept = st.session_state.get(DRAWING_KEY)
-    return kept["image"] if kept and kept["round"] == canvas_round else None
+    return kept["image"] if kept else None
 
 
-def _take_drawing(canvas_key: str, canvas_round: int) -> None:
-    """Keep the drawing the canvas sent (at the start of the run it causes); a drawing that cannot be
-    read leaves the one before it in place and says why."""
+def _take_drawing() -> None:
+    """Keep the drawing the canvas sent (at the start of the run it causes): it replaces an injected
+    image too. A drawing that cannot be read leaves the one before it in place and says why."""
     try:
-        sent = read_drawing(st.session_state[canvas_key].get("drawing"), CANVAS_SIDE)
+        sent = read_drawing(st.session_state[CANVAS_KEY].get("drawing"), CANVAS_SIDE)
     except ValueError as err:
         st.session_state[CANVAS_ERROR_KEY] = (
             f"The canvas's drawing could not be read ({err}); the drawing before it is kept."
         )
         return
-    st.session_state[DRAWING_KEY] = {"round": canvas_round, "strokes": sent.strokes, "image": sent.image}
+    st.session_state[DRAWING_KEY] = {"strokes": sent.strokes, "image": sent.image}
+    st.session_state.pop(INJECT_KEY, None)
 
 
 def _set_drawing_aside() -> None:
     """Keep the canvas's strokes to give back when the canvas is shown again (it is not shown now)."""
     kept = st.session_state.get(DRAWING_KEY)
     if kept and kept.get("strokes") is not None:
-        st.session_state[RESTORE_KEY] = {"round": kept["round"], "strokes": kept["strokes"]}
+        st.session_state[RESTORE_KEY] = {"strokes": kept["strokes"]}
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

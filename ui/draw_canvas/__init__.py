@@ -3,8 +3,9 @@
 Its HTML, CSS and JavaScript are the files beside this one (no build step). The
 browser draws each stroke as the pointer moves, and sends the drawing the moment the
 stroke ends, as the state value ``drawing``: {"strokes": [[width, [x0, y0, x1, y1, …]], …],
-"png": the canvas's pixels as a PNG data URL, or None when it is empty}. Undo and redo
-(buttons, Ctrl+Z, Ctrl+Shift+Z) run in the browser and send the drawing they leave.
+"png": the canvas's pixels as a PNG data URL, or None when it is empty}. Undo, redo
+(buttons, Ctrl+Z, Ctrl+Shift+Z) and Clear run in the browser and send the drawing they
+leave; Clear is a step of the history, so Undo brings the drawing back.
 
 What the browser sends is read with ``read_drawing``, which holds it to the bounds
 below, as any input from a browser is held.

@@ -2,11 +2,12 @@
 //
 // A stroke is sent when it ends (pointer up), with no delay: the strokes (width and
 // points, so the canvas can be given them back after an upload or another page) and the
-// canvas's pixels as a PNG data URL, as one state value, "drawing". Undo and redo act
-// on the strokes here and send the drawing they leave. Streamlit calls the default export
-// again on the same parentElement when the data changes (the stroke width); the canvas
-// keeps its strokes per parentElement, and takes the strokes given in the data only the
-// first time it is drawn.
+// canvas's pixels as a PNG data URL, as one state value, "drawing". Undo, redo and Clear
+// act here and send the drawing they leave; Clear is one step of the history, so Undo
+// brings the drawing back. Streamlit calls the default export again on the same
+// parentElement when the data changes (the stroke width); the canvas keeps its strokes
+// per parentElement, and takes the strokes given in the data only the first time it is
+// drawn.
 
 const CANVASES = new WeakMap();
 
@@ -17,8 +18,11 @@ class DrawingCanvas {
     this.ctx = this.canvas.getContext("2d");
     this.undoButton = this.root.querySelector(".dc-undo");
     this.redoButton = this.root.querySelector(".dc-redo");
+    this.clearButton = this.root.querySelector(".dc-clear");
     this.count = this.root.querySelector(".dc-count");
     this.strokes = []; // {w, pts: [x0, y0, x1, y1, ...]} in canvas pixels
+    // the history: {stroke} drawn, or {cleared: the strokes Clear took away}
+    this.done = [];
     this.undone = [];
     this.current = null;
     this.side = 0;
@@ -31,6 +35,7 @@ class DrawingCanvas {
     this.canvas.addEventListener("keydown", (e) => this.key(e));
     this.undoButton.addEventListener("click", () => this.undo());
     this.redoButton.addEventListener("click", () => this.redo());
+    this.clearButton.addEventListener("click", () => this.clear());
   }
 
   load(data, setStateValue) {
@@ -45,6 +50,7 @@ class DrawingCanvas {
     if (!this.seeded) {
       this.seeded = true;
       this.strokes = (data.strokes || []).map(([w, pts]) => ({ w, pts }));
+      this.done = this.strokes.map((stroke) => ({ stroke }));
       this.redraw();
     }
     this.updateBar();
@@ -83,9 +89,7 @@ class DrawingCanvas {
     const s = this.current;
     if (!s || e.pointerId !== s.pointer) return;
     this.current = null;
-    this.strokes.push({ w: s.w, pts: s.pts });
-    this.undone = [];
-    this.publish();
+    this.act({ stroke: { w: s.w, pts: s.pts } });
   }
 
   key(e) {
@@ -97,18 +101,44 @@ class DrawingCanvas {
     e.preventDefault();
   }
 
-  undo() {
+  // a new step of the history: what was undone cannot be redone after it
+  act(step) {
+    this.undone = [];
+    this.apply(step);
+  }
+
+  apply(step) {
+    if (step.stroke) {
+      this.strokes.push(step.stroke);
+    } else {
+      this.strokes = [];
+    }
+    this.done.push(step);
+    this.redraw();
+    this.publish();
+  }
+
+  clear() {
     if (!this.strokes.length || this.current) return;
-    this.undone.push(this.strokes.pop());
+    this.act({ cleared: this.strokes });
+  }
+
+  undo() {
+    if (!this.done.length || this.current) return;
+    const step = this.done.pop();
+    if (step.stroke) {
+      this.strokes.pop();
+    } else {
+      this.strokes = step.cleared;
+    }
+    this.undone.push(step);
     this.redraw();
     this.publish();
   }
 
   redo() {
     if (!this.undone.length || this.current) return;
-    this.strokes.push(this.undone.pop());
-    this.redraw();
-    this.publish();
+    this.apply(this.undone.pop());
   }
 
   publish() {
@@ -120,8 +150,9 @@ class DrawingCanvas {
   }
 
   updateBar() {
-    this.undoButton.disabled = this.strokes.length === 0;
+    this.undoButton.disabled = this.done.length === 0;
     this.redoButton.disabled = this.undone.length === 0;
+    this.clearButton.disabled = this.strokes.length === 0;
     const n = this.strokes.length;
     this.count.textContent = n ? `${n} stroke${n === 1 ? "" : "s"}` : "";
   }
