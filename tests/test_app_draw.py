@@ -66,7 +66,9 @@ def test_a_vertical_bar_is_a_one_and_a_seven_a_seven(model):
 
 def test_only_the_open_tab_is_computed():
     app = open_page(VERTICAL_BAR)
-    assert len(app.get("plotly_chart")) == 1  # the open tab's saliency
+    views = [element.proto.component_name for element in app.get("bidi_component")]
+    assert views == ["backprop.draw_canvas", "backprop.saliency_view"]  # the open tab's saliency
+    assert not app.get("plotly_chart")
     tables = " ".join(element.proto.body for element in app.get("html"))
     assert "Probabilities" in tables and tables.count("<tr>") >= 10  # a row per class
     assert "draw.map_stage" not in [r.key for r in app.radio]  # feature maps: not drawn
@@ -74,6 +76,7 @@ def test_only_the_open_tab_is_computed():
     app.session_state[TAB_KEY] = "Activations"
     app.run()
     assert len(app.get("plotly_chart")) == 1  # the activations
+    assert [element.proto.component_name for element in app.get("bidi_component")] == ["backprop.draw_canvas"]
     assert not any("∂P/∂x" in c.value for c in app.caption)
 
 

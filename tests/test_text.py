@@ -1,6 +1,7 @@
 """ui.text.plain: text from outside reads as itself in Streamlit's Markdown."""
 
 import string
+from pathlib import Path
 
 from tests.markdown_text import shown
 from ui.text import WORD_JOINER, plain
@@ -34,7 +35,7 @@ def test_anything_is_shown_through_str():
 def test_class_names_read_as_text_in_the_draw_figures():
     import numpy as np
 
-    from viz.draw import confusion, probability_shift, probability_table, saliency_overlay
+    from viz.draw import confusion, probability_shift, probability_table, saliency_payload
 
     name = "<a href='https://example.com'>click</a> & <b>bold</b>"
     shown_as = "&lt;a href='https://example.com'&gt;click&lt;/a&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
@@ -42,5 +43,7 @@ def test_class_names_read_as_text_in_the_draw_figures():
     assert f"<b>{shown_as.replace(chr(39), '&#x27;')}</b>" in table and "<a href" not in table
     assert list(probability_shift([0.3, 0.7], [0.2, 0.8], ["cat", name], 0).data[0].x) == ["cat ✓", shown_as]
     assert list(confusion(np.eye(2, dtype=int), ["cat", name]).data[0].x) == ["cat", shown_as]
-    overlay = saliency_overlay(np.zeros((4, 4)), np.ones((4, 4)), name)
-    assert shown_as in overlay.layout.annotations[1].text
+    # the saliency view writes the name as text (textContent), so it travels as it is
+    assert saliency_payload(np.zeros((4, 4)), np.ones((4, 4)), name)["class_name"] == name
+    view_js = (Path(__file__).resolve().parents[1] / "ui" / "saliency_view" / "view.js").read_text()
+    assert "innerHTML" not in view_js and "textContent = `∂P(${data.class_name})" in view_js

@@ -5,6 +5,7 @@ import io
 import re
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from viz.draw import gallery_html
@@ -31,3 +32,24 @@ def test_captions_are_text_not_markup():
     block = gallery_html([np.zeros((4, 4), np.uint8)], ['<b onclick="x()">boot</b> & co'], width=40)
     assert "<b " not in block
     assert "&lt;b onclick=&quot;x()&quot;&gt;boot&lt;/b&gt; &amp; co" in block
+
+
+def test_the_saliency_view_gets_the_engines_numbers_and_the_apps_colour_scale():
+    from viz.colors import LUT
+    from viz.draw import saliency_payload
+
+    rng = np.random.default_rng(0)
+    image = rng.random((28, 28))
+    saliency = rng.normal(0, 1e-5, (28, 28))
+    payload = saliency_payload(image, saliency, "7")
+
+    def floats(key):
+        return np.frombuffer(base64.b64decode(payload[key]), dtype=np.float32).reshape(28, 28)
+
+    assert np.array_equal(floats("input"), image.astype(np.float32))
+    assert np.array_equal(floats("saliency"), saliency.astype(np.float32))
+    assert payload["limit"] == float(np.abs(saliency.astype(np.float32)).max())
+    assert np.array_equal(np.frombuffer(base64.b64decode(payload["lut"]), np.uint8).reshape(256, 3), LUT)
+    assert payload["stats"].startswith("min ") and (payload["rows"], payload["cols"]) == (28, 28)
+    with pytest.raises(ValueError, match=r"image \(28, 28\) and saliency \(8, 8\)"):
+        saliency_payload(image, saliency[:8, :8], "7")

@@ -39,6 +39,7 @@ from datasets import drawing
 
 from .data import try_load_dataset
 from .draw_canvas import drawing_canvas, read_drawing
+from .saliency_view import saliency_view
 from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -471,8 +472,8 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
                 )
                 if explain is not None and explain != prediction.explained:
                     prediction = predict(model, prepared, explain)
-                st.plotly_chart(
-                    figures.saliency_overlay(
+                saliency_view(
+                    figures.saliency_payload(
                         prepared.model_input, prediction.saliency, classes[prediction.explained]
                     ),
                     key="draw.saliency",

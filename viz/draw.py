@@ -12,6 +12,7 @@ positive, centred on 0, each figure with its legend.
 
 from __future__ import annotations
 
+import base64
 import html
 import math
 
@@ -19,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .axes import AXIS_TITLE, COLOR_BAR, TICK_ROW, left_margin, text_px
-from .colors import COLORSCALE
+from .colors import COLORSCALE, LUT
 from .figure import figure
 from .heatmap import abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
 from .tables import bar_html, table_html
@@ -32,7 +33,6 @@ GAP = 1
 # Tiles per row of a feature-map mosaic: 16 maps of 28×28 make two rows on a wide page.
 MAPS_PER_ROW = 8
 # plotly.js knows few colour-scale names and reads "Blues" dark to light, so scales are spelled out.
-GRAY = [[0.0, "rgb(0,0,0)"], [1.0, "rgb(255,255,255)"]]
 COUNTS = [[0.0, "rgb(247,251,255)"], [0.5, "rgb(107,174,214)"], [1.0, "rgb(8,48,107)"]]
 # Width a figure can count on in the page's main column, for sizing mosaics of square pixels.
 PLOT_WIDTH = 860
@@ -124,70 +124,30 @@ def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class
     return figure(data, layout)
 
 
-def saliency_overlay(image: np.ndarray, saliency: np.ndarray, class_name: str) -> go.Figure:
-    """The model input beside dP/dx laid over it: red raises the class's probability, blue lowers it.
+def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dict:
+    """What the saliency view (``ui.saliency_view``) draws: the model input beside dP/dx laid over it.
 
-    image: (h, w) in [0, 1]; saliency: (h, w) gradient of the class's probability.
+    image: (h, w) in [0, 1]; saliency: (h, w), the gradient of the class's probability. The two
+    arrays go as float32 bytes (base64), so the values the view shows on hover are the engine's;
+    the colour scale is ±max|dP/dx| on ``viz.colors.LUT`` (red raises the probability, blue lowers
+    it), with its five-number summary for the legend. The class name is plain text: the view writes
+    it as text, never as markup.
     """
-    image = np.asarray(image, np.float64)
-    saliency = np.asarray(saliency, np.float64)
-    limit = abs_limit(saliency)
-    gray = dict(type="heatmap", z=image, colorscale=GRAY, zmin=0, zmax=1, showscale=False)
-    data = [
-        {**gray, "hovertemplate": "row %{y}, col %{x}: %{z:.2f}<extra></extra>"},
-        {**gray, "xaxis": "x2", "yaxis": "y2", "hoverinfo": "skip"},
-        dict(
-            type="heatmap",
-            z=saliency,
-            xaxis="x2",
-            yaxis="y2",
-            colorscale=COLORSCALE,
-            zmid=0,
-            zmin=-limit,
-            zmax=limit,
-            opacity=0.75,
-            colorbar=dict(title=dict(text="∂P/∂x"), len=0.9, thickness=12),
-            hovertemplate="row %{y}, col %{x}: %{z:.3g}<extra></extra>",
-        ),
-    ]
-    titles = ("model input (black 0, white 1)", f"∂P({label(class_name)})/∂pixel over the input")
-    layout = dict(
-        annotations=[
-            dict(
-                text=text,
-                x=x,
-                y=1.0,
-                xref="paper",
-                yref="paper",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=13),
-            )
-            for text, x in zip(titles, (0.2, 0.74))
-        ],
-        height=340,
-        margin=dict(l=10, r=COLOR_BAR, t=40, b=20),
-    )
-    for k, domain in ((1, [0.0, 0.4]), (2, [0.48, 1.0])):
-        suffix = "" if k == 1 else str(k)
-        layout[f"xaxis{suffix}"] = dict(
-            domain=domain,
-            showticklabels=False,
-            showgrid=False,
-            zeroline=False,
-            constrain="domain",
-            anchor=f"y{suffix}",
-        )
-        layout[f"yaxis{suffix}"] = dict(
-            autorange="reversed",
-            scaleanchor=f"x{suffix}",
-            showticklabels=False,
-            showgrid=False,
-            zeroline=False,
-            anchor=f"x{suffix}",
-        )
-    return figure(data, layout)
+    image = np.asarray(image, dtype=np.float32)
+    saliency = np.asarray(saliency, dtype=np.float32)
+    if image.ndim != 2 or image.shape != saliency.shape:
+        raise ValueError(f"image {image.shape} and saliency {saliency.shape} must be the same (h, w)")
+    stats = summary_stats(saliency)
+    return {
+        "rows": int(image.shape[0]),
+        "cols": int(image.shape[1]),
+        "class_name": str(class_name),
+        "limit": abs_limit(saliency),
+        "stats": stats_text(stats),
+        "input": base64.b64encode(np.ascontiguousarray(image).tobytes()).decode("ascii"),
+        "saliency": base64.b64encode(np.ascontiguousarray(saliency).tobytes()).decode("ascii"),
+        "lut": base64.b64encode(LUT.tobytes()).decode("ascii"),
+    }
 
 
 def tile(maps: np.ndarray, per_row: int, gap: int = GAP) -> np.ndarray:
@@ -400,7 +360,7 @@ def confusion(matrix: np.ndarray, classes) -> go.Figure:
 __all__ = [
     "probability_table",
     "probability_shift",
-    "saliency_overlay",
+    "saliency_payload",
     "feature_maps",
     "tile",
     "layer_activations",

@@ -2,6 +2,7 @@
 
 import io
 import math
+import re
 
 import pytest
 from PIL import Image, ImageDraw
@@ -10,6 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.harness import assert_no_exception, open_page, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
+DRAWING_CANVAS = ".dc-canvas"  # inside the canvas component's shadow root (Playwright's CSS pierces it)
 
 
 def open_draw_page(browser, url):
@@ -34,7 +36,7 @@ def canvas_origin(page):
     """Top-left corner (x, y) of the 280×280 drawing canvas in page pixels, once it stays put: when a
     run ends, the views it no longer draws go, the page gets shorter and the browser scrolls, which
     moves the canvas under a stroke aimed at where it was."""
-    canvas = page.locator("canvas").last
+    canvas = page.locator(DRAWING_CANVAS)
     expect(canvas).to_be_visible()
     canvas.scroll_into_view_if_needed()
     page.wait_for_function(_STILL, arg=canvas.element_handle(), polling="raf")
@@ -93,6 +95,12 @@ def clear(page):
 def choose_model(page, label):
     page.locator("[data-testid='stSelectbox']").filter(has_text="Model").click()
     page.get_by_role("option", name=label).click()
+    wait_for_app(page)
+
+
+def choose_explained_class(page, label):
+    page.locator("[data-testid='stSelectbox']").filter(has_text="Explain class").click()
+    page.get_by_role("option", name=label, exact=True).click()
     wait_for_app(page)
 
 
@@ -168,13 +176,10 @@ def test_a_seven_drawn_with_the_mouse_shows_the_cnns_prediction_and_its_feature_
 
 
 def ink_on_canvas(page):
-    """How many bright pixels the canvas shows (its lower layer holds the drawing)."""
-    return max(
-        canvas.evaluate(
-            """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                      let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }"""
-        )
-        for canvas in page.locator("canvas").all()
+    """How many bright pixels the drawing canvas shows."""
+    return page.locator(DRAWING_CANVAS).evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++; return n; }"""
     )
 
 
@@ -260,7 +265,7 @@ def test_undo_redo_and_clear_act_on_the_drawing_and_its_prediction_and_cover_not
         assert abs(ink_on_canvas(page) - bar_ink) < 0.02 * bar_ink
         redo.click()
         expect(prediction(page)).not_to_have_text("1")
-        page.locator("canvas").last.focus()
+        page.locator(DRAWING_CANVAS).focus()
         page.keyboard.press("Control+z")
         expect(prediction(page)).to_have_text("1")
         undo.click()
@@ -278,7 +283,7 @@ def test_undo_redo_and_clear_act_on_the_drawing_and_its_prediction_and_cover_not
         elements = page.locator("[data-testid='stMain'] [data-testid='stElementContainer']")
         for k in range(elements.count()):
             element = elements.nth(k)
-            if element.locator("canvas").count() or not element.is_visible():
+            if element.locator(DRAWING_CANVAS).count() or not element.is_visible():
                 continue
             for box in element.evaluate(_VISIBLE_PARTS):
                 assert not overlap(covered, box), f"the toolbar covers {element.inner_text()[:60]!r}"
@@ -314,7 +319,7 @@ def test_an_uploaded_photo_of_a_dark_seven_reads_seven_and_takes_the_drawings_pl
         expect(prediction(page)).to_have_text("7")
         expect(page.get_by_text("seven.jpg · inverted: dark ink on light paper")).to_be_visible()
         # what is predicted is what is shown: the picture, not the old drawing beside it
-        expect(page.locator("canvas")).to_have_count(0)
+        expect(page.locator(DRAWING_CANVAS)).to_have_count(0)
         expect(page.get_by_text("This picture is what the model reads")).to_be_visible()
         assert_no_exception(page)
         page.screenshot(path=str(screenshot_path("draw_upload_seven")), full_page=True)
@@ -387,9 +392,25 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
         page.screenshot(path=str(screenshot_path("draw_stages")))
 
         tabs = page.locator("[data-testid='stTabs']")
-        expect(tabs.locator(".js-plotly-plot").first).to_be_visible()  # the saliency overlay
-        expect(page.get_by_text("over the input")).to_be_visible()
+        saliency = tabs.locator(".sv-saliency")
+        expect(saliency).to_be_visible()
+        expect(tabs.locator(".sv-saliency-title")).to_have_text("∂P(1)/∂pixel over the input")
         expect(page.get_by_text("Red pixels raise the probability")).to_be_visible()
+        # the pixel under the pointer: its row and column, as the pointer is placed, and its values;
+        # the bar runs down the middle of the 28×28 input, so row 14, col 14 holds ink
+        saliency.scroll_into_view_if_needed()
+        box = saliency.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 14.5 / 28, box["y"] + box["height"] * 14.5 / 28)
+        readout = tabs.locator(".sv-readout")
+        expect(readout).to_contain_text("row 14, col 14 · input ")
+        values = re.search(r"input (\S+) · ∂P/∂x (\S+)", readout.inner_text())
+        limit = float(tabs.locator(".sv-max").inner_text().lstrip("+"))
+        assert float(values[1]) > 0.5 and abs(float(values[2])) <= limit
+        page.mouse.move(box["x"] + box["width"] * 6.5 / 28, box["y"] + box["height"] * 14.5 / 28)
+        expect(readout).to_contain_text("row 14, col 6 · input 0.000 · ")  # beside the bar: no ink
+        choose_explained_class(page, "7")
+        expect(tabs.locator(".sv-saliency-title")).to_have_text("∂P(7)/∂pixel over the input")
+        expect(readout).to_have_text("Point at a pixel to read its input value and its ∂P/∂x.")
         tabs.scroll_into_view_if_needed()
         tabs.screenshot(path=str(screenshot_path("draw_saliency")))
 

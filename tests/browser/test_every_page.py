@@ -52,7 +52,7 @@ def test_every_page_reads_cleanly_after_a_realistic_session(browser, session):
         looks_right(page, "sequences")
 
         go(page, "Draw & predict")
-        canvas = page.locator("canvas").last
+        canvas = page.locator(".dc-canvas")
         box = canvas.bounding_box()
         page.mouse.move(box["x"] + 80, box["y"] + 60)
         page.mouse.down()
