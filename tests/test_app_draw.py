@@ -1,5 +1,7 @@
 """The Draw & predict page under AppTest, fed through the draw.injected_image hook."""
 
+import base64
+import json
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +69,7 @@ def test_a_vertical_bar_is_a_one_and_a_seven_a_seven(model):
 def test_only_the_open_tab_is_computed():
     app = open_page(VERTICAL_BAR)
     views = [element.proto.component_name for element in app.get("bidi_component")]
-    assert views == ["backprop.draw_canvas", "backprop.saliency_view"]  # the open tab's saliency
+    assert views == ["backprop.draw_canvas", "backprop.map_view"]  # the open tab's saliency
     assert not app.get("plotly_chart")
     tables = " ".join(element.proto.body for element in app.get("html"))
     assert "Probabilities" in tables and tables.count("<tr>") >= 10  # a row per class
@@ -80,13 +82,30 @@ def test_only_the_open_tab_is_computed():
     assert not any("∂P/∂x" in c.value for c in app.caption)
 
 
+def drawn_maps(app) -> list[dict]:
+    """The data of each map view on the page (the saliency map's, a layer's feature maps')."""
+    return [
+        json.loads(e.proto.json)
+        for e in app.get("bidi_component")
+        if e.proto.component_name == "backprop.map_view"
+    ]
+
+
 def test_the_cnn_shows_the_feature_maps_of_each_convolution_before_and_after_relu():
     app = open_page(SEVEN, tab="Feature maps")
     assert not app.exception
-    assert len(app.get("plotly_chart")) == 2  # one figure per conv layer
+    after = drawn_maps(app)  # one view per conv layer
+    assert [(m["layout"], m["channels"], m["height"]) for m in after] == [
+        ("mosaic", 16, 14),
+        ("mosaic", 32, 7),
+    ]
+    assert "after relu-maxpool2" in after[0]["title"]
+    assert min(np.frombuffer(base64.b64decode(m["values"]), np.float32).min() for m in after) >= 0
     assert any("never negative" in c.value for c in app.caption)
     app.radio(key="draw.map_stage").set_value("before").run()
-    assert not app.exception and len(app.get("plotly_chart")) == 2
+    before = drawn_maps(app)
+    assert not app.exception and [(m["channels"], m["height"]) for m in before] == [(16, 28), (32, 14)]
+    assert np.frombuffer(base64.b64decode(before[0]["values"]), np.float32).min() < 0  # before ReLU
     assert any("red positive, blue negative" in c.value for c in app.caption)
 
 

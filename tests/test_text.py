@@ -35,7 +35,13 @@ def test_anything_is_shown_through_str():
 def test_class_names_read_as_text_in_the_draw_figures():
     import numpy as np
 
-    from viz.draw import confusion, probability_shift, probability_table, saliency_payload
+    from viz.draw import (
+        confusion,
+        feature_maps_payload,
+        probability_shift,
+        probability_table,
+        saliency_payload,
+    )
 
     name = "<a href='https://example.com'>click</a> & <b>bold</b>"
     shown_as = "&lt;a href='https://example.com'&gt;click&lt;/a&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
@@ -43,7 +49,9 @@ def test_class_names_read_as_text_in_the_draw_figures():
     assert f"<b>{shown_as.replace(chr(39), '&#x27;')}</b>" in table and "<a href" not in table
     assert list(probability_shift([0.3, 0.7], [0.2, 0.8], ["cat", name], 0).data[0].x) == ["cat ✓", shown_as]
     assert list(confusion(np.eye(2, dtype=int), ["cat", name]).data[0].x) == ["cat", shown_as]
-    # the saliency view writes the name as text (textContent), so it travels as it is
+    # the map view writes names and titles as text (textContent), so they travel as they are
     assert saliency_payload(np.zeros((4, 4)), np.ones((4, 4)), name)["class_name"] == name
-    view_js = (Path(__file__).resolve().parents[1] / "ui" / "saliency_view" / "view.js").read_text()
-    assert "innerHTML" not in view_js and "textContent = `∂P(${data.class_name})" in view_js
+    assert feature_maps_payload(np.zeros((2, 4, 4)), name)["title"] == name
+    view_js = (Path(__file__).resolve().parents[1] / "ui" / "map_view" / "map_view.js").read_text()
+    assert "innerHTML" not in view_js
+    assert "textContent = `∂P(${data.class_name})" in view_js and "textContent = data.title" in view_js

@@ -39,7 +39,7 @@ from datasets import drawing
 
 from .data import try_load_dataset
 from .draw_canvas import drawing_canvas, read_drawing
-from .saliency_view import saliency_view
+from .map_view import map_view
 from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -424,7 +424,7 @@ MAP_STAGES = {
 
 def feature_maps_ui(prediction: Prediction) -> None:
     """Each convolution block's maps for this drawing, one figure per block, at the chosen stage."""
-    from viz.draw import feature_maps
+    from viz.draw import feature_maps_payload
 
     stage = st.radio(
         "Feature maps", list(MAP_STAGES), format_func=MAP_STAGES.get, horizontal=True, key="draw.map_stage"
@@ -433,7 +433,7 @@ def feature_maps_ui(prediction: Prediction) -> None:
         values = layer.after if stage == "after" else layer.before
         words = layer.after_words if stage == "after" else layer.before_words
         title = f"{layer.title}: {values.shape[0]} maps of {values.shape[1]}×{values.shape[2]} after {words}"
-        st.plotly_chart(feature_maps(values, title), key=f"draw.maps{k}")
+        map_view(feature_maps_payload(values, title), key=f"draw.maps{k}")
     if stage == "after":
         st.caption(
             "After ReLU (and pooling) a map is never negative, so only the red half of the scale is used: "
@@ -472,7 +472,7 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
                 )
                 if explain is not None and explain != prediction.explained:
                     prediction = predict(model, prepared, explain)
-                saliency_view(
+                map_view(
                     figures.saliency_payload(
                         prepared.model_input, prediction.saliency, classes[prediction.explained]
                     ),

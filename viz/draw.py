@@ -34,8 +34,6 @@ GAP = 1
 MAPS_PER_ROW = 8
 # plotly.js knows few colour-scale names and reads "Blues" dark to light, so scales are spelled out.
 COUNTS = [[0.0, "rgb(247,251,255)"], [0.5, "rgb(107,174,214)"], [1.0, "rgb(8,48,107)"]]
-# Width a figure can count on in the page's main column, for sizing mosaics of square pixels.
-PLOT_WIDTH = 860
 
 
 def label(value) -> str:
@@ -125,7 +123,7 @@ def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class
 
 
 def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dict:
-    """What the saliency view (``ui.saliency_view``) draws: the model input beside dP/dx laid over it.
+    """What the map view (``ui.map_view``) draws for the saliency: the model input beside dP/dx laid over it.
 
     image: (h, w) in [0, 1]; saliency: (h, w), the gradient of the class's probability. The two
     arrays go as float32 bytes (base64), so the values the view shows on hover are the engine's;
@@ -139,14 +137,15 @@ def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dic
         raise ValueError(f"image {image.shape} and saliency {saliency.shape} must be the same (h, w)")
     stats = summary_stats(saliency)
     return {
+        "layout": "saliency",
         "rows": int(image.shape[0]),
         "cols": int(image.shape[1]),
         "class_name": str(class_name),
         "limit": abs_limit(saliency),
         "stats": stats_text(stats),
-        "input": base64.b64encode(np.ascontiguousarray(image).tobytes()).decode("ascii"),
-        "saliency": base64.b64encode(np.ascontiguousarray(saliency).tobytes()).decode("ascii"),
-        "lut": base64.b64encode(LUT.tobytes()).decode("ascii"),
+        "input": _b64(image),
+        "saliency": _b64(saliency),
+        "lut": _b64(LUT),
     }
 
 
@@ -166,36 +165,33 @@ def tile(maps: np.ndarray, per_row: int, gap: int = GAP) -> np.ndarray:
     return mosaic
 
 
-def _mosaic_figure(
-    mosaic: np.ndarray, limit: float, values, title: str, legend: str, height: int
-) -> go.Figure:
-    trace = matrix_trace(mosaic, limit, legend)
-    trace["hoverinfo"] = "skip"  # a mosaic's own row and column are not the map's
-    trace.pop("hovertemplate", None)
-    axis = dict(showgrid=False, zeroline=False, showticklabels=False, ticks="", constrain="domain")
-    layout = dict(
-        title=_scale_title(title, limit, values),
-        xaxis=axis,
-        yaxis={**axis, "autorange": "reversed", "scaleanchor": "x"},
-        height=height,
-        margin=dict(l=10, r=COLOR_BAR, t=56, b=10),
-    )
-    return figure([trace, colorbar_trace(limit, legend)], layout)
+def feature_maps_payload(maps: np.ndarray, title: str, per_row: int = MAPS_PER_ROW) -> dict:
+    """One layer's feature maps for one input, as the map view (``ui.map_view``) draws them: channel by
+    channel, ``per_row`` to a row, on one diverging scale with its legend.
 
-
-def feature_maps(maps: np.ndarray, title: str, per_row: int = MAPS_PER_ROW) -> go.Figure:
-    """One layer's feature maps for one input, channel by channel, on one diverging scale with its legend.
-
-    maps: (C, h, w); channel 1 top left, then left to right. The scale is ±max |value| of the
-    layer, so channels compare; ReLU or pooling outputs, never negative, use only its red half.
+    maps: (C, h, w). The scale is ±max |value| of the layer, so channels compare; ReLU or pooling
+    outputs, never negative, use only its red half. The values go as float32 bytes (base64), so the
+    view reads the engine's numbers on hover; the title is plain text, written as text.
     """
-    maps = np.asarray(maps)
-    limit = abs_limit(maps)
-    mosaic = tile(maps, per_row)
-    # Square map pixels as large as the page's width allows (at most 12 screen pixels each).
-    pixel = min(12.0, (PLOT_WIDTH - 120) / mosaic.shape[1])
-    height = int(66 + mosaic.shape[0] * pixel)
-    return _mosaic_figure(mosaic, limit, maps, title, "value", height)
+    maps = np.asarray(maps, dtype=np.float32)
+    if maps.ndim != 3:
+        raise ValueError(f"feature maps must be (channels, height, width), got shape {maps.shape}")
+    return {
+        "layout": "mosaic",
+        "title": str(title),
+        "channels": int(maps.shape[0]),
+        "height": int(maps.shape[1]),
+        "width": int(maps.shape[2]),
+        "per_row": int(per_row),
+        "limit": abs_limit(maps),
+        "stats": stats_text(summary_stats(maps)),
+        "values": _b64(maps),
+        "lut": _b64(LUT),
+    }
+
+
+def _b64(array: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 
 
 def layer_activations(activations: list[np.ndarray], names: list[str]) -> go.Figure:
@@ -361,7 +357,7 @@ __all__ = [
     "probability_table",
     "probability_shift",
     "saliency_payload",
-    "feature_maps",
+    "feature_maps_payload",
     "tile",
     "layer_activations",
     "weight_change",

@@ -154,14 +154,28 @@ def test_a_seven_drawn_with_the_mouse_shows_the_cnns_prediction_and_its_feature_
         seven(page)
         expect(prediction(page)).to_have_text("7")
         panel = tab(page, "Feature maps")
-        charts = panel.locator(".js-plotly-plot")
-        expect(charts).to_have_count(2)  # one figure per convolution layer
+        mosaics = panel.locator(".mv-mosaic")
+        expect(mosaics).to_have_count(2)  # one view per convolution layer
         expect(
             panel.get_by_text("layer 1 (conv16k3p1): 16 maps of 14×14 after relu-maxpool2")
         ).to_be_visible()
         expect(panel.get_by_text("layer 2 (conv32k3p1): 32 maps of 7×7 after relu-maxpool2")).to_be_visible()
         expect(panel.get_by_text("never negative")).to_be_visible()
-        expect(charts.first.locator(".colorbar")).to_have_count(1)  # the legend of the scale
+        expect(panel.locator(".mv-bar")).to_have_count(2)  # each layer's legend of its scale
+        # the pixel under the pointer: its channel, row and column as the pointer is placed (16 maps
+        # of 14×14, 8 to a row, a pixel of gap between them), and its value on the layer's scale
+        first = mosaics.first
+        first.scroll_into_view_if_needed()
+        box = first.bounding_box()
+        pixel = box["width"] / (8 * 15 - 1)
+        page.mouse.move(box["x"] + pixel * (15 * 2 + 3.5), box["y"] + pixel * (15 * 1 + 5.5))
+        readout = panel.locator(".mv-readout").first
+        expect(readout).to_contain_text("channel 11, row 5, col 3 · ")
+        value = float(readout.inner_text().rsplit("· ", 1)[1])
+        limit = float(panel.locator(".mv-max").first.inner_text().lstrip("+"))
+        assert 0 <= value <= limit  # after ReLU and pooling: never negative
+        page.mouse.move(box["x"] + pixel * (15 * 3 - 0.5), box["y"] + pixel * 5.5)  # in a gap
+        expect(readout).to_have_text("Point at a map to read its values.")
         panel.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot_path("draw_feature_maps")), full_page=True)
 
@@ -392,24 +406,24 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
         page.screenshot(path=str(screenshot_path("draw_stages")))
 
         tabs = page.locator("[data-testid='stTabs']")
-        saliency = tabs.locator(".sv-saliency")
+        saliency = tabs.locator(".mv-saliency")
         expect(saliency).to_be_visible()
-        expect(tabs.locator(".sv-saliency-title")).to_have_text("∂P(1)/∂pixel over the input")
+        expect(tabs.locator(".mv-saliency-title")).to_have_text("∂P(1)/∂pixel over the input")
         expect(page.get_by_text("Red pixels raise the probability")).to_be_visible()
         # the pixel under the pointer: its row and column, as the pointer is placed, and its values;
         # the bar runs down the middle of the 28×28 input, so row 14, col 14 holds ink
         saliency.scroll_into_view_if_needed()
         box = saliency.bounding_box()
         page.mouse.move(box["x"] + box["width"] * 14.5 / 28, box["y"] + box["height"] * 14.5 / 28)
-        readout = tabs.locator(".sv-readout")
+        readout = tabs.locator(".mv-readout")
         expect(readout).to_contain_text("row 14, col 14 · input ")
         values = re.search(r"input (\S+) · ∂P/∂x (\S+)", readout.inner_text())
-        limit = float(tabs.locator(".sv-max").inner_text().lstrip("+"))
+        limit = float(tabs.locator(".mv-max").inner_text().lstrip("+"))
         assert float(values[1]) > 0.5 and abs(float(values[2])) <= limit
         page.mouse.move(box["x"] + box["width"] * 6.5 / 28, box["y"] + box["height"] * 14.5 / 28)
         expect(readout).to_contain_text("row 14, col 6 · input 0.000 · ")  # beside the bar: no ink
         choose_explained_class(page, "7")
-        expect(tabs.locator(".sv-saliency-title")).to_have_text("∂P(7)/∂pixel over the input")
+        expect(tabs.locator(".mv-saliency-title")).to_have_text("∂P(7)/∂pixel over the input")
         expect(readout).to_have_text("Point at a pixel to read its input value and its ∂P/∂x.")
         tabs.scroll_into_view_if_needed()
         tabs.screenshot(path=str(screenshot_path("draw_saliency")))

@@ -1,0 +1,31 @@
+"""Maps drawn in the browser: an ``st.components.v2`` component for the saliency map and a
+layer's feature maps, on the app's one colour scale, with their legends and the values of
+the pixel under the pointer.
+
+Its HTML, CSS and JavaScript are the files beside this one (no build step). It is fed
+``viz.draw.saliency_payload`` or ``viz.draw.feature_maps_payload``; mounted under one key,
+it keeps its element from one drawing to the next and redraws in place (Streamlit makes
+a plotly chart's identity from its figure, so a changed figure is a new element, which
+the browser builds from scratch).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+ASSETS = Path(__file__).resolve().parent
+NAME = "backprop.map_view"
+
+_mount = st.components.v2.component(
+    NAME,
+    html=(ASSETS / "map_view.html").read_text(encoding="utf-8"),
+    css=(ASSETS / "map_view.css").read_text(encoding="utf-8"),
+    js=(ASSETS / "map_view.js").read_text(encoding="utf-8"),
+)
+
+
+def map_view(payload: dict, key: str) -> None:
+    """Mount the view with a payload of ``viz.draw`` (its ``layout`` says which view it is)."""
+    _mount(key=key, data=payload)

@@ -1,0 +1,263 @@
+// Maps drawn in the browser, on the app's one colour scale: the saliency map (the model input,
+// and dP/dx laid over it) and a layer's feature maps (one tile per channel).
+//
+// The data (viz.draw.saliency_payload, viz.draw.feature_maps_payload) holds the values as
+// float32 (base64) and the colour table (viz.colors.LUT: blue negative, white 0, red positive,
+// on ±limit). The pixel under the pointer is outlined and a line under the maps reads its
+// place and values as sent. Streamlit calls the default export again on the same
+// parentElement with new data: the view draws into the elements it has, so a new drawing
+// costs a few milliseconds (a changed plotly figure is a new element, built from scratch).
+
+const VIEWS = new WeakMap();
+const OPACITY = 0.75; // of dP/dx's colour over the grey input
+const HIGHLIGHT = "#f08c00";
+const GAP_RGB = [230, 233, 238]; // between feature maps: not a colour of the scale
+const MAX_PIXEL = 12; // screen pixels per map pixel, at most
+
+function decode(b64) {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+function floats(b64) {
+  return new Float32Array(decode(b64).buffer);
+}
+
+// four significant digits; an exponent below 0.001 and from 10,000 (as Python's "g" would)
+function significant(v) {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(3) : Number(v.toPrecision(4)).toString();
+}
+
+// index into the colour table of v on the scale ±limit (NaN: the middle, white)
+function colourAt(lut, v, limit) {
+  const x = Number.isFinite(v) ? v : 0;
+  return 3 * Math.min(255, Math.max(0, Math.floor((x / limit + 1) * 127.5)));
+}
+
+function element(tag, className, parent) {
+  const node = document.createElement(tag);
+  node.className = className;
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+// The colour bar: +limit at the top, 0, −limit at the bottom.
+class Legend {
+  constructor(parent, title) {
+    this.node = element("div", "mv-legend", parent);
+    element("div", "mv-legend-title", this.node).textContent = title;
+    const body = element("div", "mv-legend-body", this.node);
+    this.bar = element("canvas", "mv-bar", body);
+    this.bar.width = 1;
+    this.bar.height = 256;
+    const ticks = element("div", "mv-ticks", body);
+    this.max = element("span", "mv-max", ticks);
+    element("span", "", ticks).textContent = "0";
+    this.min = element("span", "mv-min", ticks);
+  }
+
+  load(lut, limit) {
+    const image = new ImageData(1, 256);
+    for (let y = 0; y < 256; y++) {
+      const k = 3 * (255 - y);
+      image.data.set([lut[k], lut[k + 1], lut[k + 2], 255], 4 * y);
+    }
+    this.bar.getContext("2d").putImageData(image, 0, 0);
+    this.max.textContent = `+${significant(limit)}`;
+    this.min.textContent = `−${significant(limit)}`;
+  }
+}
+
+// A canvas showing an image of cells (one image pixel per cell) scaled by a whole number of
+// screen pixels, with the cell under the pointer outlined.
+class Cells {
+  constructor(parent, className, onPoint) {
+    this.canvas = element("canvas", `mv-cells ${className}`, parent);
+    this.canvas.setAttribute("role", "img");
+    this.canvas.addEventListener("pointermove", (e) => {
+      const r = this.canvas.getBoundingClientRect();
+      onPoint(
+        Math.floor(((e.clientY - r.top) / r.height) * this.rows),
+        Math.floor(((e.clientX - r.left) / r.width) * this.cols),
+      );
+    });
+    this.canvas.addEventListener("pointerleave", () => onPoint(null, null));
+  }
+
+  // paint(data, offset, row, col) colours one cell of rows × cols
+  load(rows, cols, scale, paint) {
+    this.rows = rows;
+    this.cols = cols;
+    this.scale = scale;
+    const image = new ImageData(cols, rows);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) paint(image.data, 4 * (r * cols + c), r, c);
+    this.image = element("canvas", "");
+    this.image.width = cols;
+    this.image.height = rows;
+    this.image.getContext("2d").putImageData(image, 0, 0);
+    this.draw(null);
+  }
+
+  draw(cell) {
+    const canvas = this.canvas;
+    canvas.width = this.cols * this.scale;
+    canvas.height = this.rows * this.scale;
+    const ctx = canvas.getContext("2d");
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(this.image, 0, 0, canvas.width, canvas.height);
+    if (cell) {
+      const s = this.scale;
+      ctx.strokeStyle = HIGHLIGHT;
+      ctx.lineWidth = Math.max(1, Math.min(2, s / 4));
+      ctx.strokeRect(cell.col * s + 0.5, cell.row * s + 0.5, s - 1, s - 1);
+    }
+  }
+}
+
+class SaliencyView {
+  constructor(root) {
+    const panels = element("div", "mv-panels", root);
+    const panel = (title) => {
+      const figure = element("figure", "mv-panel", panels);
+      const caption = element("figcaption", "mv-title", figure);
+      caption.textContent = title;
+      return figure;
+    };
+    const point = (row, col) => this.point(row, col);
+    this.input = new Cells(panel("model input (black 0, white 1)"), "mv-input", point);
+    this.input.canvas.setAttribute("aria-label", "The model's input, black 0 to white 1");
+    const over = panel("");
+    this.title = over.querySelector(".mv-title");
+    this.title.classList.add("mv-saliency-title");
+    this.saliency = new Cells(over, "mv-saliency", point);
+    this.legend = new Legend(panels, "∂P/∂x");
+    this.stats = element("div", "mv-stats", root);
+    this.readout = element("div", "mv-readout", root);
+    this.readout.setAttribute("aria-live", "polite");
+  }
+
+  load(data) {
+    const { rows, cols, limit } = data;
+    const x = floats(data.input);
+    const s = floats(data.saliency);
+    const lut = decode(data.lut);
+    this.rows = rows;
+    this.cols = cols;
+    this.x = x;
+    this.s = s;
+    this.title.textContent = `∂P(${data.class_name})/∂pixel over the input`;
+    this.saliency.canvas.setAttribute("aria-label", `∂P(${data.class_name})/∂pixel: red raises it, blue lowers it`);
+    this.legend.load(lut, limit);
+    this.stats.textContent = `scale ±${significant(limit)} · ${data.stats}`;
+    const scale = Math.max(1, Math.floor(280 / Math.max(rows, cols)));
+    const grey = (i) => 255 * Math.min(1, Math.max(0, x[i]));
+    this.input.load(rows, cols, scale, (d, o, r, c) => {
+      const g = Math.round(grey(r * cols + c));
+      d.set([g, g, g, 255], o);
+    });
+    this.saliency.load(rows, cols, scale, (d, o, r, c) => {
+      const i = r * cols + c;
+      const k = colourAt(lut, s[i], limit);
+      const mix = (v) => Math.round(OPACITY * v + (1 - OPACITY) * grey(i));
+      d.set([mix(lut[k]), mix(lut[k + 1]), mix(lut[k + 2]), 255], o);
+    });
+    this.point(null, null);
+  }
+
+  point(row, col) {
+    const inside = row !== null && row >= 0 && row < this.rows && col >= 0 && col < this.cols;
+    const cell = inside ? { row, col } : null;
+    this.input.draw(cell);
+    this.saliency.draw(cell);
+    if (!cell) {
+      this.readout.textContent = "Point at a pixel to read its input value and its ∂P/∂x.";
+      return;
+    }
+    const i = row * this.cols + col;
+    this.readout.textContent =
+      `row ${row}, col ${col} · input ${this.x[i].toFixed(3)} · ∂P/∂x ${significant(this.s[i])}`;
+  }
+}
+
+// A layer's feature maps, channel 1 at the top left, then left to right, a gap between maps.
+class MosaicView {
+  constructor(root) {
+    this.title = element("div", "mv-title mv-mosaic-title", root);
+    this.panels = element("div", "mv-panels", root);
+    this.cells = new Cells(this.panels, "mv-mosaic", (row, col) => this.point(row, col));
+    this.legend = new Legend(this.panels, "value");
+    this.stats = element("div", "mv-stats", root);
+    this.readout = element("div", "mv-readout", root);
+    this.readout.setAttribute("aria-live", "polite");
+    this.root = root;
+    new ResizeObserver(() => this.data && this.layout()).observe(root);
+  }
+
+  load(data) {
+    this.data = data;
+    this.values = floats(data.values);
+    this.lut = decode(data.lut);
+    this.title.textContent = data.title;
+    this.cells.canvas.setAttribute("aria-label", data.title);
+    this.legend.load(this.lut, data.limit);
+    this.stats.textContent = `scale ±${significant(data.limit)} · ${data.stats}`;
+    this.drawn = null;
+    this.layout();
+  }
+
+  layout() {
+    const { channels, height, width, per_row, limit } = this.data;
+    const across = Math.max(1, Math.min(per_row, channels));
+    const down = Math.ceil(channels / across);
+    const cols = across * (width + 1) - 1;
+    const rows = down * (height + 1) - 1;
+    const room = Math.max(cols, this.root.clientWidth - 110); // the legend takes the rest
+    const scale = Math.max(1, Math.min(MAX_PIXEL, Math.floor(room / cols)));
+    if (this.drawn === `${scale}`) return;
+    this.drawn = `${scale}`;
+    this.geometry = { across, height, width };
+    this.cells.load(rows, cols, scale, (d, o, r, c) => {
+      const where = this.at(r, c);
+      if (!where) return d.set([...GAP_RGB, 255], o);
+      const k = colourAt(this.lut, this.values[where.index], limit);
+      d.set([this.lut[k], this.lut[k + 1], this.lut[k + 2], 255], o);
+    });
+    this.point(null, null);
+  }
+
+  // the map and its pixel at mosaic cell (r, c), or null in a gap or outside
+  at(r, c) {
+    const { across, height, width } = this.geometry;
+    if (r === null || r < 0 || c < 0) return null;
+    const down = Math.floor(r / (height + 1));
+    const right = Math.floor(c / (width + 1));
+    const row = r % (height + 1);
+    const col = c % (width + 1);
+    const map = down * across + right;
+    if (row === height || col === width || right >= across || map >= this.data.channels) return null;
+    return { map, row, col, index: (map * height + row) * width + col };
+  }
+
+  point(r, c) {
+    const where = this.at(r, c);
+    this.cells.draw(where ? { row: r, col: c } : null);
+    this.readout.textContent = where
+      ? `channel ${where.map + 1}, row ${where.row}, col ${where.col} · ${significant(this.values[where.index])}`
+      : "Point at a map to read its values.";
+  }
+}
+
+const LAYOUTS = { saliency: SaliencyView, mosaic: MosaicView };
+
+export default function (component) {
+  const { data, parentElement } = component;
+  let view = VIEWS.get(parentElement);
+  if (!view || view.layout !== data.layout) {
+    const root = parentElement.querySelector(".mv-root");
+    root.replaceChildren();
+    view = { layout: data.layout, view: new LAYOUTS[data.layout](root) };
+    VIEWS.set(parentElement, view);
+  }
+  view.view.load(data);
+}
