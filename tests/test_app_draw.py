@@ -2,6 +2,7 @@
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -174,8 +175,14 @@ def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_th
     for model in ("builtin:mnist", "builtin:digits", "builtin:shapes"):
         app = open_page(model=model, tab="Validation")
         assert not app.exception and not app.error, [e.value for e in app.error]
-        assert any("misclassified" in m.value for m in app.markdown)
+        said = next(m.value for m in app.markdown if "misclassified" in m.value)
+        wrong, total = map(int, re.match(r"\*\*(\d+) of (\d+) validation images", said).groups())
         assert list(app.table[0].value.columns) == ["precision", "recall", "F1", "support"]
+        (matrix,) = [m for m in drawn_maps(app) if m["layout"] == "confusion"]
+        counts = np.frombuffer(base64.b64decode(matrix["counts"]), np.int32).reshape(
+            len(matrix["classes"]), -1
+        )
+        assert counts.sum() == total and counts.trace() == total - wrong  # the matrix agrees with the count
 
 
 @pytest.mark.parametrize("image", [np.zeros((280, 280, 4), np.uint8), np.zeros((50, 50), np.uint8)])

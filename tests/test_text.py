@@ -36,7 +36,7 @@ def test_class_names_read_as_text_in_the_draw_figures():
     import numpy as np
 
     from viz.draw import (
-        confusion,
+        confusion_payload,
         feature_maps_payload,
         probability_shift,
         probability_table,
@@ -48,10 +48,11 @@ def test_class_names_read_as_text_in_the_draw_figures():
     table = probability_table([0.3, 0.7], ["cat", name])
     assert f"<b>{shown_as.replace(chr(39), '&#x27;')}</b>" in table and "<a href" not in table
     assert list(probability_shift([0.3, 0.7], [0.2, 0.8], ["cat", name], 0).data[0].x) == ["cat ✓", shown_as]
-    assert list(confusion(np.eye(2, dtype=int), ["cat", name]).data[0].x) == ["cat", shown_as]
+    assert confusion_payload(np.eye(2, dtype=int), ["cat", name])["classes"] == ["cat", name]
     # the map view writes names and titles as text (textContent), so they travel as they are
     assert saliency_payload(np.zeros((4, 4)), np.ones((4, 4)), name)["class_name"] == name
     assert feature_maps_payload(np.zeros((2, 4, 4)), name)["title"] == name
     view_js = (Path(__file__).resolve().parents[1] / "ui" / "map_view" / "map_view.js").read_text()
     assert "innerHTML" not in view_js
     assert "textContent = `∂P(${data.class_name})" in view_js and "textContent = data.title" in view_js
+    assert "node.textContent = name" in view_js  # the confusion matrix's class labels

@@ -53,3 +53,23 @@ def test_the_saliency_view_gets_the_engines_numbers_and_the_apps_colour_scale():
     assert payload["stats"].startswith("min ") and (payload["rows"], payload["cols"]) == (28, 28)
     with pytest.raises(ValueError, match=r"image \(28, 28\) and saliency \(8, 8\)"):
         saliency_payload(image, saliency[:8, :8], "7")
+
+
+def test_the_confusion_matrix_travels_as_whole_counts_with_its_class_names():
+    from viz.colors import COUNT_LUT
+    from viz.draw import confusion_payload
+
+    matrix = np.array([[5, 1, 0], [0, 7, 2], [1, 0, 9]])
+    payload = confusion_payload(matrix, ["cat", 2, "Ankle boot"])
+    counts = np.frombuffer(base64.b64decode(payload["counts"]), np.int32).reshape(3, 3)
+    assert np.array_equal(counts, matrix) and payload["classes"] == ["cat", "2", "Ankle boot"]
+    assert np.array_equal(
+        np.frombuffer(base64.b64decode(payload["lut"]), np.uint8).reshape(256, 3), COUNT_LUT
+    )
+    assert tuple(COUNT_LUT[0]) == (247, 251, 255) and tuple(COUNT_LUT[-1]) == (8, 48, 107)  # light: 0
+    with pytest.raises(ValueError, match=r"for 3 classes is \(3, 3\), got \(2, 2\)"):
+        confusion_payload(matrix[:2, :2], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="whole numbers, 0 or more"):
+        confusion_payload(matrix - 6, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="whole numbers, 0 or more"):
+        confusion_payload(matrix + 0.5, ["a", "b", "c"])

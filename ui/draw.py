@@ -643,7 +643,7 @@ def _report(matrix: np.ndarray, classes: list[str], images: list, captions: list
 
 
 def validation_ui(model: Model) -> None:
-    from viz.draw import confusion, gallery_html
+    from viz.draw import confusion_payload, gallery_html
 
     classes = [str(c) for c in model.meta["classes"]]
     try:
@@ -657,7 +657,8 @@ def validation_ui(model: Model) -> None:
         st.error(plain(f"Cannot show the validation of {model.meta['dataset']}: {err}"))
         return
     left, right = st.columns([3, 2])
-    left.plotly_chart(confusion(report["matrix"], classes), key="draw.confusion")
+    with left:
+        map_view(confusion_payload(report["matrix"], classes), key="draw.confusion")
     # a plain table: a few rows read best without a grid's scrolling and sorting
     right.table(pd.DataFrame(report["table"]).set_index("class").style.format(precision=3))
     st.markdown(

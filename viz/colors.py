@@ -38,6 +38,20 @@ LUT = (
     .round()
     .astype(np.uint8)
 )
+# Counts (a confusion matrix): light to dark blue from 0 to the largest count; not signed, so not
+# the diverging scale. Index 0 is 0, 255 the largest count.
+COUNT_STOPS = np.array([[247, 251, 255], [107, 174, 214], [8, 48, 107]], dtype=np.float64)
+COUNT_LUT = (
+    np.stack(
+        [
+            np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(COUNT_STOPS)), COUNT_STOPS[:, c])
+            for c in range(3)
+        ],
+        axis=1,
+    )
+    .round()
+    .astype(np.uint8)
+)
 NAN_RGB = (120, 120, 120)
 # Where the step is: forward (and the selected cell), backward, update. None of them is a colour of
 # the scale, so a highlight never reads as a value.

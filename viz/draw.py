@@ -20,7 +20,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .axes import AXIS_TITLE, COLOR_BAR, TICK_ROW, left_margin, text_px
-from .colors import COLORSCALE, LUT
+from .colors import COLORSCALE, COUNT_LUT, LUT
 from .figure import figure
 from .heatmap import abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
 from .tables import bar_html, table_html
@@ -32,8 +32,6 @@ TRUE = "#16a34a"
 GAP = 1
 # Tiles per row of a feature-map mosaic: 16 maps of 28×28 make two rows on a wide page.
 MAPS_PER_ROW = 8
-# plotly.js knows few colour-scale names and reads "Blues" dark to light, so scales are spelled out.
-COUNTS = [[0.0, "rgb(247,251,255)"], [0.5, "rgb(107,174,214)"], [1.0, "rgb(8,48,107)"]]
 
 
 def label(value) -> str:
@@ -322,35 +320,27 @@ def gallery_html(images, captions, width: int) -> str:
     )
 
 
-def confusion(matrix: np.ndarray, classes) -> go.Figure:
-    """Counts (C, C), rows the true class and columns the prediction."""
+def confusion_payload(matrix: np.ndarray, classes) -> dict:
+    """A confusion matrix as the map view (``ui.map_view``) draws it: counts (C, C), rows the true
+    class and columns the prediction, each cell coloured on ``viz.colors.COUNT_LUT`` from 0 to the
+    largest count and written in it. Class names are plain text, written as text."""
     matrix = np.asarray(matrix)
-    labels = [label(c) for c in classes]
-    heatmap = dict(
-        type="heatmap",
-        z=matrix,
-        x=labels,
-        y=labels,
-        colorscale=COUNTS,
-        colorbar=dict(title=dict(text="images", side="right"), thickness=12, len=0.9),
-        text=matrix.astype(str),
-        texttemplate="%{text}",
-        hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
-    )
-    layout = dict(
-        title=dict(text="Confusion matrix (validation)"),
-        xaxis=dict(title=dict(text="predicted"), type="category", side="bottom", automargin=True),
-        yaxis=dict(title=dict(text="true"), type="category", autorange="reversed", automargin=True),
-        height=140 + 34 * len(labels),
-        # long class names stand on end under the matrix
-        margin=dict(
-            l=left_margin(labels, title=True),
-            r=COLOR_BAR,
-            t=40,
-            b=TICK_ROW + AXIS_TITLE + max(0, text_px(labels) - 20),
-        ),
-    )
-    return figure([heatmap], layout)
+    classes = [str(c) for c in classes]
+    if matrix.ndim != 2 or matrix.shape != (len(classes), len(classes)):
+        raise ValueError(
+            f"a confusion matrix for {len(classes)} classes is ({len(classes)}, {len(classes)}), got {matrix.shape}"
+        )
+    if matrix.size and (
+        not np.all(np.isfinite(matrix)) or matrix.min() < 0 or np.any(matrix != np.round(matrix))
+    ):
+        raise ValueError("a confusion matrix holds counts: whole numbers, 0 or more")
+    return {
+        "layout": "confusion",
+        "title": "Confusion matrix (validation)",
+        "classes": classes,
+        "counts": _b64(matrix.astype(np.int32)),
+        "lut": _b64(COUNT_LUT),
+    }
 
 
 __all__ = [
@@ -361,7 +351,7 @@ __all__ = [
     "tile",
     "layer_activations",
     "weight_change",
-    "confusion",
+    "confusion_payload",
     "gallery_html",
     "colorbar_trace",
     "label",

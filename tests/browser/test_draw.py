@@ -446,6 +446,14 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
 
         panel = tab(page, "Validation")
         expect(panel.get_by_text("validation images misclassified")).to_be_visible()
+        matrix = panel.locator(".mv-matrix")
+        expect(panel.locator(".mv-row-label")).to_have_count(10)  # one per class, written as text
+        matrix.scroll_into_view_if_needed()
+        box = matrix.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 7.5 / 10, box["y"] + box["height"] * 7.5 / 10)
+        expect(panel.locator(".mv-readout")).to_contain_text("true 7, predicted 7: ")
+        page.mouse.move(box["x"] + box["width"] * 2.5 / 10, box["y"] + box["height"] * 7.5 / 10)
+        expect(panel.locator(".mv-readout")).to_contain_text("true 7, predicted 2: ")
         expect(panel.locator(".bp-gallery img").first).to_be_visible()
         tabs.screenshot(path=str(screenshot_path("draw_validation")))
         assert_no_exception(page)

@@ -1,5 +1,6 @@
-// Maps drawn in the browser, on the app's one colour scale: the saliency map (the model input,
-// and dP/dx laid over it) and a layer's feature maps (one tile per channel).
+// Maps drawn in the browser: the saliency map (the model input, and dP/dx laid over it) and a
+// layer's feature maps (one tile per channel) on the app's one signed scale, and a confusion
+// matrix on the scale for counts.
 //
 // The data (viz.draw.saliency_payload, viz.draw.feature_maps_payload) holds the values as
 // float32 (base64) and the colour table (viz.colors.LUT: blue negative, white 0, red positive,
@@ -248,7 +249,88 @@ class MosaicView {
   }
 }
 
-const LAYOUTS = { saliency: SaliencyView, mosaic: MosaicView };
+// Counts, rows the true class and columns the prediction; each count written in its cell.
+class ConfusionView {
+  constructor(root) {
+    this.title = element("div", "mv-title", root);
+    const panels = element("div", "mv-panels", root);
+    const grid = element("div", "mv-confusion", panels);
+    element("div", "mv-axis mv-axis-true", grid).textContent = "true";
+    this.rowLabels = element("div", "mv-row-labels", grid);
+    this.cells = new Cells(grid, "mv-matrix", (row, col) => this.point(row, col));
+    this.colLabels = element("div", "mv-col-labels", grid);
+    element("div", "mv-axis mv-axis-predicted", grid).textContent = "predicted";
+    this.legend = new Legend(panels, "images");
+    this.readout = element("div", "mv-readout", root);
+    this.readout.setAttribute("aria-live", "polite");
+  }
+
+  load(data) {
+    const classes = data.classes;
+    const n = classes.length;
+    const counts = new Int32Array(decode(data.counts).buffer);
+    const lut = decode(data.lut);
+    const top = Math.max(1, ...counts);
+    this.classes = classes;
+    this.counts = counts;
+    this.title.textContent = data.title;
+    const size = Math.max(14, Math.min(34, Math.floor(420 / Math.max(n, 1))));
+    for (const [labels, className] of [[this.rowLabels, "mv-row-label"], [this.colLabels, "mv-col-label"]]) {
+      labels.replaceChildren(
+        ...classes.map((name) => {
+          const node = element("div", className);
+          node.textContent = name;
+          node.style[className === "mv-row-label" ? "height" : "width"] = `${size}px`;
+          return node;
+        }),
+      );
+    }
+    this.size = size;
+    this.top = top;
+    this.cells.load(n, n, size, (d, o, r, c) => {
+      const k = 3 * Math.round((255 * counts[r * n + c]) / top);
+      d.set([lut[k], lut[k + 1], lut[k + 2], 255], o);
+    });
+    this.legend.load(lut, top);
+    this.legend.max.textContent = String(top);
+    this.legend.min.textContent = "0";
+    this.legend.node.querySelector(".mv-ticks span:nth-child(2)").textContent = String(Math.round(top / 2));
+    this.point(null, null);
+  }
+
+  draw(cell) {
+    this.cells.draw(cell);
+    if (this.size < 18) return; // too small for its number: the readout has it
+    const ctx = this.cells.canvas.getContext("2d");
+    const n = this.classes.length;
+    ctx.font = `${Math.min(13, this.size / 2.2)}px "Source Sans", sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < n; c++) {
+        const v = this.counts[r * n + c];
+        ctx.fillStyle = v > this.top / 2 ? "#ffffff" : "#0f172a"; // readable on dark and light cells
+        ctx.fillText(String(v), (c + 0.5) * this.size, (r + 0.5) * this.size);
+      }
+    }
+  }
+
+  point(row, col) {
+    const n = this.classes.length;
+    const inside = row !== null && row >= 0 && row < n && col >= 0 && col < n;
+    this.draw(inside ? { row, col } : null);
+    if (!inside) {
+      this.readout.textContent = "Point at a cell: how many images of the true class got that prediction.";
+      return;
+    }
+    const v = this.counts[row * n + col];
+    const total = this.counts.slice(row * n, row * n + n).reduce((a, b) => a + b, 0);
+    const share = total ? ` (${((100 * v) / total).toFixed(1)} % of true ${this.classes[row]})` : "";
+    this.readout.textContent = `true ${this.classes[row]}, predicted ${this.classes[col]}: ${v} image${v === 1 ? "" : "s"}${share}`;
+  }
+}
+
+const LAYOUTS = { saliency: SaliencyView, mosaic: MosaicView, confusion: ConfusionView };
 
 export default function (component) {
   const { data, parentElement } = component;
