@@ -30,28 +30,23 @@ STOPS = np.array(
 COLORSCALE = [
     [k / (len(STOPS) - 1), "rgb({:.0f},{:.0f},{:.0f})".format(*stop)] for k, stop in enumerate(STOPS)
 ]
-LUT = (
-    np.stack(
-        [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(STOPS)), STOPS[:, c]) for c in range(3)],
-        axis=1,
+
+
+def _lut(stops: np.ndarray) -> np.ndarray:
+    """(256, 3) uint8: the colours of ``stops`` (evenly spaced) interpolated over 256 entries."""
+    positions = np.linspace(0, 1, len(stops))
+    return (
+        np.stack([np.interp(np.linspace(0, 1, 256), positions, stops[:, c]) for c in range(3)], axis=1)
+        .round()
+        .astype(np.uint8)
     )
-    .round()
-    .astype(np.uint8)
-)
+
+
+LUT = _lut(STOPS)
 # Counts (a confusion matrix): light to dark blue from 0 to the largest count; not signed, so not
 # the diverging scale. Index 0 is 0, 255 the largest count.
 COUNT_STOPS = np.array([[247, 251, 255], [107, 174, 214], [8, 48, 107]], dtype=np.float64)
-COUNT_LUT = (
-    np.stack(
-        [
-            np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(COUNT_STOPS)), COUNT_STOPS[:, c])
-            for c in range(3)
-        ],
-        axis=1,
-    )
-    .round()
-    .astype(np.uint8)
-)
+COUNT_LUT = _lut(COUNT_STOPS)
 NAN_RGB = (120, 120, 120)
 # Where the step is: forward (and the selected cell), backward, update. None of them is a colour of
 # the scale, so a highlight never reads as a value.

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import streamlit as st
 
 from datasets import drawing
+
+from ..components import from_files
 
 ASSETS = Path(__file__).resolve().parent
 NAME = "backprop.draw_canvas"
@@ -28,12 +29,7 @@ MAX_STROKES = 2000
 MAX_COORDINATES = 400_000  # over all strokes: x and y of 200,000 points
 WIDTHS = (1, 100)  # a stroke's width in pixels, as the page's slider can never exceed
 
-_mount = st.components.v2.component(
-    NAME,
-    html=(ASSETS / "canvas.html").read_text(encoding="utf-8"),
-    css=(ASSETS / "canvas.css").read_text(encoding="utf-8"),
-    js=(ASSETS / "canvas.js").read_text(encoding="utf-8"),
-)
+_mount = from_files(NAME, ASSETS, "canvas")
 
 
 @dataclass(frozen=True)

@@ -13,17 +13,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import streamlit as st
+from ..components import from_files
 
 ASSETS = Path(__file__).resolve().parent
 NAME = "backprop.map_view"
 
-_mount = st.components.v2.component(
-    NAME,
-    html=(ASSETS / "map_view.html").read_text(encoding="utf-8"),
-    css=(ASSETS / "map_view.css").read_text(encoding="utf-8"),
-    js=(ASSETS / "map_view.js").read_text(encoding="utf-8"),
-)
+_mount = from_files(NAME, ASSETS, "map_view")
 
 
 def map_view(payload: dict, key: str) -> None:

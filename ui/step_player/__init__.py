@@ -12,17 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import streamlit as st
+from ..components import from_files
 
 ASSETS = Path(__file__).resolve().parent
 NAME = "backprop.step_player"
 
-_mount = st.components.v2.component(
-    NAME,
-    html=(ASSETS / "player.html").read_text(encoding="utf-8"),
-    css=(ASSETS / "player.css").read_text(encoding="utf-8"),
-    js=(ASSETS / "player.js").read_text(encoding="utf-8"),
-)
+_mount = from_files(NAME, ASSETS, "player")
 
 
 def step_player(payload: bytes, key: str, on_inspect, on_next_step):
