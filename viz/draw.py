@@ -1,7 +1,10 @@
 """Figures for the "Draw & predict" page: probabilities, saliency, feature maps, activations, ΔW, confusion.
 
-Pure functions from arrays (probabilities, feature maps, a gradient) to plotly
-figures, built as plain data: no ``make_subplots`` and no per-attribute
+Pure functions from arrays (probabilities, feature maps, a gradient) to what the
+page shows. The saliency map, the feature maps and the confusion matrix, which change
+with every drawing or model, are payloads for the map view (``ui.map_view``): their
+arrays as float32 or int32 bytes, drawn in the browser in place. The other charts are
+plotly figures built as plain data: no ``make_subplots`` and no per-attribute
 validation, which cost far more than the numbers. Small grids travel as heatmaps
 with hover values, large ones as colour-mapped PNG images (``viz.heatmap``);
 nothing is turned into Python lists.
@@ -133,14 +136,13 @@ def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dic
     saliency = np.asarray(saliency, dtype=np.float32)
     if image.ndim != 2 or image.shape != saliency.shape:
         raise ValueError(f"image {image.shape} and saliency {saliency.shape} must be the same (h, w)")
-    stats = summary_stats(saliency)
     return {
         "layout": "saliency",
         "rows": int(image.shape[0]),
         "cols": int(image.shape[1]),
         "class_name": str(class_name),
         "limit": abs_limit(saliency),
-        "stats": stats_text(stats),
+        "stats": stats_text(summary_stats(saliency)),
         "input": _b64(image),
         "saliency": _b64(saliency),
         "lut": _b64(LUT),

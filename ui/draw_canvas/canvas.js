@@ -41,18 +41,18 @@ class DrawingCanvas {
   load(data, setStateValue) {
     this.send = setStateValue;
     this.width = data.stroke_width;
+    const redraw = data.side !== this.side || !this.seeded;
     if (data.side !== this.side) {
       this.side = data.side;
       this.canvas.width = this.canvas.height = this.side;
       this.canvas.style.maxWidth = `${this.side}px`; // narrower on a narrow screen: points are scaled
-      this.redraw();
     }
     if (!this.seeded) {
       this.seeded = true;
       this.strokes = (data.strokes || []).map(([w, pts]) => ({ w, pts }));
       this.done = this.strokes.map((stroke) => ({ stroke }));
-      this.redraw();
     }
+    if (redraw) this.redraw();
     this.updateBar();
   }
 
@@ -107,6 +107,8 @@ class DrawingCanvas {
     this.apply(step);
   }
 
+  // the canvas is drawn again from its strokes, a finished stroke too: the pixels sent are then
+  // those an undo and a redo give back
   apply(step) {
     if (step.stroke) {
       this.strokes.push(step.stroke);

@@ -31,9 +31,14 @@ function significant(v) {
 }
 
 // index into the colour table of v on the scale ±limit (NaN: the middle, white)
-function colourAt(lut, v, limit) {
+function colourAt(v, limit) {
   const x = Number.isFinite(v) ? v : 0;
   return 3 * Math.min(255, Math.max(0, Math.floor((x / limit + 1) * 127.5)));
+}
+
+// the legend's labels of the signed scale ±limit
+function signedTicks(limit) {
+  return [`+${significant(limit)}`, "0", `−${significant(limit)}`];
 }
 
 function element(tag, className, parent) {
@@ -43,7 +48,7 @@ function element(tag, className, parent) {
   return node;
 }
 
-// The colour bar: +limit at the top, 0, −limit at the bottom.
+// The colour bar, the top of the scale at the top, with a label at its top, middle and bottom.
 class Legend {
   constructor(parent, title) {
     this.node = element("div", "mv-legend", parent);
@@ -53,20 +58,20 @@ class Legend {
     this.bar.width = 1;
     this.bar.height = 256;
     const ticks = element("div", "mv-ticks", body);
-    this.max = element("span", "mv-max", ticks);
-    element("span", "", ticks).textContent = "0";
-    this.min = element("span", "mv-min", ticks);
+    this.ticks = ["mv-max", "mv-mid", "mv-min"].map((name) => element("span", name, ticks));
   }
 
-  load(lut, limit) {
+  // ticks: the labels [top, middle, bottom]
+  load(lut, ticks) {
     const image = new ImageData(1, 256);
     for (let y = 0; y < 256; y++) {
       const k = 3 * (255 - y);
       image.data.set([lut[k], lut[k + 1], lut[k + 2], 255], 4 * y);
     }
     this.bar.getContext("2d").putImageData(image, 0, 0);
-    this.max.textContent = `+${significant(limit)}`;
-    this.min.textContent = `−${significant(limit)}`;
+    this.ticks.forEach((node, k) => {
+      node.textContent = ticks[k];
+    });
   }
 }
 
@@ -149,7 +154,7 @@ class SaliencyView {
     this.s = s;
     this.title.textContent = `∂P(${data.class_name})/∂pixel over the input`;
     this.saliency.canvas.setAttribute("aria-label", `∂P(${data.class_name})/∂pixel: red raises it, blue lowers it`);
-    this.legend.load(lut, limit);
+    this.legend.load(lut, signedTicks(limit));
     this.stats.textContent = `scale ±${significant(limit)} · ${data.stats}`;
     const scale = Math.max(1, Math.floor(280 / Math.max(rows, cols)));
     const grey = (i) => 255 * Math.min(1, Math.max(0, x[i]));
@@ -159,7 +164,7 @@ class SaliencyView {
     });
     this.saliency.load(rows, cols, scale, (d, o, r, c) => {
       const i = r * cols + c;
-      const k = colourAt(lut, s[i], limit);
+      const k = colourAt(s[i], limit);
       const mix = (v) => Math.round(OPACITY * v + (1 - OPACITY) * grey(i));
       d.set([mix(lut[k]), mix(lut[k + 1]), mix(lut[k + 2]), 255], o);
     });
@@ -201,7 +206,7 @@ class MosaicView {
     this.lut = decode(data.lut);
     this.title.textContent = data.title;
     this.cells.canvas.setAttribute("aria-label", data.title);
-    this.legend.load(this.lut, data.limit);
+    this.legend.load(this.lut, signedTicks(data.limit));
     this.stats.textContent = `scale ±${significant(data.limit)} · ${data.stats}`;
     this.drawn = null;
     this.layout();
@@ -215,13 +220,13 @@ class MosaicView {
     const rows = down * (height + 1) - 1;
     const room = Math.max(cols, this.root.clientWidth - 110); // the legend takes the rest
     const scale = Math.max(1, Math.min(MAX_PIXEL, Math.floor(room / cols)));
-    if (this.drawn === `${scale}`) return;
-    this.drawn = `${scale}`;
+    if (this.drawn === scale) return; // resized, but the maps keep their size
+    this.drawn = scale;
     this.geometry = { across, height, width };
     this.cells.load(rows, cols, scale, (d, o, r, c) => {
       const where = this.at(r, c);
       if (!where) return d.set([...GAP_RGB, 255], o);
-      const k = colourAt(this.lut, this.values[where.index], limit);
+      const k = colourAt(this.values[where.index], limit);
       d.set([this.lut[k], this.lut[k + 1], this.lut[k + 2], 255], o);
     });
     this.point(null, null);
@@ -291,10 +296,7 @@ class ConfusionView {
       const k = 3 * Math.round((255 * counts[r * n + c]) / top);
       d.set([lut[k], lut[k + 1], lut[k + 2], 255], o);
     });
-    this.legend.load(lut, top);
-    this.legend.max.textContent = String(top);
-    this.legend.min.textContent = "0";
-    this.legend.node.querySelector(".mv-ticks span:nth-child(2)").textContent = String(Math.round(top / 2));
+    this.legend.load(lut, [String(top), String(Math.round(top / 2)), "0"]);
     this.point(null, null);
   }
 
