@@ -15,7 +15,6 @@ positive, centred on 0, each figure with its legend.
 
 from __future__ import annotations
 
-import base64
 import html
 import math
 
@@ -24,6 +23,7 @@ import plotly.graph_objects as go
 
 from .axes import AXIS_TITLE, COLOR_BAR, TICK_ROW, left_margin, text_px
 from .colors import COLORSCALE, COUNT_LUT, LUT
+from .encoding import b64
 from .figure import figure
 from .heatmap import abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
 from .tables import bar_html, table_html
@@ -143,9 +143,9 @@ def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dic
         "class_name": str(class_name),
         "limit": abs_limit(saliency),
         "stats": stats_text(summary_stats(saliency)),
-        "input": _b64(image),
-        "saliency": _b64(saliency),
-        "lut": _b64(LUT),
+        "input": b64(image),
+        "saliency": b64(saliency),
+        "lut": b64(LUT),
     }
 
 
@@ -185,13 +185,9 @@ def feature_maps_payload(maps: np.ndarray, title: str, per_row: int = MAPS_PER_R
         "per_row": int(per_row),
         "limit": abs_limit(maps),
         "stats": stats_text(summary_stats(maps)),
-        "values": _b64(maps),
-        "lut": _b64(LUT),
+        "values": b64(maps),
+        "lut": b64(LUT),
     }
-
-
-def _b64(array: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 
 
 def layer_activations(activations: list[np.ndarray], names: list[str]) -> go.Figure:
@@ -340,8 +336,8 @@ def confusion_payload(matrix: np.ndarray, classes) -> dict:
         "layout": "confusion",
         "title": "Confusion matrix (validation)",
         "classes": classes,
-        "counts": _b64(matrix.astype(np.int32)),
-        "lut": _b64(COUNT_LUT),
+        "counts": b64(matrix.astype(np.int32)),
+        "lut": b64(COUNT_LUT),
     }
 
 
