@@ -3,8 +3,9 @@
 import streamlit as st
 
 from ui import runs
+from ui.curve_view import curve_view
 from ui.frame import inside_app_frame
-from viz.runs import X_AXES, compare_figure, distance_figure
+from viz.runs import X_AXES, compare_curves, distance_figure
 
 inside_app_frame(__file__)
 
@@ -47,7 +48,7 @@ def curves():
     )
     log_y = cols[2].checkbox("Log-scale loss", key="compare.log", persist_state="session")
     show_steps = cols[3].checkbox("Step loss", value=True, key="compare.steps", persist_state="session")
-    figure = compare_figure(
+    payload = compare_curves(
         runs.histories(chosen),
         x=x_axis,
         smoothing=smoothing,
@@ -55,7 +56,7 @@ def curves():
         bayes_accuracy=ceiling,
         show_steps=show_steps,
     )
-    st.plotly_chart(figure, key="compare.chart")
+    curve_view(payload, key="compare.chart")
 
 
 curves()

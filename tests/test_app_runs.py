@@ -69,19 +69,35 @@ def test_create_train_fork_and_compare():
     compare = AppTest.from_file(COMPARE_PAGE, default_timeout=60).run()
     no_errors(compare)
     assert compare.multiselect(key="compare.runs").value == ["gelu-run", "relu-run"]
-    chart = compare.get("plotly_chart")[0].proto.spec
-    assert '"gelu-run \\u00b7 val loss"' in chart or "gelu-run · val loss" in chart
-    assert "relu-run" in chart
+    names = [series["name"] for panel in curves(compare)["panels"] for series in panel["series"]]
+    assert "gelu-run · val loss" in names and "relu-run · train acc" in names
     frames = compare.dataframe
     assert len(frames) == 2
     assert any("layers" in caption.value for caption in compare.caption)
-    assert len(compare.get("plotly_chart")) == 2  # the curves and the fork's weight distances
-    for axis in ("step", "time"):
+    assert len(compare.get("plotly_chart")) == 1  # the fork's weight distances
+    for axis, title in (("step", "step"), ("time", "wall time (s)")):
         compare.radio(key="compare.x").set_value(axis).run()
         no_errors(compare)
+        assert curves(compare)["x_title"] == title
     compare.slider(key="compare.smoothing").set_value(0.8).run()
     compare.checkbox(key="compare.log").check().run()
     no_errors(compare)
+    assert curves(compare)["panels"][0]["log"] is True
+
+
+def curve_views(app) -> list[dict]:
+    """The data of each curve view on the page."""
+    return [
+        json.loads(e.proto.json)
+        for e in app.get("bidi_component")
+        if e.proto.component_name == "backprop.curve_view"
+    ]
+
+
+def curves(app) -> dict:
+    """The data of the page's one curve view."""
+    (view,) = curve_views(app)
+    return view
 
 
 @pytest.fixture
@@ -101,14 +117,17 @@ def test_picking_a_run_activates_it_and_shows_its_layers(trained_run):
     no_errors(at)
     model = at.session_state["bp.model"]
     assert model.run_name == "trained" and model.trainer.epoch == 2
-    assert len(at.get("plotly_chart")) == 1  # the Train tab's curves; the closed tabs draw nothing
+    assert [view["panels"][0]["title"] for view in curve_views(at)] == [
+        "loss"
+    ]  # the closed tabs draw nothing
     open_tab(at, "Inside the layers")
     assert at.radio(key="runs.quantity").value == "W"
     at.radio(key="runs.quantity").set_value("dW").run()
     no_errors(at)
-    charts = at.get("plotly_chart")
-    assert len(charts) == 2  # distributions, gradient norms
-    assert json.loads(charts[0].proto.spec)["layout"]["title"]["text"].startswith("gradients dL/dW")
+    distributions, norms = curve_views(at)
+    assert distributions["title"].startswith("gradients dL/dW")
+    assert [panel["title"] for panel in distributions["panels"]] == ["layer 1", "layer 2"]  # dense4, output
+    assert norms["title"].startswith("gradient norm")
 
 
 def test_the_epoch_table_is_drawn_while_its_expander_is_open(trained_run):
@@ -213,8 +232,8 @@ def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_cl
     assert relu.config.layers == gelu.config.layers.replace("gelu", "relu")
     assert len(gelu.history.epochs) == len(relu.history.epochs) == 20
     assert any("example-relu" in shown(box.value) for box in at.success)
-    specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
-    assert "example-gelu" in specs and "example-relu" in specs
+    (view,) = curve_views(at)
+    assert [entry["label"] for entry in view["legend"]][:1] in (["example-gelu"], ["example-relu"])
 
 
 def test_runs_page_on_an_empty_store_offers_the_example_runs():

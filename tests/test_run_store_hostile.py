@@ -12,7 +12,7 @@ from backprop import RunConfig, limits
 from backprop.cli import main as cli_main
 from backprop.files import save_arrays
 from backprop.runs import RunStore, train_run
-from viz.runs import compare_figure, distribution_figure, grad_norm_figure
+from viz.runs import compare_curves, distribution_curves, grad_norm_curves
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +125,10 @@ def test_wrong_field_types_in_epoch_records_are_reported_where_they_are_read(
 
 def test_a_validated_history_draws_curves_distributions_and_gradient_norms(store, two_runs):
     history = store.open("good").history
-    compare_figure({"good": history}, x="time", smoothing=0.5)
+    compare_curves({"good": history}, x="time", smoothing=0.5)
     for quantity in ("W", "a", "dW"):
-        distribution_figure(history, quantity)
-    grad_norm_figure(history)
+        distribution_curves(history, quantity)
+    grad_norm_curves(history)
 
 
 # ------------------------------------------------------------- bad names

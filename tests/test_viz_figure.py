@@ -5,7 +5,6 @@ import json
 import numpy as np
 import plotly.io as pio
 
-from backprop import History
 from viz import draw, runs, sequences
 from viz.figure import PLAIN, figure
 
@@ -22,10 +21,8 @@ def test_figure_keeps_the_traces_and_layout_it_is_given_and_no_template():
 
 
 def test_figures_of_every_page_carry_no_plotly_template():
-    history = History()
-    history.epochs.append({"epoch": 1, "step": 4, "train_loss": 0.5, "train_accuracy": 0.8, "seconds": 0.1})
     figures = [
-        runs.compare_figure({"a": history}),
+        runs.distance_figure({"a vs b": {"epochs": [1], "layers": {"layer1.W": [0.5]}}}),
         sequences.target_distribution_figure({"a": 3, "b": 1}),
         sequences.accuracy_figure([1, 2], [0.5, 0.7], [0.4, 0.6], 0.9),
         draw.probability_shift(np.array([0.2, 0.8]), np.array([0.1, 0.9]), ["cat", "dog"], 1),

@@ -34,9 +34,10 @@ from backprop.runs import (
     weight_distances,
 )
 from backprop.schedules import EARLY_STOPPING
-from viz.runs import compare_figure, distribution_figure, grad_norm_figure
+from viz.runs import compare_curves, distribution_curves, grad_norm_curves
 
 from . import run_claims, session
+from .curve_view import curve_view
 from .data import load_dataset, try_load_dataset
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
@@ -655,7 +656,7 @@ def training(name: str, run: RunView, curves: bool) -> None:
         if goal is not None:
             history = _train_slice(goal)
         if curves:
-            st.plotly_chart(compare_figure({name: history}), key="runs.chart")
+            curve_view(compare_curves({name: history}), key="runs.chart")
             if history.epochs:
                 if TABLE_KEY not in st.session_state:  # back on the page or the tab: as it was left
                     st.session_state[TABLE_KEY] = st.session_state.get(TABLE_OPEN_KEY, False)
@@ -797,14 +798,14 @@ def layers_tab_content(run: RunView) -> None:
             format_func=QUANTITIES.get,
             persist_state="session",
         )
-        st.plotly_chart(distribution_figure(run.history, quantity), key="runs.distribution")
+        curve_view(distribution_curves(run.history, quantity), key="runs.distribution")
 
     distributions()
     st.caption(
         "Bands: min–max, 7–93, 16–84 and 31–69th percentiles; line: median. Activations and "
         "gradients are measured on a fixed batch of validation samples at each epoch's end."
     )
-    st.plotly_chart(grad_norm_figure(run.history), key="runs.grad_norm")
+    curve_view(grad_norm_curves(run.history), key="runs.grad_norm")
 
 
 # The settings a fork may change: everything but the data, each drawn from its declaration.

@@ -1,5 +1,6 @@
-"""Axes shared by the figures: log ticks that read in full, accuracy ranges that show how far a curve is
-from its ceiling, and margins that hold what sits in them.
+"""Axes shared by the figures: accuracy ranges that show how far a curve is from its ceiling, and margins
+that hold what sits in them (the ticks of the runs' curves, log axes among them, are chosen in the
+browser by ``ui/curve_view``, as the view zooms).
 
 Plotly widens a margin too small for its tick labels, axis title, legend or colour bar and then lays
 the whole chart out a second time, at every redraw: about a third of what a changed chart costs the
@@ -28,32 +29,6 @@ def text_px(texts, size: int = 12) -> int:
 def left_margin(tick_labels, title: bool = False, size: int = 12) -> int:
     """A left margin that holds a y axis's tick labels, and its title when ``title``."""
     return 28 + text_px(tick_labels, size) + (AXIS_TITLE if title else 0)
-
-
-def log_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
-    """Ticks for a log axis over [low, high] (both > 0): every power of ten, and 2× and 5× each when the
-    values span at most two decades (or when powers of ten alone would label fewer than three), labelled in
-    full ("0.02", not plotly's bare "2"). Values that span so little that fewer than three of those fall
-    among them (0.15 to 0.25) get evenly spaced round ticks instead: over a narrow span a log axis is
-    nearly straight."""
-    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
-
-    def decades(multiples):
-        return [m * 10.0**e for e in range(first, last + 1) for m in multiples]
-
-    values = decades((1, 2, 5) if last - first <= 2 else (1,))
-    if sum(low <= v <= high for v in values) < 3:
-        values = decades((1, 2, 5))
-    if sum(low <= v <= high for v in values) < 3:
-        step = _round_step((high - low) / 4)
-        values = [k * step for k in range(math.floor(low / step), math.ceil(high / step) + 1) if k > 0]
-    return values, [f"{v:.6g}" for v in values]
-
-
-def _round_step(span: float) -> float:
-    """The smallest of 1, 2 and 5 times a power of ten that is at least ``span``."""
-    power = 10.0 ** math.floor(math.log10(span))
-    return next(m * power for m in (1, 2, 5, 10) if m * power >= span)
 
 
 def accuracy_range(values, ceilings=()) -> tuple[float, float, float]:

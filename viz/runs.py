@@ -1,7 +1,12 @@
-"""Figures of training runs: live curves, run comparisons, per-layer distributions, weight distances.
+"""What the Runs and Compare pages draw of training runs: live curves, run comparisons, per-layer
+distributions, gradient norms and weight distances.
 
-Every function reads plain data (``History`` objects, dicts from ``backprop.runs``) and returns a
-plotly Figure built from plain dicts by ``viz.figure``. Nothing here changes a run.
+Every function reads plain data (``History`` objects, dicts from ``backprop.runs``). The curves,
+distributions and gradient norms are payloads of ``ui.curve_view``, a view drawn in the browser that
+keeps its element from one click to the next (a changed plotly figure is a new element, which the
+browser builds from scratch); each curve travels as float64 bytes, so what the view reads under the
+pointer is the number the run saved. The weight distances, drawn once per page, are a plotly Figure
+built from plain dicts by ``viz.figure``. Nothing here changes a run.
 """
 
 from __future__ import annotations
@@ -15,16 +20,8 @@ from plotly.colors import qualitative
 from backprop import History
 from backprop.runs import PERCENTILES, epoch_seconds
 
-from .axes import (
-    AXIS_TITLE,
-    TICK_ROW,
-    accuracy_range,
-    ceiling_lines,
-    left_margin,
-    legend_below,
-    log_ticks,
-    text_px,
-)
+from .axes import AXIS_TITLE, TICK_ROW, accuracy_range, left_margin, text_px
+from .encoding import b64
 from .figure import figure
 
 PALETTE = qualitative.Plotly
@@ -32,17 +29,11 @@ X_AXES = {"epoch": "epoch", "step": "step", "time": "wall time (s)"}
 # Symmetric percentile pairs drawn as bands, widest first, as in TensorBoard's distributions.
 BANDS = [(0, 8), (1, 7), (2, 6), (3, 5)]
 MAX_STEP_POINTS = 1000
-# Curves with at most this many points mark each one; longer curves are plain lines. Plotly draws each
-# marker as an SVG element of its own: markers on a few hundred points were most of the time a changed
-# chart took to redraw, and a line through that many points shows where they are anyway.
+# Curves with at most this many points mark each one; longer curves are plain lines (a line through
+# that many points shows where they are).
 MARKERS_UP_TO = 12
-# Margins that hold what sits in them: a log axis's tick labels, and the legend below (three rows of the
-# line styles, or two of runs). Plotly widens a margin too small for them and then lays the whole chart
-# out a second time, at every redraw: that second pass was some 40% of a Compare control's redraw.
-COMPARE_MARGIN = dict(l=90, r=20, t=40, b=140)
-GRAD_NORM_MARGIN = dict(l=90, r=120, t=50, b=70)  # labels up to "0.00035"; the legend of layers on the right
 STYLE_COLOR = "#555555"
-BAND_RGB = "31,119,180"
+BAND_COLOR = "#1f77b4"
 FONT = dict(size=12)
 
 
@@ -119,138 +110,122 @@ def _series(history: History, column: str) -> np.ndarray:
     return np.asarray([np.nan if v is None else v for v in history.column(column)], dtype=float)
 
 
-def compare_figure(
+def _series_payload(
+    name: str,
+    group: str | None,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    color: str,
+    dash: str = "solid",
+    width: float = 2,
+    opacity: float = 1.0,
+) -> dict:
+    """One curve for the curve view: its x and y as float64 bytes (NaN leaves a gap)."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    return dict(
+        name=name,
+        group=group,
+        color=color,
+        dash=dash,
+        width=width,
+        opacity=opacity,
+        markers=len(xs) <= MARKERS_UP_TO,
+        x=b64(xs),
+        y=b64(ys),
+    )
+
+
+def _panel(title: str, series: list[dict], *, y_title: str = "", log: bool = False, **more) -> dict:
+    return (
+        dict(
+            title=title,
+            y_title=y_title,
+            log=bool(log),
+            percent=False,
+            range=None,
+            step=None,
+            ceilings=[],
+            series=series,
+        )
+        | more
+    )
+
+
+def compare_curves(
     histories: dict[str, History],
     x: str = "epoch",
     smoothing: float = 0.0,
     log_y: bool = False,
     bayes_accuracy: float | dict[str, float] | None = None,
     show_steps: bool = True,
-    height: int = 480,
-) -> go.Figure:
-    """Loss (left) and accuracy (right) of several runs on one x axis.
+    height: int = 340,
+) -> dict:
+    """Loss (left) and accuracy (right) of several runs on one x axis, for ``ui.curve_view``.
 
-    histories: run name -> History. One colour per run (one legend entry each); training is solid,
-    validation dashed, and with show_steps the loss of every step is drawn faintly behind (the line
-    styles have legend entries of their own). bayes_accuracy: the best accuracy any model can reach
-    (sequence data), one value or one per split ({"train": …, "validation": …}), drawn as lines with
-    the accuracy axis spanning them and the curves.
+    histories: run name -> History. One colour per run (one legend entry each, which hides or
+    shows the run); training is solid, validation dashed, and with show_steps the loss of every
+    step is drawn faintly behind (the line styles have legend entries of their own). smoothing: the
+    EMA of ``ema``, taken before long step curves are thinned to ``MAX_STEP_POINTS``.
+    bayes_accuracy: the best accuracy any model can reach (sequence data), one value or one per
+    split ({"train": …, "validation": …}), drawn as lines with the accuracy axis spanning them and
+    the curves.
     """
-    data: list[dict] = []
-    losses: list[np.ndarray] = []
+    loss_series: list[dict] = []
+    accuracy_series: list[dict] = []
     accuracies: list[np.ndarray] = []
+    legend: list[dict] = []
     for i, (name, history) in enumerate(histories.items()):
         color = PALETTE[i % len(PALETTE)]
+        legend.append(dict(label=name, group=name, color=color, dash="solid", opacity=1.0))
         xs = epoch_x(history, x)
-        first = True
-
-        def add(trace: dict, color=color, name=name) -> None:
-            nonlocal first
-            trace.update(legendgroup=name, name=name, showlegend=first)
-            trace.setdefault("line", {})["color"] = color
-            first = False
-            data.append(trace)
-
-        for column, label, dash, axis in (
-            ("train_loss", "train loss", "solid", 1),
-            ("val_loss", "val loss", "dash", 1),
-            ("train_accuracy", "train acc", "solid", 2),
-            ("val_accuracy", "val acc", "dash", 2),
+        if show_steps and history.step_loss:
+            sx, sy = _thin(step_x(history, x), ema(history.step_loss, smoothing))
+            loss_series.append(
+                _series_payload(f"{name} · step loss", name, sx, sy, color, width=1, opacity=0.3)
+            )
+        for column, label, dash in (
+            ("train_loss", "train loss", "solid"),
+            ("val_loss", "val loss", "dash"),
+            ("train_accuracy", "train acc", "solid"),
+            ("val_accuracy", "val acc", "dash"),
         ):
             values = _series(history, column)
             if values.size == 0 or np.all(np.isnan(values)):
                 continue
             ys = ema(values, smoothing)
-            (losses if axis == 1 else accuracies).append(ys)
-            add(
-                dict(
-                    type="scatter",
-                    x=xs,
-                    y=ys,
-                    mode=_line_mode(len(xs)),
-                    line=dict(dash=dash, width=2),
-                    marker=dict(size=4),
-                    xaxis="x" if axis == 1 else "x2",
-                    yaxis="y" if axis == 1 else "y2",
-                    hovertemplate=f"{name} · {label}: %{{y:.4g}}<extra></extra>",
-                )
-            )
-        if show_steps and history.step_loss:
-            sx, sy = _thin(step_x(history, x), ema(history.step_loss, smoothing))
-            losses.append(sy)
-            add(
-                dict(
-                    type="scatter",
-                    x=sx,
-                    y=sy,
-                    mode="lines",
-                    line=dict(width=1),
-                    opacity=0.3,
-                    xaxis="x",
-                    yaxis="y",
-                    hovertemplate=f"{name} · step loss: %{{y:.4g}}<extra></extra>",
-                )
-            )
+            target = loss_series if column.endswith("loss") else accuracy_series
+            if target is accuracy_series:
+                accuracies.append(ys)
+            target.append(_series_payload(f"{name} · {label}", name, xs, ys, color, dash))
     styles = [("training (solid)", "solid", 1.0), ("validation (dashed)", "dash", 1.0)]
     if show_steps:
         styles.append(("each step's loss (faint)", "solid", 0.3))
-    for label, dash, opacity in styles:
-        data.append(
-            dict(
-                type="scatter",
-                x=[None],
-                y=[None],
-                mode="lines",
-                name=label,
-                legendgroup="styles",
-                line=dict(color=STYLE_COLOR, dash=dash, width=2),
-                opacity=opacity,
-                hoverinfo="skip",
-            )
-        )
-    yaxis = dict(title=dict(text="loss"), domain=[0, 1], anchor="x")
-    if log_y:
-        yaxis["type"] = "log"
-        positive = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in losses]) if losses else np.empty(0)
-        if positive.size:
-            yaxis["tickvals"], yaxis["ticktext"] = log_ticks(float(positive.min()), float(positive.max()))
+    legend += [
+        dict(label=label, group=None, color=STYLE_COLOR, dash=dash, opacity=o) for label, dash, o in styles
+    ]
     if isinstance(bayes_accuracy, dict):
-        ceilings = [(f"Bayes-optimal ({split})", value, "dot") for split, value in bayes_accuracy.items()]
+        ceilings = [(f"Bayes-optimal ({split})", value) for split, value in bayes_accuracy.items()]
     elif bayes_accuracy is not None:
-        ceilings = [("Bayes-optimal", bayes_accuracy, "dot")]
+        ceilings = [("Bayes-optimal", bayes_accuracy)]
     else:
         ceilings = []
-    shapes, annotations = ceiling_lines(ceilings, "x2 domain", "y2")
-    yaxis2 = dict(title=dict(text="accuracy"), domain=[0, 1], anchor="x2", tickformat=".0%")
+    accuracy = _panel("accuracy", accuracy_series, y_title="accuracy", percent=True)
     if ceilings:
-        low, high, step = accuracy_range(accuracies or [np.nan], [value for _, value, _ in ceilings])
-        yaxis2.update(range=[low, high], dtick=step)
-    layout = dict(
-        height=height,
-        margin=COMPARE_MARGIN,
-        font=FONT,
-        xaxis=dict(domain=[0, 0.45], title=dict(text=X_AXES[x]), anchor="y"),
-        xaxis2=dict(domain=[0.55, 1], title=dict(text=X_AXES[x]), anchor="y2"),
-        yaxis=yaxis,
-        yaxis2=yaxis2,
-        legend=legend_below(height, COMPARE_MARGIN["t"], COMPARE_MARGIN["b"]),
-        annotations=[_panel_title("loss", 0.225), _panel_title("accuracy", 0.775), *annotations],
-        shapes=shapes,
-    )
-    return figure(data, layout)
-
-
-def _panel_title(text: str, x: float) -> dict:
+        low, high, step = accuracy_range(accuracies or [np.nan], [value for _, value in ceilings])
+        accuracy.update(
+            range=[low, high],
+            step=step,
+            ceilings=[
+                dict(label=f"{label} {value:.1%}", value=float(value), dash="dot")
+                for label, value in ceilings
+            ],
+        )
     return dict(
-        text=f"<b>{text}</b>",
-        xref="paper",
-        x=x,
-        xanchor="center",
-        yref="paper",
-        y=1.0,
-        yanchor="bottom",
-        showarrow=False,
-        font=dict(size=13),
+        x_title=X_AXES[x],
+        x_integer=x != "time",
+        height=height,
+        panels=[_panel("loss", loss_series, y_title="loss", log=log_y), accuracy],
+        legend=legend,
     )
 
 
@@ -261,116 +236,86 @@ QUANTITY_TITLES = {
 }
 
 
-def distribution_figure(history: History, quantity: str = "W", height: int = 340) -> go.Figure:
-    """Per layer, percentile bands of W, a or dW over epochs (TensorBoard's distributions view).
+def distribution_curves(history: History, quantity: str = "W", height: int = 240) -> dict:
+    """Per layer, percentile bands of W, a or dW over epochs (TensorBoard's distributions view), for
+    ``ui.curve_view``: one panel per layer.
 
     Bands are min–max, 7th–93rd, 16th–84th and 31st–69th percentiles, darker inside; the line is the
-    median. The legend names each band once.
+    median, and pointing at it reads all nine percentiles of that epoch. The legend names each band once.
     """
     if quantity not in QUANTITY_TITLES:
         raise ValueError(f"quantity must be W, a or dW, got {quantity!r}")
     records = [r for r in history.epochs if r.get("layers")]
     n_layers = len(records[0]["layers"]) if records else 0
-    columns = max(n_layers, 1)
-    gap = 0.04 if columns > 1 else 0.0
-    width = (1 - gap * (columns - 1)) / columns
-    epochs = np.asarray([r["epoch"] for r in records], dtype=float)
-    data: list[dict] = []
-    layout = dict(
-        height=height,
-        margin=dict(l=50, r=20, t=78, b=100),
-        font=FONT,
-        title=dict(
-            text=QUANTITY_TITLES[quantity], x=0, xanchor="left", y=0.97, yref="container", font=dict(size=14)
-        ),
-        legend=legend_below(height, 78, 100),
-        annotations=[],
-    )
-    for k in range(columns):
-        suffix = "" if k == 0 else str(k + 1)
-        left = k * (width + gap)
-        layout[f"xaxis{suffix}"] = dict(
-            domain=[left, left + width], anchor=f"y{suffix}", title=dict(text="epoch")
-        )
-        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}")
-        if k < n_layers:
-            layout["annotations"].append(_panel_title(f"layer {k + 1}", left + width / 2))
+    epochs = np.asarray([r["epoch"] for r in records], dtype=np.float64)
+    panels = []
     for k in range(n_layers):
-        suffix = "" if k == 0 else str(k + 1)
-        axes = dict(xaxis=f"x{suffix}", yaxis=f"y{suffix}")
-        table = np.asarray([r["layers"][k][quantity] for r in records], dtype=float)  # (epochs, 9)
-        # One closed outline per band (low edge forwards, high edge back), filled: half the traces of
-        # a pair of lines filled to the next, and fewer traces redraw faster.
-        around = np.concatenate([epochs, epochs[::-1]])
+        table = np.asarray([r["layers"][k][quantity] for r in records], dtype=np.float64)  # (epochs, 9)
+        series = []
         for depth, (lo, hi) in enumerate(BANDS):
-            band = f"p{PERCENTILES[lo]}–p{PERCENTILES[hi]}" if lo else "min–max"
-            data.append(
-                dict(
-                    type="scatter",
-                    x=around,
-                    y=np.concatenate([table[:, lo], table[::-1, hi]]),
-                    mode="lines",
-                    line=dict(width=0),
-                    fill="toself",
-                    fillcolor=f"rgba({BAND_RGB},{0.15 + 0.18 * depth:.2f})",
-                    name=band,
-                    legendgroup=band,
-                    showlegend=k == 0,
-                    hoverinfo="skip",
-                    **axes,
-                )
+            band = _series_payload(_band_name(lo, hi), None, epochs, table[:, lo], BAND_COLOR)
+            series.append(
+                band | dict(upper=b64(table[:, hi]), opacity=round(0.15 + 0.18 * depth, 2), markers=False)
             )
-        data.append(
-            dict(
-                type="scatter",
-                x=epochs,
-                y=table[:, 4],
-                mode="lines",
-                line=dict(color=f"rgb({BAND_RGB})"),
-                name="median",
-                legendgroup="median",
-                showlegend=k == 0,
-                hovertemplate=f"layer {k + 1}, epoch %{{x}}: median %{{y:.4g}}<extra></extra>",
-                **axes,
-            )
+        median = _series_payload(f"layer {k + 1} median", None, epochs, table[:, 4], BAND_COLOR)
+        median["detail"] = [
+            dict(label=_percentile_name(p), y=b64(np.ascontiguousarray(table[:, j])))
+            for j, p in enumerate(PERCENTILES)
+        ]
+        panels.append(_panel(f"layer {k + 1}", [*series, median]))
+    legend = [
+        dict(
+            label=_band_name(lo, hi),
+            group=None,
+            color=BAND_COLOR,
+            dash="band",
+            opacity=round(0.15 + 0.18 * d, 2),
         )
-    return figure(data, layout)
-
-
-def grad_norm_figure(history: History, log_y: bool = True, height: int = 300) -> go.Figure:
-    """‖(dW, db)‖ per layer on the probe batch, one line per layer, over epochs."""
-    records = [r for r in history.epochs if r.get("layers")]
-    data = []
-    values = []
-    if records:
-        epochs = [r["epoch"] for r in records]
-        for k in range(len(records[0]["layers"])):
-            norms = [r["layers"][k]["grad_norm"] for r in records]
-            values.extend(norms)
-            data.append(
-                dict(
-                    type="scatter",
-                    x=epochs,
-                    y=norms,
-                    mode=_line_mode(len(epochs)),
-                    name=f"layer {k + 1}",
-                    line=dict(color=PALETTE[k % len(PALETTE)]),
-                )
-            )
-    yaxis = dict(title=dict(text="gradient norm"), type="log" if log_y else "linear")
-    positive = [v for v in values if v is not None and math.isfinite(v) and v > 0]
-    if log_y and positive:
-        yaxis["tickvals"], yaxis["ticktext"] = log_ticks(min(positive), max(positive))
-    layout = dict(
+        for d, (lo, hi) in enumerate(BANDS)
+    ] + [dict(label="median", group=None, color=BAND_COLOR, dash="solid", opacity=1.0)]
+    return dict(
+        title=QUANTITY_TITLES[quantity],
+        x_title="epoch",
+        x_integer=True,
         height=height,
-        margin=GRAD_NORM_MARGIN,
-        font=FONT,
-        xaxis=dict(title=dict(text="epoch")),
-        yaxis=yaxis,
-        title=dict(text="gradient norm per layer (probe batch)", x=0, font=dict(size=14)),
-        legend=dict(title=dict(text="")),
+        panels=panels,
+        legend=legend,
     )
-    return figure(data, layout)
+
+
+def _band_name(lo: int, hi: int) -> str:
+    return f"p{PERCENTILES[lo]}–p{PERCENTILES[hi]}" if lo else "min–max"
+
+
+def _percentile_name(p: float) -> str:
+    return {0: "min", 50: "median", 100: "max"}.get(p, f"p{p:g}")
+
+
+def grad_norm_curves(history: History, log_y: bool = True, height: int = 260) -> dict:
+    """‖(dW, db)‖ per layer on the probe batch, one line per layer, over epochs, for ``ui.curve_view``."""
+    records = [r for r in history.epochs if r.get("layers")]
+    epochs = np.asarray([r["epoch"] for r in records], dtype=np.float64)
+    n_layers = len(records[0]["layers"]) if records else 0
+    series, legend = [], []
+    for k in range(n_layers):
+        color = PALETTE[k % len(PALETTE)]
+        norms = np.asarray([_number(r["layers"][k]["grad_norm"]) for r in records], dtype=np.float64)
+        series.append(_series_payload(f"layer {k + 1}", f"layer {k + 1}", epochs, norms, color))
+        legend.append(
+            dict(label=f"layer {k + 1}", group=f"layer {k + 1}", color=color, dash="solid", opacity=1.0)
+        )
+    return dict(
+        title="gradient norm per layer (probe batch)",
+        x_title="epoch",
+        x_integer=True,
+        height=height,
+        panels=[_panel("", series, y_title="gradient norm", log=log_y)],
+        legend=legend,
+    )
+
+
+def _number(value) -> float:
+    return np.nan if value is None else float(value)
 
 
 def distance_figure(distances: dict[str, dict], height: int = 320) -> go.Figure:

@@ -21,7 +21,6 @@ from tests.browser.harness import (
     open_tab,
     wait_for_app,
 )
-from tests.browser.layout import chart_problems
 
 pytestmark = pytest.mark.browser
 
@@ -143,19 +142,6 @@ def test_the_open_tab_stays_open_after_a_message(browser, app):
         settle(page)
         expect_tab(page, "Manage")
         assert_no_exception(page)
-    finally:
-        page.close()
-
-
-def test_the_distribution_title_and_legend_keep_clear_of_the_layer_titles(browser, app):
-    make_run(app, "layered", epochs=3, layers="dense8-gelu-dense8-gelu-dense8-gelu")
-    page = open_page(browser, f"{app.url}/runs")
-    try:
-        pick_run(page, "layered")
-        page.get_by_role("tab", name="Inside the layers").click()
-        settle(page)
-        expect(page.get_by_text("layer 3").first).to_be_visible()
-        assert chart_problems(page) == []
     finally:
         page.close()
 
@@ -412,39 +398,5 @@ def test_a_tab_redraws_the_tabs_only(browser, app):
         assert whole > 0
         assert tab < whole / 2 and back < whole / 2, (tab, back, whole)
         assert_no_exception(page)
-    finally:
-        page.close()
-
-
-# The margins each Plotly chart was laid out with, against those its figure asks for.
-LAID_OUT_MARGINS = """() => [...document.querySelectorAll('.js-plotly-plot')].map((plot) => {
-  const asked = plot._fullLayout.margin, laid = plot._fullLayout._size;
-  return {asked: [asked.l, asked.r, asked.t, asked.b], laid: [laid.l, laid.r, laid.t, laid.b].map(Math.round)};
-})"""
-
-
-def test_the_run_charts_fit_their_margins(browser, app):
-    """Plotly widens a margin too small for the tick labels or the legend and then lays the chart out
-    again at every redraw; the curves, distributions and gradient norms ask for margins that fit."""
-    make_run(app, "margins-a", epochs=3)
-    make_run(app, "margins-b", epochs=3, layers="dense8-relu-dense8-relu")
-    page = open_page(browser, f"{app.url}/compare", viewport=(1500, 1300))
-    try:
-        page.locator("label").filter(has_text="Log-scale loss").click()
-        settle(page)
-        expect(page.locator(".js-plotly-plot")).to_have_count(1)
-        for chart in page.evaluate(LAID_OUT_MARGINS):
-            assert chart["laid"] == chart["asked"], chart
-        page.goto(f"{app.url}/runs")
-        wait_for_app(page)
-        pick_run(page, "margins-a")
-        open_tab(page, "Inside the layers")
-        expect(page.locator(".js-plotly-plot")).to_have_count(2)
-        for chart in page.evaluate(LAID_OUT_MARGINS):
-            assert chart["laid"] == chart["asked"], chart
-        open_tab(page, "Train")
-        expect(page.locator(".js-plotly-plot")).to_have_count(1)
-        for chart in page.evaluate(LAID_OUT_MARGINS):
-            assert chart["laid"] == chart["asked"], chart
     finally:
         page.close()
