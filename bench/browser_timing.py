@@ -208,6 +208,22 @@ def install(page, shadow_hosts: str | None = None) -> None:
         page.evaluate(_WATCH_SHADOW, shadow_hosts)
 
 
+# The hosts of the app's components (the step player, the canvas, the map and curve views): each draws in
+# a shadow root of its own, which a page-wide observer does not see.
+COMPONENTS = "[data-testid='stBidiComponentIsolated']"
+
+
+def watching_components(page, act):
+    """``act`` once the components on the page have their changes recorded too: a run that changes only
+    what they show is seen to end."""
+
+    def run():
+        install(page, COMPONENTS)
+        act()
+
+    return run
+
+
 def now(page) -> float:
     return page.evaluate("() => performance.now()")
 

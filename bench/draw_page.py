@@ -24,10 +24,19 @@ import io
 import tempfile
 from pathlib import Path
 
-from browser_timing import app_server, choose, chromium, install, median, new_page, time_actions, wait_for_app
+from browser_timing import (
+    app_server,
+    choose,
+    chromium,
+    install,
+    median,
+    new_page,
+    time_actions,
+    wait_for_app,
+    watching_components,
+)
 from PIL import Image, ImageDraw
 
-COMPONENTS = "[data-testid='stBidiComponentIsolated']"
 _MARK_INPUT = "() => { window.__bench.inputAt = performance.now(); }"
 
 
@@ -87,17 +96,6 @@ def upload(page, data: bytes, name: str):
         )
 
     return act
-
-
-def watching_components(page, act):
-    """``act`` once the components on the page (the canvas, the saliency view: each in a shadow root)
-    have their changes recorded too: a run that changes only what they show is seen to end."""
-
-    def run():
-        install(page, COMPONENTS)
-        act()
-
-    return run
 
 
 def measure(page, controls, repeats: int) -> list[tuple[str, float, float]]:

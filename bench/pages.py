@@ -34,6 +34,7 @@ from browser_timing import (
     new_page,
     time_actions,
     wait_for_app,
+    watching_components,
 )
 
 import datasets
@@ -112,7 +113,9 @@ def measure(page, controls: list[tuple[str, list]], repeats: int) -> list[tuple[
     turn (a toggle on, then off), each timed right after a trivial rerun."""
     rows = []
     for name, actions in controls:
-        times, trivials = time_actions(page, [(name, act) for act in actions], repeats)
+        times, trivials = time_actions(
+            page, [(name, watching_components(page, act)) for act in actions], repeats
+        )
         rows.append((name, median(times[name]), median(trivials)))
     return rows
 
