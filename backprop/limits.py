@@ -153,7 +153,7 @@ CONFIG_BYTES = Budget(
 )
 
 IMAGE_FILE_BYTES = Budget(
-    what="a picture file read by the command line (python -m backprop predict --image)",
+    what="a picture file (opened on the Draw & predict canvas, or read by python -m backprop predict --image)",
     env="BACKPROP_MAX_IMAGE_FILE_BYTES",
     default=20 << 20,
     unit="bytes",

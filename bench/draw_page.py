@@ -12,7 +12,7 @@ rerun (the R key), so load from other processes hits both alike. The ratio is co
 - the class the saliency map explains;
 - a tab (Saliency ↔ Feature maps), and the Validation tab;
 - the model (mnist ↔ digits) while the Validation tab is open;
-- an uploaded picture (the file chosen to settled).
+- a picture opened on the canvas (the file chosen to settled), another, and Back to drawing.
 
 Numbers only; nothing is asserted. Timing helpers live in bench/browser_timing.py.
 """
@@ -88,10 +88,10 @@ def picture() -> bytes:
     return out.getvalue()
 
 
-def upload(page, data: bytes, name: str):
+def open_picture(page, data: bytes, name: str):
     def act():
         page.evaluate(_MARK_INPUT)
-        page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
+        page.locator(".dc-file").set_input_files(
             files=[{"name": name, "mimeType": "image/png", "buffer": data}]
         )
 
@@ -145,15 +145,14 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
     )
     tab(page, "Saliency")()
     wait_for_app(page)
-    page.get_by_text("…or upload a picture").click()
-    wait_for_app(page)
     data = picture()
     rows += measure(
         page,
         [
             [
-                ("upload a picture", upload(page, data, "four-a.png")),
-                ("upload another", upload(page, data, "four-b.png")),
+                ("open a picture on the canvas", open_picture(page, data, "four-a.png")),
+                ("open another", open_picture(page, data, "four-b.png")),
+                ("back to drawing", lambda: page.get_by_role("button", name="Back to drawing").click()),
             ]
         ],
         repeats,

@@ -28,7 +28,8 @@ prediction = None
 with right:
     if prepared is None or prepared.empty:
         st.info(
-            "Draw something on the canvas (or upload a picture) to see a prediction.", icon=":material/draw:"
+            "Draw something on the canvas (or open a picture on it) to see a prediction.",
+            icon=":material/draw:",
         )
     else:
         prediction = ui.predict(model, prepared)

@@ -2,13 +2,15 @@
 
 import base64
 import io
+import re
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from backprop import limits
 from datasets import drawing
-from ui.draw_canvas import MAX_COORDINATES, MAX_STROKES, read_drawing
+from ui.draw_canvas import MAX_COORDINATES, MAX_NAME, MAX_STROKES, PictureFile, read_drawing, read_picture
 
 SIDE = 280
 
@@ -70,3 +72,45 @@ def test_the_pixels_read_are_what_was_drawn():
     ink = sent.image[..., 0] > 128
     rows, cols = np.nonzero(ink)
     assert 36 <= rows.min() <= 45 and 235 <= rows.max() <= 244 and cols.min() >= 130 and cols.max() <= 150
+
+
+def picture_url(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
+
+
+def test_a_picture_file_arrives_as_its_bytes_and_its_name():
+    data = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    picture = read_picture({"name": " seven.png ", "data": picture_url(data)}, max_bytes=1000)
+    assert picture == PictureFile("seven.png", data)
+    long = read_picture({"name": "x" * 1000 + ".png", "data": picture_url(data)}, max_bytes=1000)
+    assert len(long.name) == MAX_NAME and long.name.endswith("…")
+    assert read_picture({"name": "", "data": picture_url(data)}, 1000).name == "the picture"
+    assert read_picture({"remove": True}, max_bytes=1000) is None  # back to the drawing
+
+
+@pytest.mark.parametrize(
+    "value, says",
+    [
+        ("seven.png", "not a picture"),
+        ({"name": 7, "data": picture_url(b"x")}, "name is not text"),
+        ({"name": "a.png", "data": None}, "did not arrive as a data URL"),
+        ({"name": "a.png", "data": "data:image/png,plain"}, "did not arrive as a base64 data URL"),
+        ({"name": "a.png", "data": "data:image/png;base64,@@@@"}, "not valid base64"),
+        ({"name": "a.png", "data": "data:image/png;base64,"}, "a.png is empty"),
+        (
+            {"name": "big.png", "data": picture_url(bytes(1001))},
+            "big.png is 1001 bytes, more than the 1000 bytes",
+        ),
+    ],
+)
+def test_what_is_not_a_picture_file_is_refused_with_what_is_wrong(value, says):
+    with pytest.raises(ValueError, match=re.escape(says)):
+        read_picture(value, max_bytes=1000)
+
+
+def test_a_file_over_the_bound_is_refused_before_it_is_decoded(monkeypatch):
+    decoded = []
+    monkeypatch.setattr(base64, "b64decode", lambda *a, **k: decoded.append(a) or b"")
+    with pytest.raises(limits.OverBudget, match="BACKPROP_MAX_IMAGE_FILE_BYTES"):
+        read_picture({"name": "big.png", "data": picture_url(bytes(3000))}, max_bytes=1000)
+    assert decoded == []

@@ -6,11 +6,14 @@ Session-state keys (all under ``draw.``):
   draw.canvas          the canvas (ui.draw_canvas): its state holds the drawing it sent
                        last (strokes, undo, redo and Clear happen in the browser)
   draw.drawing         {"strokes", "image"}: the canvas's last drawing, read and kept
-                       when it is sent, and while an uploaded picture takes its place
-  draw.canvas_error    why the last drawing sent could not be read, shown once
+                       when it is sent, and while a picture is shown in its place
+  draw.picture         {"name", "data"}: the picture file opened on the canvas (its
+                       bytes; decoded, and cached, when the page runs), or absent
+  draw.invert          "detect", "invert" or "keep": whether the picture's ink is dark
+  draw.canvas_error    why the last drawing or picture sent could not be read, shown once
   draw.restore         {"strokes"}: the strokes the canvas is given back when
-                       it is shown again after an upload or another page (fixed while
-                       it is shown, so a stroke being drawn is never reset)
+                       it is shown again after another page (fixed while it is
+                       shown, so a stroke being drawn is never reset)
   draw.taught          model id -> {"net": session copy, "steps": int, "result": dict}
   draw.tab             the open tab (only the open tab is computed)
 
@@ -39,6 +42,7 @@ from datasets import drawing
 
 from .data import try_load_dataset
 from .draw_canvas import drawing_canvas, read_drawing
+from .draw_canvas import read_picture as read_canvas_picture
 from .map_view import map_view
 from .text import plain
 
@@ -47,6 +51,9 @@ INJECT_KEY = "draw.injected_image"
 CANVAS_KEY = "draw.canvas"
 DRAWING_KEY = "draw.drawing"
 RESTORE_KEY = "draw.restore"
+PICTURE_KEY = "draw.picture"
+INVERT_KEY = "draw.invert"
+INVERT_CHOICES = {"detect": None, "invert": True, "keep": False}
 CANVAS_ERROR_KEY = "draw.canvas_error"
 TAUGHT_KEY = "draw.taught"
 TAB_KEY = "draw.tab"
@@ -248,53 +255,48 @@ def model_card(model: Model) -> None:
 
 # ------------------------------------------------------------------- input
 def drawing_input_ui() -> tuple[np.ndarray | None, str]:
-    """(image array or None, where it came from).
+    """(image array or None, where it came from): the picture opened on the canvas, else the drawing.
 
-    An uploaded picture takes the canvas's place, so what is shown is what is predicted; the
-    drawing is kept and comes back when the file is removed.
+    An opened picture is shown on the canvas in the drawing's place, as the model reads it, so what
+    is shown is what is predicted; the drawing is kept and comes back with *Back to drawing*.
     """
-    slot = st.container()  # the canvas, or the uploaded picture in its place
-    upload, invert = _upload_controls()
+    from viz.heatmap import gray_png_data_uri
+
+    opened = st.session_state.get(PICTURE_KEY)
     picture = None
-    if upload is not None:
+    if opened is not None:
+        invert = INVERT_CHOICES[st.session_state.get(INVERT_KEY, "detect")]
         try:
-            picture = read_picture(upload.getvalue(), upload.name, invert)
-        except drawing.UploadError as err:
-            st.error(plain(f"{err}. Your drawing is still on the canvas."))
-    with slot:
-        if picture is not None:
-            gray, inverted = picture
-            _set_drawing_aside()
-            st.caption(plain(upload.name) + (" · inverted: dark ink on light paper" if inverted else ""))
-            st.image(_picture_as_read(gray, inverted), width=CANVAS_SIDE)
-            st.caption("This picture is what the model reads. Remove the file to go back to your drawing.")
-            return gray, "upload"
-        image = _canvas_ui()
+            picture = read_picture(opened["data"], opened["name"], invert)
+        except (drawing.UploadError, limits.OverBudget) as err:
+            st.session_state.pop(PICTURE_KEY)
+            st.session_state[CANVAS_ERROR_KEY] = f"{err}. Your drawing is still on the canvas."
+    shown = None if picture is None else gray_png_data_uri(_picture_as_read(*picture))
+    image = _canvas_ui(shown)
+    if picture is not None:
+        gray, inverted = picture
+        st.caption(plain(opened["name"]) + (" · inverted: dark ink on light paper" if inverted else ""))
+        st.caption("The canvas shows what the model reads; *Back to drawing* brings your drawing back.")
+        st.radio(
+            "Dark ink on light paper?",
+            list(INVERT_CHOICES),
+            horizontal=True,
+            key=INVERT_KEY,
+            help="Models expect light strokes on black: detect decides from the picture's border.",
+        )
+        return gray, "picture"
     injected = st.session_state.get(INJECT_KEY)
     if injected is not None:
         return np.asarray(injected), "injected"
     return image, "canvas"
 
 
-def _upload_controls():
-    """The uploader and the inversion switch, in an expander under the canvas's place."""
-    with st.expander("…or upload a picture", expanded=False):
-        upload = st.file_uploader("PNG, JPEG or WebP", type=["png", "jpg", "jpeg", "webp"], key="draw.upload")
-        invert = st.radio(
-            "Dark ink on light paper?",
-            ["detect", "invert", "keep"],
-            horizontal=True,
-            key="draw.invert",
-            help="Models expect light strokes on black.",
-        )
-    return upload, {"detect": None, "invert": True, "keep": False}[invert]
-
-
-def _canvas_ui() -> np.ndarray | None:
-    """The canvas (with the drawing given back after an upload or another page) and its stroke width."""
+def _canvas_ui(picture: str | None) -> np.ndarray | None:
+    """The canvas (with the drawing given back after another page, and the opened picture shown in
+    its place) and its stroke width."""
     if CANVAS_KEY not in st.session_state:
-        # The canvas was not on screen in the last run (another page, or an upload in its place),
-        # so Streamlit dropped its state and it comes back empty: give it the strokes.
+        # The canvas was not on screen in the last run (another page), so Streamlit dropped its
+        # state and it comes back empty: give it the strokes.
         _set_drawing_aside()
     restore = st.session_state.get(RESTORE_KEY)
     drawing_canvas(
@@ -303,11 +305,15 @@ def _canvas_ui() -> np.ndarray | None:
         st.session_state.get("draw.stroke", 18),
         restore["strokes"] if restore else None,
         on_change=_take_drawing,
+        picture=picture,
+        on_picture=_take_picture,
+        max_bytes=limits.IMAGE_FILE_BYTES.value(),
     )
     error = st.session_state.pop(CANVAS_ERROR_KEY, None)
     if error:
         st.error(plain(error))
-    st.slider("Stroke width", 4, 40, 18, key="draw.stroke")
+    if picture is None:
+        st.slider("Stroke width", 4, 40, 18, key="draw.stroke")
     kept = st.session_state.get(DRAWING_KEY)
     return kept["image"] if kept else None
 
@@ -323,6 +329,24 @@ def _take_drawing() -> None:
         )
         return
     st.session_state[DRAWING_KEY] = {"strokes": sent.strokes, "image": sent.image}
+    st.session_state.pop(INJECT_KEY, None)
+
+
+def _take_picture() -> None:
+    """Keep the picture opened on the canvas (its bytes; decoded when the page runs), or put it away.
+    One that cannot be read leaves the drawing in place and says why."""
+    try:
+        opened = read_canvas_picture(
+            (st.session_state.get(CANVAS_KEY) or {}).get("picture"), limits.IMAGE_FILE_BYTES.value()
+        )
+    except ValueError as err:
+        st.session_state[CANVAS_ERROR_KEY] = f"{err}. Your drawing is still on the canvas."
+        return
+    if opened is None:
+        st.session_state.pop(PICTURE_KEY, None)
+    else:
+        st.session_state[PICTURE_KEY] = {"name": opened.name, "data": opened.data}
+        st.session_state[INVERT_KEY] = "detect"  # a new picture: decided from its own border
     st.session_state.pop(INJECT_KEY, None)
 
 

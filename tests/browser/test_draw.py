@@ -1,9 +1,11 @@
 """Draw & predict in Chromium: real mouse strokes on the canvas, then a real upload."""
 
+import base64
 import io
 import math
 import re
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
@@ -316,33 +318,64 @@ def png_bytes(paint, size=(200, 200), background=255):
 
 
 def upload(page, name, data, mime="image/png"):
-    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(
-        files=[{"name": name, "mimeType": mime, "buffer": data}]
-    )
+    """Open a picture file on the canvas, as its Picture… button does."""
+    page.locator(".dc-file").set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
 
 
-def test_an_uploaded_photo_of_a_dark_seven_reads_seven_and_takes_the_drawings_place(browser, app_server):
+def canvas_pixels(page):
+    """The canvas's pixels as the page shows them: (side, side, 4) uint8."""
+    url = page.locator(DRAWING_CANVAS).evaluate("c => c.toDataURL('image/png')")
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
+
+
+def test_a_photo_of_a_dark_seven_opened_on_the_canvas_reads_seven_in_the_drawings_place(browser, app_server):
     from tests.pictures import seven_jpeg
 
     page = open_draw_page(browser, app_server)
     try:
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
-        page.get_by_text("…or upload a picture").click()
+        drawn = canvas_pixels(page)
         upload(page, "seven.jpg", seven_jpeg(), "image/jpeg")
         expect(prediction(page)).to_have_text("7")
         expect(page.get_by_text("seven.jpg · inverted: dark ink on light paper")).to_be_visible()
-        # what is predicted is what is shown: the picture, not the old drawing beside it
-        expect(page.locator(DRAWING_CANVAS)).to_have_count(0)
-        expect(page.get_by_text("This picture is what the model reads")).to_be_visible()
+        # what is predicted is what is shown: the canvas shows the picture (light paper), not the old
+        # drawing beside it, and draws no strokes over it
+        canvas = page.locator(DRAWING_CANVAS)
+        expect(canvas).to_have_attribute("aria-label", re.compile("opened picture"))
+        shown = canvas_pixels(page)
+        assert shown[..., :3].mean() > 100 > drawn[..., :3].mean(), (shown.mean(), drawn.mean())
+        expect(page.get_by_role("button", name="Undo")).to_be_hidden()
+        expect(page.get_by_label("Stroke width")).to_have_count(0)
         assert_no_exception(page)
         page.screenshot(path=str(screenshot_path("draw_upload_seven")), full_page=True)
 
-        page.get_by_role("button", name="Remove seven.jpg").click()
+        # the ink's colour, forced the other way, changes what the model reads
+        page.locator("[data-testid='stRadio'] label").filter(has_text=re.compile(r"^keep$")).click()
+        expect(page.get_by_text("seven.jpg · inverted")).to_have_count(0)
+        expect(prediction(page)).not_to_have_text("7")
+
+        page.get_by_role("button", name="Back to drawing").click()
         expect(prediction(page)).to_have_text("1")  # the drawing is back, and so is its prediction
-        canvas_origin(page)
+        expect(page.get_by_role("button", name="Back to drawing")).to_be_hidden()
+        assert np.array_equal(canvas_pixels(page), drawn)
         closed_loop(page)  # the canvas still draws, on top of the old stroke
         expect(prediction(page)).not_to_have_text("7")
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_a_picture_over_the_size_bound_is_refused_in_the_browser(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        upload(page, "huge.png", b"\x89PNG\r\n\x1a\n" + bytes(21 << 20))
+        expect(page.locator(".dc-note")).to_have_text(
+            "huge.png is 21.0 MiB: pictures up to 20.0 MiB are read."
+        )
+        expect(prediction(page)).to_have_text("1")  # nothing was sent: the drawing stays
         assert_no_exception(page)
     finally:
         page.close()
@@ -352,7 +385,6 @@ def test_long_class_names_are_shown_whole(browser, app_server):
     page = open_draw_page(browser, app_server)
     try:
         choose_model(page, "fashion (built-in)")
-        page.get_by_text("…or upload a picture").click()
         boot = [(150, 40), (250, 40), (255, 250), (30, 250), (30, 200), (80, 170), (150, 150)]
         upload(page, "boot.png", png_bytes(lambda d: d.polygon(boot, fill=40), size=(300, 300)))
         expect(prediction(page)).to_have_text("Ankle boot")
@@ -367,26 +399,16 @@ def test_long_class_names_are_shown_whole(browser, app_server):
 def test_upload_of_a_dark_on_light_digit_and_of_a_non_image(browser, app_server):
     page = open_draw_page(browser, app_server)
     try:
-        page.get_by_text("…or upload a picture").click()
-        uploader = page.locator("[data-testid='stFileUploaderDropzoneInput']")
-        uploader.set_input_files(
-            files=[
-                {
-                    "name": "one.png",
-                    "mimeType": "image/png",
-                    "buffer": png_bytes(lambda d: d.line([(100, 20), (100, 180)], fill=0, width=14)),
-                }
-            ]
-        )
+        upload(page, "one.png", png_bytes(lambda d: d.line([(100, 20), (100, 180)], fill=0, width=14)))
         expect(prediction(page)).to_have_text("1")
         expect(page.get_by_text("one.png · inverted: dark ink on light paper")).to_be_visible()
 
-        uploader.set_input_files(
-            files=[{"name": "fake.png", "mimeType": "image/png", "buffer": b"this is not a picture"}]
-        )
+        upload(page, "fake.png", b"this is not a picture")
         expect(page.locator("[data-testid='stAlertContentError']")).to_contain_text(
             "upload a PNG, JPEG or WebP"
         )
+        # the canvas is back to the drawing, which is empty: no prediction
+        expect(page.get_by_role("button", name="Back to drawing")).to_be_hidden()
         expect(prediction(page)).to_have_count(0)
         assert_no_exception(page)
         page.locator("[data-testid='stAlertContentError']").scroll_into_view_if_needed()

@@ -7,8 +7,14 @@ stroke ends, as the state value ``drawing``: {"strokes": [[width, [x0, y0, x1, y
 (buttons, Ctrl+Z, Ctrl+Shift+Z) and Clear run in the browser and send the drawing they
 leave; Clear is a step of the history, so Undo brings the drawing back.
 
-What the browser sends is read with ``read_drawing``, which holds it to the bounds
-below, as any input from a browser is held.
+A picture can be opened on the canvas too (its *Picture…* button, or a file dropped on
+it): the browser reads the file and sends it once, as the trigger value ``picture``
+({"name", "data": a base64 data URL}); *Back to drawing* sends {"remove": true}. While
+the page gives the canvas a picture to show (``picture``: a PNG data URL of what the model
+reads), the canvas shows it instead of the strokes, which it keeps.
+
+What the browser sends is read with ``read_drawing`` and ``read_picture``, which hold it
+to the bounds below, as any input from a browser is held.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ NAME = "backprop.draw_canvas"
 MAX_STROKES = 2000
 MAX_COORDINATES = 400_000  # over all strokes: x and y of 200,000 points
 WIDTHS = (1, 100)  # a stroke's width in pixels, as the page's slider can never exceed
+MAX_NAME = 200  # characters of a picture's file name kept (the rest is cut)
 
 _mount = from_files(NAME, ASSETS, "canvas")
 
@@ -41,19 +48,64 @@ class Drawing:
     image: np.ndarray | None
 
 
-def drawing_canvas(key: str, side: int, stroke_width: int, strokes: list | None, on_change) -> None:
+@dataclass(frozen=True)
+class PictureFile:
+    """A picture file opened on the canvas: its name as the browser gave it (cut to ``MAX_NAME``
+    characters) and its bytes, not yet decoded."""
+
+    name: str
+    data: bytes
+
+
+def drawing_canvas(
+    key: str,
+    side: int,
+    stroke_width: int,
+    strokes: list | None,
+    on_change,
+    *,
+    picture: str | None,
+    on_picture,
+    max_bytes: int,
+) -> None:
     """Mount the canvas, side×side pixels, drawing strokes ``stroke_width`` wide.
 
     strokes: what a canvas shown for the first time under ``key`` starts with (ignored once it is
     on screen, so a stroke being drawn is never reset). on_change: called at the start of the run a
     new drawing causes; the value is ``st.session_state[key]["drawing"]`` then (read it with
-    ``read_drawing``).
+    ``read_drawing``). picture: a PNG data URL the canvas shows in place of the strokes, or None.
+    on_picture: called at the start of the run a picture opened (or put away) on the canvas causes;
+    read ``st.session_state[key]["picture"]`` with ``read_picture``. max_bytes: the largest picture
+    file the browser sends (a larger one is refused there, with a message).
     """
     _mount(
         key=key,
-        data={"side": int(side), "stroke_width": int(stroke_width), "strokes": strokes or []},
+        data={
+            "side": int(side),
+            "stroke_width": int(stroke_width),
+            "strokes": strokes or [],
+            "picture": picture,
+            "max_bytes": int(max_bytes),
+        },
         on_drawing_change=on_change,
+        on_picture_change=on_picture,
     )
+
+
+def read_picture(value, max_bytes: int) -> PictureFile | None:
+    """The picture a canvas sent: a PictureFile, or None when it asked to go back to the drawing.
+    ValueError (``drawing.UploadError``, ``limits.OverBudget``) says what is wrong with it."""
+    if not isinstance(value, dict):
+        raise ValueError(f"the canvas sent a {type(value).__name__}, not a picture")
+    if value.get("remove") is True:
+        return None
+    name = value.get("name")
+    if not isinstance(name, str):
+        raise ValueError("the picture's name is not text")
+    name = name.strip() or "the picture"
+    if len(name) > MAX_NAME:
+        name = name[: MAX_NAME - 1] + "…"
+    return PictureFile(name, drawing.read_picture_data_url(value.get("data"), name, max_bytes))
 
 
 def read_drawing(value, side: int) -> Drawing:

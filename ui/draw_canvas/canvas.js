@@ -8,6 +8,12 @@
 // parentElement when the data changes (the stroke width); the canvas keeps its strokes
 // per parentElement, and takes the strokes given in the data only the first time it is
 // drawn.
+//
+// A picture file (the Picture… button, or a file dropped on the canvas) is read here and
+// sent once, as the trigger value "picture" ({name, data: a base64 data URL}); a file over
+// the page's max_bytes is refused here with a note, never sent. While the data holds a
+// picture (what the model reads, as a PNG data URL) the canvas shows it instead of the
+// strokes, which it keeps: "Back to drawing" sends {remove: true} and they come back.
 
 const CANVASES = new WeakMap();
 
@@ -19,7 +25,13 @@ class DrawingCanvas {
     this.undoButton = this.root.querySelector(".dc-undo");
     this.redoButton = this.root.querySelector(".dc-redo");
     this.clearButton = this.root.querySelector(".dc-clear");
+    this.backButton = this.root.querySelector(".dc-back");
+    this.openButton = this.root.querySelector(".dc-open");
+    this.fileInput = this.root.querySelector(".dc-file");
+    this.note = this.root.querySelector(".dc-note");
     this.count = this.root.querySelector(".dc-count");
+    this.picture = null; // the data URL shown instead of the strokes
+    this.pictureImage = null;
     this.strokes = []; // {w, pts: [x0, y0, x1, y1, ...]} in canvas pixels
     // the history: {stroke} drawn, or {cleared: the strokes Clear took away}
     this.done = [];
@@ -36,11 +48,70 @@ class DrawingCanvas {
     this.undoButton.addEventListener("click", () => this.undo());
     this.redoButton.addEventListener("click", () => this.redo());
     this.clearButton.addEventListener("click", () => this.clear());
+    this.backButton.addEventListener("click", () => this.trigger("picture", { remove: true }));
+    this.openButton.addEventListener("click", () => this.fileInput.click());
+    this.fileInput.addEventListener("change", () => {
+      if (this.fileInput.files.length) this.open(this.fileInput.files[0]);
+      this.fileInput.value = ""; // the same file chosen again is read again
+    });
+    this.canvas.addEventListener("dragover", (e) => {
+      if (![...e.dataTransfer.types].includes("Files")) return;
+      e.preventDefault();
+      this.root.classList.add("dc-dropping");
+    });
+    this.canvas.addEventListener("dragleave", () => this.root.classList.remove("dc-dropping"));
+    this.canvas.addEventListener("drop", (e) => {
+      e.preventDefault();
+      this.root.classList.remove("dc-dropping");
+      if (e.dataTransfer.files.length) this.open(e.dataTransfer.files[0]);
+    });
   }
 
-  load(data, setStateValue) {
+  // read a picture file and send it, unless it is over the page's bound
+  open(file) {
+    if (file.size > this.maxBytes) {
+      const mib = (n) => `${(n / 1048576).toFixed(1)} MiB`;
+      this.note.textContent = `${file.name} is ${mib(file.size)}: pictures up to ${mib(this.maxBytes)} are read.`;
+      return;
+    }
+    this.note.textContent = "";
+    const reader = new FileReader();
+    reader.addEventListener("load", () => this.trigger("picture", { name: file.name, data: reader.result }));
+    reader.addEventListener("error", () => {
+      this.note.textContent = `${file.name} could not be read by the browser.`;
+    });
+    reader.readAsDataURL(file);
+  }
+
+  showPicture(src) {
+    if (src === this.picture) return;
+    this.picture = src;
+    this.root.classList.toggle("dc-picture", src !== null);
+    this.canvas.setAttribute(
+      "aria-label",
+      src === null
+        ? "Drawing canvas: draw with the mouse, a finger or a pen; Ctrl+Z undoes; drop a picture to open it"
+        : "The opened picture, as the model reads it",
+    );
+    if (src === null) {
+      this.pictureImage = null;
+      this.redraw();
+      return;
+    }
+    const image = new Image();
+    image.addEventListener("load", () => {
+      if (this.picture !== src) return; // another picture came meanwhile
+      this.pictureImage = image;
+      this.redraw();
+    });
+    image.src = src;
+  }
+
+  load(data, setStateValue, setTriggerValue) {
     this.send = setStateValue;
+    this.trigger = setTriggerValue;
     this.width = data.stroke_width;
+    this.maxBytes = data.max_bytes;
     const redraw = data.side !== this.side || !this.seeded;
     if (data.side !== this.side) {
       this.side = data.side;
@@ -53,6 +124,7 @@ class DrawingCanvas {
       this.done = this.strokes.map((stroke) => ({ stroke }));
     }
     if (redraw) this.redraw();
+    this.showPicture(data.picture || null);
     this.updateBar();
   }
 
@@ -64,7 +136,7 @@ class DrawingCanvas {
   }
 
   start(e) {
-    if (e.button !== 0 || this.current) return;
+    if (e.button !== 0 || this.current || this.picture) return;
     e.preventDefault();
     this.canvas.focus({ preventScroll: true });
     this.canvas.setPointerCapture(e.pointerId);
@@ -93,7 +165,7 @@ class DrawingCanvas {
   }
 
   key(e) {
-    if (!(e.ctrlKey || e.metaKey) || e.altKey) return;
+    if (!(e.ctrlKey || e.metaKey) || e.altKey || this.picture) return;
     const k = e.key.toLowerCase();
     if (k === "z" && !e.shiftKey) this.undo();
     else if ((k === "z" && e.shiftKey) || k === "y") this.redo();
@@ -152,11 +224,14 @@ class DrawingCanvas {
   }
 
   updateBar() {
+    const shown = this.picture !== null;
+    for (const button of [this.undoButton, this.redoButton, this.clearButton]) button.hidden = shown;
+    this.backButton.hidden = !shown;
     this.undoButton.disabled = this.done.length === 0;
     this.redoButton.disabled = this.undone.length === 0;
     this.clearButton.disabled = this.strokes.length === 0;
     const n = this.strokes.length;
-    this.count.textContent = n ? `${n} stroke${n === 1 ? "" : "s"}` : "";
+    this.count.textContent = n && !shown ? `${n} stroke${n === 1 ? "" : "s"}` : "";
   }
 
   style(width) {
@@ -185,6 +260,18 @@ class DrawingCanvas {
     const ctx = this.ctx;
     ctx.fillStyle = "#000000";
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    if (this.picture !== null) {
+      // the picture, whole and centred, its pixels square and crisp
+      const image = this.pictureImage;
+      if (image) {
+        const scale = Math.min(this.side / image.width, this.side / image.height);
+        const w = image.width * scale;
+        const h = image.height * scale;
+        ctx.imageSmoothingEnabled = false;
+        ctx.drawImage(image, (this.side - w) / 2, (this.side - h) / 2, w, h);
+      }
+      return;
+    }
     for (const { w, pts } of this.strokes) {
       if (pts.length === 2) {
         this.dot(w, pts[0], pts[1]);
@@ -200,11 +287,11 @@ class DrawingCanvas {
 }
 
 export default function (component) {
-  const { data, parentElement, setStateValue } = component;
+  const { data, parentElement, setStateValue, setTriggerValue } = component;
   let canvas = CANVASES.get(parentElement);
   if (!canvas) {
     canvas = new DrawingCanvas(parentElement);
     CANVASES.set(parentElement, canvas);
   }
-  canvas.load(data, setStateValue);
+  canvas.load(data, setStateValue, setTriggerValue);
 }
