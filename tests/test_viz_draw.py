@@ -73,3 +73,21 @@ def test_the_confusion_matrix_travels_as_whole_counts_with_its_class_names():
         confusion_payload(matrix - 6, ["a", "b", "c"])
     with pytest.raises(ValueError, match="whole numbers, 0 or more"):
         confusion_payload(matrix + 0.5, ["a", "b", "c"])
+
+
+def test_the_scores_table_writes_each_class_s_numbers_and_escapes_its_name():
+    from backprop import precision_recall_f1
+    from viz.draw import scores_table
+
+    matrix = np.array([[8, 2], [1, 9]])  # precision 8/9, 9/11; recall 0.8, 0.9
+    table = scores_table(precision_recall_f1(matrix), ["<b>cat</b>", "dog"])
+    rows = table.split("<tr>")[2:]  # after the header
+    assert [cell.split("</td>")[0] for cell in rows[0].split('">')[1:]] == [
+        "&lt;b&gt;cat&lt;/b&gt;",
+        "0.889",
+        "0.800",
+        "0.842",
+        "10",
+    ]
+    assert "0.818" in rows[1] and ">11<" not in rows[1] and ">10<" in rows[1]
+    assert "<b>cat" not in table

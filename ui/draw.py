@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from backprop import SGD, limits, load_with_metadata, precision_recall_f1
@@ -648,17 +647,9 @@ def _computed_report(model_id: str, _net, meta_json: str) -> dict:
 
 
 def _report(matrix: np.ndarray, classes: list[str], images: list, captions: list[str], n_wrong: int) -> dict:
-    scores = precision_recall_f1(matrix)
-    table = {
-        "class": classes,
-        "precision": scores["precision"].round(3),
-        "recall": scores["recall"].round(3),
-        "F1": scores["f1"].round(3),
-        "support": scores["support"],
-    }
     return {
         "matrix": matrix,
-        "table": table,
+        "scores": precision_recall_f1(matrix),
         "images": images,
         "captions": captions,
         "n_wrong": n_wrong,
@@ -667,7 +658,7 @@ def _report(matrix: np.ndarray, classes: list[str], images: list, captions: list
 
 
 def validation_ui(model: Model) -> None:
-    from viz.draw import confusion_payload, gallery_html
+    from viz.draw import confusion_payload, gallery_html, scores_table
 
     classes = [str(c) for c in model.meta["classes"]]
     try:
@@ -684,7 +675,8 @@ def validation_ui(model: Model) -> None:
     with left:
         map_view(confusion_payload(report["matrix"], classes), key="draw.confusion")
     # a plain table: a few rows read best without a grid's scrolling and sorting
-    right.table(pd.DataFrame(report["table"]).set_index("class").style.format(precision=3))
+    with right:
+        st.html(scores_table(report["scores"], classes))
     st.markdown(
         f"**{report['n_wrong']} of {report['n']} validation images misclassified**"
         + (f"; the first {len(report['images'])}:" if report["images"] else ".")

@@ -98,6 +98,20 @@ def probability_table(probs: np.ndarray, classes) -> str:
     return table_html("Probabilities", ["class", "probability"], rows)
 
 
+def scores_table(scores: dict, classes) -> str:
+    """Precision, recall and F1 of each class (three decimals) and its support, one row per class;
+    ``scores`` as ``backprop.precision_recall_f1`` gives them. Class names are escaped."""
+    rows = [
+        [
+            html.escape(str(name)),
+            *(f"{float(scores[key][k]):.3f}" for key in ("precision", "recall", "f1")),
+            f"{int(scores['support'][k]):,}",
+        ]
+        for k, name in enumerate(classes)
+    ]
+    return table_html("Per-class scores", ["class", "precision", "recall", "F1", "support"], rows)
+
+
 def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> go.Figure:
     """Grouped bars: each class's probability before and after teaching, the true class marked."""
     labels = [f"{label(c)} ✓" if k == true_class else label(c) for k, c in enumerate(classes)]
