@@ -21,6 +21,7 @@ from backprop import History
 from backprop.runs import PERCENTILES, epoch_seconds
 
 from .axes import AXIS_TITLE, TICK_ROW, accuracy_range, left_margin, text_px
+from .curves import MARKERS_UP_TO, curve, panel
 from .encoding import b64
 from .figure import figure
 
@@ -29,9 +30,6 @@ X_AXES = {"epoch": "epoch", "step": "step", "time": "wall time (s)"}
 # Symmetric percentile pairs drawn as bands, widest first, as in TensorBoard's distributions.
 BANDS = [(0, 8), (1, 7), (2, 6), (3, 5)]
 MAX_STEP_POINTS = 1000
-# Curves with at most this many points mark each one; longer curves are plain lines (a line through
-# that many points shows where they are).
-MARKERS_UP_TO = 12
 STYLE_COLOR = "#555555"
 BAND_COLOR = "#1f77b4"
 FONT = dict(size=12)
@@ -110,47 +108,6 @@ def _series(history: History, column: str) -> np.ndarray:
     return np.asarray([np.nan if v is None else v for v in history.column(column)], dtype=float)
 
 
-def _series_payload(
-    name: str,
-    group: str | None,
-    xs: np.ndarray,
-    ys: np.ndarray,
-    color: str,
-    dash: str = "solid",
-    width: float = 2,
-    opacity: float = 1.0,
-) -> dict:
-    """One curve for the curve view: its x and y as float64 bytes (NaN leaves a gap)."""
-    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
-    return dict(
-        name=name,
-        group=group,
-        color=color,
-        dash=dash,
-        width=width,
-        opacity=opacity,
-        markers=len(xs) <= MARKERS_UP_TO,
-        x=b64(xs),
-        y=b64(ys),
-    )
-
-
-def _panel(title: str, series: list[dict], *, y_title: str = "", log: bool = False, **more) -> dict:
-    return (
-        dict(
-            title=title,
-            y_title=y_title,
-            log=bool(log),
-            percent=False,
-            range=None,
-            step=None,
-            ceilings=[],
-            series=series,
-        )
-        | more
-    )
-
-
 def compare_curves(
     histories: dict[str, History],
     x: str = "epoch",
@@ -180,9 +137,7 @@ def compare_curves(
         xs = epoch_x(history, x)
         if show_steps and history.step_loss:
             sx, sy = _thin(step_x(history, x), ema(history.step_loss, smoothing))
-            loss_series.append(
-                _series_payload(f"{name} · step loss", name, sx, sy, color, width=1, opacity=0.3)
-            )
+            loss_series.append(curve(f"{name} · step loss", name, sx, sy, color, width=1, opacity=0.3))
         for column, label, dash in (
             ("train_loss", "train loss", "solid"),
             ("val_loss", "val loss", "dash"),
@@ -196,7 +151,7 @@ def compare_curves(
             target = loss_series if column.endswith("loss") else accuracy_series
             if target is accuracy_series:
                 accuracies.append(ys)
-            target.append(_series_payload(f"{name} · {label}", name, xs, ys, color, dash))
+            target.append(curve(f"{name} · {label}", name, xs, ys, color, dash))
     styles = [("training (solid)", "solid", 1.0), ("validation (dashed)", "dash", 1.0)]
     if show_steps:
         styles.append(("each step's loss (faint)", "solid", 0.3))
@@ -209,7 +164,7 @@ def compare_curves(
         ceilings = [("Bayes-optimal", bayes_accuracy)]
     else:
         ceilings = []
-    accuracy = _panel("accuracy", accuracy_series, y_title="accuracy", percent=True)
+    accuracy = panel("accuracy", accuracy_series, y_title="accuracy", percent=True)
     if ceilings:
         low, high, step = accuracy_range(accuracies or [np.nan], [value for _, value in ceilings])
         accuracy.update(
@@ -224,7 +179,7 @@ def compare_curves(
         x_title=X_AXES[x],
         x_integer=x != "time",
         height=height,
-        panels=[_panel("loss", loss_series, y_title="loss", log=log_y), accuracy],
+        panels=[panel("loss", loss_series, y_title="loss", log=log_y), accuracy],
         legend=legend,
     )
 
@@ -253,16 +208,16 @@ def distribution_curves(history: History, quantity: str = "W", height: int = 240
         table = np.asarray([r["layers"][k][quantity] for r in records], dtype=np.float64)  # (epochs, 9)
         series = []
         for depth, (lo, hi) in enumerate(BANDS):
-            band = _series_payload(_band_name(lo, hi), None, epochs, table[:, lo], BAND_COLOR)
+            band = curve(_band_name(lo, hi), None, epochs, table[:, lo], BAND_COLOR)
             series.append(
                 band | dict(upper=b64(table[:, hi]), opacity=round(0.15 + 0.18 * depth, 2), markers=False)
             )
-        median = _series_payload(f"layer {k + 1} median", None, epochs, table[:, 4], BAND_COLOR)
+        median = curve(f"layer {k + 1} median", None, epochs, table[:, 4], BAND_COLOR)
         median["detail"] = [
             dict(label=_percentile_name(p), y=b64(np.ascontiguousarray(table[:, j])))
             for j, p in enumerate(PERCENTILES)
         ]
-        panels.append(_panel(f"layer {k + 1}", [*series, median]))
+        panels.append(panel(f"layer {k + 1}", [*series, median]))
     legend = [
         dict(
             label=_band_name(lo, hi),
@@ -300,7 +255,7 @@ def grad_norm_curves(history: History, log_y: bool = True, height: int = 260) ->
     for k in range(n_layers):
         color = PALETTE[k % len(PALETTE)]
         norms = np.asarray([_number(r["layers"][k]["grad_norm"]) for r in records], dtype=np.float64)
-        series.append(_series_payload(f"layer {k + 1}", f"layer {k + 1}", epochs, norms, color))
+        series.append(curve(f"layer {k + 1}", f"layer {k + 1}", epochs, norms, color))
         legend.append(
             dict(label=f"layer {k + 1}", group=f"layer {k + 1}", color=color, dash="solid", opacity=1.0)
         )
@@ -309,7 +264,7 @@ def grad_norm_curves(history: History, log_y: bool = True, height: int = 260) ->
         x_title="epoch",
         x_integer=True,
         height=height,
-        panels=[_panel("", series, y_title="gradient norm", log=log_y)],
+        panels=[panel("", series, y_title="gradient norm", log=log_y)],
         legend=legend,
     )
 

@@ -294,10 +294,16 @@ class Panel {
         ctx.lineTo(plot.right, y);
         ctx.stroke();
         ctx.setLineDash([]);
+        // the label on a pale box of its own, readable over the curves
+        const width = ctx.measureText(c.label).width;
+        const x = rank === 0 ? plot.right - 4 - width : plot.left + 4;
+        const top = rank === 0 ? y - 17 : y + 2;
+        ctx.fillStyle = "rgba(255, 255, 255, 0.8)";
+        ctx.fillRect(x - 2, top, width + 4, 15);
         ctx.fillStyle = INK;
-        ctx.textAlign = rank === 0 ? "right" : "left";
-        ctx.textBaseline = rank === 0 ? "bottom" : "top";
-        ctx.fillText(c.label, rank === 0 ? plot.right - 4 : plot.left + 4, rank === 0 ? y - 2 : y + 2);
+        ctx.textAlign = "left";
+        ctx.textBaseline = "top";
+        ctx.fillText(c.label, x, top + 1);
       });
 
     const hover = this.view.hover;

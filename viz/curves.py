@@ -1,0 +1,60 @@
+"""The pieces of a ``ui.curve_view`` payload: curves and the panels that hold them.
+
+A payload is {"title", "x_title", "x_integer", "height", "panels": [panel, …], "legend": [entry, …]};
+a legend entry is {"label", "group", "color", "dash", "opacity"} (a ``group`` entry hides and shows
+the curves of that group; ``dash`` "band" draws a filled swatch). The Runs and Compare pages'
+payloads are built in ``viz.runs``, the Sequences page's in ``viz.sequences``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .encoding import b64
+
+# Curves with at most this many points mark each one; longer curves are plain lines (a line through
+# that many points shows where they are).
+MARKERS_UP_TO = 12
+
+
+def curve(
+    name: str,
+    group: str | None,
+    xs,
+    ys,
+    color: str,
+    dash: str = "solid",
+    width: float = 2,
+    opacity: float = 1.0,
+) -> dict:
+    """One curve: its x and y as float64 bytes (NaN leaves a gap), named for the readout."""
+    xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    return dict(
+        name=name,
+        group=group,
+        color=color,
+        dash=dash,
+        width=width,
+        opacity=opacity,
+        markers=len(xs) <= MARKERS_UP_TO,
+        x=b64(xs),
+        y=b64(ys),
+    )
+
+
+def panel(title: str, series: list[dict], *, y_title: str = "", log: bool = False, **more) -> dict:
+    """A panel of curves; ``more`` sets percent (a 0–1 axis read in %), range and step (a fixed y
+    axis and its tick step) and ceilings ([{"label", "value", "dash"}], labelled lines across)."""
+    return (
+        dict(
+            title=title,
+            y_title=y_title,
+            log=bool(log),
+            percent=False,
+            range=None,
+            step=None,
+            ceilings=[],
+            series=series,
+        )
+        | more
+    )
