@@ -1,7 +1,10 @@
 """The Sequences page under AppTest: defaults, every input, bad inputs, training and the jump."""
 
+import base64
+import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -191,7 +194,14 @@ def test_the_attention_network_trains_on_the_data_and_shows_where_each_position_
     assert at.session_state["bp.model"].trainer.epoch == 2
     specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "where each position looks" in specs
-    assert "Bayes" in specs or "ceiling" in specs
+    (curves,) = [
+        json.loads(e.proto.json)
+        for e in at.get("bidi_component")
+        if e.proto.component_name == "backprop.curve_view"
+    ]
+    (accuracy,) = curves["panels"]
+    assert accuracy["ceilings"][0]["label"].startswith("Bayes ceiling (train)")
+    assert len(np.frombuffer(base64.b64decode(accuracy["series"][0]["y"]), np.float64)) == 2  # the two epochs
 
 
 def test_user_text_in_the_vocabulary_is_shown_as_text_not_markup():

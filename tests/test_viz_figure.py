@@ -24,7 +24,6 @@ def test_figures_of_every_page_carry_no_plotly_template():
     figures = [
         runs.distance_figure({"a vs b": {"epochs": [1], "layers": {"layer1.W": [0.5]}}}),
         sequences.target_distribution_figure({"a": 3, "b": 1}),
-        sequences.accuracy_figure([1, 2], [0.5, 0.7], [0.4, 0.6], 0.9),
         draw.probability_shift(np.array([0.2, 0.8]), np.array([0.1, 0.9]), ["cat", "dog"], 1),
     ]
     for fig in figures:

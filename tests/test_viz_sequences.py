@@ -1,5 +1,7 @@
 """The Sequences page's figures: right shapes, colours per token, errors and mismatches marked."""
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -85,11 +87,20 @@ def test_probability_heatmap_crosses_out_only_wrong_rows():
     assert list(crosses.x) == [1]
 
 
-def test_accuracy_figure_draws_the_ceiling():
-    fig = viz.accuracy_figure([1, 2], [0.5, 0.9], [np.nan, np.nan], 0.91, 0.9)
+def floats(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype=np.float64)
 
-    assert len(fig.data) == 1  # no validation values: no validation line
-    assert [shape.y0 for shape in fig.layout.shapes] == [0.91, 0.9]
+
+def test_accuracy_curves_carry_the_values_and_draw_the_ceiling():
+    payload = viz.accuracy_curves([1, 2], [0.5, 0.9], [np.nan, np.nan], 0.91, 0.9)
+    (accuracy,) = payload["panels"]
+    (train,) = accuracy["series"]  # no validation values: no validation curve
+    assert floats(train["y"]).tolist() == [0.5, 0.9] and floats(train["x"]).tolist() == [1, 2]
+    assert [c["value"] for c in accuracy["ceilings"]] == [0.91, 0.9]
+    assert [entry["label"] for entry in payload["legend"]] == ["train"]
+    both = viz.accuracy_curves([1, 2], [0.5, 0.9], [0.4, 0.8], 0.91)
+    assert [s["name"] for s in both["panels"][0]["series"]] == ["train accuracy", "validation accuracy"]
+    assert len(both["panels"][0]["ceilings"]) == 1  # one ceiling when no other is given
 
 
 def test_pca_figure_labels_each_token():
@@ -99,17 +110,20 @@ def test_pca_figure_labels_each_token():
     assert "70%" in fig.layout.xaxis.title.text
 
 
-def test_accuracy_axis_spans_the_values_and_the_ceiling_labels_keep_apart():
-    fig = viz.accuracy_figure([1, 2, 3], [0.55, 0.9, 0.9125], [0.5, 0.875, 0.9], 0.9125, 0.9)
+def test_accuracy_axis_spans_the_values_and_the_ceilings_are_labelled():
+    (accuracy,) = viz.accuracy_curves([1, 2, 3], [0.55, 0.9, 0.9125], [0.5, 0.875, 0.9], 0.9125, 0.9)[
+        "panels"
+    ]
 
-    low, high = fig.layout.yaxis.range
+    low, high = accuracy["range"]
     assert 0 < low < 0.5 and 1.0 < high < 1.05  # not 0–100 %: the gap to the ceiling reads
-    assert fig.layout.yaxis.dtick == 0.1
-    upper, lower = fig.layout.annotations
-    assert (upper.text, upper.xanchor, upper.yanchor) == ("Bayes ceiling (train) 91.2%", "right", "bottom")
-    assert (lower.text, lower.xanchor, lower.yanchor) == ("Bayes ceiling (val) 90.0%", "left", "top")
-    trained = viz.accuracy_figure([1, 2], [0.9, 0.91], [np.nan, np.nan], 0.9125)
-    assert trained.layout.yaxis.range[0] == pytest.approx(0.85) and trained.layout.yaxis.dtick == 0.05
+    assert accuracy["step"] == 0.1
+    assert [c["label"] for c in accuracy["ceilings"]] == [
+        "Bayes ceiling (train) 91.2%",
+        "Bayes ceiling (val) 90.0%",
+    ]
+    (trained,) = viz.accuracy_curves([1, 2], [0.9, 0.91], [np.nan, np.nan], 0.9125)["panels"]
+    assert trained["range"][0] == pytest.approx(0.85) and trained["step"] == 0.05
 
 
 def test_probability_heatmap_labels_its_rows_however_many():

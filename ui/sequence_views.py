@@ -20,6 +20,7 @@ from backprop.generate import (
 from viz import sequences as viz
 
 from . import sequences as ui
+from .curve_view import curve_view
 from .session import ActiveModel, active_model
 from .text import plain
 
@@ -124,9 +125,8 @@ def accuracy_view(model: ActiveModel) -> None:
         delta_color="off",
     )
     c2.info(ceiling_reading(accuracy, ds.bayes_accuracy_train))
-    st.plotly_chart(
-        viz.accuracy_figure(*ui.accuracy_series(model), ds.bayes_accuracy_train, ds.bayes_accuracy_val),
-        width="stretch",
+    curve_view(
+        viz.accuracy_curves(*ui.accuracy_series(model), ds.bayes_accuracy_train, ds.bayes_accuracy_val),
         key="seq.accuracy",
     )
 

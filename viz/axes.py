@@ -42,40 +42,6 @@ def accuracy_range(values, ceilings=()) -> tuple[float, float, float]:
     return low, 1.0 + step * 0.4, step
 
 
-def ceiling_lines(ceilings: list[tuple[str, float, str]], xref: str, yref: str) -> tuple[list, list]:
-    """(shapes, annotations) for horizontal ceiling lines [(label, value, dash)]: the highest labelled
-    above its line on the right, the others below theirs on the left, so labels never share a place."""
-    shapes, annotations = [], []
-    for rank, (label, value, dash) in enumerate(sorted(ceilings, key=lambda c: -c[1])):
-        shapes.append(
-            dict(
-                type="line",
-                xref=xref,
-                x0=0,
-                x1=1,
-                yref=yref,
-                y0=value,
-                y1=value,
-                line=dict(color="#555555", dash=dash, width=1.5),
-            )
-        )
-        annotations.append(
-            dict(
-                text=f"{label} {value:.1%}",
-                xref=xref,
-                x=1 if rank == 0 else 0,
-                xanchor="right" if rank == 0 else "left",
-                yref=yref,
-                y=value,
-                yanchor="bottom" if rank == 0 else "top",
-                showarrow=False,
-                font=dict(size=11, color="#333333"),
-                bgcolor="rgba(255,255,255,0.75)",
-            )
-        )
-    return shapes, annotations
-
-
 def legend_below(height: int, top: int, bottom: int, gap: int = 58) -> dict:
     """A horizontal legend ``gap`` pixels under the plotting area (clear of the x axis's title) of a
     figure ``height`` pixels tall with margins ``top`` and ``bottom``."""

@@ -1,8 +1,9 @@
 """Figures for sequence data and what a next-token model learned from it.
 
 Token strips, the encoded input and one sample's prediction are HTML (crisp, their numbers written out,
-and cheap for the browser to redraw); everything else is a plotly Figure. Pure functions: arrays and
-strings in, figure or HTML text out; every token is escaped.
+and cheap for the browser to redraw); the accuracy curve is a payload of ``ui.curve_view``; everything
+else is a plotly Figure. Pure functions: arrays and strings in, figure, payload or HTML text out; every
+token is escaped.
 """
 
 from __future__ import annotations
@@ -20,15 +21,16 @@ from .axes import (
     LEGEND_ROW,
     TICK_ROW,
     accuracy_range,
-    ceiling_lines,
     left_margin,
     legend_below,
 )
 from .colors import COLORSCALE
+from .curves import curve, panel
 from .figure import figure
 from .tables import bar_html, table_html
 
 # One colour per vocabulary token, cycling past the palette (readable with black text).
+TRAIN_COLOR, VAL_COLOR = "#4c78a8", "#f58518"  # the accuracy curves
 PALETTE = [
     "#8dd3c7",
     "#ffd92f",
@@ -214,41 +216,48 @@ def target_distribution_figure(distribution: dict, vocab=None) -> go.Figure:
     )
 
 
-def accuracy_figure(
+def accuracy_curves(
     epochs, train_accuracy, val_accuracy, ceiling_train: float, ceiling_val: float | None = None
-) -> go.Figure:
-    """Accuracy per epoch with the Bayes-optimal ceiling as a dashed line (values in [0, 1]).
+) -> dict:
+    """Accuracy per epoch against the Bayes-optimal ceiling (values in [0, 1]), for ``ui.curve_view``.
 
-    The axis spans the values (not 0–100%), so the distance to the ceiling can be read; of two
-    ceilings, the higher is labelled above its line on the right and the lower below its line on the
-    left, so their labels never overlap.
+    The axis spans the values and the ceilings (not 0–100%), so the distance to the ceiling can be
+    read; of two ceilings, the view labels the higher above its line on the right and the lower
+    below its line on the left, so their labels never overlap.
     """
     epochs = np.asarray(epochs, dtype=float)
     train = np.asarray(train_accuracy, dtype=float)
     val = np.asarray(val_accuracy, dtype=float)
-    mode = "lines+markers" if epochs.size < 40 else "lines"
-    data = [dict(type="scatter", x=epochs, y=train, name="train", mode=mode, line=dict(color="#4c78a8"))]
+    series = [curve("train accuracy", "train", epochs, train, TRAIN_COLOR)]
+    legend = [dict(label="train", group="train", color=TRAIN_COLOR, dash="solid", opacity=1.0)]
     if val.size and np.isfinite(val).any():
-        data.append(
-            dict(type="scatter", x=epochs, y=val, name="validation", mode=mode, line=dict(color="#f58518"))
+        series.append(curve("validation accuracy", "validation", epochs, val, VAL_COLOR))
+        legend.append(
+            dict(label="validation", group="validation", color=VAL_COLOR, dash="solid", opacity=1.0)
         )
     lines = [("Bayes ceiling (train)", ceiling_train, "dash")]
     if ceiling_val is not None and np.isfinite(ceiling_val) and abs(ceiling_val - ceiling_train) > 1e-9:
         lines.append(("Bayes ceiling (val)", ceiling_val, "dot"))
-    shapes, annotations = ceiling_lines(lines, "paper", "y")
     low, high, step = accuracy_range([train, val], [value for _, value, _ in lines])
-    height, top, bottom = 320, 40, TICK_ROW + AXIS_TITLE + LEGEND_ROW
-    layout = dict(
-        title=dict(text="Accuracy per epoch against the Bayes-optimal ceiling"),
-        height=height,
-        margin=dict(l=left_margin(["100%"], title=True), r=25, t=top, b=bottom),
-        shapes=shapes,
-        annotations=annotations,
-        xaxis=dict(title=dict(text="epoch")),
-        yaxis=dict(title=dict(text="accuracy"), range=[low, high], tickformat=".0%", dtick=step),
-        legend=legend_below(height, top, bottom),
+    accuracy = panel(
+        "",
+        series,
+        y_title="accuracy",
+        percent=True,
+        range=[low, high],
+        step=step,
+        ceilings=[
+            dict(label=f"{label} {value:.1%}", value=float(value), dash=dash) for label, value, dash in lines
+        ],
     )
-    return figure(data, layout)
+    return dict(
+        title="Accuracy per epoch against the Bayes-optimal ceiling",
+        x_title="epoch",
+        x_integer=True,
+        height=260,
+        panels=[accuracy],
+        legend=legend,
+    )
 
 
 def sample_prediction_html(probabilities: np.ndarray, data_share: np.ndarray, classes, target: int) -> str:

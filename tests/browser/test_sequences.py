@@ -37,7 +37,19 @@ def test_type_masters_train_and_reach_the_ceiling(browser, app_server):
         page.get_by_role("button", name="Train", exact=True).click()
         wait_for_app(page)
         expect(main.get_by_text(re.compile("^At the ceiling"))).to_be_visible()
-        expect(main.locator(".js-plotly-plot").first).to_be_visible()
+        # the accuracy curve against the ceiling, read under the pointer
+        plot = main.locator(".cv-plot").first
+        expect(plot).to_have_attribute("aria-label", re.compile(r"accuracy at .*%"))
+        plot.scroll_into_view_if_needed()
+        box = plot.bounding_box()
+        read = None
+        for fy in [k / 30 for k in range(1, 30)]:
+            page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * fy)
+            text = main.locator(".cv-readout").first.text_content()
+            if not text.startswith("Point at"):
+                read = text
+                break
+        assert read and re.fullmatch(r"(train|validation) accuracy at epoch \d+: [\d.]+%", read), read
         assert_no_exception(page)
         screenshot(page, "sequences_trained")
         for part, text in enumerate(

@@ -500,9 +500,10 @@ class CurveView {
     }
     const s = hit.series;
     const where = `${this.data.x_title} ${readable(s.xs[hit.i])}`;
+    const value = (v) => (hit.panel.spec.percent && Number.isFinite(v) ? `${readable(v * 100)}%` : readable(v));
     const values = s.detail.length
-      ? s.detail.map((d) => `${d.label} ${readable(d.ys[hit.i])}`).join(", ")
-      : readable(s.ys[hit.i]);
+      ? s.detail.map((d) => `${d.label} ${value(d.ys[hit.i])}`).join(", ")
+      : value(s.ys[hit.i]);
     this.readout.textContent = `${s.name} at ${where}: ${values}`;
   }
 }
