@@ -37,15 +37,11 @@ import base64
 import binascii
 import contextlib
 import io
-import math
-import re
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
-
-from backprop import limits
 
 from .digits import DIGITS_MAX_VALUE
 
@@ -435,37 +431,6 @@ def read_upload(
 
 CANVAS_PNG_PREFIX = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-PICTURE_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?;base64,")
-
-
-def read_picture_data_url(data_url, name: str, max_bytes: int) -> bytes:
-    """The bytes of a picture file as the browser read it (a base64 data URL, as FileReader makes one).
-
-    Only the envelope is checked here, before anything is decoded: a base64 data URL whose bytes are
-    at most ``max_bytes`` (counted from its length). What the bytes are (PNG, JPEG or WebP, and how
-    many pixels) is ``read_upload``'s to check. Raises UploadError, or ``limits.OverBudget`` (from
-    ``backprop.limits.IMAGE_FILE_BYTES``) for a file too large.
-    """
-    if not isinstance(data_url, str):
-        raise UploadError(f"{name} did not arrive as a data URL")
-    match = PICTURE_DATA_URL.match(data_url[:200])
-    if not match:
-        raise UploadError(f"{name} did not arrive as a base64 data URL")
-    encoded = len(data_url) - match.end()
-    if encoded > 4 * math.ceil(max_bytes / 3):
-        padding = data_url.endswith("==") + data_url.endswith("=")
-        raise limits.IMAGE_FILE_BYTES.exceeded(name, encoded * 3 // 4 - padding, max_bytes)
-    try:
-        data = base64.b64decode(data_url[match.end() :], validate=True)
-    except binascii.Error as err:
-        raise UploadError(f"{name} is not valid base64 ({err})") from None
-    if not data:
-        raise UploadError(f"{name} is empty: upload a PNG, JPEG or WebP picture")
-    if len(data) > max_bytes:  # the length allowed a few bytes of slack
-        raise limits.IMAGE_FILE_BYTES.exceeded(name, len(data), max_bytes)
-    return data
 
 
 def read_canvas_png(data_url, side: int) -> np.ndarray:

@@ -19,12 +19,16 @@ to the bounds below, as any input from a browser is held.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from backprop import limits
 from datasets import drawing
 
 from ..components import from_files
@@ -35,6 +39,7 @@ MAX_STROKES = 2000
 MAX_COORDINATES = 400_000  # over all strokes: x and y of 200,000 points
 WIDTHS = (1, 100)  # a stroke's width in pixels, as the page's slider can never exceed
 MAX_NAME = 200  # characters of a picture's file name kept (the rest is cut)
+PICTURE_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?;base64,")
 
 _mount = from_files(NAME, ASSETS, "canvas")
 
@@ -105,7 +110,34 @@ def read_picture(value, max_bytes: int) -> PictureFile | None:
     name = name.strip() or "the picture"
     if len(name) > MAX_NAME:
         name = name[: MAX_NAME - 1] + "…"
-    return PictureFile(name, drawing.read_picture_data_url(value.get("data"), name, max_bytes))
+    return PictureFile(name, _picture_bytes(value.get("data"), name, max_bytes))
+
+
+def _picture_bytes(data_url, name: str, max_bytes: int) -> bytes:
+    """The bytes of a picture file as the browser read it (a base64 data URL, as FileReader makes one).
+
+    Only the envelope is checked here, and the size before anything is decoded (from the length);
+    what the bytes are (PNG, JPEG or WebP, and how many pixels) is ``drawing.read_upload``'s to check.
+    """
+    UploadError = drawing.UploadError
+    if not isinstance(data_url, str):
+        raise UploadError(f"{name} did not arrive as a data URL")
+    match = PICTURE_DATA_URL.match(data_url[:200])
+    if not match:
+        raise UploadError(f"{name} did not arrive as a base64 data URL")
+    encoded = len(data_url) - match.end()
+    if encoded > 4 * math.ceil(max_bytes / 3):
+        padding = data_url.endswith("==") + data_url.endswith("=")
+        raise limits.IMAGE_FILE_BYTES.exceeded(name, encoded * 3 // 4 - padding, max_bytes)
+    try:
+        data = base64.b64decode(data_url[match.end() :], validate=True)
+    except binascii.Error as err:
+        raise UploadError(f"{name} is not valid base64 ({err})") from None
+    if not data:
+        raise UploadError(f"{name} is empty: upload a PNG, JPEG or WebP picture")
+    if len(data) > max_bytes:  # the length allows a few bytes of slack
+        raise limits.IMAGE_FILE_BYTES.exceeded(name, len(data), max_bytes)
+    return data
 
 
 def read_drawing(value, side: int) -> Drawing:
