@@ -173,3 +173,9 @@ def test_gradient_norms_one_curve_per_layer_on_a_log_axis():
     (series,) = panel["series"]
     assert series["name"] == "layer 1" and floats(series["y"]).tolist() == [0.1 * e for e in range(1, 5)]
     assert grad_norm_curves(History())["panels"][0]["series"] == []
+
+
+def test_a_run_with_nothing_trained_says_so_in_each_panel():
+    loss, accuracy = compare_curves({"fresh": History()})["panels"]
+    assert (loss["series"], accuracy["series"]) == ([], [])
+    assert (loss["empty"], accuracy["empty"]) == ("No step trained yet.", "No epoch finished yet.")

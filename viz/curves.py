@@ -44,7 +44,8 @@ def curve(
 
 def panel(title: str, series: list[dict], *, y_title: str = "", log: bool = False, **more) -> dict:
     """A panel of curves; ``more`` sets percent (a 0–1 axis read in %), range and step (a fixed y
-    axis and its tick step) and ceilings ([{"label", "value", "dash"}], labelled lines across)."""
+    axis and its tick step), ceilings ([{"label", "value", "dash"}], labelled lines across) and
+    empty (what the panel says while it has no point to draw)."""
     return (
         dict(
             title=title,
@@ -54,6 +55,7 @@ def panel(title: str, series: list[dict], *, y_title: str = "", log: bool = Fals
             range=None,
             step=None,
             ceilings=[],
+            empty=None,
             series=series,
         )
         | more

@@ -164,7 +164,9 @@ def compare_curves(
         ceilings = [("Bayes-optimal", bayes_accuracy)]
     else:
         ceilings = []
-    accuracy = panel("accuracy", accuracy_series, y_title="accuracy", percent=True)
+    accuracy = panel(
+        "accuracy", accuracy_series, y_title="accuracy", percent=True, empty="No epoch finished yet."
+    )
     if ceilings:
         low, high, step = accuracy_range(accuracies or [np.nan], [value for _, value in ceilings])
         accuracy.update(
@@ -179,7 +181,10 @@ def compare_curves(
         x_title=X_AXES[x],
         x_integer=x != "time",
         height=height,
-        panels=[panel("loss", loss_series, y_title="loss", log=log_y), accuracy],
+        panels=[
+            panel("loss", loss_series, y_title="loss", log=log_y, empty="No step trained yet."),
+            accuracy,
+        ],
         legend=legend,
     )
 

@@ -280,6 +280,17 @@ class Panel {
     }
     ctx.globalAlpha = 1;
     ctx.restore();
+    if (!this.visible().some((s) => s.ys.some((y, i) => shown(s.xs[i], y)))) {
+      const hidden = this.series.some((s) => this.view.hidden.has(s.group));
+      ctx.fillStyle = MUTED;
+      ctx.textAlign = "center";
+      ctx.textBaseline = "middle";
+      ctx.fillText(
+        hidden ? "Hidden: click its legend entry to show it again." : spec.empty || "No points to draw.",
+        plot.left + w / 2,
+        plot.top + h / 2,
+      );
+    }
 
     // ceilings: the highest labelled above its line on the right, the others below theirs on the left
     [...spec.ceilings]
