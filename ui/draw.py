@@ -52,7 +52,13 @@ DRAWING_KEY = "draw.drawing"
 RESTORE_KEY = "draw.restore"
 PICTURE_KEY = "draw.picture"
 INVERT_KEY = "draw.invert"
+# whether an opened picture's ink is dark on light paper (and is inverted): value, label in the canvas
 INVERT_CHOICES = {"detect": None, "invert": True, "keep": False}
+INK_LABELS = {
+    "detect": "Ink: decided from the border",
+    "invert": "Ink: dark on light paper (invert)",
+    "keep": "Ink: light on dark (keep)",
+}
 CANVAS_ERROR_KEY = "draw.canvas_error"
 TAUGHT_KEY = "draw.taught"
 TAB_KEY = "draw.tab"
@@ -270,29 +276,30 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
         except (drawing.UploadError, limits.OverBudget) as err:
             st.session_state.pop(PICTURE_KEY)
             st.session_state[CANVAS_ERROR_KEY] = f"{err}. Your drawing is still on the canvas."
-    shown = None if picture is None else gray_png_data_uri(_picture_as_read(*picture))
-    image = _canvas_ui(shown)
+    shown = None
     if picture is not None:
         gray, inverted = picture
-        st.caption(plain(opened["name"]) + (" · inverted: dark ink on light paper" if inverted else ""))
-        st.caption("The canvas shows what the model reads; *Back to drawing* brings your drawing back.")
-        st.radio(
-            "Dark ink on light paper?",
-            list(INVERT_CHOICES),
-            horizontal=True,
-            key=INVERT_KEY,
-            help="Models expect light strokes on black: detect decides from the picture's border.",
-        )
-        return gray, "picture"
+        shown = {
+            "src": gray_png_data_uri(_picture_as_read(gray, inverted)),
+            "status": opened["name"]
+            + (" · inverted: dark ink on light paper" if inverted else "")
+            + " · shown as the model reads it",
+            "ink": st.session_state.get(INVERT_KEY, "detect"),
+            "inks": [[value, label] for value, label in INK_LABELS.items()],
+        }
+    image = _canvas_ui(shown)
+    if picture is not None:
+        return picture[0], "picture"
     injected = st.session_state.get(INJECT_KEY)
     if injected is not None:
         return np.asarray(injected), "injected"
     return image, "canvas"
 
 
-def _canvas_ui(picture: str | None) -> np.ndarray | None:
+def _canvas_ui(picture: dict | None) -> np.ndarray | None:
     """The canvas (with the drawing given back after another page, and the opened picture shown in
-    its place) and its stroke width."""
+    its place) and its stroke width (kept on screen while a picture is shown, unused then: the page
+    keeps its elements from drawing to picture and back)."""
     if CANVAS_KEY not in st.session_state:
         # The canvas was not on screen in the last run (another page), so Streamlit dropped its
         # state and it comes back empty: give it the strokes.
@@ -306,13 +313,13 @@ def _canvas_ui(picture: str | None) -> np.ndarray | None:
         on_change=_take_drawing,
         picture=picture,
         on_picture=_take_picture,
+        on_ink=_take_ink,
         max_bytes=limits.IMAGE_FILE_BYTES.value(),
     )
     error = st.session_state.pop(CANVAS_ERROR_KEY, None)
     if error:
         st.error(plain(error))
-    if picture is None:
-        st.slider("Stroke width", 4, 40, 18, key="draw.stroke")
+    st.slider("Stroke width", 4, 40, 18, key="draw.stroke", disabled=picture is not None)
     kept = st.session_state.get(DRAWING_KEY)
     return kept["image"] if kept else None
 
@@ -347,6 +354,13 @@ def _take_picture() -> None:
         st.session_state[PICTURE_KEY] = {"name": opened.name, "data": opened.data}
         st.session_state[INVERT_KEY] = "detect"  # a new picture: decided from its own border
     st.session_state.pop(INJECT_KEY, None)
+
+
+def _take_ink() -> None:
+    """The ink the canvas's menu chose for the opened picture (anything else is ignored)."""
+    ink = (st.session_state.get(CANVAS_KEY) or {}).get("ink")
+    if isinstance(ink, str) and ink in INVERT_CHOICES:
+        st.session_state[INVERT_KEY] = ink
 
 
 def _set_drawing_aside() -> None:

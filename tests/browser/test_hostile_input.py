@@ -116,8 +116,14 @@ def test_an_upload_name_and_an_import_name_read_as_text(browser, hostile_server)
                 }
             ]
         )
-        caption = page.locator("[data-testid='stCaptionContainer']").filter(has_text="inverted: dark ink")
-        assert_plain(caption, f"{upload_name} · inverted: dark ink on light paper")
+        status = page.locator(".dc-status")
+        expect(status).to_contain_text("inverted: dark ink")
+        # written as text: the name character for character, no element made of it
+        assert (
+            status.text_content()
+            == f"{upload_name} · inverted: dark ink on light paper · shown as the model reads it"
+        )
+        assert status.evaluate("node => node.children.length") == 0
         assert_no_exception(page)
     finally:
         page.close()

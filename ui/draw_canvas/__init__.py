@@ -10,8 +10,9 @@ leave; Clear is a step of the history, so Undo brings the drawing back.
 A picture can be opened on the canvas too (its *Picture…* button, or a file dropped on
 it): the browser reads the file and sends it once, as the trigger value ``picture``
 ({"name", "data": a base64 data URL}); *Back to drawing* sends {"remove": true}. While
-the page gives the canvas a picture to show (``picture``: a PNG data URL of what the model
-reads), the canvas shows it instead of the strokes, which it keeps.
+the page gives the canvas a picture to show (what the model reads, with a status line and
+a menu of how to read its ink, which sends the trigger value ``ink``), the canvas shows it
+instead of the strokes, which it keeps.
 
 What the browser sends is read with ``read_drawing`` and ``read_picture``, which hold it
 to the bounds below, as any input from a browser is held.
@@ -69,8 +70,9 @@ def drawing_canvas(
     strokes: list | None,
     on_change,
     *,
-    picture: str | None,
+    picture: dict | None,
     on_picture,
+    on_ink,
     max_bytes: int,
 ) -> None:
     """Mount the canvas, side×side pixels, drawing strokes ``stroke_width`` wide.
@@ -78,10 +80,13 @@ def drawing_canvas(
     strokes: what a canvas shown for the first time under ``key`` starts with (ignored once it is
     on screen, so a stroke being drawn is never reset). on_change: called at the start of the run a
     new drawing causes; the value is ``st.session_state[key]["drawing"]`` then (read it with
-    ``read_drawing``). picture: a PNG data URL the canvas shows in place of the strokes, or None.
-    on_picture: called at the start of the run a picture opened (or put away) on the canvas causes;
-    read ``st.session_state[key]["picture"]`` with ``read_picture``. max_bytes: the largest picture
-    file the browser sends (a larger one is refused there, with a message).
+    ``read_drawing``). picture: what the canvas shows in place of the strokes, or None: {"src": a PNG
+    data URL, "status": a line of text under it, "ink": the chosen value of "inks", [[value, label],
+    …], the canvas's menu of how to read the picture's ink}. on_picture: called at the start of the
+    run a picture opened (or put away) on the canvas causes; read ``st.session_state[key]["picture"]``
+    with ``read_picture``. on_ink: likewise when the menu changes, with the value in
+    ``st.session_state[key]["ink"]``. max_bytes: the largest picture file the browser sends (a larger
+    one is refused there, with a message).
     """
     _mount(
         key=key,
@@ -94,6 +99,7 @@ def drawing_canvas(
         },
         on_drawing_change=on_change,
         on_picture_change=on_picture,
+        on_ink_change=on_ink,
     )
 
 

@@ -13,7 +13,8 @@
 // sent once, as the trigger value "picture" ({name, data: a base64 data URL}); a file over
 // the page's max_bytes is refused here with a note, never sent. While the data holds a
 // picture (what the model reads, as a PNG data URL) the canvas shows it instead of the
-// strokes, which it keeps: "Back to drawing" sends {remove: true} and they come back.
+// strokes, which it keeps: "Back to drawing" sends {remove: true} and they come back. Its
+// status line and a menu of how to read its ink ("ink", a trigger value) sit under it.
 
 const CANVASES = new WeakMap();
 
@@ -29,6 +30,8 @@ class DrawingCanvas {
     this.openButton = this.root.querySelector(".dc-open");
     this.fileInput = this.root.querySelector(".dc-file");
     this.note = this.root.querySelector(".dc-note");
+    this.status = this.root.querySelector(".dc-status");
+    this.ink = this.root.querySelector(".dc-ink");
     this.count = this.root.querySelector(".dc-count");
     this.picture = null; // the data URL shown instead of the strokes
     this.pictureImage = null;
@@ -50,6 +53,7 @@ class DrawingCanvas {
     this.clearButton.addEventListener("click", () => this.clear());
     this.backButton.addEventListener("click", () => this.trigger("picture", { remove: true }));
     this.openButton.addEventListener("click", () => this.fileInput.click());
+    this.ink.addEventListener("change", () => this.trigger("ink", this.ink.value));
     this.fileInput.addEventListener("change", () => {
       if (this.fileInput.files.length) this.open(this.fileInput.files[0]);
       this.fileInput.value = ""; // the same file chosen again is read again
@@ -81,6 +85,22 @@ class DrawingCanvas {
       this.note.textContent = `${file.name} could not be read by the browser.`;
     });
     reader.readAsDataURL(file);
+  }
+
+  // the menu of how to read the picture's ink, its options as the page names them
+  inkMenu(inks, chosen) {
+    const current = [...this.ink.options].map((o) => [o.value, o.textContent]);
+    if (JSON.stringify(current) !== JSON.stringify(inks)) {
+      this.ink.replaceChildren(
+        ...inks.map(([value, label]) => {
+          const option = document.createElement("option");
+          option.value = value;
+          option.textContent = label;
+          return option;
+        }),
+      );
+    }
+    this.ink.value = chosen;
   }
 
   showPicture(src) {
@@ -124,7 +144,10 @@ class DrawingCanvas {
       this.done = this.strokes.map((stroke) => ({ stroke }));
     }
     if (redraw) this.redraw();
-    this.showPicture(data.picture || null);
+    const picture = data.picture || null;
+    this.showPicture(picture ? picture.src : null);
+    this.status.textContent = picture ? picture.status : "";
+    if (picture) this.inkMenu(picture.inks, picture.ink);
     this.updateBar();
   }
 
@@ -227,6 +250,7 @@ class DrawingCanvas {
     const shown = this.picture !== null;
     for (const button of [this.undoButton, this.redoButton, this.clearButton]) button.hidden = shown;
     this.backButton.hidden = !shown;
+    this.ink.hidden = !shown;
     this.undoButton.disabled = this.done.length === 0;
     this.redoButton.disabled = this.undone.length === 0;
     this.clearButton.disabled = this.strokes.length === 0;
