@@ -27,10 +27,7 @@ prepared = drawing.prepare(image, model.style) if image is not None else None
 prediction = None
 with right:
     if prepared is None or prepared.empty:
-        st.info(
-            "Draw something on the canvas (or open a picture on it) to see a prediction.",
-            icon=":material/draw:",
-        )
+        ui.no_prediction_ui(classes)
     else:
         prediction = ui.predict(model, prepared)
         ui.prediction_ui(prediction, classes)

@@ -53,8 +53,8 @@ def test_first_open_shows_the_mnist_cnn_and_asks_for_a_drawing():
     assert app.selectbox(key="draw.model").value == "builtin:mnist"
     assert metric(app, "Validation accuracy") == "98.75%"  # as the card stores it, not rounded up
     assert "digits (built-in)" in app.selectbox(key="draw.model").options  # the 8×8 model stays
-    assert any("Draw something" in info.value for info in app.info)
-    assert not [m for m in app.metric if m.label == "Prediction"]
+    assert any("Draw something" in caption.value for caption in app.caption)
+    assert metric(app, "Prediction") == "—"  # its place, empty
     assert not app.error
 
 
@@ -126,7 +126,7 @@ def test_every_builtin_model_predicts_and_shows_every_tab_without_error(tab):
     for option in ("builtin:mnist", "builtin:digits", "builtin:shapes", "builtin:fashion"):
         app.selectbox(key="draw.model").set_value(option).run()
         assert not app.exception and not app.error, (option, [e.value for e in app.error])
-        assert [m for m in app.metric if m.label == "Prediction"]
+        assert metric(app, "Prediction") not in ("—", None)  # a class, predicted
 
 
 def test_explaining_another_class_keeps_the_prediction():
@@ -191,8 +191,8 @@ def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_th
 @pytest.mark.parametrize("image", [np.zeros((280, 280, 4), np.uint8), np.zeros((50, 50), np.uint8)])
 def test_blank_input_does_not_predict_noise(image):
     app = open_page(image)
-    assert not [m for m in app.metric if m.label == "Prediction"]
-    assert any("Draw something" in info.value for info in app.info)
+    assert metric(app, "Prediction") == "—"  # its place, empty
+    assert any("Draw something" in caption.value for caption in app.caption)
 
 
 def test_runs_trained_on_image_datasets_are_listed_and_usable(isolated_runs_dir):
@@ -220,5 +220,5 @@ def test_runs_trained_on_image_datasets_are_listed_and_usable(isolated_runs_dir)
     assert "run:tiny-digits" in ids and "run:circle-run" not in ids
     app.selectbox(key="draw.model").set_value("run:tiny-digits").run()
     assert not app.exception and not app.error
-    assert [m for m in app.metric if m.label == "Prediction"]
+    assert metric(app, "Prediction") not in ("—", None)  # a class, predicted
     assert any("runs/tiny-digits" in c.value for c in app.code)

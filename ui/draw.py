@@ -67,6 +67,7 @@ CANVAS_SIDE = 280
 BUILTIN_ORDER = ("mnist", "digits", "shapes", "fashion")
 TABS = ("Saliency", "Feature maps", "Activations", "Teach it", "Validation")
 GALLERY = 24
+DRAW_PROMPT = "Draw something on the canvas (or open a picture on it) to see a prediction."
 
 
 @dataclass
@@ -443,6 +444,16 @@ def prediction_ui(prediction: Prediction, classes) -> None:
     # Class names come from the model file or the dataset's folders; metric values are Markdown.
     st.metric("Prediction", plain(top[0][0]), f"{top[0][1]:.1%} sure", delta_color="off", delta_arrow="off")
     st.caption(plain("then " + " · ".join(f"{name} ({p:.1%})" for name, p in top[1:])))
+
+
+def no_prediction_ui(classes) -> None:
+    """Before anything is drawn: the prediction's place, empty, and the classes the model knows. The
+    same elements as a prediction's, so the first stroke fills them in instead of building them."""
+    from viz.draw import probability_table
+
+    st.metric("Prediction", "—", "nothing drawn", delta_color="off", delta_arrow="off")
+    st.caption(DRAW_PROMPT)
+    st.html(probability_table(None, classes))
 
 
 def stage_images(prepared: drawing.Prepared) -> None:

@@ -80,11 +80,12 @@ def colorbar_trace(limit: float, title: str, axes: tuple[str, str] = ("x", "y"))
     )
 
 
-def probability_table(probs: np.ndarray, classes) -> str:
+def probability_table(probs: np.ndarray | None, classes) -> str:
     """One row per class: its probability as a bar and a percentage (exact on hover), the most likely
-    class in bold and its bar in the prediction's colour. Class names are escaped."""
-    probs = np.asarray(probs, dtype=np.float64).ravel()
-    best = int(probs.argmax())
+    class in bold and its bar in the prediction's colour; None (nothing drawn yet): every class with
+    an empty bar. Class names are escaped."""
+    probs = None if probs is None else np.asarray(probs, dtype=np.float64).ravel()
+    best = None if probs is None else int(probs.argmax())
     rows = []
     for k, name in enumerate(classes):
         shown = html.escape(str(name))
@@ -92,7 +93,9 @@ def probability_table(probs: np.ndarray, classes) -> str:
             [
                 f'<span style="display:inline-block;min-width:5em;text-align:right">'
                 f"{f'<b>{shown}</b>' if k == best else shown}</span>",
-                bar_html(float(probs[k]), PREDICTED if k == best else OTHER, width_em=12),
+                bar_html(
+                    None if probs is None else float(probs[k]), PREDICTED if k == best else OTHER, width_em=12
+                ),
             ]
         )
     return table_html("Probabilities", ["class", "probability"], rows)

@@ -25,13 +25,15 @@ def table_html(title: str, head: list[str], rows: list[list[str]], note: str = "
     )
 
 
-def bar_html(share: float, color: str, width_em: float = 7.0) -> str:
-    """A bar as long as ``share`` (0 to 1) of ``width_em``, its percentage beside it, the exact value on hover."""
-    filled = 100 * min(max(share, 0.0), 1.0)
+def bar_html(share: float | None, color: str, width_em: float = 7.0) -> str:
+    """A bar as long as ``share`` (0 to 1) of ``width_em``, its percentage beside it, the exact value on
+    hover; None: an empty bar and a dash (no value yet)."""
+    filled = 0.0 if share is None else 100 * min(max(share, 0.0), 1.0)
+    title, text = ("no value", "—") if share is None else (f"{share:.6g}", f"{share:.1%}")
     return (
-        f'<span title="{share:.6g}" style="display:inline-flex;align-items:center;gap:6px">'
+        f'<span title="{title}" style="display:inline-flex;align-items:center;gap:6px">'
         f'<span style="display:inline-block;width:{width_em}em;height:0.9em;background:#f0f0f0;'
         f'border-radius:2px"><span style="display:block;width:{filled:.1f}%;height:100%;'
         f'background:{color};border-radius:2px"></span></span>'
-        f'<span style="font-family:monospace;min-width:4.2em;text-align:right">{share:.1%}</span></span>'
+        f'<span style="font-family:monospace;min-width:4.2em;text-align:right">{text}</span></span>'
     )
