@@ -169,3 +169,31 @@ def test_the_layers_tab_reads_every_percentile_of_an_epoch(browser, app):
         assert_no_exception(page)
     finally:
         page.close()
+
+
+def test_a_tap_reads_a_point_where_there_is_no_pointer_to_hover(browser, app):
+    make_run(app, "touched", epochs=4)
+    context = browser.new_context(has_touch=True, viewport={"width": 1200, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(f"{app.url}/compare")
+        wait_for_app(page)
+        plot = page.locator(".cv-plot").first
+        expect(plot).to_be_visible()
+        plot.scroll_into_view_if_needed()
+        box = plot.bounding_box()
+        read = None
+        for fx in (0.3, 0.6):
+            for fy in [k / 25 for k in range(1, 25)]:
+                page.touchscreen.tap(box["x"] + box["width"] * fx, box["y"] + box["height"] * fy)
+                text = readout(page).text_content()
+                if not text.startswith("Point at"):
+                    read = text
+                    break
+            if read:
+                break
+        # the runs of this module's store, "touched" among them
+        assert read and re.fullmatch(r"\w+ · (train|val|step) loss at epoch [\d.]+: \S+", read), read
+        assert_no_exception(page)
+    finally:
+        context.close()

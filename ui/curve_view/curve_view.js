@@ -3,7 +3,7 @@
 // in panels side by side that share their x axis.
 //
 // Each curve's x and y arrive as float64 (base64): the readout under the panels shows the number
-// the run saved. Pointing at a curve outlines its nearest point and reads it; a drag across a panel
+// the run saved. Pointing at a curve (or tapping it) outlines its nearest point and reads it; a drag across a panel
 // zooms every panel to that x range (the y axes fit what is in view), a double-click or "Reset zoom"
 // zooms out; a legend entry that names a run (or a layer) hides or shows its curves. Streamlit calls
 // the default export again on the same parentElement with new data: the view draws into the canvases
@@ -110,7 +110,10 @@ class Panel {
     this.canvas.addEventListener("pointermove", (e) => this.move(e));
     this.canvas.addEventListener("pointerdown", (e) => this.press(e));
     this.canvas.addEventListener("pointerup", (e) => this.release(e));
-    this.canvas.addEventListener("pointerleave", () => this.view.point(null));
+    // a finger leaves the canvas as it lifts: what its tap read stays
+    this.canvas.addEventListener("pointerleave", (e) => {
+      if (e.pointerType !== "touch") this.view.point(null);
+    });
     this.canvas.addEventListener("dblclick", () => this.view.zoomTo(null));
   }
 
@@ -390,12 +393,13 @@ class Panel {
     const drag = this.view.drag;
     if (!drag || drag.panel !== this) return;
     this.view.drag = null;
-    drag.to = this.local(event).x;
+    const p = this.local(event);
+    drag.to = p.x;
     const clamp = (px) => Math.max(this.plot.left, Math.min(this.plot.right, px));
     const a = clamp(Math.min(drag.from, drag.to));
     const b = clamp(Math.max(drag.from, drag.to));
     if (b - a >= MIN_DRAG) this.view.zoomTo([this.invertX(a), this.invertX(b)]);
-    else this.draw();
+    else this.view.point(this.pick(p)); // a tap (a finger has no hover) reads the nearest point
   }
 }
 
