@@ -3,9 +3,9 @@
 // in panels side by side that share their x axis.
 //
 // Each curve's x and y arrive as float64 (base64): the readout under the panels shows the number
-// the run saved. Pointing at a curve (or tapping it) outlines its nearest point and reads it; a drag across a panel
-// zooms every panel to that x range (the y axes fit what is in view), a double-click or "Reset zoom"
-// zooms out; a legend entry that names a run (or a layer) hides or shows its curves. Streamlit calls
+// the run saved. Pointing at a curve (or tapping it) outlines its nearest point and reads it; a drag
+// across a panel zooms every panel to that x range (the y axes fit what is in view), a double-click or
+// "Reset zoom" zooms out; a legend entry that names a run (or a layer) hides or shows its curves. Streamlit calls
 // the default export again on the same parentElement with new data: the view draws into the canvases
 // it has and keeps the zoom and the hidden curves, unless the x axis changed.
 
@@ -89,20 +89,24 @@ function element(tag, className, parent) {
   return node;
 }
 
-// min and max of the finite (positive, on a log axis) values of ys at the xs in [x0, x1]
+// whether a point can be drawn: finite, and positive on a log axis (anything else leaves a gap)
+function drawable(x, y, log) {
+  return Number.isFinite(x) && Number.isFinite(y) && !(log && y <= 0);
+}
+
+// min and max of the drawable values of ys at the xs in [x0, x1]
 function extend(range, xs, ys, x0, x1, log) {
   for (let i = 0; i < ys.length; i++) {
     const y = ys[i];
-    if (!(xs[i] >= x0 && xs[i] <= x1) || !Number.isFinite(y) || (log && y <= 0)) continue;
+    if (!(xs[i] >= x0 && xs[i] <= x1) || !drawable(xs[i], y, log)) continue;
     if (y < range[0]) range[0] = y;
     if (y > range[1]) range[1] = y;
   }
 }
 
 class Panel {
-  constructor(view, index, parent) {
+  constructor(view, parent) {
     this.view = view;
-    this.index = index;
     this.node = element("div", "cv-panel", parent);
     this.title = element("div", "cv-panel-title", this.node);
     this.canvas = element("canvas", "cv-plot", this.node);
@@ -241,7 +245,7 @@ class Panel {
     ctx.beginPath();
     ctx.rect(plot.left, plot.top, w, h);
     ctx.clip();
-    const shown = (x, y) => Number.isFinite(x) && Number.isFinite(y) && !(spec.log && y <= 0);
+    const shown = (x, y) => drawable(x, y, spec.log);
     for (const s of this.visible()) {
       ctx.globalAlpha = s.opacity;
       if (s.upper) {
@@ -358,7 +362,7 @@ class Panel {
       if (s.upper) continue;
       for (let i = 0; i < s.xs.length; i++) {
         const y = s.ys[i];
-        if (!Number.isFinite(s.xs[i]) || !Number.isFinite(y) || (this.spec.log && y <= 0)) continue;
+        if (!drawable(s.xs[i], y, this.spec.log)) continue;
         const dx = this.sx(s.xs[i]) - p.x;
         const dy = this.sy(y) - p.y;
         const d = dx * dx + dy * dy;
@@ -430,7 +434,7 @@ class CurveView {
     this.data = data;
     this.title.textContent = data.title || "";
     this.title.hidden = !data.title;
-    while (this.panels.length < data.panels.length) this.panels.push(new Panel(this, this.panels.length, this.panelRow));
+    while (this.panels.length < data.panels.length) this.panels.push(new Panel(this, this.panelRow));
     while (this.panels.length > data.panels.length) this.panels.pop().node.remove();
     data.panels.forEach((spec, i) => this.panels[i].load(spec));
     this.hover = null;
