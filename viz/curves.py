@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .axes import accuracy_range
 from .encoding import b64
 
 # Curves with at most this many points mark each one; longer curves are plain lines (a line through
@@ -60,3 +61,29 @@ def panel(title: str, series: list[dict], *, y_title: str = "", log: bool = Fals
         )
         | more
     )
+
+
+def accuracy_panel(title: str, series: list[dict], values, ceilings, **more) -> dict:
+    """A panel of accuracies (0–1, read in %) with its ceilings [(label, value, dash)]: each drawn as a
+    line labelled "label 91.2%", and the y axis spanning the ``values`` and the ceilings
+    (``viz.axes.accuracy_range``) when there are any, so the gap to a ceiling reads."""
+    accuracy = panel(title, series, y_title="accuracy", percent=True, **more)
+    if ceilings:
+        low, high, step = accuracy_range(values or [np.nan], [value for _, value, _ in ceilings])
+        accuracy.update(
+            range=[low, high],
+            step=step,
+            ceilings=[
+                dict(label=f"{label} {value:.1%}", value=float(value), dash=dash)
+                for label, value, dash in ceilings
+            ],
+        )
+    return accuracy
+
+
+def legend_entry(
+    label: str, color: str, group: str | None = None, dash: str = "solid", opacity: float = 1.0
+) -> dict:
+    """One entry of the legend: a swatch in the curves' style and its label; with a ``group`` it hides
+    and shows that group's curves."""
+    return dict(label=label, group=group, color=color, dash=dash, opacity=opacity)

@@ -20,8 +20,8 @@ from plotly.colors import qualitative
 from backprop import History
 from backprop.runs import PERCENTILES, epoch_seconds
 
-from .axes import AXIS_TITLE, TICK_ROW, accuracy_range, left_margin, text_px
-from .curves import MARKERS_UP_TO, curve, panel
+from .axes import AXIS_TITLE, TICK_ROW, left_margin, text_px
+from .curves import MARKERS_UP_TO, accuracy_panel, curve, legend_entry, panel
 from .encoding import b64
 from .figure import figure
 
@@ -29,6 +29,7 @@ PALETTE = qualitative.Plotly
 X_AXES = {"epoch": "epoch", "step": "step", "time": "wall time (s)"}
 # Symmetric percentile pairs drawn as bands, widest first, as in TensorBoard's distributions.
 BANDS = [(0, 8), (1, 7), (2, 6), (3, 5)]
+BAND_OPACITIES = [0.15, 0.33, 0.51, 0.69]  # darker inside
 MAX_STEP_POINTS = 1000
 STYLE_COLOR = "#555555"
 BAND_COLOR = "#1f77b4"
@@ -105,7 +106,12 @@ def _thin(xs: np.ndarray, ys: np.ndarray, limit: int = MAX_STEP_POINTS):
 
 
 def _series(history: History, column: str) -> np.ndarray:
-    return np.asarray([np.nan if v is None else v for v in history.column(column)], dtype=float)
+    return _floats(history.column(column))
+
+
+def _floats(values) -> np.ndarray:
+    """The values as a float array, NaN (a gap in a curve) where one is missing (None)."""
+    return np.asarray([np.nan if v is None else v for v in values], dtype=float)
 
 
 def compare_curves(
@@ -133,7 +139,7 @@ def compare_curves(
     legend: list[dict] = []
     for i, (name, history) in enumerate(histories.items()):
         color = PALETTE[i % len(PALETTE)]
-        legend.append(dict(label=name, group=name, color=color, dash="solid", opacity=1.0))
+        legend.append(legend_entry(name, color, group=name))
         xs = epoch_x(history, x)
         if show_steps and history.step_loss:
             sx, sy = _thin(step_x(history, x), ema(history.step_loss, smoothing))
@@ -155,28 +161,16 @@ def compare_curves(
     styles = [("training (solid)", "solid", 1.0), ("validation (dashed)", "dash", 1.0)]
     if show_steps:
         styles.append(("each step's loss (faint)", "solid", 0.3))
-    legend += [
-        dict(label=label, group=None, color=STYLE_COLOR, dash=dash, opacity=o) for label, dash, o in styles
-    ]
+    legend += [legend_entry(label, STYLE_COLOR, dash=dash, opacity=o) for label, dash, o in styles]
     if isinstance(bayes_accuracy, dict):
-        ceilings = [(f"Bayes-optimal ({split})", value) for split, value in bayes_accuracy.items()]
+        ceilings = [(f"Bayes-optimal ({split})", value, "dot") for split, value in bayes_accuracy.items()]
     elif bayes_accuracy is not None:
-        ceilings = [("Bayes-optimal", bayes_accuracy)]
+        ceilings = [("Bayes-optimal", bayes_accuracy, "dot")]
     else:
         ceilings = []
-    accuracy = panel(
-        "accuracy", accuracy_series, y_title="accuracy", percent=True, empty="No epoch finished yet."
+    accuracy = accuracy_panel(
+        "accuracy", accuracy_series, accuracies, ceilings, empty="No epoch finished yet."
     )
-    if ceilings:
-        low, high, step = accuracy_range(accuracies or [np.nan], [value for _, value in ceilings])
-        accuracy.update(
-            range=[low, high],
-            step=step,
-            ceilings=[
-                dict(label=f"{label} {value:.1%}", value=float(value), dash="dot")
-                for label, value in ceilings
-            ],
-        )
     return dict(
         x_title=X_AXES[x],
         x_integer=x != "time",
@@ -211,28 +205,20 @@ def distribution_curves(history: History, quantity: str = "W", height: int = 240
     panels = []
     for k in range(n_layers):
         table = np.asarray([r["layers"][k][quantity] for r in records], dtype=np.float64)  # (epochs, 9)
-        series = []
-        for depth, (lo, hi) in enumerate(BANDS):
-            band = curve(_band_name(lo, hi), None, epochs, table[:, lo], BAND_COLOR)
-            series.append(
-                band | dict(upper=b64(table[:, hi]), opacity=round(0.15 + 0.18 * depth, 2), markers=False)
-            )
+        series = [
+            curve(_band_name(lo, hi), None, epochs, table[:, lo], BAND_COLOR, opacity=opacity)
+            | dict(upper=b64(table[:, hi]), markers=False)
+            for (lo, hi), opacity in zip(BANDS, BAND_OPACITIES)
+        ]
         median = curve(f"layer {k + 1} median", None, epochs, table[:, 4], BAND_COLOR)
         median["detail"] = [
-            dict(label=_percentile_name(p), y=b64(np.ascontiguousarray(table[:, j])))
-            for j, p in enumerate(PERCENTILES)
+            dict(label=_percentile_name(p), y=b64(table[:, j])) for j, p in enumerate(PERCENTILES)
         ]
         panels.append(panel(f"layer {k + 1}", [*series, median]))
     legend = [
-        dict(
-            label=_band_name(lo, hi),
-            group=None,
-            color=BAND_COLOR,
-            dash="band",
-            opacity=round(0.15 + 0.18 * d, 2),
-        )
-        for d, (lo, hi) in enumerate(BANDS)
-    ] + [dict(label="median", group=None, color=BAND_COLOR, dash="solid", opacity=1.0)]
+        legend_entry(_band_name(lo, hi), BAND_COLOR, dash="band", opacity=opacity)
+        for (lo, hi), opacity in zip(BANDS, BAND_OPACITIES)
+    ] + [legend_entry("median", BAND_COLOR)]
     return dict(
         title=QUANTITY_TITLES[quantity],
         x_title="epoch",
@@ -259,11 +245,9 @@ def grad_norm_curves(history: History, log_y: bool = True, height: int = 260) ->
     series, legend = [], []
     for k in range(n_layers):
         color = PALETTE[k % len(PALETTE)]
-        norms = np.asarray([_number(r["layers"][k]["grad_norm"]) for r in records], dtype=np.float64)
+        norms = _floats(r["layers"][k]["grad_norm"] for r in records)
         series.append(curve(f"layer {k + 1}", f"layer {k + 1}", epochs, norms, color))
-        legend.append(
-            dict(label=f"layer {k + 1}", group=f"layer {k + 1}", color=color, dash="solid", opacity=1.0)
-        )
+        legend.append(legend_entry(f"layer {k + 1}", color, group=f"layer {k + 1}"))
     return dict(
         title="gradient norm per layer (probe batch)",
         x_title="epoch",
@@ -272,10 +256,6 @@ def grad_norm_curves(history: History, log_y: bool = True, height: int = 260) ->
         panels=[panel("", series, y_title="gradient norm", log=log_y)],
         legend=legend,
     )
-
-
-def _number(value) -> float:
-    return np.nan if value is None else float(value)
 
 
 def distance_figure(distances: dict[str, dict], height: int = 320) -> go.Figure:

@@ -20,12 +20,11 @@ from .axes import (
     COLOR_BAR,
     LEGEND_ROW,
     TICK_ROW,
-    accuracy_range,
     left_margin,
     legend_below,
 )
 from .colors import COLORSCALE
-from .curves import curve, panel
+from .curves import accuracy_panel, curve, legend_entry
 from .figure import figure
 from .tables import bar_html, table_html
 
@@ -229,27 +228,14 @@ def accuracy_curves(
     train = np.asarray(train_accuracy, dtype=float)
     val = np.asarray(val_accuracy, dtype=float)
     series = [curve("train accuracy", "train", epochs, train, TRAIN_COLOR)]
-    legend = [dict(label="train", group="train", color=TRAIN_COLOR, dash="solid", opacity=1.0)]
+    legend = [legend_entry("train", TRAIN_COLOR, group="train")]
     if val.size and np.isfinite(val).any():
         series.append(curve("validation accuracy", "validation", epochs, val, VAL_COLOR))
-        legend.append(
-            dict(label="validation", group="validation", color=VAL_COLOR, dash="solid", opacity=1.0)
-        )
+        legend.append(legend_entry("validation", VAL_COLOR, group="validation"))
     lines = [("Bayes ceiling (train)", ceiling_train, "dash")]
     if ceiling_val is not None and np.isfinite(ceiling_val) and abs(ceiling_val - ceiling_train) > 1e-9:
         lines.append(("Bayes ceiling (val)", ceiling_val, "dot"))
-    low, high, step = accuracy_range([train, val], [value for _, value, _ in lines])
-    accuracy = panel(
-        "",
-        series,
-        y_title="accuracy",
-        percent=True,
-        range=[low, high],
-        step=step,
-        ceilings=[
-            dict(label=f"{label} {value:.1%}", value=float(value), dash=dash) for label, value, dash in lines
-        ],
-    )
+    accuracy = accuracy_panel("", series, [train, val], lines)
     return dict(
         title="Accuracy per epoch against the Bayes-optimal ceiling",
         x_title="epoch",
