@@ -179,3 +179,11 @@ def test_a_run_with_nothing_trained_says_so_in_each_panel():
     loss, accuracy = compare_curves({"fresh": History()})["panels"]
     assert (loss["series"], accuracy["series"]) == ([], [])
     assert (loss["empty"], accuracy["empty"]) == ("No step trained yet.", "No epoch finished yet.")
+
+
+def test_runs_of_different_lengths_share_the_accuracy_axis_with_the_ceiling():
+    short, long = history_with_layer_stats(3), history_with_layer_stats(7)
+    accuracy = compare_curves({"short": short, "long": long}, bayes_accuracy=0.95)["panels"][1]
+    low, high = accuracy["range"]
+    assert low <= 0.5 <= 1.0 < high  # spans both runs' accuracies (the lowest, 0.5, at epoch 1) and the ceiling
+    assert [s["name"] for s in accuracy["series"]] == ["short · train acc", "long · train acc"]

@@ -33,8 +33,13 @@ def left_margin(tick_labels, title: bool = False, size: int = 12) -> int:
 
 def accuracy_range(values, ceilings=()) -> tuple[float, float, float]:
     """(low, high, tick step) of an accuracy axis that spans the curves and the ceilings: from just
-    below the lowest value (a multiple of the step) to just above 100%, so the gap to a ceiling reads."""
-    finite = [float(v) for v in np.ravel(np.asarray(values, dtype=float)) if np.isfinite(v)]
+    below the lowest value (a multiple of the step) to just above 100%, so the gap to a ceiling reads.
+
+    values: numbers, or curves (arrays) of any lengths, one per run.
+    """
+    finite = [
+        float(v) for curve in values for v in np.ravel(np.asarray(curve, dtype=float)) if np.isfinite(v)
+    ]
     finite += [float(c) for c in ceilings if c is not None and np.isfinite(c)]
     lowest = min(finite) if finite else 0.0
     step = 0.05 if lowest >= 0.6 else 0.1
