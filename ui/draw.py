@@ -52,12 +52,12 @@ DRAWING_KEY = "draw.drawing"
 RESTORE_KEY = "draw.restore"
 PICTURE_KEY = "draw.picture"
 INVERT_KEY = "draw.invert"
-# whether an opened picture's ink is dark on light paper (and is inverted): value, label in the canvas
-INVERT_CHOICES = {"detect": None, "invert": True, "keep": False}
-INK_LABELS = {
-    "detect": "Ink: decided from the border",
-    "invert": "Ink: dark on light paper (invert)",
-    "keep": "Ink: light on dark (keep)",
+# How to read an opened picture's ink, as the canvas's menu offers it: value -> (whether to invert, as
+# drawing.read_upload takes it: None decides from the border; the menu's label)
+INKS = {
+    "detect": (None, "Ink: decided from the border"),
+    "invert": (True, "Ink: dark on light paper (invert)"),
+    "keep": (False, "Ink: light on dark (keep)"),
 }
 CANVAS_ERROR_KEY = "draw.canvas_error"
 TAUGHT_KEY = "draw.taught"
@@ -269,11 +269,11 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
     from viz.heatmap import gray_png_data_uri
 
     opened = st.session_state.get(PICTURE_KEY)
+    ink = st.session_state.get(INVERT_KEY, "detect")
     picture = None
     if opened is not None:
-        invert = INVERT_CHOICES[st.session_state.get(INVERT_KEY, "detect")]
         try:
-            picture = read_picture(opened["data"], opened["name"], invert)
+            picture = read_picture(opened["data"], opened["name"], INKS[ink][0])
         except (drawing.UploadError, limits.OverBudget) as err:
             st.session_state.pop(PICTURE_KEY)
             st.session_state[CANVAS_ERROR_KEY] = f"{err}. Your drawing is still on the canvas."
@@ -285,8 +285,8 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
             "status": opened["name"]
             + (" · inverted: dark ink on light paper" if inverted else "")
             + " · shown as the model reads it",
-            "ink": st.session_state.get(INVERT_KEY, "detect"),
-            "inks": [[value, label] for value, label in INK_LABELS.items()],
+            "ink": ink,
+            "inks": [[value, label] for value, (_, label) in INKS.items()],
         }
     image = _canvas_ui(shown)
     if picture is not None:
@@ -360,7 +360,7 @@ def _take_picture() -> None:
 def _take_ink() -> None:
     """The ink the canvas's menu chose for the opened picture (anything else is ignored)."""
     ink = (st.session_state.get(CANVAS_KEY) or {}).get("ink")
-    if isinstance(ink, str) and ink in INVERT_CHOICES:
+    if isinstance(ink, str) and ink in INKS:
         st.session_state[INVERT_KEY] = ink
 
 
