@@ -433,6 +433,15 @@ CANVAS_PNG_PREFIX = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+def base64_bytes(text: str, name: str) -> bytes:
+    """The bytes of base64 ``text`` (strictly: nothing but the base64 alphabet); UploadError naming
+    ``name`` when it is not valid base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except binascii.Error as err:
+        raise UploadError(f"{name} is not valid base64 ({err})") from None
+
+
 def read_canvas_png(data_url, side: int) -> np.ndarray:
     """The drawing canvas's picture, as the browser sends it (a PNG data URL), as (side, side, 4) uint8 RGBA.
 
@@ -447,10 +456,7 @@ def read_canvas_png(data_url, side: int) -> np.ndarray:
     longest = len(CANVAS_PNG_PREFIX) + 4 * (side * side * 4 + side + 4096) // 3 + 4
     if len(data_url) > longest:
         raise UploadError(f"{name} is {len(data_url):,} characters, more than a {side}×{side} PNG needs")
-    try:
-        data = base64.b64decode(data_url[len(CANVAS_PNG_PREFIX) :], validate=True)
-    except binascii.Error as err:
-        raise UploadError(f"{name} is not valid base64 ({err})") from None
+    data = base64_bytes(data_url[len(CANVAS_PNG_PREFIX) :], name)
     if not data:
         raise UploadError(f"{name} is empty")
     if not data.startswith(PNG_SIGNATURE):

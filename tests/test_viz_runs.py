@@ -185,5 +185,7 @@ def test_runs_of_different_lengths_share_the_accuracy_axis_with_the_ceiling():
     short, long = history_with_layer_stats(3), history_with_layer_stats(7)
     accuracy = compare_curves({"short": short, "long": long}, bayes_accuracy=0.95)["panels"][1]
     low, high = accuracy["range"]
-    assert low <= 0.5 <= 1.0 < high  # spans both runs' accuracies (the lowest, 0.5, at epoch 1) and the ceiling
+    assert (
+        low <= 0.5 <= 1.0 < high
+    )  # spans both runs' accuracies (the lowest, 0.5, at epoch 1) and the ceiling
     assert [s["name"] for s in accuracy["series"]] == ["short · train acc", "long · train acc"]

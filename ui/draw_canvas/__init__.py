@@ -20,8 +20,6 @@ to the bounds below, as any input from a browser is held.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import re
 from dataclasses import dataclass
@@ -135,10 +133,7 @@ def _picture_bytes(data_url, name: str, max_bytes: int) -> bytes:
     if encoded > 4 * math.ceil(max_bytes / 3):
         padding = data_url.endswith("==") + data_url.endswith("=")
         raise limits.IMAGE_FILE_BYTES.exceeded(name, encoded * 3 // 4 - padding, max_bytes)
-    try:
-        data = base64.b64decode(data_url[match.end() :], validate=True)
-    except binascii.Error as err:
-        raise UploadError(f"{name} is not valid base64 ({err})") from None
+    data = drawing.base64_bytes(data_url[match.end() :], name)
     if not data:
         raise UploadError(f"{name} is empty: upload a PNG, JPEG or WebP picture")
     if len(data) > max_bytes:  # the length allows a few bytes of slack
