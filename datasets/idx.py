@@ -10,11 +10,11 @@ from __future__ import annotations
 import gzip
 import mmap
 import os
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from isal import igzip, isal_zlib
 
 from backprop.options import Option
 
@@ -42,8 +42,10 @@ def read_idx(path) -> np.ndarray:
     raw = path.read_bytes()
     if raw[:2] == GZIP_MAGIC:
         try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
+            raw = igzip.decompress(
+                raw
+            )  # ISA-L's inflate: gzip.decompress's bytes, in less than half the time
+        except (OSError, EOFError, isal_zlib.error) as error:
             raise ValueError(f"IDX file {path}: gzip data is damaged ({error}); download it again") from None
     if len(raw) < 4:
         raise ValueError(f"IDX file {path}: only {len(raw)} bytes, too short for the 4-byte magic number")
@@ -178,7 +180,7 @@ def load_fashion_arrays() -> dict:
     key = tuple(str(p) for p in files.values())
     if key not in _CACHE:
         # The training images are most of the work: the other three files are read on a second
-        # thread meanwhile (zlib lets other threads run while it inflates), 0.39 s -> 0.32 s here.
+        # thread meanwhile (ISA-L lets other threads run while it inflates).
         with ThreadPoolExecutor(max_workers=2) as pool:
             arrays = dict(zip(files, pool.map(read_idx, files.values())))
         for split in ("train", "val"):
