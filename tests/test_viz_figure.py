@@ -23,7 +23,7 @@ def test_figure_keeps_the_traces_and_layout_it_is_given_and_no_template():
 def test_figures_of_every_page_carry_no_plotly_template():
     figures = [
         runs.distance_figure({"a vs b": {"epochs": [1], "layers": {"layer1.W": [0.5]}}}),
-        sequences.target_distribution_figure({"a": 3, "b": 1}),
+        sequences.embedding_table_figure(np.eye(2, dtype=np.float32), ["a", "b"]),
         draw.probability_shift(np.array([0.2, 0.8]), np.array([0.1, 0.9]), ["cat", "dog"], 1),
     ]
     for fig in figures:

@@ -153,3 +153,13 @@ def test_attention_map_shows_each_head_with_the_future_masked():
     assert (second.zmin, second.zmax) == (0, 1) and second.showscale and not heatmaps[1].showscale
     assert any(trace.name.startswith("masked") for trace in fig.data if trace.type == "scatter")
     assert [a.text for a in fig.layout.annotations] == ["<b>head 1</b>", "<b>head 2</b>"]
+
+
+def test_target_distribution_writes_each_share_and_count_and_escapes_the_names():
+    text = viz.target_distribution_html({"a": 30, "<b>": 10}, ["a", "<b>"])
+    assert "(train + val: 40 samples)" in text
+    assert 'title="0.75"' in text and "75.0%" in text and ">30<" in text
+    assert 'title="0.25"' in text and "25.0%" in text and ">10<" in text
+    assert "<b>" not in text and "&lt;b&gt;" in text
+    # each bar in its token's colour, as on the strips
+    assert viz.token_colors(["a", "<b>"])["<b>"] in text

@@ -38,11 +38,7 @@ def data_view(params: dict, ds) -> int:
         _master_strips(ds, index)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(
-            viz.target_distribution_figure(ds.target_distribution, ds.vocab),
-            width="stretch",
-            key="seq.targets",
-        )
+        st.html(viz.target_distribution_html(ds.target_distribution, ds.vocab))
     with right:
         _bayes_ceiling(ds)
     return index

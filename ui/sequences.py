@@ -22,6 +22,7 @@ from . import runs as run_ui
 from .data import try_load_dataset
 from .navigation import page
 from .session import apply_config, current_config
+from .table_view import table_view
 from .text import plain
 from .training import APP_OWNER, Progress, run_with_progress, take, train_active
 
@@ -210,9 +211,9 @@ def load_sequences(params: dict):
 
 # ------------------------------------------------------------------ samples
 def _select_from_table() -> None:
-    rows = st.session_state["seq.table"].selection.rows
-    if rows:
-        st.session_state["seq.sample"] = int(rows[0])
+    row = (st.session_state.get("seq.table") or {}).get("row")
+    if isinstance(row, int) and not isinstance(row, bool) and row >= 0:
+        st.session_state["seq.sample"] = row  # the number box checks it against the data on this run
 
 
 def sample_picker(ds) -> int:
@@ -220,19 +221,21 @@ def sample_picker(ds) -> int:
     if st.session_state.get("seq.sample", 0) >= ds.n_train:
         st.session_state["seq.sample"] = 0
     masters = ["(random)" if s < 0 else f"M{s + 1}" for s in ds.source_train]
-    table = {
-        "context": list(ds.windows_train),
-        "target": [ds.classes[t] for t in ds.y_train],
-        "master": masters,
-        "position": [int(p) for p in ds.position_train],
-    }
-    st.dataframe(
-        table,
-        height=240,
-        width="stretch",
-        on_select=_select_from_table,
-        selection_mode="single-row",
+    rows = [
+        [i, str(window), str(ds.classes[target]), master, int(position)]
+        for i, (window, target, master, position) in enumerate(
+            zip(ds.windows_train, ds.y_train, masters, ds.position_train)
+        )
+    ]
+    table_view(
+        ["#", "context", "target", "master", "position"],
+        rows,
         key="seq.table",
+        label="Training samples: click a row to choose it",
+        selected=int(st.session_state.get("seq.sample", 0)),
+        on_pick=_select_from_table,
+        kinds=["number", "mono", "mono", "text", "number"],
+        widths=["4.5em", None, "5em", "5.5em", "5.5em"],
     )
     return int(
         st.number_input("Sample (train index; or click a row)", 0, ds.n_train - 1, step=1, key="seq.sample")

@@ -1,7 +1,7 @@
 """Figures for sequence data and what a next-token model learned from it.
 
-Token strips, the encoded input and one sample's prediction are HTML (crisp, their numbers written out,
-and cheap for the browser to redraw); the accuracy curve is a payload of ``ui.curve_view``; everything
+Token strips, the encoded input, the target distribution and one sample's prediction are HTML (crisp,
+their numbers written out, and cheap for the browser to redraw); the accuracy curve is a payload of ``ui.curve_view``; everything
 else is a plotly Figure. Pure functions: arrays and strings in, figure, payload or HTML text out; every
 token is escaped.
 """
@@ -194,24 +194,23 @@ def encoded_input_html(x_row: np.ndarray, vocab, context: int, encoding: str) ->
     )
 
 
-def target_distribution_figure(distribution: dict, vocab=None) -> go.Figure:
-    """Bar per class: how often it is the target over all samples."""
-    names = list(distribution)
+def target_distribution_html(distribution: dict, vocab=None) -> str:
+    """How often each class is the target over all samples (train + validation): a bar per class as
+    long as its share, the share and the count written out. Class names are escaped."""
     colors = token_colors(vocab or [])
-    trace = dict(
-        type="bar",
-        x=names,
-        y=list(distribution.values()),
-        marker=dict(color=[colors.get(n, "#80b1d3") for n in names]),
-        hovertemplate="%{x}: %{y} samples<extra></extra>",
-    )
-    counts = list(distribution.values())
-    return _figure(
-        [trace],
-        "Target distribution (train + val)",
-        260,
-        dict(l=left_margin([max(counts, default=0)], title=True), b=TICK_ROW),
-        yaxis=dict(title=dict(text="samples")),
+    total = sum(distribution.values())
+    rows = []
+    for name, count in distribution.items():
+        color = colors.get(name, "#80b1d3")
+        rows.append(
+            [
+                _cell(str(name), color),
+                bar_html(count / total if total else 0.0, color, width_em=10),
+                f'<span style="font-family:monospace">{int(count)}</span>',
+            ]
+        )
+    return table_html(
+        f"Target distribution (train + val: {total} samples)", ["target", "share", "samples"], rows
     )
 
 

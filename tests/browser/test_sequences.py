@@ -9,6 +9,14 @@ from tests.browser.harness import ARTIFACTS_DIR, assert_no_exception, open_page,
 
 pytestmark = pytest.mark.browser
 
+# whether a row of the table view is wholly in its scrolled view, under the header
+SHOWN_IN_TABLE = """(row) => {
+  const scroller = row.closest('.tv-scroller').getBoundingClientRect();
+  const head = row.closest('table').querySelector('thead').getBoundingClientRect();
+  const box = row.getBoundingClientRect();
+  return box.top >= head.bottom - 0.5 && box.bottom <= scroller.bottom + 0.5;
+}"""
+
 
 def test_type_masters_train_and_reach_the_ceiling(browser, app_server):
     page = open_page(browser, app_server)
@@ -78,6 +86,53 @@ def test_stop_ends_a_long_training_and_says_what_it_kept(browser, app_server):
         expect(page.get_by_text(re.compile(r"^Stopped after \d+ epochs"))).to_be_visible()
         wait_for_app(page)
         expect(page.get_by_test_id("stProgress")).to_have_count(0)
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_the_sample_table_picks_by_click_and_keys_and_draws_only_the_rows_in_view(browser, app_server):
+    page = open_page(browser, f"{app_server}/sequences")
+    try:
+        main = page.locator("[data-testid='stMain']")
+        sample = page.get_by_label("Sample (train index; or click a row)", exact=True)
+        table = main.locator(".tv-scroller")
+        # a click on a row chooses its sample: the number box, the selected row and the sample card agree
+        row = main.locator(".tv-row[data-index='5']")
+        context = row.locator("td").nth(1).text_content()
+        row.click()
+        wait_for_app(page)
+        expect(sample).to_have_value("5")
+        expect(main.locator(".tv-row.tv-selected")).to_have_attribute("data-index", "5")
+        expect(main.get_by_text(re.compile(rf"^Sample #5: {context} →"))).to_be_visible()
+        # ↓ moves the selection from the keyboard, End goes to the last row and scrolls it into view
+        page.keyboard.press("ArrowDown")
+        wait_for_app(page)
+        expect(sample).to_have_value("6")
+        page.keyboard.press("End")
+        wait_for_app(page)
+        last = main.locator(".tv-row.tv-selected")
+        assert last.evaluate(SHOWN_IN_TABLE), "End did not scroll the last row into the table's view"
+        n_train = int(last.get_attribute("data-index")) + 1
+        expect(sample).to_have_value(str(n_train - 1))
+        # the number box moves the table's selection the other way, scrolled to the row
+        sample.fill("3")
+        sample.press("Enter")
+        wait_for_app(page)
+        expect(main.locator(".tv-row.tv-selected")).to_have_attribute("data-index", "3")
+        # more samples: the page holds only the rows in view and a few more, however long the table
+        samples = page.get_by_label("Samples", exact=True)
+        samples.fill("5000")
+        samples.press("Enter")
+        wait_for_app(page)
+        expect(main.locator(".tv-row[data-index='3']")).to_have_class(re.compile("tv-selected"))
+        assert main.locator(".tv-row").count() < 40
+        table.evaluate("(node) => { node.scrollTop = 2000 * 28; }")
+        assert main.locator(".tv-row[data-index='2000']").evaluate(SHOWN_IN_TABLE)
+        main.locator(".tv-row[data-index='2001']").click()
+        wait_for_app(page)
+        expect(sample).to_have_value("2001")
+        assert main.locator(".tv-row").count() < 40
         assert_no_exception(page)
     finally:
         page.close()
