@@ -78,13 +78,30 @@ def test_sample_prediction_gives_each_class_both_numbers_and_marks_the_true_one(
     assert "&lt;b&gt;" in rows[1] and "<b>" not in rows[1].replace(">true<", "")
 
 
-def test_probability_heatmap_crosses_out_only_wrong_rows():
-    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
-    fig = viz.probability_heatmap_figure(probabilities, ["r0", "r1", "r2"], ["a", "b"], np.array([0, 0, 0]))
-    crosses = fig.data[2]
+def test_probability_map_carries_the_probabilities_and_marks_only_wrong_rows():
+    probabilities = np.array([[0.9, 0.1], [0.2, 0.8], [0.5, 0.5]])
+    payload = viz.probability_payload(probabilities, ["r0", "r1", "<r2>"], ["a", "b"], np.array([0, 0, 1]))
 
-    assert list(crosses.y) == [1]
-    assert list(crosses.x) == [1]
+    assert payload["layout"] == "probabilities" and payload["rows"] == ["r0", "r1", "<r2>"]
+    sent = np.frombuffer(base64.b64decode(payload["p"]), dtype=np.float32).reshape(3, 2)
+    np.testing.assert_array_equal(sent, probabilities.astype(np.float32))
+    targets = np.frombuffer(base64.b64decode(payload["targets"]), dtype=np.int32)
+    predicted = np.frombuffer(base64.b64decode(payload["predicted"]), dtype=np.int32)
+    # a tie predicts the first class, as argmax does: row 2 (true b) is wrong, row 1 (true a) too
+    assert list(predicted) == [0, 1, 0] and list(predicted != targets) == [False, True, True]
+
+
+@pytest.mark.parametrize(
+    "probabilities, targets, problem",
+    [
+        (np.full((2, 2), 0.5), np.array([0, 0]), "for 3 rows and 2 classes"),
+        (np.full((3, 2), 0.5), np.array([0, 2, 0]), "one class index per row, 0 to 1"),
+        (np.full((3, 2), 0.5), np.array([0, 1]), "one class index per row"),
+    ],
+)
+def test_probability_map_names_what_does_not_fit(probabilities, targets, problem):
+    with pytest.raises(ValueError, match=problem):
+        viz.probability_payload(probabilities, ["r0", "r1", "r2"], ["a", "b"], targets)
 
 
 def floats(text: str) -> np.ndarray:
@@ -124,17 +141,6 @@ def test_accuracy_axis_spans_the_values_and_the_ceilings_are_labelled():
     ]
     (trained,) = viz.accuracy_curves([1, 2], [0.9, 0.91], [np.nan, np.nan], 0.9125)["panels"]
     assert trained["range"][0] == pytest.approx(0.85) and trained["step"] == 0.05
-
-
-def test_probability_heatmap_labels_its_rows_however_many():
-    few = viz.probability_heatmap_figure(
-        np.full((3, 2), 0.5), ["r0", "r1", "r2"], ["a", "b"], np.zeros(3, int)
-    )
-    assert list(few.layout.yaxis.ticktext) == ["r0", "r1", "r2"]
-    labels = [f"row {i}" for i in range(160)]
-    many = viz.probability_heatmap_figure(np.full((160, 2), 0.5), labels, ["a", "b"], np.zeros(160, int))
-    ticks = list(many.layout.yaxis.ticktext)
-    assert 40 <= len(ticks) <= viz.MAX_ROW_LABELS and ticks[0] == "row 0" and ticks[1] == "row 3"
 
 
 def test_attention_map_shows_each_head_with_the_future_masked():

@@ -21,6 +21,7 @@ from viz import sequences as viz
 
 from . import sequences as ui
 from .curve_view import curve_view
+from .map_view import map_view
 from .session import ActiveModel, active_model
 from .text import plain
 
@@ -179,15 +180,14 @@ def mistakes_view(model: ActiveModel) -> None:
             )
     with right:
         probs, labels, targets = ui.grouped_predictions(model)
-        st.plotly_chart(
-            viz.probability_heatmap_figure(
+        map_view(
+            viz.probability_payload(
                 probs,
                 labels,
                 ds.classes,
                 targets,
                 title="Every training window, by master and position (×: how many samples)",
             ),
-            width="stretch",
             key="seq.heatmap",
         )
 

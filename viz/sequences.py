@@ -9,11 +9,9 @@ token is escaped.
 from __future__ import annotations
 
 import html
-import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import sequential
 
 from .axes import (
     AXIS_TITLE,
@@ -23,8 +21,9 @@ from .axes import (
     left_margin,
     legend_below,
 )
-from .colors import COLORSCALE
+from .colors import COLORSCALE, COUNT_LUT
 from .curves import accuracy_panel, curve, legend_entry
+from .encoding import b64
 from .figure import figure
 from .tables import bar_html, table_html
 
@@ -264,87 +263,40 @@ def sample_prediction_html(probabilities: np.ndarray, data_share: np.ndarray, cl
     return table_html("Predicted distribution vs the data", ["", "network", "data (this context)", ""], rows)
 
 
-MAX_ROW_LABELS = 60
-# Probabilities (≥ 0): white at 0 to dark blue at 1 (ColorBrewer Blues, spelled out: a figure built as
-# plain data would get plotly.js's own "Blues", which runs the other way).
-PROBABILITY_SCALE = [[k / (len(sequential.Blues) - 1), color] for k, color in enumerate(sequential.Blues)]
-
-
-def probability_heatmap_figure(
+def probability_payload(
     probabilities: np.ndarray, row_labels, classes, targets: np.ndarray, title: str | None = None
-) -> go.Figure:
-    """Rows × classes probabilities (rows already in display order); errors marked.
+) -> dict:
+    """Rows × classes probabilities as the map view (``ui.map_view``) draws them: rows already in
+    display order, each cell on ``viz.colors.COUNT_LUT`` from 0 (white) to 1 (dark blue), the true
+    class ringed on every row and the predicted class (the first largest probability) crossed out
+    where it is wrong.
 
-    probabilities: (N, C); targets: (N,) true class per row; row_labels: one text per row, on the axis
-    (every k-th when there are more than MAX_ROW_LABELS rows) and in the hover. The true class is
-    ringed on every row; a cross marks the predicted class where it is wrong.
+    probabilities: (N, C); targets: (N,) the true class per row; row_labels: one text per row (the
+    view writes every k-th beside the rows and each under the pointer). Labels and class names are
+    plain text, written as text.
     """
-    probabilities = np.asarray(probabilities, dtype=float)
+    probabilities = np.asarray(probabilities, dtype=np.float32)
     targets = np.asarray(targets)
     labels = [str(label) for label in row_labels]
-    n = probabilities.shape[0]
-    rows = np.arange(n)
-    predicted = probabilities.argmax(axis=1)
-    wrong = predicted != targets
-    every = max(1, math.ceil(n / MAX_ROW_LABELS))
-    shown = rows[::every]
-    data = [
-        dict(
-            type="heatmap",
-            z=probabilities,
-            x=np.arange(len(classes)),
-            y=rows,
-            colorscale=PROBABILITY_SCALE,
-            zmin=0,
-            zmax=1,
-            colorbar=dict(title=dict(text="p"), len=min(1.0, max(0.3, 300 / (160 + 16 * min(n, 60))))),
-            text=np.asarray(labels, dtype=object)[:, None].repeat(len(classes), axis=1),
-            hovertemplate="%{text}<br>class %{x}: %{z:.1%}<extra></extra>",
-            showlegend=False,
-        ),
-        dict(
-            type="scatter",
-            x=targets,
-            y=rows,
-            mode="markers",
-            name="true token",
-            marker=dict(
-                symbol="circle-open",
-                size=9 if n <= 60 else 4,
-                color=TARGET,
-                line=dict(width=2 if n <= 60 else 1),
-            ),
-            hoverinfo="skip",
-        ),
-    ]
-    if wrong.any():
-        data.append(
-            dict(
-                type="scatter",
-                x=predicted[wrong],
-                y=rows[wrong],
-                mode="markers",
-                name=f"wrong prediction ({int(wrong.sum())})",
-                marker=dict(symbol="x", size=10 if n <= 60 else 6, color=HIGHLIGHT),
-                hoverinfo="skip",
-            )
+    classes = [str(name) for name in classes]
+    n = len(labels)
+    if probabilities.shape != (n, len(classes)):
+        raise ValueError(
+            f"probabilities for {n} rows and {len(classes)} classes are ({n}, {len(classes)}), "
+            f"got {probabilities.shape}"
         )
-    height, top, bottom = min(900, 170 + (16 if n <= 60 else 9) * n), 70, 10 + LEGEND_ROW
-    layout = dict(
-        title=dict(text=title or "Every training sample, sorted by master and position"),
-        height=height,
-        margin=dict(l=left_margin([labels[i] for i in shown], size=11), r=COLOR_BAR, t=top, b=bottom),
-        xaxis=dict(tickmode="array", tickvals=list(range(len(classes))), ticktext=list(classes), side="top"),
-        yaxis=dict(
-            autorange="reversed",
-            tickmode="array",
-            tickvals=shown,
-            ticktext=[labels[i] for i in shown],
-            tickfont=dict(family="monospace", size=11),
-        ),
-        legend=legend_below(height, top, bottom, gap=10),
-    )
-    return figure(data, layout)
+    if targets.shape != (n,) or (n and (targets.min() < 0 or targets.max() >= len(classes))):
+        raise ValueError(f"targets: one class index per row, 0 to {len(classes) - 1}; got {targets!r}")
+    return {
+        "layout": "probabilities",
+        "title": title or "Every training sample, sorted by master and position",
+        "classes": classes,
+        "rows": labels,
+        "p": b64(probabilities),
+        "targets": b64(targets.astype(np.int32)),
+        "predicted": b64(probabilities.argmax(axis=1).astype(np.int32) if n else np.zeros(0, np.int32)),
+        "lut": b64(COUNT_LUT),
+    }
 
 
 # Attention weights are ≥ 0: the positive half of the one signed scale, white at 0, red at 1.

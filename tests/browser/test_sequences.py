@@ -136,3 +136,29 @@ def test_the_sample_table_picks_by_click_and_keys_and_draws_only_the_rows_in_vie
         assert_no_exception(page)
     finally:
         page.close()
+
+
+def test_the_probability_map_reads_the_cell_under_the_pointer(browser, app_server):
+    page = open_page(browser, f"{app_server}/sequences")
+    try:
+        page.get_by_role("button", name="Use this dataset").click()
+        wait_for_app(page)
+        main = page.locator("[data-testid='stMain']")
+        cells = main.locator(".mv-prob-cells")
+        cells.scroll_into_view_if_needed()
+        rows = main.locator(".mv-prob-row")
+        labels = [rows.nth(k).text_content() for k in range(rows.count())]
+        # the default data: two masters of 8 tokens, windows of 3: 5 windows each, every one labelled
+        assert len(labels) == 10 and labels[0].startswith("M1@0 abc") and labels[5].startswith("M2@0 add")
+        key = main.get_by_text(re.compile(r"wrong prediction \(\d+ of 10 rows\)"))
+        expect(key).to_be_visible()
+        box = cells.bounding_box()
+        # the middle of row 3 (M1@3 caa→b), column b: its label, its token and its probability
+        page.mouse.move(box["x"] + box["width"] * 1.5 / 4, box["y"] + box["height"] * 3.5 / 10)
+        readout = main.locator(".mv-readout").last
+        expect(readout).to_have_text(
+            re.compile(r"^M1@3 caa→b ×\d+ · b: p = [\d.e-]+ \([\d.]+ %\) · the true token")
+        )
+        assert_no_exception(page)
+    finally:
+        page.close()

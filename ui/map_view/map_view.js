@@ -1,6 +1,7 @@
 // Maps drawn in the browser: the saliency map (the model input, and dP/dx laid over it) and a
-// layer's feature maps (one tile per channel) on the app's one signed scale, and a confusion
-// matrix on the scale for counts.
+// layer's feature maps (one tile per channel) on the app's one signed scale; a confusion matrix,
+// and a sequence model's probabilities (viz.sequences.probability_payload), on the scale for values
+// from 0 up.
 //
 // The data (viz.draw.saliency_payload, viz.draw.feature_maps_payload) holds the values as
 // float32 (base64) and the colour table (viz.colors.LUT: blue negative, white 0, red positive,
@@ -91,11 +92,12 @@ class Cells {
     this.canvas.addEventListener("pointerleave", () => onPoint(null, null));
   }
 
-  // paint(data, offset, row, col) colours one cell of rows × cols
+  // paint(data, offset, row, col) colours one cell of rows × cols; scale: screen pixels per cell,
+  // or [across, down] for cells that are not square
   load(rows, cols, scale, paint) {
     this.rows = rows;
     this.cols = cols;
-    this.scale = scale;
+    [this.sx, this.sy] = Array.isArray(scale) ? scale : [scale, scale];
     const image = new ImageData(cols, rows);
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) paint(image.data, 4 * (r * cols + c), r, c);
     this.image = element("canvas", "");
@@ -107,16 +109,16 @@ class Cells {
 
   draw(cell) {
     const canvas = this.canvas;
-    canvas.width = this.cols * this.scale;
-    canvas.height = this.rows * this.scale;
+    canvas.width = this.cols * this.sx;
+    canvas.height = this.rows * this.sy;
     const ctx = canvas.getContext("2d");
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(this.image, 0, 0, canvas.width, canvas.height);
     if (cell) {
-      const s = this.scale;
+      const { sx, sy } = this;
       ctx.strokeStyle = HIGHLIGHT;
-      ctx.lineWidth = Math.max(1, Math.min(2, s / 4));
-      ctx.strokeRect(cell.col * s + 0.5, cell.row * s + 0.5, s - 1, s - 1);
+      ctx.lineWidth = Math.max(1, Math.min(2, Math.min(sx, sy) / 4));
+      ctx.strokeRect(cell.col * sx + 0.5, cell.row * sy + 0.5, sx - 1, Math.max(1, sy - 1));
     }
   }
 }
@@ -332,7 +334,138 @@ class ConfusionView {
   }
 }
 
-const LAYOUTS = { saliency: SaliencyView, mosaic: MosaicView, confusion: ConfusionView };
+// Probabilities, a row per sample (or group of samples) and a column per class, on the scale for
+// values from 0 to 1 (white 0, dark blue 1); the true class ringed, the prediction crossed out where
+// it is wrong. Rows past MAX_ROWS_PX share the height: each row a pixel of the canvas, the canvas
+// shown MAX_ROWS_PX tall (the readout still reads the row under the pointer).
+const MAX_ROWS_PX = 720;
+const MAX_ROW_LABELS = 60;
+const TRUE_MARK = "#1f4e9c";
+const WRONG_MARK = "#d62728";
+
+class ProbabilityView {
+  constructor(root) {
+    this.title = element("div", "mv-title", root);
+    const panels = element("div", "mv-panels", root);
+    const grid = element("div", "mv-probabilities", panels);
+    this.colLabels = element("div", "mv-prob-cols", grid);
+    this.rowLabels = element("div", "mv-prob-rows", grid);
+    this.cells = new Cells(grid, "mv-prob-cells", (row, col) => this.point(row, col));
+    this.legend = new Legend(panels, "p");
+    this.key = element("div", "mv-stats", root);
+    const ring = element("span", "mv-key-true", this.key);
+    ring.textContent = "○";
+    this.keyTrue = element("span", "mv-key-gap", this.key);
+    const cross = element("span", "mv-key-wrong", this.key);
+    cross.textContent = "×";
+    this.keyWrong = element("span", "", this.key);
+    this.readout = element("div", "mv-readout", root);
+    this.readout.setAttribute("aria-live", "polite");
+  }
+
+  load(data) {
+    const classes = data.classes;
+    const n = data.rows.length;
+    const c = classes.length;
+    this.data = data;
+    this.p = floats(data.p);
+    this.targets = new Int32Array(decode(data.targets).buffer);
+    this.predicted = new Int32Array(decode(data.predicted).buffer);
+    const lut = decode(data.lut);
+    this.title.textContent = data.title;
+    this.cells.canvas.setAttribute("aria-label", `${data.title}: ${n} rows, ${c} classes`);
+    const sx = Math.max(18, Math.min(44, Math.floor(360 / Math.max(c, 1))));
+    const sy = n <= 40 ? 18 : Math.max(1, Math.min(12, Math.floor(MAX_ROWS_PX / n)));
+    const shown = Math.min(n * sy, MAX_ROWS_PX); // px on screen
+    this.rowPx = shown / Math.max(n, 1);
+    this.cells.load(n, c, [sx, sy], (d, o, r, k) => {
+      const v = 3 * Math.min(255, Math.max(0, Math.round(255 * this.p[r * c + k])));
+      d.set([lut[v], lut[v + 1], lut[v + 2], 255], o);
+    });
+    this.cells.canvas.style.width = `${c * sx}px`;
+    this.cells.canvas.style.height = `${shown}px`;
+    this.colLabels.replaceChildren(
+      ...classes.map((name) => {
+        const node = element("div", "mv-prob-col");
+        node.textContent = name;
+        node.title = name;
+        node.style.width = `${sx}px`;
+        return node;
+      }),
+    );
+    this.rowLabels.style.height = `${shown}px`;
+    const every = Math.max(1, Math.ceil(n / MAX_ROW_LABELS), Math.ceil(14 / this.rowPx));
+    const labels = [];
+    for (let r = 0; r < n; r += every) {
+      const node = element("div", "mv-prob-row");
+      node.textContent = data.rows[r];
+      node.style.top = `${(r + 0.5) * this.rowPx}px`;
+      labels.push(node);
+    }
+    this.rowLabels.replaceChildren(...labels);
+    // the labels are placed absolutely: the column is as wide as the longest (monospace: in ch)
+    this.rowLabels.style.width = `${Math.max(4, ...labels.map((node) => node.textContent.length)) + 1}ch`;
+    this.legend.load(lut, ["1", "0.5", "0"]);
+    let wrong = 0;
+    for (let r = 0; r < n; r++) if (this.predicted[r] !== this.targets[r]) wrong++;
+    this.keyTrue.textContent = " true token";
+    this.keyWrong.textContent = ` wrong prediction (${wrong} of ${n} row${n === 1 ? "" : "s"})`;
+    this.point(null, null);
+  }
+
+  draw(cell) {
+    this.cells.draw(cell);
+    const { sx, sy } = this.cells;
+    const n = this.data.rows.length;
+    const ctx = this.cells.canvas.getContext("2d");
+    const size = Math.max(1.5, Math.min(sx, sy) / 2 - 2); // a mark's half width, in canvas pixels
+    ctx.lineWidth = sy >= 8 ? 2 : 1;
+    for (let r = 0; r < n; r++) {
+      const y = (r + 0.5) * sy;
+      ctx.strokeStyle = TRUE_MARK;
+      ctx.beginPath();
+      ctx.arc((this.targets[r] + 0.5) * sx, y, size, 0, 2 * Math.PI);
+      ctx.stroke();
+      if (this.predicted[r] !== this.targets[r]) {
+        const x = (this.predicted[r] + 0.5) * sx;
+        ctx.strokeStyle = WRONG_MARK;
+        ctx.beginPath();
+        ctx.moveTo(x - size, y - size);
+        ctx.lineTo(x + size, y + size);
+        ctx.moveTo(x + size, y - size);
+        ctx.lineTo(x - size, y + size);
+        ctx.stroke();
+      }
+    }
+  }
+
+  point(row, col) {
+    const n = this.data.rows.length;
+    const c = this.data.classes.length;
+    const inside = row !== null && row >= 0 && row < n && col >= 0 && col < c;
+    this.draw(inside ? { row, col } : null);
+    if (!inside) {
+      this.readout.textContent = "Point at a cell: the network's probability of that class for that row.";
+      return;
+    }
+    const v = this.p[row * c + col];
+    const classes = this.data.classes;
+    const marks = [
+      col === this.targets[row] ? "the true token" : "",
+      col === this.predicted[row] ? (this.predicted[row] === this.targets[row] ? "predicted" : "predicted, wrong") : "",
+    ].filter(Boolean);
+    this.readout.textContent =
+      `${this.data.rows[row]} · ${classes[col]}: p = ${significant(v)} (${(100 * v).toFixed(1)} %)` +
+      (marks.length ? ` · ${marks.join(", ")}` : "");
+  }
+}
+
+const LAYOUTS = {
+  saliency: SaliencyView,
+  mosaic: MosaicView,
+  confusion: ConfusionView,
+  probabilities: ProbabilityView,
+};
 
 export default function (component) {
   const { data, parentElement } = component;
