@@ -24,10 +24,11 @@ index = views.data_view(params, ds)
 ui.use_dataset_controls(params, ds, valid)
 
 st.header("What the network learned")
-model = views.applied_model(params, valid)  # stops the page when the network is not for this data
-ui.train_controls(model, params)
-views.accuracy_view(model)
-views.sample_view(model, index)
-views.mistakes_view(model)
-views.generation_view(model)
-views.embedding_view(model)
+model, applied = views.applied_model(params, valid)  # stops the page when it is no sequence network
+with views.network_sections(shown=applied):  # on other settings: drawn on its own data, hidden
+    ui.train_controls(model, params)
+    views.accuracy_view(model)
+    views.sample_view(model, index if applied else min(index, model.dataset.n_train - 1))
+    views.mistakes_view(model)
+    views.generation_view(model)
+    views.embedding_view(model)

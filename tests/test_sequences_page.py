@@ -113,6 +113,31 @@ def test_use_this_dataset_then_train_reaches_the_ceiling():
     assert "Generation" in shown(at)
 
 
+def hides_the_network(at) -> bool:
+    return any(".st-key-seq_network { display: none; }" in h.value for h in at.get("html"))
+
+
+def test_other_settings_keep_the_network_sections_drawn_on_its_own_data_but_hidden():
+    at = run_page()
+    assert not hides_the_network(at) and "Generation" not in shown(at)  # a circle network: nothing drawn
+    at.button(key="seq.use").click().run()
+    assert not hides_the_network(at) and "Generation" in shown(at)
+    at.number_input(key="seq.samples").set_value(50).run()  # 40 training samples now, 160 before
+
+    assert not at.exception and not at.error
+    assert "Use this dataset" in at.info[0].value and hides_the_network(at)
+    # drawn on the network's own data: its sample #0 of 160, whatever the data above shows
+    assert "Samples (40 train, 10 validation)" in shown(at) and "Generation" in shown(at)
+    at.number_input(key="seq.sample").set_value(39).run()
+    assert not at.exception and hides_the_network(at)
+    at.number_input(key="seq.samples").set_value(200).run()
+    assert not hides_the_network(at) and "Sample #39:" in shown(at)
+    # more samples than the network's data: its hidden sample view stays on its last sample
+    at.number_input(key="seq.samples").set_value(1000).run()
+    at.number_input(key="seq.sample").set_value(500).run()
+    assert not at.exception and hides_the_network(at) and "Sample #159:" in shown(at)
+
+
 def test_embedding_encoding_shows_the_learned_table():
     at = run_page()
     at.selectbox(key="seq.encoding").set_value("embedding").run()

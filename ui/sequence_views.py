@@ -7,6 +7,8 @@ and training live in ``ui.sequences``.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import streamlit as st
 
 from backprop.generate import (
@@ -92,8 +94,17 @@ def _bayes_ceiling(ds) -> None:
         )
 
 
-def applied_model(params: dict, valid: bool) -> ActiveModel:
-    """The session's network when it was trained on these settings; otherwise says so and stops the page."""
+NETWORK_KEY = "seq_network"  # the container of the network's sections (CSS class st-key-seq_network)
+
+
+def applied_model(params: dict, valid: bool) -> tuple[ActiveModel, bool]:
+    """The session's network, and whether it was trained on these settings.
+
+    When the network is not a sequence network of the chosen kind, says so and stops the page. When
+    it is one, trained on other settings, says so and returns False: the page then draws the
+    network's sections (on the network's own data) hidden, so that going back to the network's
+    settings shows them at once instead of building them again.
+    """
     model = active_model()
     if not valid or not ui.is_applied(params):
         st.info(
@@ -101,13 +112,25 @@ def applied_model(params: dict, valid: bool) -> ActiveModel:
             f"({plain(model.config.layers or 'no hidden layers')}), not for these settings and network. "
             "Press **Use this dataset** above to train one on them here."
         )
-        st.stop()
+        if not ui.is_sequence_network():
+            st.stop()
+        return model, False
     st.caption(
         f"Active network: {plain(model.config.describe())}"
         + (f" · run **{plain(model.run_name)}**" if model.run_name else "")
         + " · change it in the sidebar of Step through or Runs."
     )
-    return model
+    return model, True
+
+
+@contextmanager
+def network_sections(shown: bool):
+    """A container for the network's sections, drawn but not shown when ``shown`` is False (its style
+    comes last, so the sections keep their places in the page whether they are shown or not)."""
+    with st.container(key=NETWORK_KEY):
+        yield
+        if not shown:
+            st.html(f"<style>.st-key-{NETWORK_KEY} {{ display: none; }}</style>")
 
 
 def accuracy_view(model: ActiveModel) -> None:

@@ -279,6 +279,12 @@ def model_kind(config: RunConfig) -> str:
     return "attention" if "attn" in config.layers else "mlp"
 
 
+def is_sequence_network() -> bool:
+    """Whether the session's network is the chosen kind of network on sequence data (of any settings)."""
+    config = current_config()
+    return config.dataset == "sequences" and model_kind(config) == chosen_model()
+
+
 def is_applied(params: dict) -> bool:
     """Whether the session's network is the chosen kind, on these settings."""
     config = current_config()

@@ -125,6 +125,7 @@ def test_the_sample_table_picks_by_click_and_keys_and_draws_only_the_rows_in_vie
         samples.fill("5000")
         samples.press("Enter")
         wait_for_app(page)
+        expect(main.locator(".tv-table")).to_have_attribute("aria-rowcount", "4001")  # 4,000 + the header
         expect(main.locator(".tv-row[data-index='3']")).to_have_class(re.compile("tv-selected"))
         assert main.locator(".tv-row").count() < 40
         table.evaluate("(node) => { node.scrollTop = 2000 * 28; }")
@@ -159,6 +160,33 @@ def test_the_probability_map_reads_the_cell_under_the_pointer(browser, app_serve
         expect(readout).to_have_text(
             re.compile(r"^M1@3 caa→b ×\d+ · b: p = [\d.e-]+ \([\d.]+ %\) · the true token")
         )
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_other_settings_hide_the_network_sections_and_going_back_shows_the_same_ones(browser, app_server):
+    page = open_page(browser, f"{app_server}/sequences")
+    try:
+        page.get_by_role("button", name="Use this dataset").click()
+        wait_for_app(page)
+        main = page.locator("[data-testid='stMain']")
+        sections = main.locator(".st-key-seq_network")
+        generation = main.get_by_role("heading", name="Generation")
+        expect(generation).to_be_visible()
+        # mark the drawn sections: the same DOM nodes must come back, not new ones built again
+        main.locator(".mv-prob-cells").evaluate("(node) => { node.dataset.mark = 'kept'; }")
+        page.get_by_text("auto-generate", exact=True).click()
+        wait_for_app(page)
+        expect(main.get_by_text("not for these settings and network")).to_be_visible()
+        expect(sections).to_be_hidden()
+        expect(generation).to_be_hidden()
+        expect(page.get_by_role("button", name="Train", exact=True)).to_be_hidden()
+        page.get_by_text("type them", exact=True).click()
+        wait_for_app(page)
+        expect(generation).to_be_visible()
+        expect(main.get_by_text("not for these settings and network")).to_have_count(0)
+        expect(main.locator(".mv-prob-cells")).to_have_attribute("data-mark", "kept")
         assert_no_exception(page)
     finally:
         page.close()
