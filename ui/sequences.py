@@ -160,13 +160,19 @@ def dataset_controls() -> dict:
         "encoding": encoding,
         "seed": int(seed),
     }
+    # Every source's settings stay on the page, those of the other sources disabled: a switch of the
+    # source changes which are enabled, not what the page holds.
+    c1, c2, c3 = st.columns([2, 1, 1])
+    masters = c1.text_input(
+        "Type master sequences (comma or space separated)", key="seq.masters", disabled=mode != "type", **keep
+    )
+    count = c2.number_input(
+        "How many masters", 1, 50, step=1, key="seq.count", disabled=mode != "auto", **keep
+    )
+    low, high = c3.slider("Length range", 1, 64, key="seq.length", disabled=mode != "auto", **keep)
     if mode == "type":
-        masters = st.text_input("Type master sequences (comma or space separated)", key="seq.masters", **keep)
         params.update(source="explicit", master_sequences=masters.strip())
     elif mode == "auto":
-        c1, c2 = st.columns(2)
-        count = c1.number_input("How many masters", 1, 50, step=1, key="seq.count", **keep)
-        low, high = c2.slider("Length range", 1, 64, key="seq.length", **keep)
         params.update(
             source="auto",
             master_count=int(count),
