@@ -22,13 +22,14 @@ def run_page():
 
 
 def shown(at) -> str:
-    """All markdown, subheaders and captions the page shows, as one text."""
+    """All markdown, HTML, subheaders and captions the page shows, as one text."""
     parts = [m.value for m in at.markdown] + [h.value for h in at.subheader] + [c.value for c in at.caption]
+    parts += [h.value for h in at.get("html")]
     return unescaped("\n".join(parts))
 
 
 def strips(at) -> str:
-    return next(m.value for m in at.markdown if "white-space:nowrap" in m.value)
+    return next(h.value for h in at.get("html") if "white-space:nowrap" in h.value)
 
 
 def test_page_runs_on_defaults_with_strips_samples_and_ceiling():

@@ -64,10 +64,7 @@ def _sample_card(params: dict, ds, index: int) -> None:
 def _master_strips(ds, index: int) -> None:
     st.subheader("Master sequences")
     if ds.master_sequences:
-        st.markdown(
-            viz.master_strips_html(ds.master_sequences, ds.vocab, ui.selected_window(ds, index)),
-            unsafe_allow_html=True,
-        )
+        st.html(viz.master_strips_html(ds.master_sequences, ds.vocab, ui.selected_window(ds, index)))
         st.caption("Red outline: the selected sample's context; dashed blue: the token it predicts.")
     else:
         st.info(
@@ -232,10 +229,7 @@ def generation_view(model: ActiveModel) -> None:
         return
     master_index, offset, expected = expected_continuation(ds.master_sequences, start, steps)
     master = None if master_index is None else ds.master_sequences[master_index]
-    st.markdown(
-        viz.generation_html(master, master_index, offset or 0, start, result.tokens, expected, ds.vocab),
-        unsafe_allow_html=True,
-    )
+    st.html(viz.generation_html(master, master_index, offset or 0, start, result.tokens, expected, ds.vocab))
     st.caption(
         f"Generated: {plain(start)} + {plain(result.text)}. "
         + (

@@ -14,10 +14,10 @@ one of those calls; the Markdown around it stays ours:
 
 Options of st.selectbox / st.multiselect / st.radio (``format_func``),
 dataframe cells, st.code and st.text show text as it is and need no escaping
-(escaping them would show the backslashes). HTML built for
-``st.markdown(..., unsafe_allow_html=True)`` puts each piece of outside text,
-``html.escape``d, in an element of its own (see ``viz.sequences``): Streamlit
-turns addresses and shortcodes into links and images within one text node.
+(escaping them would show the backslashes). HTML built for ``st.html`` (or
+``st.markdown(..., unsafe_allow_html=True)``) puts each piece of outside text,
+``html.escape``d, in an element of its own (see ``viz.sequences``): Streamlit's
+Markdown turns addresses and shortcodes into links and images within one text node.
 """
 
 from __future__ import annotations
