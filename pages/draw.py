@@ -33,13 +33,18 @@ with right:
         ui.prediction_ui(prediction, classes)
         st.html(figures.probability_table(prediction.probs, classes))
 
-if prediction is not None:
-    st.subheader("From your drawing to the model's input")
+# The stages' place and the timing line stay on the page while nothing is drawn, as the prediction's
+# does: the next stroke fills them in instead of building them.
+st.subheader("From your drawing to the model's input")
+if prediction is None:
+    ui.no_stage_images()
+else:
     ui.stage_images(prepared)
 
 ui.views(model, prepared, prediction, classes)
 
-if prediction is not None:
-    st.caption(
-        f"Preprocessing aside, prediction and saliency took {prediction.seconds * 1000:.1f} ms ({source})."
-    )
+st.caption(
+    "Nothing drawn: no prediction timed yet."
+    if prediction is None
+    else f"Preprocessing aside, prediction and saliency took {prediction.seconds * 1000:.1f} ms ({source})."
+)

@@ -456,6 +456,14 @@ def no_prediction_ui(classes) -> None:
     st.html(probability_table(None, classes))
 
 
+def no_stage_images() -> None:
+    """Before anything is drawn: the stages' place, saying what appears there."""
+    st.html(
+        '<p style="color:#475569;margin:0">Each stage from your drawing to the model\'s input '
+        "(cropped to the ink, scaled, centred) appears here once you draw.</p>"
+    )
+
+
 def stage_images(prepared: drawing.Prepared) -> None:
     """Every preprocessing stage, small, left to right, its pixels square and crisp."""
     from viz.draw import gallery_html
