@@ -42,9 +42,8 @@ def read_idx(path) -> np.ndarray:
     raw = path.read_bytes()
     if raw[:2] == GZIP_MAGIC:
         try:
-            raw = igzip.decompress(
-                raw
-            )  # ISA-L's inflate: gzip.decompress's bytes, in less than half the time
+            # ISA-L's inflate: gzip.decompress's bytes, in less than half the time
+            raw = igzip.decompress(raw)
         except (OSError, EOFError, isal_zlib.error) as error:
             raise ValueError(f"IDX file {path}: gzip data is damaged ({error}); download it again") from None
     if len(raw) < 4:

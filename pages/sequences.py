@@ -28,7 +28,7 @@ model, applied = views.applied_model(params, valid)  # stops the page when it is
 with views.network_sections(shown=applied):  # on other settings: drawn on its own data, hidden
     ui.train_controls(model, params)
     views.accuracy_view(model)
-    views.sample_view(model, index if applied else min(index, model.dataset.n_train - 1))
+    views.sample_view(model, min(index, model.dataset.n_train - 1))  # hidden: the network's own data
     views.mistakes_view(model)
     views.generation_view(model)
     views.embedding_view(model)

@@ -83,6 +83,8 @@ def test_probability_map_carries_the_probabilities_and_marks_only_wrong_rows():
     payload = viz.probability_payload(probabilities, ["r0", "r1", "<r2>"], ["a", "b"], np.array([0, 0, 1]))
 
     assert payload["layout"] == "probabilities" and payload["rows"] == ["r0", "r1", "<r2>"]
+    # ringed and crossed in the colours the strips give the target and a mismatch
+    assert payload["marks"] == {"true": viz.TARGET, "wrong": viz.HIGHLIGHT}
     sent = np.frombuffer(base64.b64decode(payload["p"]), dtype=np.float32).reshape(3, 2)
     np.testing.assert_array_equal(sent, probabilities.astype(np.float32))
     targets = np.frombuffer(base64.b64decode(payload["targets"]), dtype=np.int32)

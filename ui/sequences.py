@@ -293,13 +293,7 @@ def is_sequence_network() -> bool:
 
 def is_applied(params: dict) -> bool:
     """Whether the session's network is the chosen kind, on these settings."""
-    config = current_config()
-    model = chosen_model()
-    return (
-        config.dataset == "sequences"
-        and config.dataset_params == network_params(params, model)
-        and model_kind(config) == model
-    )
+    return is_sequence_network() and current_config().dataset_params == network_params(params, chosen_model())
 
 
 def use_dataset(params: dict, dataset, new_run: bool = False) -> None:

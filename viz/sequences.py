@@ -1,8 +1,9 @@
 """Figures for sequence data and what a next-token model learned from it.
 
 Token strips, the encoded input, the target distribution and one sample's prediction are HTML (crisp,
-their numbers written out, and cheap for the browser to redraw); the accuracy curve is a payload of ``ui.curve_view``; everything
-else is a plotly Figure. Pure functions: arrays and strings in, figure, payload or HTML text out; every
+their numbers written out, and cheap for the browser to redraw); the accuracy curve is a payload of
+``ui.curve_view`` and the probabilities of every window one of ``ui.map_view``; everything else is a
+plotly Figure. Pure functions: arrays and strings in, figure, payload or HTML text out; every
 token is escaped.
 """
 
@@ -268,8 +269,8 @@ def probability_payload(
 ) -> dict:
     """Rows × classes probabilities as the map view (``ui.map_view``) draws them: rows already in
     display order, each cell on ``viz.colors.COUNT_LUT`` from 0 (white) to 1 (dark blue), the true
-    class ringed on every row and the predicted class (the first largest probability) crossed out
-    where it is wrong.
+    class ringed on every row (in TARGET) and the predicted class (the first largest probability)
+    crossed out where it is wrong (in HIGHLIGHT).
 
     probabilities: (N, C); targets: (N,) the true class per row; row_labels: one text per row (the
     view writes every k-th beside the rows and each under the pointer). Labels and class names are
@@ -290,6 +291,7 @@ def probability_payload(
     return {
         "layout": "probabilities",
         "title": title or "Every training sample, sorted by master and position",
+        "marks": {"true": TARGET, "wrong": HIGHLIGHT},  # as on the strips: the target, a mismatch
         "classes": classes,
         "rows": labels,
         "p": b64(probabilities),

@@ -340,8 +340,6 @@ class ConfusionView {
 // shown MAX_ROWS_PX tall (the readout still reads the row under the pointer).
 const MAX_ROWS_PX = 720;
 const MAX_ROW_LABELS = 60;
-const TRUE_MARK = "#1f4e9c";
-const WRONG_MARK = "#d62728";
 
 class ProbabilityView {
   constructor(root) {
@@ -353,11 +351,11 @@ class ProbabilityView {
     this.cells = new Cells(grid, "mv-prob-cells", (row, col) => this.point(row, col));
     this.legend = new Legend(panels, "p");
     this.key = element("div", "mv-stats", root);
-    const ring = element("span", "mv-key-true", this.key);
-    ring.textContent = "○";
+    this.ring = element("span", "mv-key-mark", this.key);
+    this.ring.textContent = "○";
     this.keyTrue = element("span", "mv-key-gap", this.key);
-    const cross = element("span", "mv-key-wrong", this.key);
-    cross.textContent = "×";
+    this.cross = element("span", "mv-key-mark", this.key);
+    this.cross.textContent = "×";
     this.keyWrong = element("span", "", this.key);
     this.readout = element("div", "mv-readout", root);
     this.readout.setAttribute("aria-live", "polite");
@@ -406,6 +404,8 @@ class ProbabilityView {
     // the labels are placed absolutely: the column is as wide as the longest (monospace: in ch)
     this.rowLabels.style.width = `${Math.max(4, ...labels.map((node) => node.textContent.length)) + 1}ch`;
     this.legend.load(lut, ["1", "0.5", "0"]);
+    this.ring.style.color = data.marks.true;
+    this.cross.style.color = data.marks.wrong;
     let wrong = 0;
     for (let r = 0; r < n; r++) if (this.predicted[r] !== this.targets[r]) wrong++;
     this.keyTrue.textContent = " true token";
@@ -422,13 +422,13 @@ class ProbabilityView {
     ctx.lineWidth = sy >= 8 ? 2 : 1;
     for (let r = 0; r < n; r++) {
       const y = (r + 0.5) * sy;
-      ctx.strokeStyle = TRUE_MARK;
+      ctx.strokeStyle = this.data.marks.true;
       ctx.beginPath();
       ctx.arc((this.targets[r] + 0.5) * sx, y, size, 0, 2 * Math.PI);
       ctx.stroke();
       if (this.predicted[r] !== this.targets[r]) {
         const x = (this.predicted[r] + 0.5) * sx;
-        ctx.strokeStyle = WRONG_MARK;
+        ctx.strokeStyle = this.data.marks.wrong;
         ctx.beginPath();
         ctx.moveTo(x - size, y - size);
         ctx.lineTo(x + size, y + size);
