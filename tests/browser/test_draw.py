@@ -121,11 +121,14 @@ def test_mouse_drawings_are_recognised_and_predictions_follow_the_drawing(browse
     try:
         expect(draw_prompt(page)).to_be_visible()
         expect(prediction(page)).to_have_text("—")  # nothing drawn: no prediction
+        expect(page.get_by_text("appears here once you draw")).to_be_visible()  # the stages' place, empty
         expect(page.get_by_role("combobox", name="Model")).to_have_value("mnist (built-in)")
 
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
         expect(page.get_by_text("From your drawing to the model's input")).to_be_visible()
+        expect(page.locator(".bp-gallery").first.locator("figure").first).to_be_visible()
+        expect(page.get_by_text("appears here once you draw")).to_have_count(0)
         assert_no_exception(page)
         screenshot(page, "draw_mnist_bar")
 

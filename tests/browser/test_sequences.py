@@ -139,11 +139,17 @@ def test_the_sample_table_picks_by_click_and_keys_and_draws_only_the_rows_in_vie
         page.close()
 
 
-def test_the_probability_map_reads_the_cell_under_the_pointer(browser, app_server):
+def open_with_a_sequence_network(browser, app_server):
+    """The Sequences page after Use this dataset on its defaults: the network's sections are drawn."""
     page = open_page(browser, f"{app_server}/sequences")
+    page.get_by_role("button", name="Use this dataset").click()
+    wait_for_app(page)
+    return page
+
+
+def test_the_probability_map_reads_the_cell_under_the_pointer(browser, app_server):
+    page = open_with_a_sequence_network(browser, app_server)
     try:
-        page.get_by_role("button", name="Use this dataset").click()
-        wait_for_app(page)
         main = page.locator("[data-testid='stMain']")
         cells = main.locator(".mv-prob-cells")
         cells.scroll_into_view_if_needed()
@@ -166,10 +172,8 @@ def test_the_probability_map_reads_the_cell_under_the_pointer(browser, app_serve
 
 
 def test_other_settings_hide_the_network_sections_and_going_back_shows_the_same_ones(browser, app_server):
-    page = open_page(browser, f"{app_server}/sequences")
+    page = open_with_a_sequence_network(browser, app_server)
     try:
-        page.get_by_role("button", name="Use this dataset").click()
-        wait_for_app(page)
         main = page.locator("[data-testid='stMain']")
         sections = main.locator(".st-key-seq_network")
         generation = main.get_by_role("heading", name="Generation")
