@@ -97,15 +97,16 @@ def check_budget(config: RunConfig, dataset=None, facts: dict | None = None) -> 
 
 
 def write_query(config: RunConfig) -> None:
-    """Put the config in the URL so the address can be shared."""
-    wanted = config.to_query()
+    """Put the config in the URL so the address can be shared.
+
+    The address is written once, as a whole, and only when it changes: each write is a message the
+    browser answers by redrawing the app, so a change of several settings must not cost one per setting.
+    """
     known = {f.name for f in fields(RunConfig)}
-    for key in list(st.query_params):
-        if key in known and key not in wanted:
-            del st.query_params[key]
-    for key, value in wanted.items():
-        if st.query_params.get(key) != value:
-            st.query_params[key] = value
+    now = st.query_params.to_dict()
+    wanted = {key: value for key, value in now.items() if key not in known} | config.to_query()
+    if wanted != now:
+        st.query_params.from_dict(wanted)
 
 
 # ----------------------------------------------------------------- the model
