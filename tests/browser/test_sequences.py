@@ -5,7 +5,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.harness import ARTIFACTS_DIR, assert_no_exception, open_page, screenshot, wait_for_app
+from tests.browser.harness import (
+    ARTIFACTS_DIR,
+    after_rerun,
+    assert_no_exception,
+    open_page,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -142,8 +149,7 @@ def test_the_sample_table_picks_by_click_and_keys_and_draws_only_the_rows_in_vie
 def open_with_a_sequence_network(browser, app_server):
     """The Sequences page after Use this dataset on its defaults: the network's sections are drawn."""
     page = open_page(browser, f"{app_server}/sequences")
-    page.get_by_role("button", name="Use this dataset").click()
-    wait_for_app(page)
+    after_rerun(page, page.get_by_role("button", name="Use this dataset").click)
     return page
 
 
@@ -180,14 +186,12 @@ def test_other_settings_hide_the_network_sections_and_going_back_shows_the_same_
         expect(generation).to_be_visible()
         # mark the drawn sections: the same DOM nodes must come back, not new ones built again
         main.locator(".mv-prob-cells").evaluate("(node) => { node.dataset.mark = 'kept'; }")
-        page.get_by_text("auto-generate", exact=True).click()
-        wait_for_app(page)
+        after_rerun(page, page.get_by_text("auto-generate", exact=True).click)
         expect(main.get_by_text("not for these settings and network")).to_be_visible()
         expect(sections).to_be_hidden()
         expect(generation).to_be_hidden()
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_hidden()
-        page.get_by_text("type them", exact=True).click()
-        wait_for_app(page)
+        after_rerun(page, page.get_by_text("type them", exact=True).click)
         expect(generation).to_be_visible()
         expect(main.get_by_text("not for these settings and network")).to_have_count(0)
         expect(main.locator(".mv-prob-cells")).to_have_attribute("data-mark", "kept")
