@@ -130,6 +130,24 @@ def test_picking_a_run_activates_it_and_shows_its_layers(trained_run):
     assert norms["title"].startswith("gradient norm")
 
 
+def test_picking_a_run_writes_only_the_setup_controls_whose_values_change(trained_run):
+    """The sidebar shows the picked run's setup; a control given a value is set again by the browser (a
+    redraw of it), so only those whose value differs are written."""
+    dataset = datasets.load("circle", samples=120)
+    faster = trained_run.config.replace(learning_rate=0.2)
+    RunStore().create("faster", faster, dataset=dataset)
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    at.selectbox(key="runs.pick").set_value("faster").run()
+    no_errors(at)
+    rate, batch = at.number_input(key="sb.learning_rate"), at.number_input(key="sb.batch_size")
+    assert rate.value == 0.2 and batch.value == faster.batch_size
+    assert rate.proto.set_value and not batch.proto.set_value
+    assert not at.text_input(key="sb.layers").proto.set_value  # the same layers: left as they are
+    at.run()  # a rerun writes none
+    assert not at.number_input(key="sb.learning_rate").proto.set_value
+
+
 def test_the_epoch_table_is_drawn_while_its_expander_is_open(trained_run):
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()

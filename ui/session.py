@@ -16,6 +16,7 @@ from backprop.architecture import batch_bytes
 
 from .data import load_dataset, try_load_dataset
 from .text import plain
+from .widgets import show_given_values
 
 CONFIG_KEY = "bp.config"
 MODEL_KEY = "bp.model"
@@ -216,23 +217,13 @@ def activate(
     model.extra["saved_step"] = model.trainer.step
     st.session_state[MODEL_KEY] = model
     st.session_state[CONFIG_KEY] = config
-    forget_sidebar_widgets()
+    show_given_values(SIDEBAR_WIDGET_PREFIX)  # the setup sidebar shows the new config at its next draw
     return model
 
 
 def sidebar_key(name: str) -> str:
     """The key of the setup sidebar's widget ``name`` ("layers", "opt.adam.beta1", …)."""
     return f"{SIDEBAR_WIDGET_PREFIX}{name}"
-
-
-def forget_sidebar_widgets() -> None:
-    """Drop the setup sidebar's widget state so it shows the session's config at its next draw.
-
-    The widgets keep their keys: each is given its new value through the session state
-    (``ui.widgets.seed``), so the browser updates the controls it shows instead of drawing new ones.
-    """
-    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(SIDEBAR_WIDGET_PREFIX)]:
-        del st.session_state[key]
 
 
 def reset_to_initial() -> str | None:

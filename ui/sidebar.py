@@ -14,9 +14,16 @@ from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
 from backprop.schedules import EARLY_STOPPING
 
 from .data import try_load_dataset
-from .session import apply_config, current_config, sidebar_key, take_notices, write_query
+from .session import (
+    SIDEBAR_WIDGET_PREFIX,
+    apply_config,
+    current_config,
+    sidebar_key,
+    take_notices,
+    write_query,
+)
 from .text import plain
-from .widgets import option_widget, seed
+from .widgets import given_values_shown, option_widget, seed
 
 
 def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
@@ -185,6 +192,7 @@ def config_sidebar() -> RunConfig:
             network = layer_controls(config, dataset, dataset_params, errors)
         with st.expander("Training", expanded=True):
             training = training_controls(config, errors, images=datasets.spec(dataset).kind == "image")
+        given_values_shown(SIDEBAR_WIDGET_PREFIX)  # every control is drawn: a new setup is on screen
         if errors:
             for error in errors:
                 st.error(plain(error))

@@ -18,9 +18,34 @@ def _text(value) -> str:
     return str(value)
 
 
+# Key prefixes of the controls that show the value their code gives at their next draw, not the one the
+# session holds (``show_given_values``).
+_RESHOW_KEY = "widgets.reshow"
+
+
+def show_given_values(prefix: str) -> None:
+    """At their next draw, the controls whose keys start with ``prefix`` show the value their code gives
+    (their setup was replaced from elsewhere: a run was opened). Only the controls whose value differs
+    are written: a value written to a control makes the browser set that control again, one more redraw
+    of it, and a new setup usually changes a few of them."""
+    st.session_state.setdefault(_RESHOW_KEY, set()).add(prefix)
+
+
+def given_values_shown(prefix: str) -> None:
+    """The controls under ``prefix`` were drawn with their given values: the session's are theirs again."""
+    st.session_state.get(_RESHOW_KEY, set()).discard(prefix)
+
+
 def seed(key: str, value: Any, choices: list | None = None) -> None:
-    """Give the control ``key`` ``value`` unless the session holds one (among ``choices``, for a list)."""
-    if key not in st.session_state or (choices is not None and st.session_state[key] not in choices):
+    """Give the control ``key`` ``value`` unless the session holds one (among ``choices``, for a list),
+    or where it holds another when ``show_given_values`` asked for the given ones."""
+    held = st.session_state.get(key)
+    reshow = any(key.startswith(prefix) for prefix in st.session_state.get(_RESHOW_KEY, ()))
+    if (
+        key not in st.session_state
+        or (choices is not None and held not in choices)
+        or (reshow and (held != value or type(held) is not type(value)))
+    ):
         st.session_state[key] = value
 
 
