@@ -254,6 +254,16 @@ def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_cl
     assert [entry["label"] for entry in view["legend"]][:1] in (["example-gelu"], ["example-relu"])
 
 
+def test_a_rerun_of_compare_leaves_the_chosen_runs_unwritten(trained_run):
+    """The run picker is written only when a chosen run has gone: every write makes the browser set the
+    control again."""
+    at = AppTest.from_file(COMPARE_PAGE, default_timeout=60).run()
+    at.run()
+    no_errors(at)
+    picker = at.multiselect(key="compare.runs")
+    assert picker.value == ["trained"] and not picker.proto.set_value
+
+
 def test_runs_page_on_an_empty_store_offers_the_example_runs():
     at = runs_page()
     at.button(key="runs.examples").click().run()

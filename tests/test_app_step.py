@@ -100,6 +100,16 @@ def test_page_opens_ready_with_every_control_and_the_player():
     assert state(at).trace is not None and not state(at).trace.updated
 
 
+def test_a_rerun_writes_none_of_the_inspectors_controls():
+    """A control written through the session state is set again by the browser on every run that writes
+    it: the inspector's controls are written only when their value changes."""
+    at = open_page()
+    at.run()
+    inspector = [w for w in [*at.selectbox, *at.number_input] if (w.key or "").startswith("step.ins.")]
+    assert {w.key for w in inspector} >= {"step.ins.layer", "step.ins.kind", "step.ins.phase"}
+    assert not [w.key for w in inspector if w.proto.set_value]
+
+
 def test_one_step_goes_to_the_browser_once_with_every_phase():
     at = open_page()
     at.radio(key="step.mode").set_value("Train").run()

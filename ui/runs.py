@@ -41,7 +41,7 @@ from .curve_view import curve_view
 from .data import load_dataset, try_load_dataset
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
-from .widgets import option_widget
+from .widgets import option_widget, put
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
@@ -230,7 +230,7 @@ def _on_pick() -> None:
     st.session_state.pop(GOAL_KEY, None)
     name = st.session_state.get(PICK_KEY)
     if name and name != active_run_name():
-        st.session_state[PLAY_KEY] = False  # Play belongs to the run it was switched on for
+        put(PLAY_KEY, False)  # Play belongs to the run it was switched on for
         try:
             activate_run(name)
         except ValueError as err:
@@ -953,7 +953,7 @@ def compare_picker(infos: list[RunInfo]) -> list[str]:
     names = [info.name for info in healthy(infos)]
     chosen = st.session_state.get("compare.runs")
     if chosen is not None:
-        st.session_state["compare.runs"] = [name for name in chosen if name in names]
+        put("compare.runs", [name for name in chosen if name in names])
     active = active_run_name()
     default = names[-MAX_COMPARED_BY_DEFAULT:]
     if active in names and active not in default:

@@ -47,6 +47,8 @@ from viz.step_text import (
 )
 from viz.step_view import BACKWARD, FORWARD, LOSS, UPDATE
 
+from .widgets import put
+
 SELECTION_KEY = "step.selection"  # the cell the inspector explains
 KINDS = {
     "weight": "a weight W[i, j]",
@@ -188,16 +190,16 @@ def apply_selection(selection: dict) -> None:
     st.session_state[SELECTION_KEY] = selection
     for name, value in selection.items():
         if name != "idx":
-            st.session_state[f"step.ins.{name}"] = value
+            put(f"step.ins.{name}", value)
     for k, value in enumerate(selection.get("idx") or []):
-        st.session_state[f"step.ins.idx{k}"] = value
+        put(f"step.ins.idx{k}", value)
 
 
 def number(label: str, name: str, upper: int, selection: dict, column) -> int:
     """A typed index of the inspector, kept in the selection so it outlives a closed view."""
     widget = f"step.ins.{name}"
     value = int(min(max(int(selection.get(name, 0) or 0), 0), max(upper - 1, 0)))
-    st.session_state[widget] = int(min(max(int(st.session_state.get(widget, value)), 0), max(upper - 1, 0)))
+    put(widget, int(min(max(int(st.session_state.get(widget, value)), 0), max(upper - 1, 0))))
     chosen = int(column.number_input(f"{label} (< {upper})", 0, max(upper - 1, 0), key=widget, step=1))
     selection[name] = chosen
     return chosen
@@ -216,8 +218,9 @@ def inspector(model, state, view, start: int) -> None:
         "or pick one by its indices."
     )
     top = st.columns([0.9, 1.4, 1.3])
-    st.session_state["step.ins.layer"] = min(
-        int(st.session_state.get("step.ins.layer", selection.get("layer") or 0) or 0), n_layers - 1
+    put(
+        "step.ins.layer",
+        min(int(st.session_state.get("step.ins.layer", selection.get("layer") or 0) or 0), n_layers - 1),
     )
     layer = int(
         top[0].selectbox(
@@ -229,10 +232,14 @@ def inspector(model, state, view, start: int) -> None:
     )
     kinds = kinds_for(view, layer)
     wanted = st.session_state.get("step.ins.kind", selection["kind"])
-    st.session_state["step.ins.kind"] = wanted if wanted in kinds else kinds[0]
+    put("step.ins.kind", wanted if wanted in kinds else kinds[0])
     kind = top[1].selectbox("Explain", kinds, format_func=KINDS.get, key="step.ins.kind")
-    st.session_state["step.ins.phase"] = min(
-        int(st.session_state.get("step.ins.phase", selection.get("phase", len(phases) - 1))), len(phases) - 1
+    put(
+        "step.ins.phase",
+        min(
+            int(st.session_state.get("step.ins.phase", selection.get("phase", len(phases) - 1))),
+            len(phases) - 1,
+        ),
     )
     phase = int(
         top[2].selectbox(
@@ -477,7 +484,7 @@ def show_embedding(cx: Context) -> None:
 def _pick_tensor(cx: Context, keys: list, default: str) -> object:
     labels = {t.key: t.label for t in cx.block.tensors}
     wanted = st.session_state.get("step.ins.tensor", cx.selection.get("tensor", default))
-    st.session_state["step.ins.tensor"] = wanted if wanted in keys else keys[0]
+    put("step.ins.tensor", wanted if wanted in keys else keys[0])
     key = cx.columns[0].selectbox("tensor", keys, format_func=labels.get, key="step.ins.tensor")
     cx.selection["tensor"] = key
     return cx.block.tensor(key)

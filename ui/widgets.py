@@ -36,17 +36,24 @@ def given_values_shown(prefix: str) -> None:
     st.session_state.get(_RESHOW_KEY, set()).discard(prefix)
 
 
+def put(key: str, value: Any) -> None:
+    """Give the control ``key`` ``value``, writing it only where it holds another: the browser sets a
+    control again for every write, one more redraw of it on each run that writes."""
+    if key not in st.session_state or not _same(st.session_state[key], value):
+        st.session_state[key] = value
+
+
+def _same(held: Any, value: Any) -> bool:
+    return type(held) is type(value) and held == value
+
+
 def seed(key: str, value: Any, choices: list | None = None) -> None:
     """Give the control ``key`` ``value`` unless the session holds one (among ``choices``, for a list),
     or where it holds another when ``show_given_values`` asked for the given ones."""
     held = st.session_state.get(key)
     reshow = any(key.startswith(prefix) for prefix in st.session_state.get(_RESHOW_KEY, ()))
-    if (
-        key not in st.session_state
-        or (choices is not None and held not in choices)
-        or (reshow and (held != value or type(held) is not type(value)))
-    ):
-        st.session_state[key] = value
+    if key not in st.session_state or (choices is not None and held not in choices) or reshow:
+        put(key, value)
 
 
 def option_widget(
