@@ -322,6 +322,25 @@ def test_one_unit_layer_and_one_sample_batch_step_cleanly(widget, value):
     assert state(at).trace.x.shape[0] == (1 if widget == "sb.batch_size" else 32)
 
 
+def test_the_sidebars_closed_sections_are_drawn_only_once_opened():
+    at = open_page(dataset='"circle"', dataset_params='{"samples": 120, "noise": 0.2}')
+    keys = {w.key for w in at.sidebar.number_input}
+    assert "sb.ds.circle.samples" not in keys  # closed: no hidden controls
+    assert model(at).config.dataset_params == {"samples": 120, "noise": 0.2}  # the link's data all the same
+    assert not [c for c in at.sidebar.caption if "a batch of" in c.value]  # nor the layers' summary
+    at.session_state["sidebar.params_open.circle"] = True
+    at.session_state["sidebar.summary_open"] = True
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="sb.ds.circle.samples").value == 120
+    assert at.number_input(key="sb.ds.circle.noise").value == 0.2
+    assert [
+        c for c in at.sidebar.caption if "a batch of" in c.value
+    ]  # "… parameters · a batch of 32 keeps …"
+    at.number_input(key="sb.ds.circle.samples").set_value(200).run()
+    assert model(at).config.dataset_params == {"samples": 200, "noise": 0.2}
+
+
 @pytest.mark.parametrize("dataset", ["sequences", "digits", "sine"])
 def test_other_kinds_of_data_step_and_show_their_task_view(dataset):
     at = open_page()

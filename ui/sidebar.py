@@ -25,6 +25,10 @@ from .session import (
 from .text import plain
 from .widgets import given_values_shown, option_widget, seed
 
+# Whether the sidebar's collapsed sections are open: their contents are drawn only then.
+PARAMS_OPEN_KEY = "sidebar.params_open"  # one per dataset: "sidebar.params_open.<name>"
+SUMMARY_OPEN_KEY = "sidebar.summary_open"
+
 
 def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
     """The dataset and its declared parameters (those that name server files are not shown)."""
@@ -44,20 +48,26 @@ def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
     current = config.dataset_params if name == config.dataset else {}
     params = {}
     editable = [option for option in spec.options if option.name not in spec.server_only]
-    if editable:
-        with st.expander("Dataset parameters", expanded=name == "sequences"):
-            for option in editable:
-                try:
-                    value = option_widget(
-                        option,
-                        current.get(option.name, option.default),
-                        sidebar_key(f"ds.{name}.{option.name}"),
-                    )
-                except ValueError as err:
-                    errors.append(f"{name}: {err}")
-                    value = current.get(option.name, option.default)
-                if value != option.check(option.default):
-                    params[option.name] = value
+    if not editable:
+        return name, params
+    # Drawn only while open: closed, the parameters are the setup's own, and a run with other data
+    # (another run picked) adds and removes no hidden controls.
+    box = st.expander(
+        "Dataset parameters", expanded=name == "sequences", key=f"{PARAMS_OPEN_KEY}.{name}", on_change="rerun"
+    )
+    for option in editable:
+        given = current.get(option.name, option.default)
+        try:
+            if box.open:
+                with box:
+                    value = option_widget(option, given, sidebar_key(f"ds.{name}.{option.name}"))
+            else:
+                value = option.check(given)
+        except ValueError as err:
+            errors.append(f"{name}: {err}")
+            value = given
+        if value != option.check(option.default):
+            params[option.name] = value
     return name, params
 
 
@@ -203,8 +213,10 @@ def config_sidebar() -> RunConfig:
         except ValueError as err:
             st.error(plain(err))
             return config
-        with st.expander("Layers and parameters", expanded=False):
-            network_summary(new)
+        summary = st.expander("Layers and parameters", key=SUMMARY_OPEN_KEY, on_change="rerun")
+        if summary.open:  # planned only while it is read
+            with summary:
+                network_summary(new)
         if message:
             st.info(plain(message))
         write_query(new)

@@ -219,6 +219,32 @@ def test_bad_link_value_falls_back_with_a_notice(browser, app_server):
         page.close()
 
 
+def test_the_sidebars_dataset_parameters_are_drawn_when_opened_and_change_the_data(browser, app_server):
+    page = open_step_page(browser, app_server)
+    try:
+        sidebar = page.locator("[data-testid='stSidebar']")
+        seed = sidebar.get_by_label("Data seed", exact=True)
+        expect(seed).to_have_count(0)  # closed: not drawn
+        sidebar.get_by_text("Dataset parameters", exact=True).click()
+        expect(seed).to_be_visible()
+        seed.fill("7")
+        seed.press("Enter")
+        expect(page).to_have_url(re.compile(r"dataset_params=.*seed.*7"))
+        sidebar.get_by_text("Dataset parameters", exact=True).click()
+        expect(seed).to_have_count(0)
+        wait_for_app(page)
+        page.reload()
+        wait_for_app(page)
+        expect(page).to_have_url(re.compile(r"dataset_params=.*seed.*7"))  # closed, the data stay as set
+        page.locator("[data-testid='stSidebar']").get_by_text("Dataset parameters", exact=True).click()
+        expect(page.locator("[data-testid='stSidebar']").get_by_label("Data seed", exact=True)).to_have_value(
+            "7"
+        )
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
 def test_stop_keeps_the_steps_already_trained(browser, app_server):
     page = open_page(browser, f"{app_server}/step_through?layers=%22dense8-gelu%22")
     try:
