@@ -22,8 +22,10 @@ infos = runs.listing()
 runs.show_damaged(infos)
 names = [info.name for info in runs.healthy(infos)]
 
-with st.expander("New run", expanded=not names, key="runs.new_open"):
-    runs.create_run_form(config, names)
+new_run = st.expander("New run", expanded=not names, key="runs.new_open", on_change="rerun")
+if new_run.open:  # drawn only while open
+    with new_run:
+        runs.create_run_form(config, names)
 
 if not names:
     st.info(

@@ -130,6 +130,18 @@ def test_picking_a_run_activates_it_and_shows_its_layers(trained_run):
     assert norms["title"].startswith("gradient norm")
 
 
+def test_the_new_run_form_is_drawn_while_its_section_is_open(trained_run):
+    at = runs_page()
+    no_errors(at)
+    assert "runs.new_name" not in {w.key for w in at.text_input}  # runs exist: closed, drawn only when opened
+    at.session_state["runs.new_open"] = True
+    at.run()
+    at.text_input(key="runs.new_name").set_value("second").run()
+    at.button(key="runs.create").click().run()
+    no_errors(at)
+    assert {info.name for info in RunStore().list()} == {"trained", "second"}
+
+
 def test_picking_a_run_writes_only_the_setup_controls_whose_values_change(trained_run):
     """The sidebar shows the picked run's setup; a control given a value is set again by the browser (a
     redraw of it), so only those whose value differs are written."""
