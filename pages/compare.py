@@ -70,8 +70,11 @@ st.dataframe(runs.metrics_table(chosen), width="stretch", column_config=runs.MET
 
 st.subheader("Settings")
 styled, differing = runs.config_table(chosen)
-if len(chosen) > 1:
-    st.caption("Differing settings, highlighted: " + (", ".join(differing) or "none"))
+st.caption(
+    "Differing settings, highlighted: " + (", ".join(differing) or "none")
+    if len(chosen) > 1
+    else "Pick another run above to see which settings differ."
+)
 st.dataframe(styled, width="stretch", height="content")
 
 distances = runs.fork_distances(chosen)

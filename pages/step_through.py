@@ -4,6 +4,7 @@ import streamlit as st
 
 from ui import step
 from ui.frame import inside_app_frame
+from ui.places import message_place
 from ui.session import active_model
 from ui.sidebar import config_sidebar
 from ui.text import plain
@@ -26,10 +27,11 @@ def stepper():
     model = active_model()
     settings = step.input_controls(model)
     state = step.step_buttons(model, settings)
-    if state.notice:
-        st.success(plain(state.notice))
-    if state.error:
-        st.error(plain(state.error))
+    with message_place():  # there on every run: the player after it keeps its place
+        if state.notice:
+            st.success(plain(state.notice))
+        if state.error:
+            st.error(plain(state.error))
     if state.trace is None:
         return
     st.markdown(step.describe_input(model, state))

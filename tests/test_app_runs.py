@@ -11,6 +11,7 @@ from backprop import RunConfig
 from backprop.runlock import RunLock
 from backprop.runs import RunStore, train_run
 from tests.markdown_text import shown
+from tests.places import component, place_of
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS_PAGE = str(ROOT / "pages" / "runs.py")
@@ -394,3 +395,19 @@ def test_a_trainer_that_saves_and_ends_after_the_page_read_its_run_is_still_show
     no_errors(at)
     captions = [c.value for c in at.caption]
     assert any("Active run **trained**: 3 epochs" in text for text in captions), captions
+
+
+def test_the_curves_keep_their_place_when_a_training_report_comes_and_goes(trained_run):
+    """The browser knows an element by its place: the report of a Train shows once, and the curves
+    after it stay where they were, so the browser keeps them rather than building them again."""
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    where = place_of(at, component("backprop.curve_view"))
+    at.number_input(key="runs.epochs").set_value(1)
+    at.button(key="runs.train").click().run()
+    no_errors(at)
+    assert any("Trained 1 epoch" in box.value for box in at.success)
+    assert place_of(at, component("backprop.curve_view")) == where
+    at.run()
+    assert not at.success
+    assert place_of(at, component("backprop.curve_view")) == where

@@ -18,6 +18,7 @@ from backprop.breakdown import (
     weight_breakdown,
 )
 from tests.markdown_text import shown
+from tests.places import component, place_of
 from ui.data import CACHE, params_key
 from viz.step_payload import read_payload
 from viz.step_text import sig
@@ -490,3 +491,16 @@ def test_a_clicked_embedding_row_sums_the_positions_of_its_token():
     e = embedding_breakdown(state(at).trace, 0, 1, 4)
     line = next(m.value for m in at.markdown if m.value.startswith("dtable¹[1,4] = Σ"))
     assert f"holding “b” = **{sig(e.total)}** (trace: {sig(e.dtable)})" in line
+
+
+def test_the_player_keeps_its_place_when_a_training_report_comes_and_goes():
+    """The browser knows an element by its place: after Run 20 steps (a Stop button and a progress bar
+    while it trains, then a report), the player stays where it was, so the browser keeps it."""
+    at = open_page()
+    where = place_of(at, component("backprop.step_player"))
+    click(at, "step.run_n")
+    assert at.success  # "Trained 20 steps …"
+    assert place_of(at, component("backprop.step_player")) == where
+    click(at, "step.full")
+    assert not at.success
+    assert place_of(at, component("backprop.step_player")) == where

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.markdown_text import shown as unescaped
+from tests.places import keyed, place_of
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "sequences.py")
@@ -258,3 +259,15 @@ def test_training_mlp_and_attention_as_two_runs_opens_them_for_compare():
     for name in names:
         assert len(RunStore().open(name).history) == 2
     assert any("Compare page" in unescaped(box.value) for box in at.success)
+
+
+def test_a_one_shot_message_leaves_the_network_sections_in_their_place():
+    """The browser knows a block by its place: "Use this dataset" reports once, and the sections after
+    the report stay where they were, so the browser keeps them rather than building them again."""
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="seq.use").click().run()
+    assert at.success  # the one-shot report
+    where = place_of(at, keyed("seq_network"))
+    at.run()
+    assert not at.success
+    assert place_of(at, keyed("seq_network")) == where

@@ -43,6 +43,7 @@ from .data import try_load_dataset
 from .draw_canvas import drawing_canvas, read_drawing
 from .draw_canvas import read_picture as read_canvas_picture
 from .map_view import map_view
+from .places import message_place
 from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -318,8 +319,9 @@ def _canvas_ui(picture: dict | None) -> np.ndarray | None:
         max_bytes=limits.IMAGE_FILE_BYTES.value(),
     )
     error = st.session_state.pop(CANVAS_ERROR_KEY, None)
-    if error:
-        st.error(plain(error))
+    with message_place():
+        if error:
+            st.error(plain(error))
     st.slider("Stroke width", 4, 40, 18, key="draw.stroke", disabled=picture is not None)
     kept = st.session_state.get(DRAWING_KEY)
     return kept["image"] if kept else None

@@ -39,6 +39,7 @@ from viz.runs import compare_curves, distribution_curves, grad_norm_curves
 from . import run_claims, session
 from .curve_view import curve_view
 from .data import load_dataset, try_load_dataset
+from .places import message_place
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
 from .widgets import option_widget, put
@@ -71,9 +72,11 @@ def say(kind: str, text: str) -> None:
 
 
 def show_messages() -> None:
+    """What the last action reported, shown once, in a place that is there on every run."""
     kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
-    if kind:
-        getattr(st, kind)(text)
+    with message_place():
+        if kind:
+            getattr(st, kind)(text)
 
 
 # ------------------------------------------------------------ reading, cached
@@ -118,11 +121,12 @@ def healthy(infos: list[RunInfo]) -> list[RunInfo]:
 
 def show_damaged(infos: list[RunInfo]) -> None:
     """One warning per run folder that cannot be opened, and one per damaged file of a run that can."""
-    for info in infos:
-        if info.damaged:
-            st.warning(f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}.")
-        for problem in info.problems:
-            st.warning(f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}.")
+    with message_place():
+        for info in infos:
+            if info.damaged:
+                st.warning(f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}.")
+            for problem in info.problems:
+                st.warning(f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}.")
 
 
 def trained_elsewhere(names: list[str]) -> dict[str, dict]:
@@ -455,6 +459,7 @@ def run_picker(infos: list[RunInfo]) -> str | None:
 
 def ensure_active(name: str) -> None:
     """Make ``name`` the session's network, unless it is; steps trained here on it are saved first."""
+    notice = message_place()
     if name != active_run_name():
         try:
             activate_run(name)
@@ -464,7 +469,7 @@ def ensure_active(name: str) -> None:
     model = st.session_state[session.MODEL_KEY]
     problem = save_unsaved_steps(model)
     if problem:
-        st.warning(plain(problem[0].upper() + problem[1:] + "."))
+        notice.warning(plain(problem[0].upper() + problem[1:] + "."))
         activate_run(name)
 
 
@@ -632,9 +637,10 @@ def train_controls(name: str, run: RunView) -> None:
         help="Trains on and redraws the curves about once a second, until you switch it off.",
     )
     busy = st.session_state.get(BUSY_KEY)
+    offer = message_place()  # the offer to fork a run another trainer has
     if busy and busy[0] == name:
-        st.error(plain(busy[1]))
-        st.button(
+        offer.error(plain(busy[1]))
+        offer.button(
             "Fork it and train the fork instead",
             on_click=_on_fork_busy,
             args=(name,),

@@ -21,6 +21,7 @@ from backprop.runs import RunStore, train_run
 from . import runs as run_ui
 from .data import try_load_dataset
 from .navigation import page
+from .places import message_place
 from .session import apply_config, current_config
 from .table_view import table_view
 from .text import plain
@@ -346,10 +347,12 @@ def use_dataset_controls(params: dict, dataset, valid: bool) -> None:
     new_run = c2.checkbox("also save it as a new run", key="seq.new_run")
     pressed = c1.button("Use this dataset", type="primary", key="seq.use", disabled=not valid)
     follow = st.session_state.pop("seq.apply", False) and current_config().dataset == "sequences"
+    outcome = message_place()  # what Use this dataset did, shown once
     if not valid:
         c2.caption("Fix the settings above to use them.")
     elif pressed or follow:
-        use_dataset(params, dataset, new_run and pressed)
+        with outcome:
+            use_dataset(params, dataset, new_run and pressed)
     elif is_applied(params):
         c2.caption("The session's network is built for this dataset.")
 
@@ -365,12 +368,14 @@ def open_in_step_through(params: dict, dataset, index: int) -> None:
 
 
 def show_messages() -> None:
+    """What the last action reported, shown once, in a place that is there on every run."""
     stopped = take(STOPPED_KEY)
-    if stopped:
-        st.info(stopped)
     kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
-    if kind:
-        getattr(st, kind)(text)
+    with message_place():
+        if stopped:
+            st.info(stopped)
+        if kind:
+            getattr(st, kind)(text)
 
 
 def train_controls(model, params: dict) -> None:

@@ -14,6 +14,7 @@ from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
 from backprop.schedules import EARLY_STOPPING
 
 from .data import try_load_dataset
+from .places import message_place
 from .session import (
     SIDEBAR_WIDGET_PREFIX,
     apply_config,
@@ -188,8 +189,9 @@ def training_controls(config: RunConfig, errors: list[str], images: bool = False
 def config_sidebar() -> RunConfig:
     """Render the setup in the sidebar, apply changes to the session, return the current config."""
     config = current_config()
-    for notice in take_notices():
-        st.warning(plain(notice))
+    with message_place():  # a link's replaced settings, said once
+        for notice in take_notices():
+            st.warning(plain(notice))
     with st.sidebar:
         st.subheader("Setup")
         errors: list[str] = []

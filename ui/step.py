@@ -37,6 +37,7 @@ from viz.step_text import (
 )
 from viz.step_view import StepView, step_view
 
+from .places import message_place
 from .session import ActiveModel, reset_to_initial
 from .step_inspector import SELECTION_KEY, apply_selection, select_cell
 from .step_inspector import inspector as cell_inspector
@@ -239,19 +240,21 @@ def pending_training(model: ActiveModel) -> None:
     Called by the page outside its fragment: a click on Stop then reruns the whole
     page, which stops this loop after the current step and keeps what was trained.
     """
+    place = message_place()  # there on every run: the stepper after it keeps its place
     pending = st.session_state.pop(PENDING_KEY, None)
     if pending is None:
         return
     steps, _ = pending
-    slot = st.empty()
-    slot.button(
-        "Stop",
-        key="step.stop",
-        type="primary",
-        help="Stops after the current step; the steps done so far are kept.",
-    )
-    run_training(model, state_of(model), steps)
-    slot.empty()
+    with place:
+        slot = st.empty()
+        slot.button(
+            "Stop",
+            key="step.stop",
+            type="primary",
+            help="Stops after the current step; the steps done so far are kept.",
+        )
+        run_training(model, state_of(model), steps)
+        slot.empty()
 
 
 def _show_last_training_step(model: ActiveModel, state: StepState) -> None:

@@ -1,0 +1,16 @@
+"""Places in a page for what shows on some runs only.
+
+Streamlit's browser knows the blocks of a page by their places: a message that comes on one run and
+goes on the next moves every block after it, and the browser builds those blocks again, with every
+element in them (a map view, a step player, a table), instead of keeping them.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+def message_place():
+    """A container that is on the page on every run, empty or not, for what shows on some runs only
+    (a one-shot message, a warning): what comes after it keeps its place."""
+    return st.empty().container()
