@@ -1,8 +1,9 @@
 """Where an element is in an AppTest page: its place (path of indices), as the browser knows it."""
 
 
-def place_of(at, match) -> tuple:
-    """The path of indices of the first element or block, depth first, for which ``match(node)`` holds."""
+def place_of(at, match, root=None) -> tuple:
+    """The path of indices (under ``root``, the main area by default) of the first element or block,
+    depth first, for which ``match(node)`` holds."""
 
     def walk(node, path):
         if match(node):
@@ -15,7 +16,7 @@ def place_of(at, match) -> tuple:
                     return found
         return None
 
-    found = walk(at.main, ())
+    found = walk(at.main if root is None else root, ())
     assert found is not None, "no such element on the page"
     return found
 

@@ -18,7 +18,7 @@ from backprop.breakdown import (
     weight_breakdown,
 )
 from tests.markdown_text import shown
-from tests.places import component, place_of
+from tests.places import component, keyed, place_of
 from ui.data import CACHE, params_key
 from viz.step_payload import read_payload
 from viz.step_text import sig
@@ -504,3 +504,16 @@ def test_the_player_keeps_its_place_when_a_training_report_comes_and_goes():
     click(at, "step.full")
     assert not at.success
     assert place_of(at, component("backprop.step_player")) == where
+
+
+def test_the_sidebars_controls_keep_their_places_when_other_settings_bring_controls_of_their_own():
+    """Pictures bring a random-shift control and each optimizer its own options: the controls after them
+    stay where they were, so the browser keeps them rather than building them again."""
+    at = open_page()
+    seed, rate = (place_of(at, keyed(key), at.sidebar) for key in ("sb.seed", "sb.learning_rate"))
+    at.selectbox(key="sb.dataset").set_value("digits").run()
+    assert at.number_input(key="sb.augment_shift")  # pictures: the shift control is there
+    at.selectbox(key="sb.optimizer").set_value("sgd").run()
+    assert not at.exception
+    assert place_of(at, keyed("sb.seed"), at.sidebar) == seed
+    assert place_of(at, keyed("sb.learning_rate"), at.sidebar) == rate

@@ -44,8 +44,9 @@ def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
     spec = datasets.spec(name)
     st.caption(spec.description)
     ok, reason = datasets.availability(name)
-    if not ok:
-        st.warning(reason)
+    with message_place():
+        if not ok:
+            st.warning(reason)
     current = config.dataset_params if name == config.dataset else {}
     params = {}
     editable = [option for option in spec.options if option.name not in spec.server_only]
@@ -158,27 +159,31 @@ def training_controls(config: RunConfig, errors: list[str], images: bool = False
     current = declared.check_options(
         config.optimizer_options if values["optimizer"] == config.optimizer else {}, "optimizer"
     )
-    options = {
-        o.name: widget(o, current[o.name], sidebar_key(f"opt.{declared.name}.{o.name}"))
-        for o in declared.options
-    }
+    with st.container():  # one place whatever the optimizer's options: the controls below keep theirs
+        options = {
+            o.name: widget(o, current[o.name], sidebar_key(f"opt.{declared.name}.{o.name}"))
+            for o in declared.options
+        }
     values["optimizer_options"] = {k: v for k, v in options.items() if v != declared.option(k).default}
     for option in (LEARNING_RATE, BATCH_SIZE, WEIGHT_DECAY, CLIP_NORM):
         values[option.name] = widget(option, getattr(config, option.name), sidebar_key(option.name))
     # moving the samples only means something for pictures
-    values[AUGMENT_SHIFT.name] = (
-        widget(AUGMENT_SHIFT, config.augment_shift, sidebar_key("augment_shift"))
-        if images
-        else AUGMENT_SHIFT.default
-    )
+    with st.container():
+        values[AUGMENT_SHIFT.name] = (
+            widget(AUGMENT_SHIFT, config.augment_shift, sidebar_key("augment_shift"))
+            if images
+            else AUGMENT_SHIFT.default
+        )
     now = (config.schedule or {}).get("schedule", "constant")
     chosen = widget(SCHEDULE, now, sidebar_key("schedule"), format_func=lambda name: SCHEDULES[name].label)
     declared = SCHEDULES[chosen]
     given = {k: v for k, v in (config.schedule or {}).items() if k != "schedule"} if chosen == now else {}
     current = declared.check_options(given, "schedule")
-    schedule = {
-        o.name: widget(o, current[o.name], sidebar_key(f"sched.{chosen}.{o.name}")) for o in declared.options
-    }
+    with st.container():
+        schedule = {
+            o.name: widget(o, current[o.name], sidebar_key(f"sched.{chosen}.{o.name}"))
+            for o in declared.options
+        }
     values["schedule"] = None if chosen == "constant" else {"schedule": chosen, **schedule}
     # how many epochs to train is chosen where training starts (the Runs page), not here
     for option in (EARLY_STOPPING, SEED):
