@@ -27,11 +27,13 @@ def stepper():
     model = active_model()
     settings = step.input_controls(model)
     state = step.step_buttons(model, settings)
-    with message_place():  # there on every run: the player after it keeps its place
-        if state.notice:
-            st.success(plain(state.notice))
-        if state.error:
-            st.error(plain(state.error))
+    place = message_place()  # there on every run: the player after it keeps its place
+    if state.notice or state.error:
+        with place.container():
+            if state.notice:
+                st.success(plain(state.notice))
+            if state.error:
+                st.error(plain(state.error))
     if state.trace is None:
         return
     st.markdown(step.describe_input(model, state))

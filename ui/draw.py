@@ -319,9 +319,9 @@ def _canvas_ui(picture: dict | None) -> np.ndarray | None:
         max_bytes=limits.IMAGE_FILE_BYTES.value(),
     )
     error = st.session_state.pop(CANVAS_ERROR_KEY, None)
-    with message_place():
-        if error:
-            st.error(plain(error))
+    place = message_place()
+    if error:
+        place.error(plain(error))
     st.slider("Stroke width", 4, 40, 18, key="draw.stroke", disabled=picture is not None)
     kept = st.session_state.get(DRAWING_KEY)
     return kept["image"] if kept else None

@@ -11,6 +11,11 @@ import streamlit as st
 
 
 def message_place():
-    """A container that is on the page on every run, empty or not, for what shows on some runs only
-    (a one-shot message, a warning): what comes after it keeps its place."""
-    return st.empty().container()
+    """A place that is on the page on every run, for what shows on some runs only (a one-shot message,
+    a warning): what comes after it keeps its place.
+
+    It is an ``st.empty``: fill it (``place.warning(…)``, or ``with place.container():`` for several
+    elements) only when there is something to show. A run that leaves it empty takes the last message
+    away at once, where a container drawn empty would show it, faded, until the run ends.
+    """
+    return st.empty()

@@ -73,10 +73,10 @@ def say(kind: str, text: str) -> None:
 
 def show_messages() -> None:
     """What the last action reported, shown once, in a place that is there on every run."""
+    place = message_place()
     kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
-    with message_place():
-        if kind:
-            getattr(st, kind)(text)
+    if kind:
+        getattr(place, kind)(text)
 
 
 # ------------------------------------------------------------ reading, cached
@@ -121,12 +121,21 @@ def healthy(infos: list[RunInfo]) -> list[RunInfo]:
 
 def show_damaged(infos: list[RunInfo]) -> None:
     """One warning per run folder that cannot be opened, and one per damaged file of a run that can."""
-    with message_place():
-        for info in infos:
-            if info.damaged:
-                st.warning(f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}.")
-            for problem in info.problems:
-                st.warning(f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}.")
+    place = message_place()
+    warnings = [
+        f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}."
+        for info in infos
+        if info.damaged
+    ]
+    warnings += [
+        f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}."
+        for info in infos
+        for problem in info.problems
+    ]
+    if warnings:
+        with place.container():
+            for warning in warnings:
+                st.warning(warning)
 
 
 def trained_elsewhere(names: list[str]) -> dict[str, dict]:
@@ -639,6 +648,7 @@ def train_controls(name: str, run: RunView) -> None:
     busy = st.session_state.get(BUSY_KEY)
     offer = message_place()  # the offer to fork a run another trainer has
     if busy and busy[0] == name:
+        offer = offer.container()
         offer.error(plain(busy[1]))
         offer.button(
             "Fork it and train the fork instead",

@@ -351,7 +351,7 @@ def use_dataset_controls(params: dict, dataset, valid: bool) -> None:
     if not valid:
         c2.caption("Fix the settings above to use them.")
     elif pressed or follow:
-        with outcome:
+        with outcome.container():
             use_dataset(params, dataset, new_run and pressed)
     elif is_applied(params):
         c2.caption("The session's network is built for this dataset.")
@@ -371,11 +371,13 @@ def show_messages() -> None:
     """What the last action reported, shown once, in a place that is there on every run."""
     stopped = take(STOPPED_KEY)
     kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
-    with message_place():
-        if stopped:
-            st.info(stopped)
-        if kind:
-            getattr(st, kind)(text)
+    place = message_place()
+    if stopped or kind:
+        with place.container():
+            if stopped:
+                st.info(stopped)
+            if kind:
+                getattr(st, kind)(text)
 
 
 def train_controls(model, params: dict) -> None:

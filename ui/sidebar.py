@@ -44,9 +44,9 @@ def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
     spec = datasets.spec(name)
     st.caption(spec.description)
     ok, reason = datasets.availability(name)
-    with message_place():
-        if not ok:
-            st.warning(reason)
+    availability = message_place()
+    if not ok:
+        availability.warning(reason)
     current = config.dataset_params if name == config.dataset else {}
     params = {}
     editable = [option for option in spec.options if option.name not in spec.server_only]
@@ -194,9 +194,12 @@ def training_controls(config: RunConfig, errors: list[str], images: bool = False
 def config_sidebar() -> RunConfig:
     """Render the setup in the sidebar, apply changes to the session, return the current config."""
     config = current_config()
-    with message_place():  # a link's replaced settings, said once
-        for notice in take_notices():
-            st.warning(plain(notice))
+    replaced = message_place()  # a link's replaced settings, said once
+    notices = take_notices()
+    if notices:
+        with replaced.container():
+            for notice in notices:
+                st.warning(plain(notice))
     with st.sidebar:
         st.subheader("Setup")
         errors: list[str] = []

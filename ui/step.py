@@ -245,7 +245,7 @@ def pending_training(model: ActiveModel) -> None:
     if pending is None:
         return
     steps, _ = pending
-    with place:
+    with place.container():
         slot = st.empty()
         slot.button(
             "Stop",
