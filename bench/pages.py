@@ -42,17 +42,28 @@ from backprop import RunConfig
 from backprop.runs import RunStore, train_run
 
 # Resolves with performance.now() when the page first shows ``text`` (checked at each DOM change).
+# Notes when ``text`` shows in an element of the current run: an element the run has not drawn again yet
+# is marked stale (a report of the last training stays on the page, faded, while the next one trains).
 _WATCH_TEXT = """
 (text) => {
   window.__textAt = null;
+  const fresh = () => {
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      if (node.textContent.includes(text) && !node.parentElement.closest("[data-stale='true']")) return true;
+    }
+    return false;
+  };
   const check = () => {
-    if (window.__textAt === null && document.body.innerText.includes(text)) {
+    if (window.__textAt === null && fresh()) {
       window.__textAt = performance.now();
       observer.disconnect();
     }
   };
   const observer = new MutationObserver(check);
-  observer.observe(document.body, { subtree: true, childList: true, characterData: true });
+  observer.observe(document.body, {
+    subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ["data-stale"],
+  });
 }
 """
 SEQUENCE_DEFAULTS = {"source": "explicit"}
