@@ -31,7 +31,6 @@ def table_view(
     kinds: list[str] | None = None,
     widths: list[str | None] | None = None,
     height: int = 240,
-    note: str = "",
 ) -> None:
     """Mount the table: ``rows`` of cell values (shown as text) under ``columns``; ``label`` names it
     for screen readers; ``kinds`` per column: "text", "mono" (monospace) or "number" (right-aligned);
@@ -51,7 +50,6 @@ def table_view(
             "selected": selected,
             "label": label,
             "height": int(height),
-            "note": note,
         },
         on_row_change=on_pick,
     )

@@ -26,8 +26,7 @@ class TableView {
     this.body = element("tbody");
     this.table.append(this.colgroup, this.head, this.body);
     this.scroller.append(this.table);
-    this.note = element("div", "tv-note");
-    root.append(this.scroller, this.note);
+    root.append(this.scroller);
     this.above = this.spacer();
     this.below = this.spacer();
     this.rows = []; // the <tr> elements drawn between the spacers
@@ -57,8 +56,6 @@ class TableView {
     this.table.setAttribute("aria-label", data.label);
     this.table.setAttribute("aria-rowcount", String(data.rows.length + 1));
     if (!previous || previous.columns.join("\u0000") !== data.columns.join("\u0000")) this.header();
-    this.note.textContent = data.note || "";
-    this.note.hidden = !data.note;
     const moved = !previous || previous.selected !== data.selected || previous.rows.length !== data.rows.length;
     this.draw();
     if (moved && data.selected !== null) this.reveal(data.selected);
