@@ -4,7 +4,7 @@ import streamlit as st
 
 from ui import step
 from ui.frame import inside_app_frame
-from ui.places import message_place
+from ui.places import messages_in_place
 from ui.session import active_model
 from ui.sidebar import config_sidebar
 from ui.text import plain
@@ -27,13 +27,8 @@ def stepper():
     model = active_model()
     settings = step.input_controls(model)
     state = step.step_buttons(model, settings)
-    place = message_place()  # there on every run: the player after it keeps its place
-    if state.notice or state.error:
-        with place.container():
-            if state.notice:
-                st.success(plain(state.notice))
-            if state.error:
-                st.error(plain(state.error))
+    # in a place there on every run: the player after it keeps its place
+    messages_in_place([("success", plain(state.notice or "")), ("error", plain(state.error or ""))])
     if state.trace is None:
         return
     st.markdown(step.describe_input(model, state))

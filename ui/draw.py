@@ -43,7 +43,7 @@ from .data import try_load_dataset
 from .draw_canvas import drawing_canvas, read_drawing
 from .draw_canvas import read_picture as read_canvas_picture
 from .map_view import map_view
-from .places import message_place
+from .places import messages_in_place
 from .text import plain
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -318,10 +318,7 @@ def _canvas_ui(picture: dict | None) -> np.ndarray | None:
         on_ink=_take_ink,
         max_bytes=limits.IMAGE_FILE_BYTES.value(),
     )
-    error = st.session_state.pop(CANVAS_ERROR_KEY, None)
-    place = message_place()
-    if error:
-        place.error(plain(error))
+    messages_in_place([("error", plain(st.session_state.pop(CANVAS_ERROR_KEY, None) or ""))])
     st.slider("Stroke width", 4, 40, 18, key="draw.stroke", disabled=picture is not None)
     kept = st.session_state.get(DRAWING_KEY)
     return kept["image"] if kept else None

@@ -19,3 +19,15 @@ def message_place():
     away at once, where a container drawn empty would show it, faded, until the run ends.
     """
     return st.empty()
+
+
+def messages_in_place(messages) -> None:
+    """``messages``, (kind, text) pairs (kind: "info", "success", "warning" or "error"; a pair without
+    text is left out), in a message place: the place is on the page on every run, with nothing in it
+    when there is nothing to say."""
+    place = message_place()
+    shown = [(kind, text) for kind, text in messages if text]
+    if shown:
+        with place.container():
+            for kind, text in shown:
+                getattr(st, kind)(text)

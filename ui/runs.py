@@ -39,7 +39,7 @@ from viz.runs import compare_curves, distribution_curves, grad_norm_curves
 from . import run_claims, session
 from .curve_view import curve_view
 from .data import load_dataset, try_load_dataset
-from .places import message_place
+from .places import message_place, messages_in_place
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
 from .widgets import option_widget, put
@@ -73,10 +73,7 @@ def say(kind: str, text: str) -> None:
 
 def show_messages() -> None:
     """What the last action reported, shown once, in a place that is there on every run."""
-    place = message_place()
-    kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
-    if kind:
-        getattr(place, kind)(text)
+    messages_in_place([st.session_state.pop(MESSAGE_KEY, (None, None))])
 
 
 # ------------------------------------------------------------ reading, cached
@@ -121,21 +118,13 @@ def healthy(infos: list[RunInfo]) -> list[RunInfo]:
 
 def show_damaged(infos: list[RunInfo]) -> None:
     """One warning per run folder that cannot be opened, and one per damaged file of a run that can."""
-    place = message_place()
-    warnings = [
-        f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}."
-        for info in infos
-        if info.damaged
-    ]
-    warnings += [
-        f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}."
-        for info in infos
-        for problem in info.problems
-    ]
-    if warnings:
-        with place.container():
-            for warning in warnings:
-                st.warning(warning)
+    warnings = []
+    for info in infos:
+        if info.damaged:
+            warnings.append(f"Run **{plain(info.name)}** is damaged and skipped: {plain(info.damaged)}.")
+        for problem in info.problems:
+            warnings.append(f"Run **{plain(info.name)}** has a damaged file: {plain(problem)}.")
+    messages_in_place(("warning", warning) for warning in warnings)
 
 
 def trained_elsewhere(names: list[str]) -> dict[str, dict]:
@@ -648,7 +637,7 @@ def train_controls(name: str, run: RunView) -> None:
     busy = st.session_state.get(BUSY_KEY)
     offer = message_place()  # the offer to fork a run another trainer has
     if busy and busy[0] == name:
-        offer = offer.container()
+        offer = offer.container()  # the error and the button in the one place
         offer.error(plain(busy[1]))
         offer.button(
             "Fork it and train the fork instead",

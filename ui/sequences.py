@@ -21,7 +21,7 @@ from backprop.runs import RunStore, train_run
 from . import runs as run_ui
 from .data import try_load_dataset
 from .navigation import page
-from .places import message_place
+from .places import message_place, messages_in_place
 from .session import apply_config, current_config
 from .table_view import table_view
 from .text import plain
@@ -369,15 +369,7 @@ def open_in_step_through(params: dict, dataset, index: int) -> None:
 
 def show_messages() -> None:
     """What the last action reported, shown once, in a place that is there on every run."""
-    stopped = take(STOPPED_KEY)
-    kind, text = st.session_state.pop(MESSAGE_KEY, (None, None))
-    place = message_place()
-    if stopped or kind:
-        with place.container():
-            if stopped:
-                st.info(stopped)
-            if kind:
-                getattr(st, kind)(text)
+    messages_in_place([("info", take(STOPPED_KEY)), st.session_state.pop(MESSAGE_KEY, (None, None))])
 
 
 def train_controls(model, params: dict) -> None:

@@ -14,7 +14,7 @@ from backprop.optimizers import CLIP_NORM, LEARNING_RATE, WEIGHT_DECAY
 from backprop.schedules import EARLY_STOPPING
 
 from .data import try_load_dataset
-from .places import message_place
+from .places import messages_in_place
 from .session import (
     SIDEBAR_WIDGET_PREFIX,
     apply_config,
@@ -44,9 +44,7 @@ def dataset_controls(config: RunConfig, errors: list[str]) -> tuple[str, dict]:
     spec = datasets.spec(name)
     st.caption(spec.description)
     ok, reason = datasets.availability(name)
-    availability = message_place()
-    if not ok:
-        availability.warning(reason)
+    messages_in_place([("warning", None if ok else reason)])
     current = config.dataset_params if name == config.dataset else {}
     params = {}
     editable = [option for option in spec.options if option.name not in spec.server_only]
@@ -194,12 +192,7 @@ def training_controls(config: RunConfig, errors: list[str], images: bool = False
 def config_sidebar() -> RunConfig:
     """Render the setup in the sidebar, apply changes to the session, return the current config."""
     config = current_config()
-    replaced = message_place()  # a link's replaced settings, said once
-    notices = take_notices()
-    if notices:
-        with replaced.container():
-            for notice in notices:
-                st.warning(plain(notice))
+    messages_in_place(("warning", plain(notice)) for notice in take_notices())  # a link's replaced settings
     with st.sidebar:
         st.subheader("Setup")
         errors: list[str] = []
