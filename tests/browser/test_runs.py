@@ -29,10 +29,13 @@ def click_once_settled(page, button, attempts=5):
 
 def create(page, name):
     field = page.get_by_label("Run name", exact=True)
-    expect(page.get_by_text("New run")).to_be_visible()
+    new_run = page.get_by_test_id("stExpander").filter(has_text="New run")
+    expect(new_run).to_be_visible()
     wait_for_app(page)
-    if not field.count():  # the "New run" expander starts open only while there are no runs; closed, it
-        page.get_by_text("New run").click()  # draws nothing
+    # The expander starts open only while there are no runs; closed, it draws nothing. Its own open
+    # state says which: its form may not be drawn yet while the page is busy, and a click would close it.
+    if not new_run.locator("details[open]").count():
+        new_run.get_by_text("New run").click()
     expect(field).to_be_visible()
     field.fill(name)
     field.press("Enter")
