@@ -1,4 +1,4 @@
-"""Engine speed, measured side by side in one process.
+"""Engine speed, measured side by side on this machine.
 
     python bench/engine.py [--repeats 5] [--samples 60000] [--skip-cnn]
 
@@ -16,15 +16,23 @@
    one core). Target: engine ≤ 1.0× PyTorch.
 3. GELU against ReLU in the MLP, and one single-sample step with a full trace.
 
-Candidates run interleaved within each repeat (A, B, A, B, …), so a ratio is taken
-between runs that met the same machine; the printed ratio is the median over
-repeats, and every repeat's ratio is listed. Numbers only: nothing is asserted.
+Every epoch is timed in a fresh Python process (``--one NAME``), after an untimed
+warm-up of 20 batches in that process. Two candidates in one process disturb each
+other: after the engine's epoch, OpenBLAS's worker thread keeps spinning for a while
+and takes a core from the PyTorch epoch that follows (measured here: 0.45 s where
+PyTorch alone takes 0.35 s). Candidates run in turn within each repeat (A, B, A, B, …),
+so a ratio is taken between runs that met the same machine; the printed ratio is the
+median over repeats, and every repeat's ratio is listed. Numbers only: nothing is
+asserted.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -109,52 +117,97 @@ def hand_mlp_epoch(x, y, batch_size: int, keep_step: bool = False) -> float:
 
 
 # ----------------------------------------------------------------- PyTorch
-def torch_cnn():
-    try:
-        import torch
-    except ImportError:
+def torch_cnn_epoch(x, y, batch_size: int, threads: int | None = None) -> float:
+    """The same CNN and SGD in PyTorch, at its default thread count or at ``threads``."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 8, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(8, 16, 3),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(400, 10),
+    )
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 1, 28, 28))
+    yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
+    start = time.perf_counter()
+    for idx in batches(x.shape[0], batch_size):
+        index = torch.from_numpy(idx)
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(xt[index]), yt[index])
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
+def torch_installed() -> str | None:
+    """PyTorch's version and default thread count, asked of a process of its own; None without torch."""
+    if importlib.util.find_spec("torch") is None:
         return None
-
-    def epoch(x, y, batch_size: int, threads: int | None = None) -> float:
-        default_threads = torch.get_num_threads()
-        torch.set_num_threads(threads or default_threads)
-        torch.manual_seed(0)
-        model = torch.nn.Sequential(
-            torch.nn.Conv2d(1, 8, 3),
-            torch.nn.ReLU(),
-            torch.nn.MaxPool2d(2),
-            torch.nn.Conv2d(8, 16, 3),
-            torch.nn.ReLU(),
-            torch.nn.MaxPool2d(2),
-            torch.nn.Flatten(),
-            torch.nn.Linear(400, 10),
-        )
-        optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
-        xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 1, 28, 28))
-        yt = torch.from_numpy(np.asarray(y, dtype=np.int64))
-        start = time.perf_counter()
-        for idx in batches(x.shape[0], batch_size):
-            index = torch.from_numpy(idx)
-            optimizer.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(xt[index]), yt[index])
-            loss.backward()
-            optimizer.step()
-        seconds = time.perf_counter() - start
-        torch.set_num_threads(default_threads)
-        return seconds
-
-    return epoch, torch.__version__, torch.get_num_threads()
+    ask = "import torch; print(torch.__version__, 'on', torch.get_num_threads(), 'threads by default')"
+    return subprocess.run(
+        [sys.executable, "-c", ask], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
-def compare(name: str, candidates: dict, repeats: int) -> dict:
-    """Run each candidate once per repeat, interleaved; print medians and per-repeat ratios to the first."""
+# --------------------------------------------------- one epoch per process
+WARM_UP_BATCHES = 20
+
+
+def mlp_data(samples: int):
+    x, y, _ = fashion(samples)
+    return x, y
+
+
+def mnist_data(samples: int):
+    mnist = datasets.load("mnist")
+    return mnist.x_train, mnist.y_train
+
+
+# name: (its data, one timed epoch on (x, y))
+CANDIDATES = {
+    "hand": (mlp_data, lambda x, y: hand_mlp_epoch(x, y, 64)),
+    "engine-mlp": (mlp_data, lambda x, y: engine_epoch(MLP, x, y, (784,), 64)),
+    "hand-keep": (mlp_data, lambda x, y: hand_mlp_epoch(x, y, 64, keep_step=True)),
+    "engine-gelu": (mlp_data, lambda x, y: engine_epoch(MLP.replace("relu", "gelu"), x, y, (784,), 64)),
+    "torch": (mnist_data, lambda x, y: torch_cnn_epoch(x, y, 64)),
+    "torch-1": (mnist_data, lambda x, y: torch_cnn_epoch(x, y, 64, threads=1)),
+    "engine-cnn": (mnist_data, lambda x, y: engine_epoch(CNN, x, y, (28, 28), 64)),
+}
+
+
+def one_epoch(name: str, samples: int) -> float:
+    """In this process: warm up on the first batches, then time one epoch of candidate ``name``."""
+    data, epoch = CANDIDATES[name]
+    x, y = data(samples)
+    warm = WARM_UP_BATCHES * 64
+    epoch(x[:warm], y[:warm])
+    return epoch(x, y)
+
+
+def fresh_epoch(name: str, samples: int) -> float:
+    """Seconds of one epoch of candidate ``name``, timed in a new process (see the module's text)."""
+    command = [sys.executable, __file__, "--one", name, "--samples", str(samples)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+
+
+def compare(title: str, candidates: dict[str, str], repeats: int, samples: int) -> dict:
+    """label -> candidate name; each candidate once per repeat, in turn; medians and per-repeat ratios to the first."""
     times = {label: [] for label in candidates}
     for _ in range(repeats):
-        for label, run in candidates.items():
-            times[label].append(run())
+        for label, name in candidates.items():
+            times[label].append(fresh_epoch(name, samples))
     labels = list(candidates)
     reference = labels[0]
-    print(f"\n{name}")
+    print(f"\n{title}")
     for label in labels:
         line = (
             f"  {label:<34} median {statistics.median(times[label]):7.3f} s   best {min(times[label]):7.3f} s"
@@ -189,39 +242,42 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--samples", type=int, default=60_000)
     parser.add_argument("--skip-cnn", action="store_true")
+    parser.add_argument("--one", choices=sorted(CANDIDATES), help="time one epoch of this candidate here")
     args = parser.parse_args(argv)
+    if args.one:
+        print(json.dumps({"seconds": one_epoch(args.one, args.samples)}))
+        return 0
 
-    x, y, source = fashion(args.samples)
-    print(f"MLP data: {source}, {x.shape[0]} rows; NumPy {np.__version__}")
+    _, _, source = fashion(args.samples)
+    print(f"MLP data: {source}, {args.samples} rows; NumPy {np.__version__}; each epoch in a fresh process")
     compare(
         "MLP 784-256-64-10 ReLU, SGD, batch 64, one epoch",
         {
-            "hand-written NumPy loop": lambda: hand_mlp_epoch(x, y, 64),
-            "engine": lambda: engine_epoch(MLP, x, y, (784,), 64),
-            "hand loop keeping W and ΔW": lambda: hand_mlp_epoch(x, y, 64, keep_step=True),
-            "engine, GELU": lambda: engine_epoch(MLP.replace("relu", "gelu"), x, y, (784,), 64),
+            "hand-written NumPy loop": "hand",
+            "engine": "engine-mlp",
+            "hand loop keeping W and ΔW": "hand-keep",
+            "engine, GELU": "engine-gelu",
         },
         args.repeats,
+        args.samples,
     )
     print(f"\nsingle-sample step with a full trace: {single_step_us():.0f} µs (median of 200)")
 
     if not args.skip_cnn:
-        mnist = datasets.load("mnist")
-        xm, ym = mnist.x_train, mnist.y_train
         candidates = {}
-        reference = torch_cnn()
-        if reference is not None:
-            epoch, version, threads = reference
-            print(f"\nPyTorch {version} on {threads} threads")
-            candidates[f"PyTorch CPU, {threads} threads (default)"] = lambda: epoch(xm, ym, 64)
-            candidates["PyTorch CPU, 1 thread"] = lambda: epoch(xm, ym, 64, threads=1)
+        torch_version = torch_installed()
+        if torch_version is not None:
+            print(f"\nPyTorch {torch_version}")
+            candidates["PyTorch CPU, default threads"] = "torch"
+            candidates["PyTorch CPU, 1 thread"] = "torch-1"
         else:
             print("\n(PyTorch is not installed: pip install torch==2.13.0 for the reference)")
-        candidates["engine"] = lambda: engine_epoch(CNN, xm, ym, (28, 28), 64)
+        candidates["engine"] = "engine-cnn"
         compare(
-            f"small CNN {CNN}-dense10, SGD, batch 64, one epoch of {xm.shape[0]} MNIST digits",
+            f"small CNN {CNN}-dense10, SGD, batch 64, one epoch of {len(mnist_data(0)[1])} MNIST digits",
             candidates,
             args.repeats,
+            args.samples,
         )
     return 0
 
