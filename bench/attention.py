@@ -1,4 +1,4 @@
-"""A training step of a one-block transformer, the engine against PyTorch CPU, side by side in one process.
+"""A training step of a one-block transformer, the engine against PyTorch CPU, side by side.
 
     python bench/attention.py [--repeats 7] [--steps 200]
 
@@ -6,14 +6,18 @@ The model (batch 64, context 8, width 32, 2 heads, vocabulary 4):
     embed32-pos-res-ln-attn2-add-res-ln-dense64-relu-dense32-add-ln-last-dense4
 one step = forward, softmax cross-entropy, backward and a plain SGD update, every
 intermediate recorded by the engine. PyTorch runs the same layers (its own
-multi-head attention with a causal mask). Candidates alternate within each
-repeat; the printed ratio is the median of per-repeat ratios. Target: ≤ 1.0×.
+multi-head attention with a causal mask). Each repeat times each candidate in a
+process of its own (bench/fresh.py says why), after 20 untimed steps; candidates
+alternate within each repeat; the printed ratio is the median of per-repeat ratios.
+Target: ≤ 1.0×.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fresh import report, seconds_in_fresh_process
 
 from backprop import Network, Trainer
 
@@ -42,10 +48,7 @@ def engine_seconds(x, y) -> float:
 
 
 def torch_stepper():
-    try:
-        import torch
-    except ImportError:
-        return None
+    import torch
 
     class Block(torch.nn.Module):
         def __init__(self):
@@ -80,7 +83,29 @@ def torch_stepper():
             optimizer.step()
         return time.perf_counter() - start
 
-    return run, torch.__version__, torch.get_num_threads()
+    return run
+
+
+WARM_UP_STEPS = 20
+
+
+def one_run(name: str, steps: int) -> float:
+    """In this process: 20 untimed steps, then the timed ``steps`` of candidate ``name``."""
+    run = engine_seconds if name == "engine" else torch_stepper()
+    x, y = data(steps)
+    warm = WARM_UP_STEPS * BATCH
+    run(x[:warm], y[:warm])
+    return run(x, y)
+
+
+def torch_installed() -> str | None:
+    """PyTorch's version and default thread count, asked of a process of its own; None without torch."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    ask = "import torch; print(torch.__version__, 'on', torch.get_num_threads(), 'threads by default')"
+    return subprocess.run(
+        [sys.executable, "-c", ask], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def main(argv=None) -> int:
@@ -89,18 +114,23 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--one", choices=("engine", "torch"), help="time one candidate here")
     args = parser.parse_args(argv)
-    x, y = data(args.steps)
-    reference = torch_stepper()
-    if reference is None:
+    if args.one:
+        report(one_run(args.one, args.steps))
+        return 0
+    version = torch_installed()
+    if version is None:
         print("PyTorch is not installed (pip install torch==2.13.0): engine only")
     else:
-        print(f"PyTorch {reference[1]} on {reference[2]} threads")
+        print(f"PyTorch {version}; each repeat of each candidate in a fresh process")
     engine, torch_times = [], []
     for _ in range(args.repeats):
-        engine.append(engine_seconds(x, y))
-        if reference is not None:
-            torch_times.append(reference[0](x, y))
+        engine.append(seconds_in_fresh_process(__file__, "--one", "engine", "--steps", str(args.steps)))
+        if version is not None:
+            torch_times.append(
+                seconds_in_fresh_process(__file__, "--one", "torch", "--steps", str(args.steps))
+            )
     per_step = 1e3 / args.steps
     print(f"model: {LAYERS}-dense{VOCAB}; batch {BATCH}, {args.steps} steps a repeat")
     print(

@@ -17,10 +17,7 @@
 3. GELU against ReLU in the MLP, and one single-sample step with a full trace.
 
 Every epoch is timed in a fresh Python process (``--one NAME``), after an untimed
-warm-up of 20 batches in that process. Two candidates in one process disturb each
-other: after the engine's epoch, OpenBLAS's worker thread keeps spinning for a while
-and takes a core from the PyTorch epoch that follows (measured here: 0.45 s where
-PyTorch alone takes 0.35 s). Candidates run in turn within each repeat (A, B, A, B, …),
+warm-up of 20 batches in that process (bench/fresh.py says why). Candidates run in turn within each repeat (A, B, A, B, …),
 so a ratio is taken between runs that met the same machine; the printed ratio is the
 median over repeats, and every repeat's ratio is listed. Numbers only: nothing is
 asserted.
@@ -30,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import statistics
 import subprocess
 import sys
@@ -40,6 +36,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fresh import report, seconds_in_fresh_process
 
 import datasets
 from backprop import Network, Trainer
@@ -193,10 +191,8 @@ def one_epoch(name: str, samples: int) -> float:
 
 
 def fresh_epoch(name: str, samples: int) -> float:
-    """Seconds of one epoch of candidate ``name``, timed in a new process (see the module's text)."""
-    command = [sys.executable, __file__, "--one", name, "--samples", str(samples)]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])["seconds"]
+    """Seconds of one epoch of candidate ``name``, timed in a process of its own."""
+    return seconds_in_fresh_process(__file__, "--one", name, "--samples", str(samples))
 
 
 def compare(title: str, candidates: dict[str, str], repeats: int, samples: int) -> dict:
@@ -245,7 +241,7 @@ def main(argv=None) -> int:
     parser.add_argument("--one", choices=sorted(CANDIDATES), help="time one epoch of this candidate here")
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps({"seconds": one_epoch(args.one, args.samples)}))
+        report(one_epoch(args.one, args.samples))
         return 0
 
     _, _, source = fashion(args.samples)
