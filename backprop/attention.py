@@ -51,10 +51,10 @@ class LayerNorm(Layer):
         self.params = {"gamma": np.ones(dim, dtype=dtype), "beta": np.zeros(dim, dtype=dtype)}
 
     def forward(self, x, train=False):
-        mean = x.mean(axis=-1, keepdims=True)
-        var = x.var(axis=-1, keepdims=True)
+        centered = x - x.mean(axis=-1, keepdims=True)
+        var = (centered * centered).mean(axis=-1, keepdims=True)
         self.inv_std = 1.0 / np.sqrt(var + x.dtype.type(LAYER_NORM_EPS))
-        self.normalized = (x - mean) * self.inv_std
+        self.normalized = centered * self.inv_std
         return self.normalized * self.params["gamma"] + self.params["beta"]
 
     def backward(self, dout, input_grad=True):
