@@ -513,9 +513,15 @@ class Embedding(Layer):
         return self.params["table"][x]
 
     def backward(self, dout, input_grad=True):
-        dtable = np.zeros_like(self.params["table"])
-        np.add.at(dtable, self.ids.ravel(), dout.reshape(-1, self.dim))
-        self.grads = {"table": dtable}
+        # Scatter-add: np.add.at adds repeated indices one by one, so a token used several times
+        # collects every contribution. SPEED: on the flattened table, with one index per (token, number):
+        # NumPy's add.at takes a fast path on 1-D arrays, 4x quicker than adding whole rows, with the
+        # same additions in the same order (test_layers checks it equals np.add.at on rows bit for bit).
+        table = self.params["table"]
+        flat_index = (self.ids.reshape(-1, 1) * self.dim + np.arange(self.dim)).ravel()
+        dtable = np.zeros(table.size, dtype=table.dtype)
+        np.add.at(dtable, flat_index, dout.ravel())
+        self.grads = {"table": dtable.reshape(table.shape)}
         return None  # token ids have no gradient
 
     def spec(self):

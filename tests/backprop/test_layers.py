@@ -446,6 +446,24 @@ def test_embedding_adds_every_position_of_a_repeated_token_into_its_row_by_hand(
     np.testing.assert_array_equal(layer.grads["table"], [[100.0, 200.0], [1011.0, 2022.0], [0.0, 0.0]])
 
 
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_embedding_backward_on_the_flat_table_equals_adding_whole_rows_bit_for_bit(contiguous):
+    # Embedding.backward scatters into the flattened table (NumPy's fast path); the plain version adds
+    # each position's row of dout into its token's row. Same additions, same order: equal bit for bit.
+    rng = np.random.default_rng(3)
+    layer = Embedding(7, 16, rng=rng)
+    ids = rng.integers(0, 7, size=(64, 8))  # every token repeated many times
+    layer.forward(ids)
+    dout = rng.standard_normal((64, 8, 16)).astype(np.float32)
+    if not contiguous:  # as a gradient that arrives as a transposed view
+        dout = np.ascontiguousarray(dout.transpose(1, 0, 2)).transpose(1, 0, 2)
+    layer.backward(dout)
+    plain = np.zeros((7, 16), dtype=np.float32)
+    np.add.at(plain, ids.ravel(), dout.reshape(-1, 16))
+    assert layer.grads["table"].dtype == np.float32
+    np.testing.assert_array_equal(layer.grads["table"], plain)
+
+
 # ------------------------------------------------------------------ activations
 
 
