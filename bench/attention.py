@@ -15,9 +15,7 @@ Target: ≤ 1.0×.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fresh import report, seconds_in_fresh_process
+from fresh import report, seconds_in_fresh_process, torch_installed
 
 from backprop import Network, Trainer
 
@@ -96,16 +94,6 @@ def one_run(name: str, steps: int) -> float:
     warm = WARM_UP_STEPS * BATCH
     run(x[:warm], y[:warm])
     return run(x, y)
-
-
-def torch_installed() -> str | None:
-    """PyTorch's version and default thread count, asked of a process of its own; None without torch."""
-    if importlib.util.find_spec("torch") is None:
-        return None
-    ask = "import torch; print(torch.__version__, 'on', torch.get_num_threads(), 'threads by default')"
-    return subprocess.run(
-        [sys.executable, "-c", ask], capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 def main(argv=None) -> int:

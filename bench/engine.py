@@ -26,9 +26,7 @@ asserted.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fresh import report, seconds_in_fresh_process
+from fresh import report, seconds_in_fresh_process, torch_installed
 
 import datasets
 from backprop import Network, Trainer
@@ -143,16 +141,6 @@ def torch_cnn_epoch(x, y, batch_size: int, threads: int | None = None) -> float:
         loss.backward()
         optimizer.step()
     return time.perf_counter() - start
-
-
-def torch_installed() -> str | None:
-    """PyTorch's version and default thread count, asked of a process of its own; None without torch."""
-    if importlib.util.find_spec("torch") is None:
-        return None
-    ask = "import torch; print(torch.__version__, 'on', torch.get_num_threads(), 'threads by default')"
-    return subprocess.run(
-        [sys.executable, "-c", ask], capture_output=True, text=True, check=True
-    ).stdout.strip()
 
 
 # --------------------------------------------------- one epoch per process

@@ -12,6 +12,7 @@ child warms up, times one candidate and prints ``{"seconds": s}`` as its last li
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -26,3 +27,14 @@ def seconds_in_fresh_process(script: str, *args: str) -> float:
 def report(seconds: float) -> None:
     """The child's answer, read by ``seconds_in_fresh_process``."""
     print(json.dumps({"seconds": seconds}))
+
+
+def torch_installed() -> str | None:
+    """PyTorch's version and default thread count, asked of a process of its own (importing it here
+    would start its threads beside the candidates'); None without torch."""
+    if importlib.util.find_spec("torch") is None:
+        return None
+    ask = "import torch; print(torch.__version__, 'on', torch.get_num_threads(), 'threads by default')"
+    return subprocess.run(
+        [sys.executable, "-c", ask], capture_output=True, text=True, check=True
+    ).stdout.strip()
