@@ -3,13 +3,14 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import datasets
 from backprop import RunConfig
 from backprop.runlock import RunLock
-from backprop.runs import RunStore, train_run
+from backprop.runs import RunStore, build_for_training, train_run
 from tests.markdown_text import shown
 from tests.places import component, place_of
 
@@ -159,6 +160,37 @@ def test_picking_a_run_writes_only_the_setup_controls_whose_values_change(traine
     assert not at.text_input(key="sb.layers").proto.set_value  # the same layers: left as they are
     at.run()  # a rerun writes none
     assert not at.number_input(key="sb.learning_rate").proto.set_value
+
+
+def test_a_picked_run_is_what_its_files_hold_when_it_is_picked(trained_run):
+    """Opening a run for training is kept until its files change: each pick gets a network of its own, and
+    a run trained elsewhere in between is opened as it is now."""
+    dataset = datasets.load("circle", samples=120)
+    RunStore().create("other", trained_run.config, dataset=dataset)
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    first = at.session_state["bp.model"]
+    saved_net, saved_trainer = build_for_training(RunStore().open("trained"), dataset)
+    for key, value in saved_net.get_weights().items():
+        np.testing.assert_array_equal(first.net.get_weights()[key], value)
+    assert first.trainer.step == saved_trainer.step
+    first.net.layers[0].W += 1.0  # the session's copy, not the kept one
+
+    at.selectbox(key="runs.pick").set_value("other").run()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    again = at.session_state["bp.model"]
+    for key, value in saved_net.get_weights().items():
+        np.testing.assert_array_equal(again.net.get_weights()[key], value)
+
+    train_run(RunStore().open("trained"), dataset, epochs=1)  # trained elsewhere meanwhile
+    at.selectbox(key="runs.pick").set_value("other").run()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    now = at.session_state["bp.model"]
+    assert now.trainer.epoch == 3
+    retrained, _ = build_for_training(RunStore().open("trained"), dataset)
+    for key, value in retrained.get_weights().items():
+        np.testing.assert_array_equal(now.net.get_weights()[key], value)
+    no_errors(at)
 
 
 def test_the_epoch_table_is_drawn_while_its_expander_is_open(trained_run):

@@ -191,20 +191,29 @@ def active_run_name() -> str | None:
     return getattr(model, "run_name", None)
 
 
-def activate_run(name: str):
-    """Make the stored run the session's active model (latest weights, trainer resumed); returns it."""
-    run = store().open(name)
+@st.cache_data(max_entries=8, show_spinner=False)
+def _opened_for_training(root: str, name: str, signature: tuple) -> tuple:
+    """(settings, network with the latest weights, trainer resumed where the run stopped, initial weights)
+    as the run's files hold them, read again only when they change. Every call gets a copy of its own: the
+    session trains it."""
+    run = RunStore(root).open(name)
     dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
     if error:
         raise ValueError(error)
     net, trainer = build_for_training(run, dataset)
-    session.activate(run.config, net, trainer, run_name=run.name, initial_weights=run.weights("initial"))
+    return run.config, net, trainer, run.weights("initial")
+
+
+def activate_run(name: str) -> None:
+    """Make the stored run the session's active model (latest weights, trainer resumed)."""
+    runs = store()
+    config, net, trainer, initial = _opened_for_training(str(runs.root), name, runs.signature(name))
+    session.activate(config, net, trainer, run_name=name, initial_weights=initial)
     # The fork widgets start from the newly active run's settings.
     for key in [
         k for k in st.session_state if isinstance(k, str) and k.startswith(("runs.f.", "runs.fork_name"))
     ]:
         del st.session_state[key]
-    return run
 
 
 def training_model(name: str):
