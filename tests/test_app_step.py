@@ -517,3 +517,16 @@ def test_the_sidebars_controls_keep_their_places_when_other_settings_bring_contr
     assert not at.exception
     assert place_of(at, keyed("sb.seed"), at.sidebar) == seed
     assert place_of(at, keyed("sb.learning_rate"), at.sidebar) == rate
+
+
+def test_a_new_kind_of_data_brings_its_natural_loss_once_and_the_users_choice_stays():
+    at = open_page()
+    assert at.selectbox(key="sb.loss").value == "cross_entropy"
+    at.selectbox(key="sb.dataset").set_value("plane").run()
+    assert at.selectbox(key="sb.loss").value == "mse"
+    at.selectbox(key="sb.loss").set_value("cross_entropy").run()  # the user's choice, odd as it is
+    at.run()
+    assert at.selectbox(key="sb.loss").value == "cross_entropy"
+    at.selectbox(key="sb.dataset").set_value("circle").run()
+    at.selectbox(key="sb.dataset").set_value("sine").run()
+    assert at.selectbox(key="sb.loss").value == "mse"

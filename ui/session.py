@@ -221,11 +221,6 @@ def activate(
     return model
 
 
-def sidebar_key(name: str) -> str:
-    """The key of the setup sidebar's widget ``name`` ("layers", "opt.adam.beta1", …)."""
-    return f"{SIDEBAR_WIDGET_PREFIX}{name}"
-
-
 def reset_to_initial() -> str | None:
     """Restore the initial weights and start training over (fresh optimizer and history).
 

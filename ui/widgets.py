@@ -64,6 +64,7 @@ def option_widget(
     label: str | None = None,
     format_func: Callable | None = None,
     disabled: bool = False,
+    persist: bool = False,
 ) -> Any:
     """Draw the control for ``option``; return what the user set, checked by the option.
 
@@ -71,20 +72,32 @@ def option_widget(
     first draw, or its state was dropped so that it shows a new setup). That value is given to the
     control through the session state: a browser updates the control it already shows, where a new
     default for the same key would leave the old value on screen and send it back with the next click.
-    Raises ValueError (the option's message, naming it and the value) when typed text
+    With ``persist``, the control keeps what was set while it is not drawn (a closed section, another
+    page). Raises ValueError (the option's message, naming it and the value) when typed text
     or a number is outside the option's range; the caller shows it and keeps the old value.
     """
+    persist_state = "session" if persist else None
     title = label or option.title
     help_text = " ".join(part for part in (option.help, f"Allowed: {option.range_text()}.") if part)
     if option.kind == "bool":
         seed(key, bool(value))
-        return option.check(st.checkbox(title, key=key, help=help_text, disabled=disabled))
+        return option.check(
+            st.checkbox(title, key=key, help=help_text, disabled=disabled, persist_state=persist_state)
+        )
     if option.kind == "choice":
         choices = ([None] if option.optional else []) + list(option.choices)
         shown = format_func or (lambda choice: option.off_label if choice is None else str(choice))
         seed(key, value if value in choices else choices[0], choices)
         return option.check(
-            st.selectbox(title, choices, key=key, help=help_text, format_func=shown, disabled=disabled)
+            st.selectbox(
+                title,
+                choices,
+                key=key,
+                help=help_text,
+                format_func=shown,
+                disabled=disabled,
+                persist_state=persist_state,
+            )
         )
     if option.kind in ("int", "float"):
         integer = option.kind == "int"
@@ -109,6 +122,7 @@ def option_widget(
             step=cast(option.step) if option.step else (1 if integer else None),
             format=None if integer else "%g",
             disabled=disabled,
+            persist_state=persist_state,
         )
         return option.check(None if option.optional and entered == 0 else entered)
     seed(key, _text(value))
@@ -118,6 +132,7 @@ def option_widget(
         help=help_text,
         disabled=disabled,
         max_chars=option.max_length if option.kind == "text" else None,
+        persist_state=persist_state,
     )
     if option.kind == "text":
         return option.check(entered.strip() if entered.strip() else option.default)
