@@ -144,22 +144,57 @@ def test_the_new_run_form_is_drawn_while_its_section_is_open(trained_run):
     assert {info.name for info in RunStore().list()} == {"trained", "second"}
 
 
-def test_picking_a_run_writes_only_the_setup_controls_whose_values_change(trained_run):
-    """The sidebar shows the picked run's setup; a control given a value is set again by the browser (a
-    redraw of it), so only those whose value differs are written."""
+def test_the_new_run_setup_is_a_draft_kept_as_set_whatever_run_is_picked(trained_run):
+    """The Runs page has no setup sidebar: its setup used to be the session's network, so a run picked
+    or kept active put its own settings back over what the user had set for a new run. The New run
+    form's setup starts from the active run's settings and is kept as set until the run is created."""
     dataset = datasets.load("circle", samples=120)
-    faster = trained_run.config.replace(learning_rate=0.2)
-    RunStore().create("faster", faster, dataset=dataset)
+    RunStore().create("faster", trained_run.config.replace(learning_rate=0.2), dataset=dataset)
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()
+    assert not at.sidebar.selectbox and not at.sidebar.text_input and not at.sidebar.number_input
+    at.session_state["runs.new_open"] = True
+    at.run()
+    assert at.text_input(key="runs.new.layers").value == "dense4-gelu"  # the active run's
+    assert at.number_input(key="runs.new.learning_rate").value == 0.05
+    at.text_input(key="runs.new.layers").set_value("dense16-relu").run()
+    at.number_input(key="runs.new.learning_rate").set_value(0.01).run()
     at.selectbox(key="runs.pick").set_value("faster").run()
+    at.run()
     no_errors(at)
-    rate, batch = at.number_input(key="sb.learning_rate"), at.number_input(key="sb.batch_size")
-    assert rate.value == 0.2 and batch.value == faster.batch_size
-    assert rate.proto.set_value and not batch.proto.set_value
-    assert not at.text_input(key="sb.layers").proto.set_value  # the same layers: left as they are
-    at.run()  # a rerun writes none
-    assert not at.number_input(key="sb.learning_rate").proto.set_value
+    assert at.text_input(key="runs.new.layers").value == "dense16-relu"
+    assert at.number_input(key="runs.new.learning_rate").value == 0.01
+    model = at.session_state["bp.model"]
+    assert model.run_name == "faster" and model.config.learning_rate == 0.2  # the draft changed nothing
+    at.session_state["runs.new_open"] = False  # closed, and opened again: the draft is as it was set
+    at.run()
+    at.session_state["runs.new_open"] = True
+    at.run()
+    assert at.text_input(key="runs.new.layers").value == "dense16-relu"
+
+    at.text_input(key="runs.new_name").set_value("wider").run()
+    at.button(key="runs.create").click().run()
+    no_errors(at)
+    created = RunStore().open("wider").config
+    assert created.layers == "dense16-relu" and created.learning_rate == 0.01
+    assert created.dataset == "circle" and created.dataset_params == {"samples": 120}
+    assert at.session_state["bp.model"].run_name == "wider"
+
+    at.button(key="runs.new_again").click().run()  # started again: from the active run, now "wider"
+    assert at.text_input(key="runs.new.layers").value == "dense16-relu"
+    at.selectbox(key="runs.pick").set_value("faster").run()
+    at.button(key="runs.new_again").click().run()
+    assert at.text_input(key="runs.new.layers").value == "dense4-gelu"
+    assert at.number_input(key="runs.new.learning_rate").value == 0.2
+
+
+def test_a_new_run_over_the_budget_cannot_be_created_and_says_what_to_change(trained_run):
+    at = runs_page()
+    at.session_state["runs.new_open"] = True
+    at.run()
+    at.text_input(key="runs.new.layers").set_value("dense4000-relu-dense4000-relu").run()
+    assert at.button(key="runs.create").disabled
+    assert any("parameters" in error.value for error in at.error)
 
 
 def test_a_picked_run_is_what_its_files_hold_when_it_is_picked(trained_run):

@@ -40,6 +40,7 @@ from . import run_claims, session
 from .curve_view import curve_view
 from .data import load_dataset, try_load_dataset
 from .places import message_place, messages_in_place
+from .sidebar import SetupKeys, network_summary, setup_controls
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
 from .widgets import option_widget, put
@@ -254,6 +255,7 @@ def _on_create(config: RunConfig) -> None:
         dataset, error = try_load_dataset(config.dataset, config.dataset_params)
         if error:
             raise ValueError(error)
+        session.check_budget(config, dataset)
         run = store().create(st.session_state.get("runs.new_name", ""), config, dataset=dataset)
         activate_run(run.name)
         st.session_state[PICK_KEY] = run.name
@@ -423,21 +425,83 @@ def _on_import() -> None:
 
 
 # ------------------------------------------------------------------ widgets
-def create_run_form(config: RunConfig, names: list[str]) -> None:
-    """Name + button that stores a new run from the sidebar's setup."""
-    st.caption(f"From the setup in the sidebar: {plain(config.describe())}")
+# The New run form's setup: a draft, kept as set (closed, on other pages) until it is started again.
+NEW_RUN = SetupKeys("runs.new.", "runs.new_setup", persist=True)
+
+
+def _draft_base() -> RunConfig:
+    """What a new draft starts from: the session's network (the active run's settings, when one is)."""
+    model = st.session_state.get(session.MODEL_KEY)
+    return model.config if model is not None else session.current_config()
+
+
+def _start_draft_again() -> None:
+    for key in [
+        k for k in st.session_state if isinstance(k, str) and k.startswith((NEW_RUN.prefix, NEW_RUN.state))
+    ]:
+        del st.session_state[key]
+
+
+def create_run_form(names: list[str]) -> None:
+    """The new run's setup, its name and Create run.
+
+    The setup is a draft of its own: it starts from the active run's settings (or the session's network)
+    and stays as the user sets it, whatever run is picked meanwhile, until the run is created or the draft
+    is started again. The session's network changes only when the run is created.
+    """
+    st.caption(
+        "Starts from the active run's settings; change any of them. Nothing else changes until you create "
+        "the run: it then becomes the active run."
+    )
+    data_place, network_place, training_place = st.columns(3, gap="medium")
+    network_place.markdown("**Network**")
+    training_place.markdown("**Training**")
+    with data_place:
+        st.markdown("**Data**")
+        draft = setup_controls(_draft_base(), NEW_RUN, lambda: network_place, lambda: training_place)
+    problem = None
+    if draft is not None:
+        dataset, problem = try_load_dataset(draft.dataset, draft.dataset_params)
+        if not problem:
+            try:
+                session.check_budget(draft, dataset)
+            except ValueError as err:
+                problem = str(err)
+        if problem:
+            st.error(plain(problem))
+        else:
+            summary = st.expander("Layers and parameters", key=NEW_RUN.summary_open, on_change="rerun")
+            if summary.open:  # planned only while it is read
+                with summary:
+                    network_summary(draft)
+    name_place, start_place = st.columns([3, 1], vertical_alignment="bottom")
+    config = draft or _draft_base()
     base = f"{config.dataset}-{config.layers}"[:40].rstrip("-.") or config.dataset
     suggestion = base if base not in names else store().unique_name(base)
     st.session_state.setdefault("runs.new_name", suggestion)
     if st.session_state["runs.new_name"] in names:
         st.session_state["runs.new_name"] = suggestion
-    st.text_input(
+    name_place.text_input(
         "Run name",
         key="runs.new_name",
         help="Letters, digits, -, _ and . (spaces become -)",
         persist_state="session",
     )
-    st.button("Create run", type="primary", on_click=_on_create, args=(config,), key="runs.create")
+    start_place.button(
+        "Start again from the active run",
+        key="runs.new_again",
+        on_click=_start_draft_again,
+        help="Sets every control above back to the active run's settings.",
+    )
+    st.button(
+        "Create run",
+        type="primary",
+        on_click=_on_create,
+        args=(draft,),
+        key="runs.create",
+        disabled=draft is None or problem is not None,
+        help=None if draft is not None and problem is None else "Fix the setup above first.",
+    )
 
 
 def run_picker(infos: list[RunInfo]) -> str | None:
@@ -462,6 +526,35 @@ def run_picker(infos: list[RunInfo]) -> str | None:
         format_func=lambda n: labels.get(n, n),
         help="The chosen run becomes this session's active network (Step through shows it).",
     )
+
+
+def run_panel(infos: list[RunInfo]) -> None:
+    """The run picker and what it shows: the active run's line, its training controls and its tabs.
+
+    A fragment: picking a run, training it or opening a tab redraws this part of the page only, not the
+    title, the New run form and the warnings above it. What a callback has to say is shown at the top of
+    the page, so a callback that said something redraws the whole page.
+    """
+
+    @st.fragment
+    def panel():
+        if st.session_state.get(MESSAGE_KEY):
+            st.rerun()
+        name = run_picker(infos)
+        if name is None:
+            st.info("Choose a run to train it, or create a new one above.")
+            return
+        ensure_active(name)
+        run = view(name)
+        st.caption(
+            f"Active run **{plain(name)}**: {describe_run(run)} · {plain(run.config.describe())}"
+            + (f" · forked from **{plain(run.parent)}**" if run.parent else "")
+            + " · the Step through page shows this network."
+        )
+        train_controls(name, run)
+        run_tabs(name)
+
+    panel()
 
 
 def ensure_active(name: str) -> None:

@@ -272,10 +272,17 @@ def setup_controls(
         return None
 
 
+def link_notices() -> RunConfig:
+    """The session's setup (read from the link on a session's first page), and a warning for each
+    setting of the link that was replaced by its default."""
+    config = current_config()
+    messages_in_place(("warning", plain(notice)) for notice in take_notices())
+    return config
+
+
 def config_sidebar() -> RunConfig:
     """Render the setup in the sidebar, apply changes to the session, return the current config."""
-    config = current_config()
-    messages_in_place(("warning", plain(notice)) for notice in take_notices())  # a link's replaced settings
+    config = link_notices()
     with st.sidebar:
         st.subheader("Setup")
         new = setup_controls(

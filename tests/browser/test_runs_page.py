@@ -35,7 +35,14 @@ def expect_picked(page, name):
 
 
 def pick_run(page, name):
-    page.get_by_label("Run", exact=True).click()
+    """Choose ``name`` as a person does: click into the box (near its left end: a click at an input's
+    middle can focus it without opening the list) and type it, then click its option."""
+    field = page.get_by_role("combobox", name="Run", exact=True)
+    field.scroll_into_view_if_needed()
+    box = field.bounding_box()
+    page.mouse.click(box["x"] + 50, box["y"] + box["height"] / 2)
+    page.keyboard.press("Control+a")
+    page.keyboard.type(name)
     page.get_by_role("option").filter(has_text=f"{name} ·").click()
     wait_for_app(page)
     expect(page.get_by_text(f"Active run {name}:")).to_be_visible()
@@ -319,26 +326,36 @@ def test_choices_survive_a_switch_to_another_page_and_back(browser, app):
         page.close()
 
 
-def test_picking_a_run_shows_its_setup_in_the_sidebar_and_the_next_click_keeps_it(browser, app):
+def test_a_new_runs_setup_typed_on_the_page_stays_as_typed_across_picks_and_tabs(browser, app):
+    """The Runs page's setup was the session's network, in the sidebar: the active run put its own
+    settings back over layers typed for a new run at the next click. The New run form keeps a draft."""
     make_run(app, "digits-run", dataset="digits", layers="dense64-relu")
+    make_run(app, "circle-run")
     page = open_page(browser, f"{app.url}/runs")
     try:
         pick_run(page, "digits-run")
+        expect(page.get_by_test_id("stSidebar").get_by_role("combobox")).to_have_count(0)
+        page.get_by_test_id("stExpander").filter(has_text="New run").get_by_text("New run").first.click()
+        wait_for_app(page)
+        layers = page.get_by_label("Layers", exact=True)
+        expect(layers).to_have_value("dense64-relu")  # the active run's
         expect(page.get_by_role("combobox", name="Dataset")).to_have_value(re.compile(r"^digits"))
-        expect(page.get_by_label("Layers", exact=True)).to_have_value("dense64-relu")
-        # the sidebar used to keep showing the old setup and send it back with the next click, which
-        # rebuilt the session's network on circle and left the run
+        layers.fill("dense32-relu-dense16-relu")
+        layers.press("Enter")
+        wait_for_app(page)
+        pick_run(page, "circle-run")
         open_tab(page, "Manage")
-        settle(page)
-        expect(page.get_by_text("Architecture changed")).to_have_count(0)
+        wait_for_app(page)
+        expect(layers).to_have_value("dense32-relu-dense16-relu")
         expect(page.get_by_role("combobox", name="Dataset")).to_have_value(re.compile(r"^digits"))
-        expect(page.get_by_text("Active run digits-run:")).to_be_visible()
+        expect(page.get_by_text("Architecture changed")).to_have_count(0)
+        expect(page.get_by_text("Active run circle-run:")).to_be_visible()
         assert_no_exception(page)
     finally:
         page.close()
 
 
-def test_the_sidebar_and_the_fork_form_follow_the_run_picked_while_they_are_on_screen(browser, app):
+def test_the_fork_form_follows_the_run_picked_while_it_is_on_screen(browser, app):
     """The controls stay on screen between the two picks (same keys), so each must be given the new
     run's value, not keep showing the old one and send it back with the next click."""
     make_run(app, "slow-sgd", dataset="digits", layers="dense32-relu", learning_rate=0.05, batch_size=16)
@@ -353,16 +370,40 @@ def test_the_sidebar_and_the_fork_form_follow_the_run_picked_while_they_are_on_s
         expect_tab(page, "Fork")
         expect(fork_rate).to_have_value("0.002")
         expect(page.get_by_label("Batch size", exact=True).last).to_have_value("64")
-        sidebar = page.get_by_test_id("stSidebar")
-        expect(sidebar.get_by_role("combobox", name="Dataset")).to_have_value(re.compile(r"^circle"))
-        expect(sidebar.get_by_label("Learning rate η", exact=True)).to_have_value("0.002")
-        expect(sidebar.get_by_label("Batch size", exact=True)).to_have_value("64")
         # the next click sends what the controls show: the picked run's setup, not the first one's
         open_tab(page, "Manage")
-        settle(page)
-        expect(page.get_by_text("Architecture changed")).to_have_count(0)
+        wait_for_app(page)
         expect(page.get_by_text("Active run fast-adam:")).to_be_visible()
-        expect(sidebar.get_by_label("Learning rate η", exact=True)).to_have_value("0.002")
+        expect(
+            page.get_by_text(re.compile(r"Active run fast-adam: .*adam lr 0\.002 · batch 64"))
+        ).to_be_visible()
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_picking_a_run_redraws_the_run_panel_only(browser, app):
+    """The picker, the run's line, its controls and tabs are one fragment: a pick does not send the title,
+    the New run form or the navigation again."""
+    make_run(app, "first", epochs=2)
+    make_run(app, "second", epochs=2)
+    received = []
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda payload: received.append(payload)))
+    try:
+        page.goto(f"{app.url}/runs")
+        wait_for_app(page)
+        pick_run(page, "first")
+        page.get_by_test_id("stExpander").filter(has_text="New run").get_by_text("New run").first.click()
+        wait_for_app(page)
+        expect(page.get_by_label("Run name", exact=True)).to_be_visible()
+        received.clear()
+        pick_run(page, "second")
+        sent = b"".join(p if isinstance(p, bytes) else p.encode() for p in received)
+        assert b"Training runs" not in sent and b"Run name" not in sent  # title, New run form: not sent
+        assert b"second" in sent
+        expect(page.get_by_label("Run name", exact=True)).to_be_visible()
+        expect(page.get_by_role("heading", name="Training runs")).to_be_visible()
         assert_no_exception(page)
     finally:
         page.close()
