@@ -35,4 +35,5 @@ if not names:
     st.stop()
 
 runs.run_panel(infos)
+runs.training_sidebar()
 runs.follow(following)

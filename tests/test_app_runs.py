@@ -152,7 +152,8 @@ def test_the_new_run_setup_is_a_draft_kept_as_set_whatever_run_is_picked(trained
     RunStore().create("faster", trained_run.config.replace(learning_rate=0.2), dataset=dataset)
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()
-    assert not at.sidebar.selectbox and not at.sidebar.text_input and not at.sidebar.number_input
+    in_sidebar = {w.key for w in [*at.sidebar.selectbox, *at.sidebar.text_input, *at.sidebar.number_input]}
+    assert in_sidebar == {"runs.epochs"}  # the training controls; no setup
     at.session_state["runs.new_open"] = True
     at.run()
     assert at.text_input(key="runs.new.layers").value == "dense4-gelu"  # the active run's
@@ -416,8 +417,9 @@ def test_a_run_made_elsewhere_for_more_epochs_than_one_train_asks_opens():
     dataset = datasets.load("circle", samples=120)
     config = RunConfig(dataset="circle", dataset_params={"samples": 120}, layers="dense4-gelu", epochs=5000)
     RunStore().create("long", config, dataset=dataset)
-    at = runs_page()
-    at.selectbox(key="runs.pick").set_value("long").run()
+    at = AppTest.from_file(RUNS_PAGE, default_timeout=60)
+    at.session_state["runs.pick"] = "long"  # picked before the Epochs box is first drawn
+    at.run()
     no_errors(at)
     assert at.number_input(key="runs.epochs").value == 1000
 

@@ -49,6 +49,7 @@ PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
 PLAY_KEY = "runs.playing"
 PLAY_OFF_KEY = "runs.play_off"  # set to switch Play off before its toggle is drawn again
+REDRAW_KEY = "runs.redraw"  # set by a pick that changes what is drawn outside the run panel
 BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
 TAB_KEY = "runs.tab"
 OPEN_TAB_KEY = "runs.open_tab"  # the tab last open, kept across page switches (the widget's own key is not)
@@ -239,7 +240,10 @@ def training_model(name: str):
 @after_training
 def _on_pick() -> None:
     st.session_state.pop(BUSY_KEY, None)
-    st.session_state.pop(GOAL_KEY, None)
+    goal = st.session_state.pop(GOAL_KEY, None)
+    if goal is not None or st.session_state.get(PLAY_KEY):
+        _release_claim(goal)
+        st.session_state[REDRAW_KEY] = True  # the training controls, outside the run panel, change
     name = st.session_state.get(PICK_KEY)
     if name and name != active_run_name():
         put(PLAY_KEY, False)  # Play belongs to the run it was switched on for
@@ -531,14 +535,15 @@ def run_picker(infos: list[RunInfo]) -> str | None:
 def run_panel(infos: list[RunInfo]) -> None:
     """The run picker and what it shows: the active run's line, its training controls and its tabs.
 
-    A fragment: picking a run, training it or opening a tab redraws this part of the page only, not the
-    title, the New run form and the warnings above it. What a callback has to say is shown at the top of
-    the page, so a callback that said something redraws the whole page.
+    A fragment: picking a run or opening a tab redraws this part of the page only, not the title, the
+    New run form and the training controls in the sidebar. What a callback has to say is shown at the top
+    of the page, so a callback that said something (or a pick that switched Play off) redraws the whole
+    page.
     """
 
     @st.fragment
     def panel():
-        if st.session_state.get(MESSAGE_KEY):
+        if st.session_state.get(MESSAGE_KEY) or st.session_state.pop(REDRAW_KEY, False):
             st.rerun()
         name = run_picker(infos)
         if name is None:
@@ -549,9 +554,9 @@ def run_panel(infos: list[RunInfo]) -> None:
         st.caption(
             f"Active run **{plain(name)}**: {describe_run(run)} · {plain(run.config.describe())}"
             + (f" · forked from **{plain(run.parent)}**" if run.parent else "")
-            + " · the Step through page shows this network."
+            + " · the Step through page shows this network; train it from the sidebar."
         )
-        train_controls(name, run)
+        busy_offer(name)
         run_tabs(name)
 
     panel()
@@ -652,8 +657,12 @@ def _release_claim(goal: dict | None) -> None:
 
 
 @after_training
-def _on_train(name: str) -> None:
+def _on_train() -> None:
     st.session_state.pop(BUSY_KEY, None)
+    name = st.session_state.get(PICK_KEY)
+    if name is None:
+        say("info", "Choose a run to train first.")
+        return
     try:
         epoch = len(view(name).history.epochs)
     except ValueError as err:
@@ -664,9 +673,13 @@ def _on_train(name: str) -> None:
 
 
 @after_training
-def _on_play(name: str) -> None:
+def _on_play() -> None:
     st.session_state.pop(BUSY_KEY, None)
-    if st.session_state.get(PLAY_KEY):
+    name = st.session_state.get(PICK_KEY)
+    if st.session_state.get(PLAY_KEY) and name is None:
+        st.session_state[PLAY_KEY] = False
+        say("info", "Choose a run to train first.")
+    elif st.session_state.get(PLAY_KEY):
         st.session_state[GOAL_KEY] = {"name": name, "target": None, "start": None}
     else:
         _stop("Paused")
@@ -697,45 +710,68 @@ def _stop(word: str) -> None:
     )
 
 
-def train_controls(name: str, run: RunView) -> None:
-    """Epochs, Train, Stop and Play (with the offer to fork a run another trainer has)."""
+def training_sidebar() -> None:
+    """The training controls, in the sidebar: on screen wherever the page is scrolled to."""
+    name = st.session_state.get(PICK_KEY)
+    try:
+        epochs = view(name).config.epochs if name else RunConfig().epochs
+    except ValueError:  # deleted or damaged meanwhile: the page says so
+        epochs = RunConfig().epochs
+    with st.sidebar:
+        st.subheader("Training")
+        st.caption("Trains the run picked on the page.")
+        train_controls(epochs)
+
+
+def train_controls(epochs: int) -> None:
+    """Epochs (``epochs`` until the user sets it), Train, Stop and Play, for the run picked when clicked.
+
+    Drawn outside the run panel's fragment: a click here reruns the whole page, which ends the slice
+    being trained at once (a click inside a fragment waits for the script run under way), so Stop and
+    Play off act at the step under way.
+    """
+    name = st.session_state.get(PICK_KEY)
     goal = st.session_state.get(GOAL_KEY)
     if goal is not None and goal["name"] != name:  # another run was picked meanwhile
         _release_claim(st.session_state.pop(GOAL_KEY, None))
         st.session_state[PLAY_KEY] = False
     if st.session_state.pop(PLAY_OFF_KEY, False):
         st.session_state[PLAY_KEY] = False
-    cols = st.columns([1, 1, 1, 2])
-    cols[0].number_input(
+    st.number_input(
         "Epochs",
         1,
         MAX_EPOCHS,
-        min(max(int(run.config.epochs), 1), MAX_EPOCHS),  # a run made elsewhere may ask for more
+        min(max(int(epochs), 1), MAX_EPOCHS),  # a run made elsewhere may ask for more
         key="runs.epochs",
         persist_state="session",
     )
-    cols[1].button(
+    train, stop = st.columns(2)
+    train.button(
         "Train",
         type="primary",
         key="runs.train",
         icon=":material/play_arrow:",
         on_click=_on_train,
-        args=(name,),
+        width="stretch",
     )
-    cols[2].button(
+    stop.button(
         "Stop",
         key="runs.stop",
         icon=":material/stop:",
         on_click=_on_stop,
-        help="Stops within a second; every finished step is kept.",
+        help="Stops at the step under way; every finished step is kept.",
+        width="stretch",
     )
-    cols[3].toggle(
+    st.toggle(
         "Play (train until switched off)",
         key=PLAY_KEY,
         on_change=_on_play,
-        args=(name,),
         help="Trains on and redraws the curves about once a second, until you switch it off.",
     )
+
+
+def busy_offer(name: str) -> None:
+    """When another trainer has the run: what it said, and the offer to fork the run and train the fork."""
     busy = st.session_state.get(BUSY_KEY)
     offer = message_place()  # the offer to fork a run another trainer has
     if busy and busy[0] == name:

@@ -409,6 +409,33 @@ def test_picking_a_run_redraws_the_run_panel_only(browser, app):
         page.close()
 
 
+def test_picking_another_run_while_playing_switches_play_off_in_the_sidebar(browser, app):
+    """A pick redraws the run panel only, but Play, in the sidebar, belongs to the run it was switched on
+    for: a pick while it is on switches it off there too, and nothing trains on."""
+    make_run(app, "player", dataset="digits", layers="dense64-relu")
+    make_run(app, "other")
+    page = open_page(browser, f"{app.url}/runs")
+    try:
+        pick_run(page, "player")
+        toggle = page.get_by_test_id("stSidebar").get_by_role(
+            "switch", name="Play (train until switched off)"
+        )
+        page.get_by_test_id("stSidebar").get_by_text("Play (train until switched off)").click()
+        expect(toggle).to_be_checked()
+        deadline = time.monotonic() + 60
+        while saved(app, "player")[1] == 0 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        pick_run(page, "other")
+        expect(toggle).not_to_be_checked()
+        wait_for_app(page)
+        before = saved(app, "player")
+        page.wait_for_timeout(2000)
+        assert saved(app, "player") == before and saved(app, "other") == (0, 0)
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
 def test_a_tab_redraws_the_tabs_only(browser, app):
     """Opening a tab reruns the tabs' fragment: the sidebar, the picker and the controls above the tabs
     are not sent again, so the server sends far fewer messages than for a rerun of the whole page."""
