@@ -1,1 +1,1 @@
-"""Streamlit glue shared by the pages: session state, the setup sidebar, cached datasets."""
+"""Streamlit glue shared by the pages: session state, the setup controls, cached datasets."""

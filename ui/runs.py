@@ -596,8 +596,8 @@ def tabs():
 def run_tabs(name: str) -> None:
     """The tabs and what the open one shows, with the progress of a training under another tab above them.
 
-    A fragment: opening a tab, or a control inside one, redraws this part of the page only, not the
-    sidebar, the picker and the controls above. An action in a tab that changes which run is shown or
+    A fragment inside the run panel's: opening a tab, or a control inside one, redraws this part of the
+    page only, not the picker and the run's line above. An action in a tab that changes which run is shown or
     what the page says (fork, rename, reset, delete, import) redraws the whole page.
     """
 

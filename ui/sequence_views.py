@@ -115,7 +115,7 @@ def applied_model(params: dict, valid: bool) -> tuple[ActiveModel, bool]:
     st.caption(
         f"Active network: {plain(model.config.describe())}"
         + (f" · run **{plain(model.run_name)}**" if model.run_name else "")
-        + " · change it in the sidebar of Step through or Runs."
+        + " · change it in the sidebar of Step through, or pick another run on Runs."
     )
     return model, True
 
