@@ -413,7 +413,7 @@ def test_picking_another_run_while_playing_switches_play_off_in_the_sidebar(brow
     """A pick redraws the run panel only, but Play, in the sidebar, belongs to the run it was switched on
     for: a pick while it is on switches it off there too, and nothing trains on."""
     make_run(app, "player", dataset="digits", layers="dense64-relu")
-    make_run(app, "other")
+    make_run(app, "not-playing")
     page = open_page(browser, f"{app.url}/runs")
     try:
         pick_run(page, "player")
@@ -425,12 +425,12 @@ def test_picking_another_run_while_playing_switches_play_off_in_the_sidebar(brow
         deadline = time.monotonic() + 60
         while saved(app, "player")[1] == 0 and time.monotonic() < deadline:
             page.wait_for_timeout(100)
-        pick_run(page, "other")
+        pick_run(page, "not-playing")
         expect(toggle).not_to_be_checked()
         wait_for_app(page)
         before = saved(app, "player")
         page.wait_for_timeout(2000)
-        assert saved(app, "player") == before and saved(app, "other") == (0, 0)
+        assert saved(app, "player") == before and saved(app, "not-playing") == (0, 0)
         assert_no_exception(page)
     finally:
         page.close()
