@@ -264,7 +264,10 @@ def _on_create(config: RunConfig) -> None:
         activate_run(run.name)
         st.session_state[PICK_KEY] = run.name
         st.session_state[PLAY_KEY] = False
-        say("success", f"Created run **{plain(run.name)}** ({plain(config.describe())}). Train it below.")
+        say(
+            "success",
+            f"Created run **{plain(run.name)}** ({plain(config.describe())}). Train it from the sidebar.",
+        )
     except ValueError as err:
         say("error", plain(f"Could not create the run: {err}"))
 
@@ -453,9 +456,14 @@ def create_run_form(names: list[str]) -> None:
     and stays as the user sets it, whatever run is picked meanwhile, until the run is created or the draft
     is started again. The session's network changes only when the run is created.
     """
+    active = active_run_name()
     st.caption(
-        "Starts from the active run's settings; change any of them. Nothing else changes until you create "
-        "the run: it then becomes the active run."
+        (
+            f"Starts from the settings of the active run, {plain(active)}"
+            if active
+            else "Starts from the session's network (the setup of Step through)"
+        )
+        + "; change any of them. Nothing else changes until you create the run: it then becomes the active run."
     )
     data_place, network_place, training_place = st.columns(3, gap="medium")
     network_place.markdown("**Network**")
@@ -492,10 +500,11 @@ def create_run_form(names: list[str]) -> None:
         persist_state="session",
     )
     start_place.button(
-        "Start again from the active run",
+        "Start again",
         key="runs.new_again",
         on_click=_start_draft_again,
-        help="Sets every control above back to the active run's settings.",
+        help="Sets every control above back to the active run's settings (with no run picked, the "
+        "session's network).",
     )
     st.button(
         "Create run",
