@@ -193,11 +193,12 @@ def active_run_name() -> str | None:
     return getattr(model, "run_name", None)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=4, show_spinner=False)
 def _opened_for_training(root: str, name: str, signature: tuple) -> tuple:
     """(settings, network with the latest weights, trainer resumed where the run stopped, initial weights)
     as the run's files hold them, read again only when they change. Every call gets a copy of its own: the
-    session trains it."""
+    session trains it. Four runs are kept: each holds about five copies of its weights (latest, initial,
+    best, the optimizer's two moments), 100 MB at the app's largest network, 5 million parameters."""
     run = RunStore(root).open(name)
     dataset, error = try_load_dataset(run.config.dataset, run.config.dataset_params)
     if error:
