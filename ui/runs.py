@@ -43,7 +43,7 @@ from .places import message_place, messages_in_place
 from .sidebar import SetupKeys, network_summary, setup_controls
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
-from .widgets import option_widget, put
+from .widgets import forget, option_widget, put
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
@@ -212,11 +212,7 @@ def activate_run(name: str) -> None:
     runs = store()
     config, net, trainer, initial = _opened_for_training(str(runs.root), name, runs.signature(name))
     session.activate(config, net, trainer, run_name=name, initial_weights=initial)
-    # The fork widgets start from the newly active run's settings.
-    for key in [
-        k for k in st.session_state if isinstance(k, str) and k.startswith(("runs.f.", "runs.fork_name"))
-    ]:
-        del st.session_state[key]
+    forget("runs.f.", "runs.fork_name")  # the fork widgets start from the newly active run's settings
 
 
 def training_model(name: str):
@@ -444,10 +440,7 @@ def _draft_base() -> RunConfig:
 
 
 def _start_draft_again() -> None:
-    for key in [
-        k for k in st.session_state if isinstance(k, str) and k.startswith((NEW_RUN.prefix, NEW_RUN.state))
-    ]:
-        del st.session_state[key]
+    forget(NEW_RUN.prefix, NEW_RUN.state)
 
 
 def create_run_form(names: list[str]) -> None:

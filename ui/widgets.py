@@ -43,6 +43,13 @@ def put(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
+def forget(*prefixes: str) -> None:
+    """Drop what the session holds for the keys starting with any of ``prefixes``: their controls show
+    their given values at their next draw."""
+    for key in [k for k in st.session_state if isinstance(k, str) and k.startswith(prefixes)]:
+        del st.session_state[key]
+
+
 def _same(held: Any, value: Any) -> bool:
     return type(held) is type(value) and held == value
 
