@@ -430,7 +430,7 @@ def _on_import() -> None:
 
 # ------------------------------------------------------------------ widgets
 # The New run form's setup: a draft, kept as set (closed, on other pages) until it is started again.
-NEW_RUN = SetupKeys("runs.new.", "runs.new_setup", persist=True)
+NEW_RUN = SetupKeys("runs.new.", "runs.new_setup", persist_state="session")
 
 
 def _draft_base() -> RunConfig:

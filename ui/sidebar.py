@@ -39,13 +39,13 @@ class SetupKeys:
     """Where one place of setup controls keeps its state.
 
     prefix: the controls' keys start with it. state: the keys of the rest start with it (which collapsed
-    section is open, the dataset shown last). persist: the controls keep what was set while they are not
-    drawn (a closed section, another page), as a draft must.
+    section is open, the dataset shown last). persist_state: Streamlit's; "session" keeps what was set
+    while the controls are not drawn (a closed section, another page), as a draft must.
     """
 
     prefix: str
     state: str
-    persist: bool
+    persist_state: str | None
 
     def key(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -62,13 +62,9 @@ class SetupKeys:
     def last_dataset(self) -> str:
         return f"{self.state}.last_dataset"
 
-    @property
-    def persist_state(self) -> str | None:
-        return "session" if self.persist else None
-
 
 # The session's network, in the sidebar: applied as it changes, shown again when a run is opened.
-SIDEBAR = SetupKeys(SIDEBAR_WIDGET_PREFIX, "sidebar", persist=False)
+SIDEBAR = SetupKeys(SIDEBAR_WIDGET_PREFIX, "sidebar", persist_state=None)
 
 
 def dataset_controls(config: RunConfig, errors: list[str], keys: SetupKeys) -> tuple[str, dict]:
@@ -102,7 +98,7 @@ def dataset_controls(config: RunConfig, errors: list[str], keys: SetupKeys) -> t
             if box.open:
                 with box:
                     value = option_widget(
-                        option, given, keys.key(f"ds.{name}.{option.name}"), persist=keys.persist
+                        option, given, keys.key(f"ds.{name}.{option.name}"), persist_state=keys.persist_state
                     )
             else:
                 value = option.check(given)
@@ -156,7 +152,9 @@ def layer_controls(
     )
     values = {}
     try:
-        values["layers"] = option_widget(LAYERS, config.layers, keys.key("layers"), persist=keys.persist)
+        values["layers"] = option_widget(
+            LAYERS, config.layers, keys.key("layers"), persist_state=keys.persist_state
+        )
     except ValueError as err:
         errors.append(str(err))
     for option in (LOSS, INIT):
@@ -166,11 +164,11 @@ def layer_controls(
             getattr(config, option.name),
             keys.key(option.name),
             format_func=lambda name, labels=labels: labels[name].label,
-            persist=keys.persist,
+            persist_state=keys.persist_state,
         )
     if values["init"] == "normal":
         values["init_std"] = option_widget(
-            INIT_STD, config.init_std, keys.key("init_std"), persist=keys.persist
+            INIT_STD, config.init_std, keys.key("init_std"), persist_state=keys.persist_state
         )
     return values
 
@@ -205,7 +203,7 @@ def training_controls(config: RunConfig, errors: list[str], keys: SetupKeys, ima
 
     def widget(option, current, name, **kw):
         try:
-            return option_widget(option, current, keys.key(name), persist=keys.persist, **kw)
+            return option_widget(option, current, keys.key(name), persist_state=keys.persist_state, **kw)
         except ValueError as err:
             errors.append(str(err))
             return current

@@ -71,7 +71,7 @@ def option_widget(
     label: str | None = None,
     format_func: Callable | None = None,
     disabled: bool = False,
-    persist: bool = False,
+    persist_state: str | None = None,
 ) -> Any:
     """Draw the control for ``option``; return what the user set, checked by the option.
 
@@ -79,11 +79,10 @@ def option_widget(
     first draw, or its state was dropped so that it shows a new setup). That value is given to the
     control through the session state: a browser updates the control it already shows, where a new
     default for the same key would leave the old value on screen and send it back with the next click.
-    With ``persist``, the control keeps what was set while it is not drawn (a closed section, another
-    page). Raises ValueError (the option's message, naming it and the value) when typed text
+    With ``persist_state="session"`` (Streamlit's), the control keeps what was set while it is not drawn
+    (a closed section, another page). Raises ValueError (the option's message, naming it and the value) when typed text
     or a number is outside the option's range; the caller shows it and keeps the old value.
     """
-    persist_state = "session" if persist else None
     title = label or option.title
     help_text = " ".join(part for part in (option.help, f"Allowed: {option.range_text()}.") if part)
     if option.kind == "bool":
