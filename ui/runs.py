@@ -462,9 +462,10 @@ def create_run_form(names: list[str]) -> None:
     data_place, network_place, training_place = st.columns(3, gap="medium")
     network_place.markdown("**Network**")
     training_place.markdown("**Training**")
+    start = _draft_base()
     with data_place:
         st.markdown("**Data**")
-        draft = setup_controls(_draft_base(), NEW_RUN, lambda: network_place, lambda: training_place)
+        draft = setup_controls(start, NEW_RUN, lambda: network_place, lambda: training_place)
     problem = None
     if draft is not None:
         dataset, problem = try_load_dataset(draft.dataset, draft.dataset_params)
@@ -481,7 +482,7 @@ def create_run_form(names: list[str]) -> None:
                 with summary:
                     network_summary(draft)
     name_place, start_place = st.columns([3, 1], vertical_alignment="bottom")
-    config = draft or _draft_base()
+    config = draft or start
     base = f"{config.dataset}-{config.layers}"[:40].rstrip("-.") or config.dataset
     suggestion = base if base not in names else store().unique_name(base)
     st.session_state.setdefault("runs.new_name", suggestion)
@@ -679,13 +680,13 @@ def _on_train() -> None:
 def _on_play() -> None:
     st.session_state.pop(BUSY_KEY, None)
     name = st.session_state.get(PICK_KEY)
-    if st.session_state.get(PLAY_KEY) and name is None:
+    if not st.session_state.get(PLAY_KEY):
+        _stop("Paused")
+    elif name is None:
         st.session_state[PLAY_KEY] = False
         say("info", "Choose a run to train first.")
-    elif st.session_state.get(PLAY_KEY):
-        st.session_state[GOAL_KEY] = {"name": name, "target": None, "start": None}
     else:
-        _stop("Paused")
+        st.session_state[GOAL_KEY] = {"name": name, "target": None, "start": None}
 
 
 @after_training
