@@ -83,6 +83,23 @@ def test_only_the_open_tab_is_computed():
     assert not any("∂P/∂x" in c.value for c in app.caption)
 
 
+def test_the_saliency_view_and_its_class_stay_in_place_while_nothing_is_drawn():
+    """Before a drawing and after one, the tab holds the same elements (the first stroke redraws them in
+    place): the class to explain, disabled until there is a drawing, and the map view, empty with a note."""
+    app = open_page()
+    explain = app.selectbox(key="draw.explain")
+    assert explain.disabled
+    (empty,) = drawn_maps(app)
+    assert empty["layout"] == "saliency" and "once you draw" in empty["note"]
+    assert not np.frombuffer(base64.b64decode(empty["saliency"]), np.float32).any()
+    app.session_state[INJECT_KEY] = VERTICAL_BAR
+    app.run()
+    assert not app.selectbox(key="draw.explain").disabled
+    (drawn,) = drawn_maps(app)
+    assert "note" not in drawn and drawn["class_name"] == "1"
+    assert np.frombuffer(base64.b64decode(drawn["saliency"]), np.float32).any()
+
+
 def drawn_maps(app) -> list[dict]:
     """The data of each map view on the page (the saliency map's, a layer's feature maps')."""
     return [

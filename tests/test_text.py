@@ -54,5 +54,6 @@ def test_class_names_read_as_text_in_the_draw_figures():
     assert feature_maps_payload(np.zeros((2, 4, 4)), name)["title"] == name
     view_js = (Path(__file__).resolve().parents[1] / "ui" / "map_view" / "map_view.js").read_text()
     assert "innerHTML" not in view_js
-    assert "textContent = `∂P(${data.class_name})" in view_js and "textContent = data.title" in view_js
+    assert "textContent = `∂P(${explained})" in view_js and "textContent = data.title" in view_js
+    assert "readout.textContent = this.note" in view_js  # the empty view's note
     assert "node.textContent = name" in view_js  # the confusion matrix's class labels

@@ -55,6 +55,17 @@ def test_the_saliency_view_gets_the_engines_numbers_and_the_apps_colour_scale():
         saliency_payload(image, saliency[:8, :8], "7")
 
 
+def test_the_empty_saliency_view_holds_no_gradient_and_says_why():
+    from viz.draw import empty_saliency_payload
+
+    payload = empty_saliency_payload(28, "Draw <b>first</b>")
+    for key in ("input", "saliency"):
+        values = np.frombuffer(base64.b64decode(payload[key]), dtype=np.float32)
+        assert values.shape == (28 * 28,) and not values.any()
+    assert (payload["layout"], payload["rows"], payload["cols"]) == ("saliency", 28, 28)
+    assert payload["note"] == "Draw <b>first</b>" and payload["stats"] == ""  # text the view writes as text
+
+
 def test_the_confusion_matrix_travels_as_whole_counts_with_its_class_names():
     from viz.colors import COUNT_LUT
     from viz.draw import confusion_payload

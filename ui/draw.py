@@ -516,27 +516,29 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
     )
     if saliency.open:
         with saliency:
+            # The same elements with or without a drawing, so a stroke redraws them in place.
+            explain = st.selectbox(
+                "Explain class",
+                [None, *range(len(classes))],
+                key="draw.explain",
+                format_func=lambda k: "the predicted class" if k is None else classes[k],
+                disabled=prediction is None,
+            )
             if prediction is None:
-                st.info("The saliency map appears once you draw something.")
-            else:
-                explain = st.selectbox(
-                    "Explain class",
-                    [None, *range(len(classes))],
-                    key="draw.explain",
-                    format_func=lambda k: "the predicted class" if k is None else classes[k],
+                payload = figures.empty_saliency_payload(
+                    model.style.size, "The saliency map appears here once you draw something."
                 )
+            else:
                 if explain is not None and explain != prediction.explained:
                     prediction = predict(model, prepared, explain)
-                map_view(
-                    figures.saliency_payload(
-                        prepared.model_input, prediction.saliency, classes[prediction.explained]
-                    ),
-                    key="draw.saliency",
+                payload = figures.saliency_payload(
+                    prepared.model_input, prediction.saliency, classes[prediction.explained]
                 )
-                st.caption(
-                    "Red pixels raise the probability of the explained class when made brighter, blue ones "
-                    "lower it: the gradient ∂P/∂x, computed by backpropagating to the input."
-                )
+            map_view(payload, key="draw.saliency")
+            st.caption(
+                "Red pixels raise the probability of the explained class when made brighter, blue ones "
+                "lower it: the gradient ∂P/∂x, computed by backpropagating to the input."
+            )
     if maps.open:
         with maps:
             if prediction is None:

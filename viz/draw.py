@@ -166,6 +166,14 @@ def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dic
     }
 
 
+def empty_saliency_payload(side: int, note: str) -> dict:
+    """The saliency view before anything is drawn: a black input of ``side``×``side`` pixels, no
+    gradient, and ``note`` (plain text) where the values go. The view stays on the page, so the first
+    stroke redraws it in place."""
+    blank = np.zeros((side, side), np.float32)
+    return {**saliency_payload(blank, blank, ""), "note": str(note), "stats": ""}
+
+
 def tile(maps: np.ndarray, per_row: int, gap: int = GAP) -> np.ndarray:
     """(C, h, w) maps laid out left to right, top to bottom, ``per_row`` to a row, NaN between them.
 
@@ -362,6 +370,7 @@ __all__ = [
     "probability_table",
     "probability_shift",
     "saliency_payload",
+    "empty_saliency_payload",
     "feature_maps_payload",
     "tile",
     "layer_activations",

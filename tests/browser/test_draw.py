@@ -427,6 +427,17 @@ def test_upload_of_a_dark_on_light_digit_and_of_a_non_image(browser, app_server)
 def test_saliency_activations_teaching_and_validation_render(browser, app_server):
     page = open_draw_page(browser, app_server)
     try:
+        tabs = page.locator("[data-testid='stTabs']")
+        # nothing drawn: the view is in place, empty, and says when it fills in; nothing answers the pointer
+        expect(tabs.locator(".mv-readout")).to_have_text(
+            "The saliency map appears here once you draw something."
+        )
+        expect(tabs.locator(".mv-stats")).to_have_text("")
+        empty = tabs.locator(".mv-saliency").bounding_box()
+        page.mouse.move(empty["x"] + empty["width"] / 2, empty["y"] + empty["height"] / 2)
+        expect(tabs.locator(".mv-readout")).to_have_text(
+            "The saliency map appears here once you draw something."
+        )
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
         stages = page.locator(".bp-gallery").first.locator("figure")
@@ -434,7 +445,6 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
         stages.first.scroll_into_view_if_needed()
         page.screenshot(path=str(screenshot_path("draw_stages")))
 
-        tabs = page.locator("[data-testid='stTabs']")
         saliency = tabs.locator(".mv-saliency")
         expect(saliency).to_be_visible()
         expect(tabs.locator(".mv-saliency-title")).to_have_text("∂P(1)/∂pixel over the input")

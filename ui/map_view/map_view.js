@@ -154,10 +154,12 @@ class SaliencyView {
     this.cols = cols;
     this.x = x;
     this.s = s;
-    this.title.textContent = `∂P(${data.class_name})/∂pixel over the input`;
-    this.saliency.canvas.setAttribute("aria-label", `∂P(${data.class_name})/∂pixel: red raises it, blue lowers it`);
-    this.legend.load(lut, signedTicks(limit));
-    this.stats.textContent = `scale ±${significant(limit)} · ${data.stats}`;
+    this.note = data.note || "";
+    const explained = this.note ? "class" : data.class_name;
+    this.title.textContent = `∂P(${explained})/∂pixel over the input`;
+    this.saliency.canvas.setAttribute("aria-label", `∂P(${explained})/∂pixel: red raises it, blue lowers it`);
+    this.legend.load(lut, this.note ? ["+", "0", "−"] : signedTicks(limit));  // no gradient: no scale yet
+    this.stats.textContent = this.note ? "" : `scale ±${significant(limit)} · ${data.stats}`;
     const scale = Math.max(1, Math.floor(280 / Math.max(rows, cols)));
     const grey = (i) => 255 * Math.min(1, Math.max(0, x[i]));
     this.input.load(rows, cols, scale, (d, o, r, c) => {
@@ -175,11 +177,11 @@ class SaliencyView {
 
   point(row, col) {
     const inside = row !== null && row >= 0 && row < this.rows && col >= 0 && col < this.cols;
-    const cell = inside ? { row, col } : null;
+    const cell = inside && !this.note ? { row, col } : null;
     this.input.draw(cell);
     this.saliency.draw(cell);
-    if (!cell) {
-      this.readout.textContent = "Point at a pixel to read its input value and its ∂P/∂x.";
+    if (this.note || !cell) {
+      this.readout.textContent = this.note || "Point at a pixel to read its input value and its ∂P/∂x.";
       return;
     }
     const i = row * this.cols + col;
