@@ -73,6 +73,13 @@ def clear_then_draw(page):
     return clear, stroke(page, SEVEN)
 
 
+def model(page, label: str):
+    """A click on the model's pill."""
+    return lambda: (
+        page.get_by_role("radiogroup", name="Model").get_by_role("radio", name=label, exact=True).click()
+    )
+
+
 def tab(page, name: str):
     return lambda: page.get_by_role("tab", name=name, exact=True).click()
 
@@ -137,8 +144,8 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
         page,
         [
             [
-                ("model digits, Validation open", choose(page, "Model", "digits")),
-                ("model mnist, Validation open", choose(page, "Model", "mnist")),
+                ("model digits, Validation open", model(page, "digits (built-in)")),
+                ("model mnist, Validation open", model(page, "mnist (built-in)")),
             ]
         ],
         repeats,

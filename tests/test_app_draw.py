@@ -11,6 +11,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from tests.markdown_text import shown
 from ui.draw import INJECT_KEY, TAB_KEY, TAUGHT_KEY, model_options
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "draw.py")
@@ -39,7 +40,7 @@ def open_page(image=None, model=None, tab=None):
         app.session_state[TAB_KEY] = tab
     app.run()
     if model is not None:
-        app.selectbox(key="draw.model").set_value(model).run()
+        app.pills(key="draw.model").set_value(model).run()
     assert not app.exception, app.exception
     return app
 
@@ -50,9 +51,9 @@ def metric(app, label):
 
 def test_first_open_shows_the_mnist_cnn_and_asks_for_a_drawing():
     app = open_page()
-    assert app.selectbox(key="draw.model").value == "builtin:mnist"
+    assert app.pills(key="draw.model").value == "builtin:mnist"
     assert metric(app, "Validation accuracy") == "98.75%"  # as the card stores it, not rounded up
-    assert "digits (built-in)" in app.selectbox(key="draw.model").options  # the 8×8 model stays
+    assert "digits (built-in)" in map(shown, app.pills(key="draw.model").options)  # the 8×8 model stays
     assert any("Draw something" in caption.value for caption in app.caption)
     assert metric(app, "Prediction") == "—"  # its place, empty
     assert not app.error
@@ -141,7 +142,7 @@ def test_triangle_is_read_as_a_triangle_by_the_shapes_model():
 def test_every_builtin_model_predicts_and_shows_every_tab_without_error(tab):
     app = open_page(TRIANGLE, tab=tab)
     for option in ("builtin:mnist", "builtin:digits", "builtin:shapes", "builtin:fashion"):
-        app.selectbox(key="draw.model").set_value(option).run()
+        app.pills(key="draw.model").set_value(option).run()
         assert not app.exception and not app.error, (option, [e.value for e in app.error])
         assert metric(app, "Prediction") not in ("—", None)  # a class, predicted
 
@@ -235,7 +236,7 @@ def test_runs_trained_on_image_datasets_are_listed_and_usable(isolated_runs_dir)
     app = open_page(VERTICAL_BAR)
     ids = list(model_options())
     assert "run:tiny-digits" in ids and "run:circle-run" not in ids
-    app.selectbox(key="draw.model").set_value("run:tiny-digits").run()
+    app.pills(key="draw.model").set_value("run:tiny-digits").run()
     assert not app.exception and not app.error
     assert metric(app, "Prediction") not in ("—", None)  # a class, predicted
     assert any("runs/tiny-digits" in c.value for c in app.code)

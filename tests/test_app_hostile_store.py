@@ -89,7 +89,7 @@ def test_a_healthy_run_with_a_damaged_best_file_still_opens_and_trains(hostile_s
 
 def test_draw_page_renders_with_built_in_models_and_lists_only_the_healthy_image_runs(hostile_store):
     at = open_page("draw")
-    options = at.selectbox(key="draw.model").options
+    options = [shown(option) for option in at.pills(key="draw.model").options]  # as the page shows them
     assert "digits (built-in)" in options
     assert "good (run, digits)" in options
     assert not any("created-number" in option or "linked" in option for option in options)

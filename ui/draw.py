@@ -217,7 +217,16 @@ def model_picker_ui() -> Model:
     if not options:
         st.error("No model found: run `python -m models.train mnist` to create models/mnist.npz.")
         st.stop()
-    model_id = st.selectbox("Model", list(options), format_func=options.get, key="draw.model")
+    # One pill per model: every model in sight, and a click on a pill answers sooner than a list that
+    # opens, closes and then asks for the run. Labels hold run and dataset names: plain text.
+    model_id = st.pills(
+        "Model",
+        list(options),
+        format_func=lambda option: plain(options[option]),
+        key="draw.model",
+        default=next(iter(options)),
+        required=True,
+    )
     try:
         original, meta = _load_model(model_id)
         style = drawing.style_for(meta["dataset"], meta.get("input_shape"))

@@ -95,9 +95,13 @@ def clear(page):
 
 
 def choose_model(page, label):
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Model").click()
-    page.get_by_role("option", name=label).click()
+    model_pill(page, label).click()
     wait_for_app(page)
+
+
+def model_pill(page, label):
+    """The model's pill: one radio button of the Model group."""
+    return page.get_by_role("radiogroup", name="Model").get_by_role("radio", name=label, exact=True)
 
 
 def choose_explained_class(page, label):
@@ -121,8 +125,10 @@ def test_mouse_drawings_are_recognised_and_predictions_follow_the_drawing(browse
     try:
         expect(draw_prompt(page)).to_be_visible()
         expect(prediction(page)).to_have_text("—")  # nothing drawn: no prediction
-        expect(page.get_by_text("appears here once you draw")).to_be_visible()  # the stages' place, empty
-        expect(page.get_by_role("combobox", name="Model")).to_have_value("mnist (built-in)")
+        expect(
+            page.get_by_text("centred) appears here once you draw")
+        ).to_be_visible()  # the stages' place, empty
+        expect(model_pill(page, "mnist (built-in)")).to_be_checked()
 
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
