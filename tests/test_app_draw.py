@@ -101,6 +101,24 @@ def test_the_saliency_view_and_its_class_stay_in_place_while_nothing_is_drawn():
     assert np.frombuffer(base64.b64decode(drawn["saliency"]), np.float32).any()
 
 
+def canvas_data(app) -> dict:
+    (canvas,) = [e for e in app.get("bidi_component") if e.proto.component_name == "backprop.draw_canvas"]
+    return json.loads(canvas.proto.json)
+
+
+def test_the_stroke_width_is_the_canvass_own_control_and_is_given_back_to_it():
+    """No slider on the page: the width is the canvas's, which starts at the width it last sent."""
+    from ui.draw import STROKE_KEY
+    from ui.draw_canvas import PEN_WIDTH, PEN_WIDTHS
+
+    app = open_page()
+    assert not app.slider
+    assert (canvas_data(app)["stroke_width"], canvas_data(app)["widths"]) == (PEN_WIDTH, list(PEN_WIDTHS))
+    app.session_state[STROKE_KEY] = 31  # as the canvas's width callback keeps it
+    app.run()
+    assert canvas_data(app)["stroke_width"] == 31
+
+
 def drawn_maps(app) -> list[dict]:
     """The data of each map view on the page (the saliency map's, a layer's feature maps')."""
     return [

@@ -10,7 +10,16 @@ from PIL import Image, ImageDraw
 
 from backprop import limits
 from datasets import drawing
-from ui.draw_canvas import MAX_COORDINATES, MAX_NAME, MAX_STROKES, PictureFile, read_drawing, read_picture
+from ui.draw_canvas import (
+    MAX_COORDINATES,
+    MAX_NAME,
+    MAX_STROKES,
+    PEN_WIDTHS,
+    PictureFile,
+    read_drawing,
+    read_picture,
+    read_width,
+)
 
 SIDE = 280
 
@@ -114,3 +123,11 @@ def test_a_file_over_the_bound_is_refused_before_it_is_decoded(monkeypatch):
     with pytest.raises(limits.OverBudget, match="BACKPROP_MAX_IMAGE_FILE_BYTES"):
         read_picture({"name": "big.png", "data": picture_url(bytes(3000))}, max_bytes=1000)
     assert decoded == []
+
+
+def test_the_stroke_width_sent_is_a_whole_number_within_the_controls_range():
+    low, high = PEN_WIDTHS
+    assert read_width(low) == low and read_width(high) == high and read_width(20.0) == 20
+    for value in (low - 1, high + 1, 18.5, True, "18", None, float("nan")):
+        with pytest.raises(ValueError, match=f"from {low} to {high}"):
+            read_width(value)

@@ -40,7 +40,7 @@ from backprop.saliency import probability_gradient
 from datasets import drawing
 
 from .data import try_load_dataset
-from .draw_canvas import drawing_canvas, read_drawing
+from .draw_canvas import PEN_WIDTH, drawing_canvas, read_drawing, read_width
 from .draw_canvas import read_picture as read_canvas_picture
 from .map_view import map_view
 from .places import messages_in_place
@@ -61,6 +61,7 @@ INKS = {
     "keep": (False, "Ink: light on dark (keep)"),
 }
 CANVAS_ERROR_KEY = "draw.canvas_error"
+STROKE_KEY = "draw.stroke"
 TAUGHT_KEY = "draw.taught"
 TAB_KEY = "draw.tab"
 CANVAS_SIDE = 280
@@ -308,9 +309,8 @@ def drawing_input_ui() -> tuple[np.ndarray | None, str]:
 
 
 def _canvas_ui(picture: dict | None) -> np.ndarray | None:
-    """The canvas (with the drawing given back after another page, and the opened picture shown in
-    its place) and its stroke width (kept on screen while a picture is shown, unused then: the page
-    keeps its elements from drawing to picture and back)."""
+    """The canvas, with the drawing and the stroke width given back after another page, and the
+    opened picture shown in the drawing's place."""
     if CANVAS_KEY not in st.session_state:
         # The canvas was not on screen in the last run (another page), so Streamlit dropped its
         # state and it comes back empty: give it the strokes.
@@ -319,16 +319,16 @@ def _canvas_ui(picture: dict | None) -> np.ndarray | None:
     drawing_canvas(
         CANVAS_KEY,
         CANVAS_SIDE,
-        st.session_state.get("draw.stroke", 18),
+        st.session_state.get(STROKE_KEY, PEN_WIDTH),
         restore["strokes"] if restore else None,
         on_change=_take_drawing,
         picture=picture,
         on_picture=_take_picture,
         on_ink=_take_ink,
+        on_width=_take_width,
         max_bytes=limits.IMAGE_FILE_BYTES.value(),
     )
     messages_in_place([("error", plain(st.session_state.pop(CANVAS_ERROR_KEY, None) or ""))])
-    st.slider("Stroke width", 4, 40, 18, key="draw.stroke", disabled=picture is not None)
     kept = st.session_state.get(DRAWING_KEY)
     return kept["image"] if kept else None
 
@@ -370,6 +370,14 @@ def _take_ink() -> None:
     ink = (st.session_state.get(CANVAS_KEY) or {}).get("ink")
     if isinstance(ink, str) and ink in INKS:
         st.session_state[INVERT_KEY] = ink
+
+
+def _take_width() -> None:
+    """Keep the stroke width the canvas's control sent, to give it back to the canvas shown again."""
+    try:
+        st.session_state[STROKE_KEY] = read_width((st.session_state.get(CANVAS_KEY) or {}).get("width"))
+    except ValueError as err:
+        st.session_state[CANVAS_ERROR_KEY] = f"The canvas's stroke width could not be read: {err}."
 
 
 def _set_drawing_aside() -> None:

@@ -223,9 +223,14 @@ def test_the_drawing_survives_the_stroke_width_the_tabs_and_a_visit_to_another_p
     try:
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
-        slider = page.get_by_role("slider", name="Stroke width")
-        slider.focus()
-        page.keyboard.press("ArrowRight")
+        thin_bar = wait_for_ink(page)
+        width = page.get_by_role("slider", name="Stroke width")  # the canvas's own control
+        width_shown = page.locator(".dc-width-value")
+        expect(width_shown).to_have_text("18 px")
+        width.focus()
+        for _ in range(6):
+            page.keyboard.press("ArrowRight")
+        expect(width_shown).to_have_text("24 px")
         wait_for_app(page)
         expect(prediction(page)).to_have_text("1")
         tab(page, "Activations")
@@ -237,10 +242,15 @@ def test_the_drawing_survives_the_stroke_width_the_tabs_and_a_visit_to_another_p
         page.get_by_role("link", name="Draw & predict").first.click()
         wait_for_app(page)
         expect(prediction(page)).to_have_text("1")  # predicted from the kept drawing
+        expect(width_shown).to_have_text("24 px")  # the width given back to the canvas
         canvas_origin(page)
         assert wait_for_ink(page) > 1000, "the canvas came back empty"
         seven(page)  # the canvas has the bar back: drawing on adds to it, and it is read anew
         expect(prediction(page)).not_to_have_text("1")
+        clear(page)
+        vertical_bar(page)  # the same bar, 24 px wide instead of 18
+        expect(prediction(page)).to_have_text("1")
+        assert 1.2 < wait_for_ink(page) / thin_bar < 1.45
         assert_no_exception(page)
     finally:
         page.close()

@@ -36,7 +36,9 @@ ASSETS = Path(__file__).resolve().parent
 NAME = "backprop.draw_canvas"
 MAX_STROKES = 2000
 MAX_COORDINATES = 400_000  # over all strokes: x and y of 200,000 points
-WIDTHS = (1, 100)  # a stroke's width in pixels, as the page's slider can never exceed
+WIDTHS = (1, 100)  # a stroke's width in pixels read from the browser, wider than the control allows
+PEN_WIDTHS = (4, 40)  # the canvas's Stroke width control, in canvas pixels
+PEN_WIDTH = 18  # its value until the user moves it
 MAX_NAME = 200  # characters of a picture's file name kept (the rest is cut)
 PICTURE_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?;base64,")
 
@@ -71,9 +73,13 @@ def drawing_canvas(
     picture: dict | None,
     on_picture,
     on_ink,
+    on_width,
     max_bytes: int,
 ) -> None:
-    """Mount the canvas, side×side pixels, drawing strokes ``stroke_width`` wide.
+    """Mount the canvas, side×side pixels, drawing strokes ``stroke_width`` wide until its own
+    *Stroke width* control (``PEN_WIDTHS``, under the canvas) is moved: that changes the width in the
+    browser at once, and sends it when let go, as the state value ``width`` (read it with
+    ``read_width``) for ``on_width``, so it can be given back to a canvas shown again.
 
     strokes: what a canvas shown for the first time under ``key`` starts with (ignored once it is
     on screen, so a stroke being drawn is never reset). on_change: called at the start of the run a
@@ -91,6 +97,7 @@ def drawing_canvas(
         data={
             "side": int(side),
             "stroke_width": int(stroke_width),
+            "widths": list(PEN_WIDTHS),
             "strokes": strokes or [],
             "picture": picture,
             "max_bytes": int(max_bytes),
@@ -98,7 +105,17 @@ def drawing_canvas(
         on_drawing_change=on_change,
         on_picture_change=on_picture,
         on_ink_change=on_ink,
+        on_width_change=on_width,
     )
+
+
+def read_width(value) -> int:
+    """The stroke width the canvas's control sent; ValueError unless a whole number within
+    ``PEN_WIDTHS``."""
+    low, high = PEN_WIDTHS
+    if not _number(value) or value != int(value) or not low <= value <= high:
+        raise ValueError(f"a stroke width is a whole number of pixels from {low} to {high}, not {value!r}")
+    return int(value)
 
 
 def read_picture(value, max_bytes: int) -> PictureFile | None:

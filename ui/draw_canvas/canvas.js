@@ -5,9 +5,12 @@
 // canvas's pixels as a PNG data URL, as one state value, "drawing". Undo, redo and Clear
 // act here and send the drawing they leave; Clear is one step of the history, so Undo
 // brings the drawing back. Streamlit calls the default export again on the same
-// parentElement when the data changes (the stroke width); the canvas keeps its strokes
-// per parentElement, and takes the strokes given in the data only the first time it is
-// drawn.
+// parentElement when the data changes; the canvas keeps its strokes per parentElement,
+// and takes the strokes given in the data only the first time it is drawn.
+//
+// Its Stroke width control acts here, on the strokes drawn next, with no rerun; the width is
+// sent when the control is let go (state value "width"), so a canvas shown again starts
+// with it (the data's stroke_width, taken the first time only, as the strokes are).
 //
 // A picture file (the Picture… button, or a file dropped on the canvas) is read here and
 // sent once, as the trigger value "picture" ({name, data: a base64 data URL}); a file over
@@ -33,6 +36,8 @@ class DrawingCanvas {
     this.status = this.root.querySelector(".dc-status");
     this.ink = this.root.querySelector(".dc-ink");
     this.count = this.root.querySelector(".dc-count");
+    this.widthInput = this.root.querySelector(".dc-width-input");
+    this.widthValue = this.root.querySelector(".dc-width-value");
     this.picture = null; // the data URL shown instead of the strokes
     this.pictureImage = null;
     this.strokes = []; // {w, pts: [x0, y0, x1, y1, ...]} in canvas pixels
@@ -54,6 +59,8 @@ class DrawingCanvas {
     this.backButton.addEventListener("click", () => this.trigger("picture", { remove: true }));
     this.openButton.addEventListener("click", () => this.fileInput.click());
     this.ink.addEventListener("change", () => this.trigger("ink", this.ink.value));
+    this.widthInput.addEventListener("input", () => this.setWidth(Number(this.widthInput.value)));
+    this.widthInput.addEventListener("change", () => this.send("width", this.width));
     this.fileInput.addEventListener("change", () => {
       if (this.fileInput.files.length) this.open(this.fileInput.files[0]);
       this.fileInput.value = ""; // the same file chosen again is read again
@@ -130,7 +137,6 @@ class DrawingCanvas {
   load(data, setStateValue, setTriggerValue) {
     this.send = setStateValue;
     this.trigger = setTriggerValue;
-    this.width = data.stroke_width;
     this.maxBytes = data.max_bytes;
     const redraw = data.side !== this.side || !this.seeded;
     if (data.side !== this.side) {
@@ -140,6 +146,8 @@ class DrawingCanvas {
     }
     if (!this.seeded) {
       this.seeded = true;
+      [this.widthInput.min, this.widthInput.max] = data.widths.map(String);
+      this.setWidth(data.stroke_width);
       this.strokes = (data.strokes || []).map(([w, pts]) => ({ w, pts }));
       this.done = this.strokes.map((stroke) => ({ stroke }));
     }
@@ -149,6 +157,12 @@ class DrawingCanvas {
     this.status.textContent = picture ? picture.status : "";
     if (picture) this.inkMenu(picture.inks, picture.ink);
     this.updateBar();
+  }
+
+  setWidth(width) {
+    this.width = width;
+    this.widthInput.value = String(width);
+    this.widthValue.textContent = `${width} px`;
   }
 
   point(e) {
@@ -251,6 +265,7 @@ class DrawingCanvas {
     for (const button of [this.undoButton, this.redoButton, this.clearButton]) button.hidden = shown;
     this.backButton.hidden = !shown;
     this.ink.hidden = !shown;
+    this.widthInput.disabled = shown; // a picture is read, not drawn on
     this.undoButton.disabled = this.done.length === 0;
     this.redoButton.disabled = this.undone.length === 0;
     this.clearButton.disabled = this.strokes.length === 0;
