@@ -74,6 +74,21 @@ def test_auto_generated_and_random_masters():
     assert any("every window is random" in box.value for box in at.info)
 
 
+def test_auto_masters_are_as_long_as_shortest_and_longest_say():
+    at = run_page()
+    assert at.number_input(key="seq.shortest").disabled and at.number_input(key="seq.longest").disabled
+    at.radio(key="seq.mode").set_value("auto").run()
+    at.number_input(key="seq.shortest").set_value(4).run()
+    at.number_input(key="seq.longest").set_value(7).run()
+    at.button(key="seq.use").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.session_state["bp.config"].dataset_params["master_length"] == [4, 7]
+
+    at.number_input(key="seq.shortest").set_value(9).run()
+    assert any("Shortest (9) is more than Longest (7)" in unescaped(e.value) for e in at.error)
+    assert "last valid settings" in shown(at)
+
+
 def test_encoding_and_task_change_the_input_and_targets():
     at = run_page()
     at.selectbox(key="seq.encoding").set_value("embedding").run()

@@ -40,7 +40,8 @@ PAGE_DEFAULTS = {
     "mode": "type",
     "masters": "abccaabb, addaccad",
     "count": 3,
-    "length": (6, 10),
+    "shortest": 6,
+    "longest": 10,
     "task": "next_token",
     "encoding": "one_hot",
     "seed": 0,
@@ -119,7 +120,7 @@ def _initial_settings() -> dict:
     else:
         length = p.get("master_length", 8)
         low, high = (length, length) if isinstance(length, int) else tuple(int(v) for v in length)
-        settings.update(mode="auto", count=int(p.get("master_count", 3)), length=(low, high))
+        settings.update(mode="auto", count=int(p.get("master_count", 3)), shortest=low, longest=high)
     return settings
 
 
@@ -170,7 +171,16 @@ def dataset_controls() -> dict:
     count = c2.number_input(
         "How many masters", 1, 50, step=1, key="seq.count", disabled=mode != "auto", **keep
     )
-    low, high = c3.slider("Length range", 1, 64, key="seq.length", disabled=mode != "auto", **keep)
+    # Two number boxes rather than a range slider: a slider measures itself in the browser on every
+    # rerun that changes the page above it.
+    c3a, c3b = c3.columns(2)
+    auto = {"disabled": mode != "auto", **keep}
+    low = c3a.number_input(
+        "Shortest", 1, 64, step=1, key="seq.shortest", help="Shortest master's length", **auto
+    )
+    high = c3b.number_input(
+        "Longest", 1, 64, step=1, key="seq.longest", help="Longest master's length", **auto
+    )
     if mode == "type":
         params.update(source="explicit", master_sequences=masters.strip())
     elif mode == "auto":
@@ -197,6 +207,17 @@ def settings_problem(params: dict) -> str | None:
     default = datasets.spec("sequences").params["master_sequences"]
     if params.get("source") == "explicit" and not str(params.get("master_sequences", default)).strip(", "):
         return NO_MASTERS
+    length = params.get("master_length")
+    if (
+        params.get("source") == "auto"
+        and isinstance(length, list)
+        and len(length) == 2
+        and length[0] > length[1]
+    ):
+        return (
+            f"Shortest ({length[0]}) is more than Longest ({length[1]}): set the shortest master's "
+            "length at most the longest's."
+        )
     return None
 
 
