@@ -227,6 +227,7 @@ def model_picker_ui() -> Model:
         key="draw.model",
         default=next(iter(options)),
         required=True,
+        persist_state="session",  # the model chosen is still chosen after another page
     )
     try:
         original, meta = _load_model(model_id)

@@ -43,7 +43,7 @@ from .places import message_place, messages_in_place
 from .sidebar import SetupKeys, network_summary, setup_controls
 from .text import plain
 from .training import APP_OWNER, Progress, after_training, save_unsaved_steps, train_active
-from .widgets import forget, option_widget, put
+from .widgets import forget, kept_tabs, option_widget, put
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
@@ -52,7 +52,6 @@ PLAY_OFF_KEY = "runs.play_off"  # set to switch Play off before its toggle is dr
 REDRAW_KEY = "runs.redraw"  # set by a pick that changes what is drawn outside the run panel
 BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
 TAB_KEY = "runs.tab"
-OPEN_TAB_KEY = "runs.open_tab"  # the tab last open, kept across page switches (the widget's own key is not)
 TABS = ("Train", "Inside the layers", "Fork", "Manage")
 TABLE_KEY = "runs.table"
 TABLE_OPEN_KEY = "runs.table_open"  # whether the epoch table was open, kept across page switches
@@ -591,10 +590,7 @@ def describe_run(run: RunView) -> str:
 
 def tabs():
     """The page's tabs; the one open is kept across reruns and page switches, and only it is drawn."""
-    if TAB_KEY not in st.session_state:  # arriving on the page: the tab last open
-        st.session_state[TAB_KEY] = st.session_state.get(OPEN_TAB_KEY, TABS[0])
-    st.session_state[OPEN_TAB_KEY] = st.session_state[TAB_KEY]
-    return st.tabs(TABS, key=TAB_KEY, on_change=_remember_tab)
+    return kept_tabs(TABS, TAB_KEY)
 
 
 def run_tabs(name: str) -> None:
@@ -632,10 +628,6 @@ def run_tabs(name: str) -> None:
                 manage_panel(name, run)
 
     tabbed()
-
-
-def _remember_tab() -> None:
-    st.session_state[OPEN_TAB_KEY] = st.session_state[TAB_KEY]
 
 
 # What the Train button or Play asked for: {"name", "target" (epoch to reach; None while playing), "start"}.

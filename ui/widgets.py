@@ -50,6 +50,23 @@ def forget(*prefixes: str) -> None:
         del st.session_state[key]
 
 
+def kept_tabs(labels: list[str] | tuple[str, ...], key: str):
+    """``st.tabs`` under ``key``, open on the tab last open on this page, across reruns and other pages.
+
+    Streamlit forgets a widget's value on a run of a page that does not draw it, so the open tab is also
+    kept under ``key + ".kept"``, which it does not forget, and given back on arrival.
+    """
+    kept = f"{key}.kept"
+    if key not in st.session_state:  # arriving on the page: the tab last open
+        st.session_state[key] = st.session_state[kept] if st.session_state.get(kept) in labels else labels[0]
+    st.session_state[kept] = st.session_state[key]
+    return st.tabs(labels, key=key, on_change=_keep_tab, args=(key, kept))
+
+
+def _keep_tab(key: str, kept: str) -> None:
+    st.session_state[kept] = st.session_state[key]
+
+
 def _same(held: Any, value: Any) -> bool:
     return type(held) is type(value) and held == value
 
