@@ -45,6 +45,7 @@ from .draw_canvas import read_picture as read_canvas_picture
 from .map_view import map_view
 from .places import messages_in_place
 from .text import plain
+from .widgets import kept_tabs
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 INJECT_KEY = "draw.injected_image"
@@ -529,9 +530,7 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
     prediction as the page last made it."""
     from viz import draw as figures
 
-    saliency, maps, activations, teaching, validation = st.tabs(
-        TABS, key=TAB_KEY, on_change="rerun", default=TABS[0]
-    )
+    saliency, maps, activations, teaching, validation = kept_tabs(TABS, TAB_KEY)
     if saliency.open:
         with saliency:
             # The same elements with or without a drawing, so a stroke redraws them in place.

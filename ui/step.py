@@ -44,6 +44,7 @@ from .step_inspector import inspector as cell_inspector
 from .step_player import step_player
 from .text import plain
 from .training import train_active
+from .widgets import kept_tabs
 
 SAMPLE_INDEX_KEY = "step.sample_index"  # set by other pages to open a chosen sample here
 PENDING_KEY = "step.pending_run"  # (steps, epochs) asked for by the Run buttons
@@ -452,7 +453,7 @@ def describe_sample(model: ActiveModel, trace, row: int) -> str:
 # ------------------------------------------------------------- the views
 def views(model: ActiveModel, state: StepState) -> None:
     """Cell inspector, network & task, diagnostics, share & export: only the open one is computed."""
-    tabs = st.tabs(VIEWS, key=VIEW_KEY, on_change="rerun")
+    tabs = kept_tabs(VIEWS, VIEW_KEY)
     shows = (inspector, task_view, diagnostics, share_and_export)
     for tab, show in zip(tabs, shows):
         if tab.open:

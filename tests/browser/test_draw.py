@@ -256,6 +256,23 @@ def test_the_drawing_survives_the_stroke_width_the_tabs_and_a_visit_to_another_p
         page.close()
 
 
+def test_the_model_and_the_tab_chosen_survive_a_visit_to_another_page(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        choose_model(page, "digits (built-in)")
+        tab(page, "Validation")
+        page.get_by_role("link", name="Home", exact=True).first.click()
+        wait_for_app(page)
+        page.get_by_role("link", name="Draw & predict").first.click()
+        wait_for_app(page)
+        expect(model_pill(page, "digits (built-in)")).to_be_checked()
+        expect(page.get_by_role("tab", name="Validation")).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_text("Input: 8×8")).to_be_visible()  # the digits model's card
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
 def overlap(a, b):
     """True when two bounding boxes share more than a pixel's sliver."""
     return (

@@ -89,6 +89,22 @@ def test_phases_step_forward_and_back_in_the_browser_alone(browser, app_server):
         page.close()
 
 
+def test_the_view_open_under_the_player_survives_a_visit_to_another_page(browser, app_server):
+    page = open_step_page(browser, app_server)
+    try:
+        main = page.locator("[data-testid='stMain']")
+        main.get_by_role("tab", name="Diagnostics").click()
+        wait_for_app(page)
+        page.get_by_role("link", name="Home", exact=True).first.click()
+        wait_for_app(page)
+        page.get_by_role("link", name="Step through").first.click()
+        wait_for_app(page)
+        expect(main.get_by_role("tab", name="Diagnostics")).to_have_attribute("aria-selected", "true")
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
 def test_gradients_wait_for_their_phase(browser, app_server):
     page = open_step_page(browser, app_server)
     try:
