@@ -278,14 +278,15 @@ def trivial_rerun(page) -> float:
     return time_settled(page, lambda: page.keyboard.press("r"))
 
 
-def time_actions(page, actions, repeats: int) -> tuple[dict[str, list[float]], list[float]]:
-    """``actions`` ((name, act), taken in turn) ``repeats`` times, each right after a trivial rerun, so
-    load from other processes hits both alike: ({name: ms of each take}, ms of each trivial rerun)."""
+def time_actions(page, actions, repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """``actions`` ((name, act), taken in turn) ``repeats`` times, each right after a trivial rerun of the
+    page it acts on, so load from other processes hits both alike: ({name: ms of each take}, {name: ms of
+    the trivial rerun before each take})."""
     times = {name: [] for name, _ in actions}
-    trivials = []
+    trivials = {name: [] for name, _ in actions}
     for _ in range(repeats):
         for name, act in actions:
-            trivials.append(trivial_rerun(page))
+            trivials[name].append(trivial_rerun(page))
             times[name].append(time_settled(page, act))
     return times, trivials
 

@@ -4,8 +4,10 @@
 
 On a fresh `streamlit run` server, with a drawing on the canvas, each control is timed from its input
 to a settled page (script back to ``notRunning`` and no DOM change for 300 ms), right after a trivial
-rerun (the R key), so load from other processes hits both alike. The ratio is control / trivial
-(target ≤ 1.5×). Controls:
+rerun (the R key) of the page it acts on, so load from other processes hits both alike. The ratio is
+the control's median over the median of the trivial reruns taken before it (target ≤ 1.5×): a stroke
+after Clear is compared with reruns of the emptied page, Clear with reruns of the page with a drawing.
+Controls:
 
 - a stroke: mouse released to settled (the canvas sends the drawing on the release);
 - Clear, and a stroke on the emptied canvas after it (release → settled);
@@ -112,7 +114,7 @@ def measure(page, controls, repeats: int) -> list[tuple[str, float, float]]:
     for actions in controls:
         actions = [(name, watching_components(page, act)) for name, act in actions]
         times, trivials = time_actions(page, actions, repeats)
-        rows += [(name, median(values), median(trivials)) for name, values in times.items()]
+        rows += [(name, median(values), median(trivials[name])) for name, values in times.items()]
     return rows
 
 

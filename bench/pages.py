@@ -127,7 +127,7 @@ def measure(page, controls: list[tuple[str, list]], repeats: int) -> list[tuple[
         times, trivials = time_actions(
             page, [(name, watching_components(page, act)) for act in actions], repeats
         )
-        rows.append((name, median(times[name]), median(trivials)))
+        rows.append((name, median(times[name]), median(trivials[name])))
     return rows
 
 
