@@ -1082,9 +1082,10 @@ def manage_panel(name: str, run: RunView) -> None:
             key="runs.dl_npz",
             on_click="ignore",
         )
-    st.file_uploader("Import an exported run (.zip)", type=["zip"], key="runs.upload")
+    upload = st.file_uploader("Import an exported run (.zip)", type=["zip"], key="runs.upload")
     st.text_input("Name for the imported run (optional)", key="runs.import_name", persist_state="session")
-    st.button("Import", on_click=_on_import, key="runs.import")
+    # enabled once the server holds the file: a click before that would find nothing to import
+    st.button("Import", on_click=_on_import, key="runs.import", disabled=upload is None)
 
 
 # ------------------------------------------------------------------ compare

@@ -142,7 +142,9 @@ def test_an_upload_name_and_an_import_name_read_as_text(browser, hostile_server)
                 files=[{"name": archive_name, "mimeType": "application/zip", "buffer": b"not a zip at all"}]
             ),
         )
-        page.get_by_role("button", name="Import", exact=True).click()
+        import_button = page.get_by_role("button", name="Import", exact=True)
+        expect(import_button).to_be_enabled()  # once the server holds the file
+        import_button.click()
         wait_for_app(page)
         assert_plain(alert(page, "Could not import"), f"Could not import {archive_name}: ")
         assert_no_exception(page)
