@@ -501,7 +501,12 @@ def feature_maps_ui(prediction: Prediction) -> None:
     from viz.draw import feature_maps_payload
 
     stage = st.radio(
-        "Feature maps", list(MAP_STAGES), format_func=MAP_STAGES.get, horizontal=True, key="draw.map_stage"
+        "Feature maps",
+        list(MAP_STAGES),
+        format_func=MAP_STAGES.get,
+        horizontal=True,
+        key="draw.map_stage",
+        persist_state="session",
     )
     for k, layer in enumerate(prediction.feature_maps):
         values = layer.after if stage == "after" else layer.before
@@ -540,6 +545,7 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
                 key="draw.explain",
                 format_func=lambda k: "the predicted class" if k is None else classes[k],
                 disabled=prediction is None,
+                persist_state="session",  # kept on other pages; a class the next model lacks: the predicted
             )
             if prediction is None:
                 payload = figures.empty_saliency_payload(
@@ -627,9 +633,14 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
         format_func=classes.__getitem__,
         key="draw.label",
     )
-    steps = cols[1].number_input("Backprop steps", 1, 50, 1, key="draw.steps")
+    # the label follows each drawing's prediction; how to teach is kept on other pages
+    steps = cols[1].number_input("Backprop steps", 1, 50, 1, key="draw.steps", persist_state="session")
     rate = cols[2].select_slider(
-        "Learning rate (SGD)", [0.001, 0.01, 0.05, 0.1, 0.5, 1.0], 0.1, key="draw.rate"
+        "Learning rate (SGD)",
+        [0.001, 0.01, 0.05, 0.1, 0.5, 1.0],
+        0.1,
+        key="draw.rate",
+        persist_state="session",
     )
     teach_col, reset_col = st.columns(2)
     if teach_col.button("Teach it", type="primary", icon=":material/school:"):

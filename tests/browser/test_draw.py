@@ -105,7 +105,10 @@ def model_pill(page, label):
 
 
 def choose_explained_class(page, label):
-    page.locator("[data-testid='stSelectbox']").filter(has_text="Explain class").click()
+    field = page.get_by_role("combobox", name="Explain class")
+    expect(field).to_be_enabled()  # disabled until the drawing's run has ended
+    field.click()  # focuses the box; typing opens its list, filtered
+    page.keyboard.type(label)
     page.get_by_role("option", name=label, exact=True).click()
     wait_for_app(page)
 
@@ -256,9 +259,12 @@ def test_the_drawing_survives_the_stroke_width_the_tabs_and_a_visit_to_another_p
         page.close()
 
 
-def test_the_model_and_the_tab_chosen_survive_a_visit_to_another_page(browser, app_server):
+def test_the_model_the_tab_and_the_class_explained_survive_a_visit_to_another_page(browser, app_server):
     page = open_draw_page(browser, app_server)
     try:
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        choose_explained_class(page, "7")
         choose_model(page, "digits (built-in)")
         tab(page, "Validation")
         page.get_by_role("link", name="Home", exact=True).first.click()
@@ -268,6 +274,8 @@ def test_the_model_and_the_tab_chosen_survive_a_visit_to_another_page(browser, a
         expect(model_pill(page, "digits (built-in)")).to_be_checked()
         expect(page.get_by_role("tab", name="Validation")).to_have_attribute("aria-selected", "true")
         expect(page.get_by_text("Input: 8×8")).to_be_visible()  # the digits model's card
+        tab(page, "Saliency")
+        expect(page.locator(".mv-saliency-title")).to_have_text("∂P(7)/∂pixel over the input")
         assert_no_exception(page)
     finally:
         page.close()
