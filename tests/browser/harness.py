@@ -240,6 +240,13 @@ def make_run(app, name, epochs=0, **settings):
     return run
 
 
+def go_to(page, link):
+    """Open another page by its link in the sidebar, as a person does, and wait for its run: the session
+    (its runs, drawing, choices) stays."""
+    page.get_by_role("link", name=link, exact=True).first.click()
+    wait_for_app(page)
+
+
 def open_tab(page, label):
     """Open the tab ``label`` and wait for the run it causes, then for it to show as selected."""
     page.get_by_role("tab", name=label, exact=True).click()

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.browser.harness import assert_no_exception, open_page, screenshot, wait_for_app
+from tests.browser.harness import assert_no_exception, expect_tab, go_to, open_page, screenshot, wait_for_app
 
 pytestmark = pytest.mark.browser
 DRAWING_CANVAS = ".dc-canvas"  # inside the canvas component's shadow root (Playwright's CSS pierces it)
@@ -18,8 +18,7 @@ DRAWING_CANVAS = ".dc-canvas"  # inside the canvas component's shadow root (Play
 
 def open_draw_page(browser, url):
     page = open_page(browser, url)
-    page.get_by_role("link", name="Draw & predict").first.click()
-    wait_for_app(page)
+    go_to(page, "Draw & predict")
     expect(page.get_by_role("heading", name="Draw & predict")).to_be_visible()
     return page
 
@@ -239,11 +238,9 @@ def test_the_drawing_survives_the_stroke_width_the_tabs_and_a_visit_to_another_p
         tab(page, "Activations")
         expect(prediction(page)).to_have_text("1")
 
-        page.get_by_role("link", name="Home", exact=True).first.click()
-        wait_for_app(page)
+        go_to(page, "Home")
         expect(prediction(page)).to_have_count(0)  # another page
-        page.get_by_role("link", name="Draw & predict").first.click()
-        wait_for_app(page)
+        go_to(page, "Draw & predict")
         expect(prediction(page)).to_have_text("1")  # predicted from the kept drawing
         expect(width_shown).to_have_text("24 px")  # the width given back to the canvas
         canvas_origin(page)
@@ -267,12 +264,10 @@ def test_the_model_the_tab_and_the_class_explained_survive_a_visit_to_another_pa
         choose_explained_class(page, "7")
         choose_model(page, "digits (built-in)")
         tab(page, "Validation")
-        page.get_by_role("link", name="Home", exact=True).first.click()
-        wait_for_app(page)
-        page.get_by_role("link", name="Draw & predict").first.click()
-        wait_for_app(page)
+        go_to(page, "Home")
+        go_to(page, "Draw & predict")
         expect(model_pill(page, "digits (built-in)")).to_be_checked()
-        expect(page.get_by_role("tab", name="Validation")).to_have_attribute("aria-selected", "true")
+        expect_tab(page, "Validation")
         expect(page.get_by_text("Input: 8×8")).to_be_visible()  # the digits model's card
         tab(page, "Saliency")
         expect(page.locator(".mv-saliency-title")).to_have_text("∂P(7)/∂pixel over the input")

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 import datasets
 from backprop.runs import train_run
-from tests.browser.harness import assert_no_exception, make_run, open_page, open_tab, wait_for_app
+from tests.browser.harness import assert_no_exception, go_to, make_run, open_page, open_tab, wait_for_app
 from tests.browser.layout import chart_problems, whole_page_screenshot
 
 pytestmark = pytest.mark.browser
@@ -26,8 +26,7 @@ def looks_right(page, name):
 
 def go(page, link, heading=None):
     """To another page by the sidebar, as a person does: the session (its runs, drawing) stays."""
-    page.get_by_role("link", name=link).first.click()
-    wait_for_app(page)
+    go_to(page, link)
     expect(page.get_by_role("heading", name=heading or link).first).to_be_visible()
 
 

@@ -16,6 +16,7 @@ from tests.browser.harness import (
     REPO_ROOT,
     assert_no_exception,
     expect_tab,
+    go_to,
     make_run,
     open_page,
     open_tab,
@@ -179,8 +180,7 @@ def test_steps_trained_on_the_step_page_count_toward_the_active_run(browser, app
     page = open_page(browser, f"{app.url}/runs")
     try:
         pick_run(page, "stepped")
-        page.get_by_role("link", name="Step through").first.click()
-        wait_for_app(page)
+        go_to(page, "Step through")
         steps = 20 * per_epoch
         for clicks, (button, more) in enumerate(
             [("Run one epoch", per_epoch)] * 2 + [("Run 20 steps", 20)] * 3 + [("Run one epoch", per_epoch)]
@@ -194,8 +194,7 @@ def test_steps_trained_on_the_step_page_count_toward_the_active_run(browser, app
                 assert saved(app, "stepped") == (22, 22 * per_epoch)
         # the last "Run one epoch" came 4 steps into epoch 31: it trained 8 steps, not the 4 left of it
         assert saved(app, "stepped") == (30, 30 * per_epoch + 4)
-        page.get_by_role("link", name="Runs").first.click()
-        wait_for_app(page)
+        go_to(page, "Runs")
         expect(page.get_by_text(f"Active run stepped: 30 epochs, {30 * per_epoch + 4} steps")).to_be_visible()
         train(page, 1)
         expect(page.get_by_text("Active run stepped: 31 epochs")).to_be_visible()
@@ -303,22 +302,19 @@ def test_choices_survive_a_switch_to_another_page_and_back(browser, app):
         field.fill("draft-name")
         field.press("Enter")
         wait_for_app(page)
-        page.get_by_role("link", name="Compare runs").first.click()
-        wait_for_app(page)
+        go_to(page, "Compare runs")
         page.locator("[data-testid='stRadio'] label").filter(has_text="step").first.click()
         settle(page)
         expect(page.get_by_label("step", exact=True)).to_be_checked()
         page.locator("label").filter(has_text="Log-scale loss").click()
         settle(page)  # the server has the click (a page switch before that would drop it)
         expect(page.get_by_label("Log-scale loss")).to_be_checked()
-        page.get_by_role("link", name="Runs").first.click()
-        wait_for_app(page)
+        go_to(page, "Runs")
         expect(page.get_by_text("Active run kept:")).to_be_visible()
         expect_picked(page, "kept")
         expect_tab(page, "Manage")
         expect(page.get_by_label("New name", exact=True)).to_have_value("draft-name")
-        page.get_by_role("link", name="Compare runs").first.click()
-        wait_for_app(page)
+        go_to(page, "Compare runs")
         expect(page.get_by_label("step", exact=True)).to_be_checked()
         expect(page.get_by_label("Log-scale loss")).to_be_checked()
         assert_no_exception(page)

@@ -10,7 +10,10 @@ from tests.browser.harness import (
     ARTIFACTS_DIR,
     PAGE_TIMEOUT_MS,
     assert_no_exception,
+    expect_tab,
+    go_to,
     open_page,
+    open_tab,
     screenshot,
     wait_for_app,
 )
@@ -92,14 +95,10 @@ def test_phases_step_forward_and_back_in_the_browser_alone(browser, app_server):
 def test_the_view_open_under_the_player_survives_a_visit_to_another_page(browser, app_server):
     page = open_step_page(browser, app_server)
     try:
-        main = page.locator("[data-testid='stMain']")
-        main.get_by_role("tab", name="Diagnostics").click()
-        wait_for_app(page)
-        page.get_by_role("link", name="Home", exact=True).first.click()
-        wait_for_app(page)
-        page.get_by_role("link", name="Step through").first.click()
-        wait_for_app(page)
-        expect(main.get_by_role("tab", name="Diagnostics")).to_have_attribute("aria-selected", "true")
+        open_tab(page, "Diagnostics")
+        go_to(page, "Home")
+        go_to(page, "Step through")
+        expect_tab(page, "Diagnostics")
         assert_no_exception(page)
     finally:
         page.close()
