@@ -168,13 +168,11 @@ def dataset_controls() -> dict:
     masters = c1.text_input(
         "Type master sequences (comma or space separated)", key="seq.masters", disabled=mode != "type", **keep
     )
-    count = c2.number_input(
-        "How many masters", 1, 50, step=1, key="seq.count", disabled=mode != "auto", **keep
-    )
+    auto = {"disabled": mode != "auto", **keep}  # the auto-generated masters' settings
+    count = c2.number_input("How many masters", 1, 50, step=1, key="seq.count", **auto)
     # Two number boxes rather than a range slider: a slider measures itself in the browser on every
     # rerun that changes the page above it.
     c3a, c3b = c3.columns(2)
-    auto = {"disabled": mode != "auto", **keep}
     low = c3a.number_input(
         "Shortest", 1, 64, step=1, key="seq.shortest", help="Shortest master's length", **auto
     )
