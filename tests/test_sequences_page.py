@@ -89,6 +89,20 @@ def test_auto_masters_are_as_long_as_shortest_and_longest_say():
     assert "last valid settings" in shown(at)
 
 
+def test_a_networks_masters_as_long_as_the_dataset_allows_are_shown_as_they_are():
+    """A link may make a sequence network whose generated masters are up to 200 tokens long (the
+    dataset's declared bound): the page shows that range, not a value its boxes refuse."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["dataset"] = "sequences"
+    at.query_params["dataset_params"] = json.dumps({"source": "auto", "master_length": [5, 200]})
+    at.switch_page("pages/step_through.py").run()
+    at.switch_page("pages/sequences.py").run()
+
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert at.radio(key="seq.mode").value == "auto"
+    assert (at.number_input(key="seq.shortest").value, at.number_input(key="seq.longest").value) == (5, 200)
+
+
 def test_encoding_and_task_change_the_input_and_targets():
     at = run_page()
     at.selectbox(key="seq.encoding").set_value("embedding").run()

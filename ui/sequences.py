@@ -40,8 +40,9 @@ PAGE_DEFAULTS = {
     "mode": "type",
     "masters": "abccaabb, addaccad",
     "count": 3,
-    "shortest": 6,
-    "longest": 10,
+    # the generated masters' lengths: the dataset's declared default range
+    "shortest": min(datasets.spec("sequences").option("master_length").default),
+    "longest": max(datasets.spec("sequences").option("master_length").default),
     "task": "next_token",
     "encoding": "one_hot",
     "seed": 0,
@@ -173,11 +174,24 @@ def dataset_controls() -> dict:
     # Two number boxes rather than a range slider: a slider measures itself in the browser on every
     # rerun that changes the page above it.
     c3a, c3b = c3.columns(2)
+    lengths = datasets.spec("sequences").option("master_length")  # the range the dataset accepts
     low = c3a.number_input(
-        "Shortest", 1, 64, step=1, key="seq.shortest", help="Shortest master's length", **auto
+        "Shortest",
+        lengths.low,
+        lengths.high,
+        step=1,
+        key="seq.shortest",
+        help="Shortest master's length",
+        **auto,
     )
     high = c3b.number_input(
-        "Longest", 1, 64, step=1, key="seq.longest", help="Longest master's length", **auto
+        "Longest",
+        lengths.low,
+        lengths.high,
+        step=1,
+        key="seq.longest",
+        help="Longest master's length",
+        **auto,
     )
     if mode == "type":
         params.update(source="explicit", master_sequences=masters.strip())
