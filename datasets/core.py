@@ -138,6 +138,9 @@ class DatasetSpec:
     availability_fn: Callable[[], tuple] | None = None
     options: tuple = ()
     server_only: tuple = ()
+    # settles values that mean the same as the default because of another value (resolved params in
+    # and out), so that canonical_params drops them
+    settle_fn: Callable[[dict], dict] | None = None
     params: dict = field(init=False)
 
     def __post_init__(self):
@@ -179,6 +182,8 @@ class DatasetSpec:
         """The parameters checked and without those equal to their defaults, so that two descriptions of
         the same data compare equal."""
         resolved = self.resolve_params(params)
+        if self.settle_fn is not None:
+            resolved = self.settle_fn(resolved)
         return {
             name: value
             for name, value in resolved.items()

@@ -24,6 +24,7 @@ def _build_registry() -> dict:
             sequences.input_shape,
             sequences.class_names,
             options=sequences.OPTIONS,
+            settle_fn=sequences.settle_params,
         )
     ]
     for name, (description, classes) in toy2d.CLASSIFICATION.items():

@@ -171,6 +171,15 @@ def resolve_source(source, master_sequences) -> str:
     return source
 
 
+def settle_params(params: dict) -> dict:
+    """``params`` with the source unset (None) when the typed masters imply it: no source and source
+    'explicit' with masters typed are the same data."""
+    implied = resolve_source(None, params["master_sequences"])
+    if params["source"] == implied:
+        return {**params, "source": None}
+    return params
+
+
 def class_names(params: dict) -> list:
     vocab = parse_vocab(params["vocab"])
     source = resolve_source(params["source"], params["master_sequences"])

@@ -103,6 +103,29 @@ def test_a_networks_masters_as_long_as_the_dataset_allows_are_shown_as_they_are(
     assert (at.number_input(key="seq.shortest").value, at.number_input(key="seq.longest").value) == (5, 200)
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        {"source": "auto", "master_length": [5, 30]},
+        {"source": "random", "samples": 120},
+        {"context": 4, "val_fraction": 0.3},
+        {"master_sequences": "abcabc dcba", "seed": 3},
+    ],
+)
+def test_a_network_made_from_a_link_is_recognised_on_its_settings(link):
+    """What a link leaves out is the dataset's declared default, on the page as when the network was
+    built; and a held-out share the page has no box for is kept."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["dataset"] = "sequences"
+    at.query_params["dataset_params"] = json.dumps(link)
+    at.switch_page("pages/step_through.py").run()
+    at.switch_page("pages/sequences.py").run()
+
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert not any("not for these settings" in i.value for i in at.info), [i.value for i in at.info]
+    assert "The session's network is built for this dataset." in [c.value for c in at.caption]
+
+
 def test_encoding_and_task_change_the_input_and_targets():
     at = run_page()
     at.selectbox(key="seq.encoding").set_value("embedding").run()
@@ -192,8 +215,8 @@ def test_open_in_step_through_carries_the_sample():
     assert handed == 7
     config = state["bp.config"]
     assert config.dataset == "sequences"  # applied before the jump
-    # the page's defaults are the dataset's own: the explicit typed masters are all that is stored
-    assert config.dataset_params == {"source": "explicit"}
+    # the page's defaults are the dataset's own: nothing is stored
+    assert config.dataset_params == {}
 
 
 @pytest.mark.parametrize("key, value", [("seq.seed", 1), ("seq.mode", "auto")])

@@ -17,6 +17,7 @@ from backprop.attention import SelfAttention
 from backprop.generate import sample_order
 from backprop.runlock import RunBusy
 from backprop.runs import RunStore, train_run
+from datasets.sequences import resolve_source
 
 from . import runs as run_ui
 from .data import try_load_dataset
@@ -46,6 +47,8 @@ PAGE_DEFAULTS = {
     "task": "next_token",
     "encoding": "one_hot",
     "seed": 0,
+    # no widget: a network's held-out share is kept as it is
+    "val_fraction": datasets.spec("sequences").option("val_fraction").default,
 }
 MODES = {"type": "type them", "auto": "auto-generate", "none": "none (random windows)"}
 
@@ -100,28 +103,29 @@ def _initial_settings() -> dict:
     config = current_config()
     if config.dataset != "sequences":
         return settings
-    p = config.dataset_params
-    vocab = p.get("vocab", "abcd")
+    # What the network's parameters leave out is the dataset's declared default, as when it was built.
+    p = datasets.spec("sequences").resolve_params(config.dataset_params)
     settings.update(
-        vocab=vocab if isinstance(vocab, str) else "".join(vocab),
-        context=int(p.get("context", 5)),
-        samples=int(p.get("samples", 100)),
-        task=p.get("task", "next_token"),
-        encoding=p.get("encoding", "one_hot"),
-        seed=int(p.get("seed", 0)),
+        vocab=p["vocab"],
+        context=p["context"],
+        samples=p["samples"],
+        task=p["task"],
+        encoding=p["encoding"],
+        seed=p["seed"],
+        val_fraction=p["val_fraction"],
     )
-    masters = p.get("master_sequences")
-    source = p.get("source") or ("explicit" if masters else "auto")
+    source = resolve_source(p["source"], p["master_sequences"])
     if source == "explicit":
-        settings.update(
-            mode="type", masters=masters if isinstance(masters, str) else ", ".join(masters or [])
-        )
+        settings.update(mode="type", masters=p["master_sequences"])
     elif source == "random":
         settings["mode"] = "none"
     else:
-        length = p.get("master_length", 8)
-        low, high = (length, length) if isinstance(length, int) else tuple(int(v) for v in length)
-        settings.update(mode="auto", count=int(p.get("master_count", 3)), shortest=low, longest=high)
+        settings.update(
+            mode="auto",
+            count=p["master_count"],
+            shortest=min(p["master_length"]),
+            longest=max(p["master_length"]),
+        )
     return settings
 
 
@@ -139,7 +143,7 @@ def dataset_controls() -> dict:
         20000,
         step=50,
         key="seq.samples",
-        help="Train + validation windows (20% held out)",
+        help=f"Train + validation windows ({st.session_state['seq.val_fraction']:.0%} held out)",
         **keep,
     )
     seed = c4.number_input("Seed", 0, 2**31 - 1, step=1, key="seq.seed", **keep)
@@ -162,6 +166,7 @@ def dataset_controls() -> dict:
         "task": task,
         "encoding": encoding,
         "seed": int(seed),
+        "val_fraction": st.session_state["seq.val_fraction"],
     }
     # Every source's settings stay on the page, those of the other sources disabled: a switch of the
     # source changes which are enabled, not what the page holds.
@@ -310,9 +315,9 @@ def chosen_model() -> str:
 def network_params(params: dict, model: str) -> dict:
     """The dataset parameters the chosen network reads: attention reads the windows as token ids."""
     encoding = RECIPES[model].encoding
-    if encoding is None:
-        return params
-    return datasets.spec("sequences").canonical_params({**params, "encoding": encoding})
+    if encoding is not None:
+        params = {**params, "encoding": encoding}
+    return datasets.spec("sequences").canonical_params(params)
 
 
 def model_kind(config: RunConfig) -> str:

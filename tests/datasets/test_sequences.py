@@ -72,6 +72,24 @@ def test_comma_and_space_separated_forms_give_the_same_data():
         assert np.array_equal(a.x_train, other.x_train) and np.array_equal(a.y_val, other.y_val)
 
 
+@pytest.mark.parametrize(
+    "params, canonical",
+    [
+        ({"source": "explicit"}, {}),  # the default masters are typed: explicit is what no source means
+        ({"source": "explicit", "master_sequences": "abcd dcba"}, {"master_sequences": "abcd dcba"}),
+        ({"source": "auto"}, {"source": "auto"}),
+        ({"source": "random"}, {"source": "random"}),
+        ({"master_sequences": ""}, {"master_sequences": ""}),  # nothing typed: no source means auto
+        ({"source": "auto", "master_sequences": ""}, {"master_sequences": ""}),
+    ],
+)
+def test_descriptions_of_the_same_data_have_one_canonical_form(params, canonical):
+    spec = datasets.spec("sequences")
+    assert spec.canonical_params(params) == canonical
+    a, b = datasets.load("sequences", **params), datasets.load("sequences", **canonical)
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_val, b.y_val)
+
+
 def test_the_builder_called_with_every_parameter_also_takes_list_forms():
     every = {**datasets.spec("sequences").params, "context": 4}
     a = build_sequences(**every)
