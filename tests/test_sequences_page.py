@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import datasets
 from tests.markdown_text import shown as unescaped
 from tests.places import keyed, place_of
 
@@ -124,6 +125,26 @@ def test_a_network_made_from_a_link_is_recognised_on_its_settings(link):
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert not any("not for these settings" in i.value for i in at.info), [i.value for i in at.info]
     assert "The session's network is built for this dataset." in [c.value for c in at.caption]
+
+
+def test_the_settings_accept_what_the_dataset_accepts():
+    """Each box's range, each text's length and each choice come from the dataset's declaration."""
+    at = run_page()
+    spec = datasets.spec("sequences")
+    for key, name in [
+        ("seq.context", "context"),
+        ("seq.samples", "samples"),
+        ("seq.seed", "seed"),
+        ("seq.count", "master_count"),
+        ("seq.shortest", "master_length"),
+        ("seq.longest", "master_length"),
+    ]:
+        box = at.number_input(key=key).proto
+        assert (box.min, box.max) == (spec.option(name).low, spec.option(name).high), key
+    for key, name in [("seq.vocab", "vocab"), ("seq.masters", "master_sequences")]:
+        assert at.text_input(key=key).proto.max_chars == spec.option(name).max_length, key
+    for key, name in [("seq.task", "task"), ("seq.encoding", "encoding")]:
+        assert tuple(at.selectbox(key=key).options) == spec.option(name).choices, key
 
 
 def test_encoding_and_task_change_the_input_and_targets():

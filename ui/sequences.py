@@ -31,24 +31,23 @@ from .training import APP_OWNER, Progress, run_with_progress, take, train_active
 STEP_SAMPLE_KEY = "step.sample_index"
 LAST_GOOD_KEY = "seq.last_good"
 
-# A configuration on which a 32-unit network reaches the Bayes ceiling in a few epochs
-# (measured in tests/test_generate.py and docs/sequences.md). "cca" is ambiguous:
-# M1 continues it with a, M2 with d, so the ceiling is below 100%.
+SPEC = datasets.spec("sequences")  # each setting's range and first value
+# The dataset's defaults: a configuration on which a 32-unit network reaches the Bayes ceiling in a few
+# epochs (measured in tests/test_generate.py and docs/sequences.md). "cca" is ambiguous: M1 continues
+# it with a, M2 with d, so the ceiling is below 100%.
 PAGE_DEFAULTS = {
-    "vocab": "abcd",
-    "context": 3,
-    "samples": 200,
+    "vocab": SPEC.params["vocab"],
+    "context": SPEC.params["context"],
+    "samples": SPEC.params["samples"],
     "mode": "type",
-    "masters": "abccaabb, addaccad",
-    "count": 3,
-    # the generated masters' lengths: the dataset's declared default range
-    "shortest": min(datasets.spec("sequences").option("master_length").default),
-    "longest": max(datasets.spec("sequences").option("master_length").default),
-    "task": "next_token",
-    "encoding": "one_hot",
-    "seed": 0,
-    # no widget: a network's held-out share is kept as it is
-    "val_fraction": datasets.spec("sequences").option("val_fraction").default,
+    "masters": SPEC.params["master_sequences"],
+    "count": SPEC.params["master_count"],
+    "shortest": min(SPEC.params["master_length"]),
+    "longest": max(SPEC.params["master_length"]),
+    "task": SPEC.params["task"],
+    "encoding": SPEC.params["encoding"],
+    "seed": SPEC.params["seed"],
+    "val_fraction": SPEC.params["val_fraction"],  # no widget: a network's held-out share is kept as it is
 }
 MODES = {"type": "type them", "auto": "auto-generate", "none": "none (random windows)"}
 
@@ -104,7 +103,7 @@ def _initial_settings() -> dict:
     if config.dataset != "sequences":
         return settings
     # What the network's parameters leave out is the dataset's declared default, as when it was built.
-    p = datasets.spec("sequences").resolve_params(config.dataset_params)
+    p = SPEC.resolve_params(config.dataset_params)
     settings.update(
         vocab=p["vocab"],
         context=p["context"],
@@ -129,36 +128,47 @@ def _initial_settings() -> dict:
     return settings
 
 
+def _range(name: str) -> tuple:
+    """(low, high) the dataset accepts for the setting ``name``."""
+    option = SPEC.option(name)
+    return option.low, option.high
+
+
 def dataset_controls() -> dict:
     """The sequence settings as widgets; returns the dataset parameters that differ from the defaults."""
     for name, value in _initial_settings().items():
         st.session_state.setdefault(f"seq.{name}", value)
     c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     keep = {"persist_state": "session"}  # typed and chosen values outlive a hidden widget and a page switch
-    vocab = c1.text_input("Vocabulary", key="seq.vocab", help="One character per token, e.g. abcd", **keep)
-    context = c2.number_input("Context length", 1, 64, step=1, key="seq.context", **keep)
+    vocab = c1.text_input(
+        "Vocabulary",
+        key="seq.vocab",
+        max_chars=SPEC.option("vocab").max_length,
+        help="One character per token, e.g. abcd",
+        **keep,
+    )
+    context = c2.number_input("Context length", *_range("context"), step=1, key="seq.context", **keep)
     samples = c3.number_input(
         "Samples",
-        1,
-        20000,
+        *_range("samples"),
         step=50,
         key="seq.samples",
         help=f"Train + validation windows ({st.session_state['seq.val_fraction']:.0%} held out)",
         **keep,
     )
-    seed = c4.number_input("Seed", 0, 2**31 - 1, step=1, key="seq.seed", **keep)
+    seed = c4.number_input("Seed", *_range("seed"), step=1, key="seq.seed", **keep)
     c1, c2, c3 = st.columns([2, 1, 1])
     mode = c1.radio(
         "Master sequences", list(MODES), format_func=MODES.get, horizontal=True, key="seq.mode", **keep
     )
     task = c2.selectbox(
         "Task",
-        ["next_token", "classification"],
+        SPEC.option("task").choices,
         key="seq.task",
         help="next_token: predict the token after the window; classification: which master",
         **keep,
     )
-    encoding = c3.selectbox("Encoding", ["one_hot", "embedding"], key="seq.encoding", **keep)
+    encoding = c3.selectbox("Encoding", SPEC.option("encoding").choices, key="seq.encoding", **keep)
     params = {
         "vocab": vocab.strip(),
         "context": int(context),
@@ -172,18 +182,20 @@ def dataset_controls() -> dict:
     # source changes which are enabled, not what the page holds.
     c1, c2, c3 = st.columns([2, 1, 1])
     masters = c1.text_input(
-        "Type master sequences (comma or space separated)", key="seq.masters", disabled=mode != "type", **keep
+        "Type master sequences (comma or space separated)",
+        key="seq.masters",
+        max_chars=SPEC.option("master_sequences").max_length,
+        disabled=mode != "type",
+        **keep,
     )
     auto = {"disabled": mode != "auto", **keep}  # the auto-generated masters' settings
-    count = c2.number_input("How many masters", 1, 50, step=1, key="seq.count", **auto)
+    count = c2.number_input("How many masters", *_range("master_count"), step=1, key="seq.count", **auto)
     # Two number boxes rather than a range slider: a slider measures itself in the browser on every
     # rerun that changes the page above it.
     c3a, c3b = c3.columns(2)
-    lengths = datasets.spec("sequences").option("master_length")  # the range the dataset accepts
     low = c3a.number_input(
         "Shortest",
-        lengths.low,
-        lengths.high,
+        *_range("master_length"),
         step=1,
         key="seq.shortest",
         help="Shortest master's length",
@@ -191,8 +203,7 @@ def dataset_controls() -> dict:
     )
     high = c3b.number_input(
         "Longest",
-        lengths.low,
-        lengths.high,
+        *_range("master_length"),
         step=1,
         key="seq.longest",
         help="Longest master's length",
@@ -208,7 +219,7 @@ def dataset_controls() -> dict:
         )
     else:
         params["source"] = "random"
-    defaults = datasets.spec("sequences").params
+    defaults = SPEC.params
     # Only non-defaults, as the setup sidebar writes them, so both describe the same data.
     return {k: v for k, v in params.items() if k == "source" or v != defaults.get(k)}
 
@@ -221,7 +232,7 @@ NO_MASTERS = (
 
 def settings_problem(params: dict) -> str | None:
     """What is wrong with the settings, in the page's words, before the dataset is asked."""
-    default = datasets.spec("sequences").params["master_sequences"]
+    default = SPEC.params["master_sequences"]
     if params.get("source") == "explicit" and not str(params.get("master_sequences", default)).strip(", "):
         return NO_MASTERS
     length = params.get("master_length")
@@ -317,7 +328,7 @@ def network_params(params: dict, model: str) -> dict:
     encoding = RECIPES[model].encoding
     if encoding is not None:
         params = {**params, "encoding": encoding}
-    return datasets.spec("sequences").canonical_params(params)
+    return SPEC.canonical_params(params)
 
 
 def model_kind(config: RunConfig) -> str:
