@@ -258,7 +258,15 @@ def test_the_page_follows_a_run_the_command_line_trains_and_stops_following(brow
         "--run-dir",
         str(app.store.root / "cli-digits"),
     ]
-    cli = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cli = subprocess.Popen(
+        command,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        # as from a terminal: a test run started in the background inherits Ctrl-C ignored, and Python
+        # then never turns it into KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     page = None
     try:
         deadline = time.monotonic() + 60
