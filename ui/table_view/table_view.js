@@ -9,6 +9,16 @@ const VIEWS = new WeakMap();
 const ROW = 28; // px per row, as the CSS draws it, until a drawn row is measured
 const SPARE = 8; // rows kept in the page above and below those in view
 
+// Sets only what differs: a redraw with the same rows changes nothing in the page, so the browser has
+// nothing to lay out again.
+function setAttribute(node, name, value) {
+  if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+}
+
+function setHeight(node, px) {
+  if (node.style.height !== `${px}px`) node.style.height = `${px}px`;
+}
+
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -33,7 +43,11 @@ class TableView {
     this.rowHeight = ROW;
     this.first = 0;
     this.data = null;
-    this.scroller.addEventListener("scroll", () => this.draw());
+    this.top = 0; // the scroller's scrollTop, kept here: reading it would lay out the page at once
+    this.scroller.addEventListener("scroll", () => {
+      this.top = this.scroller.scrollTop;
+      this.draw();
+    });
     this.body.addEventListener("click", (event) => {
       const row = event.target.closest("tr.tv-row");
       if (row) this.pick(Number(row.dataset.index));
@@ -52,9 +66,9 @@ class TableView {
     this.trigger = trigger;
     const previous = this.data;
     this.data = data;
-    this.scroller.style.height = `${data.height}px`;
-    this.table.setAttribute("aria-label", data.label);
-    this.table.setAttribute("aria-rowcount", String(data.rows.length + 1));
+    setHeight(this.scroller, data.height);
+    setAttribute(this.table, "aria-label", data.label);
+    setAttribute(this.table, "aria-rowcount", String(data.rows.length + 1));
     if (!previous || previous.columns.join("\u0000") !== data.columns.join("\u0000")) this.header();
     const moved = !previous || previous.selected !== data.selected || previous.rows.length !== data.rows.length;
     this.draw();
@@ -85,18 +99,21 @@ class TableView {
   // the rows in view (and SPARE more on each side) are in the page; spacers stand for the others
   draw() {
     const n = this.data.rows.length;
-    const top = this.scroller.scrollTop;
+    const top = this.top;
     const seen = Math.ceil(this.data.height / this.rowHeight);
     const first = Math.max(0, Math.min(n, Math.floor(top / this.rowHeight) - SPARE));
     const last = Math.min(n, Math.floor(top / this.rowHeight) + seen + SPARE);
+    const added = this.rows.length < last - first;
+    const changed = this.rows.length !== last - first || this.body.firstChild !== this.above;
     while (this.rows.length < last - first) this.rows.push(this.newRow());
     while (this.rows.length > last - first) this.rows.pop().remove();
     this.first = first;
-    this.above.firstChild.style.height = `${first * this.rowHeight}px`;
-    this.below.firstChild.style.height = `${(n - last) * this.rowHeight}px`;
-    this.body.replaceChildren(this.above, ...this.rows, this.below);
+    setHeight(this.above.firstChild, first * this.rowHeight);
+    setHeight(this.below.firstChild, (n - last) * this.rowHeight);
+    if (changed) this.body.replaceChildren(this.above, ...this.rows, this.below);
     this.rows.forEach((tr, k) => this.fill(tr, first + k));
-    // the distance from one row to the next, as the browser lays them out
+    if (!added) return;
+    // new rows: the distance from one row to the next, as the browser lays them out
     const measured =
       this.rows.length > 1
         ? this.rows[1].getBoundingClientRect().top - this.rows[0].getBoundingClientRect().top
@@ -117,17 +134,17 @@ class TableView {
   }
 
   fill(tr, index) {
-    tr.dataset.index = String(index);
-    tr.setAttribute("aria-rowindex", String(index + 2));
+    setAttribute(tr, "data-index", String(index));
+    setAttribute(tr, "aria-rowindex", String(index + 2));
     const selected = index === this.data.selected;
-    tr.classList.toggle("tv-selected", selected);
-    tr.setAttribute("aria-selected", selected ? "true" : "false");
+    if (tr.classList.contains("tv-selected") !== selected) tr.classList.toggle("tv-selected", selected);
+    setAttribute(tr, "aria-selected", selected ? "true" : "false");
     const values = this.data.rows[index];
     for (let i = 0; i < values.length; i++) {
       const cell = tr.children[i];
       const text = String(values[i]);
       if (cell.textContent !== text) cell.textContent = text;
-      cell.title = text;
+      setAttribute(cell, "title", text);
     }
   }
 
@@ -138,6 +155,7 @@ class TableView {
     const view = this.scroller.clientHeight - head;
     if (top < this.scroller.scrollTop) this.scroller.scrollTop = top;
     else if (top + this.rowHeight > this.scroller.scrollTop + view) this.scroller.scrollTop = top + this.rowHeight - view;
+    this.top = this.scroller.scrollTop;
     this.draw();
   }
 
