@@ -92,6 +92,9 @@ def _bayes_ceiling(ds) -> None:
 
 
 NETWORK_KEY = "seq_network"  # the container of the network's sections (CSS class st-key-seq_network)
+# Hidden but laid out at its width: the charts, components and number boxes inside keep their sizes, so
+# hiding and showing again asks none of them to measure and draw itself anew.
+HIDDEN = "visibility: hidden; height: 0; overflow: hidden;"
 
 
 def applied_model(params: dict, valid: bool) -> tuple[ActiveModel, bool]:
@@ -127,7 +130,7 @@ def network_sections(shown: bool):
     with st.container(key=NETWORK_KEY):
         yield
         if not shown:
-            st.html(f"<style>.st-key-{NETWORK_KEY} {{ display: none; }}</style>")
+            st.html(f"<style>.st-key-{NETWORK_KEY} {{ {HIDDEN} }}</style>")
 
 
 def accuracy_view(model: ActiveModel) -> None:
