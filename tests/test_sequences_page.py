@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 import datasets
 from tests.markdown_text import shown as unescaped
 from tests.places import keyed, place_of
-from ui.sequence_views import HIDDEN
+from ui.sequence_views import HIDDEN_STYLE
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "sequences.py")
@@ -190,7 +190,7 @@ def test_use_this_dataset_then_train_reaches_the_ceiling():
 
 
 def hides_the_network(at) -> bool:
-    return any(f".st-key-seq_network {{ {HIDDEN} }}" in h.value for h in at.get("html"))
+    return any(HIDDEN_STYLE in h.value for h in at.get("html"))
 
 
 def test_other_settings_keep_the_network_sections_drawn_on_its_own_data_but_hidden():

@@ -93,8 +93,13 @@ def _bayes_ceiling(ds) -> None:
 
 NETWORK_KEY = "seq_network"  # the container of the network's sections (CSS class st-key-seq_network)
 # Hidden but laid out at its width: the charts, components and number boxes inside keep their sizes, so
-# hiding and showing again asks none of them to measure and draw itself anew.
-HIDDEN = "visibility: hidden; height: 0; overflow: hidden;"
+# hiding and showing again asks none of them to measure and draw itself anew. Streamlit's own rules let
+# the container grow to its content and set the visibility of its text elements, so both are forced
+# here: no height, and every element inside hidden by name (nothing shows through, nothing takes focus).
+HIDDEN_STYLE = (
+    f".st-key-{NETWORK_KEY} {{ flex: none !important; height: 0 !important; overflow: hidden !important; }}"
+    f" .st-key-{NETWORK_KEY}, .st-key-{NETWORK_KEY} * {{ visibility: hidden !important; }}"
+)
 
 
 def applied_model(params: dict, valid: bool) -> tuple[ActiveModel, bool]:
@@ -130,7 +135,7 @@ def network_sections(shown: bool):
     with st.container(key=NETWORK_KEY):
         yield
         if not shown:
-            st.html(f"<style>.st-key-{NETWORK_KEY} {{ {HIDDEN} }}</style>")
+            st.html(f"<style>{HIDDEN_STYLE}</style>")
 
 
 def accuracy_view(model: ActiveModel) -> None:

@@ -216,6 +216,10 @@ def test_other_settings_hide_the_network_sections_and_going_back_shows_the_same_
         expect(main.get_by_text("not for these settings and network")).to_be_visible()
         expect(sections).to_be_hidden()
         expect(generation).to_be_hidden()
+        # nothing inside shows through, and the hidden sections take no room in the page
+        expect(main.get_by_text(re.compile(r"training samples predicted wrong"))).to_be_hidden()
+        expect(main.get_by_text("Tokens to generate")).to_be_hidden()
+        assert sections.bounding_box() is None or sections.bounding_box()["height"] < 1
         expect(page.get_by_role("button", name="Train", exact=True)).to_be_hidden()
         after_rerun(page, page.get_by_text("type them", exact=True).click)
         expect(generation).to_be_visible()
