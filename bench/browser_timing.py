@@ -16,6 +16,9 @@ round trips do not count:
   draws outside the app half a second after the pointer stops on a button does not
   count);
 - ``Frames``: bytes the page received (and messages it sent) over the websocket.
+- ``request_delay``: the input to the first message the page sent after it, its request for a
+  run: the part of a control's time spent in Streamlit's frontend before the server hears of it,
+  which page code does not reach (a key press sends at once; a widget waits for its own update).
 """
 
 from __future__ import annotations
@@ -76,7 +79,7 @@ _INSTALL = """
 _COUNT_MESSAGES = """
 (() => {
   const Native = window.WebSocket;
-  window.__benchMessages = { count: 0, lastAt: 0 };
+  window.__benchMessages = { count: 0, lastAt: 0, sentAt: [] };
   window.WebSocket = class extends Native {
     constructor(...args) {
       super(...args);
@@ -85,8 +88,23 @@ _COUNT_MESSAGES = """
         window.__benchMessages.lastAt = performance.now();
       });
     }
+    send(data) {
+      const sent = window.__benchMessages.sentAt;
+      sent.push(performance.now());
+      if (sent.length > 64) sent.shift();
+      return super.send(data);
+    }
   };
 })();
+"""
+
+# ms from the last input to the first message the page sent after it; null when it sent none.
+_REQUEST_DELAY = """
+() => {
+  const input = window.__bench.inputAt;
+  const sent = (window.__benchMessages || { sentAt: [] }).sentAt.find((t) => t >= input);
+  return sent === undefined ? null : sent - input;
+}
 """
 
 _WATCH_SHADOW = """
@@ -272,23 +290,45 @@ def time_settled(page, act, quiet_ms: int = 300, timeout_s: float = 60.0, rerun:
     raise TimeoutError(f"the page did not settle within {timeout_s} s")
 
 
+def request_delay(page) -> float | None:
+    """ms from the last input to the first message the page sent after it (for a control, its request
+    for a run): the part of a control's time spent in the browser before the server hears of it. None
+    when the page sent nothing (or was not made by new_page)."""
+    return page.evaluate(_REQUEST_DELAY)
+
+
+REQUEST_NOTE = (
+    "(median of the repeats; target ratio ≤ 1.5; request ms: from the input to its request leaving the\n"
+    " browser, time spent in Streamlit's frontend before the server hears of it)"
+)
+
+
+def format_delay(delay: float | None) -> str:
+    """A request_delay median for a table: ms, or a dash when the control sent no request."""
+    return "—" if delay is None else f"{delay:.0f}"
+
+
 def trivial_rerun(page) -> float:
     """ms from the R key to a settled page: the rerun of the same page every control is compared with."""
     page.locator("h1").first.click()  # focus the page, not an input, for the R key
     return time_settled(page, lambda: page.keyboard.press("r"))
 
 
-def time_actions(page, actions, repeats: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+def time_actions(page, actions, repeats: int) -> tuple[dict[str, list[float]], ...]:
     """``actions`` ((name, act), taken in turn) ``repeats`` times, each right after a trivial rerun of the
     page it acts on, so load from other processes hits both alike: ({name: ms of each take}, {name: ms of
-    the trivial rerun before each take})."""
+    the trivial rerun before each take}, {name: request_delay of each take that sent a request})."""
     times = {name: [] for name, _ in actions}
     trivials = {name: [] for name, _ in actions}
+    delays = {name: [] for name, _ in actions}
     for _ in range(repeats):
         for name, act in actions:
             trivials[name].append(trivial_rerun(page))
             times[name].append(time_settled(page, act))
-    return times, trivials
+            delay = request_delay(page)
+            if delay is not None:
+                delays[name].append(delay)
+    return times, trivials, delays
 
 
 def choose(page, label: str, option: str):

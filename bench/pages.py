@@ -26,9 +26,11 @@ from pathlib import Path
 
 from browser_timing import (
     REPO,
+    REQUEST_NOTE,
     app_server,
     choose,
     chromium,
+    format_delay,
     install,
     median,
     new_page,
@@ -119,15 +121,19 @@ def click_label(page, text: str):
     return lambda: page.locator("label").filter(has_text=text).first.click()
 
 
-def measure(page, controls: list[tuple[str, list]], repeats: int) -> list[tuple[str, float, float]]:
-    """(control, median ms, median trivial ms) for each control; a control is a list of actions taken in
-    turn (a toggle on, then off), each timed right after a trivial rerun."""
+def measure(
+    page, controls: list[tuple[str, list]], repeats: int
+) -> list[tuple[str, float, float, float | None]]:
+    """(control, median ms, median trivial ms, median ms before its request left) for each control; a
+    control is a list of actions taken in turn (a toggle on, then off), each timed right after a trivial
+    rerun."""
     rows = []
     for name, actions in controls:
-        times, trivials = time_actions(
+        times, trivials, delays = time_actions(
             page, [(name, watching_components(page, act)) for act in actions], repeats
         )
-        rows.append((name, median(times[name]), median(trivials[name])))
+        delay = median(delays[name]) if delays[name] else None
+        rows.append((name, median(times[name]), median(trivials[name]), delay))
     return rows
 
 
@@ -357,10 +363,16 @@ def main() -> None:
                 if part in parts:
                     table += [(part, *row) for row in measure_page(browser, server.url, args.repeats)]
             if table:
-                print(f"\n{'page':<10} {'control':<44} {'settled ms':>10} {'trivial ms':>10} {'ratio':>6}")
-                for page_name, name, ms, base in table:
-                    print(f"{page_name:<10} {name:<44} {ms:10.0f} {base:10.0f} {ms / base:6.2f}")
-                print("(median of the repeats; target ratio ≤ 1.5)")
+                print(
+                    f"\n{'page':<10} {'control':<44} {'settled ms':>10} {'trivial ms':>10} {'ratio':>6}"
+                    f" {'request ms':>10}"
+                )
+                for page_name, name, ms, base, delay in table:
+                    print(
+                        f"{page_name:<10} {name:<44} {ms:10.0f} {base:10.0f} {ms / base:6.2f}"
+                        f" {format_delay(delay):>10}"
+                    )
+                print(REQUEST_NOTE)
             if "stop" in parts:
                 print(f"\n{'where':<48} {'click → stopped ms':>18} {'steps after':>12}")
                 for name, ms, steps in stops(browser, server.url, workdir / "runs", args.repeats):
