@@ -175,6 +175,17 @@ def test_a_seven_drawn_with_the_mouse_shows_the_cnns_prediction_and_its_feature_
         expect(panel.get_by_text("layer 2 (conv32k3p1): 32 maps of 7×7 after relu-maxpool2")).to_be_visible()
         expect(panel.get_by_text("never negative")).to_be_visible()
         expect(panel.locator(".mv-bar")).to_have_count(2)  # each layer's legend of its scale
+        # each legend, title and bar, spans its maps and no more (the first layer's two rows of maps are
+        # shorter than a full-height bar)
+        for k in range(2):
+            maps = mosaics.nth(k).bounding_box()
+            legend = panel.locator(".mv-legend").nth(k).bounding_box()
+            bar = panel.locator(".mv-bar").nth(k).bounding_box()
+            assert (
+                maps["y"] - 1 <= legend["y"]
+                and legend["y"] + legend["height"] <= maps["y"] + maps["height"] + 1
+            )
+            assert bar["height"] >= 96 and bar["y"] + bar["height"] <= legend["y"] + legend["height"] + 1
         # the pixel under the pointer: its channel, row and column as the pointer is placed (16 maps
         # of 14×14, 8 to a row, a pixel of gap between them), and its value on the layer's scale
         first = mosaics.first
