@@ -288,11 +288,9 @@ def stops(browser, url: str, runs_dir: Path, repeats: int):
             "Stopped. Every finished step is kept",
         ),
         (
-            "Runs: Play off (digits)",
-            lambda: page.get_by_text("Play (train until switched off)").click(),
-            page.locator("[data-testid='stCheckbox'], [data-testid='stToggle']")
-            .filter(has_text="Play")
-            .first,
+            "Runs: Pause (digits)",
+            lambda: page.get_by_role("button", name="Play", exact=True).click(),
+            page.get_by_role("button", name="Pause", exact=True),
             "Paused. Every finished step is kept",
         ),
     ):

@@ -304,16 +304,17 @@ def test_play_trains_a_slice_per_run_of_its_panel_and_keeps_it(trained_run):
     at = runs_page()
     at.selectbox(key="runs.pick").set_value("trained").run()
     steps_before = len(RunStore().open("trained").history.step_loss)
-    at.toggle(key="runs.playing").set_value(True).run()
+    at.button(key="runs.play").click().run()
     no_errors(at)
+    assert at.button(key="runs.pause").label == "Pause" and not any(b.key == "runs.play" for b in at.button)
     assert at.session_state["runs.goal"] == {"name": "trained", "target": None, "start": None}
     assert len(RunStore().open("trained").history.step_loss) > steps_before
     at.run()  # the panel's next run trains the next slice
     steps_now = len(RunStore().open("trained").history.step_loss)
     assert steps_now > steps_before and at.session_state["bp.model"].trainer.step == steps_now
-    at.toggle(key="runs.playing").set_value(False).run()
+    at.button(key="runs.pause").click().run()
     no_errors(at)
-    assert "runs.goal" not in at.session_state
+    assert "runs.goal" not in at.session_state and at.button(key="runs.play").label == "Play"
     assert any(shown(box.value).startswith("Paused. Every finished step is kept") for box in at.info)
     assert len(RunStore().open("trained").history.step_loss) == steps_now
 
@@ -361,8 +362,9 @@ def test_training_a_run_someone_else_trains_says_so_and_offers_a_fork(trained_ru
         at.button(key="runs.train").click().run()
         assert not at.exception
         assert any("is being trained by python -m backprop train" in shown(e.value) for e in at.error)
-        at.toggle(key="runs.playing").set_value(True).run()
-        assert not at.exception and not at.toggle(key="runs.playing").value
+        at.button(key="runs.play").click().run()
+        assert not at.exception and "runs.goal" not in at.session_state
+        assert at.button(key="runs.play").label == "Play"
         at.button(key="runs.fork_busy").click().run()
     no_errors(at)
     assert at.selectbox(key="runs.pick").value == "trained-fork"

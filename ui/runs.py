@@ -47,8 +47,6 @@ from .widgets import forget, kept_tabs, option_widget, put
 
 PICK_KEY = "runs.pick"
 MESSAGE_KEY = "runs.message"
-PLAY_KEY = "runs.playing"
-PLAY_OFF_KEY = "runs.play_off"  # set to switch Play off before its toggle is drawn again
 REDRAW_KEY = "runs.redraw"  # set by a pick that changes what is drawn outside the run panel
 BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
 TAB_KEY = "runs.tab"
@@ -237,12 +235,11 @@ def training_model(name: str):
 def _on_pick() -> None:
     st.session_state.pop(BUSY_KEY, None)
     goal = st.session_state.pop(GOAL_KEY, None)
-    if goal is not None or st.session_state.get(PLAY_KEY):
+    if goal is not None:  # training belongs to the run it was started for
         _release_claim(goal)
         st.session_state[REDRAW_KEY] = True  # the training controls, outside the run panel, change
     name = st.session_state.get(PICK_KEY)
     if name and name != active_run_name():
-        put(PLAY_KEY, False)  # Play belongs to the run it was switched on for
         try:
             activate_run(name)
         except ValueError as err:
@@ -259,7 +256,6 @@ def _on_create(config: RunConfig) -> None:
         run = store().create(st.session_state.get("runs.new_name", ""), config, dataset=dataset)
         activate_run(run.name)
         st.session_state[PICK_KEY] = run.name
-        st.session_state[PLAY_KEY] = False
         say(
             "success",
             f"Created run **{plain(run.name)}** ({plain(config.describe())}). Train it from the sidebar.",
@@ -540,7 +536,7 @@ def run_panel(infos: list[RunInfo]) -> None:
 
     A fragment: picking a run or opening a tab redraws this part of the page only, not the title, the
     New run form and the training controls in the sidebar. What a callback has to say is shown at the top
-    of the page, so a callback that said something (or a pick that switched Play off) redraws the whole
+    of the page, so a callback that said something (or a pick that ended training) redraws the whole
     page.
     """
 
@@ -634,7 +630,7 @@ def run_tabs(name: str) -> None:
 GOAL_KEY = "runs.goal"
 # Training goes on in slices of this long, one per run of the training panel, which reruns every
 # TICK_SECONDS: between slices the page is idle, so any control responds, and a click on the page
-# (but Stop or Play off) lets training go on at the next slice.
+# (but Stop or Pause) lets training go on at the next slice.
 SLICE_SECONDS = 0.8
 TICK_SECONDS = 1.0
 TOKEN_KEY = "runs.session_token"  # this session's name in the claims of runs being trained (ui.run_claims)
@@ -668,17 +664,32 @@ def _on_train() -> None:
     st.session_state[GOAL_KEY] = {"name": name, "target": epoch + epochs, "start": epoch}
 
 
+def playing() -> bool:
+    """Whether Play is on: training goes on, with no epoch to reach, until Pause or Stop."""
+    goal = st.session_state.get(GOAL_KEY)
+    return goal is not None and goal["target"] is None
+
+
 @after_training
 def _on_play() -> None:
+    """Play: train on, with no epoch to reach, until Pause or Stop. Play and Pause are buttons with keys
+    of their own, each doing only what it says: a toggle's value comes back with every request, so a
+    redraw timer's request sent before Play was switched off would switch it on again, while a click
+    that Streamlit hands to a callback once more finds its work done."""
     st.session_state.pop(BUSY_KEY, None)
     name = st.session_state.get(PICK_KEY)
-    if not st.session_state.get(PLAY_KEY):
-        _stop("Paused")
-    elif name is None:
-        st.session_state[PLAY_KEY] = False
+    if playing():
+        return
+    if name is None:
         say("info", "Choose a run to train first.")
     else:
         st.session_state[GOAL_KEY] = {"name": name, "target": None, "start": None}
+
+
+@after_training
+def _on_pause() -> None:
+    if playing():
+        _stop("Paused")
 
 
 @after_training
@@ -690,7 +701,6 @@ def _on_stop() -> None:
 
 def _stop(word: str) -> None:
     """End the current goal (the slice a click interrupted kept its steps) and say where the run stands."""
-    st.session_state[PLAY_KEY] = False
     goal = st.session_state.pop(GOAL_KEY, None)
     _release_claim(goal)
     model = st.session_state.get(session.MODEL_KEY)
@@ -724,15 +734,12 @@ def train_controls(epochs: int) -> None:
 
     Drawn outside the run panel's fragment: a click here reruns the whole page, which ends the slice
     being trained at once (a click inside a fragment waits for the script run under way), so Stop and
-    Play off act at the step under way.
+    Pause act at the step under way.
     """
     name = st.session_state.get(PICK_KEY)
     goal = st.session_state.get(GOAL_KEY)
     if goal is not None and goal["name"] != name:  # another run was picked meanwhile
         _release_claim(st.session_state.pop(GOAL_KEY, None))
-        st.session_state[PLAY_KEY] = False
-    if st.session_state.pop(PLAY_OFF_KEY, False):
-        st.session_state[PLAY_KEY] = False
     st.number_input(
         "Epochs",
         1,
@@ -758,12 +765,25 @@ def train_controls(epochs: int) -> None:
         help="Stops at the step under way; every finished step is kept.",
         width="stretch",
     )
-    st.toggle(
-        "Play (train until switched off)",
-        key=PLAY_KEY,
-        on_change=_on_play,
-        help="Trains on and redraws the curves about once a second, until you switch it off.",
-    )
+    if playing():
+        st.button(
+            "Pause",
+            key="runs.pause",
+            icon=":material/pause_circle:",
+            on_click=_on_pause,
+            help="Stops at the step under way; every finished step is kept.",
+            width="stretch",
+        )
+    else:
+        st.button(
+            "Play",
+            key="runs.play",
+            icon=":material/play_circle:",
+            on_click=_on_play,
+            help="Trains on, with no epoch to reach, and redraws the curves about once a second "
+            "until you press Pause.",
+            width="stretch",
+        )
 
 
 def busy_offer(name: str) -> None:
@@ -884,9 +904,6 @@ def _reached(goal: dict, trainer) -> None:
 def _end_goal(kind: str | None = None, text: str = "") -> None:
     """Forget the goal and redraw the whole page (picker, caption and tables read the run again)."""
     _release_claim(st.session_state.pop(GOAL_KEY, None))
-    st.session_state[PLAY_OFF_KEY] = (
-        True  # the toggle is drawn already: switched off before it is drawn again
-    )
     if kind:
         say(kind, text)
     st.rerun()

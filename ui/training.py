@@ -5,7 +5,7 @@ network: a stored run through ``train_run``, with its lock and saves; otherwise 
 another run, ``run_with_progress``. Both drive a ``Trainer`` and its rollback on divergence.
 
 How a click stops training: Streamlit ends a running script when the user clicks anything (Stop,
-Play off, another widget). It does so at the next element the script draws, by raising an exception
+Pause, another widget). It does so at the next element the script draws, by raising an exception
 there. The loop here draws its progress bar at least every PROGRESS_SECONDS, so a click is noticed
 within that time (plus the step under way). The drawing happens in the trainer's callback, which
 catches that exception, asks the trainer to stop after the step (an epoch that ends there is still

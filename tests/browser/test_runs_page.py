@@ -22,6 +22,7 @@ from tests.browser.harness import (
     open_tab,
     wait_for_app,
 )
+from tests.browser.test_runs import create
 
 pytestmark = pytest.mark.browser
 
@@ -103,11 +104,11 @@ def test_the_picker_names_the_run_after_training_and_play(browser, app):
         train(page, 1)
         settle(page)
         expect_no_stale_count(page, app, "example-gelu")
-        page.get_by_text("Play (train until switched off)").click()
+        page.get_by_role("button", name="Play", exact=True).click()
         for _ in range(8):  # the option's old text, with its epoch count, used to come back as a run name
             page.wait_for_timeout(400)
             assert page.get_by_text("Could not open run").count() == 0
-        page.get_by_text("Play (train until switched off)").click()
+        page.get_by_role("button", name="Pause", exact=True).click()
         expect(page.get_by_text("Paused. Every finished step is kept")).to_be_visible(timeout=TRAIN_MS)
         settle(page)
         expect(page.get_by_text("Could not open run")).to_have_count(0)
@@ -228,10 +229,9 @@ def test_stop_and_pause_end_a_long_training_and_keep_what_was_trained(browser, a
         assert saved(app, "long-digits") == (epochs, steps)  # nothing trains on
         expect(page.get_by_text(f"is at epoch {epochs}, step {steps:,}")).to_be_visible()
 
-        page.get_by_text("Play (train until switched off)").click()
+        page.get_by_role("button", name="Play", exact=True).click()
         page.wait_for_timeout(3000)
-        toggle = page.locator("[data-testid='stCheckbox']").filter(has_text="Play")
-        raw_click(page, toggle.locator("label"))
+        raw_click(page, page.get_by_role("button", name="Pause", exact=True))
         expect(page.get_by_text("Paused. Every finished step is kept")).to_be_visible(timeout=30_000)
         wait_for_app(page)
         paused = saved(app, "long-digits")
@@ -413,27 +413,27 @@ def test_picking_a_run_redraws_the_run_panel_only(browser, app):
         page.close()
 
 
-def test_picking_another_run_while_playing_switches_play_off_in_the_sidebar(browser, app):
-    """A pick redraws the run panel only, but Play, in the sidebar, belongs to the run it was switched on
-    for: a pick while it is on switches it off there too, and nothing trains on."""
+def test_picking_another_run_while_playing_ends_play_in_the_sidebar(browser, app):
+    """A pick redraws the run panel only, but Play, in the sidebar, belongs to the run it was pressed
+    for: a pick while playing ends it there too (Pause turns back into Play), and nothing trains on,
+    though the page's redraw timer may send a request from before the pick."""
     make_run(app, "player", dataset="digits", layers="dense64-relu")
     make_run(app, "not-playing")
     page = open_page(browser, f"{app.url}/runs")
     try:
         pick_run(page, "player")
-        toggle = page.get_by_test_id("stSidebar").get_by_role(
-            "switch", name="Play (train until switched off)"
-        )
-        page.get_by_test_id("stSidebar").get_by_text("Play (train until switched off)").click()
-        expect(toggle).to_be_checked()
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("button", name="Play", exact=True).click()
+        expect(sidebar.get_by_role("button", name="Pause", exact=True)).to_be_visible()
         deadline = time.monotonic() + 60
         while saved(app, "player")[1] == 0 and time.monotonic() < deadline:
             page.wait_for_timeout(100)
         pick_run(page, "not-playing")
-        expect(toggle).not_to_be_checked()
+        expect(sidebar.get_by_role("button", name="Play", exact=True)).to_be_visible()
         wait_for_app(page)
         before = saved(app, "player")
-        page.wait_for_timeout(2000)
+        page.wait_for_timeout(2500)
+        expect(sidebar.get_by_role("button", name="Play", exact=True)).to_be_visible()
         assert saved(app, "player") == before and saved(app, "not-playing") == (0, 0)
         assert_no_exception(page)
     finally:
@@ -469,6 +469,34 @@ def test_a_tab_redraws_the_tabs_only(browser, app):
         back = messages(lambda: open_tab(page, "Train"))
         assert whole > 0
         assert tab < whole / 2 and back < whole / 2, (tab, back, whole)
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_a_run_created_while_another_plays_stays_picked(browser, app):
+    """Creating a run picks it, and training belongs to the run it was started for, so the run that
+    played stops. The page's redraw timer may send a request from before the new run was picked: the
+    pick holds nonetheless."""
+    make_run(app, "first-player", dataset="digits", layers="dense64-relu")
+    page = open_page(browser, f"{app.url}/runs")
+    try:
+        pick_run(page, "first-player")
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("button", name="Play", exact=True).click()
+        expect(sidebar.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+        deadline = time.monotonic() + 60
+        while saved(app, "first-player")[1] == 0 and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        create(page, "newcomer")
+        expect_picked(page, "newcomer")
+        expect(sidebar.get_by_role("button", name="Play", exact=True)).to_be_visible()
+        before = saved(app, "first-player")
+        for _ in range(10):
+            page.wait_for_timeout(300)
+            expect_picked(page, "newcomer")
+        assert saved(app, "first-player") == before and saved(app, "newcomer") == (0, 0)
+        expect(page.get_by_text("Active run newcomer: 0 epochs")).to_be_visible()
         assert_no_exception(page)
     finally:
         page.close()
