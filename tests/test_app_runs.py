@@ -307,7 +307,9 @@ def test_play_trains_a_slice_per_run_of_its_panel_and_keeps_it(trained_run):
     at.button(key="runs.play").click().run()
     no_errors(at)
     assert at.button(key="runs.pause").label == "Pause" and not any(b.key == "runs.play" for b in at.button)
-    assert at.session_state["runs.goal"] == {"name": "trained", "target": None, "start": None}
+    goal = at.session_state["runs.goal"]
+    assert (goal["name"], goal["target"], goal["start"]) == ("trained", None, None)
+    assert goal["loss"] == RunStore().open("trained").history.step_loss[-1]  # the bar's line keeps it
     assert len(RunStore().open("trained").history.step_loss) > steps_before
     at.run()  # the panel's next run trains the next slice
     steps_now = len(RunStore().open("trained").history.step_loss)

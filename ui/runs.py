@@ -550,8 +550,12 @@ def run_panel(infos: list[RunInfo]) -> None:
             return
         ensure_active(name)
         run = view(name)
+        goal = st.session_state.get(GOAL_KEY)
+        # a training goes on in its own part of the page, which says how far it is; this line is drawn
+        # again when it ends
+        state = "training, see its progress below" if goal and goal["name"] == name else describe_run(run)
         st.caption(
-            f"Active run **{plain(name)}**: {describe_run(run)} · {plain(run.config.describe())}"
+            f"Active run **{plain(name)}**: {state} · {plain(run.config.describe())}"
             + (f" · forked from **{plain(run.parent)}**" if run.parent else "")
             + " · the Step through page shows this network; train it from the sidebar."
         )
@@ -847,7 +851,8 @@ def _train_slice(goal: dict) -> History:
         _reached(goal, trainer)
 
     def describe(progress: Progress) -> str:
-        loss = f" · loss {progress.loss:.4g}" if progress.loss is not None else ""
+        last = progress.loss if progress.loss is not None else goal.get("loss")  # the last slice's, at first
+        loss = f" · loss {last:.4g}" if last is not None else ""
         where = f"epoch {trainer.epoch + trainer.batch_index / per_epoch:.1f}"
         if target is None:
             return f"playing · {where} · step {trainer.step:,}{loss}"
@@ -859,10 +864,14 @@ def _train_slice(goal: dict) -> History:
         done = (trainer.epoch - goal["start"]) * per_epoch + trainer.batch_index
         return done / max((target - goal["start"]) * per_epoch, 1)
 
-    slot = st.empty()
+    def bar(slot=st) -> object:
+        """The bar and its line as the run stands, shown between slices too: they do not blink."""
+        return slot.progress(min(max(fraction(Progress()), 0.0), 1.0), text=describe(Progress()))
+
+    slot = bar()  # the slice's progress, drawn in place of this one
 
     def go(model):
-        return train_active(
+        progress = train_active(
             model,
             epochs=None if target is None else target - model.trainer.epoch,
             describe=describe,
@@ -870,6 +879,8 @@ def _train_slice(goal: dict) -> History:
             seconds=SLICE_SECONDS,
             fraction=fraction,
         )
+        if progress.loss is not None:
+            goal["loss"] = progress.loss
 
     try:
         # held from slice to slice: another session's Train is told the run is busy, even between slices
@@ -887,9 +898,9 @@ def _train_slice(goal: dict) -> History:
         _end_goal()
     except Exception as err:  # TrainingDiverged, a budget, bad settings: the user reads what to change
         _end_goal("error", plain(f"Training stopped: {err}"))
-    slot.empty()
     if target is not None and trainer.epoch >= target:
         _reached(goal, trainer)
+    bar(slot)
     return trainer.history
 
 

@@ -126,7 +126,8 @@ def run_with_progress(
     fraction: Callable[[Progress], float] | None = None,
 ) -> Progress:
     """Call ``train(callback)`` (which trains, calling ``callback(event)`` after every step and epoch as
-    ``Trainer.run`` does) with a progress bar in ``slot`` (an ``st.empty``; a new one if None).
+    ``Trainer.run`` does) with a progress bar in ``slot`` (an ``st.empty`` the caller keeps and clears or
+    redraws when this returns; None: a new one, cleared when this returns).
 
     describe(progress): the bar's text. live(trainer): draws views that follow the training, at most
     every LIVE_SECONDS and once more at the end. on_event(event): called for every event (no drawing).
@@ -137,7 +138,8 @@ def run_with_progress(
     (see ``take``) and the click's rerun goes on. An error raised by ``train`` after such a click is
     kept in ``progress.error``; before one, it propagates.
     """
-    slot = slot if slot is not None else st.empty()
+    own_slot = slot is None
+    slot = st.empty() if own_slot else slot
     progress = Progress(total_steps=total_steps)
     clock = {"bar": 0.0, "live": time.perf_counter()}
     deadline = None if seconds is None else time.perf_counter() + seconds
@@ -199,7 +201,8 @@ def run_with_progress(
         lock.release()
     if live is not None and trainer_seen:
         live(trainer_seen[0])
-    slot.empty()
+    if own_slot:
+        slot.empty()
     return progress
 
 

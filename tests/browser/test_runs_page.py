@@ -105,9 +105,14 @@ def test_the_picker_names_the_run_after_training_and_play(browser, app):
         settle(page)
         expect_no_stale_count(page, app, "example-gelu")
         page.get_by_role("button", name="Play", exact=True).click()
+        # the run's line does not show the count it had when Play was pressed; the progress line says
+        # how far training is and stays between the slices trained once a second
+        expect(page.get_by_text("Active run example-gelu: training, see its progress below")).to_be_visible()
+        expect(page.get_by_text("playing · epoch")).to_be_visible()
         for _ in range(8):  # the option's old text, with its epoch count, used to come back as a run name
             page.wait_for_timeout(400)
             assert page.get_by_text("Could not open run").count() == 0
+            assert page.get_by_text("playing · epoch").count() == 1
         page.get_by_role("button", name="Pause", exact=True).click()
         expect(page.get_by_text("Paused. Every finished step is kept")).to_be_visible(timeout=TRAIN_MS)
         settle(page)
