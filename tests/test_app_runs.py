@@ -309,7 +309,9 @@ def test_play_trains_a_slice_per_run_of_its_panel_and_keeps_it(trained_run):
     assert at.button(key="runs.pause").label == "Pause" and not any(b.key == "runs.play" for b in at.button)
     goal = at.session_state["runs.goal"]
     assert (goal["name"], goal["target"], goal["start"]) == ("trained", None, None)
-    assert goal["loss"] == RunStore().open("trained").history.step_loss[-1]  # the bar's line keeps it
+    (bar,) = at.get("progress")  # stays between slices, with the last step's loss
+    assert bar.proto.text.startswith("playing · epoch")
+    assert bar.proto.text.endswith(f" · loss {RunStore().open('trained').history.step_loss[-1]:.4g}")
     assert len(RunStore().open("trained").history.step_loss) > steps_before
     at.run()  # the panel's next run trains the next slice
     steps_now = len(RunStore().open("trained").history.step_loss)

@@ -851,8 +851,8 @@ def _train_slice(goal: dict) -> History:
         _reached(goal, trainer)
 
     def describe(progress: Progress) -> str:
-        last = progress.loss if progress.loss is not None else goal.get("loss")  # the last slice's, at first
-        loss = f" · loss {last:.4g}" if last is not None else ""
+        losses = trainer.history.step_loss  # the last step's, from this slice or the one before
+        loss = f" · loss {losses[-1]:.4g}" if losses else ""
         where = f"epoch {trainer.epoch + trainer.batch_index / per_epoch:.1f}"
         if target is None:
             return f"playing · {where} · step {trainer.step:,}{loss}"
@@ -871,7 +871,7 @@ def _train_slice(goal: dict) -> History:
     slot = bar()  # the slice's progress, drawn in place of this one
 
     def go(model):
-        progress = train_active(
+        return train_active(
             model,
             epochs=None if target is None else target - model.trainer.epoch,
             describe=describe,
@@ -879,8 +879,6 @@ def _train_slice(goal: dict) -> History:
             seconds=SLICE_SECONDS,
             fraction=fraction,
         )
-        if progress.loss is not None:
-            goal["loss"] = progress.loss
 
     try:
         # held from slice to slice: another session's Train is told the run is busy, even between slices

@@ -73,6 +73,18 @@ def wait_saved(app, name, steps, timeout=60):
     assert saved(app, name)[1] == steps
 
 
+def start_playing(page, app, name):
+    """Pick ``name``, press Play and wait until it has saved a step; returns the sidebar."""
+    pick_run(page, name)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("button", name="Play", exact=True).click()
+    expect(sidebar.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+    deadline = time.monotonic() + 60
+    while saved(app, name)[1] == 0 and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    return sidebar
+
+
 def raw_click(page, locator):
     """Click where the control is, as a person does, without waiting for the page to be still."""
     box = locator.bounding_box()
@@ -426,13 +438,7 @@ def test_picking_another_run_while_playing_ends_play_in_the_sidebar(browser, app
     make_run(app, "not-playing")
     page = open_page(browser, f"{app.url}/runs")
     try:
-        pick_run(page, "player")
-        sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_role("button", name="Play", exact=True).click()
-        expect(sidebar.get_by_role("button", name="Pause", exact=True)).to_be_visible()
-        deadline = time.monotonic() + 60
-        while saved(app, "player")[1] == 0 and time.monotonic() < deadline:
-            page.wait_for_timeout(100)
+        sidebar = start_playing(page, app, "player")
         pick_run(page, "not-playing")
         expect(sidebar.get_by_role("button", name="Play", exact=True)).to_be_visible()
         wait_for_app(page)
@@ -486,13 +492,7 @@ def test_a_run_created_while_another_plays_stays_picked(browser, app):
     make_run(app, "first-player", dataset="digits", layers="dense64-relu")
     page = open_page(browser, f"{app.url}/runs")
     try:
-        pick_run(page, "first-player")
-        sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_role("button", name="Play", exact=True).click()
-        expect(sidebar.get_by_role("button", name="Pause", exact=True)).to_be_visible()
-        deadline = time.monotonic() + 60
-        while saved(app, "first-player")[1] == 0 and time.monotonic() < deadline:
-            page.wait_for_timeout(100)
+        sidebar = start_playing(page, app, "first-player")
         create(page, "newcomer")
         expect_picked(page, "newcomer")
         expect(sidebar.get_by_role("button", name="Play", exact=True)).to_be_visible()
