@@ -92,13 +92,13 @@ def _bayes_ceiling(ds) -> None:
 
 
 NETWORK_KEY = "seq_network"  # the container of the network's sections (CSS class st-key-seq_network)
-# Hidden but laid out at its width: the charts, components and number boxes inside keep their sizes, so
-# hiding and showing again asks none of them to measure and draw itself anew. Streamlit's own rules let
-# the container grow to its content and set the visibility of its text elements, so both are forced
-# here: no height, and every element inside hidden by name (nothing shows through, nothing takes focus).
+# Hidden with its rendering kept: under `content-visibility: hidden` the browser skips the sections'
+# style, layout and paint and keeps what it last laid out, so the charts, components and number boxes
+# inside keep their sizes, and showing them again draws none anew. Nothing inside shows through, takes
+# focus or is read out. Streamlit's own rules let the container grow to its content: no height is forced.
 HIDDEN_STYLE = (
-    f".st-key-{NETWORK_KEY} {{ flex: none !important; height: 0 !important; overflow: hidden !important; }}"
-    f" .st-key-{NETWORK_KEY}, .st-key-{NETWORK_KEY} * {{ visibility: hidden !important; }}"
+    f".st-key-{NETWORK_KEY} {{ flex: none !important; height: 0 !important; overflow: hidden !important;"
+    " content-visibility: hidden; }"
 )
 
 
