@@ -272,6 +272,42 @@ def model_card(model: Model) -> None:
             )
 
 
+# ------------------------------------------------------------------- the drawing and its prediction
+@st.fragment
+def drawing_section(model: Model) -> None:
+    """The canvas, the prediction, the preprocessing stages and the views under them. A stroke, Clear,
+    a picture opened on the canvas or Back to drawing reruns this section alone: the model picker and
+    its card above are the same for every drawing."""
+    from viz.draw import probability_table
+
+    classes = [str(c) for c in model.meta["classes"]]
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        image, source = drawing_input_ui()
+    prepared = drawing.prepare(image, model.style) if image is not None else None
+    prediction = None
+    with right:
+        if prepared is None or prepared.empty:
+            no_prediction_ui(classes)
+        else:
+            prediction = predict(model, prepared)
+            prediction_ui(prediction, classes)
+            st.html(probability_table(prediction.probs, classes))
+    # The stages' place and the timing line stay on the page while nothing is drawn, as the
+    # prediction's does: the next stroke fills them in instead of building them.
+    st.subheader("From your drawing to the model's input")
+    if prediction is None:
+        no_stage_images()
+    else:
+        stage_images(prepared)
+    views(model, prepared, prediction, classes)
+    st.caption(
+        "Nothing drawn: no prediction timed yet."
+        if prediction is None
+        else f"Preprocessing aside, prediction and saliency took {prediction.seconds * 1000:.1f} ms ({source})."
+    )
+
+
 # ------------------------------------------------------------------- input
 def drawing_input_ui() -> tuple[np.ndarray | None, str]:
     """(image array or None, where it came from): the picture opened on the canvas, else the drawing.

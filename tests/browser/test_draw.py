@@ -10,7 +10,15 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.browser.harness import assert_no_exception, expect_tab, go_to, open_page, screenshot, wait_for_app
+from tests.browser.harness import (
+    after_rerun,
+    assert_no_exception,
+    expect_tab,
+    go_to,
+    open_page,
+    screenshot,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.browser
 DRAWING_CANVAS = ".dc-canvas"  # inside the canvas component's shadow root (Playwright's CSS pierces it)
@@ -355,6 +363,60 @@ def test_undo_redo_and_clear_act_on_the_drawing_and_its_prediction_and_cover_not
                 assert not overlap(covered, box), f"the toolbar covers {element.inner_text()[:60]!r}"
         assert_no_exception(page)
         page.screenshot(path=str(screenshot_path("draw_canvas_toolbar")))
+    finally:
+        page.close()
+
+
+def server_frames(page) -> list[bytes]:
+    """The server's messages from now on (the page is reloaded so its new websocket is watched): a list
+    that fills as they come. Element text is in them as UTF-8."""
+    frames = []
+
+    def watch(ws):
+        ws.on(
+            "framereceived",
+            lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()),
+        )
+
+    page.on("websocket", watch)
+    page.reload()
+    wait_for_app(page)
+    return frames
+
+
+def sent(frames, text: str) -> bool:
+    return any(text.encode() in frame for frame in frames)
+
+
+def test_a_stroke_clear_and_a_picture_rerun_the_drawing_section_not_the_model_card(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        frames = server_frames(page)
+        card, table = "Reproduce:", "Probabilities"  # the model card's caption; the prediction's table
+        expect(page.get_by_text(card)).to_be_visible()
+        frames.clear()
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        wait_for_app(page)
+        assert sent(frames, table) and not sent(frames, card)
+        frames.clear()
+        clear(page)
+        assert sent(frames, table) and not sent(frames, card)
+        frames.clear()
+        seven_on_paper = png_bytes(lambda d: d.line([(40, 40), (160, 40), (90, 170)], fill=20, width=16))
+        upload(page, "seven.png", seven_on_paper)
+        expect(page.get_by_role("button", name="Back to drawing")).to_be_visible()
+        wait_for_app(page)
+        assert sent(frames, table) and not sent(frames, card)
+        # the check sees the card when it is sent: a rerun of the page, and a switch of the model
+        frames.clear()
+        page.get_by_role("heading", name="Draw & predict").click()
+        after_rerun(page, lambda: page.keyboard.press("r"))
+        assert sent(frames, card)
+        frames.clear()
+        choose_model(page, "digits (built-in)")
+        assert sent(frames, card)
+        assert_no_exception(page)
     finally:
         page.close()
 
