@@ -226,6 +226,39 @@ def after_rerun(page, act):
     wait_for_app(page)
 
 
+def server_frames(page) -> list[bytes]:
+    """The server's messages from now on: a list that fills as they come. Element text is in them as
+    UTF-8. The page is reloaded so that its new websocket is watched: a new session, which starts from
+    the app's defaults."""
+    frames = []
+
+    def watch(ws):
+        ws.on(
+            "framereceived",
+            lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()),
+        )
+
+    page.on("websocket", watch)
+    page.reload()
+    wait_for_app(page)
+    return frames
+
+
+def sent(frames, text: str) -> bool:
+    """Whether ``text`` was in one of the server's messages in ``frames``."""
+    return any(text.encode() in frame for frame in frames)
+
+
+def expect_sent(page, frames, text: str) -> None:
+    """Wait until ``text`` is in one of the server's messages in ``frames`` (Playwright hands the page's
+    websocket messages to the test while it waits, so they can come in after the run has ended)."""
+    for _ in range(PAGE_TIMEOUT_MS // 50):
+        if sent(frames, text):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"the server sent no message with {text!r}")
+
+
 def make_run(app, name, epochs=0, **settings):
     """A run ``name`` in the store of ``app`` (the ``app`` fixture), trained ``epochs`` epochs."""
     import datasets

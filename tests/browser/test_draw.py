@@ -13,10 +13,13 @@ from playwright.sync_api import expect
 from tests.browser.harness import (
     after_rerun,
     assert_no_exception,
+    expect_sent,
     expect_tab,
     go_to,
     open_page,
     screenshot,
+    sent,
+    server_frames,
     wait_for_app,
 )
 
@@ -367,27 +370,6 @@ def test_undo_redo_and_clear_act_on_the_drawing_and_its_prediction_and_cover_not
         page.close()
 
 
-def server_frames(page) -> list[bytes]:
-    """The server's messages from now on (the page is reloaded so its new websocket is watched): a list
-    that fills as they come. Element text is in them as UTF-8."""
-    frames = []
-
-    def watch(ws):
-        ws.on(
-            "framereceived",
-            lambda payload: frames.append(payload if isinstance(payload, bytes) else payload.encode()),
-        )
-
-    page.on("websocket", watch)
-    page.reload()
-    wait_for_app(page)
-    return frames
-
-
-def sent(frames, text: str) -> bool:
-    return any(text.encode() in frame for frame in frames)
-
-
 def test_a_stroke_clear_and_a_picture_rerun_the_drawing_section_not_the_model_card(browser, app_server):
     page = open_draw_page(browser, app_server)
     try:
@@ -398,24 +380,27 @@ def test_a_stroke_clear_and_a_picture_rerun_the_drawing_section_not_the_model_ca
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
         wait_for_app(page)
-        assert sent(frames, table) and not sent(frames, card)
+        expect_sent(page, frames, table)  # the run's messages are in: the card, above, would be first
+        assert not sent(frames, card)
         frames.clear()
         clear(page)
-        assert sent(frames, table) and not sent(frames, card)
+        expect_sent(page, frames, table)
+        assert not sent(frames, card)
         frames.clear()
         seven_on_paper = png_bytes(lambda d: d.line([(40, 40), (160, 40), (90, 170)], fill=20, width=16))
         upload(page, "seven.png", seven_on_paper)
         expect(page.get_by_role("button", name="Back to drawing")).to_be_visible()
         wait_for_app(page)
-        assert sent(frames, table) and not sent(frames, card)
+        expect_sent(page, frames, table)
+        assert not sent(frames, card)
         # the check sees the card when it is sent: a rerun of the page, and a switch of the model
         frames.clear()
         page.get_by_role("heading", name="Draw & predict").click()
         after_rerun(page, lambda: page.keyboard.press("r"))
-        assert sent(frames, card)
+        expect_sent(page, frames, card)
         frames.clear()
-        choose_model(page, "digits (built-in)")
-        assert sent(frames, card)
+        after_rerun(page, model_pill(page, "digits (built-in)").click)
+        expect_sent(page, frames, card)
         assert_no_exception(page)
     finally:
         page.close()
