@@ -1,8 +1,11 @@
 """The Sequences page's sections, each drawn by one function, in the order the page shows them.
 
-The data half (``data_view``) needs only the page's settings; the network half (``applied_model`` and
-the views after it) reads the session's network once it was trained on those settings. Widget state
-and training live in ``ui.sequences``.
+The data half (``data_half``, a fragment) needs only the page's settings: a change of them, or of the
+sample, reruns it alone. It ends with the network's status and its prediction for the chosen sample,
+and hides the network's sections when the settings are not those of its data. The network half
+(``network_sections`` and the views in it) reads the session's network, on the data it was trained on,
+and runs with the whole page: training, and everything training changes. Widget state and training
+live in ``ui.sequences``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from viz import sequences as viz
 from . import sequences as ui
 from .curve_view import curve_view
 from .map_view import map_view
+from .places import message_place
 from .session import ActiveModel, active_model
 from .text import plain
 
@@ -92,50 +96,71 @@ def _bayes_ceiling(ds) -> None:
 
 
 NETWORK_KEY = "seq_network"  # the container of the network's sections (CSS class st-key-seq_network)
-# Hidden with its rendering kept: under `content-visibility: hidden` the browser skips the sections'
-# style, layout and paint and keeps what it last laid out, so the charts, components and number boxes
-# inside keep their sizes, and showing them again draws none anew. Nothing inside shows through, takes
-# focus or is read out. Streamlit's own rules let the container grow to its content: no height is forced.
+SAMPLE_KEY = "seq_sample"  # the container of its prediction for the chosen sample, in the data half
+OTHER_SETTINGS_KEY = "seq_other_settings"  # the notice that the settings are not the network's data
+# While that notice is on the page, the network's sections are hidden with their rendering kept: under
+# `content-visibility: hidden` the browser skips their style, layout and paint and keeps what it last
+# laid out, so the charts, components and number boxes inside keep their sizes, and showing them again
+# draws none anew. Nothing inside shows through, takes focus or is read out. Streamlit's own rules let
+# a container grow to its content: no height is forced. The rule is on the page on every run and the
+# notice decides, so a rerun of the data half alone shows or hides sections it does not draw.
 HIDDEN_STYLE = (
-    f".st-key-{NETWORK_KEY} {{ flex: none !important; height: 0 !important; overflow: hidden !important;"
-    " content-visibility: hidden; }"
+    ", ".join(f"body:has(.st-key-{OTHER_SETTINGS_KEY}) .st-key-{key}" for key in (SAMPLE_KEY, NETWORK_KEY))
+    + " { flex: none !important; height: 0 !important; overflow: hidden !important; content-visibility: hidden; }"
 )
 
 
-def applied_model(params: dict, valid: bool) -> tuple[ActiveModel, bool]:
-    """The session's network, and whether it was trained on these settings.
+def hiding_rule() -> None:
+    """The rule that hides the network's sections while the data half says the settings differ."""
+    st.html(f"<style>{HIDDEN_STYLE}</style>")
 
-    When the network is not a sequence network of the chosen kind, says so and stops the page. When
-    it is one, trained on other settings, says so and returns False: the page then draws the
-    network's sections (on the network's own data) hidden, so that going back to the network's
-    settings shows them at once instead of building them again.
+
+@st.fragment
+def data_half() -> dict:
+    """Explore the data, the network to use, and the network's status on these settings; returns the
+    dataset parameters (on the page's full runs: a rerun of this fragment alone returns nothing).
+
+    When the network is not a sequence network of the chosen kind, says so (the page then stops after
+    this). When it is one, trained on other settings, says so and hides its sections, which the page
+    draws on the network's own data, so that going back to its settings shows them at once instead of
+    building them again.
     """
+    st.header("Explore the data")
+    params = ui.dataset_controls()
+    ds, valid = ui.load_sequences(params)
+    index = 0
+    if ds is not None:
+        index = data_view(params, ds)
+        ui.use_dataset_controls(params, ds, valid)
+    st.header("What the network learned")
+    status = message_place()  # on every run: what follows keeps its place
+    applied = valid and ui.is_applied(params)
     model = active_model()
-    if not valid or not ui.is_applied(params):
-        st.info(
-            f"The session's network is built for **{plain(model.config.dataset)}** "
-            f"({plain(model.config.layers or 'no hidden layers')}), not for these settings and network. "
-            "Press **Use this dataset** above to train one on them here."
+    if applied:
+        status.caption(
+            f"Active network: {plain(model.config.describe())}"
+            + (f" · run **{plain(model.run_name)}**" if model.run_name else "")
+            + " · change it in the sidebar of Step through, or pick another run on Runs."
         )
-        if not ui.is_sequence_network():
-            st.stop()
-        return model, False
-    st.caption(
-        f"Active network: {plain(model.config.describe())}"
-        + (f" · run **{plain(model.run_name)}**" if model.run_name else "")
-        + " · change it in the sidebar of Step through, or pick another run on Runs."
-    )
-    return model, True
+    else:
+        # with its sections on the page (drawn on its own data), the notice's key hides them
+        with status.container(key=OTHER_SETTINGS_KEY if ui.is_sequence_network() else None):
+            st.info(
+                f"The session's network is built for **{plain(model.config.dataset)}** "
+                f"({plain(model.config.layers or 'no hidden layers')}), not for these settings and "
+                "network. Press **Use this dataset** above to train one on them here."
+            )
+    if ui.is_sequence_network():
+        with st.container(key=SAMPLE_KEY):  # on other settings: the network's own sample, hidden
+            sample_view(model, min(index, model.dataset.n_train - 1))
+    return params
 
 
 @contextmanager
-def network_sections(shown: bool):
-    """A container for the network's sections, drawn but not shown when ``shown`` is False (its style
-    comes last, so the sections keep their places in the page whether they are shown or not)."""
+def network_sections():
+    """A container for the network's sections; hidden while ``data_half`` says the settings differ."""
     with st.container(key=NETWORK_KEY):
         yield
-        if not shown:
-            st.html(f"<style>{HIDDEN_STYLE}</style>")
 
 
 def accuracy_view(model: ActiveModel) -> None:

@@ -88,6 +88,7 @@ RECOMMENDED_NETWORK = RECIPES["mlp"].settings()
 MODEL_KEY = "seq.model"
 STOPPED_KEY = "seq.stopped"
 MESSAGE_KEY = "seq.message"
+OUTCOME_KEY = "seq.outcome"  # what Use this dataset did, for the run it asks for
 
 
 # ------------------------------------------------------------------ dataset
@@ -346,10 +347,11 @@ def is_applied(params: dict) -> bool:
     return is_sequence_network() and current_config().dataset_params == network_params(params, chosen_model())
 
 
-def use_dataset(params: dict, dataset, new_run: bool = False) -> None:
+def use_dataset(params: dict, dataset, new_run: bool = False) -> tuple[list[tuple[str, str]], bool]:
     """Make ``params`` the session network's dataset, with the chosen network (and optionally a stored
-    run); report with st.*. The chosen recipe is used when coming from another dataset or another kind
-    of network; otherwise the network keeps its architecture (set in the sidebar)."""
+    run): ([(kind, text)] to show, whether the session's network changed). The chosen recipe is used
+    when coming from another dataset or another kind of network; otherwise the network keeps its
+    architecture (set in the sidebar)."""
     config = current_config()
     model = chosen_model()
     changes = {"dataset": "sequences", "dataset_params": network_params(params, model)}
@@ -359,17 +361,19 @@ def use_dataset(params: dict, dataset, new_run: bool = False) -> None:
         new = config.replace(**changes)
         message = apply_config(new)
     except ValueError as err:
-        st.error(plain(f"Could not use this dataset: {err}"))
-        return
-    st.success(plain(message) if message else "The network already uses this dataset.")
+        return [("error", plain(f"Could not use this dataset: {err}"))], False
+    said = [("success", plain(message) if message else "The network already uses this dataset.")]
     if new_run:
         try:
             store = RunStore()
             run = store.create(store.unique_name(f"sequences-{model}"), new, dataset=dataset)
         except (ValueError, OSError) as err:
-            st.error(plain(f"Could not create a run: {err}"))
+            said.append(("error", plain(f"Could not create a run: {err}")))
         else:
-            st.success(plain(f"Created run {run.path.name!r}; train and compare it on the Runs page."))
+            said.append(
+                ("success", plain(f"Created run {run.path.name!r}; train and compare it on the Runs page."))
+            )
+    return said, current_config() != config
 
 
 def _on_model() -> None:
@@ -380,7 +384,10 @@ def _on_model() -> None:
 
 
 def use_dataset_controls(params: dict, dataset, valid: bool) -> None:
-    """The network to use (MLP or attention), the "Use this dataset" button and the new-run option."""
+    """The network to use (MLP or attention), the "Use this dataset" button and the new-run option.
+
+    The data half of the page reruns on its own (a fragment); when the session's network changes, the
+    whole page runs again to draw the network's sections anew, and says what was done here then."""
     chosen_model()
     st.radio(
         "Network",
@@ -397,20 +404,29 @@ def use_dataset_controls(params: dict, dataset, valid: bool) -> None:
     pressed = c1.button("Use this dataset", type="primary", key="seq.use", disabled=not valid)
     follow = st.session_state.pop("seq.apply", False) and current_config().dataset == "sequences"
     outcome = message_place()  # what Use this dataset did, shown once
+    said = st.session_state.pop(OUTCOME_KEY, [])
     if not valid:
         c2.caption("Fix the settings above to use them.")
     elif pressed or follow:
-        with outcome.container():
-            use_dataset(params, dataset, new_run and pressed)
+        said, changed = use_dataset(params, dataset, new_run and pressed)
+        if changed:
+            st.session_state[OUTCOME_KEY] = said
+            st.rerun()
     elif is_applied(params):
         c2.caption("The session's network is built for this dataset.")
+    if said:
+        with outcome.container():
+            for kind, text in said:
+                getattr(st, kind)(text)
 
 
 def open_in_step_through(params: dict, dataset, index: int) -> None:
     """Apply the dataset if needed, hand the sample to the step-through page and go there."""
     if not is_applied(params):
-        use_dataset(params, dataset)
+        said, _ = use_dataset(params, dataset)
         if not is_applied(params):
+            for kind, text in said:
+                getattr(st, kind)(text)
             return
     st.session_state[STEP_SAMPLE_KEY] = int(index)
     st.switch_page(page("step_through.py"))

@@ -9,8 +9,11 @@ from tests.browser.harness import (
     ARTIFACTS_DIR,
     after_rerun,
     assert_no_exception,
+    expect_sent,
     open_page,
     screenshot,
+    sent,
+    server_frames,
     wait_for_app,
 )
 
@@ -177,6 +180,59 @@ def open_with_a_sequence_network(browser, app_server):
     page = open_page(browser, f"{app_server}/sequences")
     after_rerun(page, page.get_by_role("button", name="Use this dataset").click)
     return page
+
+
+def test_the_sample_and_the_masters_rerun_the_data_half_not_the_networks_sections(browser, app_server):
+    page = open_page(browser, f"{app_server}/sequences")
+    try:
+        frames = server_frames(page)  # a reload: a new session, whose network is then made here
+        after_rerun(page, page.get_by_role("button", name="Use this dataset").click)
+        main = page.locator("[data-testid='stMain']")
+        sections = "Tokens to generate"  # a label in the network's sections, below the data half
+        expect(main.get_by_text(sections)).to_be_visible()
+        sample = page.get_by_label("Sample (train index; or click a row)", exact=True)
+        frames.clear()
+        after_rerun(page, lambda: (sample.focus(), page.keyboard.press("ArrowUp")))
+        # the network's prediction for the new sample is in the data half, and comes with it
+        expect(main.get_by_role("heading", name=re.compile(r"^Sample #1: "))).to_be_visible()
+        expect_sent(page, frames, "Sample #1")  # the data half's last element: its run's messages are in
+        assert not sent(frames, sections)
+        frames.clear()
+        after_rerun(page, page.get_by_text("auto-generate", exact=True).click)
+        expect(main.get_by_text(sections)).to_be_hidden()
+        expect_sent(page, frames, "Sample #")
+        assert sent(frames, "not for these settings") and not sent(frames, sections)
+        frames.clear()
+        after_rerun(page, page.get_by_text("type them", exact=True).click)
+        expect(main.get_by_text(sections)).to_be_visible()
+        expect_sent(page, frames, "Sample #")
+        assert not sent(frames, sections)
+        # the check sees the sections when they are sent: a rerun of the page
+        frames.clear()
+        page.get_by_role("heading", name="Sequences", exact=True).click()
+        after_rerun(page, lambda: page.keyboard.press("r"))
+        expect_sent(page, frames, sections)
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_open_this_sample_in_step_through_from_the_data_half(browser, app_server):
+    """The jump is a button of the data half, which reruns on its own: it still makes the dataset the
+    network's and opens Step through on the sample."""
+    page = open_page(browser, f"{app_server}/sequences")
+    try:
+        sample = page.get_by_label("Sample (train index; or click a row)", exact=True)
+        sample.fill("3")
+        sample.press("Enter")
+        wait_for_app(page)
+        page.get_by_role("button", name="Open this sample in step-through").click()
+        expect(page.get_by_role("heading", name="Step through one training step")).to_be_visible()
+        wait_for_app(page)
+        expect(page.get_by_label(re.compile(r"^Sample \(0 – \d+\)$"))).to_have_value("3")
+        assert_no_exception(page)
+    finally:
+        page.close()
 
 
 def test_the_probability_map_reads_the_cell_under_the_pointer(browser, app_server):
