@@ -354,3 +354,58 @@ def test_a_one_shot_message_leaves_the_network_sections_in_their_place():
     at.run()
     assert not at.success
     assert place_of(at, keyed("seq_network")) == where
+
+
+def sample_prediction(at) -> str:
+    """The HTML of the network's prediction for the chosen sample (its table of network and data bars)."""
+    return next(h.value for h in at.get("html") if "data (this context)" in h.value)
+
+
+def test_the_samples_prediction_shows_the_network_as_training_left_it():
+    """The prediction for the chosen sample comes with the data half, above the Train button: after
+    training, it reads the trained network, not the one before."""
+    from backprop.generate import context_distribution
+    from ui.session import MODEL_KEY
+    from viz.sequences import sample_prediction_html
+
+    at = run_page()
+    at.button(key="seq.use").click().run()
+    before = sample_prediction(at)
+    at.number_input(key="seq.epochs").set_value(30).run()
+    at.button(key="seq.train").click().run()
+
+    assert not at.exception and not at.error
+    model = at.session_state[MODEL_KEY]
+    ds = model.dataset
+    share = context_distribution(ds.windows_train, ds.y_train, len(ds.classes), ds.windows_train[0])
+    trained = sample_prediction_html(
+        model.net.predict_proba(ds.x_train[:1])[0], share, ds.classes, int(ds.y_train[0])
+    )
+    assert sample_prediction(at) == trained != before
+
+
+def test_a_diverged_training_says_so_by_the_train_button_and_shows_the_weights_it_kept(monkeypatch):
+    import ui.sequences
+    from backprop import TrainingDiverged
+    from ui.session import MODEL_KEY
+
+    real = ui.sequences.train_active
+
+    def diverging(model, **kwargs):  # one epoch trains, then the loss is not finite
+        real(model, **{**kwargs, "epochs": 1})
+        raise TrainingDiverged("the loss is not finite at step 6; the weights of step 5 are kept")
+
+    monkeypatch.setattr(ui.sequences, "train_active", diverging)
+    at = run_page()
+    at.button(key="seq.use").click().run()
+    before = sample_prediction(at)
+    at.button(key="seq.train").click().run()
+
+    assert not at.exception
+    assert [unescaped(e.value) for e in at.error] == [
+        "the loss is not finite at step 6; the weights of step 5 are kept"
+    ]
+    assert place_of(at, lambda node: node is at.error[0]) > place_of(at, keyed("seq_network"))
+    model = at.session_state[MODEL_KEY]
+    assert model.trainer.epoch == 1
+    assert sample_prediction(at) != before  # drawn from the weights the epoch left

@@ -89,6 +89,7 @@ MODEL_KEY = "seq.model"
 STOPPED_KEY = "seq.stopped"
 MESSAGE_KEY = "seq.message"
 OUTCOME_KEY = "seq.outcome"  # what Use this dataset did, for the run it asks for
+TRAIN_ERROR_KEY = "seq.train_error"  # why Train ended early, for the run after it
 
 
 # ------------------------------------------------------------------ dataset
@@ -453,6 +454,7 @@ def train_controls(model, params: dict) -> None:
         help="Two runs of this data, one per network, trained for the epochs set here; the Compare page "
         "draws both with the Bayes ceiling.",
     )
+    messages_in_place([("error", st.session_state.pop(TRAIN_ERROR_KEY, None))])
     if train:
         _train_session(model, epochs)
     elif both:
@@ -474,7 +476,10 @@ def _train_session(model, epochs: int) -> None:
     try:
         train_active(model, epochs=epochs, describe=describe, stopped_key=STOPPED_KEY, stopped_text=stopped)
     except (TrainingDiverged, ValueError) as err:  # a busy or moved run is a ValueError too
-        st.error(plain(err))
+        st.session_state[TRAIN_ERROR_KEY] = plain(err)  # a diverged training keeps its epochs before
+    # The data half above the Train button, the prediction for the chosen sample with it, was drawn
+    # before this training: the page runs again on the trained network, and says there what went wrong.
+    st.rerun()
 
 
 def train_both(params: dict, epochs: int) -> None:
