@@ -22,7 +22,7 @@ from datasets.sequences import resolve_source
 from . import runs as run_ui
 from .data import try_load_dataset
 from .navigation import page
-from .places import message_place, messages_in_place
+from .places import messages_in_place
 from .session import apply_config, current_config
 from .table_view import table_view
 from .text import plain
@@ -404,8 +404,7 @@ def use_dataset_controls(params: dict, dataset, valid: bool) -> None:
     new_run = c2.checkbox("also save it as a new run", key="seq.new_run")
     pressed = c1.button("Use this dataset", type="primary", key="seq.use", disabled=not valid)
     follow = st.session_state.pop("seq.apply", False) and current_config().dataset == "sequences"
-    outcome = message_place()  # what Use this dataset did, shown once
-    said = st.session_state.pop(OUTCOME_KEY, [])
+    said = st.session_state.pop(OUTCOME_KEY, [])  # what Use this dataset did, shown once
     if not valid:
         c2.caption("Fix the settings above to use them.")
     elif pressed or follow:
@@ -415,10 +414,7 @@ def use_dataset_controls(params: dict, dataset, valid: bool) -> None:
             st.rerun()
     elif is_applied(params):
         c2.caption("The session's network is built for this dataset.")
-    if said:
-        with outcome.container():
-            for kind, text in said:
-                getattr(st, kind)(text)
+    messages_in_place(said)
 
 
 def open_in_step_through(params: dict, dataset, index: int) -> None:
@@ -426,8 +422,7 @@ def open_in_step_through(params: dict, dataset, index: int) -> None:
     if not is_applied(params):
         said, _ = use_dataset(params, dataset)
         if not is_applied(params):
-            for kind, text in said:
-                getattr(st, kind)(text)
+            messages_in_place(said)
             return
     st.session_state[STEP_SAMPLE_KEY] = int(index)
     st.switch_page(page("step_through.py"))
