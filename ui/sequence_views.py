@@ -135,6 +135,7 @@ def data_half() -> dict:
     st.header("What the network learned")
     status = message_place()  # on every run: what follows keeps its place
     applied = valid and ui.is_applied(params)
+    sequence_network = ui.is_sequence_network()
     model = active_model()
     if applied:
         status.caption(
@@ -144,13 +145,13 @@ def data_half() -> dict:
         )
     else:
         # with its sections on the page (drawn on its own data), the notice's key hides them
-        with status.container(key=OTHER_SETTINGS_KEY if ui.is_sequence_network() else None):
+        with status.container(key=OTHER_SETTINGS_KEY if sequence_network else None):
             st.info(
                 f"The session's network is built for **{plain(model.config.dataset)}** "
                 f"({plain(model.config.layers or 'no hidden layers')}), not for these settings and "
                 "network. Press **Use this dataset** above to train one on them here."
             )
-    if ui.is_sequence_network():
+    if sequence_network:
         with st.container(key=SAMPLE_KEY):  # on other settings: the network's own sample, hidden
             sample_view(model, min(index, model.dataset.n_train - 1))
     return params
