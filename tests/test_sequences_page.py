@@ -409,3 +409,17 @@ def test_a_diverged_training_says_so_by_the_train_button_and_shows_the_weights_i
     model = at.session_state[MODEL_KEY]
     assert model.trainer.epoch == 1
     assert sample_prediction(at) != before  # drawn from the weights the epoch left
+
+
+def test_a_link_whose_data_cannot_be_built_shows_one_error_and_stops():
+    """Nothing valid to show: the error says what to change, and the network's half is not drawn."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["dataset"] = '"sequences"'
+    at.query_params["dataset_params"] = json.dumps({"vocab": "<b>x</b>"})
+    at.run()
+
+    assert not at.exception
+    assert [unescaped(e.value) for e in at.error] == [
+        "vocabulary '<b>x</b>' has duplicate token(s) <, >, b; list each token once"
+    ]
+    assert "What the network learned" not in [h.value for h in at.header]

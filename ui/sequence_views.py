@@ -128,10 +128,10 @@ def data_half() -> dict:
     st.header("Explore the data")
     params = ui.dataset_controls()
     ds, valid = ui.load_sequences(params)
-    index = 0
-    if ds is not None:
-        index = data_view(params, ds)
-        ui.use_dataset_controls(params, ds, valid)
+    if ds is None:  # no valid settings yet: the error above says what to change, and the page ends
+        st.stop()
+    index = data_view(params, ds)
+    ui.use_dataset_controls(params, ds, valid)
     st.header("What the network learned")
     status = message_place()  # on every run: what follows keeps its place
     applied = valid and ui.is_applied(params)
