@@ -14,6 +14,7 @@ Controls:
 - the class the saliency map explains;
 - a tab (Saliency ↔ Feature maps), and the Validation tab;
 - the model (mnist ↔ digits) while the Validation tab is open;
+- a stroke, and the model, while the Activations tab is open;
 - a picture opened on the canvas (the file chosen to settled), another, and Back to drawing.
 
 Numbers only; nothing is asserted. Timing helpers live in bench/browser_timing.py.
@@ -155,6 +156,19 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
                 ("model digits, Validation open", model(page, "digits (built-in)")),
                 ("model mnist, Validation open", model(page, "mnist (built-in)")),
             ]
+        ],
+        repeats,
+    )
+    tab(page, "Activations")()
+    wait_for_app(page)
+    rows += measure(
+        page,
+        [
+            [("a stroke, Activations open", stroke(page, BAR))],
+            [
+                ("model digits, Activations open", model(page, "digits (built-in)")),
+                ("model mnist, Activations open", model(page, "mnist (built-in)")),
+            ],
         ],
         repeats,
     )

@@ -79,8 +79,8 @@ def test_only_the_open_tab_is_computed():
     assert "draw.label" not in [s.key for s in app.selectbox]  # teaching: not drawn
     app.session_state[TAB_KEY] = "Activations"
     app.run()
-    assert len(app.get("plotly_chart")) == 1  # the activations
-    assert [element.proto.component_name for element in app.get("bidi_component")] == ["backprop.draw_canvas"]
+    assert not app.get("plotly_chart")  # the activations are drawn in the browser, from the numbers
+    assert [layer["layout"] for layer in drawn_maps(app)] == ["bars"]
     assert not any("∂P/∂x" in c.value for c in app.caption)
 
 
@@ -144,6 +144,31 @@ def test_the_cnn_shows_the_feature_maps_of_each_convolution_before_and_after_rel
     assert not app.exception and [(m["channels"], m["height"]) for m in before] == [(16, 28), (32, 14)]
     assert np.frombuffer(base64.b64decode(before[0]["values"]), np.float32).min() < 0  # before ReLU
     assert any("red positive, blue negative" in c.value for c in app.caption)
+
+
+@pytest.mark.parametrize("model", ["builtin:mnist", "builtin:digits"])
+def test_the_activations_are_the_networks_own_dense_layers_and_logits_for_the_drawing(model):
+    from datasets import drawing
+    from ui.draw import _load_model
+
+    app = open_page(SEVEN, model=model, tab="Activations")
+    (bars,) = drawn_maps(app)
+    rows = [np.frombuffer(base64.b64decode(row["values"]), np.float32) for row in bars["rows"]]
+    net, meta = _load_model(model)
+    x = drawing.prepare(SEVEN, drawing.style_for(meta["dataset"], meta.get("input_shape"))).x
+    logits = rows[-1].astype(np.float64)
+    softmax = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    np.testing.assert_allclose(softmax, net.predict_proba(x)[0], rtol=1e-4, atol=1e-6)  # the logits behind P
+    assert int(np.argmax(logits)) == 7 and bars["rows"][-1]["labels"] == [str(c) for c in meta["classes"]]
+    dense = [layer for layer in net.layers if layer.spec().startswith("dense")]
+    assert [row.size for row in rows] == [
+        layer.params["W"].shape[1] for layer in dense
+    ]  # a row per dense layer
+    if model == "builtin:digits":  # dense64-relu-dense10: the hidden row is relu(x W + b)
+        first = dense[0].params
+        np.testing.assert_allclose(
+            rows[0], np.maximum(x @ first["W"] + first["b"], 0)[0], rtol=1e-5, atol=1e-6
+        )
 
 
 def test_a_model_without_convolutions_says_where_its_layers_are():

@@ -36,6 +36,7 @@ def test_class_names_read_as_text_in_the_draw_figures():
     import numpy as np
 
     from viz.draw import (
+        activations_payload,
         confusion_payload,
         feature_maps_payload,
         probability_shift,
@@ -52,8 +53,10 @@ def test_class_names_read_as_text_in_the_draw_figures():
     # the map view writes names and titles as text (textContent), so they travel as they are
     assert saliency_payload(np.zeros((4, 4)), np.ones((4, 4)), name)["class_name"] == name
     assert feature_maps_payload(np.zeros((2, 4, 4)), name)["title"] == name
+    assert activations_payload([np.zeros(2)], [name], ["cat", name])["rows"][0]["labels"] == ["cat", name]
     view_js = (Path(__file__).resolve().parents[1] / "ui" / "map_view" / "map_view.js").read_text()
     assert "innerHTML" not in view_js
     assert "textContent = `∂P(${explained})" in view_js and "textContent = data.title" in view_js
     assert "readout.textContent = this.note" in view_js  # the empty view's note
     assert "node.textContent = name" in view_js  # the confusion matrix's class labels
+    assert "label.textContent = name" in view_js and "row.title.textContent = spec.title" in view_js

@@ -86,6 +86,32 @@ def test_the_confusion_matrix_travels_as_whole_counts_with_its_class_names():
         confusion_payload(matrix + 0.5, ["a", "b", "c"])
 
 
+def test_the_activations_travel_as_the_engines_numbers_a_row_per_layer_on_its_own_scale():
+    from viz.colors import LUT
+    from viz.draw import activations_payload
+
+    rng = np.random.default_rng(0)
+    hidden = np.maximum(rng.normal(0, 2, 128), 0)  # after ReLU: never negative
+    logits = rng.normal(0, 5, 3)
+    payload = activations_payload(
+        [hidden, logits], ["layer 1 (dense128-relu)", "output"], ["cat", 2, "<b>boot</b>"]
+    )
+    assert payload["layout"] == "bars"
+    first, last = payload["rows"]
+    for row, values in ((first, hidden), (last, logits)):
+        sent = np.frombuffer(base64.b64decode(row["values"]), np.float32)
+        assert np.array_equal(sent, values.astype(np.float32))
+        assert row["limit"] == float(np.abs(values.astype(np.float32)).max())  # each layer's own scale
+    assert first["title"] == "layer 1 (dense128-relu)" and "labels" not in first
+    assert last["labels"] == ["cat", "2", "<b>boot</b>"]  # the output's bars are its classes, as text
+    assert np.array_equal(np.frombuffer(base64.b64decode(payload["lut"]), np.uint8).reshape(256, 3), LUT)
+    assert activations_payload([np.zeros(4), np.zeros(2)], ["a", "b"], ["x", "y"])["rows"][0]["limit"] == 1.0
+    with pytest.raises(ValueError, match="2 layers of activations and 1 names"):
+        activations_payload([hidden, logits], ["output"], ["a", "b", "c"])
+    with pytest.raises(ValueError, match="the output has 3 values for 2 classes"):
+        activations_payload([hidden, logits], ["a", "b"], ["a", "b"])
+
+
 def test_the_scores_table_writes_each_class_s_numbers_and_escapes_its_name():
     from backprop import precision_recall_f1
     from viz.draw import scores_table

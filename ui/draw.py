@@ -613,11 +613,14 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
             else:
                 if prediction.feature_maps:
                     st.caption("The convolution layers are under Feature maps; here are the dense layers.")
-                st.plotly_chart(
-                    figures.layer_activations(prediction.activations, prediction.layer_names),
+                map_view(
+                    figures.activations_payload(prediction.activations, prediction.layer_names, classes),
                     key="draw.activations",
                 )
-                st.caption("Each layer on its own scale: red positive, white 0, blue negative.")
+                st.caption(
+                    "A bar per unit, each layer on its own scale (±its largest |value|, written beside it): "
+                    "red positive, white 0, blue negative."
+                )
     if teaching.open:
         with teaching:
             if prediction is None:

@@ -215,64 +215,31 @@ def feature_maps_payload(maps: np.ndarray, title: str, per_row: int = MAPS_PER_R
     }
 
 
-def layer_activations(activations: list[np.ndarray], names: list[str]) -> go.Figure:
-    """One bar row per layer: each unit's activation for this input, coloured on the diverging scale.
+def activations_payload(activations: list[np.ndarray], names: list[str], classes) -> dict:
+    """The dense layers' activations for one input, as the map view (``ui.map_view``) draws them: one
+    row of bars per layer, a bar per unit, coloured on the diverging scale; the last row is the
+    output, its bars named by ``classes``.
 
-    activations: per layer a (units,) array (one sample); names: a title per layer. Each row has
-    its own scale, ±max |value| of that layer.
+    activations: per layer a (units,) array (one sample); names: a title per layer. Each row has its
+    own scale, ±max |value| of that layer, and the view writes that limit beside the row. The values
+    go as float32 bytes (base64), so the view reads the engine's numbers on hover; titles and class
+    names are plain text, written as text.
     """
-    rows = len(activations)
-    gap = 0.5 / max(rows, 1) ** 1.2
-    band = (1 - gap * (rows - 1)) / max(rows, 1)
-    data, annotations, layout = [], [], {}
-    for k, values in enumerate(activations):
-        values = np.asarray(values, np.float64).ravel()
-        limit = abs_limit(values)
-        suffix = "" if k == 0 else str(k + 1)
-        top = 1 - k * (band + gap)
-        data.append(
-            dict(
-                type="bar",
-                x=np.arange(values.size),
-                y=values,
-                xaxis=f"x{suffix}",
-                yaxis=f"y{suffix}",
-                marker=dict(color=values, colorscale=COLORSCALE, cmin=-limit, cmax=limit, line=dict(width=0)),
-                hovertemplate="unit %{x}: %{y:.3f}<extra></extra>",
-            )
+    if len(activations) != len(names) or not activations:
+        raise ValueError(
+            f"{len(activations)} layers of activations and {len(names)} names: one name per layer"
         )
-        layout[f"xaxis{suffix}"] = dict(anchor=f"y{suffix}", title=dict(text="unit"), domain=[0, 1])
-        layout[f"yaxis{suffix}"] = dict(anchor=f"x{suffix}", domain=[max(0.0, top - band), top])
-        annotations.append(
-            dict(
-                text=names[k],
-                x=0.5,
-                y=top,
-                xref="paper",
-                yref="paper",
-                xanchor="center",
-                yanchor="bottom",
-                showarrow=False,
-                font=dict(size=13),
-            )
+    classes = [str(c) for c in classes]
+    rows = []
+    for values, name in zip(activations, names):
+        values = np.asarray(values, dtype=np.float32).ravel()
+        rows.append({"title": str(name), "limit": abs_limit(values), "values": b64(values)})
+    if np.asarray(activations[-1]).size != len(classes):
+        raise ValueError(
+            f"the output has {np.asarray(activations[-1]).size} values for {len(classes)} classes"
         )
-    if data:  # one colour bar says what the colours mean: each row on its own ±max scale
-        data[0]["marker"]["showscale"] = True
-        data[0]["marker"]["colorbar"] = dict(
-            title=dict(text="value / max |value|", side="right"),
-            thickness=12,
-            len=0.9,
-            tickvals=[-abs_limit(activations[0]), 0, abs_limit(activations[0])],
-            ticktext=["−max", "0", "+max"],
-        )
-    layout.update(
-        showlegend=False,
-        annotations=annotations,
-        bargap=0.1,
-        height=40 + 170 * rows,
-        margin=dict(l=left_margin(["−0.25"]), r=COLOR_BAR, t=40, b=TICK_ROW + AXIS_TITLE),
-    )
-    return figure(data, layout)
+    rows[-1]["labels"] = classes
+    return {"layout": "bars", "rows": rows, "lut": b64(LUT)}
 
 
 def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
@@ -373,7 +340,7 @@ __all__ = [
     "empty_saliency_payload",
     "feature_maps_payload",
     "tile",
-    "layer_activations",
+    "activations_payload",
     "weight_change",
     "confusion_payload",
     "gallery_html",

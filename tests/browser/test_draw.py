@@ -123,6 +123,48 @@ def choose_explained_class(page, label):
     wait_for_app(page)
 
 
+def test_the_activations_are_drawn_in_place_and_read_each_units_value(browser, app_server):
+    """The Activations tab is drawn in the browser from the numbers: a stroke sends the new numbers, not a
+    chart built again, and the pointer reads a unit's value, or an output bar's class and logit."""
+    page = open_draw_page(browser, app_server)
+    try:
+        frames = server_frames(page)
+        vertical_bar(page)
+        expect(prediction(page)).to_have_text("1")
+        panel = tab(page, "Activations")
+        expect(panel.get_by_text("layer 3 (dense128-relu), 128 values")).to_be_visible()
+        frames.clear()
+        seven(page)
+        expect(prediction(page)).to_have_text("7")
+        wait_for_app(page)
+        expect_sent(page, frames, "output logits (10)")
+        assert not sent(frames, "hovertemplate")  # no plotly figure built from scratch on each stroke
+        output = panel.locator(".mv-bars-canvas").nth(1)
+        output.scroll_into_view_if_needed()
+        box = output.bounding_box()
+        readout = panel.locator(".mv-readout")
+        expect(readout).to_have_text("Point at a bar to read its unit's value.")
+        logits = []
+        for k in range(10):
+            page.mouse.move(box["x"] + box["width"] * (k + 0.5) / 10, box["y"] + box["height"] / 2)
+            expect(readout).to_contain_text(f"output logits (10) · class {k}: ")
+            logits.append(float(re.search(rf"class {k}: (\S+) ", readout.inner_text())[1]))
+        assert int(np.argmax(logits)) == 7  # the prediction is the largest logit
+        assert max(map(abs, logits)) == float(panel.locator(".mv-max").nth(1).inner_text().lstrip("+"))
+        hidden = panel.locator(".mv-bars-canvas").first
+        box = hidden.bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 10.5 / 128, box["y"] + box["height"] / 2)
+        expect(readout).to_contain_text("layer 3 (dense128-relu), 128 values · unit 10: ")
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] - 60)  # off the bars
+        expect(readout).to_have_text("Point at a bar to read its unit's value.")
+        labels = panel.locator(".mv-bars-label")
+        expect(labels).to_have_count(10)  # the output's bars are named by the classes
+        expect(labels.nth(7)).to_have_text("7")
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
 def seven(page):
     stroke(page, [(80, 60), (205, 60), (120, 235)], steps=20)
 

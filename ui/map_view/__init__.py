@@ -1,14 +1,14 @@
-"""Maps drawn in the browser: an ``st.components.v2`` component for the saliency map and a
-layer's feature maps (on the app's one signed colour scale), a confusion matrix and a sequence
-model's probabilities per training window (on the scale for values from 0 up), with their legends
-and the values of the cell under the pointer.
+"""Maps drawn in the browser: an ``st.components.v2`` component for the saliency map, a layer's
+feature maps and the dense layers' activations (on the app's one signed colour scale), a confusion
+matrix and a sequence model's probabilities per training window (on the scale for values from 0
+up), with their legends and the values of the cell under the pointer.
 
 Its HTML, CSS and JavaScript are the files beside this one (no build step). It is fed
-``viz.draw.saliency_payload``, ``feature_maps_payload``, ``confusion_payload`` or
-``viz.sequences.probability_payload``; mounted under one key,
-it keeps its element from one drawing to the next and redraws in place (Streamlit makes
-a plotly chart's identity from its figure, so a changed figure is a new element, which
-the browser builds from scratch).
+``viz.draw.saliency_payload``, ``feature_maps_payload``, ``activations_payload``,
+``confusion_payload`` or ``viz.sequences.probability_payload``; mounted under one key, it keeps
+its element from one drawing to the next and redraws in place (Streamlit makes a plotly chart's
+identity from its figure, so a changed figure is a new element, which the browser builds from
+scratch).
 """
 
 from __future__ import annotations

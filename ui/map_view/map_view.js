@@ -1,5 +1,6 @@
-// Maps drawn in the browser: the saliency map (the model input, and dP/dx laid over it) and a
-// layer's feature maps (one tile per channel) on the app's one signed scale; a confusion matrix,
+// Maps drawn in the browser: the saliency map (the model input, and dP/dx laid over it), a
+// layer's feature maps (one tile per channel) and the dense layers' activations (a bar per unit) on
+// the app's one signed scale; a confusion matrix,
 // and a sequence model's probabilities (viz.sequences.probability_payload), on the scale for values
 // from 0 up.
 //
@@ -462,11 +463,121 @@ class ProbabilityView {
   }
 }
 
+// A layer's units for one input, a bar per unit from the zero line, one row per layer, each on its
+// own scale (±max |value| of that layer, written beside it); colours on the signed scale. The bar
+// under the pointer is outlined and the readout reads its value as sent.
+const BAR_ROW_PX = 110;
+
+class BarsView {
+  constructor(root) {
+    this.panels = element("div", "mv-panels mv-bars-panels", root);
+    this.rowsNode = element("div", "mv-bars", this.panels);
+    this.legend = new Legend(this.panels, "value");
+    this.readout = element("div", "mv-readout", root);
+    this.readout.setAttribute("aria-live", "polite");
+    this.rows = [];
+    this.rowsNode.addEventListener("pointerleave", () => this.point(null, null));
+    this.pointed = [null, null]; // the row and the unit under the pointer
+    new ResizeObserver(() => this.data && this.point(...this.pointed)).observe(this.rowsNode);
+  }
+
+  load(data) {
+    this.data = data;
+    this.lut = decode(data.lut);
+    // a row's elements are kept while the layers keep their number, so a new drawing redraws in place
+    if (this.rows.length !== data.rows.length) {
+      this.rowsNode.replaceChildren();
+      this.rows = data.rows.map((_, k) => this.row(k));
+    }
+    data.rows.forEach((spec, k) => {
+      const row = this.rows[k];
+      row.values = floats(spec.values);
+      row.limit = spec.limit;
+      row.title.textContent = spec.title;
+      row.canvas.setAttribute("aria-label", `${spec.title}: a bar per unit, on ±${significant(spec.limit)}`);
+      row.names = spec.labels || null; // the output's bars are its classes
+      row.labels.replaceChildren(
+        ...(row.names || []).map((name) => {
+          const label = element("span", "mv-bars-label");
+          label.textContent = name;
+          label.title = name;
+          return label;
+        }),
+      );
+      const ticks = signedTicks(spec.limit);
+      row.ticks.forEach((node, i) => {
+        node.textContent = ticks[i];
+      });
+    });
+    this.legend.load(this.lut, ["+max", "0", "−max"]);
+    this.point(null, null);
+  }
+
+  row(k) {
+    const node = element("div", "mv-bars-row", this.rowsNode);
+    const title = element("div", "mv-title", node);
+    const body = element("div", "mv-bars-body", node);
+    const ticks = element("div", "mv-ticks mv-bars-ticks", body);
+    const canvas = element("canvas", "mv-bars-canvas", body);
+    canvas.setAttribute("role", "img");
+    canvas.addEventListener("pointermove", (e) => {
+      const r = canvas.getBoundingClientRect();
+      this.point(k, Math.floor(((e.clientX - r.left) / r.width) * this.rows[k].values.length));
+    });
+    const labels = element("div", "mv-bars-labels", node);
+    return { title, canvas, labels, ticks: ["mv-max", "mv-mid", "mv-min"].map((name) => element("span", name, ticks)) };
+  }
+
+  draw(k, unit) {
+    const { canvas, values, limit } = this.rows[k];
+    const ratio = window.devicePixelRatio || 1;
+    const width = Math.max(1, canvas.clientWidth);
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(BAR_ROW_PX * ratio);
+    const ctx = canvas.getContext("2d");
+    ctx.scale(ratio, ratio);
+    const n = values.length;
+    const step = width / n;
+    const middle = BAR_ROW_PX / 2;
+    const half = middle - 2;
+    ctx.fillStyle = "#c3c8d1";
+    ctx.fillRect(0, middle - 0.5, width, 1); // the zero line
+    for (let i = 0; i < n; i++) {
+      const v = Number.isFinite(values[i]) ? values[i] : 0;
+      const c = colourAt(v, limit);
+      ctx.fillStyle = `rgb(${this.lut[c]},${this.lut[c + 1]},${this.lut[c + 2]})`;
+      const h = Math.min(1, Math.abs(v) / limit) * half;
+      const gap = step >= 4 ? 1 : 0; // a pixel between bars wide enough to spare it
+      ctx.fillRect(i * step, v >= 0 ? middle - h : middle, Math.max(1, step - gap), Math.max(h, 0.5));
+    }
+    if (unit !== null) {
+      ctx.strokeStyle = HIGHLIGHT;
+      ctx.lineWidth = 2;
+      ctx.strokeRect(unit * step + 1, 1, Math.max(1, step - 2), BAR_ROW_PX - 2);
+    }
+  }
+
+  point(k, unit) {
+    const inside = k !== null && unit >= 0 && unit < this.rows[k].values.length;
+    this.pointed = inside ? [k, unit] : [null, null];
+    this.rows.forEach((_, j) => this.draw(j, inside && j === k ? unit : null));
+    if (!inside) {
+      this.readout.textContent = "Point at a bar to read its unit's value.";
+      return;
+    }
+    const { values, limit, names } = this.rows[k];
+    const which = names ? `class ${names[unit]}` : `unit ${unit}`;
+    this.readout.textContent =
+      `${this.data.rows[k].title} · ${which}: ${significant(values[unit])} (scale ±${significant(limit)})`;
+  }
+}
+
 const LAYOUTS = {
   saliency: SaliencyView,
   mosaic: MosaicView,
   confusion: ConfusionView,
   probabilities: ProbabilityView,
+  bars: BarsView,
 };
 
 export default function (component) {
