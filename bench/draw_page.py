@@ -15,6 +15,8 @@ Controls:
 - a tab (Saliency ↔ Feature maps), and the Validation tab;
 - the model (mnist ↔ digits) while the Validation tab is open;
 - a stroke, and the model, while the Activations tab is open;
+- Teach it (one SGD step on the drawing; the whole page runs again, as the prediction and the card
+  change), and a stroke with its result shown;
 - a picture opened on the canvas (the file chosen to settled), another, and Back to drawing.
 
 Numbers only; nothing is asserted. Timing helpers live in bench/browser_timing.py.
@@ -169,6 +171,16 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
                 ("model digits, Activations open", model(page, "digits (built-in)")),
                 ("model mnist, Activations open", model(page, "mnist (built-in)")),
             ],
+        ],
+        repeats,
+    )
+    tab(page, "Teach it")()
+    wait_for_app(page)
+    rows += measure(
+        page,
+        [
+            [("Teach it", lambda: page.get_by_role("button", name="Teach it", exact=True).click())],
+            [("a stroke, Teach it's result shown", stroke(page, SEVEN))],
         ],
         repeats,
     )

@@ -220,8 +220,21 @@ def test_teaching_the_cnn_changes_its_kernels_and_shows_every_layers_change():
     taught = app.session_state[TAUGHT_KEY]["builtin:mnist"]
     assert taught["steps"] == 1 and taught["result"]["delta_W"][0].ndim == 4  # 16 kernels of 1×3×3
     assert np.abs(taught["result"]["delta_W"][0]).max() > 0
-    # the probabilities before/after and one ΔW per layer with weights (2 conv, 2 dense)
-    assert len(app.get("plotly_chart")) == 1 + 4
+    # the probabilities before/after, and one ΔW per layer with weights (2 conv, 2 dense), drawn in the
+    # browser from the step's own numbers
+    assert not app.get("plotly_chart")
+    assert any("Probability before and after teaching" in h.proto.body for h in app.get("html"))
+    shown = drawn_maps(app)
+    assert [m["title"].split(" after")[0] for m in shown] == [
+        "ΔW of layer 1 (conv16k3p1)",
+        "ΔW of layer 2 (conv32k3p1)",
+        "ΔW of layer 3 (dense128)",
+        "ΔW of layer 4 (dense10)",
+    ]
+    for view, delta in zip(shown, taught["result"]["delta_W"]):
+        values = np.frombuffer(base64.b64decode(view["values"]), np.float32)
+        tiles = delta.transpose(1, 0, 2, 3) if delta.ndim == 4 else delta.T  # as the view lays them out
+        assert np.array_equal(values, tiles.astype(np.float32).ravel())
 
 
 def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_the_data(monkeypatch):

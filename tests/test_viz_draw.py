@@ -112,6 +112,40 @@ def test_the_activations_travel_as_the_engines_numbers_a_row_per_layer_on_its_ow
         activations_payload([hidden, logits], ["a", "b"], ["a", "b"])
 
 
+def test_the_probability_shift_reads_each_class_before_after_and_its_signed_change():
+    from viz.colors import DOWN, UP
+    from viz.draw import probability_shift
+
+    table = probability_shift([0.2, 0.8, 0.0], [0.1, 0.9 - 2e-7, 2e-7], ["cat", "dog", "<i>bird</i>"], 1)
+    rows = [row.split("</tr>")[0] for row in table.split("<tr>")[2:]]
+    assert "<b>dog ✓</b>" in rows[1] and "✓" not in rows[0] + rows[2]  # the label taught
+    assert 'title="0.2"' in rows[0] and 'title="0.1"' in rows[0]  # exact before and after, on hover
+    assert f'color:{DOWN}">-10.0 pp' in rows[0] and f'color:{UP}">+10.0 pp' in rows[1]
+    assert f'color:{UP}">+2e-05 pp' in rows[2]  # too small for a decimal: its significant digits
+    assert "&lt;i&gt;bird&lt;/i&gt;" in rows[2] and "<i>" not in table
+
+
+def test_weight_changes_travel_as_the_steps_own_numbers_laid_out_as_the_view_draws_them():
+    from viz.draw import weight_change_payload
+
+    rng = np.random.default_rng(0)
+    dense = rng.normal(0, 1e-6, (20, 3))  # (n_in, n_out)
+    payload = weight_change_payload(dense, "ΔW of layer 3 (dense3)")
+    values = np.frombuffer(base64.b64decode(payload["values"]), np.float32).reshape(3, 20)
+    assert np.array_equal(values, dense.T.astype(np.float32))  # a row per unit, a column per input
+    assert (payload["layout"], payload["channels"], payload["per_row"]) == ("mosaic", 1, 1)
+    assert payload["cell_axes"] == ["unit", "input"] and "tile_axes" not in payload
+    assert payload["limit"] == float(np.abs(dense.astype(np.float32)).max())
+    conv = rng.normal(0, 1e-6, (4, 2, 3, 3))  # (C_out, C_in, k, k)
+    payload = weight_change_payload(conv, "ΔW of layer 1 (conv4k3)")
+    kernels = np.frombuffer(base64.b64decode(payload["values"]), np.float32).reshape(2, 4, 3, 3)
+    assert np.array_equal(kernels[1, 3], conv[3, 1].astype(np.float32))  # input channel 2's row, output 4
+    assert (payload["channels"], payload["per_row"]) == (8, 4)
+    assert payload["tile_axes"] == ["input channel", "output channel"] and "cell_axes" not in payload
+    with pytest.raises(ValueError, match=r"got shape \(3,\)"):
+        weight_change_payload(np.zeros(3), "x")
+
+
 def test_the_scores_table_writes_each_class_s_numbers_and_escapes_its_name():
     from backprop import precision_recall_f1
     from viz.draw import scores_table

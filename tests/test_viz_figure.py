@@ -5,7 +5,7 @@ import json
 import numpy as np
 import plotly.io as pio
 
-from viz import draw, runs, sequences
+from viz import runs, sequences
 from viz.figure import PLAIN, figure
 
 
@@ -24,7 +24,6 @@ def test_figures_of_every_page_carry_no_plotly_template():
     figures = [
         runs.distance_figure({"a vs b": {"epochs": [1], "layers": {"layer1.W": [0.5]}}}),
         sequences.embedding_table_figure(np.eye(2, dtype=np.float32), ["a", "b"]),
-        draw.probability_shift(np.array([0.2, 0.8]), np.array([0.1, 0.9]), ["cat", "dog"], 1),
     ]
     for fig in figures:
         layout = sent(fig)["layout"]

@@ -662,7 +662,7 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
 
 def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction, classes) -> None:
     """Pick the true label, steps and rate; Teach it trains the session copy; show what changed."""
-    from viz.draw import probability_shift, weight_change
+    from viz.draw import probability_shift, weight_change_payload
 
     cols = st.columns(3)
     label = cols[0].selectbox(
@@ -691,13 +691,15 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
     result = last_teaching(model)
     if result is None:
         return
-    st.plotly_chart(
-        probability_shift(result["before"], result["after"], classes, result["label"]), key="draw.shift"
-    )
+    st.html(probability_shift(result["before"], result["after"], classes, result["label"]))
     for k, (delta, spec) in enumerate(zip(result["delta_W"], result["layers"])):
         title = f"ΔW of layer {k + 1} ({spec}) after {result['steps']} step(s)"
-        st.plotly_chart(weight_change(delta, title), key=f"draw.dw{k}")
-    st.caption("Red: the weight grew, blue: it shrank, white: unchanged.")
+        map_view(weight_change_payload(delta, title), key=f"draw.dw{k}")
+    st.caption(
+        "Red: the weight grew, blue: it shrank, white: unchanged. A dense layer's ΔW has a row per unit and "
+        "a column per input; a convolution's, its kernels, a column per output channel and a row per input "
+        "channel."
+    )
 
 
 def reset_teaching(model: Model) -> None:

@@ -43,6 +43,8 @@ def _lut(stops: np.ndarray) -> np.ndarray:
 
 
 LUT = _lut(STOPS)
+# Text that reads a signed change (a change in probability, say): the scale's strong red and blue.
+UP, DOWN = ("#{:02x}{:02x}{:02x}".format(*map(int, STOPS[k])) for k in (9, 1))
 # Counts (a confusion matrix): light to dark blue from 0 to the largest count; not signed, so not
 # the diverging scale. Index 0 is 0, 255 the largest count.
 COUNT_STOPS = np.array([[247, 251, 255], [107, 174, 214], [8, 48, 107]], dtype=np.float64)

@@ -1,13 +1,11 @@
 """Figures for the "Draw & predict" page: probabilities, saliency, feature maps, activations, ΔW, confusion.
 
 Pure functions from arrays (probabilities, feature maps, a gradient) to what the
-page shows. The saliency map, the feature maps and the confusion matrix, which change
-with every drawing or model, are payloads for the map view (``ui.map_view``): their
-arrays as float32 or int32 bytes, drawn in the browser in place. The other charts are
-plotly figures built as plain data: no ``make_subplots`` and no per-attribute
-validation, which cost far more than the numbers. Small grids travel as heatmaps
-with hover values, large ones as colour-mapped PNG images (``viz.heatmap``);
-nothing is turned into Python lists.
+page shows. The saliency map, the feature maps, the activations, ΔW and the confusion
+matrix, which change with every drawing, model or teaching step, are payloads for the
+map view (``ui.map_view``): their arrays as float32 or int32 bytes, drawn in the
+browser in place; nothing is turned into Python lists. Probabilities, scores and the
+misclassified images are plain HTML tables and inline pictures.
 
 Signed values use the one scale of ``viz.colors``: blue negative, white 0, red
 positive, centred on 0, each figure with its legend.
@@ -16,68 +14,20 @@ positive, centred on 0, each figure with its legend.
 from __future__ import annotations
 
 import html
-import math
 
 import numpy as np
-import plotly.graph_objects as go
 
-from .axes import AXIS_TITLE, COLOR_BAR, TICK_ROW, left_margin, text_px
-from .colors import COLORSCALE, COUNT_LUT, LUT
+from .colors import COUNT_LUT, DOWN, LUT, UP
 from .encoding import b64
-from .figure import figure
-from .heatmap import abs_limit, gray_png_data_uri, matrix_trace, stats_text, summary_stats
+from .heatmap import abs_limit, gray_png_data_uri, stats_text, summary_stats
 from .tables import bar_html, table_html
 
 PREDICTED = "#2563eb"
 OTHER = "#94a3b8"
-TRUE = "#16a34a"
 # A feature map or a kernel per tile, tiles apart by this many pixels (drawn as gaps).
 GAP = 1
 # Tiles per row of a feature-map mosaic: 16 maps of 28×28 make two rows on a wide page.
 MAPS_PER_ROW = 8
-
-
-def label(value) -> str:
-    """A class name (from a model file or a dataset's folder names) as literal text in a figure.
-
-    Plotly reads a subset of HTML in titles, tick labels and hover text
-    (``<b>``, ``<a href=...>``, entities); escaped, the name reads as it is.
-    """
-    return html.escape(str(value), quote=False)
-
-
-def _scale_title(text: str, limit: float, values) -> dict:
-    """A title whose second line is the legend of a signed figure: its scale and five-number summary."""
-    return dict(
-        text=f"{text} <span style='font-size:11px'>scale ±{limit:.3g}</span><br>"
-        f"<span style='font-size:10px'>{stats_text(summary_stats(values))}</span>",
-        font=dict(size=13),
-        x=0,
-        xanchor="left",
-    )
-
-
-def colorbar_trace(limit: float, title: str, axes: tuple[str, str] = ("x", "y")) -> dict:
-    """An empty trace whose only mark is the colour bar of the diverging scale ±limit (for images,
-    which have no colour bar of their own)."""
-    return dict(
-        type="scatter",
-        x=[None],
-        y=[None],
-        mode="markers",
-        xaxis=axes[0],
-        yaxis=axes[1],
-        hoverinfo="skip",
-        showlegend=False,
-        marker=dict(
-            colorscale=COLORSCALE,
-            cmin=-limit,
-            cmax=limit,
-            color=[0.0],
-            showscale=True,
-            colorbar=dict(title=dict(text=title, side="right"), thickness=12, len=0.9),
-        ),
-    )
 
 
 def probability_table(probs: np.ndarray | None, classes) -> str:
@@ -115,29 +65,33 @@ def scores_table(scores: dict, classes) -> str:
     return table_html("Per-class scores", ["class", "precision", "recall", "F1", "support"], rows)
 
 
-def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> go.Figure:
-    """Grouped bars: each class's probability before and after teaching, the true class marked."""
-    labels = [f"{label(c)} ✓" if k == true_class else label(c) for k, c in enumerate(classes)]
-    data = [
-        dict(
-            type="bar",
-            name=name,
-            x=labels,
-            y=np.asarray(values, np.float64).ravel(),
-            marker=dict(color=colour),
+def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> str:
+    """One row per class: its probability before and after teaching as bars (the exact value on hover),
+    and the change in percentage points, red up and blue down as every signed value in the app; the
+    true class marked ✓ and in bold. Class names are escaped."""
+    before = np.asarray(before, np.float64).ravel()
+    after = np.asarray(after, np.float64).ravel()
+    rows = []
+    for k, name in enumerate(classes):
+        shown = html.escape(str(name))
+        change = 100 * (after[k] - before[k])
+        colour = UP if change > 0 else DOWN if change < 0 else "#555867"
+        rows.append(
+            [
+                f"<b>{shown} ✓</b>" if k == true_class else shown,
+                bar_html(float(before[k]), OTHER, width_em=9),
+                bar_html(float(after[k]), PREDICTED, width_em=9),
+                # a change too small for one decimal keeps its significant digits, not "-0.0"
+                f'<span style="font-family:monospace;color:{colour}">'
+                f"{f'{change:+.1f}' if abs(change) >= 0.05 or change == 0 else f'{change:+.2g}'} pp</span>",
+            ]
         )
-        for name, values, colour in (("before", before, OTHER), ("after", after, PREDICTED))
-    ]
-    layout = dict(
-        barmode="group",
-        title=dict(text="Probability before and after teaching"),
-        yaxis=dict(range=[0, 1], tickformat=".0%"),
-        xaxis=dict(type="category"),
-        legend=dict(orientation="h", x=1, xanchor="right", y=1.02, yanchor="bottom"),
-        height=320,
-        margin=dict(l=left_margin(["100%"]), r=10, t=40, b=TICK_ROW + max(0, text_px(labels) - 20)),
+    return table_html(
+        "Probability before and after teaching",
+        ["class", "before", "after", "change"],
+        rows,
+        note="✓ the label taught; pp: percentage points.",
     )
-    return figure(data, layout)
 
 
 def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dict:
@@ -172,22 +126,6 @@ def empty_saliency_payload(side: int, note: str) -> dict:
     stroke redraws it in place."""
     blank = np.zeros((side, side), np.float32)
     return {**saliency_payload(blank, blank, ""), "note": str(note), "stats": ""}
-
-
-def tile(maps: np.ndarray, per_row: int, gap: int = GAP) -> np.ndarray:
-    """(C, h, w) maps laid out left to right, top to bottom, ``per_row`` to a row, NaN between them.
-
-    Returns (rows·(h+gap) − gap, per_row·(w+gap) − gap) float64; a NaN pixel is drawn as a gap.
-    """
-    maps = np.asarray(maps, np.float64)
-    count, h, w = maps.shape
-    per_row = max(1, min(per_row, count))
-    rows = math.ceil(count / per_row)
-    mosaic = np.full((rows * (h + gap) - gap, per_row * (w + gap) - gap), np.nan)
-    for k in range(count):
-        top, left = (k // per_row) * (h + gap), (k % per_row) * (w + gap)
-        mosaic[top : top + h, left : left + w] = maps[k]
-    return mosaic
 
 
 def feature_maps_payload(maps: np.ndarray, title: str, per_row: int = MAPS_PER_ROW) -> dict:
@@ -242,49 +180,24 @@ def activations_payload(activations: list[np.ndarray], names: list[str], classes
     return {"layout": "bars", "rows": rows, "lut": b64(LUT)}
 
 
-def weight_change(delta_W: np.ndarray, title: str) -> go.Figure:
-    """ΔW on the diverging scale (red increased, blue decreased) with its legend.
+def weight_change_payload(delta_W: np.ndarray, title: str) -> dict:
+    """ΔW as the map view's mosaic (``ui.map_view``) draws it, on the diverging scale (red increased,
+    blue decreased) with its legend; the pointer reads each weight's place and change.
 
     delta_W: a dense layer's (n_in, n_out), drawn one row per unit and one column per input;
-    or a convolution's (C_out, C_in, k, k), drawn as its k×k kernels, one column per output
-    channel and one row per input channel.
+    or a convolution's (C_out, C_in, k, k), drawn as its k×k kernels, one column of kernels per output
+    channel and one row per input channel. The values go as float32 bytes (base64).
     """
-    delta_W = np.asarray(delta_W, np.float64)
-    limit = abs_limit(delta_W)
+    delta_W = np.asarray(delta_W, np.float32)
     if delta_W.ndim == 4:
         c_out, c_in, k, _ = delta_W.shape
-        grid = delta_W.transpose(1, 0, 2, 3).reshape(c_in * c_out, k, k)
-        matrix = tile(grid, per_row=c_out)
-        across, down = "output channel", "input channel"
-    else:
-        matrix = delta_W.T
-        across, down = "input", "unit"
-    trace = matrix_trace(matrix, limit, "ΔW")
-    if delta_W.ndim == 4:
-        trace["hoverinfo"] = "skip"
-        trace.pop("hovertemplate", None)
-    else:
-        trace["hovertemplate"] = "unit %{y}, input %{x}: %{z:.3g}<extra></extra>"
-    height = int(min(420, max(200, 120 + 4 * matrix.shape[0])))
-    layout = dict(
-        title=_scale_title(title, limit, delta_W),
-        xaxis=dict(title=dict(text=across), showgrid=False, zeroline=False, showticklabels=delta_W.ndim != 4),
-        yaxis=dict(
-            title=dict(text=down),
-            autorange="reversed",
-            showgrid=False,
-            zeroline=False,
-            showticklabels=delta_W.ndim != 4,
-        ),
-        height=height,
-        margin=dict(
-            l=left_margin(["000"] if delta_W.ndim != 4 else [], title=True),
-            r=COLOR_BAR,
-            t=56,
-            b=(TICK_ROW if delta_W.ndim != 4 else 10) + AXIS_TITLE,
-        ),
-    )
-    return figure([trace, colorbar_trace(limit, "ΔW")], layout)
+        tiles = delta_W.transpose(1, 0, 2, 3).reshape(c_in * c_out, k, k)  # input channel by input channel
+        payload = feature_maps_payload(tiles, title, per_row=c_out)
+        return {**payload, "tile_axes": ["input channel", "output channel"]}
+    if delta_W.ndim != 2:
+        raise ValueError(f"ΔW is (n_in, n_out) or (C_out, C_in, k, k), got shape {delta_W.shape}")
+    payload = feature_maps_payload(delta_W.T[None], title, per_row=1)
+    return {**payload, "cell_axes": ["unit", "input"]}
 
 
 def gallery_html(images, captions, width: int) -> str:
@@ -339,11 +252,8 @@ __all__ = [
     "saliency_payload",
     "empty_saliency_payload",
     "feature_maps_payload",
-    "tile",
     "activations_payload",
-    "weight_change",
+    "weight_change_payload",
     "confusion_payload",
     "gallery_html",
-    "colorbar_trace",
-    "label",
 ]
