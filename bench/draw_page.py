@@ -149,55 +149,33 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
         ],
         repeats,
     )
-    tab(page, "Validation")()
-    wait_for_app(page)
-    rows += measure(
-        page,
-        [
-            [
-                ("model digits, Validation open", model(page, "digits (built-in)")),
-                ("model mnist, Validation open", model(page, "mnist (built-in)")),
-            ]
-        ],
-        repeats,
-    )
-    tab(page, "Activations")()
-    wait_for_app(page)
-    rows += measure(
-        page,
-        [
-            [("a stroke, Activations open", stroke(page, BAR))],
-            [
-                ("model digits, Activations open", model(page, "digits (built-in)")),
-                ("model mnist, Activations open", model(page, "mnist (built-in)")),
-            ],
-        ],
-        repeats,
-    )
-    tab(page, "Teach it")()
-    wait_for_app(page)
-    rows += measure(
-        page,
-        [
-            [("Teach it", lambda: page.get_by_role("button", name="Teach it", exact=True).click())],
-            [("a stroke, Teach it's result shown", stroke(page, SEVEN))],
-        ],
-        repeats,
-    )
-    tab(page, "Saliency")()
-    wait_for_app(page)
+
+    def switches(open_tab):
+        return [
+            (f"model digits, {open_tab} open", model(page, "digits (built-in)")),
+            (f"model mnist, {open_tab} open", model(page, "mnist (built-in)")),
+        ]
+
+    def teach():
+        page.get_by_role("button", name="Teach it", exact=True).click()
+
     data = picture()
-    rows += measure(
-        page,
-        [
+    with_a_tab_open = {  # the tab opened first, then its controls
+        "Validation": [switches("Validation")],
+        "Activations": [[("a stroke, Activations open", stroke(page, BAR))], switches("Activations")],
+        "Teach it": [[("Teach it", teach)], [("a stroke, Teach it's result shown", stroke(page, SEVEN))]],
+        "Saliency": [
             [
                 ("open a picture on the canvas", open_picture(page, data, "four-a.png")),
                 ("open another", open_picture(page, data, "four-b.png")),
                 ("back to drawing", lambda: page.get_by_role("button", name="Back to drawing").click()),
             ]
         ],
-        repeats,
-    )
+    }
+    for open_tab, controls in with_a_tab_open.items():
+        tab(page, open_tab)()
+        wait_for_app(page)
+        rows += measure(page, controls, repeats)
     page.close()
     return rows
 
