@@ -16,7 +16,7 @@ const OPACITY = 0.75; // of dP/dx's colour over the grey input
 const HIGHLIGHT = "#f08c00";
 const GAP_RGB = [230, 233, 238]; // between feature maps: not a colour of the scale
 const MAX_PIXEL = 12; // screen pixels per map pixel, at most
-const MIN_ROW_PX = 3; // a squeezed matrix's rows, at least (unless they would pass MAX_ROWS_PX)
+const MATRIX_PX = 360; // the height a weight matrix's rows share
 
 // base64 to bytes, by a plain loop: Uint8Array.from with a function per character took ~65 ms for
 // the 800 kB of a dense layer's ΔW
@@ -231,9 +231,10 @@ class MosaicView {
     const rows = down * (height + 1) - 1;
     const room = Math.max(100, this.root.clientWidth - 110); // the legend takes the rest
     // whole screen pixels per value; a matrix wider than the room (a dense layer's ΔW) is squeezed
-    // across, its rows kept at least MIN_ROW_PX tall so that every unit can be pointed at
+    // across. A weight matrix's rows (its units) share MATRIX_PX of height, up to MAX_PIXEL each, so
+    // that every unit can be pointed at; maps and kernels keep square pixels.
     const sx = cols <= room ? Math.min(MAX_PIXEL, Math.floor(room / cols)) : room / cols;
-    const sy = Math.max(sx, Math.min(MIN_ROW_PX, MAX_ROWS_PX / rows));
+    const sy = this.data.cell_axes ? Math.max(sx, Math.min(MAX_PIXEL, MATRIX_PX / rows)) : sx;
     const scale = sx === sy ? sx : [sx, sy];
     if (this.drawn === `${sx} ${sy}`) return; // resized, but the maps keep their size
     this.drawn = `${sx} ${sy}`;
