@@ -24,8 +24,6 @@ from .tables import bar_html, table_html
 
 PREDICTED = "#2563eb"
 OTHER = "#94a3b8"
-# A feature map or a kernel per tile, tiles apart by this many pixels (drawn as gaps).
-GAP = 1
 # Tiles per row of a feature-map mosaic: 16 maps of 28×28 make two rows on a wide page.
 MAPS_PER_ROW = 8
 
@@ -168,14 +166,13 @@ def activations_payload(activations: list[np.ndarray], names: list[str], classes
             f"{len(activations)} layers of activations and {len(names)} names: one name per layer"
         )
     classes = [str(c) for c in classes]
-    rows = []
-    for values, name in zip(activations, names):
-        values = np.asarray(values, dtype=np.float32).ravel()
-        rows.append({"title": str(name), "limit": abs_limit(values), "values": b64(values)})
-    if np.asarray(activations[-1]).size != len(classes):
-        raise ValueError(
-            f"the output has {np.asarray(activations[-1]).size} values for {len(classes)} classes"
-        )
+    layers = [np.asarray(values, dtype=np.float32).ravel() for values in activations]
+    if layers[-1].size != len(classes):
+        raise ValueError(f"the output has {layers[-1].size} values for {len(classes)} classes")
+    rows = [
+        {"title": str(name), "limit": abs_limit(values), "values": b64(values)}
+        for values, name in zip(layers, names)
+    ]
     rows[-1]["labels"] = classes
     return {"layout": "bars", "rows": rows, "lut": b64(LUT)}
 

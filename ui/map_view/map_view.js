@@ -56,6 +56,11 @@ function element(tag, className, parent) {
   return node;
 }
 
+// A scale's three labels (top, middle, bottom) in parent, as spans for load() to fill in.
+function tickLabels(parent) {
+  return ["mv-max", "mv-mid", "mv-min"].map((name) => element("span", name, parent));
+}
+
 // The colour bar, the top of the scale at the top, with a label at its top, middle and bottom.
 class Legend {
   constructor(parent, title) {
@@ -66,7 +71,7 @@ class Legend {
     this.bar.width = 1;
     this.bar.height = 256;
     const ticks = element("div", "mv-ticks", body);
-    this.ticks = ["mv-max", "mv-mid", "mv-min"].map((name) => element("span", name, ticks));
+    this.ticks = tickLabels(ticks);
   }
 
   // ticks: the labels [top, middle, bottom]
@@ -235,12 +240,11 @@ class MosaicView {
     // that every unit can be pointed at; maps and kernels keep square pixels.
     const sx = cols <= room ? Math.min(MAX_PIXEL, Math.floor(room / cols)) : room / cols;
     const sy = this.data.cell_axes ? Math.max(sx, Math.min(MAX_PIXEL, MATRIX_PX / rows)) : sx;
-    const scale = sx === sy ? sx : [sx, sy];
     if (this.drawn === `${sx} ${sy}`) return; // resized, but the maps keep their size
     this.drawn = `${sx} ${sy}`;
     this.geometry = { across, height, width };
     const lut = this.lut;
-    this.cells.load(rows, cols, scale, (d, o, r, c) => {
+    this.cells.load(rows, cols, [sx, sy], (d, o, r, c) => {
       const where = this.at(r, c);
       const k = where && colourAt(this.values[where.index], limit);
       // channel by channel, without an array per pixel: a dense layer's ΔW has 200,000 of them
@@ -268,12 +272,15 @@ class MosaicView {
   // what a map and a pixel are called: "channel 3, row 2, col 5" for feature maps; for kernels and
   // weight matrices the payload names them ("input channel 2, output channel 7", "unit 4, input 81")
   place(where) {
-    const [tileDown, tileAcross] = this.data.tile_axes || [];
-    const tile = tileDown
-      ? `${tileDown} ${Math.floor(where.map / this.geometry.across) + 1}, ${tileAcross} ${(where.map % this.geometry.across) + 1}, `
-      : this.data.channels > 1 || !this.data.cell_axes ? `channel ${where.map + 1}, ` : "";
-    const [rowName, colName] = this.data.cell_axes || ["row", "col"];
-    return `${tile}${rowName} ${where.row}, ${colName} ${where.col}`;
+    const { tile_axes: tileAxes, cell_axes: cellAxes } = this.data;
+    const [rowName, colName] = cellAxes || ["row", "col"];
+    const cell = `${rowName} ${where.row}, ${colName} ${where.col}`;
+    if (tileAxes) {
+      const { across } = this.geometry;
+      const down = Math.floor(where.map / across) + 1;
+      return `${tileAxes[0]} ${down}, ${tileAxes[1]} ${(where.map % across) + 1}, ${cell}`;
+    }
+    return cellAxes ? cell : `channel ${where.map + 1}, ${cell}`; // a weight matrix is one tile
   }
 
   point(r, c) {
@@ -551,7 +558,7 @@ class BarsView {
       this.point(k, Math.floor(((e.clientX - r.left) / r.width) * this.rows[k].values.length));
     });
     const labels = element("div", "mv-bars-labels", node);
-    return { title, canvas, labels, ticks: ["mv-max", "mv-mid", "mv-min"].map((name) => element("span", name, ticks)) };
+    return { title, canvas, labels, ticks: tickLabels(ticks) };
   }
 
   draw(k, unit) {
