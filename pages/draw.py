@@ -13,6 +13,4 @@ st.caption(
     "Every stage of the preprocessing is shown, so you can see why a sloppy drawing fails."
 )
 
-model = ui.model_picker_ui()
-ui.model_card(model)
-ui.drawing_section(model)  # a stroke, Clear or a picture reruns this section alone
+ui.page_body()  # a model picked reruns the body alone; a stroke, a tab or Teach it, the drawing's section

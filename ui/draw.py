@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -241,10 +241,16 @@ def model_picker_ui() -> Model:
     except (ValueError, OSError, KeyError) as err:
         st.error(plain(f"Cannot use {options[model_id]}: {err}. Pick another model."))
         st.stop()
-    taught = st.session_state.setdefault(TAUGHT_KEY, {}).get(model_id)
-    if taught:
-        return Model(model_id, taught["net"], original, meta, style, taught["steps"])
     return Model(model_id, original, original, meta, style)
+
+
+def with_teaching(model: Model) -> Model:
+    """The model as this session has taught it (*Teach it*), read now: its taught copy and step count,
+    or the original. Teaching and its reset rerun the drawing's section alone, which reads them here."""
+    taught = st.session_state.get(TAUGHT_KEY, {}).get(model.id)
+    if not taught:
+        return replace(model, net=model.original, taught_steps=0)
+    return replace(model, net=taught["net"], taught_steps=taught["steps"])
 
 
 def model_card(model: Model) -> None:
@@ -264,22 +270,27 @@ def model_card(model: Model) -> None:
         cols[2].metric("Validation accuracy", "n/a" if accuracy is None else f"{accuracy:.2%}")
         st.caption("Reproduce:")
         st.code(str(meta.get("command", "?")), language="bash")
-        if model.taught_steps:
-            st.warning(
-                f"Predictions use a session copy taught for {model.taught_steps} step(s); "
-                "reset it in *Teach it*. The model file is unchanged.",
-                icon=":material/school:",
-            )
+
+
+# ------------------------------------------------------------------- the page
+@st.fragment
+def page_body() -> None:
+    """The model picker, its card and the drawing's section. Picking a model reruns these alone: the
+    page's title and the app's navigation around them are the same for every model."""
+    model = model_picker_ui()
+    model_card(model)
+    drawing_section(model)
 
 
 # ------------------------------------------------------------------- the drawing and its prediction
 @st.fragment
 def drawing_section(model: Model) -> None:
     """The canvas, the prediction, the preprocessing stages and the views under them. A stroke, Clear,
-    a picture opened on the canvas or Back to drawing reruns this section alone: the model picker and
-    its card above are the same for every drawing."""
+    a picture opened on the canvas, Back to drawing, a tab or a control in one, Teach it and its reset
+    rerun this section alone: the model picker and its card above are the same for every drawing."""
     from viz.draw import probability_table
 
+    model = with_teaching(model)
     classes = [str(c) for c in model.meta["classes"]]
     left, right = st.columns([1, 2], gap="large")
     with left:
@@ -293,6 +304,12 @@ def drawing_section(model: Model) -> None:
             prediction = predict(model, prepared)
             prediction_ui(prediction, classes)
             st.html(probability_table(prediction.probs, classes))
+        if model.taught_steps:
+            st.warning(
+                f"Predicted by a session copy taught for {model.taught_steps} step(s); "
+                "reset it in *Teach it*. The model file is unchanged.",
+                icon=":material/school:",
+            )
     # The stages' place and the timing line stay on the page while nothing is drawn, as the
     # prediction's does: the next stroke fills them in instead of building them.
     st.subheader("From your drawing to the model's input")
@@ -564,11 +581,9 @@ def feature_maps_ui(prediction: Prediction) -> None:
 
 
 # ---------------------------------------------------------------- the views under the prediction
-@st.fragment
 def views(model: Model, prepared, prediction: Prediction | None, classes: list[str]) -> None:
     """Saliency, feature maps, activations, teaching and validation, one tab each. Only the open tab is
-    computed, and opening another (or a control inside one) reruns these tabs alone, with the drawing's
-    prediction as the page last made it."""
+    computed."""
     from viz import draw as figures
 
     saliency, maps, activations, teaching, validation = kept_tabs(TABS, TAB_KEY)
@@ -634,7 +649,11 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
 
 # ---------------------------------------------------------------- teaching
 def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: float) -> dict:
-    """``steps`` SGD steps on (x, label) applied to the session copy; returns the before/after record."""
+    """``steps`` SGD steps on (x, label) applied to the session copy; returns the before/after record.
+
+    Called by *Teach it* before the run it causes, which then predicts with the copy it taught."""
+    from viz.draw import weight_change_payload
+
     store = st.session_state.setdefault(TAUGHT_KEY, {})
     entry = store.get(model.id) or {"net": model.original.copy(), "steps": 0}
     net = entry["net"]
@@ -647,6 +666,7 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
         for total, rec in zip(deltas, [rec for rec in trace.layers if "W" in rec.deltas]):
             total += rec.deltas["W"]
     entry["steps"] += steps
+    specs = [layer.spec() for layer in weighted]
     entry["result"] = {
         "before": before,
         "after": net.predict_proba(x)[0],
@@ -654,7 +674,12 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
         "steps": steps,
         "learning_rate": learning_rate,
         "delta_W": deltas,
-        "layers": [layer.spec() for layer in weighted],
+        "layers": specs,
+        # the views of ΔW, built once: every run while the result is shown mounts them as they are
+        "views": [
+            weight_change_payload(delta, f"ΔW of layer {k + 1} ({spec}) after {steps} step(s)")
+            for k, (delta, spec) in enumerate(zip(deltas, specs))
+        ],
     }
     store[model.id] = entry
     return entry["result"]
@@ -662,10 +687,10 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
 
 def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction, classes) -> None:
     """Pick the true label, steps and rate; Teach it trains the session copy; show what changed."""
-    from viz.draw import probability_shift, weight_change_payload
+    from viz.draw import probability_shift
 
     cols = st.columns(3)
-    label = cols[0].selectbox(
+    cols[0].selectbox(
         "True label",
         range(len(classes)),
         index=prediction.predicted,
@@ -673,8 +698,8 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
         key="draw.label",
     )
     # the label follows each drawing's prediction; how to teach is kept on other pages
-    steps = cols[1].number_input("Backprop steps", 1, 50, 1, key="draw.steps", persist_state="session")
-    rate = cols[2].select_slider(
+    cols[1].number_input("Backprop steps", 1, 50, 1, key="draw.steps", persist_state="session")
+    cols[2].select_slider(
         "Learning rate (SGD)",
         [0.001, 0.01, 0.05, 0.1, 0.5, 1.0],
         0.1,
@@ -682,24 +707,38 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
         persist_state="session",
     )
     teach_col, reset_col = st.columns(2)
-    if teach_col.button("Teach it", type="primary", icon=":material/school:"):
-        teach(model, prepared.x, label, int(steps), rate)
-        st.rerun()
-    if reset_col.button("Reset to the original model", disabled=not model.taught_steps):
-        reset_teaching(model)
-        st.rerun()
+    # Both act before the run they cause, so that run predicts with the copy as they left it.
+    teach_col.button(
+        "Teach it",
+        type="primary",
+        icon=":material/school:",
+        on_click=_teach_it,
+        args=(model, prepared.x),
+    )
+    reset_col.button(
+        "Reset to the original model",
+        disabled=not model.taught_steps,
+        on_click=reset_teaching,
+        args=(model,),
+    )
     result = last_teaching(model)
     if result is None:
         return
     st.html(probability_shift(result["before"], result["after"], classes, result["label"]))
-    for k, (delta, spec) in enumerate(zip(result["delta_W"], result["layers"])):
-        title = f"ΔW of layer {k + 1} ({spec}) after {result['steps']} step(s)"
-        map_view(weight_change_payload(delta, title), key=f"draw.dw{k}")
+    for k, payload in enumerate(result["views"]):
+        map_view(payload, key=f"draw.dw{k}")
     st.caption(
         "Red: the weight grew, blue: it shrank, white: unchanged. A dense layer's ΔW has a row per unit and "
         "a column per input; a convolution's, its kernels, a column per output channel and a row per input "
         "channel."
     )
+
+
+def _teach_it(model: Model, x: np.ndarray) -> None:
+    """*Teach it*: the label, steps and rate as the controls hold them at the click (one typed just
+    before it included)."""
+    state = st.session_state
+    teach(model, x, int(state["draw.label"]), int(state["draw.steps"]), float(state["draw.rate"]))
 
 
 def reset_teaching(model: Model) -> None:
