@@ -88,6 +88,13 @@ class Legend {
   }
 }
 
+// rows × cols cells as an image of a pixel each, paint(data, offset, row, col) colouring each one
+function cellImage(rows, cols, paint) {
+  const image = new ImageData(cols, rows);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) paint(image.data, 4 * (r * cols + c), r, c);
+  return image;
+}
+
 // A canvas showing an image of cells (one image pixel per cell) scaled by a whole number of
 // screen pixels, with the cell under the pointer outlined.
 class Cells {
@@ -104,17 +111,15 @@ class Cells {
     this.canvas.addEventListener("pointerleave", () => onPoint(null, null));
   }
 
-  // paint(data, offset, row, col) colours one cell of rows × cols; scale: screen pixels per cell,
-  // or [across, down] for cells that are not square
-  load(rows, cols, scale, paint) {
-    this.rows = rows;
-    this.cols = cols;
+  // image: an ImageData of a pixel per cell (cellImage); scale: screen pixels per cell, or
+  // [across, down] for cells that are not square
+  load(image, scale) {
+    this.rows = image.height;
+    this.cols = image.width;
     [this.sx, this.sy] = Array.isArray(scale) ? scale : [scale, scale];
-    const image = new ImageData(cols, rows);
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) paint(image.data, 4 * (r * cols + c), r, c);
     this.image = element("canvas", "");
-    this.image.width = cols;
-    this.image.height = rows;
+    this.image.width = image.width;
+    this.image.height = image.height;
     this.image.getContext("2d").putImageData(image, 0, 0);
     this.draw(null);
   }
@@ -174,16 +179,18 @@ class SaliencyView {
     this.stats.textContent = this.note ? "" : `scale ±${significant(limit)} · ${data.stats}`;
     const scale = Math.max(1, Math.floor(280 / Math.max(rows, cols)));
     const grey = (i) => 255 * Math.min(1, Math.max(0, x[i]));
-    this.input.load(rows, cols, scale, (d, o, r, c) => {
+    const input = cellImage(rows, cols, (d, o, r, c) => {
       const g = Math.round(grey(r * cols + c));
       d.set([g, g, g, 255], o);
     });
-    this.saliency.load(rows, cols, scale, (d, o, r, c) => {
+    const saliency = cellImage(rows, cols, (d, o, r, c) => {
       const i = r * cols + c;
       const k = colourAt(s[i], limit);
       const mix = (v) => Math.round(OPACITY * v + (1 - OPACITY) * grey(i));
       d.set([mix(lut[k]), mix(lut[k + 1]), mix(lut[k + 2]), 255], o);
     });
+    this.input.load(input, scale);
+    this.saliency.load(saliency, scale);
     this.point(null, null);
   }
 
@@ -243,16 +250,31 @@ class MosaicView {
     if (this.drawn === `${sx} ${sy}`) return; // resized, but the maps keep their size
     this.drawn = `${sx} ${sy}`;
     this.geometry = { across, height, width };
-    const lut = this.lut;
-    this.cells.load(rows, cols, [sx, sy], (d, o, r, c) => {
-      const where = this.at(r, c);
-      const k = where && colourAt(this.values[where.index], limit);
-      // channel by channel, without an array per pixel: a dense layer's ΔW has 200,000 of them
-      d[o] = where ? lut[k] : GAP_RGB[0];
-      d[o + 1] = where ? lut[k + 1] : GAP_RGB[1];
-      d[o + 2] = where ? lut[k + 2] : GAP_RGB[2];
+    // the gaps' colour everywhere, then map by map its pixels, channel by channel without an object
+    // or an array per pixel: a dense layer's ΔW has 200,000 of them
+    const { lut, values } = this;
+    const image = new ImageData(cols, rows);
+    const d = image.data;
+    for (let o = 0; o < d.length; o += 4) {
+      d[o] = GAP_RGB[0];
+      d[o + 1] = GAP_RGB[1];
+      d[o + 2] = GAP_RGB[2];
       d[o + 3] = 255;
-    });
+    }
+    for (let map = 0; map < channels; map++) {
+      const top = Math.floor(map / across) * (height + 1);
+      const left = (map % across) * (width + 1);
+      for (let row = 0; row < height; row++) {
+        for (let col = 0; col < width; col++) {
+          const k = colourAt(values[(map * height + row) * width + col], limit);
+          const o = 4 * ((top + row) * cols + left + col);
+          d[o] = lut[k];
+          d[o + 1] = lut[k + 1];
+          d[o + 2] = lut[k + 2];
+        }
+      }
+    }
+    this.cells.load(image, [sx, sy]);
     this.point(null, null);
   }
 
@@ -330,10 +352,11 @@ class ConfusionView {
     }
     this.size = size;
     this.top = top;
-    this.cells.load(n, n, size, (d, o, r, c) => {
+    const image = cellImage(n, n, (d, o, r, c) => {
       const k = 3 * Math.round((255 * counts[r * n + c]) / top);
       d.set([lut[k], lut[k + 1], lut[k + 2], 255], o);
     });
+    this.cells.load(image, size);
     this.legend.load(lut, [String(top), String(Math.round(top / 2)), "0"]);
     this.point(null, null);
   }
@@ -412,10 +435,11 @@ class ProbabilityView {
     const sy = n <= 40 ? 18 : Math.max(1, Math.min(12, Math.floor(MAX_ROWS_PX / n)));
     const shown = Math.min(n * sy, MAX_ROWS_PX); // px on screen
     this.rowPx = shown / Math.max(n, 1);
-    this.cells.load(n, c, [sx, sy], (d, o, r, k) => {
+    const image = cellImage(n, c, (d, o, r, k) => {
       const v = 3 * Math.min(255, Math.max(0, Math.round(255 * this.p[r * c + k])));
       d.set([lut[v], lut[v + 1], lut[v + 2], 255], o);
     });
+    this.cells.load(image, [sx, sy]);
     this.cells.canvas.style.width = `${c * sx}px`;
     this.cells.canvas.style.height = `${shown}px`;
     this.colLabels.replaceChildren(
