@@ -1,6 +1,5 @@
 """The Draw & predict page under AppTest, fed through the draw.injected_image hook."""
 
-import base64
 import json
 import re
 from pathlib import Path
@@ -11,6 +10,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from tests.map_views import drawn_maps, sent
 from tests.markdown_text import shown
 from ui.draw import INJECT_KEY, TAB_KEY, TAUGHT_KEY, model_options
 
@@ -92,13 +92,13 @@ def test_the_saliency_view_and_its_class_stay_in_place_while_nothing_is_drawn():
     assert explain.disabled
     (empty,) = drawn_maps(app)
     assert empty["layout"] == "saliency" and "once you draw" in empty["note"]
-    assert not np.frombuffer(base64.b64decode(empty["saliency"]), np.float32).any()
+    assert not sent(empty["saliency"], np.float32).any()
     app.session_state[INJECT_KEY] = VERTICAL_BAR
     app.run()
     assert not app.selectbox(key="draw.explain").disabled
     (drawn,) = drawn_maps(app)
     assert "note" not in drawn and drawn["class_name"] == "1"
-    assert np.frombuffer(base64.b64decode(drawn["saliency"]), np.float32).any()
+    assert sent(drawn["saliency"], np.float32).any()
 
 
 def canvas_data(app) -> dict:
@@ -119,15 +119,6 @@ def test_the_stroke_width_is_the_canvass_own_control_and_is_given_back_to_it():
     assert canvas_data(app)["stroke_width"] == 31
 
 
-def drawn_maps(app) -> list[dict]:
-    """The data of each map view on the page (the saliency map's, a layer's feature maps')."""
-    return [
-        json.loads(e.proto.json)
-        for e in app.get("bidi_component")
-        if e.proto.component_name == "backprop.map_view"
-    ]
-
-
 def test_the_cnn_shows_the_feature_maps_of_each_convolution_before_and_after_relu():
     app = open_page(SEVEN, tab="Feature maps")
     assert not app.exception
@@ -137,12 +128,12 @@ def test_the_cnn_shows_the_feature_maps_of_each_convolution_before_and_after_rel
         ("mosaic", 32, 7),
     ]
     assert "after relu-maxpool2" in after[0]["title"]
-    assert min(np.frombuffer(base64.b64decode(m["values"]), np.float32).min() for m in after) >= 0
+    assert min(sent(m["values"], np.float32).min() for m in after) >= 0
     assert any("never negative" in c.value for c in app.caption)
     app.radio(key="draw.map_stage").set_value("before").run()
     before = drawn_maps(app)
     assert not app.exception and [(m["channels"], m["height"]) for m in before] == [(16, 28), (32, 14)]
-    assert np.frombuffer(base64.b64decode(before[0]["values"]), np.float32).min() < 0  # before ReLU
+    assert sent(before[0]["values"], np.float32).min() < 0  # before ReLU
     assert any("red positive, blue negative" in c.value for c in app.caption)
 
 
@@ -153,7 +144,7 @@ def test_the_activations_are_the_networks_own_dense_layers_and_logits_for_the_dr
 
     app = open_page(SEVEN, model=model, tab="Activations")
     (bars,) = drawn_maps(app)
-    rows = [np.frombuffer(base64.b64decode(row["values"]), np.float32) for row in bars["rows"]]
+    rows = [sent(row["values"], np.float32) for row in bars["rows"]]
     net, meta = _load_model(model)
     x = drawing.prepare(SEVEN, drawing.style_for(meta["dataset"], meta.get("input_shape"))).x
     logits = rows[-1].astype(np.float64)
@@ -232,7 +223,7 @@ def test_teaching_the_cnn_changes_its_kernels_and_shows_every_layers_change():
         "ΔW of layer 4 (dense10)",
     ]
     for view, delta in zip(shown, taught["result"]["delta_W"]):
-        values = np.frombuffer(base64.b64decode(view["values"]), np.float32)
+        values = sent(view["values"], np.float32)
         tiles = delta.transpose(1, 0, 2, 3) if delta.ndim == 4 else delta.T  # as the view lays them out
         assert np.array_equal(values, tiles.astype(np.float32).ravel())
 
@@ -256,9 +247,7 @@ def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_th
             f">{name}</th>" in scores for name in ("precision", "recall", "F1", "support")
         )
         (matrix,) = [m for m in drawn_maps(app) if m["layout"] == "confusion"]
-        counts = np.frombuffer(base64.b64decode(matrix["counts"]), np.int32).reshape(
-            len(matrix["classes"]), -1
-        )
+        counts = sent(matrix["counts"], np.int32).reshape(len(matrix["classes"]), -1)
         assert counts.sum() == total and counts.trace() == total - wrong  # the matrix agrees with the count
 
 

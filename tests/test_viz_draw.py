@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.map_views import sent
 from viz.draw import gallery_html
 
 
@@ -44,12 +45,12 @@ def test_the_saliency_view_gets_the_engines_numbers_and_the_apps_colour_scale():
     payload = saliency_payload(image, saliency, "7")
 
     def floats(key):
-        return np.frombuffer(base64.b64decode(payload[key]), dtype=np.float32).reshape(28, 28)
+        return sent(payload[key], np.float32).reshape(28, 28)
 
     assert np.array_equal(floats("input"), image.astype(np.float32))
     assert np.array_equal(floats("saliency"), saliency.astype(np.float32))
     assert payload["limit"] == float(np.abs(saliency.astype(np.float32)).max())
-    assert np.array_equal(np.frombuffer(base64.b64decode(payload["lut"]), np.uint8).reshape(256, 3), LUT)
+    assert np.array_equal(sent(payload["lut"], np.uint8).reshape(256, 3), LUT)
     assert payload["stats"].startswith("min ") and (payload["rows"], payload["cols"]) == (28, 28)
     with pytest.raises(ValueError, match=r"image \(28, 28\) and saliency \(8, 8\)"):
         saliency_payload(image, saliency[:8, :8], "7")
@@ -60,7 +61,7 @@ def test_the_empty_saliency_view_holds_no_gradient_and_says_why():
 
     payload = empty_saliency_payload(28, "Draw <b>first</b>")
     for key in ("input", "saliency"):
-        values = np.frombuffer(base64.b64decode(payload[key]), dtype=np.float32)
+        values = sent(payload[key], np.float32)
         assert values.shape == (28 * 28,) and not values.any()
     assert (payload["layout"], payload["rows"], payload["cols"]) == ("saliency", 28, 28)
     assert payload["note"] == "Draw <b>first</b>" and payload["stats"] == ""  # text the view writes as text
@@ -72,11 +73,9 @@ def test_the_confusion_matrix_travels_as_whole_counts_with_its_class_names():
 
     matrix = np.array([[5, 1, 0], [0, 7, 2], [1, 0, 9]])
     payload = confusion_payload(matrix, ["cat", 2, "Ankle boot"])
-    counts = np.frombuffer(base64.b64decode(payload["counts"]), np.int32).reshape(3, 3)
+    counts = sent(payload["counts"], np.int32).reshape(3, 3)
     assert np.array_equal(counts, matrix) and payload["classes"] == ["cat", "2", "Ankle boot"]
-    assert np.array_equal(
-        np.frombuffer(base64.b64decode(payload["lut"]), np.uint8).reshape(256, 3), COUNT_LUT
-    )
+    assert np.array_equal(sent(payload["lut"], np.uint8).reshape(256, 3), COUNT_LUT)
     assert tuple(COUNT_LUT[0]) == (247, 251, 255) and tuple(COUNT_LUT[-1]) == (8, 48, 107)  # light: 0
     with pytest.raises(ValueError, match=r"for 3 classes is \(3, 3\), got \(2, 2\)"):
         confusion_payload(matrix[:2, :2], ["a", "b", "c"])
@@ -99,12 +98,12 @@ def test_the_activations_travel_as_the_engines_numbers_a_row_per_layer_on_its_ow
     assert payload["layout"] == "bars"
     first, last = payload["rows"]
     for row, values in ((first, hidden), (last, logits)):
-        sent = np.frombuffer(base64.b64decode(row["values"]), np.float32)
-        assert np.array_equal(sent, values.astype(np.float32))
+        shown = sent(row["values"], np.float32)
+        assert np.array_equal(shown, values.astype(np.float32))
         assert row["limit"] == float(np.abs(values.astype(np.float32)).max())  # each layer's own scale
     assert first["title"] == "layer 1 (dense128-relu)" and "labels" not in first
     assert last["labels"] == ["cat", "2", "<b>boot</b>"]  # the output's bars are its classes, as text
-    assert np.array_equal(np.frombuffer(base64.b64decode(payload["lut"]), np.uint8).reshape(256, 3), LUT)
+    assert np.array_equal(sent(payload["lut"], np.uint8).reshape(256, 3), LUT)
     assert activations_payload([np.zeros(4), np.zeros(2)], ["a", "b"], ["x", "y"])["rows"][0]["limit"] == 1.0
     with pytest.raises(ValueError, match="2 layers of activations and 1 names"):
         activations_payload([hidden, logits], ["output"], ["a", "b", "c"])
@@ -131,14 +130,14 @@ def test_weight_changes_travel_as_the_steps_own_numbers_laid_out_as_the_view_dra
     rng = np.random.default_rng(0)
     dense = rng.normal(0, 1e-6, (20, 3))  # (n_in, n_out)
     payload = weight_change_payload(dense, "ΔW of layer 3 (dense3)")
-    values = np.frombuffer(base64.b64decode(payload["values"]), np.float32).reshape(3, 20)
+    values = sent(payload["values"], np.float32).reshape(3, 20)
     assert np.array_equal(values, dense.T.astype(np.float32))  # a row per unit, a column per input
     assert (payload["layout"], payload["channels"], payload["per_row"]) == ("mosaic", 1, 1)
     assert payload["cell_axes"] == ["unit", "input"] and "tile_axes" not in payload
     assert payload["limit"] == float(np.abs(dense.astype(np.float32)).max())
     conv = rng.normal(0, 1e-6, (4, 2, 3, 3))  # (C_out, C_in, k, k)
     payload = weight_change_payload(conv, "ΔW of layer 1 (conv4k3)")
-    kernels = np.frombuffer(base64.b64decode(payload["values"]), np.float32).reshape(2, 4, 3, 3)
+    kernels = sent(payload["values"], np.float32).reshape(2, 4, 3, 3)
     assert np.array_equal(kernels[1, 3], conv[3, 1].astype(np.float32))  # input channel 2's row, output 4
     assert (payload["channels"], payload["per_row"]) == (8, 4)
     assert payload["tile_axes"] == ["input channel", "output channel"] and "cell_axes" not in payload

@@ -5,6 +5,7 @@ import base64
 import numpy as np
 import pytest
 
+from tests.map_views import sent
 from viz import sequences as viz
 
 
@@ -85,10 +86,10 @@ def test_probability_map_carries_the_probabilities_and_marks_only_wrong_rows():
     assert payload["layout"] == "probabilities" and payload["rows"] == ["r0", "r1", "<r2>"]
     # ringed and crossed in the colours the strips give the target and a mismatch
     assert payload["marks"] == {"true": viz.TARGET, "wrong": viz.HIGHLIGHT}
-    sent = np.frombuffer(base64.b64decode(payload["p"]), dtype=np.float32).reshape(3, 2)
-    np.testing.assert_array_equal(sent, probabilities.astype(np.float32))
-    targets = np.frombuffer(base64.b64decode(payload["targets"]), dtype=np.int32)
-    predicted = np.frombuffer(base64.b64decode(payload["predicted"]), dtype=np.int32)
+    shown = sent(payload["p"], np.float32).reshape(3, 2)
+    np.testing.assert_array_equal(shown, probabilities.astype(np.float32))
+    targets = sent(payload["targets"], np.int32)
+    predicted = sent(payload["predicted"], np.int32)
     # a tie predicts the first class, as argmax does: row 2 (true b) is wrong, row 1 (true a) too
     assert list(predicted) == [0, 1, 0] and list(predicted != targets) == [False, True, True]
 

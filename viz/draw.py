@@ -3,8 +3,8 @@
 Pure functions from arrays (probabilities, feature maps, a gradient) to what the
 page shows. The saliency map, the feature maps, the activations, ΔW and the confusion
 matrix, which change with every drawing, model or teaching step, are payloads for the
-map view (``ui.map_view``): their arrays as float32 or int32 bytes, drawn in the
-browser in place; nothing is turned into Python lists. Probabilities, scores and the
+map view (``ui.map_view``): their arrays as float32 or int32 NumPy arrays, sent as
+their bytes and drawn in the browser in place; nothing is turned into Python lists. Probabilities, scores and the
 misclassified images are plain HTML tables and inline pictures.
 
 Signed values use the one scale of ``viz.colors``: blue negative, white 0, red
@@ -18,7 +18,6 @@ import html
 import numpy as np
 
 from .colors import COUNT_LUT, DOWN, LUT, UP
-from .encoding import b64
 from .heatmap import abs_limit, gray_png_data_uri, stats_text, summary_stats
 from .tables import bar_html, table_html
 
@@ -96,8 +95,8 @@ def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dic
     """What the map view (``ui.map_view``) draws for the saliency: the model input beside dP/dx laid over it.
 
     image: (h, w) in [0, 1]; saliency: (h, w), the gradient of the class's probability. The two
-    arrays go as float32 bytes (base64), so the values the view shows on hover are the engine's;
-    the colour scale is ±max|dP/dx| on ``viz.colors.LUT`` (red raises the probability, blue lowers
+    arrays go as float32 (``ui.map_view`` packs them), so the values the view shows on hover are the
+    engine's; the colour scale is ±max|dP/dx| on ``viz.colors.LUT`` (red raises the probability, blue lowers
     it), with its five-number summary for the legend. The class name is plain text: the view writes
     it as text, never as markup.
     """
@@ -112,9 +111,9 @@ def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dic
         "class_name": str(class_name),
         "limit": abs_limit(saliency),
         "stats": stats_text(summary_stats(saliency)),
-        "input": b64(image),
-        "saliency": b64(saliency),
-        "lut": b64(LUT),
+        "input": image,
+        "saliency": saliency,
+        "lut": LUT,
     }
 
 
@@ -131,8 +130,8 @@ def feature_maps_payload(maps: np.ndarray, title: str, per_row: int = MAPS_PER_R
     channel, ``per_row`` to a row, on one diverging scale with its legend.
 
     maps: (C, h, w). The scale is ±max |value| of the layer, so channels compare; ReLU or pooling
-    outputs, never negative, use only its red half. The values go as float32 bytes (base64), so the
-    view reads the engine's numbers on hover; the title is plain text, written as text.
+    outputs, never negative, use only its red half. The values go as float32 (``ui.map_view`` packs
+    them), so the view reads the engine's numbers on hover; the title is plain text, written as text.
     """
     maps = np.asarray(maps, dtype=np.float32)
     if maps.ndim != 3:
@@ -146,8 +145,8 @@ def feature_maps_payload(maps: np.ndarray, title: str, per_row: int = MAPS_PER_R
         "per_row": int(per_row),
         "limit": abs_limit(maps),
         "stats": stats_text(summary_stats(maps)),
-        "values": b64(maps),
-        "lut": b64(LUT),
+        "values": maps,
+        "lut": LUT,
     }
 
 
@@ -158,8 +157,8 @@ def activations_payload(activations: list[np.ndarray], names: list[str], classes
 
     activations: per layer a (units,) array (one sample); names: a title per layer. Each row has its
     own scale, ±max |value| of that layer, and the view writes that limit beside the row. The values
-    go as float32 bytes (base64), so the view reads the engine's numbers on hover; titles and class
-    names are plain text, written as text.
+    go as float32 (``ui.map_view`` packs them), so the view reads the engine's numbers on hover;
+    titles and class names are plain text, written as text.
     """
     if len(activations) != len(names) or not activations:
         raise ValueError(
@@ -170,11 +169,11 @@ def activations_payload(activations: list[np.ndarray], names: list[str], classes
     if layers[-1].size != len(classes):
         raise ValueError(f"the output has {layers[-1].size} values for {len(classes)} classes")
     rows = [
-        {"title": str(name), "limit": abs_limit(values), "values": b64(values)}
+        {"title": str(name), "limit": abs_limit(values), "values": values}
         for values, name in zip(layers, names)
     ]
     rows[-1]["labels"] = classes
-    return {"layout": "bars", "rows": rows, "lut": b64(LUT)}
+    return {"layout": "bars", "rows": rows, "lut": LUT}
 
 
 def weight_change_payload(delta_W: np.ndarray, title: str) -> dict:
@@ -183,7 +182,7 @@ def weight_change_payload(delta_W: np.ndarray, title: str) -> dict:
 
     delta_W: a dense layer's (n_in, n_out), drawn one row per unit and one column per input;
     or a convolution's (C_out, C_in, k, k), drawn as its k×k kernels, one column of kernels per output
-    channel and one row per input channel. The values go as float32 bytes (base64).
+    channel and one row per input channel. The values go as float32 (``ui.map_view`` packs them).
     """
     delta_W = np.asarray(delta_W, np.float32)
     if delta_W.ndim == 4:
@@ -238,8 +237,8 @@ def confusion_payload(matrix: np.ndarray, classes) -> dict:
         "layout": "confusion",
         "title": "Confusion matrix (validation)",
         "classes": classes,
-        "counts": b64(matrix.astype(np.int32)),
-        "lut": b64(COUNT_LUT),
+        "counts": matrix.astype(np.int32),
+        "lut": COUNT_LUT,
     }
 
 

@@ -24,7 +24,6 @@ from .axes import (
 )
 from .colors import COLORSCALE, COUNT_LUT
 from .curves import accuracy_panel, curve, legend_entry
-from .encoding import b64
 from .figure import figure
 from .tables import bar_html, table_html
 
@@ -294,10 +293,10 @@ def probability_payload(
         "marks": {"true": TARGET, "wrong": HIGHLIGHT},  # as on the strips: the target, a mismatch
         "classes": classes,
         "rows": labels,
-        "p": b64(probabilities),
-        "targets": b64(targets.astype(np.int32)),
-        "predicted": b64(probabilities.argmax(axis=1).astype(np.int32) if n else np.zeros(0, np.int32)),
-        "lut": b64(COUNT_LUT),
+        "p": probabilities,
+        "targets": targets.astype(np.int32),
+        "predicted": probabilities.argmax(axis=1).astype(np.int32) if n else np.zeros(0, np.int32),
+        "lut": COUNT_LUT,
     }
 
 

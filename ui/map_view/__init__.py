@@ -8,12 +8,15 @@ Its HTML, CSS and JavaScript are the files beside this one (no build step). It i
 ``confusion_payload`` or ``viz.sequences.probability_payload``; mounted under one key, it keeps
 its element from one drawing to the next and redraws in place (Streamlit makes a plotly chart's
 identity from its figure, so a changed figure is a new element, which the browser builds from
-scratch).
+scratch). The payload goes as one binary message (``viz.encoding.pack``): its arrays as their own
+bytes, which the view reads as typed arrays without decoding or parsing them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from viz.encoding import pack
 
 from ..components import from_files
 
@@ -25,4 +28,4 @@ _mount = from_files(NAME, ASSETS, "map_view")
 
 def map_view(payload: dict, key: str) -> None:
     """Mount the view with a payload of ``viz.draw`` (its ``layout`` says which view it is)."""
-    _mount(key=key, data=payload)
+    _mount(key=key, data=pack(payload))
