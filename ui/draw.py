@@ -65,6 +65,8 @@ CANVAS_ERROR_KEY = "draw.canvas_error"
 STROKE_KEY = "draw.stroke"
 TAUGHT_KEY = "draw.taught"
 TAB_KEY = "draw.tab"
+# Teach it's controls: the true label, the steps and the learning rate
+LABEL_KEY, STEPS_KEY, RATE_KEY = "draw.label", "draw.steps", "draw.rate"
 CANVAS_SIDE = 280
 # The first is the page's default model.
 BUILTIN_ORDER = ("mnist", "digits", "shapes", "fashion")
@@ -666,7 +668,6 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
         for total, rec in zip(deltas, [rec for rec in trace.layers if "W" in rec.deltas]):
             total += rec.deltas["W"]
     entry["steps"] += steps
-    specs = [layer.spec() for layer in weighted]
     entry["result"] = {
         "before": before,
         "after": net.predict_proba(x)[0],
@@ -674,11 +675,10 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
         "steps": steps,
         "learning_rate": learning_rate,
         "delta_W": deltas,
-        "layers": specs,
         # the views of ΔW, built once: every run while the result is shown mounts them as they are
         "views": [
-            weight_change_payload(delta, f"ΔW of layer {k + 1} ({spec}) after {steps} step(s)")
-            for k, (delta, spec) in enumerate(zip(deltas, specs))
+            weight_change_payload(delta, f"ΔW of layer {k + 1} ({layer.spec()}) after {steps} step(s)")
+            for k, (delta, layer) in enumerate(zip(deltas, weighted))
         ],
     }
     store[model.id] = entry
@@ -695,15 +695,15 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
         range(len(classes)),
         index=prediction.predicted,
         format_func=classes.__getitem__,
-        key="draw.label",
+        key=LABEL_KEY,
     )
     # the label follows each drawing's prediction; how to teach is kept on other pages
-    cols[1].number_input("Backprop steps", 1, 50, 1, key="draw.steps", persist_state="session")
+    cols[1].number_input("Backprop steps", 1, 50, 1, key=STEPS_KEY, persist_state="session")
     cols[2].select_slider(
         "Learning rate (SGD)",
         [0.001, 0.01, 0.05, 0.1, 0.5, 1.0],
         0.1,
-        key="draw.rate",
+        key=RATE_KEY,
         persist_state="session",
     )
     teach_col, reset_col = st.columns(2)
@@ -738,7 +738,7 @@ def _teach_it(model: Model, x: np.ndarray) -> None:
     """*Teach it*: the label, steps and rate as the controls hold them at the click (one typed just
     before it included)."""
     state = st.session_state
-    teach(model, x, int(state["draw.label"]), int(state["draw.steps"]), float(state["draw.rate"]))
+    teach(model, x, int(state[LABEL_KEY]), int(state[STEPS_KEY]), float(state[RATE_KEY]))
 
 
 def reset_teaching(model: Model) -> None:

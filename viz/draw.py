@@ -4,8 +4,9 @@ Pure functions from arrays (probabilities, feature maps, a gradient) to what the
 page shows. The saliency map, the feature maps, the activations, ΔW and the confusion
 matrix, which change with every drawing, model or teaching step, are payloads for the
 map view (``ui.map_view``): their arrays as float32 or int32 NumPy arrays, sent as
-their bytes and drawn in the browser in place; nothing is turned into Python lists. Probabilities, scores and the
-misclassified images are plain HTML tables and inline pictures.
+their bytes and drawn in the browser in place; nothing is turned into Python lists.
+Probabilities, scores and the misclassified images are plain HTML tables and inline
+pictures.
 
 Signed values use the one scale of ``viz.colors``: blue negative, white 0, red
 positive, centred on 0, each figure with its legend.
@@ -96,8 +97,8 @@ def saliency_payload(image: np.ndarray, saliency: np.ndarray, class_name) -> dic
 
     image: (h, w) in [0, 1]; saliency: (h, w), the gradient of the class's probability. The two
     arrays go as float32 (``ui.map_view`` packs them), so the values the view shows on hover are the
-    engine's; the colour scale is ±max|dP/dx| on ``viz.colors.LUT`` (red raises the probability, blue lowers
-    it), with its five-number summary for the legend. The class name is plain text: the view writes
+    engine's; the colour scale is ±max|dP/dx| on ``viz.colors.LUT`` (red raises the probability, blue
+    lowers it), with its five-number summary for the legend. The class name is plain text: the view writes
     it as text, never as markup.
     """
     image = np.asarray(image, dtype=np.float32)

@@ -5,8 +5,8 @@
 // from 0 up.
 //
 // The data (viz.draw.saliency_payload, viz.draw.feature_maps_payload) holds the values as
-// float32 (packed, see unpack) and the colour table (viz.colors.LUT: blue negative, white 0, red positive,
-// on ±limit). The pixel under the pointer is outlined and a line under the maps reads its
+// float32 (packed, see unpack) and the colour table (viz.colors.LUT: blue negative, white 0, red
+// positive, on ±limit). The pixel under the pointer is outlined and a line under the maps reads its
 // place and values as sent. Streamlit calls the default export again on the same
 // parentElement with new data: the view draws into the elements it has, so a new drawing
 // costs a few milliseconds (a changed plotly figure is a new element, built from scratch).
