@@ -15,8 +15,8 @@ Controls:
 - a tab (Saliency ↔ Feature maps), and the Validation tab;
 - the model (mnist ↔ digits) while the Validation tab is open;
 - a stroke, and the model, while the Activations tab is open;
-- Teach it (one SGD step on the drawing; the whole page runs again, as the prediction and the card
-  change), and a stroke with its result shown;
+- Teach it (one SGD step on the drawing; the drawing's section runs again, with the prediction of
+  the taught copy and the change it made), and a stroke with its result shown;
 - a picture opened on the canvas (the file chosen to settled), another, and Back to drawing.
 
 Numbers only; nothing is asserted. Timing helpers live in bench/browser_timing.py.
