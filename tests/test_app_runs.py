@@ -323,6 +323,35 @@ def test_play_trains_a_slice_per_run_of_its_panel_and_keeps_it(trained_run):
     assert len(RunStore().open("trained").history.step_loss) == steps_now
 
 
+def test_play_leaves_each_tick_idle_after_what_its_panel_spent_besides_training(trained_run, monkeypatch):
+    """A slice is shortened by what the panel's last run spent besides training, so that the page is
+    idle between slices (and a click there is served at once) on a busy machine too."""
+    import ui.runs
+
+    asked = []
+    real = ui.runs.train_active
+    monkeypatch.setattr(
+        ui.runs, "train_active", lambda model, **kw: asked.append(kw["seconds"]) or real(model, **kw)
+    )
+    at = runs_page()
+    at.selectbox(key="runs.pick").set_value("trained").run()
+    at.button(key="runs.play").click().run()
+    no_errors(at)
+    assert asked == [ui.runs.SLICE_SECONDS]  # nothing spent yet: the longest slice
+    assert at.session_state[ui.runs.OVERHEAD_KEY] > 0  # drawing the panel and its curves
+    for spent, slice_seconds in (
+        (0.5, ui.runs.TICK_SECONDS - ui.runs.IDLE_SECONDS - 0.5),
+        (3.0, 0.25),
+        (0.0, 0.8),
+    ):
+        at.session_state[ui.runs.OVERHEAD_KEY] = spent
+        at.run()
+        no_errors(at)
+        assert asked[-1] == pytest.approx(slice_seconds), spent
+    at.button(key="runs.pause").click().run()
+    assert "runs.goal" not in at.session_state
+
+
 def test_compare_page_on_an_empty_store_makes_two_trained_example_runs_in_one_click():
     at = AppTest.from_file(COMPARE_PAGE, default_timeout=120).run()
     no_errors(at)

@@ -8,6 +8,7 @@ so a rerun that changes nothing reads nothing again; figures are drawn only for 
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from itertools import combinations
@@ -632,11 +633,16 @@ def run_tabs(name: str) -> None:
 
 # What the Train button or Play asked for: {"name", "target" (epoch to reach; None while playing), "start"}.
 GOAL_KEY = "runs.goal"
-# Training goes on in slices of this long, one per run of the training panel, which reruns every
-# TICK_SECONDS: between slices the page is idle, so any control responds, and a click on the page
-# (but Stop or Pause) lets training go on at the next slice.
+# Training goes on in slices, one per run of the training panel, which reruns every TICK_SECONDS:
+# between slices the page is idle, so any control responds, and a click on the page (but Stop or
+# Pause) lets training go on at the next slice. A slice leaves IDLE_SECONDS of each tick free after
+# what the panel's last run spent besides training (drawing the curves, saving, on a busy machine
+# more), and lasts from MIN_SLICE_SECONDS to SLICE_SECONDS.
 SLICE_SECONDS = 0.8
+MIN_SLICE_SECONDS = 0.25
+IDLE_SECONDS = 0.2
 TICK_SECONDS = 1.0
+OVERHEAD_KEY = "runs.slice_overhead"  # seconds the training panel's last run spent besides its slice
 TOKEN_KEY = "runs.session_token"  # this session's name in the claims of runs being trained (ui.run_claims)
 
 
@@ -814,10 +820,11 @@ def training(name: str, run: RunView, curves: bool) -> None:
 
     @st.fragment(run_every=TICK_SECONDS if goal is not None else None)
     def panel():
+        started = time.perf_counter()
         goal = st.session_state.get(GOAL_KEY)
-        history = run.history
+        history, trained = run.history, 0.0
         if goal is not None:
-            history = _train_slice(goal)
+            history, trained = _train_slice(goal, slice_seconds(st.session_state.get(OVERHEAD_KEY, 0.0)))
         if curves:
             curve_view(compare_curves({name: history}), key="runs.chart")
             if history.epochs:
@@ -830,15 +837,24 @@ def training(name: str, run: RunView, curves: bool) -> None:
                         st.dataframe(epoch_table(history), hide_index=True, width="stretch")
             else:
                 st.caption("No epoch finished yet.")
+        if goal is not None:
+            st.session_state[OVERHEAD_KEY] = time.perf_counter() - started - trained
 
     panel()
     if curves and run.history.stop_reason and "early stopping" in run.history.stop_reason:
         st.info(plain(f"Training ended by {run.history.stop_reason}; the best weights were restored."))
 
 
-def _train_slice(goal: dict) -> History:
-    """Train the goal's run for up to SLICE_SECONDS with a progress bar; returns its history as it stands.
-    A reached goal, a busy run or an error ends the goal and redraws the whole page."""
+def slice_seconds(overhead: float) -> float:
+    """How long the next slice trains, when the panel's last run spent ``overhead`` seconds besides
+    training: what leaves IDLE_SECONDS of the tick free, from MIN_SLICE_SECONDS to SLICE_SECONDS."""
+    return min(SLICE_SECONDS, max(MIN_SLICE_SECONDS, TICK_SECONDS - IDLE_SECONDS - overhead))
+
+
+def _train_slice(goal: dict, seconds: float) -> tuple[History, float]:
+    """Train the goal's run for up to ``seconds`` with a progress bar; returns its history as it stands
+    and the seconds spent training. A reached goal, a busy run or an error ends the goal and redraws
+    the whole page."""
     name = goal["name"]
     try:
         model = training_model(name)
@@ -876,10 +892,11 @@ def _train_slice(goal: dict) -> History:
             epochs=None if target is None else target - model.trainer.epoch,
             describe=describe,
             slot=slot,
-            seconds=SLICE_SECONDS,
+            seconds=seconds,
             fraction=fraction,
         )
 
+    began = time.perf_counter()
     try:
         # held from slice to slice: another session's Train is told the run is busy, even between slices
         folder, token = _claim_args(name)
@@ -896,10 +913,11 @@ def _train_slice(goal: dict) -> History:
         _end_goal()
     except Exception as err:  # TrainingDiverged, a budget, bad settings: the user reads what to change
         _end_goal("error", plain(f"Training stopped: {err}"))
+    trained = time.perf_counter() - began
     if target is not None and trainer.epoch >= target:
         _reached(goal, trainer)
     bar(slot)
-    return trainer.history
+    return trainer.history, trained
 
 
 def _reached(goal: dict, trainer) -> None:
