@@ -198,6 +198,62 @@ def test_a_new_run_over_the_budget_cannot_be_created_and_says_what_to_change(tra
     assert any("parameters" in error.value for error in at.error)
 
 
+def _create_clicks():
+    """A page whose "Create" click calls the Runs page's create callback as many times as
+    ``st.session_state["calls"]`` says, with the layers ``st.session_state["layers"]``."""
+    import streamlit as st
+
+    from backprop import RunConfig
+    from ui import runs
+
+    config = RunConfig(
+        dataset="circle",
+        dataset_params={"samples": 120},
+        layers=st.session_state.get("layers", "dense4-gelu"),
+    )
+    st.session_state.setdefault("runs.new_name", "new comer")
+
+    def click():
+        for _ in range(st.session_state.get("calls", 1)):
+            runs._on_create(config)
+
+    st.button("Create", key="create", on_click=click)
+    runs.show_messages()
+
+
+def test_create_run_called_again_for_the_same_click_changes_nothing():
+    """Streamlit may call a button's callback twice for one click (a rerun request that arrives while the
+    click is served). The second call finds the run this session just made with that name and setup: the
+    user sees that the run was created, not that it already exists."""
+    at = AppTest.from_function(_create_clicks, default_timeout=30)
+    at.session_state["calls"] = 2
+    at.run()
+    at.button(key="create").click().run()
+    assert not at.exception and not [e.value for e in at.error]
+    assert [shown(s.value).split(" (")[0] for s in at.success] == ["Created run **new-comer**"]
+    assert RunStore().names() == ["new-comer"] and len(RunStore().open("new-comer").history) == 0
+
+    # A new click with another setup under the same name is refused, as ever.
+    at.session_state["calls"] = 1
+    at.session_state["layers"] = "dense8-relu"
+    at.run()
+    at.button(key="create").click().run()
+    assert [shown(e.value) for e in at.error] == [
+        "Could not create the run: a run named 'new-comer' already exists; choose another name"
+    ]
+    assert RunStore().open("new-comer").config.layers == "dense4-gelu"
+
+    # Deleted, the same name and setup can be created again.
+    at.session_state["layers"] = "dense4-gelu"
+    RunStore().delete("new-comer")
+    at.run()
+    at.button(key="create").click().run()
+    assert not at.error and [shown(s.value).split(" (")[0] for s in at.success] == [
+        "Created run **new-comer**"
+    ]
+    assert RunStore().open("new-comer").config.layers == "dense4-gelu"
+
+
 def test_a_picked_run_is_what_its_files_hold_when_it_is_picked(trained_run):
     """Opening a run for training is kept until its files change: each pick gets a network of its own, and
     a run trained elsewhere in between is opened as it is now."""

@@ -51,6 +51,7 @@ MESSAGE_KEY = "runs.message"
 REDRAW_KEY = "runs.redraw"  # set by a pick that changes what is drawn outside the run panel
 BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
 TAB_KEY = "runs.tab"
+CREATED_KEY = "runs.created"  # (name as typed, setup, run name) of the run Create run made last
 TABS = ("Train", "Inside the layers", "Fork", "Manage")
 TABLE_KEY = "runs.table"
 TABLE_OPEN_KEY = "runs.table_open"  # whether the epoch table was open, kept across page switches
@@ -249,12 +250,23 @@ def _on_pick() -> None:
 
 @after_training
 def _on_create(config: RunConfig) -> None:
+    """Create run: the run named in the form, with its setup, made the active run.
+
+    Streamlit may call this a second time for one click, when the page's rerun timer sends a request
+    while the click is being served. A call that asks for the run this session has just created (same
+    name, same setup, still there) therefore changes nothing and keeps the message already queued.
+    """
+    requested = st.session_state.get("runs.new_name", "")
+    last = st.session_state.get(CREATED_KEY)
+    if last is not None and last[:2] == (requested, config) and store().exists(last[2]):
+        return
     try:
         dataset, error = try_load_dataset(config.dataset, config.dataset_params)
         if error:
             raise ValueError(error)
         session.check_budget(config, dataset)
-        run = store().create(st.session_state.get("runs.new_name", ""), config, dataset=dataset)
+        run = store().create(requested, config, dataset=dataset)
+        st.session_state[CREATED_KEY] = (requested, config, run.name)
         activate_run(run.name)
         st.session_state[PICK_KEY] = run.name
         say(
