@@ -23,7 +23,7 @@ from ..components import from_files
 ASSETS = Path(__file__).resolve().parent
 NAME = "backprop.map_view"
 
-_mount = from_files(NAME, ASSETS, "map_view")
+_mount = from_files(NAME, ASSETS, "map_view", packed=True)
 
 
 def map_view(payload: dict, key: str) -> None:

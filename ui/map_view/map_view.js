@@ -18,25 +18,8 @@ const GAP_RGB = [230, 233, 238]; // between feature maps: not a colour of the sc
 const MAX_PIXEL = 12; // screen pixels per map pixel, at most
 const MATRIX_PX = 360; // the height a weight matrix's rows share
 
-// The data is one binary message (viz.encoding.pack): the header's length (uint32, little-endian),
-// the header (the payload as JSON, each array replaced by {"$array": dtype, offset, length}), then
-// the arrays' part, each array from a multiple of 8 bytes. Each array becomes a typed array over the
-// message's bytes: nothing is decoded.
-const TYPED = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
-
-function unpack(message) {
-  const buffer = message.slice().buffer; // a buffer of its own, so that every array is aligned in it
-  const length = new DataView(buffer).getUint32(0, true);
-  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
-  const start = Math.ceil((4 + length) / 8) * 8;
-  const read = (value) => {
-    if (Array.isArray(value)) return value.map(read);
-    if (value === null || typeof value !== "object") return value;
-    if ("$array" in value) return new TYPED[value.$array](buffer, start + value.offset, value.length);
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, read(item)]));
-  };
-  return read(header);
-}
+// The data is one binary message (viz.encoding.pack), read by unpack (ui/packed.js, put before this
+// file): each array a typed array over the message's bytes.
 
 // four significant digits; an exponent below 0.001 and from 10,000 (as Python's "g" would)
 function significant(v) {
