@@ -1,6 +1,5 @@
 """The Runs and Compare pages under AppTest: create, train, fork, manage and compare."""
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from backprop.runlock import RunLock
 from backprop.runs import RunStore, build_for_training, train_run
 from tests.markdown_text import shown
 from tests.places import component, place_of
+from viz.encoding import unpack
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS_PAGE = str(ROOT / "pages" / "runs.py")
@@ -88,9 +88,9 @@ def test_create_train_fork_and_compare():
 
 
 def curve_views(app) -> list[dict]:
-    """The data of each curve view on the page."""
+    """The data of each curve view on the page, as the view unpacks the message it is sent."""
     return [
-        json.loads(e.proto.json)
+        unpack(e.proto.bytes)
         for e in app.get("bidi_component")
         if e.proto.component_name == "backprop.curve_view"
     ]

@@ -1,6 +1,5 @@
 """The Sequences page under AppTest: defaults, every input, bad inputs, training and the jump."""
 
-import base64
 import json
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import datasets
 from tests.markdown_text import shown as unescaped
 from tests.places import keyed, place_of
 from ui.sequence_views import HIDDEN_STYLE, OTHER_SETTINGS_KEY
+from viz.encoding import unpack
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "sequences.py")
@@ -302,13 +302,15 @@ def test_the_attention_network_trains_on_the_data_and_shows_where_each_position_
     specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "where each position looks" in specs
     (curves,) = [
-        json.loads(e.proto.json)
+        unpack(e.proto.bytes)
         for e in at.get("bidi_component")
         if e.proto.component_name == "backprop.curve_view"
     ]
     (accuracy,) = curves["panels"]
     assert accuracy["ceilings"][0]["label"].startswith("Bayes ceiling (train)")
-    assert len(np.frombuffer(base64.b64decode(accuracy["series"][0]["y"]), np.float64)) == 2  # the two epochs
+    assert (
+        accuracy["series"][0]["y"].dtype == np.float64 and len(accuracy["series"][0]["y"]) == 2
+    )  # two epochs
 
 
 def test_user_text_in_the_vocabulary_is_shown_as_text_not_markup():

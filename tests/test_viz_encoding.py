@@ -24,6 +24,7 @@ def test_a_payload_comes_back_with_every_array_bit_for_bit_and_every_other_value
         "rows": [{"values": odd, "labels": ["a", 2]}, {"values": np.zeros(0, np.float32)}],
         "counts": np.arange(-3, 6, dtype=np.int32).reshape(3, 3),
         "lut": np.arange(7, dtype=np.uint8),
+        "epochs": np.array([1.0, 0.1 + 0.2, np.nan, 5e-324, -0.0]),  # float64: a curve's saved numbers
         "flags": (True, None),
     }
     back = unpack(pack(payload))
@@ -33,16 +34,22 @@ def test_a_payload_comes_back_with_every_array_bit_for_bit_and_every_other_value
     assert back["rows"][1]["values"].size == 0
     assert back["counts"].dtype == np.int32 and list(back["counts"]) == list(range(-3, 6))  # C order
     assert back["lut"].dtype == np.uint8 and list(back["lut"]) == list(range(7))
+    assert back["epochs"].dtype == np.float64 and back["epochs"].tobytes() == payload["epochs"].tobytes()
 
 
 def test_each_array_starts_at_a_multiple_of_eight_from_the_messages_start():
-    payload = {"a": np.arange(3, dtype=np.uint8), "b": np.ones(5, np.float32), "c": np.ones(1, np.int32)}
+    payload = {
+        "a": np.arange(3, dtype=np.uint8),
+        "b": np.ones(5, np.float32),
+        "c": np.ones(1, np.int32),
+        "d": np.ones(3, np.float64),
+    }
     for title in ("", "x" * 3, "y" * 6):  # headers of several lengths
         message = pack({**payload, "title": title})
         header = header_of(message)
         start = arrays_start(struct.unpack_from("<I", message)[0])
         assert start % ALIGN == 0
-        offsets = [header[key]["offset"] for key in "abc"]
+        offsets = [header[key]["offset"] for key in "abcd"]
         assert all((start + offset) % ALIGN == 0 for offset in offsets)
         assert np.frombuffer(message, np.float32, 5, start + header["b"]["offset"]).tolist() == [1.0] * 5
 
@@ -55,7 +62,9 @@ def test_a_transposed_or_big_endian_array_is_sent_as_its_values_little_endian_in
     assert back["big"].dtype == np.dtype("<f4")
 
 
-@pytest.mark.parametrize("array", [np.zeros(2), np.zeros(2, np.int64), np.array(["a"]), np.zeros(2, bool)])
+@pytest.mark.parametrize(
+    "array", [np.zeros(2, np.float16), np.zeros(2, np.int64), np.array(["a"]), np.zeros(2, bool)]
+)
 def test_an_array_the_browser_has_no_typed_array_for_is_refused_by_its_dtype(array):
     with pytest.raises(ValueError, match=f"got {array.dtype}"):
         pack({"values": array})

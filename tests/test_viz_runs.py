@@ -1,8 +1,6 @@
 """The runs' curves as the curve view receives them: every number the run saved, bit for bit, in the
 panel and style it belongs to."""
 
-import base64
-
 import numpy as np
 import pytest
 
@@ -37,8 +35,10 @@ def history_with_layer_stats(epochs: int, steps_per_epoch: int = 10) -> History:
     return History(epochs=records, step_loss=[1.0 / s for s in range(1, steps_per_epoch * epochs + 1)])
 
 
-def floats(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype=np.float64)
+def floats(values) -> np.ndarray:
+    """A curve's values as the view is sent them: float64 exactly (``ui.curve_view`` packs them)."""
+    assert isinstance(values, np.ndarray) and values.dtype == np.float64, (type(values), values)
+    return values
 
 
 def by_name(panel: dict) -> dict:

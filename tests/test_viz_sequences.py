@@ -1,7 +1,5 @@
 """The Sequences page's figures: right shapes, colours per token, errors and mismatches marked."""
 
-import base64
-
 import numpy as np
 import pytest
 
@@ -107,8 +105,10 @@ def test_probability_map_names_what_does_not_fit(probabilities, targets, problem
         viz.probability_payload(probabilities, ["r0", "r1", "r2"], ["a", "b"], targets)
 
 
-def floats(text: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(text), dtype=np.float64)
+def floats(values) -> np.ndarray:
+    """A curve's values as the view is sent them: float64 exactly (``ui.curve_view`` packs them)."""
+    assert isinstance(values, np.ndarray) and values.dtype == np.float64, (type(values), values)
+    return values
 
 
 def test_accuracy_curves_carry_the_values_and_draw_the_ceiling():

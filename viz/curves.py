@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 
 from .axes import accuracy_range
-from .encoding import b64
 
 # Curves with at most this many points mark each one; longer curves are plain lines (a line through
 # that many points shows where they are).
@@ -28,7 +27,8 @@ def curve(
     width: float = 2,
     opacity: float = 1.0,
 ) -> dict:
-    """One curve: its x and y as float64 bytes (NaN leaves a gap), named for the readout."""
+    """One curve: its x and y as float64 arrays (NaN leaves a gap; ``ui.curve_view`` packs them, so the
+    readout shows the numbers as saved), named for the readout."""
     xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
     return dict(
         name=name,
@@ -38,8 +38,8 @@ def curve(
         width=width,
         opacity=opacity,
         markers=len(xs) <= MARKERS_UP_TO,
-        x=b64(xs),
-        y=b64(ys),
+        x=xs,
+        y=ys,
     )
 
 

@@ -1,29 +1,20 @@
 """Arrays for the app's browser components, so that the numbers a view shows are the engine's, bit for
-bit. Two ways, by what a component is sent:
-
-- ``b64``: one array's bytes as base64 text, for JSON data; read back in JavaScript as a typed array
-  of the same dtype (``Float32Array``, ``Float64Array``, ``Int32Array``, ``Uint8Array``).
-- ``pack``: a whole payload, its JSON values and its NumPy arrays, as one binary message (the map
-  view's data): the arrays travel as their own bytes, with nothing to encode or parse.
+bit: ``pack`` makes a whole payload, its JSON values and its NumPy arrays, one binary message (the
+map view's and the curve view's data). The arrays travel as their own bytes, with nothing to encode
+or parse; the browser reads each as a typed array of its dtype (ui/packed.js).
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import struct
 
 import numpy as np
 
 # The dtypes a packed array may have: those JavaScript reads as a typed array of its own.
-PACKED_DTYPES = ("float32", "int32", "uint8")
+PACKED_DTYPES = ("float32", "float64", "int32", "uint8")
 ALIGN = 8  # each packed array starts at a multiple of this many bytes: any typed array can view it
 ARRAY = "$array"  # in a packed header, the key that marks an array's place
-
-
-def b64(array: np.ndarray) -> str:
-    """The array's bytes in C order (little-endian, as the browser reads them), as base64 text."""
-    return base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")
 
 
 def pack(payload) -> bytes:

@@ -22,7 +22,6 @@ from backprop.runs import PERCENTILES, epoch_seconds
 
 from .axes import AXIS_TITLE, TICK_ROW, left_margin, text_px
 from .curves import MARKERS_UP_TO, accuracy_panel, curve, legend_entry, panel
-from .encoding import b64
 from .figure import figure
 
 PALETTE = qualitative.Plotly
@@ -207,13 +206,11 @@ def distribution_curves(history: History, quantity: str = "W", height: int = 240
         table = np.asarray([r["layers"][k][quantity] for r in records], dtype=np.float64)  # (epochs, 9)
         series = [
             curve(_band_name(lo, hi), None, epochs, table[:, lo], BAND_COLOR, opacity=opacity)
-            | dict(upper=b64(table[:, hi]), markers=False)
+            | dict(upper=table[:, hi], markers=False)
             for (lo, hi), opacity in zip(BANDS, BAND_OPACITIES)
         ]
         median = curve(f"layer {k + 1} median", None, epochs, table[:, 4], BAND_COLOR)
-        median["detail"] = [
-            dict(label=_percentile_name(p), y=b64(table[:, j])) for j, p in enumerate(PERCENTILES)
-        ]
+        median["detail"] = [dict(label=_percentile_name(p), y=table[:, j]) for j, p in enumerate(PERCENTILES)]
         panels.append(panel(f"layer {k + 1}", [*series, median]))
     legend = [
         legend_entry(_band_name(lo, hi), BAND_COLOR, dash="band", opacity=opacity)

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from viz.encoding import pack
+
 from ..components import from_files
 
 ASSETS = Path(__file__).resolve().parent
 NAME = "backprop.curve_view"
 
-_mount = from_files(NAME, ASSETS, "curve_view")
+_mount = from_files(NAME, ASSETS, "curve_view", packed=True)
 
 
 def curve_view(payload: dict, key: str) -> None:
-    """Mount the view with a payload of ``viz.runs``."""
-    _mount(key=key, data=payload)
+    """Mount the view with a payload of ``viz.runs`` or ``viz.sequences``, sent as one binary message
+    (``viz.encoding.pack``): each curve's x and y as their float64 bytes."""
+    _mount(key=key, data=pack(payload))

@@ -2,8 +2,9 @@
 // percentile bands of W, a or dW (distribution_curves) and the gradient norms (grad_norm_curves),
 // in panels side by side that share their x axis.
 //
-// Each curve's x and y arrive as float64 (base64): the readout under the panels shows the number
-// the run saved. Pointing at a curve (or tapping it) outlines its nearest point and reads it; a drag
+// The data is one binary message (viz.encoding.pack), read by unpack (ui/packed.js, put before this
+// file): each curve's x and y arrive as float64 arrays, so the readout under the panels shows the
+// number the run saved. Pointing at a curve (or tapping it) outlines its nearest point and reads it; a drag
 // across a panel zooms every panel to that x range (the y axes fit what is in view), a double-click or
 // "Reset zoom" zooms out; a legend entry that names a run (or a layer) hides or shows its curves. Streamlit calls
 // the default export again on the same parentElement with new data: the view draws into the canvases
@@ -24,11 +25,6 @@ const PICK = 24; // px: the pointer reads the nearest point within this distance
 const MIN_DRAG = 5; // px a drag must cover to zoom
 const HINT =
   "Point at a curve to read its value; drag across a panel to zoom in, double-click to zoom out.";
-
-function floats(b64) {
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  return new Float64Array(bytes.buffer);
-}
 
 // rounding noise of sums of steps removed (0.30000000000000004 -> 0.3)
 function clean(v) {
@@ -127,10 +123,10 @@ class Panel {
     this.title.hidden = !spec.title;
     this.series = spec.series.map((s) => ({
       ...s,
-      xs: floats(s.x),
-      ys: floats(s.y),
-      upper: s.upper ? floats(s.upper) : null,
-      detail: (s.detail || []).map((d) => ({ label: d.label, ys: floats(d.y) })),
+      xs: s.x,
+      ys: s.y,
+      upper: s.upper ?? null,
+      detail: (s.detail || []).map((d) => ({ label: d.label, ys: d.y })),
     }));
   }
 
@@ -536,7 +532,7 @@ export default function (component) {
     view = new CurveView(root);
     VIEWS.set(parentElement, view);
   }
-  view.load(data);
+  view.load(unpack(data));
 }
 
 // the tick rules, for tests that import this module
