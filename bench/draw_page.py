@@ -16,7 +16,8 @@ Controls:
 - the model (mnist ↔ digits) while the Validation tab is open;
 - a stroke, and the model, while the Activations tab is open;
 - Teach it (one SGD step on the drawing; the drawing's section runs again, with the prediction of
-  the taught copy and the change it made), and a stroke with its result shown;
+  the taught copy and the change it made), the layer whose ΔW is shown (the dense layer's 200,000
+  weights ↔ the output layer's), and a stroke with its result shown;
 - a picture opened on the canvas (the file chosen to settled), another, and Back to drawing.
 
 Numbers only; nothing is asserted. Timing helpers live in bench/browser_timing.py.
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import tempfile
 from pathlib import Path
 
@@ -159,11 +161,23 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
     def teach():
         page.get_by_role("button", name="Teach it", exact=True).click()
 
+    def delta_layer(label: str):
+        """A click on the pill of the layer whose ΔW Teach it's result shows."""
+        pills = page.get_by_role("radiogroup", name="ΔW of layer")
+        return lambda: pills.get_by_role("radio", name=re.compile(f"^{re.escape(label)} · ")).click()
+
     data = picture()
     with_a_tab_open = {  # the tab opened first, then its controls
         "Validation": [switches("Validation")],
         "Activations": [[("a stroke, Activations open", stroke(page, BAR))], switches("Activations")],
-        "Teach it": [[("Teach it", teach)], [("a stroke, Teach it's result shown", stroke(page, SEVEN))]],
+        "Teach it": [
+            [("Teach it", teach)],
+            [
+                ("ΔW of layer 3 (dense128)", delta_layer("layer 3 (dense128)")),
+                ("ΔW of layer 4 (dense10)", delta_layer("layer 4 (dense10)")),
+            ],
+            [("a stroke, Teach it's result shown", stroke(page, SEVEN))],
+        ],
         "Saliency": [
             [
                 ("open a picture on the canvas", open_picture(page, data, "four-a.png")),

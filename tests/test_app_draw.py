@@ -215,17 +215,33 @@ def test_teaching_the_cnn_changes_its_kernels_and_shows_every_layers_change():
     # browser from the step's own numbers
     assert not app.get("plotly_chart")
     assert any("Probability before and after teaching" in h.proto.body for h in app.get("html"))
-    shown = drawn_maps(app)
-    assert [m["title"].split(" after")[0] for m in shown] == [
-        "ΔW of layer 1 (conv16k3p1)",
-        "ΔW of layer 2 (conv32k3p1)",
-        "ΔW of layer 3 (dense128)",
-        "ΔW of layer 4 (dense10)",
+    # one layer at a time, the output layer first; each pill names a layer and its largest |ΔW|
+    pills = app.get("button_group")[-1]
+    largest = [float(np.abs(delta).max()) for delta in taught["result"]["delta_W"]]
+    assert [shown(option.content) for option in pills.proto.options] == [
+        f"{name} · max |ΔW| {value:.3g}"
+        for name, value in zip(
+            ["layer 1 (conv16k3p1)", "layer 2 (conv32k3p1)", "layer 3 (dense128)", "layer 4 (dense10)"],
+            largest,
+        )
     ]
-    for view, delta in zip(shown, taught["result"]["delta_W"]):
+    titles = []
+    for layer in (3, 0, 1, 2):
+        if layer != 3:
+            app.session_state["draw.dw_layer"] = layer
+            app.run()
+        (view,) = drawn_maps(app)
+        titles.append(view["title"])
+        delta = taught["result"]["delta_W"][layer]
         values = sent(view["values"], np.float32)
         tiles = delta.transpose(1, 0, 2, 3) if delta.ndim == 4 else delta.T  # as the view lays them out
         assert np.array_equal(values, tiles.astype(np.float32).ravel())
+    assert titles == [
+        "ΔW of layer 4 (dense10) after 1 step(s)",
+        "ΔW of layer 1 (conv16k3p1) after 1 step(s)",
+        "ΔW of layer 2 (conv32k3p1) after 1 step(s)",
+        "ΔW of layer 3 (dense128) after 1 step(s)",
+    ]
 
 
 def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_the_data(monkeypatch):

@@ -16,6 +16,7 @@ Session-state keys (all under ``draw.``):
                        shown, so a stroke being drawn is never reset)
   draw.taught          model id -> {"net": session copy, "steps": int, "result": dict}
   draw.tab             the open tab (only the open tab is computed)
+  draw.dw_layer        the layer whose ΔW Teach it's result shows (one at a time)
 
 What does not change between reruns is cached: model files and runs' weights by
 their modification time, the run listing by the run folders' state, decoded
@@ -67,6 +68,7 @@ TAUGHT_KEY = "draw.taught"
 TAB_KEY = "draw.tab"
 # Teach it's controls: the true label, the steps and the learning rate
 LABEL_KEY, STEPS_KEY, RATE_KEY = "draw.label", "draw.steps", "draw.rate"
+DW_LAYER_KEY = "draw.dw_layer"  # the layer whose ΔW Teach it's result shows
 CANVAS_SIDE = 280
 # The first is the page's default model.
 BUILTIN_ORDER = ("mnist", "digits", "shapes", "fashion")
@@ -662,6 +664,7 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
     before = net.predict_proba(x)[0]
     optimizer = SGD(learning_rate=learning_rate)
     weighted = [layer for layer in net.layers if "W" in layer.params]
+    names = [f"layer {k + 1} ({layer.spec()})" for k, layer in enumerate(weighted)]
     deltas = [np.zeros_like(layer.params["W"]) for layer in weighted]  # dense (n_in, n_out), conv 4-D
     for _ in range(steps):
         trace = optimizer.step(net, net.gradients(x, np.array([label]), train=False))
@@ -675,10 +678,12 @@ def teach(model: Model, x: np.ndarray, label: int, steps: int, learning_rate: fl
         "steps": steps,
         "learning_rate": learning_rate,
         "delta_W": deltas,
-        # the views of ΔW, built once: every run while the result is shown mounts them as they are
+        "layers": names,
+        "largest": [float(np.abs(delta).max()) for delta in deltas],  # each layer's largest |ΔW|
+        # the views of ΔW, built once: every run while the result is shown mounts the one picked as it is
         "views": [
-            weight_change_payload(delta, f"ΔW of layer {k + 1} ({layer.spec()}) after {steps} step(s)")
-            for k, (delta, layer) in enumerate(zip(deltas, weighted))
+            weight_change_payload(delta, f"ΔW of {name} after {steps} step(s)")
+            for delta, name in zip(deltas, names)
         ],
     }
     store[model.id] = entry
@@ -725,8 +730,19 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
     if result is None:
         return
     st.html(probability_shift(result["before"], result["after"], classes, result["label"]))
-    for k, payload in enumerate(result["views"]):
-        map_view(payload, key=f"draw.dw{k}")
+    views = result["views"]
+    # One layer's ΔW at a time: each pill names a layer and its largest change, so the layer that
+    # moved most reads at a glance; the output layer first, where the true class's row stands out.
+    if st.session_state.get(DW_LAYER_KEY) not in range(len(views)):
+        st.session_state[DW_LAYER_KEY] = len(views) - 1
+    shown = st.pills(
+        "ΔW of layer",
+        range(len(views)),
+        format_func=lambda k: plain(f"{result['layers'][k]} · max |ΔW| {result['largest'][k]:.3g}"),
+        key=DW_LAYER_KEY,
+        required=True,
+    )
+    map_view(views[shown], key="draw.dw")
     st.caption(
         "Red: the weight grew, blue: it shrank, white: unchanged. A dense layer's ΔW has a row per unit and "
         "a column per input; a convolution's, its kernels, a column per output channel and a row per input "

@@ -613,21 +613,24 @@ def test_saliency_activations_teaching_and_validation_render(browser, app_server
         wait_for_app(page)
         expect(page.get_by_text("Probability before and after teaching")).to_be_visible()
         expect(page.get_by_text("session copy taught for 1 step(s)")).to_be_visible()
-        expect(page.get_by_text("ΔW of layer 1 (conv16k3p1) after 1 step(s)")).to_be_visible()
-        # each weight's change under the pointer, named as the view lays it out
-        kernels, last = page.locator(".mv-mosaic").first, page.locator(".mv-mosaic").last
-        kernels.scroll_into_view_if_needed()
-        box = kernels.bounding_box()  # 16 kernels of 3×3 in a row, a pixel apart: 63 columns
-        page.mouse.move(box["x"] + box["width"] * 5.5 / 63, box["y"] + box["height"] * 1.5 / 3)
-        expect(page.locator(".mv-readout").first).to_contain_text(
-            "input channel 1, output channel 2, row 1, col 1 · "
-        )
-        last.scroll_into_view_if_needed()
-        box = last.bounding_box()  # dense10: a row per unit, a column per input (128)
+        # one layer's ΔW at a time, the output layer first; each weight's change under the pointer,
+        # named as the view lays it out
+        expect(page.get_by_text("ΔW of layer 4 (dense10) after 1 step(s)")).to_be_visible()
+        weights, readout = page.locator(".mv-mosaic"), page.locator(".mv-readout")
+        weights.scroll_into_view_if_needed()
+        box = weights.bounding_box()  # dense10: a row per unit, a column per input (128)
         page.mouse.move(box["x"] + box["width"] * 40.5 / 128, box["y"] + box["height"] * 7.5 / 10)
-        expect(page.locator(".mv-readout").last).to_contain_text("unit 7, input 40 · ")
-        expect(page.locator("[role='tab'][aria-selected='true']")).to_have_text("Teach it")  # still open
+        expect(readout).to_contain_text("unit 7, input 40 · ")
         tabs.screenshot(path=str(screenshot_path("draw_teach")))
+        page.get_by_role("radiogroup", name="ΔW of layer").get_by_role(
+            "radio", name=re.compile(r"^layer 1 \(conv16k3p1\) · max \|ΔW\| ")
+        ).click()
+        expect(page.get_by_text("ΔW of layer 1 (conv16k3p1) after 1 step(s)")).to_be_visible()
+        weights.scroll_into_view_if_needed()
+        box = weights.bounding_box()  # 16 kernels of 3×3 in a row, a pixel apart: 63 columns
+        page.mouse.move(box["x"] + box["width"] * 5.5 / 63, box["y"] + box["height"] * 1.5 / 3)
+        expect(readout).to_contain_text("input channel 1, output channel 2, row 1, col 1 · ")
+        expect(page.locator("[role='tab'][aria-selected='true']")).to_have_text("Teach it")  # still open
         page.get_by_role("button", name="Reset to the original model").click()
         expect(page.get_by_text("session copy taught")).to_have_count(0)
 
