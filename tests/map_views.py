@@ -1,4 +1,5 @@
-"""What the map view (``ui.map_view``) is sent: its payloads' arrays, and its data on a page in AppTest."""
+"""What the packed views (``ui.map_view``, ``ui.curve_view``) are sent: their payloads' arrays, and their
+data on a page in AppTest."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ def sent(array: np.ndarray, dtype) -> np.ndarray:
     return array.ravel()
 
 
+def packed_data(app, component: str) -> list[dict]:
+    """The data of each ``component`` (a packed view's name) on the page, as the view unpacks the
+    message it is sent."""
+    return [unpack(e.proto.bytes) for e in app.get("bidi_component") if e.proto.component_name == component]
+
+
 def drawn_maps(app) -> list[dict]:
-    """The data of each map view on the page, as the view unpacks the message it is sent."""
-    return [
-        unpack(e.proto.bytes)
-        for e in app.get("bidi_component")
-        if e.proto.component_name == "backprop.map_view"
-    ]
+    """The data of each map view on the page."""
+    return packed_data(app, "backprop.map_view")

@@ -10,9 +10,9 @@ import datasets
 from backprop import RunConfig
 from backprop.runlock import RunLock
 from backprop.runs import RunStore, build_for_training, train_run
+from tests.map_views import packed_data
 from tests.markdown_text import shown
 from tests.places import component, place_of
-from viz.encoding import unpack
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS_PAGE = str(ROOT / "pages" / "runs.py")
@@ -88,12 +88,8 @@ def test_create_train_fork_and_compare():
 
 
 def curve_views(app) -> list[dict]:
-    """The data of each curve view on the page, as the view unpacks the message it is sent."""
-    return [
-        unpack(e.proto.bytes)
-        for e in app.get("bidi_component")
-        if e.proto.component_name == "backprop.curve_view"
-    ]
+    """The data of each curve view on the page."""
+    return packed_data(app, "backprop.curve_view")
 
 
 def curves(app) -> dict:

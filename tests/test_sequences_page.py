@@ -8,10 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import datasets
+from tests.map_views import packed_data
 from tests.markdown_text import shown as unescaped
 from tests.places import keyed, place_of
 from ui.sequence_views import HIDDEN_STYLE, OTHER_SETTINGS_KEY
-from viz.encoding import unpack
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "sequences.py")
@@ -301,11 +301,7 @@ def test_the_attention_network_trains_on_the_data_and_shows_where_each_position_
     assert at.session_state["bp.model"].trainer.epoch == 2
     specs = " ".join(chart.proto.spec for chart in at.get("plotly_chart"))
     assert "where each position looks" in specs
-    (curves,) = [
-        unpack(e.proto.bytes)
-        for e in at.get("bidi_component")
-        if e.proto.component_name == "backprop.curve_view"
-    ]
+    (curves,) = packed_data(at, "backprop.curve_view")
     (accuracy,) = curves["panels"]
     assert accuracy["ceilings"][0]["label"].startswith("Bayes ceiling (train)")
     assert (
