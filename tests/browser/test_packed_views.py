@@ -1,12 +1,18 @@
-"""What the browser reads from a packed message (ui/packed.js), in a blank Chromium page: every array
-bit for bit as ``viz.encoding.pack`` sent it, a mostly-zero one included."""
+"""What the browser reads from a packed message (ui/packed.js) and what the map view paints from it,
+in a blank Chromium page: every array bit for bit as ``viz.encoding.pack`` sent it, a mostly-zero
+one included, and every weight of a ΔW in the colour of its value."""
 
 import base64
+import io
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from ui.components import PACKED_JS
+from ui.components import PACKED_JS, script
+from ui.map_view import ASSETS
+from viz.colors import LUT, lut_index
+from viz.draw import weight_change_payload
 from viz.encoding import header_of, pack
 
 pytestmark = pytest.mark.browser
@@ -70,3 +76,61 @@ def test_the_browser_reads_every_array_bit_for_bit_whether_sent_whole_or_as_its_
             ]
         )
         assert base64.b64decode(data) == array.tobytes(), key
+
+
+# Mounts the map view in the page as Streamlit does (its default export, given the element that holds
+# its HTML and the packed message), and returns the weights' canvas as a PNG data URL.
+_MOUNT = """async ([source, html, css, message]) => {
+  const view = await import("data:text/javascript;charset=utf-8," + encodeURIComponent(source));
+  const parent = document.createElement("div");
+  parent.style.width = "1400px";
+  parent.innerHTML = `<style>${css}</style>${html}`;
+  document.body.replaceChildren(parent);
+  view.default({ parentElement: parent, data: Uint8Array.from(atob(message), (c) => c.charCodeAt(0)) });
+  return parent.querySelector(".mv-mosaic").toDataURL("image/png");
+}"""
+
+
+def painted(page, payload) -> np.ndarray:
+    """The map view's weights for ``payload`` as the page paints them: (rows, cols, 4) uint8."""
+    url = page.evaluate(
+        _MOUNT,
+        [
+            script(ASSETS, "map_view", packed=True),
+            (ASSETS / "map_view.html").read_text(encoding="utf-8"),
+            (ASSETS / "map_view.css").read_text(encoding="utf-8"),
+            base64.b64encode(pack(payload)).decode(),
+        ],
+    )
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGBA"))
+
+
+def test_each_weight_of_a_mostly_unchanged_dense_layer_is_painted_in_the_colour_of_its_change(blank):
+    rng = np.random.default_rng(5)
+    delta = np.zeros((512, 16), np.float32)  # 512 inputs, 16 units: 8,192 weights, most unchanged
+    moved = rng.random(delta.shape) < 0.1
+    delta[moved] = rng.standard_normal(moved.sum()).astype(np.float32) * 1e-3
+    payload = weight_change_payload(delta, "ΔW of layer 1 (dense16)")
+    assert "mask" in header_of(pack(payload))["values"]  # sent as its nonzero values and their mask
+    pixels = painted(blank, payload)
+    # a unit per row, an input per column: 2 screen pixels per input across, 12 per unit down
+    assert pixels.shape == (16 * 12, 512 * 2, 4)
+    centres = pixels[6::12, 1::2, :3]
+    expected = LUT[lut_index(delta.T, payload["limit"])]
+    assert np.array_equal(centres, expected)
+    assert (pixels[..., 3] == 255).all()
+
+
+def test_a_convolutions_kernels_are_painted_a_pixel_apart_on_the_gaps_colour(blank):
+    delta = np.arange(-18, 18, dtype=np.float32).reshape(2, 2, 3, 3) / 18  # (C_out, C_in, 3, 3)
+    payload = weight_change_payload(delta, "ΔW of layer 1 (conv2k3)")
+    pixels = painted(blank, payload)
+    scale = 12  # screen pixels per weight: the most there are
+    assert pixels.shape == ((2 * 4 - 1) * scale, (2 * 4 - 1) * scale, 4)
+    cells = pixels[scale // 2 :: scale, scale // 2 :: scale, :3]  # a 7×7 grid: 2×2 kernels and their gaps
+    gap = np.array([230, 233, 238], np.uint8)
+    assert (cells[3] == gap).all() and (cells[:, 3] == gap).all()
+    for c_in in range(2):  # a row of kernels per input channel, a column per output channel
+        for c_out in range(2):
+            kernel = cells[4 * c_in : 4 * c_in + 3, 4 * c_out : 4 * c_out + 3]
+            assert np.array_equal(kernel, LUT[lut_index(delta[c_out, c_in], payload["limit"])])

@@ -28,10 +28,25 @@ function significant(v) {
   return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(3) : Number(v.toPrecision(4)).toString();
 }
 
-// index into the colour table of v on the scale ±limit (NaN: the middle, white)
-function colourAt(v, limit) {
+// the colour of v on the scale ±limit, 0 to 255 (NaN: the middle, white)
+function colourIndex(v, limit) {
   const x = Number.isFinite(v) ? v : 0;
-  return 3 * Math.min(255, Math.max(0, Math.floor((x / limit + 1) * 127.5)));
+  return Math.min(255, Math.max(0, Math.floor((x / limit + 1) * 127.5)));
+}
+
+// index into the colour table (an RGB triple per colour) of v on the scale ±limit
+function colourAt(v, limit) {
+  return 3 * colourIndex(v, limit);
+}
+
+// An opaque colour as a pixel of an ImageData's memory (RGBA): one 32-bit word, written at once.
+function pixel(r, g, b) {
+  return new Uint32Array(new Uint8Array([r, g, b, 255]).buffer)[0];
+}
+
+// the colour table (an RGB triple per colour) as pixels
+function pixelTable(lut) {
+  return Uint32Array.from({ length: 256 }, (_, k) => pixel(lut[3 * k], lut[3 * k + 1], lut[3 * k + 2]));
 }
 
 // the legend's labels of the signed scale ±limit
@@ -240,28 +255,20 @@ class MosaicView {
     if (this.drawn === `${sx} ${sy}`) return; // resized, but the maps keep their size
     this.drawn = `${sx} ${sy}`;
     this.geometry = { across, height, width };
-    // the gaps' colour everywhere, then map by map its pixels, channel by channel without an object
-    // or an array per pixel: a dense layer's ΔW has 200,000 of them
-    const { lut, values } = this;
+    // the gaps' colour everywhere, then map by map its pixels, a word each, without an object or an
+    // array per pixel: a dense layer's ΔW has 200,000 of them
+    const { values } = this;
+    const table = pixelTable(this.lut);
     const image = new ImageData(cols, rows);
-    const d = image.data;
-    for (let o = 0; o < d.length; o += 4) {
-      d[o] = GAP_RGB[0];
-      d[o + 1] = GAP_RGB[1];
-      d[o + 2] = GAP_RGB[2];
-      d[o + 3] = 255;
-    }
+    const pixels = new Uint32Array(image.data.buffer);
+    pixels.fill(pixel(...GAP_RGB));
     for (let map = 0; map < channels; map++) {
       const top = Math.floor(map / across) * (height + 1);
       const left = (map % across) * (width + 1);
       for (let row = 0; row < height; row++) {
-        for (let col = 0; col < width; col++) {
-          const k = colourAt(values[(map * height + row) * width + col], limit);
-          const o = 4 * ((top + row) * cols + left + col);
-          d[o] = lut[k];
-          d[o + 1] = lut[k + 1];
-          d[o + 2] = lut[k + 2];
-        }
+        const from = (map * height + row) * width;
+        const to = (top + row) * cols + left;
+        for (let col = 0; col < width; col++) pixels[to + col] = table[colourIndex(values[from + col], limit)];
       }
     }
     this.cells.load(image, [sx, sy]);
