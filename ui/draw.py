@@ -730,9 +730,19 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
     if result is None:
         return
     st.html(probability_shift(result["before"], result["after"], classes, result["label"]))
+    weight_changes(model)
+
+
+@st.fragment
+def weight_changes(model: Model) -> None:
+    """One layer's ΔW at a time: each pill names a layer and its largest change, so the layer that
+    moved most reads at a glance; the output layer first, where the true class's row stands out. A
+    pill reruns this alone: the drawing, its prediction and the teaching above are the same for every
+    layer shown."""
+    result = last_teaching(model)
+    if result is None:
+        return
     views = result["views"]
-    # One layer's ΔW at a time: each pill names a layer and its largest change, so the layer that
-    # moved most reads at a glance; the output layer first, where the true class's row stands out.
     if st.session_state.get(DW_LAYER_KEY) not in range(len(views)):
         st.session_state[DW_LAYER_KEY] = len(views) - 1
     shown = st.pills(

@@ -123,14 +123,20 @@ def choose_explained_class(page, label):
     wait_for_app(page)
 
 
+def bar_drawn_watching_frames(page) -> list[bytes]:
+    """The server's messages from now on (a new session), once a vertical bar is drawn and read as 1."""
+    frames = server_frames(page)
+    vertical_bar(page)
+    expect(prediction(page)).to_have_text("1")
+    return frames
+
+
 def test_the_activations_are_drawn_in_place_and_read_each_units_value(browser, app_server):
     """The Activations tab is drawn in the browser from the numbers: a stroke sends the new numbers, not a
     chart built again, and the pointer reads a unit's value, or an output bar's class and logit."""
     page = open_draw_page(browser, app_server)
     try:
-        frames = server_frames(page)
-        vertical_bar(page)
-        expect(prediction(page)).to_have_text("1")
+        frames = bar_drawn_watching_frames(page)
         panel = tab(page, "Activations")
         expect(panel.get_by_text("layer 3 (dense128-relu), 128 values")).to_be_visible()
         frames.clear()
@@ -443,6 +449,32 @@ def test_a_stroke_clear_and_a_picture_rerun_the_drawing_section_not_the_model_ca
         frames.clear()
         after_rerun(page, model_pill(page, "digits (built-in)").click)
         expect_sent(page, frames, card)
+        assert_no_exception(page)
+    finally:
+        page.close()
+
+
+def test_a_pill_of_teach_its_result_reruns_the_weight_changes_alone(browser, app_server):
+    page = open_draw_page(browser, app_server)
+    try:
+        frames = bar_drawn_watching_frames(page)
+        panel = tab(page, "Teach it")
+        panel.get_by_role("button", name="Teach it").click()
+        expect(page.get_by_text("ΔW of layer 4 (dense10) after 1 step(s)")).to_be_visible()
+        wait_for_app(page)
+        frames.clear()
+        pills = page.get_by_role("radiogroup", name="ΔW of layer")
+        after_rerun(page, pills.get_by_role("radio", name=re.compile(r"^layer 3 \(dense128\) · ")).click)
+        expect(page.get_by_text("ΔW of layer 3 (dense128) after 1 step(s)")).to_be_visible()
+        # the view's title (in the message, JSON writes its Δ as an escape)
+        expect_sent(page, frames, "layer 3 (dense128) after 1 step(s)")
+        assert not sent(frames, "From your drawing to the model's input")  # a heading of the section above
+        # Teach it again reruns the section, the pill as it was left
+        frames.clear()
+        after_rerun(page, panel.get_by_role("button", name="Teach it").click)
+        expect(page.get_by_text("session copy taught for 2 step(s)")).to_be_visible()
+        expect_sent(page, frames, "From your drawing to the model's input")
+        expect(page.get_by_text("ΔW of layer 3 (dense128) after 1 step(s)")).to_be_visible()
         assert_no_exception(page)
     finally:
         page.close()
