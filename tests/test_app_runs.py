@@ -250,6 +250,60 @@ def test_create_run_called_again_for_the_same_click_changes_nothing():
     assert RunStore().open("new-comer").config.layers == "dense4-gelu"
 
 
+def _stop_clicks():
+    """A page with run "trained" active and Play on at the first run, whose button calls the Runs page's
+    callback ``st.session_state["callback"]`` as many times as ``st.session_state["calls"]`` says."""
+    import streamlit as st
+
+    from ui import runs
+
+    if "started" not in st.session_state:
+        st.session_state["started"] = True
+        st.session_state[runs.PICK_KEY] = "trained"
+        runs.activate_run("trained")
+        runs._on_play()
+
+    def click():
+        for _ in range(st.session_state.get("calls", 1)):
+            getattr(runs, st.session_state["callback"])()
+
+    st.button("Click", key="click", on_click=click)
+    runs.show_messages()
+
+
+@pytest.mark.parametrize("callback, word", [("_on_stop", "Stopped"), ("_on_pause", "Paused")])
+def test_stop_or_pause_called_again_for_the_same_click_says_where_the_run_stands(trained_run, callback, word):
+    """Streamlit may call a button's callback twice for one click. The second call of Stop or Pause finds
+    training stopped by the first: the user reads where the run stands, not "Nothing is training"."""
+    at = AppTest.from_function(_stop_clicks, default_timeout=30)
+    at.session_state["callback"] = callback
+    at.session_state["calls"] = 2
+    at.run()
+    at.button(key="click").click().run()
+    stopped = f"{word}. Every finished step is kept: run **trained** is at epoch 2, step "
+    assert [shown(box.value)[: len(stopped)] for box in at.info] == [stopped]
+    assert "runs.goal" not in at.session_state
+
+    # Play again, then one Stop: stopped, as ever; a later Stop says again where the run stands.
+    at.session_state["callback"] = "_on_play"
+    at.session_state["calls"] = 1
+    at.button(key="click").click().run()
+    assert at.session_state["runs.goal"]["target"] is None
+    at.session_state["callback"] = "_on_stop"
+    for _ in range(2):
+        at.button(key="click").click().run()
+        assert [shown(box.value)[:8] for box in at.info] == ["Stopped."]
+
+
+def test_stop_with_nothing_trained_in_the_session_says_nothing_is_training(trained_run):
+    at = AppTest.from_function(_stop_clicks, default_timeout=30)
+    at.session_state["callback"] = "_on_stop"
+    at.session_state["started"] = True  # no run picked, no Play
+    at.run()
+    at.button(key="click").click().run()
+    assert [shown(box.value) for box in at.info] == ["Nothing is training: press Train, or switch Play on."]
+
+
 def test_a_picked_run_is_what_its_files_hold_when_it_is_picked(trained_run):
     """Opening a run for training is kept until its files change: each pick gets a network of its own, and
     a run trained elsewhere in between is opened as it is now."""

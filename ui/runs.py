@@ -52,6 +52,7 @@ REDRAW_KEY = "runs.redraw"  # set by a pick that changes what is drawn outside t
 BUSY_KEY = "runs.busy"  # (run name, message) when training found the run held by another trainer
 TAB_KEY = "runs.tab"
 CREATED_KEY = "runs.created"  # (name as typed, setup, run name) of the run Create run made last
+STOPPED_KEY = "runs.stopped"  # ("Stopped" or "Paused", run name) of the last stop, until the next goal
 TABS = ("Train", "Inside the layers", "Fork", "Manage")
 TABLE_KEY = "runs.table"
 TABLE_OPEN_KEY = "runs.table_open"  # whether the epoch table was open, kept across page switches
@@ -683,6 +684,7 @@ def _on_train() -> None:
         say("error", plain(f"Could not open run {name!r}: {err}"))
         return
     epochs = int(st.session_state.get("runs.epochs") or 1)
+    st.session_state.pop(STOPPED_KEY, None)
     st.session_state[GOAL_KEY] = {"name": name, "target": epoch + epochs, "start": epoch}
 
 
@@ -705,6 +707,7 @@ def _on_play() -> None:
     if name is None:
         say("info", "Choose a run to train first.")
     else:
+        st.session_state.pop(STOPPED_KEY, None)
         st.session_state[GOAL_KEY] = {"name": name, "target": None, "start": None}
 
 
@@ -712,26 +715,52 @@ def _on_play() -> None:
 def _on_pause() -> None:
     if playing():
         _stop("Paused")
+    else:
+        _stopped_already()
 
 
 @after_training
 def _on_stop() -> None:
+    if _stopped_already():
+        return
     if st.session_state.get(GOAL_KEY) is None:
         say("info", "Nothing is training: press Train, or switch Play on.")
     _stop("Stopped")
+
+
+def _stopped_already() -> bool:
+    """Whether Stop or Pause finds its work done: nothing trains, and the last stop was of the run picked.
+
+    Streamlit may call a callback a second time for one click, when the page's rerun timer sends a
+    request while the click is being served (see _on_create); the stop's message could then be lost
+    or replaced by "Nothing is training". Such a call says again where the run stands.
+    """
+    state = st.session_state
+    stopped = state.get(STOPPED_KEY)
+    if state.get(GOAL_KEY) is not None or stopped is None or stopped[1] != state.get(PICK_KEY):
+        return False
+    _say_where(*stopped)
+    return True
 
 
 def _stop(word: str) -> None:
     """End the current goal (the slice a click interrupted kept its steps) and say where the run stands."""
     goal = st.session_state.pop(GOAL_KEY, None)
     _release_claim(goal)
+    if goal is not None:
+        st.session_state[STOPPED_KEY] = (word, goal["name"])
+        _say_where(word, goal["name"])
+
+
+def _say_where(word: str, name: str) -> None:
+    """Say where run ``name`` stands after a stop: "Stopped. Every finished step is kept: …"."""
     model = st.session_state.get(session.MODEL_KEY)
-    if goal is None or model is None or model.run_name != goal["name"]:
+    if model is None or model.run_name != name:
         return
     trainer = model.trainer
     say(
         "info",
-        f"{word}. Every finished step is kept: run **{plain(goal['name'])}** is at epoch {trainer.epoch}, "
+        f"{word}. Every finished step is kept: run **{plain(name)}** is at epoch {trainer.epoch}, "
         f"step {trainer.step:,}"
         + (f" ({trainer.batch_index} batches into epoch {trainer.epoch + 1})" if trainer.batch_index else "")
         + ".",
