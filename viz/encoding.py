@@ -49,8 +49,8 @@ def pack(payload) -> bytes:
                 raise ValueError(f"an array to pack is one of {', '.join(PACKED_DTYPES)}, got {value.dtype}")
             flat = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).ravel()
             marker = {ARRAY: value.dtype.name, "length": int(flat.size)}
-            sent = bits_of(flat) != 0
-            if flat.size >= SPARSE_MIN and 2 * np.count_nonzero(sent) <= flat.size:
+            sent = bits_of(flat) != 0 if flat.size >= SPARSE_MIN else None  # a short array goes whole
+            if sent is not None and 2 * np.count_nonzero(sent) <= flat.size:
                 marker["mask"] = add(np.packbits(sent, bitorder="little").tobytes())
                 flat = flat[sent]
                 marker["count"] = int(flat.size)
