@@ -725,6 +725,7 @@ def _on_stop() -> None:
         return
     if st.session_state.get(GOAL_KEY) is None:
         say("info", "Nothing is training: press Train, or switch Play on.")
+        return
     _stop("Stopped")
 
 
