@@ -1,4 +1,4 @@
-"""What the packed views (``ui.map_view``, ``ui.curve_view``) are sent: their payloads' arrays, and their
+"""What the packed views (``ui.map_view``, ``ui.curve_view``, ``ui.report_view``) are sent: their payloads' arrays, and their
 data on a page in AppTest."""
 
 from __future__ import annotations
@@ -26,3 +26,13 @@ def packed_data(app, component: str) -> list[dict]:
 def drawn_maps(app) -> list[dict]:
     """The data of each map view on the page."""
     return packed_data(app, "backprop.map_view")
+
+
+def reports(app) -> list[dict]:
+    """The data of each report view (a table or pictures) on the page."""
+    return packed_data(app, "backprop.report_view")
+
+
+def table_text(report: dict) -> list[list[str]]:
+    """A report's table, each row as the text of each cell (its parts' texts, joined)."""
+    return [["".join(part["text"] for part in cell) for cell in row] for row in report["rows"]]

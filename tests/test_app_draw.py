@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from tests.map_views import drawn_maps, sent
+from tests.map_views import drawn_maps, reports, sent, table_text
 from tests.markdown_text import shown
 from ui.draw import INJECT_KEY, TAB_KEY, TAUGHT_KEY, model_options
 
@@ -71,10 +71,17 @@ def test_a_vertical_bar_is_a_one_and_a_seven_a_seven(model):
 def test_only_the_open_tab_is_computed():
     app = open_page(VERTICAL_BAR)
     views = [element.proto.component_name for element in app.get("bidi_component")]
-    assert views == ["backprop.draw_canvas", "backprop.map_view"]  # the open tab's saliency
-    assert not app.get("plotly_chart")
-    tables = " ".join(element.proto.body for element in app.get("html"))
-    assert "Probabilities" in tables and tables.count("<tr>") >= 10  # a row per class
+    # the canvas, the probabilities, the stages, and the open tab's saliency
+    assert views == [
+        "backprop.draw_canvas",
+        "backprop.report_view",
+        "backprop.report_view",
+        "backprop.map_view",
+    ]
+    assert not app.get("plotly_chart") and not app.get("html")
+    probabilities, stages = reports(app)
+    assert probabilities["title"] == "Probabilities" and len(probabilities["rows"]) == 10  # a row per class
+    assert stages["kind"] == "pictures" and stages["captions"][-1] == "model input 28×28"
     assert "draw.map_stage" not in [r.key for r in app.radio]  # feature maps: not drawn
     assert "draw.label" not in [s.key for s in app.selectbox]  # teaching: not drawn
     app.session_state[TAB_KEY] = "Activations"
@@ -214,7 +221,7 @@ def test_teaching_the_cnn_changes_its_kernels_and_shows_every_layers_change():
     # the probabilities before/after, and one ΔW per layer with weights (2 conv, 2 dense), drawn in the
     # browser from the step's own numbers
     assert not app.get("plotly_chart")
-    assert any("Probability before and after teaching" in h.proto.body for h in app.get("html"))
+    assert any(report.get("title") == "Probability before and after teaching" for report in reports(app))
     # one layer at a time, the output layer first; each pill names a layer and its largest |ΔW|
     pills = app.get("button_group")[-1]
     largest = [float(np.abs(delta).max()) for delta in taught["result"]["delta_W"]]
@@ -258,13 +265,14 @@ def test_validation_of_a_builtin_model_comes_from_its_card_without_rebuilding_th
         assert not app.exception and not app.error, [e.value for e in app.error]
         said = next(m.value for m in app.markdown if "misclassified" in m.value)
         wrong, total = map(int, re.match(r"\*\*(\d+) of (\d+) validation images", said).groups())
-        (scores,) = [h.proto.body for h in app.get("html") if "Per-class scores" in h.proto.body]
-        assert "<th" in scores and all(
-            f">{name}</th>" in scores for name in ("precision", "recall", "F1", "support")
-        )
+        (scores,) = [report for report in reports(app) if report.get("title") == "Per-class scores"]
+        assert scores["head"] == ["class", "precision", "recall", "F1", "support"]
         (matrix,) = [m for m in drawn_maps(app) if m["layout"] == "confusion"]
         counts = sent(matrix["counts"], np.int32).reshape(len(matrix["classes"]), -1)
         assert counts.sum() == total and counts.trace() == total - wrong  # the matrix agrees with the count
+        rows = table_text(scores)  # a row per class, its support the images of that class
+        assert [row[0] for row in rows] == matrix["classes"]
+        assert [int(row[4].replace(",", "")) for row in rows] == counts.sum(axis=1).tolist()
 
 
 @pytest.mark.parametrize("image", [np.zeros((280, 280, 4), np.uint8), np.zeros((50, 50), np.uint8)])

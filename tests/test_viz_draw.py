@@ -1,38 +1,36 @@
-"""The Draw page's picture gallery: one inline picture per image, captions as text."""
-
-import base64
-import io
-import re
+"""The Draw page's figures: the map views' payloads, and the reports (``ui.report_view``): the tables of
+probabilities and scores, and the pictures of the preprocessing stages and of the misclassified images."""
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from tests.map_views import sent
-from viz.draw import gallery_html
+from tests.map_views import table_text as cells
+from viz.encoding import pack, unpack
+from viz.tables import pictures
 
 
-def pictures(block: str) -> list[np.ndarray]:
-    uris = re.findall(r'src="data:image/png;base64,([^"]+)"', block)
-    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(uri)))) for uri in uris]
-
-
-def test_each_image_travels_inline_pixel_for_pixel_at_the_width_asked():
+def test_each_picture_travels_as_its_bytes_with_its_shape_caption_and_width():
     rng = np.random.default_rng(0)
     images = [rng.integers(0, 256, (28, 28), dtype=np.uint8), rng.integers(0, 256, (8, 16), dtype=np.uint8)]
-    block = gallery_html(images, ["a", "b"], width=84)
-    decoded = pictures(block)
-    assert len(decoded) == 2
-    for image, back in zip(images, decoded):
-        np.testing.assert_array_equal(image, back)  # the picture as read, not resampled
-    assert re.findall(r'width="(\d+)" height="(\d+)"', block) == [("84", "84"), ("84", "42")]
-    assert block.count("image-rendering:pixelated") == 2  # square, unsmoothed pixels
+    report = unpack(pack(pictures(images, ["a", "b"], width=84)))
+    assert report["kind"] == "pictures" and report["width"] == 84 and report["captions"] == ["a", "b"]
+    assert report["shapes"] == [[28, 28], [8, 16]]  # drawn 84 px wide: 84×84 and 84×42
+    for image, back in zip(images, report["images"]):
+        assert np.array_equal(sent(back, np.uint8), image.ravel())  # the picture as read, not resampled
 
 
-def test_captions_are_text_not_markup():
-    block = gallery_html([np.zeros((4, 4), np.uint8)], ['<b onclick="x()">boot</b> & co'], width=40)
-    assert "<b " not in block
-    assert "&lt;b onclick=&quot;x()&quot;&gt;boot&lt;/b&gt; &amp; co" in block
+def test_pictures_take_captions_as_text_and_refuse_what_is_not_a_grey_picture():
+    caption = '<b onclick="x()">boot</b> & co'
+    assert pictures([np.zeros((4, 4), np.uint8)], [caption], width=40)["captions"] == [caption]
+    empty = pictures([], [], width=112, note="The stages appear here once you draw.")
+    assert (empty["images"], empty["note"]) == ([], "The stages appear here once you draw.")
+    with pytest.raises(ValueError, match="2 pictures and 1 captions"):
+        pictures([np.zeros((4, 4), np.uint8)] * 2, ["a"], width=40)
+    with pytest.raises(ValueError, match=r"2-D uint8 array of grey levels, got float64 \(4, 4\)"):
+        pictures([np.zeros((4, 4))], ["a"], width=40)
+    with pytest.raises(ValueError, match=r"got uint8 \(2, 4, 4\)"):
+        pictures([np.zeros((2, 4, 4), np.uint8)], ["a"], width=40)
 
 
 def test_the_saliency_view_gets_the_engines_numbers_and_the_apps_colour_scale():
@@ -116,12 +114,33 @@ def test_the_probability_shift_reads_each_class_before_after_and_its_signed_chan
     from viz.draw import probability_shift
 
     table = probability_shift([0.2, 0.8, 0.0], [0.1, 0.9 - 2e-7, 2e-7], ["cat", "dog", "<i>bird</i>"], 1)
-    rows = [row.split("</tr>")[0] for row in table.split("<tr>")[2:]]
-    assert "<b>dog ✓</b>" in rows[1] and "✓" not in rows[0] + rows[2]  # the label taught
-    assert 'title="0.2"' in rows[0] and 'title="0.1"' in rows[0]  # exact before and after, on hover
-    assert f'color:{DOWN}">-10.0 pp' in rows[0] and f'color:{UP}">+10.0 pp' in rows[1]
-    assert f'color:{UP}">+2e-05 pp' in rows[2]  # too small for a decimal: its significant digits
-    assert "&lt;i&gt;bird&lt;/i&gt;" in rows[2] and "<i>" not in table
+    assert table["head"] == ["class", "before", "after", "change"]
+    assert cells(table) == [
+        ["cat", "20.0%", "10.0%", "-10.0 pp"],
+        ["dog ✓", "80.0%", "90.0%", "+10.0 pp"],
+        ["<i>bird</i>", "0.0%", "0.0%", "+2e-05 pp"],  # too small for a decimal: its significant digits
+    ]
+    (name,), before, after, (change,) = table["rows"][1]
+    assert name == {"text": "dog ✓", "bold": True}  # the label taught
+    assert not any(part.get("bold") for row in table["rows"][::2] for cell in row for part in cell)
+    assert (before[0]["title"], after[0]["title"]) == ("0.8", "0.9")  # exact before and after, on hover
+    assert (before[0]["bar"], after[0]["bar"]) == (0.8, 0.9 - 2e-7)
+    assert table["rows"][0][3][0]["color"] == DOWN and change["color"] == UP and change["mono"]
+    assert table["note"] == "✓ the label taught; pp: percentage points."
+
+
+def test_the_probability_table_bars_each_class_and_marks_the_most_likely():
+    from viz.draw import OTHER, PREDICTED, probability_table
+
+    table = probability_table([0.25, 0.7, 0.05], ["cat", "dog", "<i>bird</i>"])
+    assert (table["title"], table["align"]) == ("Probabilities", ["right", "left"])
+    assert cells(table) == [["cat", "25.0%"], ["dog", "70.0%"], ["<i>bird</i>", "5.0%"]]
+    assert [row[0][0].get("bold", False) for row in table["rows"]] == [False, True, False]
+    assert [row[1][0]["color"] for row in table["rows"]] == [OTHER, PREDICTED, OTHER]
+    assert [row[1][0]["width"] for row in table["rows"]] == [12.0] * 3
+    empty = probability_table(None, ["cat", "dog"])  # nothing drawn: every class with an empty bar
+    assert cells(empty) == [["cat", "—"], ["dog", "—"]]
+    assert [row[1][0]["bar"] for row in empty["rows"]] == [0.0, 0.0]
 
 
 def test_weight_changes_travel_as_the_steps_own_numbers_laid_out_as_the_view_draws_them():
@@ -145,19 +164,14 @@ def test_weight_changes_travel_as_the_steps_own_numbers_laid_out_as_the_view_dra
         weight_change_payload(np.zeros(3), "x")
 
 
-def test_the_scores_table_writes_each_class_s_numbers_and_escapes_its_name():
+def test_the_scores_table_writes_each_class_s_numbers_and_its_name_as_text():
     from backprop import precision_recall_f1
     from viz.draw import scores_table
 
     matrix = np.array([[8, 2], [1, 9]])  # precision 8/9, 9/11; recall 0.8, 0.9
     table = scores_table(precision_recall_f1(matrix), ["<b>cat</b>", "dog"])
-    rows = table.split("<tr>")[2:]  # after the header
-    assert [cell.split("</td>")[0] for cell in rows[0].split('">')[1:]] == [
-        "&lt;b&gt;cat&lt;/b&gt;",
-        "0.889",
-        "0.800",
-        "0.842",
-        "10",
+    assert table["head"] == ["class", "precision", "recall", "F1", "support"]
+    assert cells(table) == [
+        ["<b>cat</b>", "0.889", "0.800", "0.842", "10"],
+        ["dog", "0.818", "0.900", "0.857", "10"],
     ]
-    assert "0.818" in rows[1] and ">11<" not in rows[1] and ">10<" in rows[1]
-    assert "<b>cat" not in table

@@ -1,6 +1,6 @@
 """The app's own ``st.components.v2`` components, each a folder of HTML, CSS and JavaScript
 (no build step) with a Python module that mounts it: the step player, the drawing canvas,
-the map view, the curve view and the table view."""
+the map view, the curve view, the table view and the report view."""
 
 from __future__ import annotations
 

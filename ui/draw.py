@@ -45,6 +45,7 @@ from .draw_canvas import PEN_WIDTH, drawing_canvas, read_drawing, read_width
 from .draw_canvas import read_picture as read_canvas_picture
 from .map_view import map_view
 from .places import messages_in_place
+from .report_view import report_view
 from .text import plain
 from .widgets import kept_tabs
 
@@ -69,6 +70,8 @@ TAB_KEY = "draw.tab"
 # Teach it's controls: the true label, the steps and the learning rate
 LABEL_KEY, STEPS_KEY, RATE_KEY = "draw.label", "draw.steps", "draw.rate"
 DW_LAYER_KEY = "draw.dw_layer"  # the layer whose ΔW Teach it's result shows
+PROBABILITIES_KEY, STAGES_KEY = "draw.probabilities", "draw.stages"  # their places, with or without a drawing
+STAGE_WIDTH = 112  # CSS pixels per preprocessing stage
 CANVAS_SIDE = 280
 # The first is the page's default model.
 BUILTIN_ORDER = ("mnist", "digits", "shapes", "fashion")
@@ -307,7 +310,7 @@ def drawing_section(model: Model) -> None:
         else:
             prediction = predict(model, prepared)
             prediction_ui(prediction, classes)
-            st.html(probability_table(prediction.probs, classes))
+            report_view(probability_table(prediction.probs, classes), key=PROBABILITIES_KEY)
         if model.taught_steps:
             st.warning(
                 f"Predicted by a session copy taught for {model.taught_steps} step(s); "
@@ -528,23 +531,24 @@ def no_prediction_ui(classes) -> None:
 
     st.metric("Prediction", "—", "nothing drawn", delta_color="off", delta_arrow="off")
     st.caption(DRAW_PROMPT)
-    st.html(probability_table(None, classes))
+    report_view(probability_table(None, classes), key=PROBABILITIES_KEY)
 
 
 def no_stage_images() -> None:
-    """Before anything is drawn: the stages' place, saying what appears there."""
-    st.html(
-        '<p style="color:#475569;margin:0">Each stage from your drawing to the model\'s input '
-        "(cropped to the ink, scaled, centred) appears here once you draw.</p>"
-    )
+    """Before anything is drawn: the stages' place, saying what appears there (the first stroke draws the
+    stages in it)."""
+    from viz.tables import pictures
+
+    note = "Each stage from your drawing to the model's input (cropped to the ink, scaled, centred) appears here once you draw."
+    report_view(pictures([], [], width=STAGE_WIDTH, note=note), key=STAGES_KEY)
 
 
 def stage_images(prepared: drawing.Prepared) -> None:
     """Every preprocessing stage, small, left to right, its pixels square and crisp."""
-    from viz.draw import gallery_html
+    from viz.tables import pictures
 
     titles, images = zip(*prepared.stages)
-    st.html(gallery_html(images, titles, width=112))
+    report_view(pictures(images, titles, width=STAGE_WIDTH), key=STAGES_KEY)
 
 
 MAP_STAGES = {
@@ -729,7 +733,9 @@ def teaching_ui(model: Model, prepared: drawing.Prepared, prediction: Prediction
     result = last_teaching(model)
     if result is None:
         return
-    st.html(probability_shift(result["before"], result["after"], classes, result["label"]))
+    report_view(
+        probability_shift(result["before"], result["after"], classes, result["label"]), key="draw.shift"
+    )
     weight_changes(model)
 
 
@@ -826,7 +832,8 @@ def _report(matrix: np.ndarray, classes: list[str], images: list, captions: list
 
 
 def validation_ui(model: Model) -> None:
-    from viz.draw import confusion_payload, gallery_html, scores_table
+    from viz.draw import confusion_payload, scores_table
+    from viz.tables import pictures
 
     classes = [str(c) for c in model.meta["classes"]]
     try:
@@ -844,10 +851,10 @@ def validation_ui(model: Model) -> None:
         map_view(confusion_payload(report["matrix"], classes), key="draw.confusion")
     # a plain table: a few rows read best without a grid's scrolling and sorting
     with right:
-        st.html(scores_table(report["scores"], classes))
+        report_view(scores_table(report["scores"], classes), key="draw.scores")
     st.markdown(
         f"**{report['n_wrong']} of {report['n']} validation images misclassified**"
         + (f"; the first {len(report['images'])}:" if report["images"] else ".")
     )
-    if report["images"]:  # one block of inline pictures: no request per picture
-        st.html(gallery_html(report["images"], report["captions"], width=84))
+    if report["images"]:  # one block of pictures, sent as their bytes: no request per picture
+        report_view(pictures(report["images"], report["captions"], width=84), key="draw.misclassified")

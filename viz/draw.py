@@ -5,8 +5,8 @@ page shows. The saliency map, the feature maps, the activations, ΔW and the con
 matrix, which change with every drawing, model or teaching step, are payloads for the
 map view (``ui.map_view``): their arrays as float32 or int32 NumPy arrays, sent as
 their bytes and drawn in the browser in place; nothing is turned into Python lists.
-Probabilities, scores and the misclassified images are plain HTML tables and inline
-pictures.
+Probabilities, their shift after teaching and the per-class scores are tables for
+``ui.report_view`` (``viz.tables``), plain data written out as text.
 
 Signed values use the one scale of ``viz.colors``: blue negative, white 0, red
 positive, centred on 0, each figure with its legend.
@@ -14,13 +14,11 @@ positive, centred on 0, each figure with its legend.
 
 from __future__ import annotations
 
-import html
-
 import numpy as np
 
 from .colors import COUNT_LUT, DOWN, LUT, UP
-from .heatmap import abs_limit, gray_png_data_uri, stats_text, summary_stats
-from .tables import bar_html, table_html
+from .heatmap import abs_limit, stats_text, summary_stats
+from .tables import bar, table, text
 
 PREDICTED = "#2563eb"
 OTHER = "#94a3b8"
@@ -28,63 +26,59 @@ OTHER = "#94a3b8"
 MAPS_PER_ROW = 8
 
 
-def probability_table(probs: np.ndarray | None, classes) -> str:
-    """One row per class: its probability as a bar and a percentage (exact on hover), the most likely
-    class in bold and its bar in the prediction's colour; None (nothing drawn yet): every class with
-    an empty bar. Class names are escaped."""
+def probability_table(probs: np.ndarray | None, classes) -> dict:
+    """For ``ui.report_view``: one row per class, its probability as a bar and a percentage (exact on
+    hover), the most likely class in bold and its bar in the prediction's colour; None (nothing drawn
+    yet): every class with an empty bar. Class names are text."""
     probs = None if probs is None else np.asarray(probs, dtype=np.float64).ravel()
     best = None if probs is None else int(probs.argmax())
-    rows = []
-    for k, name in enumerate(classes):
-        shown = html.escape(str(name))
-        rows.append(
-            [
-                f'<span style="display:inline-block;min-width:5em;text-align:right">'
-                f"{f'<b>{shown}</b>' if k == best else shown}</span>",
-                bar_html(
-                    None if probs is None else float(probs[k]), PREDICTED if k == best else OTHER, width_em=12
-                ),
-            ]
-        )
-    return table_html("Probabilities", ["class", "probability"], rows)
-
-
-def scores_table(scores: dict, classes) -> str:
-    """Precision, recall and F1 of each class (three decimals) and its support, one row per class;
-    ``scores`` as ``backprop.precision_recall_f1`` gives them. Class names are escaped."""
     rows = [
         [
-            html.escape(str(name)),
-            *(f"{float(scores[key][k]):.3f}" for key in ("precision", "recall", "f1")),
-            f"{int(scores['support'][k]):,}",
+            text(name, bold=k == best),
+            bar(None if probs is None else float(probs[k]), PREDICTED if k == best else OTHER, width_em=12),
         ]
         for k, name in enumerate(classes)
     ]
-    return table_html("Per-class scores", ["class", "precision", "recall", "F1", "support"], rows)
+    return table("Probabilities", ["class", "probability"], rows, align=["right", "left"])
 
 
-def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> str:
-    """One row per class: its probability before and after teaching as bars (the exact value on hover),
-    and the change in percentage points, red up and blue down as every signed value in the app; the
-    true class marked ✓ and in bold. Class names are escaped."""
+def scores_table(scores: dict, classes) -> dict:
+    """For ``ui.report_view``: precision, recall and F1 of each class (three decimals) and its support, one
+    row per class; ``scores`` as ``backprop.precision_recall_f1`` gives them. Class names are text."""
+    rows = [
+        [
+            text(name),
+            *(text(f"{float(scores[key][k]):.3f}") for key in ("precision", "recall", "f1")),
+            text(f"{int(scores['support'][k]):,}"),
+        ]
+        for k, name in enumerate(classes)
+    ]
+    return table("Per-class scores", ["class", "precision", "recall", "F1", "support"], rows)
+
+
+def probability_shift(before: np.ndarray, after: np.ndarray, classes, true_class: int) -> dict:
+    """For ``ui.report_view``: one row per class, its probability before and after teaching as bars (the
+    exact value on hover), and the change in percentage points, red up and blue down as every signed
+    value in the app; the true class marked ✓ and in bold. Class names are text."""
     before = np.asarray(before, np.float64).ravel()
     after = np.asarray(after, np.float64).ravel()
     rows = []
     for k, name in enumerate(classes):
-        shown = html.escape(str(name))
         change = 100 * (after[k] - before[k])
-        colour = UP if change > 0 else DOWN if change < 0 else "#555867"
         rows.append(
             [
-                f"<b>{shown} ✓</b>" if k == true_class else shown,
-                bar_html(float(before[k]), OTHER, width_em=9),
-                bar_html(float(after[k]), PREDICTED, width_em=9),
+                text(f"{name} ✓", bold=True) if k == true_class else text(name),
+                bar(float(before[k]), OTHER, width_em=9),
+                bar(float(after[k]), PREDICTED, width_em=9),
                 # a change too small for one decimal keeps its significant digits, not "-0.0"
-                f'<span style="font-family:monospace;color:{colour}">'
-                f"{f'{change:+.1f}' if abs(change) >= 0.05 or change == 0 else f'{change:+.2g}'} pp</span>",
+                text(
+                    f"{f'{change:+.1f}' if abs(change) >= 0.05 or change == 0 else f'{change:+.2g}'} pp",
+                    mono=True,
+                    color=UP if change > 0 else DOWN if change < 0 else "#555867",
+                ),
             ]
         )
-    return table_html(
+    return table(
         "Probability before and after teaching",
         ["class", "before", "after", "change"],
         rows,
@@ -197,29 +191,6 @@ def weight_change_payload(delta_W: np.ndarray, title: str) -> dict:
     return {**payload, "cell_axes": ["unit", "input"]}
 
 
-def gallery_html(images, captions, width: int) -> str:
-    """Small grey pictures side by side, each with its caption under it, as one block of HTML.
-
-    images: uint8 2-D arrays, each drawn ``width`` CSS pixels wide with square, unsmoothed pixels, from
-    an inline PNG, so the block needs no request of its own. A caption is text, escaped in an element of
-    its own; the block is meant for ``st.html``, which reads no Markdown.
-    """
-    figures = []
-    for image, caption in zip(images, captions):
-        image = np.asarray(image)
-        height = round(width * image.shape[0] / image.shape[1])
-        figures.append(
-            f'<figure style="margin:0;width:{width}px">'
-            f'<img src="{gray_png_data_uri(image)}" width="{width}" height="{height}" alt="" '
-            'style="display:block;image-rendering:pixelated;border-radius:2px">'
-            '<figcaption style="font-size:0.78rem;line-height:1.3;color:#475569;margin-top:3px;'
-            f'overflow-wrap:anywhere">{html.escape(str(caption))}</figcaption></figure>'
-        )
-    return (
-        f'<div class="bp-gallery" style="display:flex;flex-wrap:wrap;gap:10px 14px">{"".join(figures)}</div>'
-    )
-
-
 def confusion_payload(matrix: np.ndarray, classes) -> dict:
     """A confusion matrix as the map view (``ui.map_view``) draws it: counts (C, C), rows the true
     class and columns the prediction, each cell coloured on ``viz.colors.COUNT_LUT`` from 0 to the
@@ -252,5 +223,4 @@ __all__ = [
     "activations_payload",
     "weight_change_payload",
     "confusion_payload",
-    "gallery_html",
 ]

@@ -17,6 +17,15 @@ def browser():
 
 
 @pytest.fixture(scope="module")
+def blank(browser):
+    """A blank page (no app), to mount one of the app's components in as Streamlit does."""
+    page = browser.new_page(viewport={"width": 1500, "height": 900})
+    page.goto("about:blank")
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
 def app_server(tmp_path_factory):
     """Base URL of `streamlit run streamlit_app.py`, with runs kept in a temp folder."""
     workdir = tmp_path_factory.mktemp("app_server")

@@ -25,14 +25,6 @@ _ARRAY_BYTES = """(message) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def blank(browser):
-    page = browser.new_page(viewport={"width": 1500, "height": 900})
-    page.goto("about:blank")
-    yield page
-    page.close()
-
-
 def odd_values(dtype, n: int, rng) -> np.ndarray:
     """n values of ``dtype``, nine in ten of them 0; the others include -0, NaNs and the extremes."""
     array = np.zeros(n, dtype)
