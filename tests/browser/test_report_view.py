@@ -96,7 +96,15 @@ def test_each_picture_is_painted_pixel_for_pixel_at_the_width_asked_with_its_cap
         assert np.array_equal(np.array(shown["grey"], np.uint8).reshape(image.shape), image)
         assert shown["caption"] == caption and shown["label"] == caption
     assert [shown["shown"] for shown in drawn] == [[84, 84], [42, 84]]  # square pixels
+    # the same element, other pictures: painted in the figures there, none left over
+    other = rng.integers(0, 256, (8, 8), dtype=np.uint8)
+    mount(blank, pictures([other], ["digits 8×8"], width=84))
+    (shown,) = blank.evaluate(_PICTURES)
+    assert np.array_equal(np.array(shown["grey"], np.uint8).reshape(8, 8), other) and shown["exact"]
+    assert (shown["shown"], shown["caption"], shown["label"]) == ([84, 84], "digits 8×8", "digits 8×8")
     # no pictures: the note says what will appear there
     mount(blank, pictures([], [], width=112, note="The stages appear here once you draw."))
     assert blank.evaluate(_PICTURES) == []
     assert blank.locator("#report .rv-note").inner_text() == "The stages appear here once you draw."
+    mount(blank, pictures([other], ["digits 8×8"], width=84))
+    assert blank.locator("#report .rv-note").count() == 0 and len(blank.evaluate(_PICTURES)) == 1

@@ -2,7 +2,7 @@
 // cells are text and bars, or a row of grey pictures, each with its caption. Every text is set as text,
 // never read as HTML: nothing has to be sanitised or parsed, and the page gets the few nodes it shows.
 // Streamlit calls the default export again on the same parentElement with new data (another drawing,
-// another model): the report is drawn anew in place.
+// another model): a table is drawn anew in its place, and pictures are painted in the figures there.
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -59,14 +59,15 @@ function table(data) {
 }
 
 // Each picture: a canvas of its own pixels, drawn `width` CSS pixels wide; a grey level g is the pixel
-// (g, g, g, opaque), one 32-bit word (little-endian RGBA) per pixel.
-function picture(pixels, [height, width], caption, shownWidth) {
-  const canvas = element("canvas");
-  canvas.width = width;
-  canvas.height = height;
+// (g, g, g, opaque), one 32-bit word (little-endian RGBA) per pixel. The figures already in the page
+// are painted again in place: a new canvas costs its drawing context, and a canvas given a new size
+// its pixels, more than painting a small picture does.
+function paint(figure, pixels, [height, width], caption, shownWidth) {
+  const [canvas, label] = figure.children;
+  if (canvas.width !== width) canvas.width = width;
+  if (canvas.height !== height) canvas.height = height;
   canvas.style.width = `${shownWidth}px`;
   canvas.style.height = `${Math.round((shownWidth * height) / width)}px`;
-  canvas.setAttribute("role", "img");
   canvas.setAttribute("aria-label", caption);
   const image = new ImageData(width, height);
   const words = new Uint32Array(image.data.buffer);
@@ -75,20 +76,38 @@ function picture(pixels, [height, width], caption, shownWidth) {
     words[k] = (0xff000000 | (g << 16) | (g << 8) | g) >>> 0;
   }
   canvas.getContext("2d").putImageData(image, 0, 0);
-  const figure = element("figure", "rv-picture");
   figure.style.width = `${shownWidth}px`;
-  figure.append(canvas, element("figcaption", "", caption));
-  return figure;
+  if (label.textContent !== caption) label.textContent = caption;
 }
 
-function pictures(data) {
-  const row = element("div", "rv-pictures");
-  row.append(...data.images.map((pixels, k) => picture(pixels, data.shapes[k], data.captions[k], data.width)));
-  return data.note ? [element("p", "rv-note", data.note), row] : [row];
+function figure() {
+  const canvas = element("canvas");
+  canvas.setAttribute("role", "img");
+  const node = element("figure", "rv-picture");
+  node.append(canvas, element("figcaption"));
+  return node;
+}
+
+// The note (above the pictures, when there is one) and the pictures' row, kept in the page from one
+// report of pictures to the next.
+function pictures(root, data) {
+  let row = root.querySelector(":scope > .rv-pictures");
+  if (!row) {
+    row = element("div", "rv-pictures");
+    root.replaceChildren(row); // a table drawn before is gone
+  }
+  let note = root.querySelector(":scope > .rv-note");
+  if (!data.note) note?.remove();
+  else if (!note) root.prepend(element("p", "rv-note", data.note));
+  else if (note.textContent !== data.note) note.textContent = data.note;
+  while (row.children.length > data.images.length) row.lastElementChild.remove();
+  while (row.children.length < data.images.length) row.append(figure());
+  data.images.forEach((pixels, k) => paint(row.children[k], pixels, data.shapes[k], data.captions[k], data.width));
 }
 
 export default function (component) {
   const data = unpack(component.data);
   const root = component.parentElement.querySelector(".rv-root");
-  root.replaceChildren(...(data.kind === "pictures" ? pictures(data) : table(data)));
+  if (data.kind === "pictures") pictures(root, data);
+  else root.replaceChildren(...table(data));
 }
