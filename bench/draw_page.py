@@ -11,7 +11,7 @@ Controls:
 
 - a stroke: mouse released to settled (the canvas sends the drawing on the release);
 - Clear, and a stroke on the emptied canvas after it (release → settled);
-- the class the saliency map explains;
+- the class the saliency map explains (a pill);
 - a tab (Saliency ↔ Feature maps), and the Validation tab;
 - the model (mnist ↔ digits) while the Validation tab is open;
 - a stroke, and the model, while the Activations tab is open;
@@ -34,7 +34,6 @@ from pathlib import Path
 from browser_timing import (
     REQUEST_NOTE,
     app_server,
-    choose,
     chromium,
     format_delay,
     install,
@@ -82,11 +81,16 @@ def clear_then_draw(page):
     return clear, stroke(page, SEVEN)
 
 
+def pill(page, group: str, label: str):
+    """A click on the pill ``label`` of the pills ``group``."""
+    return lambda: (
+        page.get_by_role("radiogroup", name=group).get_by_role("radio", name=label, exact=True).click()
+    )
+
+
 def model(page, label: str):
     """A click on the model's pill."""
-    return lambda: (
-        page.get_by_role("radiogroup", name="Model").get_by_role("radio", name=label, exact=True).click()
-    )
+    return pill(page, "Model", label)
 
 
 def tab(page, name: str):
@@ -142,8 +146,8 @@ def draw_page(browser, url: str, repeats: int) -> list[tuple[str, float, float]]
         [
             [("a stroke (release → settled)", stroke(page, BAR))],
             [
-                ("explain class 3", choose(page, "Explain class", "3")),
-                ("explain class 7", choose(page, "Explain class", "7")),
+                ("explain class 3", pill(page, "Explain class", "3")),
+                ("explain class 7", pill(page, "Explain class", "7")),
             ],
             [("Feature maps tab", tab(page, "Feature maps")), ("Saliency tab", tab(page, "Saliency"))],
             [("Validation tab", tab(page, "Validation")), ("Saliency tab again", tab(page, "Saliency"))],

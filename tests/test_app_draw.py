@@ -95,14 +95,14 @@ def test_the_saliency_view_and_its_class_stay_in_place_while_nothing_is_drawn():
     """Before a drawing and after one, the tab holds the same elements (the first stroke redraws them in
     place): the class to explain, disabled until there is a drawing, and the map view, empty with a note."""
     app = open_page()
-    explain = app.selectbox(key="draw.explain")
+    explain = app.pills(key="draw.explain")
     assert explain.disabled
     (empty,) = drawn_maps(app)
     assert empty["layout"] == "saliency" and "once you draw" in empty["note"]
     assert not sent(empty["saliency"], np.float32).any()
     app.session_state[INJECT_KEY] = VERTICAL_BAR
     app.run()
-    assert not app.selectbox(key="draw.explain").disabled
+    assert not app.pills(key="draw.explain").disabled
     (drawn,) = drawn_maps(app)
     assert "note" not in drawn and drawn["class_name"] == "1"
     assert sent(drawn["saliency"], np.float32).any()
@@ -190,9 +190,28 @@ def test_every_builtin_model_predicts_and_shows_every_tab_without_error(tab):
 
 def test_explaining_another_class_keeps_the_prediction():
     app = open_page(VERTICAL_BAR)
-    app.selectbox(key="draw.explain").set_value(7).run()
+    app.pills(key="draw.explain").set_value(7).run()
     assert not app.exception
     assert metric(app, "Prediction") == "1"
+
+
+def test_a_class_the_next_model_lacks_is_explained_and_shown_as_the_predicted_class():
+    from ui.draw import PREDICTED
+
+    app = open_page(VERTICAL_BAR)
+    assert app.pills(key="draw.explain").value == PREDICTED  # picked, as it is explained
+    app.pills(key="draw.explain").set_value(7).run()
+    (view,) = drawn_maps(app)
+    assert view["class_name"] == "7"
+    app.pills(key="draw.model").set_value("builtin:shapes").run()  # three classes: no class 7
+    assert not app.exception and not app.warning
+    explain = app.pills(key="draw.explain")
+    assert explain.value == PREDICTED
+    assert list(explain.proto.raw_values) == ["the predicted class"]  # the pill the browser shows picked
+    (view,) = drawn_maps(app)
+    assert view["class_name"] == metric(app, "Prediction")
+    app.pills(key="draw.model").set_value("builtin:fashion").run()
+    assert app.pills(key="draw.explain").value == PREDICTED  # not 7 again: the choice was the predicted class
 
 
 def test_teaching_moves_the_session_copy_and_reset_restores_the_original():

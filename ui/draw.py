@@ -70,6 +70,8 @@ TAB_KEY = "draw.tab"
 # Teach it's controls: the true label, the steps and the learning rate
 LABEL_KEY, STEPS_KEY, RATE_KEY = "draw.label", "draw.steps", "draw.rate"
 DW_LAYER_KEY = "draw.dw_layer"  # the layer whose ΔW Teach it's result shows
+EXPLAIN_KEY = "draw.explain"  # the class the saliency map explains, or PREDICTED
+PREDICTED = -1  # the explained class's pill for the predicted class
 PROBABILITIES_KEY, STAGES_KEY = "draw.probabilities", "draw.stages"  # their places, with or without a drawing
 STAGE_WIDTH = 112  # CSS pixels per preprocessing stage
 CANVAS_SIDE = 280
@@ -597,15 +599,22 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
     saliency, maps, activations, teaching, validation = kept_tabs(TABS, TAB_KEY)
     if saliency.open:
         with saliency:
-            # The same elements with or without a drawing, so a stroke redraws them in place.
-            explain = st.selectbox(
+            # The same elements with or without a drawing, so a stroke redraws them in place. A pill per
+            # class: one click, and it asks for the rerun at once (a select box opens a list, and closes
+            # it before it asks). A class kept from a model with more classes than this one: the
+            # predicted class, picked, as it is explained.
+            if st.session_state.get(EXPLAIN_KEY) not in range(PREDICTED, len(classes)):
+                st.session_state[EXPLAIN_KEY] = PREDICTED
+            picked = st.pills(
                 "Explain class",
-                [None, *range(len(classes))],
-                key="draw.explain",
-                format_func=lambda k: "the predicted class" if k is None else classes[k],
+                range(PREDICTED, len(classes)),
+                key=EXPLAIN_KEY,
+                format_func=lambda k: "the predicted class" if k == PREDICTED else plain(classes[k]),
+                required=True,
                 disabled=prediction is None,
-                persist_state="session",  # kept on other pages; a class the next model lacks: the predicted
+                persist_state="session",  # kept on other pages
             )
+            explain = None if picked == PREDICTED else picked
             if prediction is None:
                 payload = figures.empty_saliency_payload(
                     model.style.size, "The saliency map appears here once you draw something."

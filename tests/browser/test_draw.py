@@ -115,11 +115,9 @@ def model_pill(page, label):
 
 
 def choose_explained_class(page, label):
-    field = page.get_by_role("combobox", name="Explain class")
-    expect(field).to_be_enabled()  # disabled until the drawing's run has ended
-    field.click()  # focuses the box; typing opens its list, filtered
-    page.keyboard.type(label)
-    page.get_by_role("option", name=label, exact=True).click()
+    pill = page.get_by_role("radiogroup", name="Explain class").get_by_role("radio", name=label, exact=True)
+    expect(pill).to_be_enabled()  # disabled until the drawing's run has ended
+    pill.click()
     wait_for_app(page)
 
 
@@ -341,6 +339,11 @@ def test_the_model_the_tab_and_the_class_explained_survive_a_visit_to_another_pa
         expect(page.get_by_text("Input: 8×8")).to_be_visible()  # the digits model's card
         tab(page, "Saliency")
         expect(page.locator(".mv-saliency-title")).to_have_text("∂P(7)/∂pixel over the input")
+        explained = page.get_by_role("radiogroup", name="Explain class")
+        expect(explained.get_by_role("radio", name="7", exact=True)).to_be_checked()
+        choose_model(page, "shapes (built-in)")  # three classes: the predicted one is explained, and picked
+        expect(explained.get_by_role("radio", name="the predicted class", exact=True)).to_be_checked()
+        expect(page.locator(".mv-saliency-title")).not_to_have_text("∂P(7)/∂pixel over the input")
         assert_no_exception(page)
     finally:
         page.close()
