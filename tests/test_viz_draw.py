@@ -109,6 +109,20 @@ def test_the_activations_travel_as_the_engines_numbers_a_row_per_layer_on_its_ow
         activations_payload([hidden, logits], ["a", "b"], ["a", "b"])
 
 
+def test_a_table_needs_a_cell_and_an_alignment_per_column():
+    from viz.tables import table, text
+
+    made = table("t", ["a", "b"], [[text("x"), [text("y"), text("z", mono=True)]]], align=["right", "left"])
+    assert made["rows"] == [[[{"text": "x"}], [{"text": "y"}, {"text": "z", "mono": True}]]]
+    assert table("t", ["a"], [])["align"] == ["center"]
+    with pytest.raises(ValueError, match=r"every row of the table 't' needs 2 cells"):
+        table("t", ["a", "b"], [[text("x")]])
+    with pytest.raises(ValueError, match=r"align \['middle', 'left'\]: give one of left, center, right"):
+        table("t", ["a", "b"], [], align=["middle", "left"])
+    with pytest.raises(ValueError, match="per column"):
+        table("t", ["a", "b"], [], align=["left"])
+
+
 def test_the_probability_shift_reads_each_class_before_after_and_its_signed_change():
     from viz.colors import DOWN, UP
     from viz.draw import probability_shift

@@ -541,7 +541,10 @@ def no_stage_images() -> None:
     stages in it)."""
     from viz.tables import pictures
 
-    note = "Each stage from your drawing to the model's input (cropped to the ink, scaled, centred) appears here once you draw."
+    note = (
+        "Each stage from your drawing to the model's input (cropped to the ink, scaled, centred) "
+        "appears here once you draw."
+    )
     report_view(pictures([], [], width=STAGE_WIDTH, note=note), key=STAGES_KEY)
 
 

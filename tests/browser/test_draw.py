@@ -191,7 +191,7 @@ def test_mouse_drawings_are_recognised_and_predictions_follow_the_drawing(browse
 
         vertical_bar(page)
         expect(prediction(page)).to_have_text("1")
-        expect(page.get_by_text("From your drawing to the model's input")).to_be_visible()
+        expect(page.get_by_text("From your drawing to the model's input", exact=True)).to_be_visible()
         expect(page.locator(".rv-pictures").first.locator("figure").first).to_be_visible()
         expect(page.get_by_text("appears here once you draw")).to_have_count(0)
         assert_no_exception(page)
