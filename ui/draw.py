@@ -47,7 +47,7 @@ from .map_view import map_view
 from .places import messages_in_place
 from .report_view import report_view
 from .text import plain
-from .widgets import kept_tabs
+from .widgets import kept_tabs, seed
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 INJECT_KEY = "draw.injected_image"
@@ -606,8 +606,7 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
             # class: one click, and it asks for the rerun at once (a select box opens a list, and closes
             # it before it asks). A class kept from a model with more classes than this one: the
             # predicted class, picked, as it is explained.
-            if st.session_state.get(EXPLAIN_KEY) not in range(PREDICTED, len(classes)):
-                st.session_state[EXPLAIN_KEY] = PREDICTED
+            seed(EXPLAIN_KEY, PREDICTED, list(range(PREDICTED, len(classes))))
             picked = st.pills(
                 "Explain class",
                 range(PREDICTED, len(classes)),
@@ -761,8 +760,7 @@ def weight_changes(model: Model) -> None:
     if result is None:
         return
     views = result["views"]
-    if st.session_state.get(DW_LAYER_KEY) not in range(len(views)):
-        st.session_state[DW_LAYER_KEY] = len(views) - 1
+    seed(DW_LAYER_KEY, len(views) - 1, list(range(len(views))))
     shown = st.pills(
         "ΔW of layer",
         range(len(views)),
