@@ -26,6 +26,8 @@ from tests.browser.test_runs import create
 
 pytestmark = pytest.mark.browser
 
+EXCEPTION = "[data-testid='stException']"
+
 TRAIN_MS = 60_000  # a training the page runs in slices, on a machine others share
 
 
@@ -260,7 +262,7 @@ def test_stop_and_pause_end_a_long_training_and_keep_what_was_trained(browser, a
         page.close()
 
 
-def test_the_page_follows_a_run_the_command_line_trains_and_stops_following(browser, app):
+def test_the_page_follows_a_run_the_command_line_trains_and_stops_following(browser, app, tmp_path):
     command = [
         sys.executable,
         "-m",
@@ -275,11 +277,12 @@ def test_the_page_follows_a_run_the_command_line_trains_and_stops_following(brow
         "--run-dir",
         str(app.store.root / "cli-digits"),
     ]
+    said = tmp_path / "cli.txt"  # what the command line printed, for a failure's message
     cli = subprocess.Popen(
         command,
         cwd=REPO_ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=said.open("wb"),
         # as from a terminal: a test run started in the background inherits Ctrl-C ignored, and Python
         # then never turns it into KeyboardInterrupt
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
@@ -295,9 +298,20 @@ def test_the_page_follows_a_run_the_command_line_trains_and_stops_following(brow
         pick_run(page, "cli-digits")
         expect(page.get_by_text("Following training elsewhere")).to_be_visible()
         caption = page.get_by_text("Active run cli-digits:")
-        first = caption.inner_text()
+        first, epochs_then = caption.inner_text(), saved(app, "cli-digits")[0]
         # no click, no key: the caption and the curves follow the saved epochs
-        expect(caption).not_to_have_text(first, timeout=15_000)
+        try:
+            expect(caption).not_to_have_text(first, timeout=15_000)
+        except AssertionError as err:
+            # which side stalled: the command line's saves, or the page's following
+            state = page.locator("[data-testid='stApp']").get_attribute("data-test-script-state")
+            raise AssertionError(
+                f"{err}\nsaved epochs: {epochs_then} when the page showed {first!r}, "
+                f"{saved(app, 'cli-digits')[0]} now; command line running: {cli.poll() is None}; "
+                f"'Following' shown: {page.get_by_text('Following training elsewhere').count()}; "
+                f"script state: {state}; exceptions on the page: {page.locator(EXCEPTION).count()}; "
+                f"the command line's last words: {said.read_text(errors='replace')[-400:]!r}"
+            ) from None
         cli.send_signal(signal.SIGINT)  # Ctrl-C: the command line saves what it trained and ends
         cli.wait(timeout=120)
         epochs = saved(app, "cli-digits")[0]
