@@ -93,18 +93,22 @@ def test_only_the_open_tab_is_computed():
 
 def test_the_saliency_view_and_its_class_stay_in_place_while_nothing_is_drawn():
     """Before a drawing and after one, the tab holds the same elements (the first stroke redraws them in
-    place): the class to explain, disabled until there is a drawing, and the map view, empty with a note."""
+    place): the class to explain, which can be picked before drawing, and the map view, empty with a
+    note. A class picked first is the one explained once there is a drawing."""
     app = open_page()
     explain = app.pills(key="draw.explain")
-    assert explain.disabled
+    assert not explain.disabled
     (empty,) = drawn_maps(app)
     assert empty["layout"] == "saliency" and "once you draw" in empty["note"]
     assert not sent(empty["saliency"], np.float32).any()
+    explain.set_value(3).run()
+    (still_empty,) = drawn_maps(app)
+    assert "once you draw" in still_empty["note"]
     app.session_state[INJECT_KEY] = VERTICAL_BAR
     app.run()
-    assert not app.pills(key="draw.explain").disabled
+    assert app.pills(key="draw.explain").value == 3
     (drawn,) = drawn_maps(app)
-    assert "note" not in drawn and drawn["class_name"] == "1"
+    assert "note" not in drawn and drawn["class_name"] == "3"
     assert sent(drawn["saliency"], np.float32).any()
 
 

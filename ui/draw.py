@@ -602,10 +602,12 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
     saliency, maps, activations, teaching, validation = kept_tabs(TABS, TAB_KEY)
     if saliency.open:
         with saliency:
-            # The same elements with or without a drawing, so a stroke redraws them in place. A pill per
-            # class: one click, and it asks for the rerun at once (a select box opens a list, and closes
-            # it before it asks). A class kept from a model with more classes than this one: the
-            # predicted class, picked, as it is explained.
+            # The same elements with or without a drawing, so a stroke redraws them in place; the pills
+            # stay enabled while nothing is drawn (a class picked first is explained once there is a
+            # drawing), so the first stroke and Clear do not redraw every pill. A pill per class: one
+            # click, and it asks for the rerun at once (a select box opens a list, and closes it before
+            # it asks). A class kept from a model with more classes than this one: the predicted class,
+            # picked, as it is explained.
             seed(EXPLAIN_KEY, PREDICTED, list(range(PREDICTED, len(classes))))
             picked = st.pills(
                 "Explain class",
@@ -613,7 +615,6 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
                 key=EXPLAIN_KEY,
                 format_func=lambda k: "the predicted class" if k == PREDICTED else plain(classes[k]),
                 required=True,
-                disabled=prediction is None,
                 persist_state="session",  # kept on other pages
             )
             explain = None if picked == PREDICTED else picked

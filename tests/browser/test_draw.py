@@ -116,7 +116,7 @@ def model_pill(page, label):
 
 def choose_explained_class(page, label):
     pill = page.get_by_role("radiogroup", name="Explain class").get_by_role("radio", name=label, exact=True)
-    expect(pill).to_be_enabled()  # disabled until the drawing's run has ended
+    wait_for_app(page)  # the drawing's run has ended
     pill.click()
     wait_for_app(page)
 
