@@ -608,10 +608,11 @@ def views(model: Model, prepared, prediction: Prediction | None, classes: list[s
             # click, and it asks for the rerun at once (a select box opens a list, and closes it before
             # it asks). A class kept from a model with more classes than this one: the predicted class,
             # picked, as it is explained.
-            seed(EXPLAIN_KEY, PREDICTED, list(range(PREDICTED, len(classes))))
+            choices = list(range(PREDICTED, len(classes)))
+            seed(EXPLAIN_KEY, PREDICTED, choices)
             picked = st.pills(
                 "Explain class",
-                range(PREDICTED, len(classes)),
+                choices,
                 key=EXPLAIN_KEY,
                 format_func=lambda k: "the predicted class" if k == PREDICTED else plain(classes[k]),
                 required=True,
@@ -761,10 +762,11 @@ def weight_changes(model: Model) -> None:
     if result is None:
         return
     views = result["views"]
-    seed(DW_LAYER_KEY, len(views) - 1, list(range(len(views))))
+    layers = list(range(len(views)))
+    seed(DW_LAYER_KEY, len(views) - 1, layers)
     shown = st.pills(
         "ΔW of layer",
-        range(len(views)),
+        layers,
         format_func=lambda k: plain(f"{result['layers'][k]} · max |ΔW| {result['largest'][k]:.3g}"),
         key=DW_LAYER_KEY,
         required=True,
